@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Builds or finds the real engine parts this project runs against: the Pulumi CLI, the Kubernetes
+# provider, kube-apiserver/controller-manager/scheduler, etcd and kwok. Everything comes from the Go
+# module proxy at the versions pinned in tools/go/*/go.mod (+ go.sum) and lands in a cache outside
+# the repository, once. A second run with everything present rebuilds nothing.
+#
+#   scripts/tools.sh            build or find every tool, print the env to use them
+#   scripts/tools.sh NAME...    only these (pulumi kubernetes-provider kubernetes etcd kwok)
+#   scripts/tools.sh --env      print the exports only (for eval)
+#
+# EOEPCA_TOOLS_DIR moves the cache (default ~/.cache/eoepca-gitops/tools).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+wrappers=$repo/tools/go
+tools_dir=${EOEPCA_TOOLS_DIR:-$HOME/.cache/eoepca-gitops/tools}
+bin_dir=$tools_dir/bin
+
+PULUMI_VERSION=v3.274.1
+K8S_PROVIDER_VERSION=4.25.0
+K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
+K8S_VERSION=v1.37.2
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
+export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+
+log() { printf '[tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# Runs a build step with its elapsed time; the step's output goes to a log kept beside the tool.
+timed() {
+  local name=$1 logfile=$2; shift 2
+  local start=$SECONDS
+  log "$name: building (log: $logfile)"
+  if ! "$@" >"$logfile" 2>&1; then
+    log "$name: FAILED after $((SECONDS - start)) s; last lines of $logfile:"
+    tail -n 20 "$logfile" >&2
+    exit 1
+  fi
+  log "$name: built in $((SECONDS - start)) s"
+}
+
+link() { mkdir -p "$bin_dir"; ln -sfn "$1" "$bin_dir/$(basename "$1")"; }
+
+module_dir() { go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
+
+build_pulumi() {
+  local dir=$tools_dir/pulumi-$PULUMI_VERSION
+  if [ -x "$dir/pulumi" ]; then
+    log "pulumi $PULUMI_VERSION: present in $dir"
+  else
+    mkdir -p "$dir"
+    timed "pulumi $PULUMI_VERSION" "$dir.build.log" bash -c "cd '$wrappers/pulumi' && go build -trimpath \
+      -tags osusergo,grpcnotrace \
+      -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION' \
+      -o '$dir/pulumi.tmp' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi && mv '$dir/pulumi.tmp' '$dir/pulumi'"
+  fi
+  # The Python language host is looked up beside the CLI; see tools/language-host/README.md.
+  ln -sfn "$repo/tools/language-host/pulumi-language-python" "$dir/pulumi-language-python"
+  local sdk
+  sdk=$(cd "$wrappers/pulumi" && module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION")
+  install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$dir/pulumi-language-python-exec"
+  link "$dir/pulumi"
+}
+
+build_kubernetes_provider() {
+  local dir=$tools_dir/pulumi-resource-kubernetes-$K8S_PROVIDER_VERSION
+  if [ ! -x "$dir/pulumi-resource-kubernetes" ]; then
+    mkdir -p "$dir"
+    timed "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION" "$dir.build.log" bash -c '
+      set -euo pipefail
+      wrapper=$1 out=$2 version=$3 module_version=$4
+      cd "$wrapper"
+      src=$(go mod download -json "github.com/pulumi/pulumi-kubernetes/provider/v4@$module_version" | sed -n "s/^\t\"Dir\": \"\(.*\)\",$/\1/p")
+      # main.go embeds two JSON files that upstream generates (git-ignored) before building:
+      # generate them on a writable copy and build the wrapper against that copy.
+      work=$(mktemp -d)
+      trap "chmod -R u+w $work; rm -rf $work" EXIT
+      cp -r "$src" "$work/provider"; chmod -R u+w "$work/provider"
+      cp go.mod go.sum "$work/"
+      (cd "$work/provider/cmd/pulumi-resource-kubernetes" && VERSION=$version GOFLAGS=-modfile=$work/go.mod go run generate.go)
+      cd "$work" && mkdir wrapper && mv go.mod go.sum wrapper/ && cd wrapper
+      go mod edit -replace "github.com/pulumi/pulumi-kubernetes/provider/v4=../provider"
+      go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version" \
+        -o "$out/pulumi-resource-kubernetes.tmp" github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes
+      mv "$out/pulumi-resource-kubernetes.tmp" "$out/pulumi-resource-kubernetes"
+    ' _ "$wrappers/kubernetes-provider" "$dir" "$K8S_PROVIDER_VERSION" "$K8S_PROVIDER_MODULE_VERSION"
+  else
+    log "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION: present in $dir"
+  fi
+  link "$dir/pulumi-resource-kubernetes"
+}
+
+build_kubernetes() {
+  local dir=$tools_dir/kubernetes-$K8S_VERSION
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local pkg ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  local bin
+  for bin in kube-apiserver kube-controller-manager kube-scheduler; do
+    if [ ! -x "$dir/$bin" ]; then
+      mkdir -p "$dir"
+      timed "$bin $K8S_VERSION" "$dir/$bin.build.log" bash -c "cd '$wrappers/kubernetes' && \
+        go build -trimpath -ldflags '$ldflags' -o '$dir/$bin.tmp' k8s.io/kubernetes/cmd/$bin && mv '$dir/$bin.tmp' '$dir/$bin'"
+    else
+      log "$bin $K8S_VERSION: present in $dir"
+    fi
+    link "$dir/$bin"
+  done
+}
+
+# One Go main package per call: name, version, wrapper folder, package path.
+build_simple() {
+  local name=$1 version=$2 wrapper=$3 pkg=$4 ldflags=${5:-}
+  local dir=$tools_dir/$name-$version
+  if [ ! -x "$dir/$name" ]; then
+    mkdir -p "$dir"
+    timed "$name $version" "$dir.build.log" bash -c "cd '$wrappers/$wrapper' && \
+      go build -trimpath -ldflags '-s -w $ldflags' -o '$dir/$name.tmp' $pkg && mv '$dir/$name.tmp' '$dir/$name'"
+  else
+    log "$name $version: present in $dir"
+  fi
+  link "$dir/$name"
+}
+
+build_etcd() { build_simple etcd "$ETCD_VERSION" etcd go.etcd.io/etcd/server/v3; }
+
+build_kwok() {
+  build_simple kwok "$KWOK_VERSION" kwok sigs.k8s.io/kwok/cmd/kwok \
+    "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
+  # Stage definitions (fake node heartbeat, pods Running/Ready) ship in the module.
+  local src
+  src=$(cd "$wrappers/kwok" && module_dir "sigs.k8s.io/kwok@$KWOK_VERSION")
+  mkdir -p "$tools_dir/kwok-$KWOK_VERSION/stages"
+  cp -f "$src"/kustomize/stage/node/fast/*.yaml "$src"/kustomize/stage/pod/fast/*.yaml \
+    "$tools_dir/kwok-$KWOK_VERSION/stages/" 2>/dev/null || true
+  chmod -R u+w "$tools_dir/kwok-$KWOK_VERSION/stages"
+}
+
+# A user who installed Pulumi the official way keeps it: we only add what is missing.
+official_pulumi() {
+  local found
+  found=$(command -v pulumi 2>/dev/null) || return 1
+  case "$found" in "$bin_dir"/*) return 1 ;; esac
+  log "pulumi: using the one already installed at $found ($(pulumi version)); not building it"
+}
+
+install_provider_plugin() {
+  local have
+  have=$("$bin_dir/pulumi" plugin ls 2>/dev/null | awk '$1=="kubernetes" && $2=="resource" {print $3}')
+  case " $have " in
+    *" $K8S_PROVIDER_VERSION "*) log "plugin kubernetes $K8S_PROVIDER_VERSION: installed" ;;
+    *) "$bin_dir/pulumi" plugin install resource kubernetes "$K8S_PROVIDER_VERSION" \
+         --file "$bin_dir/pulumi-resource-kubernetes" >&2
+       log "plugin kubernetes $K8S_PROVIDER_VERSION: installed into the plugin cache" ;;
+  esac
+}
+
+print_env() {
+  cat <<EOF
+export PATH="$bin_dir:\$PATH"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export EOEPCA_TOOLS_DIR="$tools_dir"
+EOF
+}
+
+main() {
+  if [ "${1:-}" = "--env" ]; then print_env; return; fi
+  command -v go >/dev/null || { log "go is required (1.26+) to build the tools"; exit 1; }
+  local start=$SECONDS
+  local wanted=("$@")
+  [ ${#wanted[@]} -gt 0 ] || wanted=(pulumi kubernetes-provider kubernetes etcd kwok)
+  local t
+  for t in "${wanted[@]}"; do
+    case "$t" in
+      pulumi) official_pulumi || build_pulumi ;;
+      kubernetes-provider) build_kubernetes_provider ;;
+      kubernetes) build_kubernetes ;;
+      etcd) build_etcd ;;
+      kwok) build_kwok ;;
+      *) log "unknown tool '$t' (known: pulumi kubernetes-provider kubernetes etcd kwok)"; exit 2 ;;
+    esac
+  done
+  if [ -x "$bin_dir/pulumi" ] && [ -x "$bin_dir/pulumi-resource-kubernetes" ]; then
+    install_provider_plugin
+  fi
+  log "done in $((SECONDS - start)) s; cache $tools_dir ($(du -sh "$tools_dir" | cut -f1))"
+}
+
+main "$@"
