@@ -1,0 +1,131 @@
+"""Per-stack reconcile state, persisted in one JSON file with atomic writes.
+
+The file survives restarts: the last applied revision, the failure count on the revision last
+attempted, the conditions, and `in_progress` (which process ran which operation), from which a
+restart knows that the previous run died mid-update. It never holds secrets: errors are redacted
+before they reach a StackState (see runner.redact).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .conditions import Condition, ConditionType, Phase, Reason, phase, waiting
+
+__all__ = ["InProgress", "StackState", "StateStore"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class InProgress:
+    operation: str  # "update" | "drift-check" | "drift-correct"
+    revision: str
+    pid: int
+    host: str
+    started_at: float
+
+
+@dataclass(frozen=True)
+class StackState:
+    stack: str
+    git_revision: str | None = None
+    applied_revision: str | None = None
+    attempted_revision: str | None = None
+    failures: int = 0
+    last_failure_transient: bool = False
+    retry_at: float | None = None
+    last_error: str | None = None
+    last_attempt_at: float | None = None
+    last_success_at: float | None = None
+    last_drift_check_at: float | None = None
+    drift: bool = False
+    last_duration_seconds: float | None = None
+    in_progress: InProgress | None = None
+    notes: tuple[str, ...] = ()
+    conditions: tuple[Condition, ...] = field(default_factory=waiting)
+
+    @property
+    def phase(self) -> Phase:
+        return phase(self.conditions)
+
+    def with_(self, **changes: Any) -> StackState:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["conditions"] = [
+            {"type": str(c.type), "status": c.status, "reason": str(c.reason), "message": c.message}
+            for c in self.conditions
+        ]
+        data["notes"] = list(self.notes)
+        data["phase"] = str(self.phase)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StackState:
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        values["conditions"] = tuple(
+            Condition(ConditionType(c["type"]), bool(c["status"]), Reason(c["reason"]), c.get("message", ""))
+            for c in data.get("conditions", [])
+        ) or waiting()
+        values["notes"] = tuple(data.get("notes", ()))
+        ip = data.get("in_progress")
+        values["in_progress"] = InProgress(**ip) if ip else None
+        return cls(**values)
+
+
+class StateStore:
+    """All stacks' states in one JSON file; every `put` rewrites the file atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._states: dict[str, StackState] = {}
+        if path.exists():
+            self._states = self.read(path)
+
+    @staticmethod
+    def read(path: Path) -> dict[str, StackState]:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        stacks = raw.get("stacks", {}) if isinstance(raw, dict) else {}
+        return {name: StackState.from_json(s) for name, s in stacks.items()}
+
+    def get(self, stack: str) -> StackState:
+        with self._lock:
+            return self._states.get(stack) or StackState(stack=stack)
+
+    def all(self) -> dict[str, StackState]:
+        with self._lock:
+            return dict(self._states)
+
+    def put(self, state: StackState) -> None:
+        with self._lock:
+            self._states[state.stack] = state
+            self._write()
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "version": SCHEMA_VERSION,
+            "stacks": {name: s.to_json() for name, s in sorted(self._states.items())},
+        }
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(payload, fh, indent=2, sort_keys=True)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
