@@ -1,0 +1,14 @@
+"""The `eoepca-gitops` command. Exit codes: 0 ok, 1 changes found (diff), 2 error."""
+
+from __future__ import annotations
+
+import typer
+
+from components.cli import dev_cluster
+
+app = typer.Typer(
+    help="Install and drive Flux CD on Kubernetes clusters with Pulumi, one stack per cluster.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(dev_cluster.app, name="dev-cluster")

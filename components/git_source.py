@@ -1,0 +1,34 @@
+"""GitSource: the GitRepository the cluster follows, its read-only auth Secret, and the cluster values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.objects import ObjectsComponent
+
+__all__ = ["GitSource", "GitSourceArgs"]
+
+
+@dataclass(frozen=True)
+class GitSourceArgs:
+    url: str
+    ref: dict[str, str]
+    #: From components.manifests.stack.build_stack(...).source.
+    objects: Sequence[dict[str, Any]]
+
+
+class GitSource(ObjectsComponent):
+    url: pulumi.Output[str]
+    ref: pulumi.Output[dict[str, str]]
+
+    def __init__(self, name: str, args: GitSourceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if not any(o["kind"] in ("GitRepository", "Bucket") for o in args.objects):
+            raise ValueError("GitSourceArgs.objects holds no GitRepository or Bucket")
+        super().__init__("eoepca:flux:GitSource", name, args.objects, opts)
+        self.url = pulumi.Output.from_input(args.url)
+        self.ref = pulumi.Output.from_input(args.ref)
+        self.register_outputs({"url": self.url, "ref": self.ref})

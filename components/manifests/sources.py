@@ -1,0 +1,84 @@
+"""Flux sources: the GitRepository the cluster follows (and its auth Secret), HelmRepositories, Buckets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from components.model import defaults
+from components.model.blocks import HelmRepository
+from components.model.stack import Git
+from components.manifests.api_versions import CURRENT
+
+__all__ = ["CURRENT", "bucket", "git_auth_secret_data", "git_repository", "helm_repository", "meta"]
+
+
+
+def meta(name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": name}
+    if namespace:
+        out["namespace"] = namespace
+    out.update({k: v for k, v in extra.items() if v})
+    return out
+
+
+def git_repository(
+    git: Git, namespace: str, name: str = defaults.GIT_SOURCE_NAME, apis: Mapping[str, str] = CURRENT
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "interval": git.interval,
+        "timeout": git.timeout,
+        "url": git.url,
+        "ref": git.ref(),
+    }
+    if git.auth.type != "none":
+        spec["secretRef"] = {"name": name}
+    if git.ignore:
+        spec["ignore"] = git.ignore
+    return {"apiVersion": apis["GitRepository"], "kind": "GitRepository", "metadata": meta(name, namespace), "spec": spec}
+
+
+def git_auth_secret_data(git: Git, secrets: dict[str, str]) -> dict[str, str]:
+    """The stringData of the Git auth Secret, in the keys source-controller reads.
+
+    `secrets` maps stack config keys to their values; read-only credentials are enough, since
+    nothing here ever pushes to Git.
+    """
+    auth = git.auth
+    if auth.type == "ssh":
+        data = {"identity": secrets[auth.ssh_private_key_secret]}
+        if auth.known_hosts:
+            data["known_hosts"] = auth.known_hosts
+        return data
+    if auth.type == "https":
+        return {"username": auth.username, "password": secrets[auth.password_secret]}
+    return {}
+
+
+def helm_repository(repo: HelmRepository, apis: Mapping[str, str] = CURRENT) -> dict[str, Any]:
+    spec: dict[str, Any] = {"interval": repo.interval or defaults.HELM_REPOSITORY_INTERVAL, "url": repo.url}
+    if repo.type == "oci":
+        spec["type"] = "oci"
+    if repo.timeout:
+        spec["timeout"] = repo.timeout
+    return {
+        "apiVersion": apis["HelmRepository"],
+        "kind": "HelmRepository",
+        "metadata": meta(repo.name, repo.namespace),
+        "spec": spec,
+    }
+
+
+def bucket(
+    name: str, namespace: str, *, bucket_name: str, endpoint: str, provider: str = "generic",
+    region: str | None = None, insecure: bool = False, interval: str = defaults.GIT_INTERVAL,
+    secret_name: str | None = None, apis: Mapping[str, str] = CURRENT,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"interval": interval, "provider": provider, "bucketName": bucket_name, "endpoint": endpoint}
+    if region:
+        spec["region"] = region
+    if insecure:
+        spec["insecure"] = True
+    if secret_name:
+        spec["secretRef"] = {"name": secret_name}
+    return {"apiVersion": apis["Bucket"], "kind": "Bucket", "metadata": meta(name, namespace), "spec": spec}

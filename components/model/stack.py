@@ -1,0 +1,182 @@
+"""The typed model of one stack (one cluster): what `Pulumi.<stack>.yaml` may say, validated."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from components.model import defaults
+from components.model.base import Model
+from components.model.blocks import BlockCatalog, BlockOverride
+from components.model.types import DnsName, FluxVersion, GoDuration, K8sName
+
+Controller = Literal[
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+]
+
+
+class Cluster(Model):
+    name: K8sName
+    public_ip: IPv4Address
+    domain: DnsName | None = None
+
+    @property
+    def host_domain(self) -> str:
+        """The domain ingress hosts live under: the configured one, or nip.io on the public IP."""
+        return self.domain or f"{str(self.public_ip).replace('.', '-')}.nip.io"
+
+    def variables(self) -> dict[str, str]:
+        """The values blocks refer to as ${name}, in Pulumi-side values and in Flux postBuild alike."""
+        return {
+            "cluster_name": self.name,
+            "public_ip": str(self.public_ip),
+            "domain": self.host_domain,
+        }
+
+
+class ControllerPatch(Model):
+    resources: dict[str, dict[str, str]] | None = None
+    args: list[str] = []
+    node_selector: dict[str, str] = {}
+    tolerations: list[dict[str, Any]] = []
+
+
+class Flux(Model):
+    version: FluxVersion = defaults.FLUX_VERSION
+    manifest: str | None = Field(default=None, description="local install manifest (file or folder)")
+    namespace: K8sName = defaults.FLUX_NAMESPACE
+    components: list[Controller] = list(defaults.FLUX_COMPONENTS)
+    components_extra: list[Controller] = []
+    registry: str = defaults.FLUX_REGISTRY
+    image_pull_secret: K8sName | None = None
+    network_policy: bool = True
+    watch_all_namespaces: bool = True
+    cluster_domain: str = defaults.CLUSTER_DOMAIN
+    toleration_keys: list[str] = []
+    log_level: Literal["debug", "info", "error"] = defaults.LOG_LEVEL
+    profile: Literal["small", "medium", "large"] | None = None
+    patches: dict[str, ControllerPatch] = {}
+
+    @property
+    def controllers(self) -> list[str]:
+        return list(dict.fromkeys([*self.components, *self.components_extra]))
+
+    @model_validator(mode="after")
+    def _patches_name_installed_controllers(self) -> Flux:
+        for name in self.patches:
+            if name not in self.controllers:
+                raise ValueError(
+                    f"patches.{name}: no such controller is installed (installed: {', '.join(self.controllers)})"
+                )
+        return self
+
+
+class GitAuth(Model):
+    type: Literal["none", "ssh", "https"] = "none"
+    username: str = "git"
+    known_hosts: str | None = None
+    ssh_private_key_secret: str = "gitSshPrivateKey"
+    password_secret: str = "gitPassword"
+
+
+class Git(Model):
+    url: str
+    branch: str | None = None
+    tag: str | None = None
+    semver: str | None = None
+    commit: str | None = None
+    path: str = defaults.GIT_PATH
+    interval: GoDuration = defaults.GIT_INTERVAL
+    timeout: GoDuration = defaults.GIT_TIMEOUT
+    ignore: str | None = None
+    auth: GitAuth = GitAuth()
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> Git:
+        given = [k for k in ("branch", "tag", "semver", "commit") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(f"give one Git ref, not {' and '.join(given)}")
+        if not given:
+            raise ValueError("give one Git ref: branch, tag, semver or commit")
+        return self
+
+    def ref(self) -> dict[str, str]:
+        return {k: v for k in ("branch", "tag", "semver", "commit") if (v := getattr(self, k))}
+
+
+class EventSource(Model):
+    kind: str
+    name: str = "*"
+    namespace: str | None = None
+
+
+class NotificationProvider(Model):
+    name: K8sName
+    type: Literal["slack", "msteams", "generic", "generic-hmac"]
+    channel: str | None = None
+    address_secret: str = Field(description="stack config key holding the webhook URL, set with --secret")
+
+
+class Alert(Model):
+    name: K8sName
+    provider: K8sName
+    severity: Literal["info", "error"] = "info"
+    event_sources: list[EventSource]
+
+
+class Receiver(Model):
+    name: K8sName = "flux-webhook"
+    type: Literal["github", "gitlab", "bitbucket", "generic"] = "github"
+    token_secret: str = "receiverToken"
+    events: list[str] = ["ping", "push"]
+
+
+class Notifications(Model):
+    providers: list[NotificationProvider] = []
+    alerts: list[Alert] = []
+    receiver: Receiver | None = None
+
+    @model_validator(mode="after")
+    def _alerts_name_providers(self) -> Notifications:
+        names = {p.name for p in self.providers}
+        for alert in self.alerts:
+            if alert.provider not in names:
+                raise ValueError(f"alert {alert.name}: no provider named {alert.provider!r}")
+        return self
+
+
+class Await(Model):
+    """Whether an update waits for Flux to report Ready (pulumi.com/waitFor) on these kinds."""
+
+    kustomizations: bool = False
+    helm_releases: bool = False
+    timeout: GoDuration = "10m"
+
+
+class StackConfig(Model):
+    """All of one stack's configuration, before it meets the building-block catalog."""
+
+    cluster: Cluster
+    flux: Flux = Flux()
+    git: Git
+    blocks: list[K8sName] = []
+    overrides: dict[str, BlockOverride] = {}
+    notifications: Notifications = Notifications()
+    await_: Await = Field(default=Await(), alias="await")
+    kubeconfig: str | None = None
+    secrets: dict[str, SecretStr] = {}
+
+
+class Stack(Model):
+    """A validated stack: its config joined with the blocks it enables, in dependency order."""
+
+    name: str
+    config: StackConfig
+    catalog: BlockCatalog

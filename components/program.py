@@ -1,0 +1,117 @@
+"""The Pulumi program: stack config -> validated model -> manifests -> components -> outputs.
+
+`__main__.py` calls run(); nothing is registered until the whole stack has validated.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi.runtime import config as runtime_config
+
+from components.building_block import BuildingBlock, BuildingBlockArgs
+from components.errors import GitopsError
+from components.flux_system import FluxSystem, FluxSystemArgs
+from components.git_source import GitSource, GitSourceArgs
+from components.manifests.flux_release import load_install_manifest
+from components.manifests.stack import build_stack
+from components.model import defaults
+from components.model.loader import load_stack
+from components.model.stack import Stack
+from components.notifications import Notifications, NotificationsArgs
+
+__all__ = ["load_from_pulumi", "run"]
+
+
+def _decode(value: Any) -> Any:
+    # Pulumi hands structured config to programs as JSON text.
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def load_from_pulumi(project_dir: Path) -> Stack:
+    prefix = f"{defaults.CONFIG_NAMESPACE}:"
+    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    values = {k[len(prefix) :]: _decode(v) for k, v in raw.items() if k.startswith(prefix)}
+    secret_keys = {k[len(prefix) :] for k in raw if k.startswith(prefix) and runtime_config.is_config_secret(k)}
+    stack = pulumi.get_stack()
+    return load_stack(stack, values, secret_keys, f"Pulumi.{stack}.yaml", project_dir / defaults.BLOCKS_DIR)
+
+
+def run(project_dir: Path) -> None:
+    try:
+        stack = load_from_pulumi(project_dir)
+        install = load_install_manifest(stack.config.flux, file=f"Pulumi.{stack.name}.yaml", base_dir=project_dir)
+    except GitopsError as exc:
+        # One clear line, before anything is registered: nothing changes on the cluster.
+        pulumi.log.error(str(exc))
+        sys.exit(1)
+    manifests = build_stack(stack, install)
+    config = stack.config
+
+    provider_opts = pulumi.ResourceOptions()
+    if config.kubeconfig:
+        kubeconfig = Path(config.kubeconfig).expanduser()
+        provider = k8s.Provider("cluster", kubeconfig=kubeconfig.read_text() if kubeconfig.is_file() else config.kubeconfig)
+        provider_opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
+
+    flux = FluxSystem(
+        "flux",
+        FluxSystemArgs(version=config.flux.version, namespace=config.flux.namespace, objects=manifests.flux),
+        provider_opts,
+    )
+    after_flux = pulumi.ResourceOptions.merge(provider_opts, pulumi.ResourceOptions(depends_on=[flux]))
+    source = GitSource(
+        "source", GitSourceArgs(url=config.git.url, ref=config.git.ref(), objects=manifests.source), after_flux
+    )
+    blocks: dict[str, BuildingBlock] = {}
+    for block in stack.catalog.blocks:
+        # The same dependencies Flux gets as dependsOn order Pulumi's updates, across kinds.
+        needs: list[pulumi.Resource] = [source, *(blocks[d] for d in block.depends_on)]
+        blocks[block.name] = BuildingBlock(
+            block.name,
+            BuildingBlockArgs(objects=manifests.blocks[block.name]),
+            pulumi.ResourceOptions.merge(after_flux, pulumi.ResourceOptions(depends_on=needs)),
+        )
+    if manifests.notifications:
+        Notifications("notifications", NotificationsArgs(objects=manifests.notifications), after_flux)
+
+    domain = config.cluster.host_domain
+    pulumi.export("fluxVersion", flux.version)
+    pulumi.export("sourceUrl", source.url)
+    pulumi.export("sourceRef", source.ref)
+    pulumi.export("kustomizations", [b.name for b in stack.catalog.blocks if b.kustomization])
+    pulumi.export("helmReleases", sorted(r.name for b in stack.catalog.blocks for r in b.helm_releases))
+    pulumi.export("ingressHosts", sorted(_ingress_hosts(manifests.all(), domain)))
+
+
+def _ingress_hosts(objects: list[dict[str, Any]], domain: str) -> set[str]:
+    """Every host name under the cluster's domain that the HelmRelease values mention."""
+    hosts: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            for word in value.replace(",", " ").split():
+                host = word.split("://")[-1].split("/")[0].split(":")[0]
+                if host.endswith("." + domain):
+                    hosts.add(host)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for obj in objects:
+        if obj["kind"] == "HelmRelease":
+            walk(obj["spec"].get("values", {}))
+    return hosts
