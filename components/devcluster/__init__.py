@@ -1,0 +1,25 @@
+"""A local Kubernetes cluster from the binaries `scripts/tools.sh` builds: etcd, kube-apiserver,
+kube-controller-manager, kube-scheduler and kwok with one fake node, all on 127.0.0.1.
+
+    from components.devcluster import DevCluster
+    cluster = DevCluster(state_dir)
+    info = cluster.up()          # ClusterInfo(kubeconfig=..., server=...)
+    cluster.status()
+    cluster.down()
+"""
+
+from __future__ import annotations
+
+from components.devcluster.cluster import ClusterError, ClusterInfo, ComponentStatus, DevCluster
+from components.devcluster.tools import Tools, ToolsMissingError, default_state_dir, find_tools
+
+__all__ = [
+    "ClusterError",
+    "ClusterInfo",
+    "ComponentStatus",
+    "DevCluster",
+    "Tools",
+    "ToolsMissingError",
+    "default_state_dir",
+    "find_tools",
+]
