@@ -1,0 +1,114 @@
+"""The Flux install builder: start from the release defaults, change one option, check the objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.errors import ConfigError
+from components.manifests.api_versions import api_versions
+from components.manifests.flux_install import build_flux_install, component_of
+from components.manifests.flux_release import load_install_manifest
+from components.model.stack import ControllerPatch, Flux
+from tests.helpers import SHARED_FLUX
+
+
+def install(**options: Any) -> list[dict[str, Any]]:
+    flux = Flux(manifest=str(SHARED_FLUX), **options)
+    return build_flux_install(load_install_manifest(flux, file="Pulumi.t.yaml", base_dir=SHARED_FLUX), flux)
+
+
+def deployments(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+
+
+def manager(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    container: dict[str, Any] = deployments(objects)[name]["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def test_defaults_install_four_controllers_namespace_and_crds_first() -> None:
+    objects = install()
+    assert sorted(deployments(objects)) == [
+        "helm-controller", "kustomize-controller", "notification-controller", "source-controller"]
+    kinds = [o["kind"] for o in objects]
+    assert kinds[0] == "Namespace"
+    first_other = next(i for i, k in enumerate(kinds) if k not in ("Namespace", "CustomResourceDefinition"))
+    assert "CustomResourceDefinition" not in kinds[first_other:]
+    assert not any(component_of(o) == "image-reflector-controller" for o in objects)
+
+
+def test_extra_components_add_image_controllers_and_their_crds() -> None:
+    objects = install(components_extra=["image-reflector-controller", "image-automation-controller"])
+    assert "image-automation-controller" in deployments(objects)
+    assert any(o["metadata"]["name"] == "imagepolicies.image.toolkit.fluxcd.io" for o in objects)
+
+
+def test_registry_pull_secret_log_level_watch_and_domain() -> None:
+    objects = install(registry="registry.local/flux", image_pull_secret="regcred", log_level="debug",
+                      watch_all_namespaces=False, cluster_domain="k8s.internal")
+    source = manager(objects, "source-controller")
+    assert source["image"].startswith("registry.local/flux/source-controller:")
+    assert "--log-level=debug" in source["args"] and "--log-level=info" not in source["args"]
+    assert "--watch-all-namespaces=false" in source["args"]
+    assert any(a.endswith(".svc.k8s.internal.") for a in source["args"])
+    pod = deployments(objects)["source-controller"]["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+
+
+def test_network_policy_off_and_toleration_keys() -> None:
+    objects = install(network_policy=False, toleration_keys=["dedicated"])
+    assert not [o for o in objects if o["kind"] == "NetworkPolicy"]
+    pod = deployments(objects)["helm-controller"]["spec"]["template"]["spec"]
+    assert {"key": "dedicated", "operator": "Exists"} in pod["tolerations"]
+
+
+def test_per_controller_patch_like_eoepca_memory_patch() -> None:
+    patch = ControllerPatch(resources={"limits": {"memory": "2Gi"}, "requests": {"memory": "500Mi"}},
+                            args=["--concurrent=8"], node_selector={"pool": "system"})
+    objects = install(patches={"source-controller": patch})
+    source = manager(objects, "source-controller")
+    assert source["resources"]["limits"] == {"cpu": "1000m", "memory": "2Gi"}
+    assert source["resources"]["requests"]["memory"] == "500Mi"
+    assert "--concurrent=8" in source["args"]
+    assert deployments(objects)["source-controller"]["spec"]["template"]["spec"]["nodeSelector"]["pool"] == "system"
+    assert manager(objects, "helm-controller")["resources"]["limits"]["memory"] == "1Gi"
+
+
+def test_profile_then_patch_wins() -> None:
+    objects = install(profile="large", patches={"helm-controller": ControllerPatch(args=["--concurrent=2"])})
+    assert "--concurrent=20" in manager(objects, "source-controller")["args"]
+    helm = manager(objects, "helm-controller")["args"]
+    assert "--concurrent=2" in helm and "--concurrent=20" not in helm
+
+
+def test_release_objects_are_not_mutated() -> None:
+    flux = Flux(manifest=str(SHARED_FLUX))
+    release = load_install_manifest(flux, file="f", base_dir=SHARED_FLUX)
+    before = repr(release)
+    build_flux_install(release, Flux(manifest=str(SHARED_FLUX), log_level="debug"))
+    assert repr(release) == before
+
+
+def test_v0_24_manifest_without_component_labels() -> None:
+    objects = install(version="v0.24.0")
+    assert sorted(deployments(objects)) == [
+        "helm-controller", "kustomize-controller", "notification-controller", "source-controller"]
+    apis = api_versions(objects)
+    assert apis["HelmRelease"] == "helm.toolkit.fluxcd.io/v2beta1"
+    assert apis["Kustomization"] == "kustomize.toolkit.fluxcd.io/v1beta2"
+    assert api_versions(install())["GitRepository"] == "source.toolkit.fluxcd.io/v1"
+
+
+def test_missing_version_names_the_key(tmp_path: Any) -> None:
+    with pytest.raises(ConfigError) as info:
+        install(version="v9.9.9")
+    assert info.value.key == "eoepca-gitops:flux.version"
+    assert "no install manifest for Flux v9.9.9" in info.value.message
+
+
+def test_version_mismatch_in_local_file() -> None:
+    flux = Flux(manifest=str(SHARED_FLUX / "install-v0.24.0.yaml"), version="v2.9.3")
+    with pytest.raises(ConfigError, match="is Flux v0.24.0, not v2.9.3"):
+        load_install_manifest(flux, file="f", base_dir=SHARED_FLUX)
