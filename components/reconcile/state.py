@@ -73,10 +73,15 @@ class StackState:
     def from_json(cls, data: Mapping[str, Any]) -> StackState:
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in data.items() if k in known}
-        values["conditions"] = tuple(
-            Condition(ConditionType(c["type"]), bool(c["status"]), Reason(c["reason"]), c.get("message", ""))
-            for c in data.get("conditions", [])
-        ) or waiting()
+        values["conditions"] = (
+            tuple(
+                Condition(
+                    ConditionType(c["type"]), bool(c["status"]), Reason(c["reason"]), c.get("message", "")
+                )
+                for c in data.get("conditions", [])
+            )
+            or waiting()
+        )
         values["notes"] = tuple(data.get("notes", ()))
         ip = data.get("in_progress")
         values["in_progress"] = InProgress(**ip) if ip else None

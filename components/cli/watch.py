@@ -1,0 +1,200 @@
+"""`eoepca-gitops watch` (the poller, also the container entry point) and `eoepca-gitops status`.
+
+    eoepca-gitops watch --repo URL --branch main --project-dir . --stack creodias [--stack minikube] \
+        --interval 10s --drift-interval 10m --drift-mode detect --state-file .state/poller/state.json \
+        --listen 127.0.0.1:9464
+    eoepca-gitops status --state-file .state/poller/state.json
+
+The state backend, passphrase and cloud credentials come from the environment, as for `pulumi`
+(PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE, AWS_*). Exit codes: 0 ok, 2 error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from components.reconcile.decide import DriftMode, Policy
+from components.reconcile.state import StateStore
+
+__all__ = ["parse_duration", "status", "watch"]
+
+DEFAULT_STATE = Path(".state/poller/state.json")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: str) -> float:
+    """'10s' -> 10.0, '10m' -> 600.0, '1.5h', '250ms'; a bare number is seconds."""
+    m = _DURATION.match(value)
+    if not m:
+        raise typer.BadParameter(f"not a duration: {value!r} (use e.g. 10s, 10m, 1h)")
+    return float(m[1]) * _UNITS[m[2] or "s"]
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
+def watch(
+    repo: Annotated[str, typer.Option(help="Git URL of the configuration repository.")],
+    stack: Annotated[list[str], typer.Option("--stack", help="Stack to reconcile (repeatable).")],
+    branch: Annotated[str, typer.Option(help="Branch to track.")] = "main",
+    project_dir: Annotated[str, typer.Option(help="Folder of Pulumi.yaml inside the repository.")] = ".",
+    interval: Annotated[str, typer.Option(help="How often to ls-remote the branch.")] = "10s",
+    drift_interval: Annotated[
+        str, typer.Option(help="Refresh-preview period per stack; 0 disables.")
+    ] = "10m",
+    drift_mode: Annotated[DriftMode, typer.Option(help="detect: report only; correct: run up.")] = (
+        DriftMode.DETECT
+    ),
+    state_file: Annotated[Path, typer.Option(help="Where per-stack state persists.")] = DEFAULT_STATE,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Git cache and worktrees (default: beside the state file).")
+    ] = None,
+    listen: Annotated[
+        str, typer.Option(help="HOST:PORT for /healthz /readyz /metrics; 'off' to disable.")
+    ] = ("127.0.0.1:9464"),
+    max_parallel: Annotated[int, typer.Option(help="Stacks updated at the same time.")] = 2,
+    backoff_base: Annotated[str, typer.Option(help="First retry delay after a failure.")] = "10s",
+    backoff_cap: Annotated[str, typer.Option(help="Longest retry delay.")] = "1h",
+    stall_after: Annotated[int, typer.Option(help="Failures on one revision before Stalled.")] = 3,
+    grace: Annotated[str, typer.Option(help="On SIGTERM, wait this long for a running update.")] = "60s",
+    pulumi: Annotated[Path | None, typer.Option(help="The pulumi binary (default: from PATH).")] = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING.")] = "INFO",
+) -> None:
+    """Poll a Git branch and keep Pulumi stacks at its head; detect or correct drift."""
+    logging.basicConfig(
+        level=log_level.upper(),
+        stream=sys.stderr,
+        format='{"time": "%(asctime)s", "level": "%(levelname)s", "log": %(message)s}',
+    )
+    try:
+        policy = Policy(
+            backoff_base=parse_duration(backoff_base),
+            backoff_cap=parse_duration(backoff_cap),
+            stall_after=stall_after,
+            drift_interval=parse_duration(drift_interval),
+            drift_mode=drift_mode,
+        )
+        from components.reconcile.loop import LoopConfig
+
+        config = LoopConfig(
+            stacks=tuple(stack),
+            interval=parse_duration(interval),
+            policy=policy,
+            max_workers=max_parallel,
+            grace=parse_duration(grace),
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+
+    from components.reconcile.loop import Reconciler, log_event
+    from components.reconcile.metrics import HealthServer, Metrics, parse_listen
+    from components.reconcile.runner import RunnerSettings, StackRunner
+    from components.reconcile.source import Checkout, GitSource, redact_url
+
+    work = work_dir or state_file.parent / "work"
+    pulumi_root: Path | None = None
+    if pulumi is not None:
+        if not pulumi.is_file():
+            raise _fail(f"--pulumi {pulumi}: no such file")
+        pulumi_root = work / "pulumi-root"
+        (pulumi_root / "bin").mkdir(parents=True, exist_ok=True)
+        link = pulumi_root / "bin" / "pulumi"
+        link.unlink(missing_ok=True)
+        link.symlink_to(pulumi.resolve())
+    try:
+        source = GitSource(repo, branch)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    settings = RunnerSettings(project_dir=project_dir, pulumi_root=pulumi_root)
+    metrics = Metrics()
+    reconciler = Reconciler(
+        config,
+        source,
+        Checkout(repo, branch, work / "git"),
+        {s: StackRunner(s, settings) for s in stack},
+        StateStore(state_file),
+        metrics,
+    )
+    server: HealthServer | None = None
+    if listen != "off":
+        try:
+            host, port = parse_listen(listen)
+            server = HealthServer(host, port, metrics, reconciler.healthy, reconciler.ready)
+        except (ValueError, OSError) as exc:
+            raise _fail(f"--listen {listen}: {exc}") from exc
+        server.start()
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log_event("signal", signal=signal.Signals(signum).name, grace=config.grace)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log_event(
+        "started",
+        repo=redact_url(repo),
+        branch=branch,
+        project_dir=project_dir,
+        stacks=list(stack),
+        interval=config.interval,
+        drift_interval=policy.drift_interval,
+        drift_mode=str(policy.drift_mode),
+        state_file=str(state_file),
+        listen=None if server is None else "{}:{}".format(*server.address),
+    )
+    try:
+        reconciler.run(stop)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def status(
+    state_file: Annotated[Path, typer.Option(help="The watch command's state file.")] = DEFAULT_STATE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the state file's stacks as JSON.")] = False,
+) -> None:
+    """Show each stack: revision in Git, revision applied, state, last error."""
+    if not state_file.exists():
+        raise _fail(f"{state_file}: no state file (has `eoepca-gitops watch` run with this --state-file?)")
+    try:
+        states = StateStore.read(state_file)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _fail(f"{state_file}: unreadable state: {exc}") from exc
+    if as_json:
+        typer.echo(json.dumps({n: s.to_json() for n, s in sorted(states.items())}, indent=2, sort_keys=True))
+        return
+    table = Table(title=f"stacks ({state_file})")
+    for col in ("stack", "revision in Git", "revision applied", "state", "last error"):
+        table.add_column(col, overflow="fold")
+    colours = {"synced": "green", "applying": "cyan", "drifted": "yellow", "failed": "red", "stalled": "red"}
+    for name, s in sorted(states.items()):
+        ph = str(s.phase)
+        detail = s.last_error or ""
+        if s.phase.value == "stalled" and s.conditions:
+            detail = f"{s.conditions[2].message}; last error: {detail}"
+        if s.phase.value == "drifted" and s.conditions:
+            detail = s.conditions[0].message
+        table.add_row(
+            name,
+            (s.git_revision or "-")[:12],
+            (s.applied_revision or "-")[:12],
+            f"[{colours.get(ph, 'white')}]{ph}[/]",
+            detail,
+        )
+    Console(width=200).print(table)
