@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from components.cli import dev_cluster
+from components.cli import watch as watch_cmd
 
 app = typer.Typer(
     help="Install and drive Flux CD on Kubernetes clusters with Pulumi, one stack per cluster.",
@@ -12,3 +13,5 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(dev_cluster.app, name="dev-cluster")
+app.command("watch")(watch_cmd.watch)
+app.command("status")(watch_cmd.status)
