@@ -23,10 +23,14 @@ class BuildingBlock(ObjectsComponent):
     kustomizations: pulumi.Output[list[str]]
     helm_releases: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, args: BuildingBlockArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: BuildingBlockArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("eoepca:flux:BuildingBlock", name, args.objects, opts)
-        names = {kind: [o["metadata"]["name"] for o in args.objects if o["kind"] == kind]
-                 for kind in ("Kustomization", "HelmRelease")}
+        names = {
+            kind: [o["metadata"]["name"] for o in args.objects if o["kind"] == kind]
+            for kind in ("Kustomization", "HelmRelease")
+        }
         self.kustomizations = pulumi.Output.from_input(names["Kustomization"])
         self.helm_releases = pulumi.Output.from_input(names["HelmRelease"])
         self.register_outputs({"kustomizations": self.kustomizations, "helm_releases": self.helm_releases})

@@ -22,7 +22,11 @@ class NotificationsArgs:
 class Notifications(ObjectsComponent):
     alerts: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("eoepca:flux:Notifications", name, args.objects, opts)
-        self.alerts = pulumi.Output.from_input([o["metadata"]["name"] for o in args.objects if o["kind"] == "Alert"])
+        self.alerts = pulumi.Output.from_input(
+            [o["metadata"]["name"] for o in args.objects if o["kind"] == "Alert"]
+        )
         self.register_outputs({"alerts": self.alerts})

@@ -37,7 +37,8 @@ def register_object(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi
                 props[field] = pulumi.Output.secret(props[field])
                 secret_outputs.append(field)
     merged = pulumi.ResourceOptions.merge(
-        pulumi.ResourceOptions(version=_PROVIDER_VERSION, additional_secret_outputs=secret_outputs or None), opts
+        pulumi.ResourceOptions(version=_PROVIDER_VERSION, additional_secret_outputs=secret_outputs or None),
+        opts,
     )
     return pulumi.CustomResource(type_token(obj), object_key(obj), props, merged)
 

@@ -42,7 +42,9 @@ def load_from_pulumi(project_dir: Path) -> Stack:
     prefix = f"{defaults.CONFIG_NAMESPACE}:"
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     values = {k[len(prefix) :]: _decode(v) for k, v in raw.items() if k.startswith(prefix)}
-    secret_keys = {k[len(prefix) :] for k in raw if k.startswith(prefix) and runtime_config.is_config_secret(k)}
+    secret_keys = {
+        k[len(prefix) :] for k in raw if k.startswith(prefix) and runtime_config.is_config_secret(k)
+    }
     stack = pulumi.get_stack()
     return load_stack(stack, values, secret_keys, f"Pulumi.{stack}.yaml", project_dir / defaults.BLOCKS_DIR)
 
@@ -50,7 +52,9 @@ def load_from_pulumi(project_dir: Path) -> Stack:
 def run(project_dir: Path) -> None:
     try:
         stack = load_from_pulumi(project_dir)
-        install = load_install_manifest(stack.config.flux, file=f"Pulumi.{stack.name}.yaml", base_dir=project_dir)
+        install = load_install_manifest(
+            stack.config.flux, file=f"Pulumi.{stack.name}.yaml", base_dir=project_dir
+        )
     except GitopsError as exc:
         # One clear line, before anything is registered: nothing changes on the cluster.
         pulumi.log.error(str(exc))
@@ -61,7 +65,9 @@ def run(project_dir: Path) -> None:
     provider_opts = pulumi.ResourceOptions()
     if config.kubeconfig:
         kubeconfig = Path(config.kubeconfig).expanduser()
-        provider = k8s.Provider("cluster", kubeconfig=kubeconfig.read_text() if kubeconfig.is_file() else config.kubeconfig)
+        provider = k8s.Provider(
+            "cluster", kubeconfig=kubeconfig.read_text() if kubeconfig.is_file() else config.kubeconfig
+        )
         provider_opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
 
     flux = FluxSystem(
@@ -71,7 +77,9 @@ def run(project_dir: Path) -> None:
     )
     after_flux = pulumi.ResourceOptions.merge(provider_opts, pulumi.ResourceOptions(depends_on=[flux]))
     source = GitSource(
-        "source", GitSourceArgs(url=config.git.url, ref=config.git.ref(), objects=manifests.source), after_flux
+        "source",
+        GitSourceArgs(url=config.git.url, ref=config.git.ref(), objects=manifests.source),
+        after_flux,
     )
     blocks: dict[str, BuildingBlock] = {}
     for block in stack.catalog.blocks:

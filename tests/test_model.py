@@ -42,20 +42,35 @@ def test_domain_given_wins_over_nip_io() -> None:
         ({"cluster": None}, "eoepca-gitops:cluster", "missing required key"),
         ({"cluster": {"name": "t"}}, "eoepca-gitops:cluster.publicIp", "Field required"),
         ({"cluster": {"name": "t", "publicIp": "300.1.2.3"}}, "eoepca-gitops:cluster.publicIp", "IPv4"),
-        ({"cluster": {"name": "t", "publicIp": "10.0.0.1", "domain": "not a domain"}},
-         "eoepca-gitops:cluster.domain", "not a DNS name"),
+        (
+            {"cluster": {"name": "t", "publicIp": "10.0.0.1", "domain": "not a domain"}},
+            "eoepca-gitops:cluster.domain",
+            "not a DNS name",
+        ),
         ({"blocks": ["base", "nope"]}, "eoepca-gitops:blocks[1]", "unknown building block 'nope'"),
         ({"blocks": ["base", "base"]}, "eoepca-gitops:blocks", "duplicate block name 'base'"),
         ({"blocks": ["portal"]}, "eoepca-gitops:blocks", "depends on 'base', which is not enabled"),
-        ({"git": {"url": "u", "branch": "main", "interval": "1 minute"}}, "eoepca-gitops:git.interval",
-         "not a Go duration"),
+        (
+            {"git": {"url": "u", "branch": "main", "interval": "1 minute"}},
+            "eoepca-gitops:git.interval",
+            "not a Go duration",
+        ),
         ({"git": {"url": "u", "branch": "main", "tag": "v1"}}, "eoepca-gitops:git", "not branch and tag"),
-        ({"flux": {"components": ["source-controller", "nope-controller"]}}, "eoepca-gitops:flux.components[1]",
-         "Input should be"),
-        ({"flux": {"patches": {"image-reflector-controller": {"args": ["--concurrent=4"]}}}},
-         "eoepca-gitops:flux", "no such controller is installed"),
-        ({"overrides": {"portal": {"releases": {"nope": {"version": "1"}}}}},
-         "eoepca-gitops:overrides.portal.releases.nope", "no HelmRelease 'nope'"),
+        (
+            {"flux": {"components": ["source-controller", "nope-controller"]}},
+            "eoepca-gitops:flux.components[1]",
+            "Input should be",
+        ),
+        (
+            {"flux": {"patches": {"image-reflector-controller": {"args": ["--concurrent=4"]}}}},
+            "eoepca-gitops:flux",
+            "no such controller is installed",
+        ),
+        (
+            {"overrides": {"portal": {"releases": {"nope": {"version": "1"}}}}},
+            "eoepca-gitops:overrides.portal.releases.nope",
+            "no HelmRelease 'nope'",
+        ),
         ({"colour": "blue"}, "eoepca-gitops:colour", "unknown key"),
     ],
 )
@@ -84,8 +99,9 @@ def _write_blocks(tmp_path: Path, *docs: str) -> Path:
 
 
 def test_chart_version_missing(tmp_path: Path) -> None:
-    blocks = _write_blocks(tmp_path, "name: x\nhelmReleases:\n  - {name: r, namespace: n, chart: c, "
-                                     "sourceRef: {name: s}}\n")
+    blocks = _write_blocks(
+        tmp_path, "name: x\nhelmReleases:\n  - {name: r, namespace: n, chart: c, sourceRef: {name: s}}\n"
+    )
     err = error(values(blocks=["x"]), blocks=blocks)
     assert err.file.endswith("b0.yaml")
     assert err.key == "helmReleases[0].version"

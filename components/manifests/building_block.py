@@ -1,4 +1,4 @@
-"""The objects of one building block: its namespaces, its Flux Kustomization, its Helm sources and releases."""
+"""One building block's objects: namespaces, Flux Kustomization, Helm sources and releases."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from components.model.stack import Stack
 from components.model.types import duration_seconds
 
 __all__ = ["block_objects", "helm_release", "kustomization", "namespace"]
-
 
 
 def _wait_for(enabled: bool, timeout: str) -> dict[str, str]:
@@ -86,7 +85,9 @@ def helm_release(
         if value:
             spec[key] = value
     # Blocks depend on blocks: a release waits for the releases of the blocks its block depends on.
-    depends = [{"name": d.name, **({"namespace": d.namespace} if d.namespace else {})} for d in release.depends_on]
+    depends = [
+        {"name": d.name, **({"namespace": d.namespace} if d.namespace else {})} for d in release.depends_on
+    ]
     for dep in block.depends_on:
         for other in stack.catalog.get(dep).helm_releases:
             ref = {"name": other.name, "namespace": other.namespace}

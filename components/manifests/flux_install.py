@@ -23,8 +23,11 @@ _CRD_OWNERS = {
     "helm.toolkit.fluxcd.io": "helm-controller",
     "notification.toolkit.fluxcd.io": "notification-controller",
 }
-_IMAGE_CRDS = {"imagepolicies": "image-reflector-controller", "imagerepositories": "image-reflector-controller",
-               "imageupdateautomations": "image-automation-controller"}
+_IMAGE_CRDS = {
+    "imagepolicies": "image-reflector-controller",
+    "imagerepositories": "image-reflector-controller",
+    "imageupdateautomations": "image-automation-controller",
+}
 _SERVICE_OWNERS = {"webhook-receiver": "notification-controller"}
 _ORDER = {"Namespace": 0, "CustomResourceDefinition": 1}
 

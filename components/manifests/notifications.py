@@ -6,12 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.manifests.api_versions import CURRENT
-
 from components.manifests.sources import meta
 from components.model.stack import Alert, NotificationProvider, Receiver
 
 __all__ = ["alert", "provider", "provider_secret_name", "receiver", "receiver_secret_name"]
-
 
 
 def provider_secret_name(provider: NotificationProvider) -> str:
@@ -26,7 +24,12 @@ def provider(p: NotificationProvider, namespace: str, apis: Mapping[str, str] = 
     spec: dict[str, Any] = {"type": p.type, "secretRef": {"name": provider_secret_name(p)}}
     if p.channel:
         spec["channel"] = p.channel
-    return {"apiVersion": apis["Provider"], "kind": "Provider", "metadata": meta(p.name, namespace), "spec": spec}
+    return {
+        "apiVersion": apis["Provider"],
+        "kind": "Provider",
+        "metadata": meta(p.name, namespace),
+        "spec": spec,
+    }
 
 
 def alert(a: Alert, namespace: str, apis: Mapping[str, str] = CURRENT) -> dict[str, Any]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from components.manifests.api_versions import CURRENT
 from components.model import defaults
 from components.model.blocks import HelmRepository
 from components.model.stack import Git
-from components.manifests.api_versions import CURRENT
 
 __all__ = ["CURRENT", "bucket", "git_auth_secret_data", "git_repository", "helm_repository", "meta"]
-
 
 
 def meta(name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -35,7 +34,12 @@ def git_repository(
         spec["secretRef"] = {"name": name}
     if git.ignore:
         spec["ignore"] = git.ignore
-    return {"apiVersion": apis["GitRepository"], "kind": "GitRepository", "metadata": meta(name, namespace), "spec": spec}
+    return {
+        "apiVersion": apis["GitRepository"],
+        "kind": "GitRepository",
+        "metadata": meta(name, namespace),
+        "spec": spec,
+    }
 
 
 def git_auth_secret_data(git: Git, secrets: dict[str, str]) -> dict[str, str]:
@@ -70,11 +74,24 @@ def helm_repository(repo: HelmRepository, apis: Mapping[str, str] = CURRENT) -> 
 
 
 def bucket(
-    name: str, namespace: str, *, bucket_name: str, endpoint: str, provider: str = "generic",
-    region: str | None = None, insecure: bool = False, interval: str = defaults.GIT_INTERVAL,
-    secret_name: str | None = None, apis: Mapping[str, str] = CURRENT,
+    name: str,
+    namespace: str,
+    *,
+    bucket_name: str,
+    endpoint: str,
+    provider: str = "generic",
+    region: str | None = None,
+    insecure: bool = False,
+    interval: str = defaults.GIT_INTERVAL,
+    secret_name: str | None = None,
+    apis: Mapping[str, str] = CURRENT,
 ) -> dict[str, Any]:
-    spec: dict[str, Any] = {"interval": interval, "provider": provider, "bucketName": bucket_name, "endpoint": endpoint}
+    spec: dict[str, Any] = {
+        "interval": interval,
+        "provider": provider,
+        "bucketName": bucket_name,
+        "endpoint": endpoint,
+    }
     if region:
         spec["region"] = region
     if insecure:

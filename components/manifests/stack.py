@@ -21,8 +21,13 @@ __all__ = ["StackManifests", "build_stack", "cluster_vars", "secret"]
 
 
 def secret(name: str, namespace: str, string_data: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta(name, namespace), "type": "Opaque",
-            "stringData": string_data}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta(name, namespace),
+        "type": "Opaque",
+        "stringData": string_data,
+    }
 
 
 def cluster_vars(stack: Stack) -> dict[str, Any]:
@@ -72,7 +77,9 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
         notes.append(notif.provider(p, ns, apis))
     notes += [notif.alert(a, ns, apis) for a in n.alerts]
     if n.receiver:
-        notes.append(secret(notif.receiver_secret_name(n.receiver), ns, {"token": secrets[n.receiver.token_secret]}))
+        notes.append(
+            secret(notif.receiver_secret_name(n.receiver), ns, {"token": secrets[n.receiver.token_secret]})
+        )
         notes.append(notif.receiver(n.receiver, ns, defaults.GIT_SOURCE_NAME, apis))
 
     return StackManifests(

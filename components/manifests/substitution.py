@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["substitute"]
+__all__ = ["SubstitutionError", "flux_substitute", "substitute"]
 
 _VAR = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}")
 
@@ -23,3 +23,26 @@ def substitute(value: Any, variables: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [substitute(v, variables) for v in value]
     return value
+
+
+class SubstitutionError(ValueError):
+    """A Flux postBuild variable has no value and no default (Flux 2.9 fails the same way)."""
+
+
+_FLUX_VAR = re.compile(r"\$(\$)?\{([_a-zA-Z][_a-zA-Z0-9]*)(?::=([^}]*))?\}")
+
+
+def flux_substitute(text: str, variables: Mapping[str, str]) -> str:
+    """Flux postBuild substitution on manifest text: ${var}, ${var:=default}, and $${var} kept literal."""
+
+    def replace(match: re.Match[str]) -> str:
+        escaped, name, default = match.groups()
+        if escaped:
+            return match.group(0)[1:]
+        if name in variables:
+            return variables[name]
+        if default is not None:
+            return default
+        raise SubstitutionError(f"variable ${{{name}}} is not set")
+
+    return _FLUX_VAR.sub(replace, text)

@@ -23,7 +23,9 @@ __all__ = ["load_blocks", "load_stack", "load_stack_file", "read_yaml"]
 
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
 # either a secret (referenced by name) or a mistake.
-_MODEL_KEYS = frozenset({"cluster", "flux", "git", "blocks", "overrides", "notifications", "await", "kubeconfig"})
+_MODEL_KEYS = frozenset(
+    {"cluster", "flux", "git", "blocks", "overrides", "notifications", "await", "kubeconfig"}
+)
 
 
 def read_yaml(path: Path) -> Any:
@@ -61,7 +63,9 @@ def load_blocks(blocks_dir: Path) -> dict[str, tuple[Block, str]]:
             key, message = _first_error(exc)
             raise ConfigError(str(path), key, message) from None
         if block.name in found:
-            raise ConfigError(str(path), "name", f"duplicate block name {block.name!r}, also in {found[block.name][1]}")
+            raise ConfigError(
+                str(path), "name", f"duplicate block name {block.name!r}, also in {found[block.name][1]}"
+            )
         found[block.name] = (block, str(path))
     return found
 
@@ -80,7 +84,9 @@ def _apply_override(block: Block, override: BlockOverride, file: str, key: str) 
     releases = {r.name: r for r in block.helm_releases}
     for name in override.releases:
         if name not in releases:
-            raise ConfigError(file, f"{key}.releases.{name}", f"block {block.name!r} has no HelmRelease {name!r}")
+            raise ConfigError(
+                file, f"{key}.releases.{name}", f"block {block.name!r} has no HelmRelease {name!r}"
+            )
     new_releases: list[HelmRelease] = []
     for release in block.helm_releases:
         o = override.releases.get(release.name)
@@ -115,7 +121,9 @@ def _order(enabled: list[str], declared: dict[str, tuple[Block, str]], file: str
                 raise ConfigError(declared[name][1], "dependsOn", f"unknown block {dep!r}")
             if dep not in enabled:
                 raise ConfigError(
-                    file, f"{defaults.CONFIG_NAMESPACE}:blocks", f"{name!r} depends on {dep!r}, which is not enabled"
+                    file,
+                    f"{defaults.CONFIG_NAMESPACE}:blocks",
+                    f"{name!r} depends on {dep!r}, which is not enabled",
                 )
     ordered: list[str] = []
     state: dict[str, str] = {}
@@ -175,27 +183,42 @@ def load_stack(
     secrets: dict[str, SecretStr] = {}
     for key, referrer in _secret_refs(config):
         if key not in values:
-            raise ConfigError(file, f"{ns}:{key}", f"missing secret (named by {referrer}); set it with "
-                              f"`pulumi config set --secret {key} ...`")
+            raise ConfigError(
+                file,
+                f"{ns}:{key}",
+                f"missing secret (named by {referrer}); set it with `pulumi config set --secret {key} ...`",
+            )
         if key not in secret_keys:
-            raise ConfigError(file, f"{ns}:{key}", "given in plain text where a secret is required; set it with "
-                              f"`pulumi config set --secret {key} ...`")
+            raise ConfigError(
+                file,
+                f"{ns}:{key}",
+                "given in plain text where a secret is required; set it with "
+                f"`pulumi config set --secret {key} ...`",
+            )
         secrets[key] = SecretStr(str(values[key]))
     unknown = sorted(set(values) - _MODEL_KEYS - {key for key, _ in _secret_refs(config)})
     if unknown:
-        raise ConfigError(file, f"{ns}:{unknown[0]}", f"unknown key (known: {', '.join(sorted(_MODEL_KEYS))})")
+        raise ConfigError(
+            file, f"{ns}:{unknown[0]}", f"unknown key (known: {', '.join(sorted(_MODEL_KEYS))})"
+        )
 
     declared = load_blocks(blocks_dir)
     for i, block_name in enumerate(config.blocks):
         if block_name not in declared:
-            raise ConfigError(file, f"{ns}:blocks[{i}]", f"unknown building block {block_name!r} "
-                              f"(declared in {blocks_dir}: {', '.join(sorted(declared))})")
+            raise ConfigError(
+                file,
+                f"{ns}:blocks[{i}]",
+                f"unknown building block {block_name!r} "
+                f"(declared in {blocks_dir}: {', '.join(sorted(declared))})",
+            )
     if len(set(config.blocks)) != len(config.blocks):
         dup = next(b for b in config.blocks if config.blocks.count(b) > 1)
         raise ConfigError(file, f"{ns}:blocks", f"duplicate block name {dup!r}")
     for block_name in config.overrides:
         if block_name not in config.blocks:
-            raise ConfigError(file, f"{ns}:overrides.{block_name}", "override for a block that is not enabled")
+            raise ConfigError(
+                file, f"{ns}:overrides.{block_name}", "override for a block that is not enabled"
+            )
 
     blocks = [
         _apply_override(declared[b][0], config.overrides[b], file, f"{ns}:overrides.{b}")

@@ -72,9 +72,8 @@ class Flux(Model):
     def _patches_name_installed_controllers(self) -> Flux:
         for name in self.patches:
             if name not in self.controllers:
-                raise ValueError(
-                    f"patches.{name}: no such controller is installed (installed: {', '.join(self.controllers)})"
-                )
+                installed = ", ".join(self.controllers)
+                raise ValueError(f"patches.{name}: no such controller is installed (installed: {installed})")
         return self
 
 

@@ -22,7 +22,9 @@ def _go_duration(value: str) -> str:
 def _dns_name(value: str) -> str:
     labels = value.split(".")
     if len(value) > 253 or len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
-        raise ValueError(f"{value!r} is not a DNS name (lower-case labels separated by dots, e.g. 'eoepca.org')")
+        raise ValueError(
+            f"{value!r} is not a DNS name (lower-case labels separated by dots, e.g. 'eoepca.org')"
+        )
     return value
 
 
@@ -47,4 +49,6 @@ FluxVersion = Annotated[str, AfterValidator(_flux_version)]
 def duration_seconds(duration: str) -> int:
     """Whole seconds in a Go duration ("1m30s" -> 90)."""
     units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return int(sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ms|s|m|h)", _go_duration(duration))))
+    return int(
+        sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ms|s|m|h)", _go_duration(duration)))
+    )

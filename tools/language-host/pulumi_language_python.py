@@ -30,10 +30,10 @@ class ProjectLanguageServer(LanguageServer):
     def _run_program(self) -> None:
         runpy.run_path(self._entry, run_name="__main__")
 
-    def GetPluginInfo(self, request, context):  # noqa: N802 - gRPC method name
+    def GetPluginInfo(self, request, context):
         return plugin_pb2.PluginInfo(version="3.0.0")
 
-    def Run(self, request, context):  # noqa: N802
+    def Run(self, request, context):
         pwd = request.pwd or os.getcwd()
         os.chdir(pwd)
         if pwd not in sys.path:

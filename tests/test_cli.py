@@ -1,0 +1,103 @@
+"""The render and new-cluster commands, through typer's CliRunner, on a small fixture project."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from components.cli.main import app
+
+FIXTURE = Path(__file__).parent / "fixtures" / "project"
+runner = CliRunner()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    dest = tmp_path / "a" / "b" / "c" / "project"
+    shutil.copytree(FIXTURE, dest, symlinks=False)
+    shared = Path(__file__).resolve().parents[2] / "shared"
+    (tmp_path / "shared").symlink_to(shared)
+    return dest
+
+
+def render(project: Path, out: Path, *extra: str) -> dict[str, bytes]:
+    result = runner.invoke(
+        app, ["render", "--stack", "test", "--out", str(out), "--project", str(project), *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.yaml"))}
+
+
+def test_render_writes_one_file_per_object_deterministically(project: Path, tmp_path: Path) -> None:
+    first = render(project, tmp_path / "r1", "--flux-layer")
+    second = render(project, tmp_path / "r2", "--flux-layer")
+    assert first == second
+    assert "blocks/portal/HelmRelease_demo_eoepca-portal.yaml" in first
+    assert "source/Secret_flux-system_flux-system.yaml" in first
+    assert "flux-system/Deployment_flux-system_source-controller.yaml" in first
+    deployment = yaml.safe_load(first["flux-system/Deployment_flux-system_source-controller.yaml"])
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "2Gi"
+    secret = yaml.safe_load(first["source/Secret_flux-system_flux-system.yaml"])
+    assert secret["stringData"] == {"identity": "<secret gitSshPrivateKey>"}
+    assert b"AAAABBBB" not in b"".join(first.values())
+
+
+def test_render_flux_layer_substitutes_like_flux(project: Path, tmp_path: Path) -> None:
+    files = render(project, tmp_path / "r", "--flux-layer")
+    pvc = yaml.safe_load(files["flux-layer/portal/PersistentVolumeClaim_demo_portal-data.yaml"])
+    assert pvc["metadata"]["labels"]["cluster"] == "test"
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    ingress = yaml.safe_load(files["flux-layer/portal/Ingress_demo_portal.yaml"])
+    assert ingress["spec"]["rules"][0]["host"] == "portal.10-0-0-1.nip.io"
+    assert ingress["metadata"]["annotations"]["example.org/literal"] == "${not_a_var}"
+
+
+def test_render_unset_flux_variable_fails(project: Path, tmp_path: Path) -> None:
+    pvc = project / "clusters/flux/portal/pvc.yaml"
+    pvc.write_text(pvc.read_text().replace("${cluster_name}", "${nobody_sets_this}"))
+    result = runner.invoke(
+        app, ["render", "-s", "test", "-o", str(tmp_path / "r"), "--flux-layer", "--project", str(project)]
+    )
+    assert result.exit_code == 2
+    assert "variable ${nobody_sets_this} is not set" in result.output
+
+
+def test_render_bad_stack_is_one_clear_error(project: Path, tmp_path: Path) -> None:
+    stack = project / "Pulumi.test.yaml"
+    stack.write_text(stack.read_text().replace("publicIp: 10.0.0.1", "publicIp: 10.0.0"))
+    result = runner.invoke(
+        app, ["render", "-s", "test", "-o", str(tmp_path / "r"), "--project", str(project)]
+    )
+    assert result.exit_code == 2
+    assert "Pulumi.test.yaml: eoepca-gitops:cluster.publicIp:" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_new_cluster_copies_everything_but_identity_and_secrets(project: Path) -> None:
+    result = runner.invoke(
+        app, ["new-cluster", "demo", "--from", "test", "--ip", "192.168.49.2", "--project", str(project)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "pulumi config set --stack demo --secret gitSshPrivateKey" in result.output
+    new = yaml.safe_load((project / "Pulumi.demo.yaml").read_text())["config"]
+    old = yaml.safe_load((project / "Pulumi.test.yaml").read_text())["config"]
+    assert new["eoepca-gitops:cluster"] == {"name": "demo", "publicIp": "192.168.49.2"}
+    assert "eoepca-gitops:gitSshPrivateKey" not in new
+    assert {k: v for k, v in new.items() if k != "eoepca-gitops:cluster"} == {
+        k: v for k, v in old.items() if k not in ("eoepca-gitops:cluster", "eoepca-gitops:gitSshPrivateKey")
+    }
+
+
+def test_new_cluster_refuses_bad_ip_and_existing_file(project: Path) -> None:
+    bad = runner.invoke(
+        app, ["new-cluster", "x", "--from", "test", "--ip", "1.2.3", "--project", str(project)]
+    )
+    assert bad.exit_code == 2 and "not an IPv4 address" in bad.output
+    again = runner.invoke(
+        app, ["new-cluster", "test", "--from", "test", "--ip", "1.2.3.4", "--project", str(project)]
+    )
+    assert again.exit_code == 2 and "exists already" in again.output
