@@ -31,6 +31,7 @@ DEFAULT_PORTS = {
     "kube-scheduler": 10259,
     "kwok": 10247,
 }
+PORT_ATTEMPTS = 3
 NODE_NAME = "kwok-node-0"
 NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 SERVICE_CIDR = "10.0.0.0/24"
@@ -120,9 +121,17 @@ def _print_progress(message: str) -> None:
 
 
 class DevCluster:
-    def __init__(self, state_dir: Path | None = None, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path | None = None,
+        progress: Progress | None = None,
+        default_ports: bool = True,
+    ) -> None:
+        """`default_ports=False` picks free ports at random (test sessions running side by side
+        would otherwise race for the well-known ones)."""
         self.layout = _Layout((state_dir or default_state_dir()).resolve())
         self._progress = progress or _print_progress
+        self._default_ports = default_ports
         self._t0 = time.monotonic()
 
     @property
@@ -170,12 +179,22 @@ class DevCluster:
                 self._say("some components run from an earlier start; stopping them first")
                 self._stop_all()
             tools = find_tools()
-            try:
-                return self._start(tools, time.monotonic() + timeout)
-            except BaseException:
-                self._say("start failed; stopping what was started")
-                self._stop_all()
-                raise
+            deadline = time.monotonic() + timeout
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                try:
+                    return self._start(tools, deadline, random_ports=attempt > 1 or not self._default_ports)
+                except ClusterError as err:
+                    self._say("start failed; stopping what was started")
+                    self._stop_all()
+                    # a port chosen as free was taken before the component bound it
+                    if "address already in use" not in str(err) or attempt == PORT_ATTEMPTS:
+                        raise
+                    self._say("a port was taken meanwhile; starting again on other free ports")
+                except BaseException:
+                    self._say("start failed; stopping what was started")
+                    self._stop_all()
+                    raise
+            raise AssertionError("unreachable")
 
     def down(self, purge: bool = False) -> list[str]:
         """Stops exactly the processes this state folder's pid files name; returns their names.
@@ -254,11 +273,11 @@ class DevCluster:
                 raise ClusterError(f"timed out waiting for {what}\n{logs}")
             time.sleep(0.1)
 
-    def _start(self, tools: Tools, deadline: float) -> ClusterInfo:
+    def _start(self, tools: Tools, deadline: float, random_ports: bool) -> ClusterInfo:
         lay = self.layout
-        ports = processes.choose_ports(DEFAULT_PORTS)
+        ports = processes.choose_ports(DEFAULT_PORTS, prefer_defaults=not random_ports)
         moved = {k: v for k, v in ports.items() if v != DEFAULT_PORTS[k]}
-        if moved:
+        if moved and not random_ports:
             self._say(f"default ports taken, using {moved}")
         server = f"https://127.0.0.1:{ports['kube-apiserver']}"
 

@@ -137,11 +137,14 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def choose_ports(defaults: dict[str, int], host: str = "127.0.0.1") -> dict[str, int]:
-    """The default port of each name when free, else a free one the kernel picks; all distinct."""
+def choose_ports(
+    defaults: dict[str, int], host: str = "127.0.0.1", prefer_defaults: bool = True
+) -> dict[str, int]:
+    """The default port of each name when free (and preferred), else a free one the kernel picks;
+    all distinct."""
     chosen: dict[str, int] = {}
     for name, port in defaults.items():
-        if port not in chosen.values() and port_free(port, host):
+        if prefer_defaults and port not in chosen.values() and port_free(port, host):
             chosen[name] = port
             continue
         while True:

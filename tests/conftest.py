@@ -1,0 +1,147 @@
+"""Session fixtures for tests that run the real engine.
+
+- `tools_env`  -> dict[str, str]: os.environ plus the tool cache's bin dir first on PATH and the
+  Pulumi settings for offline runs (PULUMI_HOME left as it is, so the plugin cache filled by
+  scripts/tools.sh is used).
+- `dev_cluster` -> DevClusterHandle(kubeconfig: Path, server: str, state_dir: Path, start_seconds):
+  one local cluster (etcd, kube-apiserver, controller manager, scheduler, kwok fake node) per
+  session, in a temporary state folder, stopped at the end.
+- `moto_s3` -> MotoS3(endpoint, bucket, port, aws_env, env, backend_url): moto's real S3 server
+  on 127.0.0.1 with one bucket; `aws_env` holds only the AWS_* settings, `env` is os.environ plus them.
+
+Missing tools make these fixtures FAIL (not skip), naming scripts/tools.sh.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from components.devcluster import ClusterError, DevCluster, ToolsMissingError
+from components.devcluster.tools import tools_bin_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+K8S_PROVIDER_VERSION = "4.25.0"
+
+
+@dataclass(frozen=True)
+class DevClusterHandle:
+    kubeconfig: Path
+    server: str
+    state_dir: Path
+    start_seconds: float | None
+
+
+@dataclass(frozen=True)
+class MotoS3:
+    endpoint: str  # http://127.0.0.1:PORT
+    bucket: str
+    port: int
+    aws_env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def backend_url(self, prefix: str = "") -> str:
+        """A PULUMI_BACKEND_URL for this bucket (the S3 form Pulumi's diy backend documents)."""
+        path = f"/{prefix.strip('/')}" if prefix else ""
+        return (
+            f"s3://{self.bucket}{path}?endpoint=127.0.0.1:{self.port}&s3ForcePathStyle=true"
+            "&region=us-east-1&disableSSL=true&response_checksum_validation=when_required"
+        )
+
+
+def _fail_missing(what: str) -> None:
+    pytest.fail(
+        f"{what}. Build the engine tools first with `scripts/tools.sh` (or `make tools`); "
+        f"cache {tools_bin_dir().parent}.",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def tools_env() -> dict[str, str]:
+    bin_dir = tools_bin_dir()
+    missing = [n for n in ("pulumi", "pulumi-resource-kubernetes") if not os.access(bin_dir / n, os.X_OK)]
+    if missing:
+        _fail_missing(f"missing in {bin_dir}: {', '.join(missing)}")
+    pulumi_home = Path(os.environ.get("PULUMI_HOME") or Path.home() / ".pulumi")
+    plugin = pulumi_home / "plugins" / f"resource-kubernetes-v{K8S_PROVIDER_VERSION}"
+    if not plugin.is_dir():
+        _fail_missing(f"the Kubernetes provider {K8S_PROVIDER_VERSION} is not in the plugin cache {plugin}")
+    env = dict(os.environ)
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+        PULUMI_SKIP_UPDATE_CHECK="true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+        # the provider from the plugin cache, not the copy on PATH (which would warn on every run)
+        PULUMI_IGNORE_AMBIENT_PLUGINS="true",
+        PULUMI_CONFIG_PASSPHRASE="test",
+    )
+    env.pop("PULUMI_BACKEND_URL", None)  # each test says which backend it uses
+    env.pop("KUBECONFIG", None)  # and which cluster
+    return env
+
+
+@pytest.fixture(scope="session")
+def dev_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevClusterHandle]:
+    cluster = DevCluster(
+        tmp_path_factory.mktemp("dev-cluster"), progress=lambda line: print(line), default_ports=False
+    )
+    try:
+        try:
+            info = cluster.up()
+        except ToolsMissingError as err:
+            _fail_missing(str(err))
+            raise  # unreachable: pytest.fail raises
+        except ClusterError as err:
+            pytest.fail(f"the dev cluster did not start: {err}", pytrace=False)
+        yield DevClusterHandle(
+            kubeconfig=info.kubeconfig,
+            server=info.server,
+            state_dir=info.state_dir,
+            start_seconds=info.start_seconds,
+        )
+    finally:
+        cluster.down()
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoS3]:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        _, port = server.get_host_and_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        aws_env = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        bucket = "pulumi-state"
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        client.create_bucket(Bucket=bucket)
+        client.close()
+        yield MotoS3(
+            endpoint=endpoint,
+            bucket=bucket,
+            port=int(port),
+            aws_env=aws_env,
+            env={**os.environ, **aws_env},
+        )
+    finally:
+        server.stop()
