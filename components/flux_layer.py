@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from components import yaml_io
 from components.errors import GitopsError
 from components.manifests.stack import StackManifests
 from components.manifests.substitution import SubstitutionError, flux_substitute
@@ -39,9 +38,9 @@ def _kustomize(folder: Path) -> str:
         # Flux generates a kustomization of every manifest in a folder without one.
         files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.suffix in (".yaml", ".yml"))
         docs = [
-            d for f in files for d in yaml.load_all((folder / f).read_text(), Loader=yaml.CSafeLoader) if d
+            d for f in files for d in yaml_io.load_all((folder / f).read_text()) if d
         ]
-        return yaml.dump_all(docs, Dumper=yaml.CSafeDumper, sort_keys=True)
+        return "---\n".join(yaml_io.dump(d) for d in docs)
     result = subprocess.run(
         [kubectl(), "kustomize", str(folder)],
         capture_output=True,
@@ -71,14 +70,14 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
                 )
             own = {**variables, **k["spec"].get("postBuild", {}).get("substitute", {})}
             built: list[dict[str, Any]] = []
-            for doc in yaml.load_all(_kustomize(folder), Loader=yaml.CSafeLoader):
+            for doc in yaml_io.load_all(_kustomize(folder)):
                 if not doc:
                     continue
                 annotations = doc.get("metadata", {}).get("annotations", {}) or {}
                 if annotations.get(_SUBSTITUTE_DISABLED) != "disabled":
-                    text = yaml.dump(doc, Dumper=yaml.CSafeDumper, sort_keys=True)
+                    text = yaml_io.dump(doc)
                     try:
-                        doc = yaml.load(flux_substitute(text, own), Loader=yaml.CSafeLoader)
+                        doc = yaml_io.load(flux_substitute(text, own))
                     except SubstitutionError as exc:
                         raise GitopsError(f"Kustomization {k['metadata']['name']}: {exc}") from None
                 built.append(doc)

@@ -9,8 +9,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import yaml
-
+from components import yaml_io
 from components.manifests.stack import StackManifests
 
 __all__ = ["HEADER", "dump", "file_name", "render_files"]
@@ -26,9 +25,7 @@ def file_name(obj: dict[str, Any]) -> str:
 
 
 def dump(obj: dict[str, Any]) -> str:
-    return HEADER + yaml.dump(
-        obj, Dumper=yaml.CSafeDumper, sort_keys=True, default_flow_style=False, width=120
-    )
+    return HEADER + yaml_io.dump(obj)
 
 
 def _group(folder: str, objects: Iterable[dict[str, Any]]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import SecretStr, ValidationError
 
+from components import yaml_io
 from components.errors import ConfigError
 from components.model import defaults
 from components.model.blocks import Block, BlockCatalog, BlockOverride, HelmRelease
@@ -30,7 +31,7 @@ _MODEL_KEYS = frozenset(
 
 def read_yaml(path: Path) -> Any:
     try:
-        return yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+        return yaml_io.load(path.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(document)"
