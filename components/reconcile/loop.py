@@ -133,7 +133,8 @@ class Reconciler:
             failures=s.failures if same else 0,
             last_failure_transient=s.last_failure_transient if same else False,
             last_attempt_at=now,
-            conditions=c.applying(reason, f"{op} {revision[:12]}"),
+            # A drift check changes nothing: the stack keeps showing synced / drifted meanwhile.
+            conditions=s.conditions if op == "drift-check" else c.applying(reason, f"{op} {revision[:12]}"),
         )
         self._put(s)
         log_event(op, stack=stack, revision=revision, reason=str(reason))
@@ -146,7 +147,9 @@ class Reconciler:
         failures = s.failures + 1
         stall = failures >= self.config.policy.stall_after and not transient
         retry_at = None if stall else now + backoff(failures, self.config.policy, self.rand())
-        conds = c.stalled(reason, message) if stall else c.failed(reason, message)
+        rev = (s.attempted_revision or "-")[:12]
+        explained = f"{failures} consecutive failures on {rev}; waiting for a new commit"
+        conds = c.stalled(reason, explained) if stall else c.failed(reason, message)
         s = s.with_(
             in_progress=None,
             failures=failures,

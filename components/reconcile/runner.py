@@ -38,6 +38,7 @@ _CONFIG = re.compile(
     re.IGNORECASE,
 )
 T = TypeVar("T")
+_NOT_DRIFT = {"same", "read", "refresh", "discard", "discard-replaced"}
 _LOCK = re.compile(r"created by (?P<user>\S*)@(?P<host>\S+) \(pid (?P<pid>\d+)\)")
 
 
@@ -229,8 +230,17 @@ class StackRunner:
         try:
             stack = self._stack(tree)
 
+            drifted: list[str] = []
+
+            def on_event(ev: auto.EngineEvent) -> None:
+                pre = ev.resource_pre_event
+                if pre is not None and str(pre.metadata.op.value) not in _NOT_DRIFT:
+                    drifted.append(f"{pre.metadata.op.value} {pre.metadata.urn.rsplit('::', 1)[-1]}")
+
             def preview(s: auto.Stack) -> auto.PreviewResult:
-                return s.preview(refresh=True, parallel=self.settings.parallel, color="never")
+                return s.preview(
+                    refresh=True, parallel=self.settings.parallel, color="never", on_event=on_event
+                )
 
             result, notes = self._with_stale_lock_retry(stack, "drift check", previous_host, preview)
         except Exception as exc:
@@ -240,7 +250,9 @@ class StackRunner:
         return Outcome(
             True,
             Reason.DRIFT_DETECTED if drift else Reason.SYNCED,
-            _describe(changes) if drift else "",
+            _describe(changes) + (f" ({', '.join(sorted(set(drifted)))})" if drifted else "")
+            if drift
+            else "",
             changes=changes,
             drift=drift,
             duration=time.monotonic() - started,

@@ -4,12 +4,25 @@ speed."""
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.reconcile.harness import GitRemote, Watcher, configmap_data
+from tests.reconcile.harness import (
+    PROJECT_DIR,
+    REPO_ROOT,
+    GitDaemon,
+    GitRemote,
+    Watcher,
+    configmap_data,
+    kubectl,
+    stack_history,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -34,3 +47,112 @@ def test_new_commit_applied_then_next(
     assert status == 200
     assert f'eoepca_gitops_applied_revision_info{{revision="{c2}",stack="dev"}} 1.0' in body
     assert w.http("/readyz")[0] == 200 and w.http("/healthz")[0] == 200
+
+
+def test_two_quick_commits_only_last_applied(
+    remote: GitRemote,
+    namespace: str,
+    dev_cluster: object,
+    start_watch: Callable[..., Watcher],
+    rc_env: dict[str, str],
+) -> None:
+    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    base = {"kubeconfig": str(kc), "namespace": namespace}
+    c1 = remote.commit({**base, "data": {"k": "v1"}}, "first")
+    w = start_watch(remote.url)
+    w.wait_state("first commit applied", applied(c1))
+    c2 = remote.commit({**base, "data": {"k": "v2"}}, "second", push=False)
+    c3 = remote.commit({**base, "data": {"k": "v3"}}, "third", push=False)
+    remote.push()  # two commits arrive together: only the head is applied
+    w.wait_state("third commit applied", applied(c3))
+    assert configmap_data(kc, namespace) == {"k": "v3"}
+    history = stack_history(rc_env, remote.clone / PROJECT_DIR)
+    messages = [h["message"] for h in history if h["kind"] == "update"]
+    assert f"eoepca-gitops {c2}" not in messages
+    assert messages.count(f"eoepca-gitops {c3}") == 1
+    # never two updates at once: each update ends before the next starts
+    spans = sorted((h["startTime"], h["endTime"]) for h in history if h["kind"] == "update")
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_bad_commit_reported_last_good_kept_then_fixed(
+    remote: GitRemote, namespace: str, dev_cluster: object, start_watch: Callable[..., Watcher]
+) -> None:
+    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    base = {"kubeconfig": str(kc), "namespace": namespace}
+    good = remote.commit({**base, "data": {"k": "good"}}, "good")
+    w = start_watch(remote.url, "--stall-after", "2")
+    w.wait_state("good commit applied", applied(good))
+    bad = remote.commit({**base, "data": {"k": "bad"}, "fail": "replicas must be positive"}, "bad")
+    s = w.wait_state("bad commit stalled", lambda s: s.phase == "stalled" and s.attempted_revision == bad)
+    assert s.applied_revision == good
+    assert s.failures == 2
+    assert s.last_error is not None and "replicas must be positive" in s.last_error
+    assert s.last_error.startswith("ConfigInvalid")
+    assert "waiting for a new commit" in s.conditions[2].message
+    assert configmap_data(kc, namespace) == {"k": "good"}  # previous state intact
+    _, body = w.http("/metrics")
+    assert 'eoepca_gitops_failures_total{reason="ConfigInvalid",stack="dev"} 2.0' in body
+    assert 'eoepca_gitops_stack_state{stack="dev",state="stalled"} 1.0' in body
+    fixed = remote.commit({**base, "data": {"k": "fixed"}}, "fixed")
+    w.wait_state("fixed commit applied", applied(fixed))
+    assert configmap_data(kc, namespace) == {"k": "fixed"}
+    out = subprocess.run(
+        [sys.executable, "-c", "from components.cli.main import app; app()", "status",
+         "--state-file", str(w.state_file)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "dev" in out.stdout and fixed[:12] in out.stdout and "synced" in out.stdout
+
+
+def test_git_remote_down_then_back_over_git_daemon(
+    remote: GitRemote, namespace: str, dev_cluster: object, start_watch: Callable[..., Watcher]
+) -> None:
+    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    base = {"kubeconfig": str(kc), "namespace": namespace}
+    daemon = GitDaemon(remote.base)
+    daemon.start()
+    try:
+        c1 = remote.commit({**base, "data": {"k": "v1"}}, "first")
+        w = start_watch(daemon.url(remote.name))
+        w.wait_state("first commit applied over git://", applied(c1))
+        daemon.stop()
+        s = w.wait_state(
+            "source reported unavailable", lambda s: (s.last_error or "").startswith("SourceUnavailable")
+        )
+        assert s.applied_revision == c1
+        assert w.proc is not None and w.proc.poll() is None  # still running
+        c2 = remote.commit({**base, "data": {"k": "v2"}}, "while down")
+        daemon.start()
+        w.wait_state("commit pushed during the outage applied", applied(c2))
+        assert configmap_data(kc, namespace) == {"k": "v2"}
+        _, body = w.http("/metrics")
+        assert "eoepca_gitops_source_errors_total" in body
+    finally:
+        daemon.stop()
+
+
+def test_drift_detected_then_corrected(
+    remote: GitRemote, namespace: str, dev_cluster: object, start_watch: Callable[..., Watcher]
+) -> None:
+    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    c1 = remote.commit({"kubeconfig": str(kc), "namespace": namespace, "data": {"k": "declared"}}, "first")
+    w = start_watch(remote.url, "--drift-interval", "1s", "--drift-mode", "detect", name="detect")
+    w.wait_state("applied", applied(c1))
+    kubectl(
+        kc, "-n", namespace, "patch", "configmap", "watched", "--type=merge", "-p", '{"data":{"k":"edited"}}'
+    )
+    s = w.wait_state("drift detected", lambda s: s.phase == "drifted")
+    assert s.conditions[0].message.startswith("drift: ") and "watched" in s.conditions[0].message
+    _, body = w.http("/metrics")
+    assert 'eoepca_gitops_drift_detected{stack="dev"} 1.0' in body
+    time.sleep(2.5)  # more drift intervals pass: detect mode never touches the object
+    assert configmap_data(kc, namespace) == {"k": "edited"}
+    assert w.state().phase == "drifted"
+    w.terminate()
+    # Same stack and state, now in correct mode: the edit is undone.
+    w2 = start_watch(remote.url, "--drift-interval", "1s", "--drift-mode", "correct", name="detect")
+    w2.wait_state(
+        "drift corrected", lambda s: s.phase == "synced" and s.conditions[0].reason == "DriftCorrected"
+    )
+    assert configmap_data(kc, namespace) == {"k": "declared"}
