@@ -57,8 +57,8 @@ DEVIATIONS: dict[Key, tuple[set[str], str]] = {
     ),
     (K, "Kustomization", "flux-system", "user-management"): (
         KUSTOMIZATION_DEVIATIONS,
-        "path is <git.path>/<block> in this repository's layout; `validation: client` no longer exists in "
-        "kustomize.toolkit.fluxcd.io v1beta2/v1; ours adds timeout, retryInterval, wait and the "
+        "path is <git.path>/<block> in this repository's layout; `validation: client` is ignored since "
+        "kustomize.toolkit.fluxcd.io v1beta2 and gone in v1; ours adds timeout, retryInterval, wait and the "
         "cluster-vars substitution",
     ),
     (K, "Kustomization", "flux-system", "resource-management"): (
