@@ -185,7 +185,7 @@ def status(
     colours = {"synced": "green", "applying": "cyan", "drifted": "yellow", "failed": "red", "stalled": "red"}
     for name, s in sorted(states.items()):
         ph = str(s.phase)
-        detail = s.last_error or ""
+        detail = s.last_error or ("; ".join(f"note: {n}" for n in s.notes) if s.notes else "")
         if s.phase.value == "stalled" and s.conditions:
             detail = f"{s.conditions[2].message}; last error: {detail}"
         if s.phase.value == "drifted" and s.conditions:

@@ -140,7 +140,9 @@ class Reconciler:
         log_event(op, stack=stack, revision=revision, reason=str(reason))
         return s
 
-    def _failure(self, s: StackState, op: str, reason: Reason, message: str, transient: bool) -> None:
+    def _failure(
+        self, s: StackState, op: str, reason: Reason, message: str, transient: bool, keep: bool = False
+    ) -> None:
         now = self.clock()
         if self.stopping.is_set() and not transient:
             reason, transient = Reason.CANCELLED, True
@@ -151,7 +153,7 @@ class Reconciler:
         explained = f"{failures} consecutive failures on {rev}; waiting for a new commit"
         conds = c.stalled(reason, explained) if stall else c.failed(reason, message)
         s = s.with_(
-            in_progress=None,
+            in_progress=s.in_progress if keep else None,
             failures=failures,
             last_failure_transient=transient,
             retry_at=retry_at,
@@ -183,13 +185,14 @@ class Reconciler:
     def _update(self, stack: str, revision: str, reason: Reason) -> None:
         before = self.store.get(stack)
         previous_host = before.in_progress.host if before.in_progress else None
-        after_conflict = bool(before.conditions) and before.conditions[0].reason == Reason.CONCURRENT_UPDATE
         s = self._begin(stack, "update", revision, reason)
         tree = self._tree(s, "update", revision)
         if tree is None:
             return
         runner = self.runners[stack]
-        if after_conflict and runner.already_applied(tree, revision):
+        # Another runner on the same stack (its lock made ours fail, or it was simply first)
+        # may have applied this revision already: then there is nothing to update.
+        if runner.already_applied(tree, revision):
             self._success(s, revision, Reason.ALREADY_APPLIED, 0.0, ("applied by another runner",))
             return
         out = runner.update(tree, revision, previous_host=previous_host)
@@ -317,9 +320,8 @@ class Reconciler:
         try:
             tree = self.checkout.worktree(ip.revision)
         except SourceError as exc:
-            # Keep in_progress: recovery is retried on the next start; the loop must not update
-            # over a lock it cannot clear, so the update path handles the lock itself.
-            self._failure(s, "recover", Reason.SOURCE_UNAVAILABLE, str(exc), transient=True)
+            # in_progress stays: the loop retries the recovery (with backoff) before any update.
+            self._failure(s, "recover", Reason.SOURCE_UNAVAILABLE, str(exc), transient=True, keep=True)
             return
         out = self.runners[stack].recover(tree, ip.host)
         notes = tuple(out.notes) or (f"previous {ip.operation} of {ip.revision[:12]} was interrupted",)
@@ -327,11 +329,19 @@ class Reconciler:
             msg = f"interrupted {ip.operation} of {ip.revision[:12]} recovered"
             if out.reason == Reason.PENDING_OPERATIONS:
                 msg += f": {out.message}"
-            s = s.with_(in_progress=None, notes=notes, conditions=c.waiting(out.reason, msg))
+            s = s.with_(
+                in_progress=None,
+                notes=notes,
+                failures=0,
+                retry_at=None,
+                last_failure_transient=False,
+                last_error=None,
+                conditions=c.waiting(out.reason, msg),
+            )
             self._put(s)
             log_event("recovered", logging.WARNING, stack=stack, reason=str(out.reason), notes=list(notes))
         else:
-            self._failure(s.with_(notes=notes), "recover", out.reason, out.message, out.transient)
+            self._failure(s.with_(notes=notes), "recover", out.reason, out.message, True, keep=True)
 
     # -- scheduling --------------------------------------------------------------------------------
     def _submit(self, stack: str, fn: Callable[..., None], *args: Any) -> None:
@@ -354,7 +364,7 @@ class Reconciler:
         """At start: every stack whose state says an operation was running is recovered first."""
         pending = [s for s in self.config.stacks if self.store.get(s).in_progress is not None]
         for stack in pending:
-            self._submit(stack, lambda st: self._recover(st))
+            self._submit(stack, self._recover)
         with self._lock:
             futures = list(self.busy.values())
         wait_futures(futures)
@@ -379,6 +389,13 @@ class Reconciler:
                 if stack in self.busy or self.stopping.is_set():
                     continue
             s = self.store.get(stack)
+            if s.in_progress is not None:
+                # Left by a run that died (ours are in self.busy): recover before anything else.
+                if s.retry_at is None or now >= s.retry_at:
+                    self._submit(stack, self._recover)
+                elif s.retry_at is not None:
+                    wake = s.retry_at if wake is None else min(wake, s.retry_at)
+                continue
             if head is not None and (s.git_revision != head or _source_down(s)):
                 s = s.with_(git_revision=head)
                 if _source_down(s):

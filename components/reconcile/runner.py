@@ -90,12 +90,13 @@ class LockHolder:
         incarnation on another host (a pod replaced by its Deployment)."""
         if self.host == socket.gethostname():
             try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
+                stat = Path(f"/proc/{self.pid}/stat").read_text()
+            except FileNotFoundError:
                 return True
-            except PermissionError:
+            except OSError:
                 return False
-            return False
+            # A zombie (killed, not yet reaped: PID 1 in a container may never reap it) is dead.
+            return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
         return previous_host is not None and self.host == previous_host
 
 

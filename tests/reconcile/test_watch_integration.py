@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import MotoS3
 from tests.reconcile.harness import (
     PROJECT_DIR,
     REPO_ROOT,
@@ -22,6 +23,7 @@ from tests.reconcile.harness import (
     configmap_data,
     kubectl,
     stack_history,
+    wait_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -156,3 +158,61 @@ def test_drift_detected_then_corrected(
         "drift corrected", lambda s: s.phase == "synced" and s.conditions[0].reason == "DriftCorrected"
     )
     assert configmap_data(kc, namespace) == {"k": "declared"}
+
+
+def test_two_runners_one_stack_on_s3_only_one_updates(
+    remote: GitRemote,
+    namespace: str,
+    dev_cluster: object,
+    start_watch: Callable[..., Watcher],
+    rc_env: dict[str, str],
+    moto_s3: MotoS3,
+) -> None:
+    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    env = {**rc_env, **moto_s3.aws_env, "PULUMI_BACKEND_URL": moto_s3.backend_url(namespace)}
+    s3_remote = GitRemote(remote.base / "s3", env)
+    c1 = s3_remote.commit({"kubeconfig": str(kc), "namespace": namespace, "data": {"k": "v1"}}, "first")
+    a = start_watch(s3_remote.url, name="a", env=env)
+    b = start_watch(s3_remote.url, name="b", env=env)
+    sa = a.wait_state("runner a has the revision", applied(c1))
+    sb = b.wait_state("runner b has the revision", applied(c1))
+    assert configmap_data(kc, namespace) == {"k": "v1"}
+    history = stack_history(env, s3_remote.clone / PROJECT_DIR)
+    updates = [h for h in history if h["kind"] == "update" and h["message"] == f"eoepca-gitops {c1}"]
+    assert len(updates) == 1, history
+    reasons = {sa.conditions[0].reason, sb.conditions[0].reason}
+    assert "AlreadyApplied" in reasons and "Synced" in reasons
+
+
+def test_killed_mid_update_restart_recovers_pending_operations(
+    remote: GitRemote,
+    namespace: str,
+    dev_cluster: object,
+    start_watch: Callable[..., Watcher],
+    rc_env: dict[str, str],
+) -> None:
+    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    base = {"kubeconfig": str(kc), "namespace": namespace}
+    slow = remote.commit(
+        {**base, "data": {"k": "v1"}, "slow": "true"}, "slow: a LoadBalancer that never gets an IP"
+    )
+    w = start_watch(remote.url, name="k")
+
+    def service_exists() -> bool:
+        return kubectl(kc, "-n", namespace, "get", "service", "slow", check=False).returncode == 0
+
+    w.wait_state("update running", lambda s: s.in_progress is not None and s.in_progress.revision == slow)
+    wait_for("the Service create in flight", service_exists, timeout=120)
+    time.sleep(1)  # let the engine persist its pending operation
+    w.kill()  # SIGKILL to the runner and its pulumi processes, like a node failure
+    assert w.state().in_progress is not None
+    backend = Path(rc_env["PULUMI_BACKEND_URL"].removeprefix("file://"))
+    assert list((backend / ".pulumi" / "locks").rglob("*.json")), "a stale lock should be left"
+    fixed = remote.commit({**base, "data": {"k": "v2"}, "slow": "false"}, "no LoadBalancer")
+    w2 = start_watch(remote.url, name="k")
+    s = w2.wait_state("recovered and fixed commit applied", applied(fixed), timeout=180)
+    notes = " ".join(s.notes)
+    assert "pending creating of" in notes and "Service::slow" in notes, notes  # reported, not ignored
+    assert "stale lock" in notes, notes
+    assert '"event": "recovered"' in w2.logs()
+    assert configmap_data(kc, namespace) == {"k": "v2"}
