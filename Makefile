@@ -10,15 +10,19 @@ STAMP := $(VENV)/.installed
 LOCK := $(wildcard requirements.lock)
 CLI := $(VENV)/bin/eoepca-gitops
 
-.PHONY: help tools venv cluster-up cluster-down cluster-status lint typecheck test integration
+.PHONY: help demo tools venv cluster-up cluster-down cluster-status lint typecheck test integration
 
 help:
+	@echo "make demo          set up, start the local cluster and pulumi up --stack local (scripts/demo.sh)"
 	@echo "make tools         build or find the engine binaries (scripts/tools.sh; cached in ~/.cache/eoepca-gitops/tools)"
 	@echo "make venv          create .venv and install the project with its dev extras"
 	@echo "make cluster-up    start the local dev cluster (state in .state/dev-cluster)"
 	@echo "make cluster-down  stop it"
 	@echo "make test          venv + tools, then ruff, mypy and pytest (unit and integration)"
 	@echo "make integration   only the tests marked integration"
+
+demo:
+	scripts/demo.sh
 
 tools:
 	scripts/tools.sh
