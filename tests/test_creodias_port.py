@@ -1,6 +1,6 @@
 """The creodias stack against what Flux applies from the EOEPCA creodias tree, object by object.
 
-The original set is computed from ../shared/eoepca by following Flux's rules (tests/flux_tree.py):
+The original set is computed from ../shared/eoepca by following Flux's rules (components/fluxtree):
 102 objects. Ours is the Pulumi layer (build_stack) plus the Git layer (kubectl kustomize of each
 block Kustomization's path, substituted from the cluster-vars ConfigMap as Flux does). Every
 original object must be matched with equal content, or be listed in DEVIATIONS / REPLACED with
@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
+from components.fluxtree import Key, build_dir, diff, flux_objects, key
 from components.manifests.flux_release import load_install_manifest
 from components.manifests.stack import StackManifests, build_stack
 from components.model import defaults
 from components.model.loader import load_stack_file
-from tests.flux_tree import Key, build_dir, diff, flux_objects, key
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

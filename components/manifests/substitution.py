@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from components.fluxtree.envsubst import SubstitutionError, flux_envsubst
+
 __all__ = ["SubstitutionError", "flux_substitute", "substitute"]
 
 _VAR = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}")
@@ -25,24 +27,6 @@ def substitute(value: Any, variables: Mapping[str, str]) -> Any:
     return value
 
 
-class SubstitutionError(ValueError):
-    """A Flux postBuild variable has no value and no default (Flux 2.9 fails the same way)."""
-
-
-_FLUX_VAR = re.compile(r"\$(\$)?\{([_a-zA-Z][_a-zA-Z0-9]*)(?::=([^}]*))?\}")
-
-
 def flux_substitute(text: str, variables: Mapping[str, str]) -> str:
-    """Flux postBuild substitution on manifest text: ${var}, ${var:=default}, and $${var} kept literal."""
-
-    def replace(match: re.Match[str]) -> str:
-        escaped, name, default = match.groups()
-        if escaped:
-            return match.group(0)[1:]
-        if name in variables:
-            return variables[name]
-        if default is not None:
-            return default
-        raise SubstitutionError(f"variable ${{{name}}} is not set")
-
-    return _FLUX_VAR.sub(replace, text)
+    """Flux postBuild substitution on manifest text (components.fluxtree.envsubst, the one implementation)."""
+    return flux_envsubst(text, variables)
