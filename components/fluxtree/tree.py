@@ -183,6 +183,8 @@ def walk(
         if missing and deferrals < 3:
             todo.append((k, deferrals + 1))  # the ConfigMap may come from a Kustomization not built yet
             continue
+        if name in tree.kustomizations:
+            continue  # the root Kustomization, found again among the objects it applies
         tree.kustomizations[name] = k
         norm = os.path.normpath(path.removeprefix("./")) if path.strip("./") else "."
         if norm in seen:

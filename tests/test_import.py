@@ -1,0 +1,118 @@
+"""`eoepca-gitops import`: the creodias tree and a synthetic public layout, imported then rendered,
+compared object by object with what Flux applies from the original (plain pytest, no engine)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from components.fluxtree import Key
+from tests.import_roundtrip import compare, index, original, render, run_import
+
+ROOT = Path(__file__).resolve().parents[1]
+TREE = ROOT.parent / "shared" / "eoepca"
+CREODIAS = "system/clusters/creodias/system"
+K, S, N = "kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io", "notification.toolkit.fluxcd.io"
+# Kustomizations: the path is the project's layout, postBuild the cluster-vars substitution the
+# stack adds, timeout/retryInterval/wait the builder's explicit defaults.
+KUSTOMIZATION = {
+    "spec.path",
+    "spec.postBuild",
+    "spec.timeout",
+    "spec.retryInterval",
+    "spec.wait",
+    "spec.validation",
+}
+
+
+def test_creodias_round_trip(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    result = run_import(TREE, CREODIAS, "creodias", tmp_path)
+    imported = time.perf_counter() - started
+    _, objects, apis = render(tmp_path, "creodias")
+    rendered = time.perf_counter() - started - imported
+    print(f"\nimport {imported:.2f}s, render (both layers) {rendered:.2f}s")
+    ours, theirs = index(objects), original(TREE, "./" + CREODIAS, apis)
+    allowed: dict[Key, set[str]] = {
+        (K, "Kustomization", "flux-system", n): KUSTOMIZATION
+        for n in ("flux-system", "user-management", "resource-management", "processing-and-chaining")
+    }
+    allowed[(S, "GitRepository", "flux-system", "flux-system")] = {"spec.timeout"}
+    allowed[(N, "Provider", "flux-system", "slack-external")] = {"spec.secretRef.name"}
+    additions = {
+        ("", "ConfigMap", "flux-system", "cluster-vars"),
+        ("", "Secret", "flux-system", "flux-system"),
+        ("", "Secret", "flux-system", "slack-url"),
+        ("", "Secret", "flux-system", "slack-external-url"),
+    }
+    replaced = {("bitnami.com", "SealedSecret", "flux-system", "slack-url")}
+    problems = compare(ours, theirs, allowed, additions, replaced)
+    print("\n".join(problems))
+    assert not problems
+    assert len(theirs) == 102
+    # Every SealedSecret, the annotated HelmReleases and the ClusterIssuer are in the report.
+    report = (tmp_path / "import-report.md").read_text()
+    assert report.count("encrypted SealedSecret") == 14
+    assert "hr-eoepca-portal.yaml:3" in report and "ClusterIssuer" in report
+    stack = (tmp_path / "Pulumi.creodias.yaml").read_text()
+    assert "domain: develop.eoepca.org" in stack and "publicIp: 185.52.192.231" in stack
+    blocks = "".join(p.read_text() for p in (tmp_path / "clusters" / "blocks").glob("*.yaml"))
+    assert "develop.eoepca.org" not in blocks and "${domain}" in blocks
+    assert len(result.report) >= 20
+
+
+def test_import_and_render_are_deterministic(tmp_path: Path) -> None:
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        out.mkdir()
+        run_import(TREE, CREODIAS, "creodias", out)
+        files, _, _ = render(out, "creodias")
+        written = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        outputs.append((written, files))
+    assert outputs[0] == outputs[1]
+
+
+def test_bad_input_is_reported_not_fatal(tmp_path: Path) -> None:
+    import shutil
+
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    folder = tree / CREODIAS / "demo"
+    (folder / "broken.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n   bad: [\n")
+    (folder / "widget.yaml").write_text(
+        "apiVersion: example.org/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: demo\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_import(tree, CREODIAS, "creodias", out)
+    lines = [str(r) for r in result.report]
+    assert any(
+        line.startswith(f"{CREODIAS}/demo/broken.yaml:") and "not valid YAML" in line for line in lines
+    )
+    assert any("Widget (example.org)" in line and "widget.yaml:2" in line for line in lines)
+    assert (out / "clusters/flux/flux-system/widget_demo_w.yaml").is_file()
+    assert (out / f"clusters/creodias/unconverted/{CREODIAS}/demo/broken.yaml._yaml").is_file()
+
+
+@pytest.mark.parametrize("version", ["v2.9.3"])
+def test_creodias_import_with_a_flux_upgrade(tmp_path: Path, version: str) -> None:
+    manifest = "../../shared/flux"
+    out = tmp_path / "a" / "b"
+    out.mkdir(parents=True)
+    (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    run_import(TREE, CREODIAS, "creodias", out, flux_version=version, flux_manifest=manifest)
+    _, objects, apis = render(out, "creodias")
+    assert apis["HelmRelease"] == "helm.toolkit.fluxcd.io/v2"
+    ours = index(objects)
+    versions = {o["apiVersion"] for o in ours.values() if "toolkit.fluxcd.io" in o["apiVersion"]}
+    assert not {v for v in versions if v.endswith(("v1beta1", "v1beta2", "v2beta1", "v2beta2"))}, versions
+    theirs = original(TREE, "./" + CREODIAS, apis)
+    non_install = {
+        k
+        for k, o in theirs.items()
+        if (o["metadata"].get("labels") or {}).get("app.kubernetes.io/part-of") != "flux"
+    }
+    assert non_install - set(ours) == {("bitnami.com", "SealedSecret", "flux-system", "slack-url")}
