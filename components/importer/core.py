@@ -423,7 +423,7 @@ class _Importer:
         stack = self.opts.stack
         root_block = _name(root_k["metadata"]["name"])
         blocks: dict[str, _BlockParts] = {
-            root_block: _BlockParts(root_block, f"Objects of the root Kustomization ({self.root_path}).")
+            root_block: _BlockParts(root_block, "Objects of the cluster's root Kustomization.")
         }
         blocks[root_block].kustomization = root_k.get("spec") or {}
         plain_home: dict[str, str] = {}
@@ -455,7 +455,7 @@ class _Importer:
             if is_flux_kustomization(obj) and k_id in kustomizations:
                 name = _name(str(meta["name"]))
                 parts = blocks.setdefault(
-                    name, _BlockParts(name, f"Kustomization {k_id} ({obj['spec'].get('path')}).")
+                    name, _BlockParts(name, f"Objects of the Flux Kustomization {k_id}.")
                 )
                 upgraded, _ = upgrade(obj, self.apis)
                 parts.kustomization = upgraded.get("spec") or {}
@@ -991,7 +991,7 @@ def _override(path: Path, block: Block) -> BlockOverride | str | None:
                 values=delta or {},
                 suspend=new.suspend if new.suspend != old.suspend else None,
             )
-    return BlockOverride(releases=releases)
+    return BlockOverride(releases=releases) if releases else "same"
 
 
 def import_tree(opts: ImportOptions) -> ImportResult:

@@ -46,7 +46,7 @@ def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
 
 def escape(text: str) -> str:
     """Text that Flux's envsubst turns back into `text`: each `$` before `$` or `{` doubled."""
-    return re.sub(r"\$(?=[${])", "$$$$", text)
+    return re.sub(r"\$(?=[${])", "$$", text)
 
 
 def detect_ip(values: Iterable[Any]) -> str | None:
