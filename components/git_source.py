@@ -26,8 +26,8 @@ class GitSource(ObjectsComponent):
     ref: pulumi.Output[dict[str, str]]
 
     def __init__(self, name: str, args: GitSourceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        if not any(o["kind"] in ("GitRepository", "Bucket") for o in args.objects):
-            raise ValueError("GitSourceArgs.objects holds no GitRepository or Bucket")
+        if not any(o["kind"] == "GitRepository" for o in args.objects):
+            raise ValueError("GitSourceArgs.objects holds no GitRepository")
         super().__init__("eoepca:flux:GitSource", name, args.objects, opts)
         self.url = pulumi.Output.from_input(args.url)
         self.ref = pulumi.Output.from_input(args.ref)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.runtime import config as runtime_config
 
+from components.bucket_source import BucketSource, BucketSourceArgs
 from components.building_block import BuildingBlock, BuildingBlockArgs
 from components.errors import GitopsError
 from components.flux_system import FluxSystem, FluxSystemArgs
@@ -57,8 +57,8 @@ def run(project_dir: Path) -> None:
         )
     except GitopsError as exc:
         # One clear line, before anything is registered: nothing changes on the cluster.
-        pulumi.log.error(str(exc))
-        sys.exit(1)
+        # RunError is the SDK's way to fail a program with a message and no traceback.
+        raise pulumi.RunError(str(exc)) from None
     manifests = build_stack(stack, install)
     config = stack.config
 
@@ -81,6 +81,12 @@ def run(project_dir: Path) -> None:
         GitSourceArgs(url=config.git.url, ref=config.git.ref(), objects=manifests.source),
         after_flux,
     )
+    for bucket in config.buckets:
+        BucketSource(
+            bucket.name,
+            BucketSourceArgs(bucket.bucket_name, bucket.endpoint, manifests.buckets[bucket.name]),
+            after_flux,
+        )
     blocks: dict[str, BuildingBlock] = {}
     for block in stack.catalog.blocks:
         # The same dependencies Flux gets as dependsOn order Pulumi's updates, across kinds.

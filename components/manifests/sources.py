@@ -8,9 +8,18 @@ from typing import Any
 from components.manifests.api_versions import CURRENT
 from components.model import defaults
 from components.model.blocks import HelmRepository
-from components.model.stack import Git
+from components.model.stack import BucketSource, Git
 
-__all__ = ["CURRENT", "bucket", "git_auth_secret_data", "git_repository", "helm_repository", "meta"]
+__all__ = [
+    "CURRENT",
+    "bucket",
+    "bucket_secret_data",
+    "bucket_secret_name",
+    "git_auth_secret_data",
+    "git_repository",
+    "helm_repository",
+    "meta",
+]
 
 
 def meta(name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -73,29 +82,33 @@ def helm_repository(repo: HelmRepository, apis: Mapping[str, str] = CURRENT) -> 
     }
 
 
-def bucket(
-    name: str,
-    namespace: str,
-    *,
-    bucket_name: str,
-    endpoint: str,
-    provider: str = "generic",
-    region: str | None = None,
-    insecure: bool = False,
-    interval: str = defaults.GIT_INTERVAL,
-    secret_name: str | None = None,
-    apis: Mapping[str, str] = CURRENT,
-) -> dict[str, Any]:
+def bucket(source: BucketSource, namespace: str, apis: Mapping[str, str] = CURRENT) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "interval": interval,
-        "provider": provider,
-        "bucketName": bucket_name,
-        "endpoint": endpoint,
+        "interval": source.interval,
+        "provider": source.provider,
+        "bucketName": source.bucket_name,
+        "endpoint": source.endpoint,
     }
-    if region:
-        spec["region"] = region
-    if insecure:
+    if source.region:
+        spec["region"] = source.region
+    if source.insecure:
         spec["insecure"] = True
-    if secret_name:
-        spec["secretRef"] = {"name": secret_name}
-    return {"apiVersion": apis["Bucket"], "kind": "Bucket", "metadata": meta(name, namespace), "spec": spec}
+    if source.access_key_secret:
+        spec["secretRef"] = {"name": bucket_secret_name(source)}
+    return {
+        "apiVersion": apis["Bucket"],
+        "kind": "Bucket",
+        "metadata": meta(source.name, namespace),
+        "spec": spec,
+    }
+
+
+def bucket_secret_name(source: BucketSource) -> str:
+    return f"{source.name}-bucket"
+
+
+def bucket_secret_data(source: BucketSource, secrets: Mapping[str, str]) -> dict[str, str]:
+    """The keys source-controller reads for a generic S3 bucket; empty for anonymous access."""
+    if not (source.access_key_secret and source.secret_key_secret):
+        return {}
+    return {"accesskey": secrets[source.access_key_secret], "secretkey": secrets[source.secret_key_secret]}

@@ -13,7 +13,14 @@ from components.manifests import notifications as notif
 from components.manifests.api_versions import api_versions
 from components.manifests.building_block import block_objects
 from components.manifests.flux_install import build_flux_install
-from components.manifests.sources import git_auth_secret_data, git_repository, meta
+from components.manifests.sources import (
+    bucket,
+    bucket_secret_data,
+    bucket_secret_name,
+    git_auth_secret_data,
+    git_repository,
+    meta,
+)
 from components.model import defaults
 from components.model.stack import Stack
 
@@ -44,11 +51,14 @@ def cluster_vars(stack: Stack) -> dict[str, Any]:
 class StackManifests:
     flux: list[dict[str, Any]]
     source: list[dict[str, Any]]
+    buckets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     blocks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notifications: list[dict[str, Any]] = field(default_factory=list)
 
     def all(self) -> list[dict[str, Any]]:
         out = [*self.flux, *self.source]
+        for objects in self.buckets.values():
+            out += objects
         for objects in self.blocks.values():
             out += objects
         return out + self.notifications
@@ -68,6 +78,12 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
     source.append(git_repository(config.git, ns, apis=apis))
     source.append(cluster_vars(stack))
 
+    buckets: dict[str, list[dict[str, Any]]] = {}
+    for source_bucket in config.buckets:
+        credentials = bucket_secret_data(source_bucket, secrets)
+        objects = [secret(bucket_secret_name(source_bucket), ns, credentials)] if credentials else []
+        buckets[source_bucket.name] = [*objects, bucket(source_bucket, ns, apis)]
+
     blocks = {block.name: block_objects(block, stack, apis) for block in stack.catalog.blocks}
 
     n = config.notifications
@@ -83,5 +99,9 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
         notes.append(notif.receiver(n.receiver, ns, defaults.GIT_SOURCE_NAME, apis))
 
     return StackManifests(
-        flux=build_flux_install(install, config.flux), source=source, blocks=blocks, notifications=notes
+        flux=build_flux_install(install, config.flux),
+        source=source,
+        buckets=buckets,
+        blocks=blocks,
+        notifications=notes,
     )

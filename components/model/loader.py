@@ -25,7 +25,7 @@ __all__ = ["load_blocks", "load_stack", "load_stack_file", "read_yaml"]
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
 # either a secret (referenced by name) or a mistake.
 _MODEL_KEYS = frozenset(
-    {"cluster", "flux", "git", "blocks", "overrides", "notifications", "await", "kubeconfig"}
+    {"cluster", "flux", "git", "buckets", "blocks", "overrides", "notifications", "await", "kubeconfig"}
 )
 
 
@@ -154,6 +154,10 @@ def _secret_refs(config: StackConfig) -> list[tuple[str, str]]:
         refs.append((auth.ssh_private_key_secret, "git.auth.sshPrivateKeySecret"))
     if auth.type == "https":
         refs.append((auth.password_secret, "git.auth.passwordSecret"))
+    for i, bucket in enumerate(config.buckets):
+        if bucket.access_key_secret and bucket.secret_key_secret:
+            refs.append((bucket.access_key_secret, f"buckets[{i}].accessKeySecret"))
+            refs.append((bucket.secret_key_secret, f"buckets[{i}].secretKeySecret"))
     for i, provider in enumerate(config.notifications.providers):
         refs.append((provider.address_secret, f"notifications.providers[{i}].addressSecret"))
     if config.notifications.receiver:

@@ -110,6 +110,26 @@ class Git(Model):
         return {k: v for k in ("branch", "tag", "semver", "commit") if (v := getattr(self, k))}
 
 
+class BucketSource(Model):
+    """An S3-compatible bucket Flux can read manifests from (Bucket, source.toolkit.fluxcd.io)."""
+
+    name: K8sName
+    bucket_name: str
+    endpoint: str
+    provider: Literal["generic", "aws", "gcp", "azure"] = "generic"
+    region: str | None = None
+    insecure: bool = False
+    interval: GoDuration = defaults.GIT_INTERVAL
+    access_key_secret: str | None = Field(default=None, description="config key of the access key id")
+    secret_key_secret: str | None = Field(default=None, description="config key of the secret access key")
+
+    @model_validator(mode="after")
+    def _both_keys_or_none(self) -> BucketSource:
+        if (self.access_key_secret is None) != (self.secret_key_secret is None):
+            raise ValueError("give both accessKeySecret and secretKeySecret, or neither")
+        return self
+
+
 class EventSource(Model):
     kind: str
     name: str = "*"
@@ -165,6 +185,7 @@ class StackConfig(Model):
     cluster: Cluster
     flux: Flux = Flux()
     git: Git
+    buckets: list[BucketSource] = []
     blocks: list[K8sName] = []
     overrides: dict[str, BlockOverride] = {}
     notifications: Notifications = Notifications()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import DevClusterHandle
+from tests.conftest import DevClusterHandle, MotoS3
 from tests.integration.test_engine import kubectl_get, run
 
 pytestmark = pytest.mark.integration
@@ -153,7 +153,58 @@ def test_bad_stack_config_changes_nothing(
             f"Pulumi.{STACK}.yaml: eoepca-gitops:cluster.publicIp: Input is not a valid IPv4 address"
             in proc.stdout + proc.stderr
         )
+        assert "Traceback" not in proc.stdout + proc.stderr
         assert kubectl_get(dev_cluster, "namespace", "flux-system") is None
         assert kubectl_get(dev_cluster, "crd", "helmreleases.helm.toolkit.fluxcd.io") is None
     finally:
         stack_file.write_text(original)
+
+
+def test_bucket_source_on_moto_s3(
+    project: Path, env: dict[str, str], dev_cluster: DevClusterHandle, moto_s3: MotoS3
+) -> None:
+    """A Bucket source whose credentials, read back from the cluster, open the real S3 endpoint."""
+    import base64
+
+    import boto3
+
+    stack_file = project / f"Pulumi.{STACK}.yaml"
+    original = stack_file.read_text()
+    config = yaml.safe_load(original)
+    config["config"]["eoepca-gitops:buckets"] = [
+        {
+            "name": "manifests",
+            "bucketName": moto_s3.bucket,
+            "endpoint": f"127.0.0.1:{moto_s3.port}",
+            "insecure": True,
+            "region": "us-east-1",
+            "accessKeySecret": "s3AccessKey",
+            "secretKeySecret": "s3SecretKey",
+        }
+    ]
+    config["config"]["eoepca-gitops:blocks"] = []
+    config["config"].pop("eoepca-gitops:overrides", None)
+    stack_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    try:
+        for key, value in (("s3AccessKey", "testing"), ("s3SecretKey", "testing")):
+            run(["pulumi", "config", "set", "--secret", "--stack", STACK, key, value], project, env)
+        pulumi(project, env, "up", "--yes", "--skip-preview")
+        bucket = kubectl_get(dev_cluster, "bucket", "manifests", "-n", "flux-system")
+        assert bucket is not None and bucket["spec"]["endpoint"] == f"127.0.0.1:{moto_s3.port}"
+        secret = kubectl_get(dev_cluster, "secret", "manifests-bucket", "-n", "flux-system")
+        assert secret is not None
+        creds = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=moto_s3.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=creds["accesskey"],
+            aws_secret_access_key=creds["secretkey"],
+        )
+        s3.put_object(Bucket=moto_s3.bucket, Key="apps/kustomization.yaml", Body=b"resources: []\n")
+        listed = s3.list_objects_v2(Bucket=bucket["spec"]["bucketName"])
+        assert [o["Key"] for o in listed["Contents"]] == ["apps/kustomization.yaml"]
+        s3.close()
+    finally:
+        stack_file.write_text(original)
+        pulumi(project, env, "destroy", "--yes", "--skip-preview")
