@@ -112,7 +112,7 @@ def test_program_registers_every_object_under_its_component(mocks: Recorder, tmp
 
 def test_bad_config_registers_nothing(mocks: Recorder, tmp_path: Path) -> None:
     _config(values(cluster={"name": "t", "publicIp": "not-an-ip"}))
-    with pytest.raises(pulumi.RunError, match="Pulumi.test.yaml: eoepca-gitops:cluster.publicIp"):
+    with pytest.raises(pulumi.RunError, match=r"Pulumi\.test\.yaml: eoepca-gitops:cluster\.publicIp"):
         _run_program(_project(tmp_path))
     assert [r.typ for r in mocks.resources if r.typ.startswith("kubernetes:")] == []
 
