@@ -7,14 +7,17 @@ points at.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from components.errors import GitopsError
 from components.fluxtree import SubstitutionError, build_dir, kubectl
+from components.manifests.api_gate import RemovedApi, check_api_removal
 from components.manifests.stack import StackManifests
+from components.model.stack import Stack
 
-__all__ = ["build_flux_layer", "kubectl"]
+__all__ = ["build_flux_layer", "check_flux_upgrade", "kubectl"]
 
 
 def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, list[dict[str, Any]]]:
@@ -38,3 +41,17 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
             except SubstitutionError as exc:
                 raise GitopsError(f"Kustomization {name}: {exc}") from None
     return layer
+
+
+def check_flux_upgrade(
+    stack: Stack, install: Iterable[dict[str, Any]], manifests: StackManifests, project_dir: Path, file: str
+) -> list[RemovedApi]:
+    """The upgrade gate on this checkout's Git layer (components.manifests.api_gate); raises ConfigError.
+
+    A Git layer that does not build is not this gate's business: it then checks nothing.
+    """
+    try:
+        layer = build_flux_layer(manifests, project_dir)
+    except GitopsError:
+        return []
+    return check_api_removal(stack.config.flux, install, layer, file)

@@ -16,6 +16,7 @@ from pulumi.runtime import config as runtime_config
 from components.bucket_source import BucketSource, BucketSourceArgs
 from components.building_block import BuildingBlock, BuildingBlockArgs
 from components.errors import GitopsError
+from components.flux_layer import check_flux_upgrade
 from components.flux_system import FluxSystem, FluxSystemArgs
 from components.git_source import GitSource, GitSourceArgs
 from components.manifests.flux_release import load_install_manifest
@@ -60,6 +61,10 @@ def run(project_dir: Path) -> None:
         # RunError is the SDK's way to fail a program with a message and no traceback.
         raise pulumi.RunError(str(exc)) from None
     manifests = build_stack(stack, install)
+    try:  # the upgrade gate: Flux objects in Git whose API version this Flux no longer serves
+        check_flux_upgrade(stack, install, manifests, project_dir, f"Pulumi.{stack.name}.yaml")
+    except GitopsError as exc:
+        raise pulumi.RunError(str(exc)) from None
     config = stack.config
 
     provider_opts = pulumi.ResourceOptions()

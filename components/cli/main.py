@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from components.cli import dev_cluster, import_cmd, new_cluster, render
+from components.cli import diff as diff_cmd
 from components.cli import watch as watch_cmd
 
 app = typer.Typer(
@@ -16,5 +17,6 @@ app.add_typer(dev_cluster.app, name="dev-cluster")
 app.command("render")(render.render)
 app.command("new-cluster")(new_cluster.new_cluster)
 app.command("import")(import_cmd.import_tree_cmd)
+app.command("diff")(diff_cmd.diff)
 app.command("watch")(watch_cmd.watch)
 app.command("status")(watch_cmd.status)

@@ -63,6 +63,8 @@ class Flux(Model):
     log_level: Literal["debug", "info", "error"] = defaults.LOG_LEVEL
     profile: Literal["small", "medium", "large"] | None = None
     patches: dict[str, ControllerPatch] = {}
+    # Let a version change proceed although Flux objects in Git use API versions it removes.
+    allow_api_removal: bool = False
 
     @property
     def controllers(self) -> list[str]:

@@ -1,0 +1,132 @@
+"""`eoepca-gitops diff` on a real two-commit Git repository, and the upgrade gate."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from components.cli.main import app
+from components.errors import ConfigError
+from components.manifests.api_gate import check_api_removal, removed_api_objects
+from components.model.stack import Flux
+
+FIXTURE = Path(__file__).parent / "fixtures" / "project"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+runner = CliRunner()
+HR_V2BETA1 = {
+    "apiVersion": "helm.toolkit.fluxcd.io/v2beta1",
+    "kind": "HelmRelease",
+    "metadata": {"name": "legacy", "namespace": "demo"},
+    "spec": {
+        "interval": "5m",
+        "chart": {"spec": {"chart": "x", "sourceRef": {"kind": "HelmRepository", "name": "r"}}},
+    },
+}
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    project = tmp_path / "a" / "b" / "c" / "project"
+    shutil.copytree(FIXTURE, project)
+    (tmp_path / "shared").symlink_to(SHARED)
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A")
+    _git(project, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "one")
+    return project
+
+
+def _diff(project: Path, *extra: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["diff", "--stack", "test", "--project", str(project), *extra])
+    return result.exit_code, result.output
+
+
+def _commit(project: Path) -> None:
+    _git(project, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-am", "two")
+
+
+def test_no_change_exits_0(repo: Path) -> None:
+    code, out = _diff(repo)
+    assert code == 0, out
+    assert "pulumi layer: 0 added, 0 changed, 0 deleted" in out
+    assert "flux layer: 0 added, 0 changed, 0 deleted" in out
+
+
+def test_changed_value_shows_in_both_layers(repo: Path) -> None:
+    stack = repo / "Pulumi.test.yaml"
+    stack.write_text(stack.read_text().replace("publicIp: 10.0.0.1", "publicIp: 10.0.0.2"))
+    code, out = _diff(repo)
+    assert code == 1, out
+    assert "~ ConfigMap flux-system/cluster-vars" in out
+    assert "~ Ingress demo/portal" in out  # host portal.10-0-0-2.nip.io, substituted by Flux
+    _commit(repo)
+    assert _diff(repo)[0] == 0
+    code, out = _diff(repo, "--against", "HEAD~1")
+    assert code == 1 and "~ Ingress demo/portal" in out
+
+
+def test_added_and_deleted_objects(repo: Path) -> None:
+    folder = repo / "clusters/flux/portal"
+    (folder / "ingress.yaml").unlink()
+    (folder / "cm.yaml").write_text(
+        yaml.safe_dump(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "n", "namespace": "demo"}}
+        )
+    )
+    (folder / "kustomization.yaml").write_text("resources: [pvc.yaml, cm.yaml]\n")
+    code, out = _diff(repo)
+    assert code == 1
+    assert "flux layer: 1 added, 0 changed, 1 deleted" in out
+    assert "+ ConfigMap demo/n" in out and "- Ingress demo/portal" in out
+
+
+def test_bad_revision_exits_2(repo: Path) -> None:
+    code, out = _diff(repo, "--against", "no-such-rev")
+    assert code == 2 and "no-such-rev" in out
+
+
+def test_flux_upgrade_across_api_removal_is_refused(repo: Path) -> None:
+    stack = repo / "Pulumi.test.yaml"
+    stack.write_text(stack.read_text().replace("version: v2.9.3", "version: v0.24.0"))
+    folder = repo / "clusters/flux/portal"
+    (folder / "legacy.yaml").write_text(yaml.safe_dump(HR_V2BETA1))
+    (folder / "kustomization.yaml").write_text("resources: [pvc.yaml, ingress.yaml, legacy.yaml]\n")
+    _git(repo, "add", "-A")
+    _commit(repo)
+    stack.write_text(stack.read_text().replace("version: v0.24.0", "version: v2.9.3"))
+    code, out = _diff(repo)
+    assert code == 2, out
+    assert "removed API: HelmRelease demo/legacy (helm.toolkit.fluxcd.io/v2beta1" in out
+    assert "Pulumi.test.yaml: eoepca-gitops:flux.version:" in out
+    stack.write_text(
+        stack.read_text().replace("version: v2.9.3", "version: v2.9.3\n    allowApiRemoval: true")
+    )
+    code, out = _diff(repo)
+    assert code == 1 and "removed API: HelmRelease demo/legacy" in out
+
+
+def _install(version: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all((SHARED / "flux" / f"install-{version}.yaml").read_text()) if d]
+
+
+def test_gate_unit() -> None:
+    new, old = _install("v2.9.3"), _install("v0.24.0")
+    objects = {"portal": [HR_V2BETA1, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}]}
+    assert removed_api_objects(objects, old) == []
+    found = removed_api_objects(objects, new)
+    assert [str(f) for f in found] == [
+        "HelmRelease demo/legacy (helm.toolkit.fluxcd.io/v2beta1, applied by portal)"
+    ]
+    with pytest.raises(ConfigError) as exc:
+        check_api_removal(Flux(version="v2.9.3"), new, objects, "Pulumi.x.yaml")
+    assert exc.value.file == "Pulumi.x.yaml" and exc.value.key == "eoepca-gitops:flux.version"
+    assert "allowApiRemoval" in exc.value.message
+    assert check_api_removal(Flux(version="v2.9.3", allow_api_removal=True), new, objects, "f") == found
