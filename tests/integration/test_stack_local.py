@@ -174,7 +174,7 @@ def test_bucket_source_on_moto_s3(
     config["config"]["eoepca-gitops:buckets"] = [
         {
             "name": "manifests",
-            "bucketName": moto_s3.bucket,
+            "bucketName": "gitops-manifests",
             "endpoint": f"127.0.0.1:{moto_s3.port}",
             "insecure": True,
             "region": "us-east-1",
@@ -201,7 +201,8 @@ def test_bucket_source_on_moto_s3(
             aws_access_key_id=creds["accesskey"],
             aws_secret_access_key=creds["secretkey"],
         )
-        s3.put_object(Bucket=moto_s3.bucket, Key="apps/kustomization.yaml", Body=b"resources: []\n")
+        s3.create_bucket(Bucket="gitops-manifests")
+        s3.put_object(Bucket="gitops-manifests", Key="apps/kustomization.yaml", Body=b"resources: []\n")
         listed = s3.list_objects_v2(Bucket=bucket["spec"]["bucketName"])
         assert [o["Key"] for o in listed["Contents"]] == ["apps/kustomization.yaml"]
         s3.close()
