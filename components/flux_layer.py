@@ -7,7 +7,7 @@ points at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +44,22 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
 
 
 def check_flux_upgrade(
-    stack: Stack, install: Iterable[dict[str, Any]], manifests: StackManifests, project_dir: Path, file: str
+    stack: Stack,
+    install: Iterable[dict[str, Any]],
+    manifests: StackManifests,
+    project_dir: Path,
+    file: str,
+    warn: Callable[[str], None] | None = None,
 ) -> list[RemovedApi]:
     """The upgrade gate on this checkout's Git layer (components.manifests.api_gate); raises ConfigError.
 
-    A Git layer that does not build is not this gate's business: it then checks nothing.
+    A Git layer that does not build here (the stack may follow another repository) cannot be
+    checked: that is said through `warn`, and the gate passes.
     """
     try:
         layer = build_flux_layer(manifests, project_dir)
-    except GitopsError:
+    except GitopsError as exc:
+        if warn:
+            warn(f"upgrade gate not checked: the Git layer does not build in {project_dir}: {exc}")
         return []
     return check_api_removal(stack.config.flux, install, layer, file)

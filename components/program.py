@@ -53,17 +53,14 @@ def load_from_pulumi(project_dir: Path) -> Stack:
 def run(project_dir: Path) -> None:
     try:
         stack = load_from_pulumi(project_dir)
-        install = load_install_manifest(
-            stack.config.flux, file=f"Pulumi.{stack.name}.yaml", base_dir=project_dir
-        )
+        file = f"Pulumi.{stack.name}.yaml"
+        install = load_install_manifest(stack.config.flux, file=file, base_dir=project_dir)
+        manifests = build_stack(stack, install)
+        # The upgrade gate: Flux objects in Git whose API version this Flux no longer serves.
+        check_flux_upgrade(stack, install, manifests, project_dir, file, warn=pulumi.log.warn)
     except GitopsError as exc:
         # One clear line, before anything is registered: nothing changes on the cluster.
         # RunError is the SDK's way to fail a program with a message and no traceback.
-        raise pulumi.RunError(str(exc)) from None
-    manifests = build_stack(stack, install)
-    try:  # the upgrade gate: Flux objects in Git whose API version this Flux no longer serves
-        check_flux_upgrade(stack, install, manifests, project_dir, f"Pulumi.{stack.name}.yaml")
-    except GitopsError as exc:
         raise pulumi.RunError(str(exc)) from None
     config = stack.config
 
