@@ -369,3 +369,29 @@ def test_minikube_differs_from_creodias_only_by_its_stack_file() -> None:
     git = _git_layer(minikube)
     assert all("develop.eoepca.org" not in str(o) for o, _ in git)
     assert not [o for o, _ in git if o["kind"] == "SealedSecret"]
+
+
+def test_creodias_on_current_flux_has_current_apis_and_the_same_releases() -> None:
+    """The same stack on Flux v2.9.3: every HelmRelease in helm.toolkit.fluxcd.io/v2, content unchanged."""
+    path = ROOT / "Pulumi.creodias.yaml"
+    stack = load_stack_file(path, ROOT / defaults.BLOCKS_DIR)
+    flux = stack.config.flux.model_copy(update={"version": "v2.9.3"})
+    stack = stack.model_copy(update={"config": stack.config.model_copy(update={"flux": flux})})
+    manifests = build_stack(stack, load_install_manifest(flux, file=path.name, base_dir=ROOT))
+    releases = {o["metadata"]["name"]: o for o in manifests.all() if o["kind"] == "HelmRelease"}
+    originals = {o["metadata"]["name"]: o for _, o in original() if o["kind"] == "HelmRelease"}
+    assert {o["apiVersion"] for o in releases.values()} == {"helm.toolkit.fluxcd.io/v2"}
+    assert {o["apiVersion"] for o in manifests.all() if o["kind"] == "HelmRepository"} == {
+        "source.toolkit.fluxcd.io/v1"
+    }
+    assert sorted(releases) == sorted(originals)
+    problems = []
+    for name, orig in originals.items():
+        lines = [
+            line
+            for line in diff(_helm_release_view(releases[name]), _helm_release_view(orig))
+            if not _allowed(line, DEVIATIONS.get(key(orig), (set(), ""))[0])
+        ]
+        if lines:
+            problems.append(_report(name, lines))
+    assert not problems, "\n".join(problems)
