@@ -149,12 +149,21 @@ official_pulumi() {
   log "pulumi: using the one already installed at $found ($(pulumi version)); not building it"
 }
 
+# The same for the Kubernetes provider: an installed plugin of the pinned version is used as it is.
+official_provider() {
+  [ -x "$bin_dir/pulumi-resource-kubernetes" ] && return 1
+  command -v pulumi >/dev/null 2>&1 || return 1
+  pulumi plugin ls 2>/dev/null | awk '$1=="kubernetes" && $2=="resource" {print $3}' \
+    | grep -qx "$K8S_PROVIDER_VERSION" || return 1
+  log "pulumi-resource-kubernetes: plugin $K8S_PROVIDER_VERSION already installed; not building it"
+}
+
 install_provider_plugin() {
-  local have
-  have=$("$bin_dir/pulumi" plugin ls 2>/dev/null | awk '$1=="kubernetes" && $2=="resource" {print $3}')
+  local pulumi=$1 have
+  have=$("$pulumi" plugin ls 2>/dev/null | awk '$1=="kubernetes" && $2=="resource" {print $3}')
   case " $have " in
     *" $K8S_PROVIDER_VERSION "*) log "plugin kubernetes $K8S_PROVIDER_VERSION: installed" ;;
-    *) "$bin_dir/pulumi" plugin install resource kubernetes "$K8S_PROVIDER_VERSION" \
+    *) "$pulumi" plugin install resource kubernetes "$K8S_PROVIDER_VERSION" \
          --file "$bin_dir/pulumi-resource-kubernetes" >&2
        log "plugin kubernetes $K8S_PROVIDER_VERSION: installed into the plugin cache" ;;
   esac
@@ -179,15 +188,17 @@ main() {
   for t in "${wanted[@]}"; do
     case "$t" in
       pulumi) official_pulumi || build_pulumi ;;
-      kubernetes-provider) build_kubernetes_provider ;;
+      kubernetes-provider) official_provider || build_kubernetes_provider ;;
       kubernetes) build_kubernetes ;;
       etcd) build_etcd ;;
       kwok) build_kwok ;;
       *) log "unknown tool '$t' (known: pulumi kubernetes-provider kubernetes etcd kwok)"; exit 2 ;;
     esac
   done
-  if [ -x "$bin_dir/pulumi" ] && [ -x "$bin_dir/pulumi-resource-kubernetes" ]; then
-    install_provider_plugin
+  local pulumi
+  pulumi=$(PATH="$bin_dir:$PATH" command -v pulumi 2>/dev/null) || true
+  if [ -n "$pulumi" ] && [ -x "$bin_dir/pulumi-resource-kubernetes" ]; then
+    install_provider_plugin "$pulumi"
   fi
   log "done in $((SECONDS - start)) s; cache $tools_dir ($(du -sh "$tools_dir" | cut -f1))"
 }
