@@ -200,7 +200,7 @@ main() {
   if [ -n "$pulumi" ] && [ -x "$bin_dir/pulumi-resource-kubernetes" ]; then
     install_provider_plugin "$pulumi"
   fi
-  log "done in $((SECONDS - start)) s; cache $tools_dir ($(du -sh "$tools_dir" | cut -f1))"
+  log "done in $((SECONDS - start)) s; cache $tools_dir ($(du -sh "$tools_dir" 2>/dev/null | cut -f1 || echo empty))"
 }
 
 main "$@"
