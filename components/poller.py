@@ -14,7 +14,7 @@ import pulumi
 from components.manifests.poller import DEFAULT_PORT, PollerOptions, poller_objects
 from components.objects import ObjectsComponent
 
-__all__ = ["Poller", "PollerArgs"]
+__all__ = ["Poller", "PollerArgs", "PollerManifests"]
 
 TYPE_TOKEN = "eoepca:gitops:Poller"
 
@@ -40,6 +40,8 @@ class PollerArgs:
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     port: int = DEFAULT_PORT
     grace_seconds: int = 60
+    replicas: int = 1
+    lease: bool = False
 
     def options(self, name: str) -> PollerOptions:
         return PollerOptions(
@@ -60,7 +62,17 @@ class PollerArgs:
             secret_env=tuple(sorted(self.secrets)),
             port=self.port,
             grace_seconds=self.grace_seconds,
+            replicas=self.replicas,
+            lease=self.lease,
         )
+
+
+@dataclass(frozen=True)
+class PollerManifests:
+    """Objects already built by components.manifests.stack (the program's `eoepca-gitops:poller`)."""
+
+    options: PollerOptions
+    objects: list[dict[str, Any]]
 
 
 class Poller(ObjectsComponent):
@@ -69,11 +81,16 @@ class Poller(ObjectsComponent):
     service_name: pulumi.Output[str]
     metrics_port: pulumi.Output[int]
 
-    def __init__(self, name: str, args: PollerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: PollerArgs | PollerManifests, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         # Checked before anything is registered: a bad argument fails the preview with its reason.
-        options = args.options(name)
-        secrets = {k: pulumi.Output.secret(v) for k, v in args.secrets.items()}
-        objects = poller_objects(options, secrets)
+        if isinstance(args, PollerManifests):
+            options, objects = args.options, args.objects
+        else:
+            options = args.options(name)
+            secrets = {k: pulumi.Output.secret(v) for k, v in args.secrets.items()}
+            objects = poller_objects(options, secrets)
         super().__init__(TYPE_TOKEN, name, objects, opts)
         self.namespace = pulumi.Output.from_input(options.namespace)
         self.deployment_name = pulumi.Output.from_input(options.name)

@@ -20,11 +20,12 @@ from components.flux_layer import check_flux_upgrade
 from components.flux_system import FluxSystem, FluxSystemArgs
 from components.git_source import GitSource, GitSourceArgs
 from components.manifests.flux_release import load_install_manifest
-from components.manifests.stack import build_stack
+from components.manifests.stack import build_stack, poller_options
 from components.model import defaults
 from components.model.loader import load_stack
 from components.model.stack import Stack
 from components.notifications import Notifications, NotificationsArgs
+from components.poller import Poller, PollerManifests
 
 __all__ = ["load_from_pulumi", "run"]
 
@@ -100,6 +101,10 @@ def run(project_dir: Path) -> None:
         )
     if manifests.notifications:
         Notifications("notifications", NotificationsArgs(objects=manifests.notifications), after_flux)
+    poller = poller_options(stack)
+    if poller is not None:
+        # The in-cluster poller (`eoepca-gitops:poller`) keeps this stack at its branch's head.
+        Poller("poller", PollerManifests(poller, manifests.poller), provider_opts)
 
     domain = config.cluster.host_domain
     pulumi.export("fluxVersion", flux.version)

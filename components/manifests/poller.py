@@ -44,6 +44,10 @@ class PollerOptions:
     secret_env: tuple[str, ...] = ()
     port: int = DEFAULT_PORT
     grace_seconds: int = 60
+    #: Replicas of the Deployment; more than one needs the lease.
+    replicas: int = 1
+    #: A coordination.k8s.io Lease in the poller's namespace: only its holder updates stacks.
+    lease: bool = False
     cpu_request: str = "50m"
     memory_request: str = "128Mi"
     memory_limit: str = "512Mi"
@@ -72,6 +76,18 @@ class PollerOptions:
             raise ValueError(f"variables both plain and secret: {sorted(overlap)}")
         if not 0 < self.port < 65536:
             raise ValueError("port must be in 1..65535")
+        if self.replicas < 1:
+            raise ValueError("replicas must be >= 1")
+        if self.replicas > 1 and not self.lease:
+            raise ValueError("replicas > 1 needs lease=True (only the lease holder may update)")
+
+    @property
+    def state_configmap(self) -> str:
+        return f"{self.name}-state"
+
+    @property
+    def lease_name(self) -> str:
+        return self.name
 
 
 def _meta(o: PollerOptions, name: str | None = None, namespace: str | None = "") -> dict[str, Any]:
@@ -98,10 +114,14 @@ def _args(o: PollerOptions) -> list[str]:
         "--interval", o.interval,
         "--drift-interval", o.drift_interval,
         "--drift-mode", o.drift_mode,
-        "--state-file", f"{STATE_DIR}/state.json",
+        # In-cluster the state lives in a ConfigMap (the pod's disk does not survive it).
+        "--state-configmap", o.state_configmap,
+        "--work-dir", f"{STATE_DIR}/work",
         "--listen", f"0.0.0.0:{o.port}",
         "--grace", f"{o.grace_seconds}s",
     ]  # fmt: skip
+    if o.lease:
+        args += ["--lease", o.lease_name]
     return args
 
 
@@ -128,6 +148,36 @@ def poller_objects(o: PollerOptions, secret_values: Mapping[str, Any] | None = N
             }
         )
     subject = [{"kind": "ServiceAccount", "name": o.name, "namespace": o.namespace}]
+    # Its own namespace: the state ConfigMap and the Lease (create cannot be limited by name).
+    own_rules: list[dict[str, Any]] = [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "update", "patch"]}
+    ]
+    if o.lease:
+        own_rules.append(
+            {
+                "apiGroups": ["coordination.k8s.io"],
+                "resources": ["leases"],
+                "verbs": ["get", "create", "update", "patch"],
+            }
+        )
+    own = f"{o.name}-self"
+    objs.append(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _meta(o, own),
+            "rules": own_rules,
+        }
+    )
+    objs.append(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": _meta(o, own),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": own},
+            "subjects": subject,
+        }
+    )
     for ns in sorted(set(o.managed_namespaces)):
         role = f"{o.name}-manage"
         objs.append(
@@ -170,7 +220,11 @@ def poller_objects(o: PollerOptions, secret_values: Mapping[str, Any] | None = N
                 "subjects": subject,
             }
         )
-    env = [{"name": "HOME", "value": f"{STATE_DIR}/home"}]
+    env: list[dict[str, Any]] = [
+        {"name": "HOME", "value": f"{STATE_DIR}/home"},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    ]
     env += [{"name": k, "value": v} for k, v in sorted(o.env.items())]
     container: dict[str, Any] = {
         "name": "poller",
@@ -204,9 +258,14 @@ def poller_objects(o: PollerOptions, secret_values: Mapping[str, Any] | None = N
             "kind": "Deployment",
             "metadata": _meta(o),
             "spec": {
-                "replicas": 1,
-                # Never two pollers at once: the old pod is gone before the new one starts.
-                "strategy": {"type": "Recreate"},
+                "replicas": o.replicas,
+                # Without the lease never two pollers at once: the old pod is gone before the new
+                # one starts. With it, standbys wait for the lease, so a rolling update is safe.
+                "strategy": (
+                    {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+                    if o.lease
+                    else {"type": "Recreate"}
+                ),
                 "selector": {"matchLabels": labels},
                 "template": {
                     "metadata": {"labels": labels},

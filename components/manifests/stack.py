@@ -13,6 +13,7 @@ from components.manifests import notifications as notif
 from components.manifests.api_versions import api_versions
 from components.manifests.building_block import block_objects
 from components.manifests.flux_install import build_flux_install
+from components.manifests.poller import PollerOptions, poller_objects
 from components.manifests.sources import (
     bucket,
     bucket_secret_data,
@@ -24,7 +25,7 @@ from components.manifests.sources import (
 from components.model import defaults
 from components.model.stack import Stack
 
-__all__ = ["StackManifests", "build_stack", "cluster_vars", "secret"]
+__all__ = ["StackManifests", "build_stack", "cluster_vars", "poller_options", "secret"]
 
 
 def secret(name: str, namespace: str, string_data: dict[str, str]) -> dict[str, Any]:
@@ -54,6 +55,7 @@ class StackManifests:
     buckets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     blocks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notifications: list[dict[str, Any]] = field(default_factory=list)
+    poller: list[dict[str, Any]] = field(default_factory=list)
 
     def all(self) -> list[dict[str, Any]]:
         out = [*self.flux, *self.source]
@@ -61,7 +63,35 @@ class StackManifests:
             out += objects
         for objects in self.blocks.values():
             out += objects
-        return out + self.notifications
+        return out + self.notifications + self.poller
+
+
+def poller_options(stack: Stack) -> PollerOptions | None:
+    """The in-cluster poller of `eoepca-gitops:poller`, or None when the key is absent.
+
+    It runs `pulumi up` of Flux's install (CRDs, ClusterRoles), so it gets full rights cluster-wide.
+    """
+    p = stack.config.poller
+    if p is None:
+        return None
+    git = stack.config.git
+    return PollerOptions(
+        image=p.image,
+        repo=p.git_url or git.url,
+        stacks=tuple(p.stacks or [stack.name]),
+        namespace=p.namespace,
+        branch=p.branch or git.branch or "main",
+        project_dir=p.project_dir,
+        interval=p.interval,
+        drift_interval=p.drift_interval,
+        drift_mode=p.drift_mode,
+        managed_namespaces=tuple(p.managed_namespaces),
+        cluster_rules=({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},),
+        env={"PULUMI_BACKEND_URL": p.backend_url, **p.env},
+        secret_env=("PULUMI_CONFIG_PASSPHRASE", *sorted(p.credential_secrets)),
+        replicas=p.replicas,
+        lease=p.lease_enabled,
+    )
 
 
 def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifests:
@@ -98,10 +128,18 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
         )
         notes.append(notif.receiver(n.receiver, ns, defaults.GIT_SOURCE_NAME, apis))
 
+    poller: list[dict[str, Any]] = []
+    options = poller_options(stack)
+    if options is not None and config.poller is not None:
+        env_secrets = {"PULUMI_CONFIG_PASSPHRASE": secrets[config.poller.passphrase_secret]}
+        env_secrets.update({k: secrets[v] for k, v in config.poller.credential_secrets.items()})
+        poller = poller_objects(options, env_secrets)
+
     return StackManifests(
         flux=build_flux_install(install, config.flux),
         source=source,
         buckets=buckets,
         blocks=blocks,
         notifications=notes,
+        poller=poller,
     )

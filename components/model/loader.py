@@ -26,7 +26,7 @@ __all__ = ["load_blocks", "load_stack", "load_stack_file", "read_yaml"]
 # either a secret (referenced by name) or a mistake.
 _MODEL_KEYS = frozenset(
     {"cluster", "flux", "git", "buckets", "blocks", "overrides", "notifications", "await", "kubeconfig"}
-)
+) | {"poller"}
 
 
 def read_yaml(path: Path) -> Any:
@@ -162,6 +162,10 @@ def _secret_refs(config: StackConfig) -> list[tuple[str, str]]:
         refs.append((provider.address_secret, f"notifications.providers[{i}].addressSecret"))
     if config.notifications.receiver:
         refs.append((config.notifications.receiver.token_secret, "notifications.receiver.tokenSecret"))
+    if config.poller:
+        refs.append((config.poller.passphrase_secret, "poller.passphraseSecret"))
+        for env_name, key in sorted(config.poller.credential_secrets.items()):
+            refs.append((key, f"poller.credentialSecrets.{env_name}"))
     return refs
 
 
@@ -184,6 +188,9 @@ def load_stack(
     except ValidationError as exc:
         key, message = _first_error(exc)
         raise ConfigError(file, f"{ns}:{key}", message) from None
+
+    if config.poller and not (config.poller.branch or config.git.branch):
+        raise ConfigError(file, f"{ns}:poller.branch", "the poller tracks a branch and git names none")
 
     secrets: dict[str, SecretStr] = {}
     for key, referrer in _secret_refs(config):

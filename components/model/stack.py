@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address
 from typing import Any, Literal
 
@@ -181,6 +182,48 @@ class Await(Model):
     timeout: GoDuration = "10m"
 
 
+class Poller(Model):
+    """The in-cluster poller (`eoepca-gitops watch` as a Deployment): optional, off when absent.
+
+    Secrets are named, not given: `passphraseSecret` and the values of `credentialSecrets` are
+    top-level secret config keys, like the other secrets of a stack.
+    """
+
+    image: str = Field(min_length=1)
+    replicas: int = Field(default=1, ge=1, le=5)
+    # A Kubernetes Lease so only one replica updates; required (and on by default) past 1 replica.
+    lease: bool | None = None
+    interval: GoDuration = "10s"
+    drift_interval: GoDuration = "10m"
+    drift_mode: Literal["detect", "correct"] = "detect"
+    stacks: list[str] = []  # default: this stack
+    git_url: str | None = None  # default: git.url
+    branch: str | None = None  # default: git.branch
+    project_dir: str = "."
+    namespace: K8sName = "eoepca-gitops"
+    managed_namespaces: list[K8sName] = []
+    backend_url: str = Field(min_length=1, description="PULUMI_BACKEND_URL, without credentials")
+    env: dict[str, str] = {}
+    passphrase_secret: str = "pollerPassphrase"
+    # Environment variable -> stack config key of a secret (e.g. AWS_SECRET_ACCESS_KEY: pollerS3Secret).
+    credential_secrets: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _lease_for_replicas(self) -> Poller:
+        if self.replicas > 1 and self.lease is False:
+            raise ValueError("replicas > 1 needs the lease (only one replica may update)")
+        if "://" in self.backend_url and "@" in self.backend_url.split("://", 1)[1].split("/", 1)[0]:
+            raise ValueError("backendUrl must not hold credentials; name them in credentialSecrets")
+        for name in (*self.env, *self.credential_secrets):
+            if not re.match(r"^[A-Z_][A-Z0-9_]*$", name):
+                raise ValueError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
+        return self
+
+    @property
+    def lease_enabled(self) -> bool:
+        return self.replicas > 1 if self.lease is None else self.lease
+
+
 class StackConfig(Model):
     """All of one stack's configuration, before it meets the building-block catalog."""
 
@@ -194,6 +237,7 @@ class StackConfig(Model):
     await_: Await = Field(default=Await(), alias="await")
     kubeconfig: str | None = None
     secrets: dict[str, SecretStr] = {}
+    poller: Poller | None = None
 
 
 class Stack(Model):

@@ -20,7 +20,13 @@ def by_kind(objs: list[dict], kind: str) -> list[dict]:  # type: ignore[type-arg
 
 def test_defaults() -> None:
     objs = poller_objects(BASE)
-    assert [o["kind"] for o in objs] == ["Namespace", "ServiceAccount", "Deployment", "Service"]
+    assert [o["kind"] for o in objs] == [
+        "Namespace", "ServiceAccount", "Role", "RoleBinding", "Deployment", "Service"
+    ]  # fmt: skip
+    (own,) = by_kind(objs, "Role")  # its own namespace: the state ConfigMap only (no lease)
+    assert own["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "update", "patch"]}
+    ]
     dep = by_kind(objs, "Deployment")[0]
     pod = dep["spec"]["template"]["spec"]
     c = pod["containers"][0]
@@ -48,9 +54,10 @@ def test_stacks_and_drift_mode_reach_the_args() -> None:
 def test_rbac_scoped_to_managed_namespaces() -> None:
     o = replace(BASE, managed_namespaces=("flux-system", "eoepca"))
     objs = poller_objects(o)
-    roles = by_kind(objs, "Role")
+    roles = [r for r in by_kind(objs, "Role") if not r["metadata"]["name"].endswith("-self")]
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["eoepca", "flux-system"]
     bindings = by_kind(objs, "RoleBinding")
+    assert len(bindings) == 3
     assert all(
         b["subjects"][0] == {"kind": "ServiceAccount", "name": o.name, "namespace": o.namespace}
         for b in bindings
