@@ -5,6 +5,10 @@
         --listen 127.0.0.1:9464
     eoepca-gitops status --state-file .state/poller/state.json
 
+In the cluster (the Poller component's Deployment) the state lives in a ConfigMap
+(`--state-configmap NAME`) and, with several replicas, `--lease NAME` lets only the holder of a
+coordination.k8s.io Lease update; the others stand by and take over when it stops.
+
 The state backend, passphrase and cloud credentials come from the environment, as for `pulumi`
 (PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE, AWS_*). Exit codes: 0 ok, 2 error.
 """
@@ -74,6 +78,17 @@ def watch(
     grace: Annotated[str, typer.Option(help="On SIGTERM, wait this long for a running update.")] = "60s",
     pulumi: Annotated[Path | None, typer.Option(help="The pulumi binary (default: from PATH).")] = None,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING.")] = "INFO",
+    state_configmap: Annotated[
+        str | None, typer.Option(help="Keep the state in this ConfigMap instead of --state-file.")
+    ] = None,
+    lease: Annotated[
+        str | None, typer.Option(help="Update only while holding this Lease (several replicas).")
+    ] = None,
+    kube_namespace: Annotated[
+        str | None,
+        typer.Option(help="Namespace of the ConfigMap and Lease (default: $POD_NAMESPACE, the pod's)."),
+    ] = None,
+    lease_duration: Annotated[str, typer.Option(help="How long a Lease lasts without renewal.")] = "15s",
 ) -> None:
     """Poll a Git branch and keep Pulumi stacks at its head; detect or correct drift."""
     logging.basicConfig(
@@ -122,23 +137,41 @@ def watch(
         raise _fail(str(exc)) from exc
     settings = RunnerSettings(project_dir=project_dir, pulumi_root=pulumi_root)
     metrics = Metrics()
-    reconciler = Reconciler(
-        config,
-        source,
-        Checkout(repo, branch, work / "git"),
-        {s: StackRunner(s, settings) for s in stack},
-        StateStore(state_file),
-        metrics,
-    )
+    stop = threading.Event()
+    elector = None
+    kube = None
+    namespace = ""
+    if state_configmap or lease:
+        from components.reconcile.kube import LeaseElector, kube_client, pod_namespace
+
+        try:
+            kube = kube_client()
+        except Exception as exc:
+            raise _fail(f"no Kubernetes configuration for --state-configmap/--lease: {exc}") from exc
+        namespace = pod_namespace(kube_namespace)
+        if lease:
+            try:
+                elector = LeaseElector(kube, namespace, lease, duration=parse_duration(lease_duration))
+            except ValueError as exc:
+                raise _fail(f"--lease-duration: {exc}") from exc
+    holder: dict[str, Reconciler] = {}
+
+    def healthy() -> bool:
+        r = holder.get("r")
+        return True if r is None else r.healthy()  # a standby is healthy while it waits
+
+    def ready() -> bool:
+        r = holder.get("r")
+        return elector is not None if r is None else r.ready()
+
     server: HealthServer | None = None
     if listen != "off":
         try:
             host, port = parse_listen(listen)
-            server = HealthServer(host, port, metrics, reconciler.healthy, reconciler.ready)
+            server = HealthServer(host, port, metrics, healthy, ready)
         except (ValueError, OSError) as exc:
             raise _fail(f"--listen {listen}: {exc}") from exc
         server.start()
-    stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log_event("signal", signal=signal.Signals(signum).name, grace=config.grace)
@@ -155,27 +188,88 @@ def watch(
         interval=config.interval,
         drift_interval=policy.drift_interval,
         drift_mode=str(policy.drift_mode),
-        state_file=str(state_file),
+        state=f"configmap {namespace}/{state_configmap}" if state_configmap else str(state_file),
+        lease=f"{namespace}/{lease}" if lease else None,
         listen=None if server is None else "{}:{}".format(*server.address),
     )
+    lost_leadership = False
     try:
+        if elector is not None:
+            elector.start(stop)
+            log_event("waiting-for-lease", lease=f"{namespace}/{lease}", identity=elector.identity)
+            while not stop.is_set() and not elector.leader.wait(0.2):
+                pass
+            if stop.is_set():
+                return
+
+            def watch_leadership() -> None:
+                elector.lost.wait()
+                if not stop.is_set():
+                    nonlocal lost_leadership
+                    lost_leadership = True
+                    stop.set()
+
+            threading.Thread(target=watch_leadership, name="lease-watch", daemon=True).start()
+        if state_configmap:
+            from components.reconcile.kube import ConfigMapBackend
+
+            assert kube is not None
+            try:
+                store = StateStore(ConfigMapBackend(kube, namespace, state_configmap))
+            except Exception as exc:
+                raise _fail(f"reading the state ConfigMap {namespace}/{state_configmap}: {exc}") from exc
+        else:
+            store = StateStore(state_file)
+        # Built only now: a standby that becomes leader reads the state its predecessor left.
+        reconciler = Reconciler(
+            config,
+            source,
+            Checkout(repo, branch, work / "git"),
+            {s: StackRunner(s, settings) for s in stack},
+            store,
+            metrics,
+        )
+        holder["r"] = reconciler
         reconciler.run(stop)
     finally:
+        if elector is not None:
+            elector.release()
         if server is not None:
             server.stop()
+    if lost_leadership:
+        log_event("exiting", logging.WARNING, reason="lease lost; another replica updates now")
+        raise typer.Exit(1)
 
 
 def status(
     state_file: Annotated[Path, typer.Option(help="The watch command's state file.")] = DEFAULT_STATE,
     as_json: Annotated[bool, typer.Option("--json", help="Print the state file's stacks as JSON.")] = False,
+    state_configmap: Annotated[
+        str | None, typer.Option(help="Read the state from this ConfigMap ($KUBECONFIG's cluster).")
+    ] = None,
+    kube_namespace: Annotated[str | None, typer.Option(help="Namespace of that ConfigMap.")] = None,
 ) -> None:
     """Show each stack: revision in Git, revision applied, state, last error."""
-    if not state_file.exists():
+    if state_configmap:
+        from components.reconcile.kube import ConfigMapBackend, kube_client, pod_namespace
+        from components.reconcile.state import decode
+
+        backend = ConfigMapBackend(kube_client(), pod_namespace(kube_namespace), state_configmap)
+        try:
+            raw = backend.load()
+        except Exception as exc:
+            raise _fail(f"{backend.describe()}: {exc}") from exc
+        if raw is None:
+            raise _fail(f"{backend.describe()}: no state saved yet")
+        states = decode(raw)
+        state_file = Path(backend.describe())
+    elif not state_file.exists():
         raise _fail(f"{state_file}: no state file (has `eoepca-gitops watch` run with this --state-file?)")
-    try:
-        states = StateStore.read(state_file)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise _fail(f"{state_file}: unreadable state: {exc}") from exc
+    else:
+        try:
+            states = StateStore.read(state_file)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _fail(f"{state_file}: unreadable state: {exc}") from exc
     if as_json:
         typer.echo(json.dumps({n: s.to_json() for n, s in sorted(states.items())}, indent=2, sort_keys=True))
         return

@@ -1,6 +1,7 @@
-"""Per-stack reconcile state, persisted in one JSON file with atomic writes.
+"""Per-stack reconcile state, persisted as one JSON document: a file written atomically, or (in the
+cluster, where a pod's disk does not survive it) a ConfigMap (components.reconcile.kube).
 
-The file survives restarts: the last applied revision, the failure count on the revision last
+The document survives restarts: the last applied revision, the failure count on the revision last
 attempted, the conditions, and `in_progress` (which process ran which operation), from which a
 restart knows that the previous run died mid-update. It never holds secrets: errors are redacted
 before they reach a StackState (see runner.redact).
@@ -15,11 +16,11 @@ import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .conditions import Condition, ConditionType, Phase, Reason, phase, waiting
 
-__all__ = ["InProgress", "StackState", "StateStore"]
+__all__ = ["FileBackend", "InProgress", "StackState", "StateBackend", "StateStore", "decode", "encode"]
 
 SCHEMA_VERSION = 1
 
@@ -88,21 +89,67 @@ class StackState:
         return cls(**values)
 
 
-class StateStore:
-    """All stacks' states in one JSON file; every `put` rewrites the file atomically."""
+def encode(states: Mapping[str, StackState]) -> dict[str, Any]:
+    return {
+        "version": SCHEMA_VERSION,
+        "stacks": {name: s.to_json() for name, s in sorted(states.items())},
+    }
 
+
+def decode(raw: Any) -> dict[str, StackState]:
+    stacks = raw.get("stacks", {}) if isinstance(raw, dict) else {}
+    return {name: StackState.from_json(s) for name, s in stacks.items()}
+
+
+class StateBackend(Protocol):
+    """Where the JSON document lives. `load` returns None when nothing was saved yet."""
+
+    def load(self) -> Any: ...
+    def save(self, payload: Mapping[str, Any]) -> None: ...
+    def describe(self) -> str: ...
+
+
+class FileBackend:
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    def load(self) -> Any:
+        if not self.path.exists():
+            return None
+        return json.loads(self.path.read_text(encoding="utf-8"))
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def save(self, payload: Mapping[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(payload, fh, indent=2, sort_keys=True)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+class StateStore:
+    """All stacks' states in one document; every `put` rewrites it (a file: atomically).
+
+    `StateStore(path)` keeps it in a file; `StateStore(backend)` anywhere a StateBackend writes.
+    """
+
+    def __init__(self, where: Path | StateBackend) -> None:
+        self.backend: StateBackend = FileBackend(where) if isinstance(where, Path) else where
         self._lock = threading.Lock()
-        self._states: dict[str, StackState] = {}
-        if path.exists():
-            self._states = self.read(path)
+        self._states: dict[str, StackState] = decode(self.backend.load())
 
     @staticmethod
     def read(path: Path) -> dict[str, StackState]:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        stacks = raw.get("stacks", {}) if isinstance(raw, dict) else {}
-        return {name: StackState.from_json(s) for name, s in stacks.items()}
+        return decode(json.loads(path.read_text(encoding="utf-8")))
 
     def get(self, stack: str) -> StackState:
         with self._lock:
@@ -115,22 +162,4 @@ class StateStore:
     def put(self, state: StackState) -> None:
         with self._lock:
             self._states[state.stack] = state
-            self._write()
-
-    def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "version": SCHEMA_VERSION,
-            "stacks": {name: s.to_json() for name, s in sorted(self._states.items())},
-        }
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, indent=2, sort_keys=True)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            self.backend.save(encode(self._states))
