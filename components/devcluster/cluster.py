@@ -207,7 +207,42 @@ class DevCluster:
             self._say(f"deleted {self.layout.root}")
         return stopped
 
+    def stop_component(self, name: str) -> bool:
+        """Stops one running component (e.g. kube-apiserver, to test an outage); the others keep
+        running and its pid file stays, so start_component() starts it again with the same
+        command line. Returns whether it was running."""
+        with self._locked():
+            record = self._record(name)
+            stopped = processes.stop(record)
+        if stopped:
+            self._say(f"stopped {name} (pid {record.pid})")
+        return stopped
+
+    def start_component(self, name: str, timeout: float = 60.0) -> None:
+        """Starts a component stopped by stop_component() as it was; for kube-apiserver, waits
+        until it answers /readyz again."""
+        with self._locked():
+            record = self._record(name)
+            if processes.is_running(record):
+                return
+            if not record.argv:
+                raise ClusterError(f"{name}: its pid file has no command line; run `up` again")
+            new = self._spawn(name, list(record.argv))
+            info = self.info()
+            if name == "kube-apiserver" and info is not None:
+                self._wait(
+                    "kube-apiserver /readyz", self._api(info.server).ready, time.monotonic() + timeout, [new]
+                )
+
     # ---- internals --------------------------------------------------------------------------
+
+    def _record(self, name: str) -> ProcessRecord:
+        if name not in COMPONENTS:
+            raise ValueError(f"unknown component {name!r} (one of {', '.join(COMPONENTS)})")
+        record = processes.read_records(self.layout.pids).get(name)
+        if record is None:
+            raise ClusterError(f"{name} was not started from {self.layout.root}")
+        return record
 
     def _say(self, message: str) -> None:
         self._progress(f"[dev-cluster {time.monotonic() - self._t0:5.1f}s] {message}")

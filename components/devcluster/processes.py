@@ -22,9 +22,11 @@ class ProcessRecord:
     binary: str
     start_ticks: int
     log: str
+    #: The full command line, so one component can be started again as it was (restart()).
+    argv: tuple[str, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps(vars(self))
+        return json.dumps({**vars(self), "argv": list(self.argv)})
 
     @classmethod
     def from_file(cls, path: Path) -> ProcessRecord | None:
@@ -36,6 +38,7 @@ class ProcessRecord:
                 binary=str(data["binary"]),
                 start_ticks=int(data["start_ticks"]),
                 log=str(data["log"]),
+                argv=tuple(str(a) for a in data.get("argv", ())),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -82,7 +85,12 @@ def spawn(name: str, argv: list[str], log_path: Path, pid_dir: Path) -> ProcessR
         setsid=True,
     )
     record = ProcessRecord(
-        name=name, pid=pid, binary=argv[0], start_ticks=start_ticks(pid) or 0, log=str(log_path)
+        name=name,
+        pid=pid,
+        binary=argv[0],
+        start_ticks=start_ticks(pid) or 0,
+        log=str(log_path),
+        argv=tuple(argv),
     )
     tmp = pid_dir / f".{name}.pid.tmp"
     tmp.write_text(record.to_json())

@@ -2,10 +2,12 @@
 
 Config: kubeconfig (path, required), data (JSON object of strings, required), namespace (optional),
 slow (optional bool: add a LoadBalancer Service whose await never ends, to be killed mid-update),
-fail (optional string: raise it as a validation error).
+fail (optional string: raise it as a validation error), pause (optional seconds: after the ConfigMap
+is created, wait this long, then create ConfigMap `after-pause`, so a test can act mid-update).
 """
 
 import json
+import time
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -41,5 +43,18 @@ if cfg.get_bool("slow"):
             type="LoadBalancer", ports=[k8s.core.v1.ServicePortArgs(port=80)], selector={"app": "none"}
         ),
         opts=pulumi.ResourceOptions(provider=provider, custom_timeouts=pulumi.CustomTimeouts(create="5m")),
+    )
+pause = cfg.get_float("pause")
+if pause:
+
+    def after(name: str) -> dict[str, str]:
+        time.sleep(pause)
+        return {"after": name}
+
+    k8s.core.v1.ConfigMap(
+        "after-pause",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="after-pause", namespace=namespace),
+        data=cm.metadata.name.apply(after),
+        opts=opts,
     )
 pulumi.export("configmap", cm.metadata.name)
