@@ -34,7 +34,9 @@ def cm_state(kc: Path, namespace: str, stack: str = "dev") -> StackState:
     return decode(json.loads(data["state.json"])).get(stack) or StackState(stack=stack)
 
 
-def wait_cm(kc: Path, ns: str, what: str, pred: Callable[[StackState], bool], *watchers: Watcher) -> StackState:
+def wait_cm(
+    kc: Path, ns: str, what: str, pred: Callable[[StackState], bool], *watchers: Watcher
+) -> StackState:
     def check() -> StackState | None:
         s = cm_state(kc, ns)
         return s if pred(s) else None
