@@ -126,3 +126,11 @@ def test_lease_one_leader_updates_the_other_takes_over(
     lease = json.loads(kubectl(kc, "-n", namespace, "get", "lease", "poller", "-o", "json").stdout)
     assert lease["spec"]["holderIdentity"].endswith(f"-{standby.proc.pid}") if standby.proc else False
     assert lease["spec"]["leaseTransitions"] >= 0
+
+    # Someone else takes the Lease: the runner steps down at its next renewal and exits 1 (its pod
+    # restarts and stands by), rather than updating next to another holder.
+    kubectl(kc, "-n", namespace, "patch", "lease", "poller", "--type=merge",
+            "-p", '{"spec":{"holderIdentity":"intruder"}}')  # fmt: skip
+    assert standby.proc is not None
+    assert standby.proc.wait(timeout=60) == 1
+    assert '"event": "leader-lost"' in standby.logs()
