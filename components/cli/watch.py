@@ -231,6 +231,9 @@ def watch(
         )
         holder["r"] = reconciler
         reconciler.run(stop)
+        flush = getattr(store.backend, "flush", None)
+        if flush is not None:  # a ConfigMap write that failed is tried once more
+            flush()
     finally:
         if elector is not None:
             elector.release()

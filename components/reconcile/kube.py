@@ -75,6 +75,7 @@ class ConfigMapBackend:
         self.namespace = namespace
         self.name = name
         self.pending = False
+        self._last: Mapping[str, Any] | None = None
 
     def describe(self) -> str:
         return f"configmap {self.namespace}/{self.name}"
@@ -89,7 +90,13 @@ class ConfigMapBackend:
         raw = (cm.data or {}).get(STATE_KEY)
         return json.loads(raw) if raw else None
 
+    def flush(self) -> None:
+        """Writes the last document again if its write failed (called before the runner exits)."""
+        if self.pending and self._last is not None:
+            self.save(self._last)
+
     def save(self, payload: Mapping[str, Any]) -> None:
+        self._last = payload
         body = ConfigMap(
             metadata=ObjectMeta(
                 name=self.name,

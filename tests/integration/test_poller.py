@@ -119,3 +119,6 @@ def test_poller_component_on_the_api_server(
     assert can("patch", "deployments.apps", managed) == "yes"
     assert can("create", "configmaps", other) == "no"
     assert can("list", "secrets", "kube-system") == "no"
+    # Its own namespace: the state ConfigMap; no Lease rights when the lease is off.
+    assert can("update", "configmaps", ns) == "yes"
+    assert can("create", "leases.coordination.k8s.io", ns) == "no"
