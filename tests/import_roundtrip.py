@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from components.flux_layer import build_flux_layer
-from components.fluxtree import Key, diff, flux_objects, key
+from components.fluxtree import Key, diff, flux_objects, key, without_pulumi_annotations
 from components.importer import ImportOptions, ImportResult, import_tree
 from components.importer.upgrade import target_api_versions, upgrade
 from components.manifests.flux_release import load_install_manifest
@@ -57,7 +57,7 @@ def index(objects: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
 
 
 def install_view(obj: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(obj)
+    out = copy.deepcopy(without_pulumi_annotations(obj))
     out.get("metadata", {}).pop("creationTimestamp", None)
     out.pop("status", None)
     return out

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from components.fluxtree import Key, build_dir, diff, flux_objects, key
+from components.fluxtree import Key, build_dir, diff, flux_objects, key, without_pulumi_annotations
 from components.manifests.flux_release import load_install_manifest
 from components.manifests.stack import StackManifests, build_stack
 from components.model import defaults
@@ -190,7 +190,7 @@ def _whole(o: dict[str, Any]) -> dict[str, Any]:
 
 
 def _flux_install(o: dict[str, Any]) -> dict[str, Any]:
-    out = _whole(o)
+    out = _whole(without_pulumi_annotations(o))
     out["metadata"].pop("creationTimestamp", None)  # the install builder strips these, like flux install
     out.pop("status", None)
     return out

@@ -43,6 +43,11 @@ def test_defaults_install_four_controllers_namespace_and_crds_first() -> None:
     assert not any(component_of(o) == "image-reflector-controller" for o in objects)
 
 
+def test_services_skip_the_providers_await() -> None:
+    services = [o for o in install() if o["kind"] == "Service"]
+    assert services and all(s["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true" for s in services)
+
+
 def test_extra_components_add_image_controllers_and_their_crds() -> None:
     objects = install(components_extra=["image-reflector-controller", "image-automation-controller"])
     assert "image-automation-controller" in deployments(objects)

@@ -28,7 +28,7 @@ from components.fluxtree.kustomize import (
     kubectl,
     kustomize,
 )
-from components.fluxtree.objects import Key, diff, documents, key
+from components.fluxtree.objects import Key, diff, documents, key, without_pulumi_annotations
 from components.fluxtree.tree import (
     AppliedObject,
     FluxTree,
@@ -62,5 +62,6 @@ __all__ = [
     "substitute_object",
     "substitution_disabled",
     "walk",
+    "without_pulumi_annotations",
     "yaml_error",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from components import yaml_io
 
-__all__ = ["Key", "diff", "documents", "key"]
+__all__ = ["Key", "diff", "documents", "key", "without_pulumi_annotations"]
 
 Key = tuple[str, str, str, str]
 
@@ -61,3 +61,18 @@ def diff(a: Any, b: Any, path: str = "") -> list[str]:
     if a != b or type(a) is not type(b):
         return [f"{path}: ours {a!r:.200} != original {b!r:.200}"]
     return []
+
+
+def without_pulumi_annotations(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object as Kubernetes and Flux see it: `pulumi.com/...` annotations steer only Pulumi's provider."""
+    out = dict(obj)
+    meta = dict(out.get("metadata") or {})
+    annotations = {
+        k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("pulumi.com/")
+    }
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    out["metadata"] = meta
+    return out

@@ -30,6 +30,10 @@ _IMAGE_CRDS = {
 }
 _SERVICE_OWNERS = {"webhook-receiver": "notification-controller"}
 _ORDER = {"Namespace": 0, "CustomResourceDefinition": 1}
+# The Pulumi provider holds each Service's create for 10 s after every change to its Endpoints,
+# and everything after Flux waited for that (bench/results.md, scenario 2). The Deployments
+# behind Flux's Services are awaited already; the Services need not be.
+_SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 
 def object_key(obj: dict[str, Any]) -> str:
@@ -118,6 +122,8 @@ def build_flux_install(release: Iterable[dict[str, Any]], flux: Flux) -> list[di
         for subject in obj.get("subjects", []):
             if subject.get("namespace") == defaults.FLUX_NAMESPACE:
                 subject["namespace"] = flux.namespace
+        if obj["kind"] == "Service":
+            meta.setdefault("annotations", {}).update(_SKIP_AWAIT)
         if obj["kind"] == "Deployment":
             patches = []
             if flux.profile:
