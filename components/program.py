@@ -25,7 +25,7 @@ from components.model import defaults
 from components.model.loader import load_stack
 from components.model.stack import Stack
 from components.notifications import Notifications, NotificationsArgs
-from components.poller import Poller, PollerManifests
+from components.poller import Poller, PollerArgs
 
 __all__ = ["load_from_pulumi", "run"]
 
@@ -104,7 +104,7 @@ def run(project_dir: Path) -> None:
     poller = poller_options(stack)
     if poller is not None:
         # The in-cluster poller (`eoepca-gitops:poller`) keeps this stack at its branch's head.
-        Poller("poller", PollerManifests(poller, manifests.poller), provider_opts)
+        Poller("poller", PollerArgs(poller, manifests.poller), provider_opts)
 
     domain = config.cluster.host_domain
     pulumi.export("fluxVersion", flux.version)

@@ -28,23 +28,23 @@ PROGRAM = textwrap.dedent(
     import pulumi
     import pulumi_kubernetes as k8s
 
+    from components.manifests.poller import PollerOptions, poller_objects
     from components.poller import Poller, PollerArgs
 
     cfg = pulumi.Config()
     provider = k8s.Provider("cluster", kubeconfig=cfg.require("kubeconfig"))
-    poller = Poller(
-        "poller",
-        PollerArgs(
-            image="registry.example/eoepca-gitops:test",
-            repo="https://git.example/config.git",
-            stacks=("dev",),
-            namespace=cfg.require("namespace"),
-            managed_namespaces=(cfg.require("managed"),),
-            env={"PULUMI_BACKEND_URL": "s3://state"},
-            secrets={"PULUMI_CONFIG_PASSPHRASE": cfg.require_secret("passphrase")},
-        ),
-        opts=pulumi.ResourceOptions(providers=[provider]),
+    options = PollerOptions(
+        image="registry.example/eoepca-gitops:test",
+        repo="https://git.example/config.git",
+        stacks=("dev",),
+        name="poller",
+        namespace=cfg.require("namespace"),
+        managed_namespaces=(cfg.require("managed"),),
+        env={"PULUMI_BACKEND_URL": "s3://state"},
+        secret_env=("PULUMI_CONFIG_PASSPHRASE",),
     )
+    objects = poller_objects(options, {"PULUMI_CONFIG_PASSPHRASE": cfg.require_secret("passphrase")})
+    poller = Poller("poller", PollerArgs(options, objects), opts=pulumi.ResourceOptions(providers=[provider]))
     pulumi.export("service", poller.service_name)
     pulumi.export("namespace", poller.namespace)
     """
