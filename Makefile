@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 LOCK := $(wildcard requirements.lock)
 CLI := $(VENV)/bin/eoepca-gitops
 
-.PHONY: help demo tools venv cluster-up cluster-down cluster-status lint typecheck test integration
+.PHONY: help demo tools venv cluster-up cluster-down cluster-status lint typecheck test integration bench
 
 help:
 	@echo "make demo          set up, start the local cluster and pulumi up --stack local (scripts/demo.sh)"
@@ -20,6 +20,7 @@ help:
 	@echo "make cluster-down  stop it"
 	@echo "make test          venv + tools, then ruff, mypy and pytest (unit and integration)"
 	@echo "make integration   only the tests marked integration"
+	@echo "make bench         benchmarks vs kubectl/Flux on an own dev cluster (~25 min) -> bench/results.md"
 
 demo:
 	scripts/demo.sh
@@ -56,3 +57,8 @@ test: venv tools
 
 integration: venv tools
 	$(VENV)/bin/pytest -m integration
+
+# py-spy profiles the Python program in the benchmark's profile step (optional: skipped if absent)
+bench: venv tools
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check py-spy==0.4.3 || echo "py-spy not installed: no Python profile"
+	$(VENV)/bin/python -m bench

@@ -1,0 +1,91 @@
+"""Results as data, and as bench/results.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.harness import Stats
+
+
+@dataclass
+class Row:
+    what: str
+    stats: Stats | None = None  # repeated measurements
+    value: str | None = None  # a single figure or a reference value
+    unit: str = "s"
+    ratio: float | None = None  # median / the same run's baseline median
+    goal: str = ""
+    verdict: str = ""  # PASS, MISS, or "" (baseline / reference / information)
+    reason: str = ""
+
+
+@dataclass
+class Result:
+    key: str
+    title: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+    extra_md: str = ""  # more tables (profile, breakdown)
+    headline: str = ""
+
+
+def num(x: float, unit: str = "s") -> str:
+    if unit == "s":
+        return f"{x:.3f}" if x < 1 else f"{x:.2f}"
+    if unit == "MB":
+        return f"{x:.1f}"
+    if unit in ("%", "ms"):
+        return f"{x:.2f}"
+    return f"{x:g}"
+
+
+def verdict(ok: bool, reason_if_miss: str) -> tuple[str, str]:
+    return ("PASS", "") if ok else ("MISS", reason_if_miss)
+
+
+def table(rows: list[Row]) -> str:
+    out = [
+        "| what | n | median | min | max | unit | ratio to baseline | goal | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if r.stats is not None:
+            s = r.stats
+            cells = [str(len(s.samples)), num(s.median, r.unit), num(s.min, r.unit), num(s.max, r.unit)]
+        else:
+            cells = ["", r.value or "", "", ""]
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
+        v = r.verdict if not r.reason else f"{r.verdict}: {r.reason}"
+        if r.verdict == "MISS":
+            v = f"**{v}**"
+        out.append(f"| {r.what} | {' | '.join(cells)} | {r.unit} | {ratio} | {r.goal} | {v} |")
+    return "\n".join(out)
+
+
+def render(results: list[Result], header: str, summary_extra: str = "") -> str:
+    parts = [header]
+    parts.append("## Summary\n")
+    parts.append("| # | scenario | headline | verdicts |\n|---|---|---|---|")
+    for r in results:
+        verdicts = [row.verdict for row in r.rows if row.verdict]
+        shown = "ERROR" if r.error else (", ".join(verdicts) or "reference only")
+        parts.append(f"| {r.key} | {r.title} | {r.headline} | {shown} |")
+    parts.append("")
+    if summary_extra:
+        parts.append(summary_extra)
+    for r in results:
+        parts.append(f"## {r.key}. {r.title}\n")
+        parts.append(f"Scenario wall time: {r.seconds:.0f} s.\n")
+        if r.error:
+            parts.append(f"**ERROR — the scenario did not complete:**\n\n```\n{r.error}\n```\n")
+        if r.rows:
+            parts.append(table(r.rows) + "\n")
+        for note in r.notes:
+            parts.append(f"- {note}")
+        if r.notes:
+            parts.append("")
+        if r.extra_md:
+            parts.append(r.extra_md + "\n")
+    return "\n".join(parts).rstrip() + "\n"
