@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"  # ../shared relative to the repository, as Pulumi.<stack>.yaml say
 SHARED_FLUX = SHARED / "flux"
 CREODIAS_TREE = SHARED / "eoepca"  # plays the EOEPCA repository root
+# Offline: the shared copies of the Flux release manifests stand in for the download.
+os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(SHARED / "flux"))
 VENV_BIN = Path(sys.executable).parent
 KUBECTL = str(VENV_BIN / "kubectl")
 CLI = str(VENV_BIN / "eoepca-gitops")

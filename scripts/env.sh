@@ -9,6 +9,8 @@ export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$_repo/.state/pulumi}"
 # clusters use their own, from a secret store, never this one.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-local}"
 export PULUMI_IGNORE_AMBIENT_PLUGINS=true
+# Air-gapped here: the shared copies of the Flux release manifests stand in for the download.
+[ -d "$_repo/../shared/flux" ] && export EOEPCA_FLUX_MANIFESTS="${EOEPCA_FLUX_MANIFESTS:-$(cd "$_repo/../shared/flux" && pwd)}"
 export KUBECONFIG="${KUBECONFIG:-$_repo/.state/dev-cluster/kubeconfig}"
 mkdir -p "$_repo/.state/pulumi"
 unset _repo

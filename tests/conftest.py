@@ -25,6 +25,8 @@ from components.devcluster import ClusterError, DevCluster, ToolsMissingError
 from components.devcluster.tools import tools_bin_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The tests read the shared copies of the Flux release manifests instead of downloading them.
+os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(REPO_ROOT.parent / "shared" / "flux"))
 K8S_PROVIDER_VERSION = "4.25.0"
 
 

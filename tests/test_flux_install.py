@@ -9,7 +9,7 @@ import pytest
 from components.errors import ConfigError
 from components.manifests.api_versions import api_versions
 from components.manifests.flux_install import build_flux_install, component_of
-from components.manifests.flux_release import load_install_manifest
+from components.manifests.flux_release import load_install_manifest, manifest_path
 from components.model.stack import ControllerPatch, Flux
 from tests.helpers import SHARED_FLUX
 
@@ -136,3 +136,15 @@ def test_version_mismatch_in_local_file() -> None:
     flux = Flux(manifest=str(SHARED_FLUX / "install-v0.24.0.yaml"), version="v2.9.3")
     with pytest.raises(ConfigError, match=r"is Flux v0\.24\.0, not v2\.9\.3"):
         load_install_manifest(flux, file="f", base_dir=SHARED_FLUX)
+
+
+def test_a_mirror_folder_stands_in_for_the_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.setenv("EOEPCA_FLUX_MANIFESTS", str(SHARED_FLUX))
+    monkeypatch.setenv("EOEPCA_CACHE_DIR", str(tmp_path))
+    path = manifest_path(Flux(version="v0.24.0"), file="f", base_dir=tmp_path)
+    assert path == SHARED_FLUX / "install-v0.24.0.yaml"
+    monkeypatch.setenv("EOEPCA_FLUX_MANIFESTS", str(tmp_path / "empty"))
+    (tmp_path / "flux" / "v0.24.0").mkdir(parents=True)
+    (tmp_path / "flux" / "v0.24.0" / "install.yaml").write_text("# Flux Version: v0.24.0\n")
+    cached = manifest_path(Flux(version="v0.24.0"), file="f", base_dir=tmp_path)
+    assert cached == tmp_path / "flux" / "v0.24.0" / "install.yaml"

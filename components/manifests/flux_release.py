@@ -22,8 +22,11 @@ from components.errors import ConfigError, ManifestSourceError
 from components.model import defaults
 from components.model.stack import Flux
 
-__all__ = ["cache_dir", "load_install_manifest", "manifest_path"]
+__all__ = ["MIRROR_ENV", "cache_dir", "load_install_manifest", "manifest_path"]
 
+# A folder of release manifests (install-<version>.yaml or <version>/install.yaml) that stands in
+# for the download on an air-gapped machine, without naming a path in every stack file.
+MIRROR_ENV = "EOEPCA_FLUX_MANIFESTS"
 _VERSION_HEADER = re.compile(r"^# Flux Version: (v[0-9.]+)\s*$", re.MULTILINE)
 
 
@@ -69,6 +72,11 @@ def manifest_path(flux: Flux, *, file: str, base_dir: Path) -> Path:
                     )
                 return candidate
         raise ConfigError(file, f"{key}.version", f"no install manifest for Flux {flux.version} in {local}")
+    mirror = os.environ.get(MIRROR_ENV)
+    if mirror:
+        for candidate in _local_candidates(Path(mirror), flux.version)[:-1]:
+            if candidate.is_file():
+                return candidate
     cached = cache_dir() / flux.version / "install.yaml"
     if cached.is_file():
         return cached
@@ -80,7 +88,8 @@ def manifest_path(flux: Flux, *, file: str, base_dir: Path) -> Path:
             file,
             f"{key}.version",
             f"no install manifest for Flux {flux.version}: downloading {url} failed ({exc}); "
-            "for an air-gapped cluster set flux.manifest to a local file or folder",
+            f"for an air-gapped cluster set flux.manifest to a local file or folder, or {MIRROR_ENV} "
+            "to a folder of release manifests",
         ) from None
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(".tmp")
