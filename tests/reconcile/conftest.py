@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import DevClusterHandle
 from tests.reconcile.harness import PROJECT_DIR, GitRemote, Watcher, kubectl
 
 PASSPHRASE = "rc-passphrase-7d1f0c"  # long enough to be found, and redacted, if it ever leaks
@@ -28,9 +29,9 @@ def rc_env(tools_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def namespace(dev_cluster: object) -> Iterator[str]:
+def namespace(dev_cluster: DevClusterHandle) -> Iterator[str]:
     ns = f"rc-{uuid.uuid4().hex[:8]}"
-    kubeconfig: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    kubeconfig = dev_cluster.kubeconfig
     kubectl(kubeconfig, "create", "namespace", ns)
     yield ns
     kubectl(kubeconfig, "delete", "namespace", ns, "--wait=false", check=False)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from components.reconcile.state import StackState, decode
+from tests.conftest import DevClusterHandle
 from tests.reconcile.harness import (
     PROJECT_DIR,
     REPO_ROOT,
@@ -60,11 +61,11 @@ def updates(env: dict[str, str], remote: GitRemote, rev: str) -> int:
 def test_state_in_a_configmap_survives_a_restart(
     remote: GitRemote,
     namespace: str,
-    dev_cluster: object,
+    dev_cluster: DevClusterHandle,
     start_watch: Callable[..., Watcher],
     rc_env: dict[str, str],
 ) -> None:
-    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    kc = dev_cluster.kubeconfig
     env = {**rc_env, "KUBECONFIG": str(kc)}
     base = {"kubeconfig": str(kc), "namespace": namespace}
     extra = ("--state-configmap", STATE_CM, "--kube-namespace", namespace)
@@ -92,11 +93,11 @@ def test_state_in_a_configmap_survives_a_restart(
 def test_lease_one_leader_updates_the_other_takes_over(
     remote: GitRemote,
     namespace: str,
-    dev_cluster: object,
+    dev_cluster: DevClusterHandle,
     start_watch: Callable[..., Watcher],
     rc_env: dict[str, str],
 ) -> None:
-    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    kc = dev_cluster.kubeconfig
     env = {**rc_env, "KUBECONFIG": str(kc)}
     base = {"kubeconfig": str(kc), "namespace": namespace}
     extra = ("--state-configmap", STATE_CM, "--kube-namespace", namespace, "--lease", "poller",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MotoS3
+from tests.conftest import DevClusterHandle, MotoS3
 from tests.reconcile.harness import (
     PROJECT_DIR,
     REPO_ROOT,
@@ -34,9 +34,9 @@ def applied(rev: str) -> Callable[..., bool]:
 
 
 def test_new_commit_applied_then_next(
-    remote: GitRemote, namespace: str, dev_cluster: object, start_watch: Callable[..., Watcher]
+    remote: GitRemote, namespace: str, dev_cluster: DevClusterHandle, start_watch: Callable[..., Watcher]
 ) -> None:
-    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    kc = dev_cluster.kubeconfig
     base = {"kubeconfig": str(kc), "namespace": namespace}
     c1 = remote.commit({**base, "data": {"k": "v1"}}, "first")
     w = start_watch(remote.url)
@@ -54,11 +54,11 @@ def test_new_commit_applied_then_next(
 def test_two_quick_commits_only_last_applied(
     remote: GitRemote,
     namespace: str,
-    dev_cluster: object,
+    dev_cluster: DevClusterHandle,
     start_watch: Callable[..., Watcher],
     rc_env: dict[str, str],
 ) -> None:
-    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    kc = dev_cluster.kubeconfig
     base = {"kubeconfig": str(kc), "namespace": namespace}
     c1 = remote.commit({**base, "data": {"k": "v1"}}, "first")
     w = start_watch(remote.url)
@@ -78,9 +78,9 @@ def test_two_quick_commits_only_last_applied(
 
 
 def test_bad_commit_reported_last_good_kept_then_fixed(
-    remote: GitRemote, namespace: str, dev_cluster: object, start_watch: Callable[..., Watcher]
+    remote: GitRemote, namespace: str, dev_cluster: DevClusterHandle, start_watch: Callable[..., Watcher]
 ) -> None:
-    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    kc = dev_cluster.kubeconfig
     base = {"kubeconfig": str(kc), "namespace": namespace}
     good = remote.commit({**base, "data": {"k": "good"}}, "good")
     w = start_watch(remote.url, "--stall-after", "2")
@@ -108,9 +108,9 @@ def test_bad_commit_reported_last_good_kept_then_fixed(
 
 
 def test_git_remote_down_then_back_over_git_daemon(
-    remote: GitRemote, namespace: str, dev_cluster: object, start_watch: Callable[..., Watcher]
+    remote: GitRemote, namespace: str, dev_cluster: DevClusterHandle, start_watch: Callable[..., Watcher]
 ) -> None:
-    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    kc = dev_cluster.kubeconfig
     base = {"kubeconfig": str(kc), "namespace": namespace}
     daemon = GitDaemon(remote.base)
     daemon.start()
@@ -135,9 +135,9 @@ def test_git_remote_down_then_back_over_git_daemon(
 
 
 def test_drift_detected_then_corrected(
-    remote: GitRemote, namespace: str, dev_cluster: object, start_watch: Callable[..., Watcher]
+    remote: GitRemote, namespace: str, dev_cluster: DevClusterHandle, start_watch: Callable[..., Watcher]
 ) -> None:
-    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    kc = dev_cluster.kubeconfig
     c1 = remote.commit({"kubeconfig": str(kc), "namespace": namespace, "data": {"k": "declared"}}, "first")
     w = start_watch(remote.url, "--drift-interval", "1s", "--drift-mode", "detect", name="detect")
     w.wait_state("applied", applied(c1))
@@ -163,12 +163,12 @@ def test_drift_detected_then_corrected(
 def test_two_runners_one_stack_on_s3_never_update_at_once(
     remote: GitRemote,
     namespace: str,
-    dev_cluster: object,
+    dev_cluster: DevClusterHandle,
     start_watch: Callable[..., Watcher],
     rc_env: dict[str, str],
     moto_s3: MotoS3,
 ) -> None:
-    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    kc = dev_cluster.kubeconfig
     env = {**rc_env, **moto_s3.aws_env, "PULUMI_BACKEND_URL": moto_s3.backend_url(namespace)}
     s3_remote = GitRemote(remote.base / "s3", env)
     c1 = s3_remote.commit({"kubeconfig": str(kc), "namespace": namespace, "data": {"k": "v1"}}, "first")
@@ -196,11 +196,11 @@ def test_two_runners_one_stack_on_s3_never_update_at_once(
 def test_killed_mid_update_restart_recovers_pending_operations(
     remote: GitRemote,
     namespace: str,
-    dev_cluster: object,
+    dev_cluster: DevClusterHandle,
     start_watch: Callable[..., Watcher],
     rc_env: dict[str, str],
 ) -> None:
-    kc: Path = dev_cluster.kubeconfig  # type: ignore[attr-defined]
+    kc = dev_cluster.kubeconfig
     base = {"kubeconfig": str(kc), "namespace": namespace}
     slow = remote.commit(
         {**base, "data": {"k": "v1"}, "slow": "true"}, "slow: a LoadBalancer that never gets an IP"
