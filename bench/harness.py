@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from components.devcluster import DevCluster
-from components.devcluster.processes import read_records
-from components.devcluster.tools import tools_bin_dir
+from eoepca_gitops.devcluster import DevCluster
+from eoepca_gitops.devcluster.processes import read_records
+from eoepca_gitops.devcluster.tools import tools_bin_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"  # ../shared relative to the repository, as Pulumi.<stack>.yaml say

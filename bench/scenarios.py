@@ -329,7 +329,7 @@ def s3_one_change(b: Bench) -> Result:
 
 
 def s4_render(b: Bench) -> Result:
-    from components.fluxtree.kustomize import generated_resources, has_kustomization
+    from eoepca_gitops.fluxtree.kustomize import generated_resources, has_kustomization
 
     res = Result("4", "`eoepca-gitops render --stack creodias` vs `kubectl kustomize` of the shared tree")
     creodias = CREODIAS_TREE / "system" / "clusters" / "creodias"
@@ -429,7 +429,7 @@ def _git(*args: str, cwd: Path) -> str:
 
 
 def _applied(state_file: Path, stack: str = STACK) -> tuple[str | None, str, float | None]:
-    from components.reconcile.state import StateStore
+    from eoepca_gitops.poller.state import StateStore
 
     try:
         s = StateStore.read(state_file).get(stack)
@@ -455,12 +455,12 @@ def _start_poller(b: Bench) -> PollerRun:
     _git("remote", "add", "origin", str(bare), cwd=clone)
     _git("push", "-q", "origin", "HEAD:main", cwd=clone)
     state_file = base / "state.json"
-    log_file = base / "watch.log"
+    log_file = base / "poll.log"
     with log_file.open("ab") as out:
         proc = subprocess.Popen(
             [
                 CLI,
-                "watch",
+                "poll",
                 "--repo",
                 str(bare),
                 "--branch",
@@ -494,7 +494,7 @@ def _wait_applied(p: PollerRun, rev: str, timeout: float) -> tuple[float, float 
         if applied == rev and phase == "synced":
             return time.monotonic() - started, duration
         if p.proc.poll() is not None:
-            raise RuntimeError(f"watch exited {p.proc.returncode}:\n{p.log_file.read_text()[-3000:]}")
+            raise RuntimeError(f"poll exited {p.proc.returncode}:\n{p.log_file.read_text()[-3000:]}")
         time.sleep(0.05)
     raise TimeoutError(f"{rev[:12]} not applied after {timeout:.0f} s:\n{p.log_file.read_text()[-3000:]}")
 
@@ -569,7 +569,7 @@ def s5_s6_poller(b: Bench) -> tuple[Result, Result]:
         ]
         r5.headline = f"p50 {p50:.1f} s, p95 {p95:.1f} s (poll interval {interval:g} s)"
         r5.notes = [
-            f"`eoepca-gitops watch --interval {b.settings.poll_interval}` (the default) on a bare Git "
+            f"`eoepca-gitops poll --interval {b.settings.poll_interval}` (the default) on a bare Git "
             "repository"
             " holding the full local stack; each commit raises one HelmRelease value; commits are pushed "
             "after a random pause of 0..interval so they land uniformly over the poll cycle.",
@@ -699,7 +699,7 @@ def scale_block(n: int) -> str:
 
 def s7_scaling(b: Bench) -> Result:
     res = Result("7", "Scaling: preview and up with generated HelmReleases")
-    runners: dict[int, Pulumi] = {}
+    projects: dict[int, Pulumi] = {}
     for n in b.settings.scale_sizes:
         proj = make_project(
             b.work / f"scale-{n}",
@@ -707,15 +707,15 @@ def s7_scaling(b: Bench) -> Result:
             blocks={"bench-scale": scale_block(n)},
             enabled=["bench-scale"],
         )
-        runners[n] = Pulumi(proj, tools_env(b.work / f"state-scale-{n}"))
-        runners[n].init()
-    up: dict[int, list[float]] = {n: [] for n in runners}
-    pv: dict[int, list[float]] = {n: [] for n in runners}
+        projects[n] = Pulumi(proj, tools_env(b.work / f"state-scale-{n}"))
+        projects[n].init()
+    up: dict[int, list[float]] = {n: [] for n in projects}
+    pv: dict[int, list[float]] = {n: [] for n in projects}
     total: dict[int, int] = {}
-    smallest = min(runners)
+    smallest = min(projects)
     for i in range(b.settings.warmup + b.settings.scale_reps):
         # sizes interleaved within each repetition; the warm-up runs the smallest size only
-        for n, pulumi in runners.items():
+        for n, pulumi in projects.items():
             if i < b.settings.warmup and n != smallest:
                 continue
             b.cluster.fresh()
@@ -728,7 +728,7 @@ def s7_scaling(b: Bench) -> Result:
                 pv[n].append(tp)
             log(f"7: {n} HelmReleases ({total[n]} resources): up {tu:.2f}s, preview {tp:.2f}s")
     rows = []
-    sizes = sorted(runners)
+    sizes = sorted(projects)
     verdicts = {}
     for kind, data in (("up", up), ("preview", pv)):
         med = {n: Stats(data[n]).median for n in sizes}
@@ -795,8 +795,8 @@ def s7_scaling(b: Bench) -> Result:
 
 
 def s8_yaml(b: Bench) -> Result:
-    from components import yaml_io
-    from components.manifests import flux_release
+    from eoepca_gitops import yaml_io
+    from eoepca_gitops.manifests import flux_release
 
     res = Result("8", "YAML load of the Flux install manifest: C loader vs pure Python")
     path = SHARED_FLUX / "install-v2.9.3.yaml"

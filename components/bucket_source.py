@@ -17,7 +17,7 @@ __all__ = ["BucketSource", "BucketSourceArgs"]
 class BucketSourceArgs:
     bucket_name: str
     endpoint: str
-    #: From components.manifests.stack.build_stack(...).buckets[name].
+    #: From eoepca_gitops.manifests.stack.build_stack(...).buckets[name].
     objects: Sequence[dict[str, Any]]
 
 

@@ -15,7 +15,7 @@ __all__ = ["BuildingBlock", "BuildingBlockArgs"]
 
 @dataclass(frozen=True)
 class BuildingBlockArgs:
-    #: From components.manifests.building_block.block_objects.
+    #: From eoepca_gitops.manifests.building_block.block_objects.
     objects: Sequence[dict[str, Any]]
 
 

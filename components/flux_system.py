@@ -12,11 +12,12 @@ from components.objects import ObjectsComponent
 
 __all__ = ["FluxSystem", "FluxSystemArgs"]
 
+
 @dataclass(frozen=True)
 class FluxSystemArgs:
     version: str
     namespace: str
-    #: From components.manifests.flux_install.build_flux_install: Namespace and CRDs first.
+    #: From eoepca_gitops.manifests.flux_install.build_flux_install: Namespace and CRDs first.
     objects: Sequence[dict[str, Any]]
 
 

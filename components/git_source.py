@@ -17,7 +17,7 @@ __all__ = ["GitSource", "GitSourceArgs"]
 class GitSourceArgs:
     url: str
     ref: dict[str, str]
-    #: From components.manifests.stack.build_stack(...).source.
+    #: From eoepca_gitops.manifests.stack.build_stack(...).source.
     objects: Sequence[dict[str, Any]]
 
 

@@ -15,7 +15,7 @@ __all__ = ["Notifications", "NotificationsArgs"]
 
 @dataclass(frozen=True)
 class NotificationsArgs:
-    #: From components.manifests.stack.build_stack(...).notifications.
+    #: From eoepca_gitops.manifests.stack.build_stack(...).notifications.
     objects: Sequence[dict[str, Any]]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from components.manifests.flux_install import object_key
+from eoepca_gitops.manifests.flux_install import object_key
 
 __all__ = ["ObjectsComponent", "register_object", "type_token"]
 

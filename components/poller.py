@@ -1,6 +1,6 @@
-"""Poller: runs `eoepca-gitops watch` inside the cluster (Deployment, ServiceAccount, RBAC scoped
+"""Poller: runs `eoepca-gitops poll` inside the cluster (Deployment, ServiceAccount, RBAC scoped
 to the managed namespaces, Secret for backend credentials / passphrase / Git credentials, Service
-for metrics). The objects come from components.manifests.poller; this class only registers them.
+for metrics). The objects come from eoepca_gitops.manifests.poller; this class only registers them.
 """
 
 from __future__ import annotations
@@ -11,18 +11,16 @@ from typing import Any
 
 import pulumi
 
-from components.manifests.poller import PollerOptions
 from components.objects import ObjectsComponent
+from eoepca_gitops.model import PollerConfig
 
 __all__ = ["Poller", "PollerArgs"]
-
-TYPE_TOKEN = "eoepca:gitops:Poller"
 
 
 @dataclass(frozen=True)
 class PollerArgs:
-    options: PollerOptions
-    #: From components.manifests.poller.poller_objects(options, secrets): Pulumi secrets may be
+    config: PollerConfig
+    #: From eoepca_gitops.manifests.poller.poller_objects(config, secrets): Pulumi secrets may be
     #: given as the values; every Secret payload is registered as a Pulumi secret either way.
     objects: Sequence[dict[str, Any]]
 
@@ -34,12 +32,12 @@ class Poller(ObjectsComponent):
     metrics_port: pulumi.Output[int]
 
     def __init__(self, name: str, args: PollerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        options = args.options
-        super().__init__(TYPE_TOKEN, name, args.objects, opts)
-        self.namespace = pulumi.Output.from_input(options.namespace)
-        self.deployment_name = pulumi.Output.from_input(options.name)
-        self.service_name = pulumi.Output.from_input(options.name)
-        self.metrics_port = pulumi.Output.from_input(options.port)
+        config = args.config
+        super().__init__("eoepca:gitops:Poller", name, args.objects, opts)
+        self.namespace = pulumi.Output.from_input(config.namespace)
+        self.deployment_name = pulumi.Output.from_input(config.name)
+        self.service_name = pulumi.Output.from_input(config.name)
+        self.metrics_port = pulumi.Output.from_input(config.port)
         self.register_outputs(
             {
                 "namespace": self.namespace,

@@ -15,17 +15,17 @@ from pulumi.runtime import config as runtime_config
 
 from components.bucket_source import BucketSource, BucketSourceArgs
 from components.building_block import BuildingBlock, BuildingBlockArgs
-from components.errors import GitopsError
-from components.flux_layer import check_flux_upgrade
 from components.flux_system import FluxSystem, FluxSystemArgs
 from components.git_source import GitSource, GitSourceArgs
-from components.manifests.flux_release import load_install_manifest
-from components.manifests.stack import build_stack, poller_options
-from components.model import defaults
-from components.model.loader import load_stack
-from components.model.stack import Stack
 from components.notifications import Notifications, NotificationsArgs
 from components.poller import Poller, PollerArgs
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.flux_layer import check_flux_upgrade
+from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.stack import build_stack
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.loader import load_stack
+from eoepca_gitops.model.stack import Stack
 
 __all__ = ["load_from_pulumi", "run"]
 
@@ -101,10 +101,9 @@ def run(project_dir: Path) -> None:
         )
     if manifests.notifications:
         Notifications("notifications", NotificationsArgs(objects=manifests.notifications), after_flux)
-    poller = poller_options(stack)
-    if poller is not None:
+    if config.poller is not None:
         # The in-cluster poller (`eoepca-gitops:poller`) keeps this stack at its branch's head.
-        Poller("poller", PollerArgs(poller, manifests.poller), provider_opts)
+        Poller("poller", PollerArgs(config.poller, manifests.poller), provider_opts)
 
     domain = config.cluster.host_domain
     pulumi.export("fluxVersion", flux.version)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from components.devcluster import ClusterError, DevCluster, ToolsMissingError
-from components.devcluster.tools import tools_bin_dir
+from eoepca_gitops.devcluster import ClusterError, DevCluster, ToolsMissingError
+from eoepca_gitops.devcluster.tools import tools_bin_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The tests read the shared copies of the Flux release manifests instead of downloading them.

@@ -6,15 +6,15 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from components.flux_layer import build_flux_layer
-from components.fluxtree import Key, diff, flux_objects, key, without_pulumi_annotations
-from components.importer import ImportOptions, ImportResult, import_tree
-from components.importer.upgrade import target_api_versions, upgrade
-from components.manifests.flux_release import load_install_manifest
-from components.manifests.render import dump, file_name, render_files
-from components.manifests.stack import build_stack
-from components.model import defaults
-from components.model.loader import load_stack_file
+from eoepca_gitops.flux_layer import build_flux_layer
+from eoepca_gitops.fluxtree import Key, diff, flux_objects, key, without_pulumi_annotations
+from eoepca_gitops.importer import ImportOptions, ImportResult, import_tree
+from eoepca_gitops.importer.upgrade import target_api_versions, upgrade
+from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.render import dump, file_name, render_files
+from eoepca_gitops.manifests.stack import build_stack
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.loader import load_stack_file
 
 
 def run_import(tree: Path, path: str, stack: str, out: Path, **extra: Any) -> ImportResult:

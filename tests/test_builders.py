@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.manifests.flux_release import load_install_manifest
-from components.manifests.stack import StackManifests, build_stack
-from components.model import load_stack
+from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.stack import StackManifests, build_stack
+from eoepca_gitops.model import load_stack
 from tests.helpers import FIXTURE_BLOCKS, values
 
 
@@ -56,7 +56,7 @@ def test_https_git_auth_secret_and_refs() -> None:
 
 
 def test_await_adds_wait_for_annotations() -> None:
-    m = build(**{"await": {"kustomizations": True, "helmReleases": True, "timeout": "5m"}})
+    m = build(None, **{"await": {"kustomizations": True, "helmReleases": True, "timeout": "5m"}})
     release = find(m.blocks["portal"], "HelmRelease", "eoepca-portal")
     assert release["metadata"]["annotations"] == {
         "pulumi.com/waitFor": "condition=Ready",

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from components.cli.main import app
+from eoepca_gitops.cli.main import app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
 runner = CliRunner()

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from components.fluxtree import Key, build_dir, diff, flux_objects, key, without_pulumi_annotations
-from components.manifests.flux_release import load_install_manifest
-from components.manifests.stack import StackManifests, build_stack
-from components.model import defaults
-from components.model.loader import load_stack_file
+from eoepca_gitops.fluxtree import Key, build_dir, diff, flux_objects, key, without_pulumi_annotations
+from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.stack import StackManifests, build_stack
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.loader import load_stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

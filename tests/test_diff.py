@@ -5,15 +5,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
-from components.cli.main import app
-from components.errors import ConfigError
-from components.manifests.api_gate import check_api_removal, removed_api_objects
-from components.model.stack import Flux
+from eoepca_gitops.cli.main import app
+from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.manifests.api_gate import check_api_removal, removed_api_objects
+from eoepca_gitops.model.stack import FluxConfig
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -113,7 +114,7 @@ def test_flux_upgrade_across_api_removal_is_refused(repo: Path) -> None:
     assert code == 1 and "removed API: HelmRelease demo/legacy" in out
 
 
-def _install(version: str) -> list[dict]:
+def _install(version: str) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all((SHARED / "flux" / f"install-{version}.yaml").read_text()) if d]
 
 
@@ -126,7 +127,7 @@ def test_gate_unit() -> None:
         "HelmRelease demo/legacy (helm.toolkit.fluxcd.io/v2beta1, applied by portal)"
     ]
     with pytest.raises(ConfigError) as exc:
-        check_api_removal(Flux(version="v2.9.3"), new, objects, "Pulumi.x.yaml")
+        check_api_removal(FluxConfig(version="v2.9.3"), new, objects, "Pulumi.x.yaml")
     assert exc.value.file == "Pulumi.x.yaml" and exc.value.key == "eoepca-gitops:flux.version"
     assert "allowApiRemoval" in exc.value.message
-    assert check_api_removal(Flux(version="v2.9.3", allow_api_removal=True), new, objects, "f") == found
+    assert check_api_removal(FluxConfig(version="v2.9.3", allow_api_removal=True), new, objects, "f") == found

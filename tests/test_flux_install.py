@@ -6,16 +6,16 @@ from typing import Any
 
 import pytest
 
-from components.errors import ConfigError
-from components.manifests.api_versions import api_versions
-from components.manifests.flux_install import build_flux_install, component_of
-from components.manifests.flux_release import load_install_manifest, manifest_path
-from components.model.stack import ControllerPatch, Flux
+from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.manifests.api_versions import api_versions
+from eoepca_gitops.manifests.flux_install import build_flux_install, component_of
+from eoepca_gitops.manifests.flux_release import load_install_manifest, manifest_path
+from eoepca_gitops.model.stack import ControllerPatch, FluxConfig
 from tests.helpers import SHARED_FLUX
 
 
 def install(**options: Any) -> list[dict[str, Any]]:
-    flux = Flux(manifest=str(SHARED_FLUX), **options)
+    flux = FluxConfig(manifest=str(SHARED_FLUX), **options)
     return build_flux_install(load_install_manifest(flux, file="Pulumi.t.yaml", base_dir=SHARED_FLUX), flux)
 
 
@@ -104,10 +104,10 @@ def test_profile_then_patch_wins() -> None:
 
 
 def test_release_objects_are_not_mutated() -> None:
-    flux = Flux(manifest=str(SHARED_FLUX))
+    flux = FluxConfig(manifest=str(SHARED_FLUX))
     release = load_install_manifest(flux, file="f", base_dir=SHARED_FLUX)
     before = repr(release)
-    build_flux_install(release, Flux(manifest=str(SHARED_FLUX), log_level="debug"))
+    build_flux_install(release, FluxConfig(manifest=str(SHARED_FLUX), log_level="debug"))
     assert repr(release) == before
 
 
@@ -133,7 +133,7 @@ def test_missing_version_names_the_key(tmp_path: Any) -> None:
 
 
 def test_version_mismatch_in_local_file() -> None:
-    flux = Flux(manifest=str(SHARED_FLUX / "install-v0.24.0.yaml"), version="v2.9.3")
+    flux = FluxConfig(manifest=str(SHARED_FLUX / "install-v0.24.0.yaml"), version="v2.9.3")
     with pytest.raises(ConfigError, match=r"is Flux v0\.24\.0, not v2\.9\.3"):
         load_install_manifest(flux, file="f", base_dir=SHARED_FLUX)
 
@@ -141,10 +141,10 @@ def test_version_mismatch_in_local_file() -> None:
 def test_a_mirror_folder_stands_in_for_the_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("EOEPCA_FLUX_MANIFESTS", str(SHARED_FLUX))
     monkeypatch.setenv("EOEPCA_CACHE_DIR", str(tmp_path))
-    path = manifest_path(Flux(version="v0.24.0"), file="f", base_dir=tmp_path)
+    path = manifest_path(FluxConfig(version="v0.24.0"), file="f", base_dir=tmp_path)
     assert path == SHARED_FLUX / "install-v0.24.0.yaml"
     monkeypatch.setenv("EOEPCA_FLUX_MANIFESTS", str(tmp_path / "empty"))
     (tmp_path / "flux" / "v0.24.0").mkdir(parents=True)
     (tmp_path / "flux" / "v0.24.0" / "install.yaml").write_text("# Flux Version: v0.24.0\n")
-    cached = manifest_path(Flux(version="v0.24.0"), file="f", base_dir=tmp_path)
+    cached = manifest_path(FluxConfig(version="v0.24.0"), file="f", base_dir=tmp_path)
     assert cached == tmp_path / "flux" / "v0.24.0" / "install.yaml"

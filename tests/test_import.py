@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.fluxtree import Key
+from eoepca_gitops.fluxtree import Key
 from tests.import_roundtrip import compare, index, original, render, run_import
 
 ROOT = Path(__file__).resolve().parents[1]

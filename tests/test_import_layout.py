@@ -4,6 +4,7 @@ apps/<cluster> overlays and postBuild substitution; two clusters into one projec
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -14,7 +15,7 @@ K = "kustomize.toolkit.fluxcd.io"
 KUSTOMIZATION = {"spec.path", "spec.postBuild", "spec.timeout", "spec.retryInterval", "spec.wait"}
 
 
-def _write(root: Path, rel: str, *docs: dict) -> None:
+def _write(root: Path, rel: str, *docs: dict[str, Any]) -> None:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("---\n".join(yaml.safe_dump(d, sort_keys=False) for d in docs))

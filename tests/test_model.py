@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.errors import ConfigError
-from components.model import load_stack
+from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.model import load_stack
 from tests.helpers import BASE_VALUES, FIXTURE_BLOCKS, values
 
 FILE = "Pulumi.test.yaml"

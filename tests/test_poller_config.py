@@ -9,10 +9,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.errors import ConfigError
-from components.manifests.flux_release import load_install_manifest
-from components.manifests.stack import build_stack
-from components.model import load_stack
+from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.stack import build_stack
+from eoepca_gitops.model import load_stack
 from tests.helpers import FIXTURE_BLOCKS, values
 from tests.test_components import Recorder, _config, _project, _run_program
 

@@ -28,7 +28,7 @@ PROGRAM = textwrap.dedent(
     import pulumi
     import pulumi_kubernetes as k8s
 
-    from components.manifests.poller import PollerOptions, poller_objects
+    from eoepca_gitops.manifests.poller import PollerOptions, poller_objects
     from components.poller import Poller, PollerArgs
 
     cfg = pulumi.Config()

@@ -1,0 +1,99 @@
+"""What every command shares: the one error path, finding the project, loading a stack file.
+
+Every command is wrapped by `reported`: a GitopsError becomes one line on stderr, printed as
+written (user text is never read as terminal markup), and exit code 2. Anything else is a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.stack import StackManifests, build_stack
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.model.types import parse_duration
+
+__all__ = [
+    "EXIT_CHANGES",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "duration",
+    "err",
+    "fail",
+    "load",
+    "project_dir",
+    "reported",
+    "say",
+]
+
+err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+
+EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def say(message: str) -> None:
+    """A progress or summary line on stderr, printed literally."""
+    err.print(message)
+
+
+def fail(message: str) -> NoReturn:
+    """One `error:` line on stderr and exit code 2."""
+    err.print(f"error: {message}")
+    raise typer.Exit(EXIT_ERROR)
+
+
+def reported(command: Callable[P, R]) -> Callable[P, R]:
+    """The one error path of every command (see the module doc)."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except GitopsError as exc:
+            fail(str(exc))
+
+    return run
+
+
+def duration(value: str | float) -> float:
+    """Parses a command option in the one duration grammar of the project (Go's: 10s, 1m0s, 1.5h, 0).
+
+    A float is a default already parsed (typer passes defaults through the parser too).
+    """
+    if isinstance(value, float):
+        return value
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def project_dir(start: Path | None = None) -> Path:
+    """The folder holding Pulumi.yaml: the given one or the nearest parent of the working directory."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    raise GitopsError(f"no Pulumi.yaml in {here} or its parents: run this inside the eoepca-gitops project")
+
+
+def load(stack: str, project: Path) -> tuple[Stack, StackManifests]:
+    path = project / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project.glob("Pulumi.*.yaml"))
+        raise GitopsError(f"{path.name}: no such stack file (stacks here: {', '.join(known) or 'none'})")
+    model = load_stack_file(path, project / defaults.BLOCKS_DIR)
+    install = load_install_manifest(model.config.flux, file=path.name, base_dir=project)
+    return model, build_stack(model, install)

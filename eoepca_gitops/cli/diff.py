@@ -1,0 +1,114 @@
+"""`eoepca-gitops diff`: what a change does to a stack, both layers, against a Git revision.
+
+Renders the stack at REV (a `git archive` of REV in a temporary folder) and in the working tree,
+and prints per layer the objects added, changed and deleted. Exit 0: no change; 1: changes; 2: error.
+With a Flux version change, also the upgrade gate (eoepca_gitops.manifests.api_gate).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from eoepca_gitops.cli.common import EXIT_CHANGES, EXIT_OK, project_dir, reported, say
+from eoepca_gitops.errors import ConfigError, GitopsError
+from eoepca_gitops.flux_layer import build_flux_layer
+from eoepca_gitops.fluxtree import Key, key
+from eoepca_gitops.manifests.api_gate import check_api_removal
+from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.stack import build_stack
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.model.stack import Stack
+
+Layer = dict[Key, dict[str, Any]]
+
+
+def _git(repo: Path, *args: str) -> bytes:
+    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    if result.returncode != 0:
+        raise GitopsError(f"git {' '.join(args)}: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout
+
+
+def _render(
+    project: Path, stack: str, manifest_base: Path
+) -> tuple[Stack, tuple[dict[str, Any], ...], Layer, Layer]:
+    path = project / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise GitopsError(f"{path.name}: no such stack file in {project}")
+    model = load_stack_file(path, project / defaults.BLOCKS_DIR)
+    try:
+        install = load_install_manifest(model.config.flux, file=path.name, base_dir=project)
+    except ConfigError:  # a manifest path outside the repository: as the working tree has it
+        install = load_install_manifest(model.config.flux, file=path.name, base_dir=manifest_base)
+    manifests = build_stack(model, install)
+    pulumi_layer = {key(o): o for o in manifests.all()}
+    flux_layer = {key(o): o for objs in build_flux_layer(manifests, project).values() for o in objs}
+    return model, install, pulumi_layer, flux_layer
+
+
+def _name(k: Key) -> str:
+    return f"{k[1]} {k[2] + '/' if k[2] else ''}{k[3]}"
+
+
+def summarize(title: str, old: Layer, new: Layer) -> tuple[int, list[str]]:
+    added = sorted(set(new) - set(old))
+    deleted = sorted(set(old) - set(new))
+    changed = sorted(k for k in set(old) & set(new) if old[k] != new[k])
+    lines = [f"{title}: {len(added)} added, {len(changed)} changed, {len(deleted)} deleted"]
+    lines += [f"  + {_name(k)}" for k in added]
+    lines += [f"  ~ {_name(k)}" for k in changed]
+    lines += [f"  - {_name(k)}" for k in deleted]
+    return len(added) + len(changed) + len(deleted), lines
+
+
+@reported
+def diff(
+    stack: str = typer.Option(..., "--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml."),
+    against: str = typer.Option("HEAD", "--against", help="Git revision to compare the working tree with."),
+    project: Path = typer.Option(None, "--project", help="Project folder (default: nearest Pulumi.yaml)."),
+) -> None:
+    """Objects added / changed / deleted by the working tree against REV, per layer (Pulumi, Flux).
+
+    Exit 0 when nothing changes, 1 when something does, 2 on error.
+    """
+    root = project_dir(project)
+    repo = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip())
+    rel = root.relative_to(repo)
+    with tempfile.TemporaryDirectory(prefix="eoepca-gitops-diff-") as tmp:
+        archive = _git(
+            repo, "archive", "--format=tar", _git(repo, "rev-parse", "--verify", against).decode().strip()
+        )
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        old_project = Path(tmp) / rel
+        if (old_project / f"Pulumi.{stack}.yaml").is_file():
+            old_model, _, old_pulumi, old_flux = _render(old_project, stack, root)
+        else:
+            old_model, old_pulumi, old_flux = None, {}, {}
+    new_model, install, new_pulumi, new_flux = _render(root, stack, root)
+    n1, pulumi_lines = summarize("pulumi layer", old_pulumi, new_pulumi)
+    n2, flux_lines = summarize("flux layer", old_flux, new_flux)
+    typer.echo(f"stack {stack}: {against} -> working tree")
+    typer.echo("\n".join(pulumi_lines + flux_lines))
+    if old_model and old_model.config.flux.version != new_model.config.flux.version:
+        typer.echo(f"flux version: {old_model.config.flux.version} -> {new_model.config.flux.version}")
+        by_kustomization = {"git": list(new_flux.values())}
+        found = check_api_removal(
+            new_model.config.flux.model_copy(update={"allow_api_removal": True}),
+            install,
+            by_kustomization,
+            "",
+        )
+        for item in found:
+            typer.echo(f"  removed API: {item}")
+        check_api_removal(new_model.config.flux, install, by_kustomization, f"Pulumi.{stack}.yaml")
+    say(f"{n1 + n2} change(s)")
+    raise typer.Exit(EXIT_CHANGES if n1 + n2 else EXIT_OK)

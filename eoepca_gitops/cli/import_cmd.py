@@ -1,0 +1,59 @@
+"""`eoepca-gitops import`: convert an existing Flux tree into Pulumi.<stack>.yaml and clusters/."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from eoepca_gitops.cli.common import reported, say
+from eoepca_gitops.importer import ImportOptions, import_tree
+
+
+@reported
+def import_tree_cmd(
+    path: Path = typer.Argument(..., help="The folder the cluster's root Flux Kustomization points at."),
+    stack: str = typer.Option(..., "--stack", "-s", help="Name of the stack (and cluster) to write."),
+    repo_root: Path = typer.Option(
+        None, "--repo-root", help="Repository root the Kustomization paths are relative to (default: Git)."
+    ),
+    out: Path = typer.Option(Path("."), "--out", "-o", help="Project folder to write into."),
+    flux_version: str = typer.Option(
+        None, "--flux-version", help="Flux version to install (default: the tree's)."
+    ),
+    flux_manifest: str = typer.Option(
+        None, "--flux-manifest", help="flux.manifest to write (a local install manifest, relative to --out)."
+    ),
+    public_ip: str = typer.Option(None, "--public-ip", help="The cluster's public IP (default: detected)."),
+    domain: str = typer.Option(None, "--domain", help="The cluster's domain (default: detected)."),
+) -> None:
+    """Follow the tree at PATH as Flux does and write Pulumi.STACK.yaml, clusters/ and import-report.md.
+
+    What cannot be converted is kept as a plain manifest where possible and listed in the report
+    (file:line and why), printed and written to import-report.md.
+    """
+    started = time.perf_counter()
+    opts = ImportOptions(
+        path=path,
+        stack=stack,
+        out=out,
+        repo_root=repo_root,
+        flux_version=flux_version,
+        flux_manifest=flux_manifest,
+        public_ip=public_ip,
+        domain=domain,
+    )
+    result = import_tree(opts)
+    for rel, content in sorted(result.files.items()):
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+    for item in result.report:
+        typer.echo(str(item))
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items()))
+    say(
+        f"imported stack {stack} into {out} ({len(result.files)} files; {counts}); "
+        f"{len(result.report)} report item(s) in {out / 'import-report.md'} "
+        f"[{time.perf_counter() - started:.2f}s]",
+    )

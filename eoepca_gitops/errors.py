@@ -1,0 +1,46 @@
+"""The one exception tree of eoepca-gitops: every failure a user can act on is one of these.
+
+Commands catch GitopsError in one place (eoepca_gitops.cli.common.reported) and print it as one
+line with exit code 2; anything else that escapes is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClusterError",
+    "ConfigError",
+    "GitopsError",
+    "ManifestSourceError",
+    "SourceError",
+    "ToolsMissingError",
+]
+
+
+class GitopsError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(GitopsError):
+    """A stack or building-block file says something invalid. Raised before anything is applied."""
+
+    def __init__(self, file: str, key: str, message: str) -> None:
+        self.file = file
+        self.key = key
+        self.message = message
+        super().__init__(f"{file}: {key}: {message}")
+
+
+class ManifestSourceError(GitopsError):
+    """The Flux install manifest for a version could not be read, downloaded or parsed."""
+
+
+class SourceError(GitopsError):
+    """A Git source could not be read (unreachable, branch missing, bad URL)."""
+
+
+class ToolsMissingError(GitopsError):
+    """A binary the dev cluster needs is not built yet (scripts/tools.sh builds it)."""
+
+
+class ClusterError(GitopsError):
+    """The dev cluster did not start or stop (the message holds the failing part's last log lines)."""

@@ -1,0 +1,242 @@
+"""Follow a cluster's tree as Flux does: a root Kustomization path and every Kustomization it applies.
+
+Each Flux Kustomization (sourceRef: the root GitRepository) found among the objects applied is
+followed in turn: its folder built by kustomize.py, its postBuild variables taken from
+`substitute` and from the ConfigMaps/Secrets of `substituteFrom` found in the tree.
+
+`walk(strict=False)` never raises on bad input: a file that is not valid YAML is left out of a
+generated kustomization (Flux would fail the whole Kustomization), a folder kustomize cannot build
+is read file by file, an unset variable leaves the object unsubstituted; each becomes a Problem.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from eoepca_gitops import yaml_io
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.fluxtree.envsubst import SubstitutionError, substitute_object
+from eoepca_gitops.fluxtree.kustomize import BuildError, generated_resources, has_kustomization, kustomize
+from eoepca_gitops.fluxtree.objects import documents
+
+__all__ = [
+    "AppliedObject",
+    "FluxTree",
+    "Problem",
+    "flux_objects",
+    "is_flux_kustomization",
+    "walk",
+    "yaml_error",
+]
+
+FLUX_KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
+
+
+@dataclass(frozen=True)
+class AppliedObject:
+    obj: dict[str, Any]
+    kustomization: str  # the Flux Kustomization (namespace/name) that applies it
+    path: str  # its spec.path
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str  # relative to the repository root
+    line: int
+    reason: str
+
+
+@dataclass
+class FluxTree:
+    objects: list[AppliedObject] = field(default_factory=list)
+    # namespace/name -> the Flux Kustomization object (the root one included, as given)
+    kustomizations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def is_flux_kustomization(obj: Mapping[str, Any]) -> bool:
+    return (
+        str(obj.get("apiVersion", "")).startswith(FLUX_KUSTOMIZE_GROUP + "/")
+        and obj.get("kind") == "Kustomization"
+    )
+
+
+def yaml_error(path: Path) -> tuple[int, str] | None:
+    """(line, message) when a file is not valid YAML, else None."""
+    try:
+        for _ in yaml_io.load_all(path.read_text(errors="replace")):
+            pass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 1
+        return line, f"not valid YAML: {str(exc).splitlines()[0]}"
+    return None
+
+
+def _decoded(value: str) -> str:
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return value
+
+
+def _variables(
+    spec: Mapping[str, Any], namespace: str, found: list[AppliedObject]
+) -> tuple[dict[str, str] | None, list[str]]:
+    """The postBuild variables (None: no postBuild) and the substituteFrom refs not in the tree."""
+    post = spec.get("postBuild")
+    if post is None:
+        return None, []
+    variables: dict[str, str] = {}
+    missing: list[str] = []
+    for ref in post.get("substituteFrom") or []:
+        kind, name = ref.get("kind"), ref.get("name")
+        source = next(
+            (
+                a.obj
+                for a in found
+                if a.obj.get("kind") == kind
+                and a.obj.get("metadata", {}).get("name") == name
+                and (a.obj.get("metadata", {}).get("namespace") or namespace) == namespace
+            ),
+            None,
+        )
+        if source is None:
+            if not ref.get("optional"):
+                missing.append(f"{kind}/{name}")
+            continue
+        data = {str(k): str(v) for k, v in (source.get("data") or {}).items()}
+        if kind == "Secret":
+            data = {k: _decoded(v) for k, v in data.items()}
+            data.update({str(k): str(v) for k, v in (source.get("stringData") or {}).items()})
+        variables.update(data)
+    variables.update({str(k): str(v) for k, v in (post.get("substitute") or {}).items()})
+    return variables, missing
+
+
+def _lenient_build(
+    folder: Path, spec: Mapping[str, Any], repo_root: Path, tree: FluxTree
+) -> list[dict[str, Any]]:
+    """kustomize build that reports instead of failing (see the module doc)."""
+    exclude: set[Path] = set()
+    if not has_kustomization(folder):
+        for path in generated_resources(folder):
+            if path.is_file() and (error := yaml_error(path)):
+                exclude.add(path)
+                tree.problems.append(Problem(os.path.relpath(path, repo_root), error[0], error[1]))
+    try:
+        return list(documents(kustomize(folder, spec, frozenset(exclude))))
+    except BuildError as exc:
+        tree.problems.append(
+            Problem(os.path.relpath(folder, repo_root), 0, f"{exc}; its files are read one by one instead")
+        )
+    out: list[dict[str, Any]] = []
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
+        if path.name in ("kustomization.yaml", "kustomization.yml") or path in exclude:
+            continue
+        if error := yaml_error(path):
+            tree.problems.append(Problem(os.path.relpath(path, repo_root), error[0], error[1]))
+            continue
+        out += [d for d in documents(path.read_text()) if "kind" in d and "apiVersion" in d]
+    return out
+
+
+def walk(
+    repo_root: Path,
+    root_path: str,
+    root: Mapping[str, Any] | None = None,
+    *,
+    source_name: str = "flux-system",
+    strict: bool = True,
+) -> FluxTree:
+    """Every object Flux applies from `root_path` (relative to repo_root), nested Kustomizations followed.
+
+    `root` is the root Flux Kustomization object when known (its postBuild and build fields count).
+    """
+    root_obj: dict[str, Any] = dict(
+        root
+        or {
+            "apiVersion": f"{FLUX_KUSTOMIZE_GROUP}/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {"path": root_path, "sourceRef": {"kind": "GitRepository", "name": source_name}},
+        }
+    )
+    tree = FluxTree()
+    todo: list[tuple[dict[str, Any], int]] = [(root_obj, 0)]
+    seen: dict[str, str] = {}
+    while todo:
+        k, deferrals = todo.pop(0)
+        meta, spec = k.get("metadata", {}), k.get("spec", {})
+        namespace = meta.get("namespace") or "flux-system"
+        name = f"{namespace}/{meta.get('name')}"
+        path = str(spec.get("path") or "./")
+        variables, missing = _variables(spec, namespace, tree.objects)
+        if missing and deferrals < 3:
+            todo.append((k, deferrals + 1))  # the ConfigMap may come from a Kustomization not built yet
+            continue
+        if name in tree.kustomizations:
+            continue  # the root Kustomization, found again among the objects it applies
+        tree.kustomizations[name] = k
+        norm = os.path.normpath(path.removeprefix("./")) if path.strip("./") else "."
+        if norm in seen:
+            tree.problems.append(
+                Problem(norm, 0, f"{name} applies the folder {seen[norm]} applies too; built once")
+            )
+            continue
+        seen[norm] = name
+        folder = repo_root / norm
+        if not folder.is_dir():
+            if strict:
+                raise GitopsError(f"Kustomization {name}: path {path} is not a folder in {repo_root}")
+            tree.problems.append(Problem(norm, 0, f"Kustomization {name}: path {path} is not a folder"))
+            continue
+        if missing:
+            message = f"Kustomization {name}: substituteFrom {', '.join(missing)} not found in the tree"
+            if strict:
+                raise GitopsError(message)
+            tree.problems.append(Problem(norm, 0, message))
+        objects = (
+            list(documents(kustomize(folder, spec)))
+            if strict
+            else _lenient_build(folder, spec, repo_root, tree)
+        )
+        for obj in objects:
+            if variables is not None:
+                try:
+                    obj = substitute_object(obj, variables)
+                except SubstitutionError as exc:
+                    if strict:
+                        raise GitopsError(f"Kustomization {name}: {exc}") from None
+                    tree.problems.append(Problem(norm, 0, f"Kustomization {name}: {exc}; left unsubstituted"))
+            tree.objects.append(AppliedObject(obj, name, path))
+            source = (obj.get("spec") or {}).get("sourceRef") or {}
+            if (
+                is_flux_kustomization(obj)
+                and source.get("kind") == "GitRepository"
+                and source.get("name") == source_name
+            ):
+                todo.append((obj, 0))
+    return tree
+
+
+def flux_objects(
+    repo_root: Path, root_path: str, root_name: str = "flux-system/flux-system"
+) -> list[AppliedObject]:
+    """Every object Flux applies starting from one Kustomization path (strict: raises on bad input)."""
+    namespace, _, name = root_name.partition("/")
+    root = {
+        "apiVersion": f"{FLUX_KUSTOMIZE_GROUP}/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"path": root_path, "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+    }
+    return walk(repo_root, root_path, root).objects

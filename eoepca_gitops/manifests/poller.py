@@ -1,0 +1,247 @@
+"""The poller's in-cluster objects as plain dicts: Namespace, ServiceAccount, Secret, RBAC scoped to
+the namespaces the stacks manage, Deployment running `eoepca-gitops poll`, Service for metrics.
+
+Pure: no Pulumi import. Reads a validated PollerConfig (the loader fills in the repository, branch
+and stacks from the stack); secret values are passed through untouched (the Poller component hands
+in Pulumi secrets; they only ever land in the Secret's stringData, never in the Deployment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.stack import PollerConfig
+from eoepca_gitops.model.types import duration_seconds
+
+__all__ = ["lease_name", "poller_args", "poller_objects", "state_configmap"]
+
+_LABEL = "app.kubernetes.io/name"
+_CPU_REQUEST, _MEMORY_REQUEST, _MEMORY_LIMIT = "50m", "128Mi", "512Mi"
+
+
+def state_configmap(p: PollerConfig) -> str:
+    return f"{p.name}-state"
+
+
+def lease_name(p: PollerConfig) -> str:
+    return p.name
+
+
+def _meta(p: PollerConfig, name: str | None = None, namespace: str | None = "") -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": name or p.name,
+        "labels": {_LABEL: p.name, "app.kubernetes.io/part-of": "eoepca-gitops"},
+    }
+    ns = p.namespace if namespace == "" else namespace
+    if ns is not None:
+        meta["namespace"] = ns
+    return meta
+
+
+def poller_args(p: PollerConfig) -> list[str]:
+    """The `eoepca-gitops` arguments the Deployment runs (a test feeds them to the command's parser)."""
+    if not (p.git_url and p.branch and p.stacks):
+        raise ValueError("the poller's gitUrl, branch and stacks are filled in by the loader")
+    args = [
+        "poll",
+        "--repo", p.git_url,
+        "--branch", p.branch,
+        "--project-dir", p.project_dir,
+    ]  # fmt: skip
+    for stack in p.stacks:
+        args += ["--stack", stack]
+    args += [
+        "--interval", p.interval,
+        "--drift-interval", p.drift_interval,
+        "--drift-mode", p.drift_mode,
+        # In-cluster the state lives in a ConfigMap (the pod's disk does not survive it).
+        "--state-configmap", state_configmap(p),
+        "--work-dir", f"{defaults.POLLER_STATE_DIR}/work",
+        "--listen", f"0.0.0.0:{p.port}",
+        "--grace", p.grace,
+    ]  # fmt: skip
+    if p.lease_enabled:
+        args += ["--lease", lease_name(p)]
+    return args
+
+
+def poller_objects(
+    o: PollerConfig,
+    secret_values: Mapping[str, Any],
+    cluster_rules: Sequence[Mapping[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """The objects in apply order.
+
+    `secret_values` holds a value for each variable of `o.secret_env`; `cluster_rules` are extra
+    cluster-wide RBAC rules (a ClusterRole), none by default.
+    """
+    values = dict(secret_values)
+    secret_env = sorted(o.secret_env)
+    if set(values) != set(secret_env):
+        missing = sorted(set(secret_env) - set(values))
+        extra = sorted(set(values) - set(secret_env))
+        raise ValueError(f"secret values do not match secret_env (missing {missing}, unexpected {extra})")
+    objs: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(o, o.namespace, None)}
+    ]
+    objs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(o)})
+    secret_name = f"{o.name}-env"
+    objs.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": _meta(o, secret_name),
+            "type": "Opaque",
+            "stringData": {k: values[k] for k in secret_env},
+        }
+    )
+    subject = [{"kind": "ServiceAccount", "name": o.name, "namespace": o.namespace}]
+    # Its own namespace: the state ConfigMap and the Lease (create cannot be limited by name).
+    own_rules: list[dict[str, Any]] = [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "update", "patch"]}
+    ]
+    if o.lease_enabled:
+        own_rules.append(
+            {
+                "apiGroups": ["coordination.k8s.io"],
+                "resources": ["leases"],
+                "verbs": ["get", "create", "update", "patch"],
+            }
+        )
+    own = f"{o.name}-self"
+    objs.append(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _meta(o, own),
+            "rules": own_rules,
+        }
+    )
+    objs.append(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": _meta(o, own),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": own},
+            "subjects": subject,
+        }
+    )
+    for ns in sorted(set(o.managed_namespaces)):
+        role = f"{o.name}-manage"
+        objs.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": _meta(o, role, ns),
+                "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+            }
+        )
+        objs.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": _meta(o, role, ns),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+                "subjects": subject,
+            }
+        )
+    if cluster_rules:
+        cluster_role = f"{o.namespace}-{o.name}"
+        objs.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": _meta(o, cluster_role, None),
+                "rules": [dict(r) for r in cluster_rules],
+            }
+        )
+        objs.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": _meta(o, cluster_role, None),
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": cluster_role,
+                },
+                "subjects": subject,
+            }
+        )
+    env: list[dict[str, Any]] = [
+        {"name": "HOME", "value": f"{defaults.POLLER_STATE_DIR}/home"},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    ]
+    plain = {"PULUMI_BACKEND_URL": o.backend_url, **o.env}
+    env += [{"name": k, "value": v} for k, v in sorted(plain.items())]
+    container: dict[str, Any] = {
+        "name": "poller",
+        "image": o.image,
+        "args": poller_args(o),
+        "env": env,
+        "ports": [{"name": "metrics", "containerPort": o.port, "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "metrics"}, "periodSeconds": 10},
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": "metrics"},
+            "periodSeconds": 30,
+            "failureThreshold": 5,
+        },
+        "resources": {
+            "requests": {"cpu": _CPU_REQUEST, "memory": _MEMORY_REQUEST},
+            "limits": {"memory": _MEMORY_LIMIT},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "state", "mountPath": defaults.POLLER_STATE_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    container["envFrom"] = [{"secretRef": {"name": secret_name}}]
+    labels = {_LABEL: o.name}
+    objs.append(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": _meta(o),
+            "spec": {
+                "replicas": o.replicas,
+                # Without the lease never two pollers at once: the old pod is gone before the new
+                # one starts. With it, standbys wait for the lease, so a rolling update is safe.
+                "strategy": (
+                    {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+                    if o.lease_enabled
+                    else {"type": "Recreate"}
+                ),
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "serviceAccountName": o.name,
+                        "terminationGracePeriodSeconds": duration_seconds(o.grace) + 30,
+                        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "fsGroup": 65532},
+                        "containers": [container],
+                        "volumes": [{"name": "state", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+                    },
+                },
+            },
+        }
+    )
+    objs.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": _meta(o),
+            "spec": {
+                "selector": labels,
+                "ports": [{"name": "metrics", "port": o.port, "targetPort": "metrics", "protocol": "TCP"}],
+            },
+        }
+    )
+    return objs

@@ -1,0 +1,118 @@
+"""Every object one stack applies, grouped as the components register them.
+
+The components, `render` and the tests all call build_stack: there is no second implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eoepca_gitops.manifests import notifications as notif
+from eoepca_gitops.manifests.api_versions import api_versions
+from eoepca_gitops.manifests.building_block import block_objects
+from eoepca_gitops.manifests.flux_install import build_flux_install
+from eoepca_gitops.manifests.poller import poller_objects
+from eoepca_gitops.manifests.sources import (
+    bucket,
+    bucket_secret_data,
+    bucket_secret_name,
+    git_auth_secret_data,
+    git_repository,
+    meta,
+)
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.stack import Stack
+
+__all__ = ["POLLER_CLUSTER_RULES", "StackManifests", "build_stack", "cluster_vars", "secret"]
+
+# The in-cluster poller runs `pulumi up` of Flux's install (CRDs, ClusterRoles): full rights cluster-wide.
+POLLER_CLUSTER_RULES = ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},)
+
+
+def secret(name: str, namespace: str, string_data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta(name, namespace),
+        "type": "Opaque",
+        "stringData": string_data,
+    }
+
+
+def cluster_vars(stack: Stack) -> dict[str, Any]:
+    """The ConfigMap Flux substitutes ${var}s from in the block manifests it applies from Git."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(defaults.CLUSTER_VARS_CONFIGMAP, stack.config.flux.namespace),
+        "data": dict(sorted(stack.config.cluster.variables().items())),
+    }
+
+
+@dataclass(frozen=True)
+class StackManifests:
+    flux: list[dict[str, Any]]
+    source: list[dict[str, Any]]
+    buckets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    blocks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    poller: list[dict[str, Any]] = field(default_factory=list)
+
+    def all(self) -> list[dict[str, Any]]:
+        out = [*self.flux, *self.source]
+        for objects in self.buckets.values():
+            out += objects
+        for objects in self.blocks.values():
+            out += objects
+        return out + self.notifications + self.poller
+
+
+def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifests:
+    install = list(install)
+    apis = api_versions(install)
+    config = stack.config
+    ns = config.flux.namespace
+    secrets = {k: v.get_secret_value() for k, v in config.secrets.items()}
+
+    source: list[dict[str, Any]] = []
+    auth = git_auth_secret_data(config.git, secrets)
+    if auth:
+        source.append(secret(defaults.GIT_SOURCE_NAME, ns, auth))
+    source.append(git_repository(config.git, ns, apis=apis))
+    source.append(cluster_vars(stack))
+
+    buckets: dict[str, list[dict[str, Any]]] = {}
+    for source_bucket in config.buckets:
+        credentials = bucket_secret_data(source_bucket, secrets)
+        objects = [secret(bucket_secret_name(source_bucket), ns, credentials)] if credentials else []
+        buckets[source_bucket.name] = [*objects, bucket(source_bucket, ns, apis)]
+
+    blocks = {block.name: block_objects(block, stack, apis) for block in stack.catalog.blocks}
+
+    n = config.notifications
+    notes: list[dict[str, Any]] = []
+    for p in n.providers:
+        notes.append(secret(notif.provider_secret_name(p), ns, {"address": secrets[p.address_secret]}))
+        notes.append(notif.provider(p, ns, apis))
+    notes += [notif.alert(a, ns, apis) for a in n.alerts]
+    if n.receiver:
+        notes.append(
+            secret(notif.receiver_secret_name(n.receiver), ns, {"token": secrets[n.receiver.token_secret]})
+        )
+        notes.append(notif.receiver(n.receiver, ns, defaults.GIT_SOURCE_NAME, apis))
+
+    poller: list[dict[str, Any]] = []
+    if config.poller is not None:
+        env_secrets = {env: secrets[key] for env, key in config.poller.secret_env.items()}
+        poller = poller_objects(config.poller, env_secrets, cluster_rules=POLLER_CLUSTER_RULES)
+
+    return StackManifests(
+        flux=build_flux_install(install, config.flux),
+        source=source,
+        buckets=buckets,
+        blocks=blocks,
+        notifications=notes,
+        poller=poller,
+    )

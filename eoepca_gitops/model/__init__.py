@@ -1,0 +1,33 @@
+"""The validated, typed model: stack config joined with the building blocks it enables."""
+
+from eoepca_gitops.model.blocks import Block, BlockCatalog, HelmRelease, HelmRepository, Kustomization
+from eoepca_gitops.model.loader import load_blocks, load_stack, load_stack_file
+from eoepca_gitops.model.stack import (
+    BucketConfig,
+    ClusterConfig,
+    FluxConfig,
+    GitConfig,
+    NotificationsConfig,
+    PollerConfig,
+    Stack,
+    StackConfig,
+)
+
+__all__ = [
+    "Block",
+    "BlockCatalog",
+    "BucketConfig",
+    "ClusterConfig",
+    "FluxConfig",
+    "GitConfig",
+    "HelmRelease",
+    "HelmRepository",
+    "Kustomization",
+    "NotificationsConfig",
+    "PollerConfig",
+    "Stack",
+    "StackConfig",
+    "load_blocks",
+    "load_stack",
+    "load_stack_file",
+]

@@ -1,0 +1,65 @@
+"""Every default of the project, in one place: the CLI, the loader and the builders read them here."""
+
+from __future__ import annotations
+
+from typing import Final
+
+FLUX_VERSION: Final = "v2.9.3"
+FLUX_NAMESPACE: Final = "flux-system"
+FLUX_REGISTRY: Final = "ghcr.io/fluxcd"
+# As `flux install`: the image controllers are opt-in (extra components).
+FLUX_COMPONENTS: Final = (
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+)
+FLUX_EXTRA_COMPONENTS: Final = ("image-reflector-controller", "image-automation-controller")
+FLUX_RELEASE_URL: Final = "https://github.com/fluxcd/flux2/releases/download/{version}/install.yaml"
+CLUSTER_DOMAIN: Final = "cluster.local"
+LOG_LEVEL: Final = "info"
+
+GIT_SOURCE_NAME: Final = "flux-system"
+GIT_INTERVAL: Final = "1m0s"
+GIT_TIMEOUT: Final = "60s"
+GIT_PATH: Final = "./clusters/flux"
+
+KUSTOMIZATION_INTERVAL: Final = "10m0s"
+KUSTOMIZATION_RETRY_INTERVAL: Final = "2m0s"
+KUSTOMIZATION_TIMEOUT: Final = "5m0s"
+HELM_RELEASE_INTERVAL: Final = "5m0s"
+HELM_REPOSITORY_INTERVAL: Final = "10m0s"
+
+# The ConfigMap Flux substitutes cluster values from (postBuild.substituteFrom).
+CLUSTER_VARS_CONFIGMAP: Final = "cluster-vars"
+WAIT_FOR_READY: Final = "condition=Ready"
+AWAIT_TIMEOUT: Final = "10m"
+
+# Size profiles, after the Flux Operator's: reconcile concurrency and the manager's resources.
+PROFILES: Final[dict[str, dict[str, object]]] = {
+    "small": {"concurrent": 4, "resources": {"limits": {"cpu": "1000m", "memory": "1Gi"}}},
+    "medium": {"concurrent": 10, "resources": {"limits": {"cpu": "2000m", "memory": "2Gi"}}},
+    "large": {"concurrent": 20, "resources": {"limits": {"cpu": "4000m", "memory": "4Gi"}}},
+}
+
+CONFIG_NAMESPACE: Final = "eoepca-gitops"
+BLOCKS_DIR: Final = "clusters/blocks"
+
+# The poller (`eoepca-gitops poll`, and the in-cluster Deployment that runs it).
+POLLER_NAME: Final = "eoepca-gitops-poller"
+POLLER_NAMESPACE: Final = "eoepca-gitops"
+POLLER_BRANCH: Final = "main"
+POLLER_INTERVAL: Final = "10s"
+POLLER_DRIFT_INTERVAL: Final = "10m"
+POLLER_DRIFT_MODE: Final = "detect"
+POLLER_PORT: Final = 9464
+POLLER_LISTEN: Final = f"127.0.0.1:{POLLER_PORT}"
+POLLER_GRACE: Final = "60s"
+POLLER_STATE_FILE: Final = ".state/poller/state.json"
+POLLER_STATE_DIR: Final = "/var/lib/eoepca-gitops"  # in the poller's container
+POLLER_PASSPHRASE_SECRET: Final = "pollerPassphrase"
+POLLER_BACKOFF_BASE: Final = "10s"
+POLLER_BACKOFF_CAP: Final = "1h"
+POLLER_STALL_AFTER: Final = 3
+POLLER_MAX_PARALLEL: Final = 2
+POLLER_LEASE_DURATION: Final = "15s"

@@ -1,0 +1,248 @@
+"""One loader for stack configuration, whether it comes from Pulumi's config or from a stack file.
+
+Everything is validated here, before a single resource is registered: each bad input becomes one
+ConfigError naming the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import SecretStr, ValidationError
+
+from eoepca_gitops import yaml_io
+from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.blocks import Block, BlockCatalog, BlockOverride, HelmRelease
+from eoepca_gitops.model.stack import Stack, StackConfig
+
+__all__ = ["load_blocks", "load_stack", "load_stack_file", "read_yaml"]
+
+# Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
+# either a secret (referenced by name) or a mistake.
+_MODEL_KEYS = frozenset(
+    {"cluster", "flux", "git", "buckets", "blocks", "overrides", "notifications", "await", "kubeconfig"}
+) | {"poller"}
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        return yaml_io.load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(document)"
+        raise ConfigError(str(path), where, f"not valid YAML: {exc}") from None
+
+
+def _key(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if p not in ("function-after", "lax-or-strict")]
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    return _key(loc), message
+
+
+def load_blocks(blocks_dir: Path) -> dict[str, tuple[Block, str]]:
+    """Every block declared under blocks_dir, by name, with the file that declares it."""
+    found: dict[str, tuple[Block, str]] = {}
+    for path in sorted(blocks_dir.glob("*.yaml")):
+        try:
+            block = Block.model_validate(read_yaml(path))
+        except ValidationError as exc:
+            key, message = _first_error(exc)
+            raise ConfigError(str(path), key, message) from None
+        if block.name in found:
+            raise ConfigError(
+                str(path), "name", f"duplicate block name {block.name!r}, also in {found[block.name][1]}"
+            )
+        found[block.name] = (block, str(path))
+    return found
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _apply_override(block: Block, override: BlockOverride, file: str, key: str) -> Block:
+    releases = {r.name: r for r in block.helm_releases}
+    for name in override.releases:
+        if name not in releases:
+            raise ConfigError(
+                file, f"{key}.releases.{name}", f"block {block.name!r} has no HelmRelease {name!r}"
+            )
+    new_releases: list[HelmRelease] = []
+    for release in block.helm_releases:
+        o = override.releases.get(release.name)
+        if o is None:
+            new_releases.append(release)
+            continue
+        new_releases.append(
+            release.model_copy(
+                update={
+                    "version": o.version or release.version,
+                    "values": _deep_merge(release.values, o.values),
+                    "suspend": release.suspend if o.suspend is None else o.suspend,
+                }
+            )
+        )
+    update: dict[str, Any] = {"helm_releases": new_releases}
+    if block.kustomization and (override.suspend is not None or override.interval):
+        update["kustomization"] = block.kustomization.model_copy(
+            update={
+                "suspend": block.kustomization.suspend if override.suspend is None else override.suspend,
+                "interval": override.interval or block.kustomization.interval,
+            }
+        )
+    return block.model_copy(update=update)
+
+
+def _order(enabled: list[str], declared: dict[str, tuple[Block, str]], file: str) -> list[str]:
+    """Enabled blocks with dependencies first; a dependency must be enabled too, and acyclic."""
+    for name in enabled:
+        for dep in declared[name][0].depends_on:
+            if dep not in declared:
+                raise ConfigError(declared[name][1], "dependsOn", f"unknown block {dep!r}")
+            if dep not in enabled:
+                raise ConfigError(
+                    file,
+                    f"{defaults.CONFIG_NAMESPACE}:blocks",
+                    f"{name!r} depends on {dep!r}, which is not enabled",
+                )
+    ordered: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = " -> ".join([*path[path.index(name) :], name])
+            raise ConfigError(declared[name][1], "dependsOn", f"dependency cycle: {cycle}")
+        state[name] = "visiting"
+        for dep in declared[name][0].depends_on:
+            visit(dep, [*path, name])
+        state[name] = "done"
+        ordered.append(name)
+
+    for name in enabled:
+        visit(name, [])
+    return ordered
+
+
+def load_stack(
+    name: str,
+    values: Mapping[str, Any],
+    secret_keys: Iterable[str],
+    file: str,
+    blocks_dir: Path,
+) -> Stack:
+    """Validate a stack's config values (keys without the project namespace) against the catalog."""
+    ns = defaults.CONFIG_NAMESPACE
+    secret_keys = set(secret_keys)
+    model_values = {k: v for k, v in values.items() if k in _MODEL_KEYS}
+    for required in ("cluster", "git"):
+        if required not in model_values:
+            raise ConfigError(file, f"{ns}:{required}", "missing required key")
+    try:
+        config = StackConfig.model_validate(model_values)
+    except ValidationError as exc:
+        key, message = _first_error(exc)
+        raise ConfigError(file, f"{ns}:{key}", message) from None
+
+    if config.poller:
+        branch = config.poller.branch or config.git.branch
+        if not branch:
+            raise ConfigError(file, f"{ns}:poller.branch", "the poller tracks a branch and git names none")
+        # What the poller follows defaults to what the stack follows: resolved once, here.
+        resolved = {
+            "git_url": config.poller.git_url or config.git.url,
+            "branch": branch,
+            "stacks": config.poller.stacks or [name],
+        }
+        config = config.model_copy(update={"poller": config.poller.model_copy(update=resolved)})
+
+    secrets: dict[str, SecretStr] = {}
+    for key, referrer in config.secret_refs():
+        if key not in values:
+            raise ConfigError(
+                file,
+                f"{ns}:{key}",
+                f"missing secret (named by {referrer}); set it with `pulumi config set --secret {key} ...`",
+            )
+        if key not in secret_keys:
+            raise ConfigError(
+                file,
+                f"{ns}:{key}",
+                "given in plain text where a secret is required; set it with "
+                f"`pulumi config set --secret {key} ...`",
+            )
+        secrets[key] = SecretStr(str(values[key]))
+    unknown = sorted(set(values) - _MODEL_KEYS - {key for key, _ in config.secret_refs()})
+    if unknown:
+        raise ConfigError(
+            file, f"{ns}:{unknown[0]}", f"unknown key (known: {', '.join(sorted(_MODEL_KEYS))})"
+        )
+
+    declared = load_blocks(blocks_dir)
+    for i, block_name in enumerate(config.blocks):
+        if block_name not in declared:
+            raise ConfigError(
+                file,
+                f"{ns}:blocks[{i}]",
+                f"unknown building block {block_name!r} "
+                f"(declared in {blocks_dir}: {', '.join(sorted(declared))})",
+            )
+    if len(set(config.blocks)) != len(config.blocks):
+        dup = next(b for b in config.blocks if config.blocks.count(b) > 1)
+        raise ConfigError(file, f"{ns}:blocks", f"duplicate block name {dup!r}")
+    for block_name in config.overrides:
+        if block_name not in config.blocks:
+            raise ConfigError(
+                file, f"{ns}:overrides.{block_name}", "override for a block that is not enabled"
+            )
+
+    blocks = [
+        _apply_override(declared[b][0], config.overrides[b], file, f"{ns}:overrides.{b}")
+        if b in config.overrides
+        else declared[b][0]
+        for b in _order(config.blocks, declared, file)
+    ]
+    config = config.model_copy(update={"secrets": secrets})
+    return Stack(name=name, config=config, catalog=BlockCatalog(blocks=blocks))
+
+
+def load_stack_file(path: Path, blocks_dir: Path) -> Stack:
+    """Load Pulumi.<stack>.yaml without the engine: secure values stay encrypted and are never read."""
+    raw = read_yaml(path)
+    if not isinstance(raw, dict) or not isinstance(raw.get("config"), dict):
+        raise ConfigError(str(path), "config", "a stack file needs a 'config:' mapping")
+    prefix = f"{defaults.CONFIG_NAMESPACE}:"
+    values: dict[str, Any] = {}
+    secret_keys: set[str] = set()
+    for full_key, value in raw["config"].items():
+        if not str(full_key).startswith(prefix):
+            continue
+        key = str(full_key)[len(prefix) :]
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secret_keys.add(key)
+            value = f"<secret {key}>"
+        values[key] = value
+    name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    return load_stack(name, values, secret_keys, str(path), blocks_dir)

@@ -1,0 +1,284 @@
+"""The typed model of one stack (one cluster): what `Pulumi.<stack>.yaml` may say, validated."""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.base import Model
+from eoepca_gitops.model.blocks import BlockCatalog, BlockOverride
+from eoepca_gitops.model.types import DnsName, FluxVersion, GoDuration, K8sName
+
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
+
+Controller = Literal[
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+]
+
+
+class ClusterConfig(Model):
+    name: K8sName
+    public_ip: IPv4Address
+    domain: DnsName | None = None
+
+    @property
+    def host_domain(self) -> str:
+        """The domain ingress hosts live under: the configured one, or nip.io on the public IP."""
+        return self.domain or f"{str(self.public_ip).replace('.', '-')}.nip.io"
+
+    def variables(self) -> dict[str, str]:
+        """The values blocks refer to as ${name}, in Pulumi-side values and in Flux postBuild alike."""
+        return {
+            "cluster_name": self.name,
+            "public_ip": str(self.public_ip),
+            "domain": self.host_domain,
+        }
+
+
+class ControllerPatch(Model):
+    resources: dict[str, dict[str, str]] | None = None
+    args: list[str] = []
+    node_selector: dict[str, str] = {}
+    tolerations: list[dict[str, Any]] = []
+
+
+class FluxConfig(Model):
+    version: FluxVersion = defaults.FLUX_VERSION
+    manifest: str | None = Field(default=None, description="local install manifest (file or folder)")
+    namespace: K8sName = defaults.FLUX_NAMESPACE
+    components: list[Controller] = list(defaults.FLUX_COMPONENTS)
+    components_extra: list[Controller] = []
+    registry: str = defaults.FLUX_REGISTRY
+    image_pull_secret: K8sName | None = None
+    network_policy: bool = True
+    watch_all_namespaces: bool = True
+    cluster_domain: str = defaults.CLUSTER_DOMAIN
+    toleration_keys: list[str] = []
+    log_level: Literal["debug", "info", "error"] = defaults.LOG_LEVEL
+    profile: Literal["small", "medium", "large"] | None = None
+    patches: dict[str, ControllerPatch] = {}
+    # Let a version change proceed although Flux objects in Git use API versions it removes.
+    allow_api_removal: bool = False
+
+    @property
+    def controllers(self) -> list[str]:
+        return list(dict.fromkeys([*self.components, *self.components_extra]))
+
+    @model_validator(mode="after")
+    def _patches_name_installed_controllers(self) -> FluxConfig:
+        for name in self.patches:
+            if name not in self.controllers:
+                installed = ", ".join(self.controllers)
+                raise ValueError(f"patches.{name}: no such controller is installed (installed: {installed})")
+        return self
+
+
+class GitAuth(Model):
+    type: Literal["none", "ssh", "https"] = "none"
+    username: str = "git"
+    known_hosts: str | None = None
+    ssh_private_key_secret: str = "gitSshPrivateKey"
+    password_secret: str = "gitPassword"
+
+
+class GitConfig(Model):
+    url: str
+    branch: str | None = None
+    tag: str | None = None
+    semver: str | None = None
+    commit: str | None = None
+    path: str = defaults.GIT_PATH
+    interval: GoDuration = defaults.GIT_INTERVAL
+    timeout: GoDuration = defaults.GIT_TIMEOUT
+    ignore: str | None = None
+    auth: GitAuth = GitAuth()
+
+    @model_validator(mode="after")
+    def _one_ref(self) -> GitConfig:
+        given = [k for k in ("branch", "tag", "semver", "commit") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(f"give one Git ref, not {' and '.join(given)}")
+        if not given:
+            raise ValueError("give one Git ref: branch, tag, semver or commit")
+        return self
+
+    def ref(self) -> dict[str, str]:
+        return {k: v for k in ("branch", "tag", "semver", "commit") if (v := getattr(self, k))}
+
+
+class BucketConfig(Model):
+    """An S3-compatible bucket Flux can read manifests from (Bucket, source.toolkit.fluxcd.io)."""
+
+    name: K8sName
+    bucket_name: str
+    endpoint: str
+    provider: Literal["generic", "aws", "gcp", "azure"] = "generic"
+    region: str | None = None
+    insecure: bool = False
+    interval: GoDuration = defaults.GIT_INTERVAL
+    access_key_secret: str | None = Field(default=None, description="config key of the access key id")
+    secret_key_secret: str | None = Field(default=None, description="config key of the secret access key")
+
+    @model_validator(mode="after")
+    def _both_keys_or_none(self) -> BucketConfig:
+        if (self.access_key_secret is None) != (self.secret_key_secret is None):
+            raise ValueError("give both accessKeySecret and secretKeySecret, or neither")
+        return self
+
+
+class EventSource(Model):
+    kind: str
+    name: str = "*"
+    namespace: str | None = None
+
+
+class NotificationProvider(Model):
+    name: K8sName
+    type: Literal["slack", "msteams", "generic", "generic-hmac"]
+    channel: str | None = None
+    address_secret: str = Field(description="stack config key holding the webhook URL, set with --secret")
+
+
+class Alert(Model):
+    name: K8sName
+    provider: K8sName
+    severity: Literal["info", "error"] = "info"
+    event_sources: list[EventSource]
+
+
+class Receiver(Model):
+    name: K8sName = "flux-webhook"
+    type: Literal["github", "gitlab", "bitbucket", "generic"] = "github"
+    token_secret: str = "receiverToken"
+    events: list[str] = ["ping", "push"]
+
+
+class NotificationsConfig(Model):
+    providers: list[NotificationProvider] = []
+    alerts: list[Alert] = []
+    receiver: Receiver | None = None
+
+    @model_validator(mode="after")
+    def _alerts_name_providers(self) -> NotificationsConfig:
+        names = {p.name for p in self.providers}
+        for alert in self.alerts:
+            if alert.provider not in names:
+                raise ValueError(f"alert {alert.name}: no provider named {alert.provider!r}")
+        return self
+
+
+class AwaitConfig(Model):
+    """Whether an update waits for Flux to report Ready (pulumi.com/waitFor) on these kinds."""
+
+    kustomizations: bool = False
+    helm_releases: bool = False
+    timeout: GoDuration = defaults.AWAIT_TIMEOUT
+
+
+class PollerConfig(Model):
+    """The in-cluster poller (`eoepca-gitops poll` as a Deployment): optional, off when absent.
+
+    Secrets are named, not given: `passphraseSecret` and the values of `credentialSecrets` are
+    top-level secret config keys, like the other secrets of a stack.
+    """
+
+    image: str = Field(min_length=1)
+    replicas: int = Field(default=1, ge=1, le=5)
+    # A Kubernetes Lease so only one replica updates; required (and on by default) past 1 replica.
+    lease: bool | None = None
+    interval: GoDuration = defaults.POLLER_INTERVAL
+    drift_interval: GoDuration = defaults.POLLER_DRIFT_INTERVAL
+    drift_mode: Literal["detect", "correct"] = defaults.POLLER_DRIFT_MODE
+    grace: GoDuration = defaults.POLLER_GRACE
+    stacks: list[str] = []  # default: this stack
+    git_url: str | None = None  # default: git.url
+    branch: str | None = None  # default: git.branch
+    project_dir: str = "."
+    name: K8sName = defaults.POLLER_NAME
+    namespace: K8sName = defaults.POLLER_NAMESPACE
+    port: int = Field(default=defaults.POLLER_PORT, gt=0, lt=65536)
+    managed_namespaces: list[K8sName] = []
+    backend_url: str = Field(min_length=1, description="PULUMI_BACKEND_URL, without credentials")
+    env: dict[str, str] = {}
+    passphrase_secret: str = defaults.POLLER_PASSPHRASE_SECRET
+    # Environment variable -> stack config key of a secret (e.g. AWS_SECRET_ACCESS_KEY: pollerS3Secret).
+    credential_secrets: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PollerConfig:
+        if self.replicas > 1 and self.lease is False:
+            raise ValueError("replicas > 1 needs the lease (only one replica may update)")
+        if "://" in self.backend_url and "@" in self.backend_url.split("://", 1)[1].split("/", 1)[0]:
+            raise ValueError("backendUrl must not hold credentials; name them in credentialSecrets")
+        for name in (*self.env, *self.credential_secrets):
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
+        both = sorted(set(self.env) & {*self.credential_secrets, _PASSPHRASE_ENV})
+        if both:
+            raise ValueError(f"{', '.join(both)}: given both in env and as a secret")
+        return self
+
+    @property
+    def lease_enabled(self) -> bool:
+        return self.replicas > 1 if self.lease is None else self.lease
+
+    @property
+    def secret_env(self) -> dict[str, str]:
+        """Environment variable -> the secret config key that holds its value."""
+        return {_PASSPHRASE_ENV: self.passphrase_secret, **dict(sorted(self.credential_secrets.items()))}
+
+
+class StackConfig(Model):
+    """All of one stack's configuration, before it meets the building-block catalog."""
+
+    cluster: ClusterConfig
+    flux: FluxConfig = FluxConfig()
+    git: GitConfig
+    buckets: list[BucketConfig] = []
+    blocks: list[K8sName] = []
+    overrides: dict[str, BlockOverride] = {}
+    notifications: NotificationsConfig = NotificationsConfig()
+    await_: AwaitConfig = Field(default=AwaitConfig(), alias="await")
+    kubeconfig: str | None = None
+    secrets: dict[str, SecretStr] = {}
+    poller: PollerConfig | None = None
+
+    def secret_refs(self) -> list[tuple[str, str]]:
+        """(config key that must hold a secret, the key that names it), for every secret the stack uses."""
+        refs: list[tuple[str, str]] = []
+        auth = self.git.auth
+        if auth.type == "ssh":
+            refs.append((auth.ssh_private_key_secret, "git.auth.sshPrivateKeySecret"))
+        if auth.type == "https":
+            refs.append((auth.password_secret, "git.auth.passwordSecret"))
+        for i, bucket in enumerate(self.buckets):
+            if bucket.access_key_secret and bucket.secret_key_secret:
+                refs.append((bucket.access_key_secret, f"buckets[{i}].accessKeySecret"))
+                refs.append((bucket.secret_key_secret, f"buckets[{i}].secretKeySecret"))
+        for i, provider in enumerate(self.notifications.providers):
+            refs.append((provider.address_secret, f"notifications.providers[{i}].addressSecret"))
+        if self.notifications.receiver:
+            refs.append((self.notifications.receiver.token_secret, "notifications.receiver.tokenSecret"))
+        if self.poller:
+            refs.append((self.poller.passphrase_secret, "poller.passphraseSecret"))
+            for env_name, key in sorted(self.poller.credential_secrets.items()):
+                refs.append((key, f"poller.credentialSecrets.{env_name}"))
+        return refs
+
+
+class Stack(Model):
+    """A validated stack: its config joined with the blocks it enables, in dependency order."""
+
+    name: str
+    config: StackConfig
+    catalog: BlockCatalog

@@ -1,0 +1,76 @@
+"""Value types shared by the models: each validates and normalises one kind of string.
+
+Durations have one grammar everywhere (stack files, blocks, command options): Go's, as Flux and
+Kubernetes write them (`1m0s`, `30s`, `1.5h`, `250ms`, `0`), so a value the model accepts is one
+every command that receives it accepts too.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+__all__ = [
+    "DnsName",
+    "FluxVersion",
+    "GoDuration",
+    "K8sName",
+    "duration_seconds",
+    "parse_duration",
+]
+
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_FLUX_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+
+
+def parse_duration(value: str) -> float:
+    """Seconds in a Go duration ("1m30s" -> 90.0, "250ms" -> 0.25, "0" -> 0.0); ValueError otherwise."""
+    text = value.strip() if isinstance(value, str) else ""
+    if text == "0":
+        return 0.0
+    parts = _DURATION_PART.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a Go duration such as '1m0s', '30s' or '1h'")
+    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+
+
+def duration_seconds(duration: str) -> int:
+    """Whole seconds in a Go duration ("1m30s" -> 90)."""
+    return int(parse_duration(duration))
+
+
+def _go_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+def _dns_name(value: str) -> str:
+    labels = value.split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+        raise ValueError(
+            f"{value!r} is not a DNS name (lower-case labels separated by dots, e.g. 'eoepca.org')"
+        )
+    return value
+
+
+def _k8s_name(value: str) -> str:
+    if len(value) > 253 or not _K8S_NAME.match(value):
+        raise ValueError(f"{value!r} is not a Kubernetes object name (lower case, digits, '-' and '.')")
+    return value
+
+
+def _flux_version(value: str) -> str:
+    if not _FLUX_VERSION.match(value):
+        raise ValueError(f"{value!r} is not a Flux release version such as 'v2.9.3'")
+    return value
+
+
+GoDuration = Annotated[str, AfterValidator(_go_duration)]
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+K8sName = Annotated[str, AfterValidator(_k8s_name)]
+FluxVersion = Annotated[str, AfterValidator(_flux_version)]

@@ -1,0 +1,317 @@
+"""The only user of pulumi.automation: up, refresh-preview for drift, cancel, pending operations.
+
+Every call builds a LocalWorkspace on the worktree of one commit (`<tree>/<project_dir>`), so what
+runs is exactly what is in Git at that commit. Errors come back as an Outcome with a named reason
+and a short, redacted message; only bugs escape to the loop (OPERATION_ERRORS is what is caught).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pulumi import automation as auto
+
+from .conditions import Reason
+
+__all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify", "redact"]
+
+MESSAGE_PREFIX = "eoepca-gitops"
+_SECRET_KEYS = re.compile(r"PASSPHRASE|SECRET|TOKEN|PASSWORD|CREDENTIAL|PRIVATE", re.IGNORECASE)
+_UNREACHABLE = re.compile(
+    r"connection refused|dial tcp|i/o timeout|no such host|context deadline exceeded|"
+    r"cluster is unreachable|unable to load schema|TLS handshake timeout|connection reset by peer|"
+    r"server is currently unable|the server could not find the requested resource \(get",
+    re.IGNORECASE,
+)
+_CONFIG = re.compile(
+    r"missing required configuration|configuration key|Traceback \(most recent call last\)|"
+    r"failed with an unhandled exception|validation error|invalid config|decrypt",
+    re.IGNORECASE,
+)
+T = TypeVar("T")
+_NOT_DRIFT = {"same", "read", "refresh", "discard", "discard-replaced"}
+# What an operation may fail with: the CLI's errors, a missing binary or project folder. Anything
+# else is a bug and escapes to the loop, which records it as one.
+OPERATION_ERRORS = (auto.CommandError, auto.InvalidVersionError, OSError)
+_LOCK = re.compile(r"created by (?P<user>\S*)@(?P<host>\S+) \(pid (?P<pid>\d+)\)")
+
+
+def redact(text: str, env: Mapping[str, str]) -> str:
+    """Removes the values of secret-looking variables and URL credentials from `text`."""
+    for key, value in env.items():
+        if value and len(value) >= 4 and _SECRET_KEYS.search(key):
+            text = text.replace(value, "***")
+    return re.sub(r"(?<=://)[^/@\s]+:[^/@\s]+@", "***@", text)
+
+
+def _summary(text: str, limit: int = 1500) -> str:
+    """The informative lines of a Pulumi error: `error:` lines and the last exception line."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    exc_line = re.compile(r"^[A-Za-z_.]+(Error|Exception): ")
+    picked: list[str] = []
+    for ln in lines:
+        low = ln.lower()
+        is_error = low.startswith("error:") or (ln.startswith("kubernetes:") and "error" in low)
+        if is_error or exc_line.match(ln):
+            picked.append(ln)
+    if not picked:
+        picked = [ln for ln in lines if ln][-5:]
+    out: list[str] = []
+    for ln in picked:
+        if ln not in out:
+            out.append(ln)
+    msg = " | ".join(out)
+    return msg if len(msg) <= limit else msg[: limit - 3] + "..."
+
+
+def classify(text: str) -> tuple[Reason, bool]:
+    """Named reason and whether the failure is transient (retried forever, never stalls)."""
+    if _UNREACHABLE.search(text):
+        return Reason.CLUSTER_UNREACHABLE, True
+    if _CONFIG.search(text):
+        return Reason.CONFIG_INVALID, False
+    return Reason.UPDATE_FAILED, False
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    user: str
+    host: str
+    pid: int
+
+    def stale(self, previous_host: str | None = None) -> bool:
+        """True when the holder is certainly gone: a dead process on this host, or our own previous
+        incarnation on another host (a pod replaced by its Deployment)."""
+        if self.host == socket.gethostname():
+            try:
+                stat = Path(f"/proc/{self.pid}/stat").read_text()
+            except FileNotFoundError:
+                return True
+            except OSError:
+                return False
+            # A zombie (killed, not yet reaped: PID 1 in a container may never reap it) is dead.
+            return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+        return previous_host is not None and self.host == previous_host
+
+
+def lock_holders(text: str) -> list[LockHolder]:
+    return [LockHolder(m["user"], m["host"], int(m["pid"])) for m in _LOCK.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    reason: Reason
+    message: str = ""
+    transient: bool = False
+    changes: Mapping[str, int] = field(default_factory=dict)
+    drift: bool = False
+    duration: float = 0.0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AutomationSettings:
+    project_dir: str = "."
+    env: Mapping[str, str] = field(default_factory=dict)
+    pulumi_root: Path | None = None  # holds bin/pulumi; None: `pulumi` from PATH
+    parallel: int | None = None
+
+
+class StackAutomation:
+    def __init__(self, stack: str, settings: AutomationSettings) -> None:
+        self.stack = stack
+        self.settings = settings
+        self._command: auto.PulumiCommand | None = None
+        self._env = {**os.environ, **settings.env}
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _cmd(self) -> auto.PulumiCommand:
+        if self._command is None:
+            root = str(self.settings.pulumi_root) if self.settings.pulumi_root else None
+            self._command = auto.PulumiCommand(root=root, skip_version_check=True)
+        return self._command
+
+    def _stack(self, tree: Path) -> auto.Stack:
+        work_dir = (tree / self.settings.project_dir).resolve()
+        if not (work_dir / "Pulumi.yaml").exists() and not (work_dir / "Pulumi.yml").exists():
+            raise FileNotFoundError(f"no Pulumi.yaml in {self.settings.project_dir!r} at this commit")
+        ws = auto.LocalWorkspace(
+            work_dir=str(work_dir), env_vars=dict(self.settings.env), pulumi_command=self._cmd()
+        )
+        return auto.Stack.create_or_select(self.stack, ws)
+
+    def _fail(self, exc: BaseException, started: float, notes: tuple[str, ...] = ()) -> Outcome:
+        text = redact(str(exc), self._env)
+        if isinstance(exc, auto.ConcurrentUpdateError):
+            holders = ", ".join(f"{h.user}@{h.host} pid {h.pid}" for h in lock_holders(text)) or "unknown"
+            return Outcome(
+                False,
+                Reason.CONCURRENT_UPDATE,
+                f"stack locked by another update ({holders})",
+                transient=True,
+                duration=time.monotonic() - started,
+                notes=notes,
+            )
+        if isinstance(exc, FileNotFoundError):
+            return Outcome(False, Reason.CONFIG_INVALID, str(exc), duration=time.monotonic() - started)
+        reason, transient = classify(text)
+        elapsed = time.monotonic() - started
+        return Outcome(False, reason, _summary(text), transient=transient, duration=elapsed, notes=notes)
+
+    def _with_stale_lock_retry(
+        self, stack: auto.Stack, op: str, previous_host: str | None, fn: Callable[[auto.Stack], T]
+    ) -> tuple[T, tuple[str, ...]]:
+        """Runs `fn`; on a stale lock (every holder certainly dead) cancels it once and retries."""
+        try:
+            return fn(stack), ()
+        except auto.ConcurrentUpdateError as exc:
+            holders = lock_holders(str(exc))
+            if not holders or not all(h.stale(previous_host) for h in holders):
+                raise
+            who = ", ".join(f"{h.host} pid {h.pid}" for h in holders)
+            note = f"removed a stale lock left by a dead process ({who}) before {op}"
+            stack.cancel()
+            return fn(stack), (note,)
+
+    # -- operations ----------------------------------------------------------------------------
+    def already_applied(self, tree: Path, revision: str) -> bool:
+        """True when the stack's last update succeeded with this revision (another poller did it)."""
+        try:
+            stack = self._stack(tree)
+            history = stack.history(page_size=1, page=1)
+        except (auto.CommandError, FileNotFoundError):
+            return False
+        return bool(
+            history
+            and history[0].kind == "update"
+            and history[0].result == "succeeded"
+            and history[0].message == self.message(revision)
+        )
+
+    @staticmethod
+    def message(revision: str) -> str:
+        return f"{MESSAGE_PREFIX} {revision}"
+
+    def update(
+        self, tree: Path, revision: str, *, refresh: bool = False, previous_host: str | None = None
+    ) -> Outcome:
+        started = time.monotonic()
+        notes: tuple[str, ...] = ()
+        try:
+            stack = self._stack(tree)
+
+            def up(s: auto.Stack) -> auto.UpResult:
+                return s.up(
+                    message=self.message(revision),
+                    refresh=refresh or None,
+                    parallel=self.settings.parallel,
+                    show_secrets=False,
+                    suppress_outputs=True,
+                    color="never",
+                )
+
+            result, notes = self._with_stale_lock_retry(stack, "update", previous_host, up)
+        except OPERATION_ERRORS as exc:
+            return self._fail(exc, started, notes)
+        changes = {str(k): int(v) for k, v in (result.summary.resource_changes or {}).items()}
+        elapsed = time.monotonic() - started
+        return Outcome(True, Reason.SYNCED, "", changes=changes, duration=elapsed, notes=notes)
+
+    def check_drift(self, tree: Path, *, previous_host: str | None = None) -> Outcome:
+        """Refresh-preview: drift is any planned change other than `same` after a refresh."""
+        started = time.monotonic()
+        notes: tuple[str, ...] = ()
+        try:
+            stack = self._stack(tree)
+
+            drifted: list[str] = []
+
+            def on_event(ev: auto.EngineEvent) -> None:
+                pre = ev.resource_pre_event
+                if pre is not None and str(pre.metadata.op.value) not in _NOT_DRIFT:
+                    drifted.append(f"{pre.metadata.op.value} {pre.metadata.urn.rsplit('::', 1)[-1]}")
+
+            def preview(s: auto.Stack) -> auto.PreviewResult:
+                return s.preview(
+                    refresh=True, parallel=self.settings.parallel, color="never", on_event=on_event
+                )
+
+            result, notes = self._with_stale_lock_retry(stack, "drift check", previous_host, preview)
+        except OPERATION_ERRORS as exc:
+            return self._fail(exc, started, notes)
+        changes = {str(k): int(v) for k, v in result.change_summary.items()}
+        drift = any(v for k, v in changes.items() if k != "same")
+        return Outcome(
+            True,
+            Reason.DRIFT_DETECTED if drift else Reason.SYNCED,
+            _describe(changes) + (f" ({', '.join(sorted(set(drifted)))})" if drifted else "")
+            if drift
+            else "",
+            changes=changes,
+            drift=drift,
+            duration=time.monotonic() - started,
+            notes=notes,
+        )
+
+    def recover(self, tree: Path, previous_host: str | None) -> Outcome:
+        """After a run died mid-operation: remove its stale lock, report and clear pending operations.
+
+        Pending creates are dropped from the state by a refresh (`--clear-pending-creates`); the
+        next `up` re-creates them (server-side apply makes that an upsert of whatever was created).
+        """
+        started = time.monotonic()
+        notes: list[str] = []
+        try:
+            stack = self._stack(tree)
+            deployment = stack.export_stack().deployment or {}
+            pending = deployment.get("pending_operations") or []
+            for op in pending:
+                res = op.get("resource", {})
+                notes.append(f"pending {op.get('type', '?')} of {res.get('urn', '?')} left by a killed run")
+
+            def refresh(s: auto.Stack) -> auto.RefreshResult:
+                return s.refresh(clear_pending_creates=True if pending else None, color="never")
+
+            _, lock_notes = self._with_stale_lock_retry(stack, "recovery", previous_host, refresh)
+            notes.extend(lock_notes)
+        except OPERATION_ERRORS as exc:
+            return self._fail(exc, started, tuple(notes))
+        reason = Reason.PENDING_OPERATIONS if pending else Reason.SYNCED
+        elapsed = time.monotonic() - started
+        return Outcome(True, reason, "; ".join(notes), duration=elapsed, notes=tuple(notes))
+
+
+def _describe(changes: Mapping[str, int]) -> str:
+    parts = [f"{v} to {k}" for k, v in sorted(changes.items()) if k != "same" and v]
+    return "drift: " + ", ".join(parts)
+
+
+def interrupt_pulumi_children(sig: int = signal.SIGINT) -> list[int]:
+    """Sends `sig` to the pulumi CLI processes this process started (graceful cancel on SIGINT:
+    the engine finishes in-flight resource operations and writes its checkpoint)."""
+    me = os.getpid()
+    hit: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == me and comm == "pulumi":
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), sig)
+                hit.append(int(entry.name))
+    return hit

@@ -1,0 +1,174 @@
+"""Table tests for the pure decide() and backoff()."""
+
+from __future__ import annotations
+
+import pytest
+
+from eoepca_gitops.poller.conditions import Reason
+from eoepca_gitops.poller.decide import Action, Policy, backoff, decide
+from eoepca_gitops.poller.state import InProgress, StackState
+
+P = Policy(backoff_base=10, backoff_factor=3, backoff_cap=3600, jitter=0.2, stall_after=3, drift_interval=600)
+A, B = "a" * 40, "b" * 40
+NOW = 10_000.0
+
+
+@pytest.mark.parametrize(
+    ("failures", "rand", "expected"),
+    [
+        (0, 0.5, 0.0),
+        (1, 0.5, 10.0),
+        (2, 0.5, 30.0),
+        (3, 0.5, 90.0),
+        (4, 0.5, 270.0),
+        (8, 0.5, 3600.0),  # 21870 capped
+        (100, 0.5, 3600.0),  # no overflow
+        (1, 0.0, 8.0),  # -20 %
+        (1, 0.999999, 12.0),  # +20 % (almost)
+        (8, 0.999999, 3600.0),  # jitter never exceeds the cap
+        (8, 0.0, 2880.0),
+    ],
+)
+def test_backoff(failures: int, rand: float, expected: float) -> None:
+    assert backoff(failures, P, rand) == pytest.approx(expected, abs=1e-3)
+
+
+def test_backoff_cap_configurable() -> None:
+    assert backoff(5, Policy(backoff_cap=60, jitter=0), 0.5) == 60
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"backoff_base": 0}, "backoff"),
+        ({"backoff_cap": 1}, "backoff"),
+        ({"jitter": 1.0}, "jitter"),
+        ({"stall_after": 0}, "stall_after"),
+        ({"drift_interval": -1}, "drift_interval"),
+    ],
+)
+def test_policy_rejects(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Policy(**kwargs)  # type: ignore[arg-type]
+
+
+S = StackState(stack="s")
+SYNCED = S.with_(git_revision=A, applied_revision=A, attempted_revision=A, last_success_at=NOW - 10)
+
+CASES: list[tuple[str, StackState, str | None, Action, Reason, float | None]] = [
+    ("nothing known", S, None, Action.NONE, Reason.SOURCE_UNAVAILABLE, None),
+    ("first revision", S, A, Action.UPDATE, Reason.NOT_YET_APPLIED, None),
+    ("new commit", SYNCED, B, Action.UPDATE, Reason.NEW_COMMIT, None),
+    ("synced, drift not due", SYNCED, A, Action.NONE, Reason.SYNCED, NOW + 590),
+    (
+        "synced, drift due",
+        SYNCED.with_(last_success_at=NOW - 700),
+        A,
+        Action.DRIFT_CHECK,
+        Reason.DRIFT_CHECK_DUE,
+        None,
+    ),
+    (
+        "drift due from the last check, not the last success",
+        SYNCED.with_(last_success_at=NOW - 700, last_drift_check_at=NOW - 100),
+        A,
+        Action.NONE,
+        Reason.SYNCED,
+        NOW + 500,
+    ),
+    (
+        "git down: the last known head stands in",
+        SYNCED.with_(last_success_at=NOW - 700),
+        None,
+        Action.DRIFT_CHECK,
+        Reason.DRIFT_CHECK_DUE,
+        None,
+    ),
+    (
+        "git down, head known but not applied",
+        SYNCED.with_(git_revision=B),
+        None,
+        Action.UPDATE,
+        Reason.NEW_COMMIT,
+        None,
+    ),
+    (
+        "failed, backoff running",
+        SYNCED.with_(attempted_revision=B, failures=1, retry_at=NOW + 5),
+        B,
+        Action.NONE,
+        Reason.RETRYING_AFTER_FAILURE,
+        NOW + 5,
+    ),
+    (
+        "failed, backoff elapsed",
+        SYNCED.with_(attempted_revision=B, failures=2, retry_at=NOW - 1),
+        B,
+        Action.UPDATE,
+        Reason.RETRYING_AFTER_FAILURE,
+        None,
+    ),
+    (
+        "stalled after N failures",
+        SYNCED.with_(attempted_revision=B, failures=3, retry_at=NOW - 1),
+        B,
+        Action.NONE,
+        Reason.TOO_MANY_FAILURES,
+        None,
+    ),
+    (
+        "transient failures never stall",
+        SYNCED.with_(attempted_revision=B, failures=5, retry_at=NOW - 1, last_failure_transient=True),
+        B,
+        Action.UPDATE,
+        Reason.RETRYING_AFTER_FAILURE,
+        None,
+    ),
+    (
+        "stalled, then a new commit",
+        SYNCED.with_(attempted_revision=B, failures=3),
+        "c" * 40,
+        Action.UPDATE,
+        Reason.NEW_COMMIT,
+        None,
+    ),
+    (
+        "failed drift correction retried with backoff",
+        SYNCED.with_(failures=1, retry_at=NOW - 1),
+        A,
+        Action.DRIFT_CHECK,
+        Reason.RETRYING_AFTER_FAILURE,
+        None,
+    ),
+    (
+        "operation running",
+        SYNCED.with_(in_progress=InProgress("update", B, 1, "h", NOW)),
+        B,
+        Action.NONE,
+        Reason.UPDATING,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("state", "head", "action", "reason", "wake_at"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_decide(
+    state: StackState, head: str | None, action: Action, reason: Reason, wake_at: float | None
+) -> None:
+    d = decide(state, head, NOW, P)
+    assert (d.action, d.reason) == (action, reason)
+    assert d.wake_at == (pytest.approx(wake_at) if wake_at is not None else None)
+
+
+def test_drift_disabled() -> None:
+    d = decide(SYNCED.with_(last_success_at=0), A, NOW, Policy(drift_interval=0))
+    assert (d.action, d.wake_at) == (Action.NONE, None)
+
+
+def test_stalled_message_explains() -> None:
+    d = decide(SYNCED.with_(attempted_revision=B, failures=3), B, NOW, P)
+    assert d.message == "3 consecutive failures on bbbbbbbbbbbb; waiting for a new commit"

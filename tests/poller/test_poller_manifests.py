@@ -1,0 +1,152 @@
+"""The pure poller builder: defaults, one changed field at a time, RBAC scope, secrets placement,
+and the Deployment's arguments as the `poll` command parses them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import typer
+from pydantic import ValidationError
+
+from eoepca_gitops.cli.main import app
+from eoepca_gitops.manifests.poller import poller_args, poller_objects
+from eoepca_gitops.model import PollerConfig
+
+BASE: dict[str, Any] = {
+    "image": "registry.example/eoepca-gitops:1.0",
+    "gitUrl": "https://git.example/cfg.git",
+    "branch": "main",
+    "stacks": ["creodias"],
+    "backendUrl": "s3://state",
+}
+PASSPHRASE = {"PULUMI_CONFIG_PASSPHRASE": "s3cr3t-value"}
+
+
+def config(**changes: Any) -> PollerConfig:
+    return PollerConfig.model_validate({**BASE, **changes})
+
+
+def by_kind(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objs if o["kind"] == kind]
+
+
+def container(objs: list[dict[str, Any]]) -> dict[str, Any]:
+    c: dict[str, Any] = by_kind(objs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    return c
+
+
+def test_defaults() -> None:
+    objs = poller_objects(config(), PASSPHRASE)
+    assert [o["kind"] for o in objs] == [
+        "Namespace", "ServiceAccount", "Secret", "Role", "RoleBinding", "Deployment", "Service"
+    ]  # fmt: skip
+    (own,) = by_kind(objs, "Role")  # its own namespace: the state ConfigMap only (no lease)
+    assert own["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "update", "patch"]}
+    ]
+    dep = by_kind(objs, "Deployment")[0]
+    pod = dep["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert dep["spec"]["replicas"] == 1 and dep["spec"]["strategy"] == {"type": "Recreate"}
+    assert pod["serviceAccountName"] == "eoepca-gitops-poller"
+    assert pod["terminationGracePeriodSeconds"] == 90
+    assert c["image"] == BASE["image"]
+    assert c["args"][:3] == ["poll", "--repo", "https://git.example/cfg.git"]
+    assert c["args"][c["args"].index("--listen") + 1] == "0.0.0.0:9464"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert {"name": "PULUMI_BACKEND_URL", "value": "s3://state"} in c["env"]
+    svc = by_kind(objs, "Service")[0]
+    assert svc["spec"]["ports"][0]["port"] == 9464
+    assert poller_objects(config(), PASSPHRASE) == objs  # deterministic
+
+
+def test_stacks_and_drift_mode_reach_the_args() -> None:
+    c = config(stacks=["creodias", "minikube"], driftMode="correct", interval="30s")
+    args = container(poller_objects(c, PASSPHRASE))["args"]
+    assert [args[i + 1] for i, a in enumerate(args) if a == "--stack"] == ["creodias", "minikube"]
+    assert args[args.index("--drift-mode") + 1] == "correct"
+    assert args[args.index("--interval") + 1] == "30s"
+
+
+def test_rbac_scoped_to_managed_namespaces() -> None:
+    c = config(managedNamespaces=["flux-system", "eoepca"])
+    objs = poller_objects(c, PASSPHRASE)
+    roles = [r for r in by_kind(objs, "Role") if not r["metadata"]["name"].endswith("-self")]
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["eoepca", "flux-system"]
+    bindings = by_kind(objs, "RoleBinding")
+    assert len(bindings) == 3
+    assert all(
+        b["subjects"][0] == {"kind": "ServiceAccount", "name": c.name, "namespace": c.namespace}
+        for b in bindings
+    )
+    assert not by_kind(objs, "ClusterRole")
+
+
+def test_cluster_rules_make_a_cluster_role() -> None:
+    rule = {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["*"]}
+    objs = poller_objects(config(), PASSPHRASE, cluster_rules=(rule,))
+    (cr,) = by_kind(objs, "ClusterRole")
+    assert cr["rules"] == [rule]
+    assert by_kind(objs, "ClusterRoleBinding")[0]["roleRef"]["name"] == cr["metadata"]["name"]
+
+
+def test_secrets_only_in_the_secret() -> None:
+    objs = poller_objects(config(), PASSPHRASE)
+    (secret,) = by_kind(objs, "Secret")
+    assert secret["stringData"] == {"PULUMI_CONFIG_PASSPHRASE": "s3cr3t-value"}
+    dep = by_kind(objs, "Deployment")[0]
+    assert "s3cr3t-value" not in json.dumps(dep)
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    assert c["envFrom"] == [{"secretRef": {"name": secret["metadata"]["name"]}}]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"image": ""}, "at least 1 character"),
+        ({"namespace": "Bad_NS"}, "not a Kubernetes object name"),
+        ({"driftMode": "fix"}, "'detect' or 'correct'"),
+        ({"env": {"bad-name": "x"}}, "not an environment variable name"),
+        ({"env": {"A": "1"}, "credentialSecrets": {"A": "aKey"}}, "given both in env and as a secret"),
+        ({"env": {"PULUMI_CONFIG_PASSPHRASE": "x"}}, "given both in env and as a secret"),
+        ({"port": 70000}, "less than 65536"),
+        ({"interval": "1 minute"}, "not a Go duration"),
+    ],
+)
+def test_invalid_options(change: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        config(**change)
+
+
+def test_secret_values_must_match() -> None:
+    with pytest.raises(ValueError, match=r"missing \['TOKEN'\]"):
+        poller_objects(config(credentialSecrets={"TOKEN": "tokenKey"}), PASSPHRASE)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"interval": "1m0s", "driftInterval": "1h30m", "grace": "90s", "driftMode": "correct"},
+        {"interval": "250ms", "driftInterval": "0", "replicas": 3, "stacks": ["a", "b"]},
+        {"interval": "1.5h", "driftInterval": "2h45m0s", "lease": True, "port": 8080},
+    ],
+)
+def test_every_argument_the_deployment_passes_is_parsed_by_the_poll_command(changes: dict[str, Any]) -> None:
+    """The Deployment would crash-loop if `poll` refused an argument the model accepted."""
+    args = poller_args(config(**changes))
+    command = typer.main.get_command(app)
+    assert args[0] == "poll"
+    poll = command.commands["poll"]  # type: ignore[attr-defined]
+    ctx = poll.make_context("poll", list(args[1:]))  # parses and converts every option; no run
+    params = ctx.params
+    assert params["repo"] == BASE["gitUrl"] and params["stack"] == changes.get("stacks", ["creodias"])
+    for option in ("interval", "drift_interval", "grace"):
+        assert isinstance(params[option], float)
+    if "interval" in changes:
+        expected = {"1m0s": 60.0, "250ms": 0.25, "1.5h": 5400.0}[changes["interval"]]
+        assert params["interval"] == expected
+    assert (params["lease"] is not None) == (changes.get("replicas", 1) > 1 or changes.get("lease", False))
