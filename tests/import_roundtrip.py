@@ -6,10 +6,11 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from eoepca_gitops.flux_apis import api_versions
 from eoepca_gitops.flux_layer import build_flux_layer
 from eoepca_gitops.fluxtree import Key, diff, flux_objects, key, without_pulumi_annotations
 from eoepca_gitops.importer import ImportOptions, ImportResult, import_tree
-from eoepca_gitops.importer.upgrade import target_api_versions, upgrade
+from eoepca_gitops.importer.upgrade import upgrade
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.render import dump, file_name, render_files
 from eoepca_gitops.manifests.stack import build_stack
@@ -36,7 +37,7 @@ def render(project: Path, stack: str) -> tuple[dict[str, str], list[dict[str, An
     for name, layer in build_flux_layer(manifests, project).items():
         files |= {f"flux-layer/{name}/{file_name(o)}": dump(o) for o in layer}
         objects += layer
-    return files, objects, target_api_versions(install)
+    return files, objects, api_versions(install)
 
 
 def original(tree: Path, path: str, apis: dict[str, str]) -> dict[Key, dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from eoepca_gitops.errors import ConfigError
-from eoepca_gitops.manifests.api_versions import api_versions
+from eoepca_gitops.flux_apis import api_versions
 from eoepca_gitops.manifests.flux_install import build_flux_install, component_of
 from eoepca_gitops.manifests.flux_release import load_install_manifest, manifest_path
 from eoepca_gitops.model.stack import ControllerPatch, FluxConfig

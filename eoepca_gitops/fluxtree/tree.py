@@ -23,6 +23,7 @@ import yaml
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP
 from eoepca_gitops.fluxtree.envsubst import SubstitutionError, substitute_object
 from eoepca_gitops.fluxtree.kustomize import BuildError, generated_resources, has_kustomization, kustomize
 from eoepca_gitops.fluxtree.objects import documents
@@ -36,8 +37,6 @@ __all__ = [
     "walk",
     "yaml_error",
 ]
-
-FLUX_KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io"
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class FluxTree:
 
 def is_flux_kustomization(obj: Mapping[str, Any]) -> bool:
     return (
-        str(obj.get("apiVersion", "")).startswith(FLUX_KUSTOMIZE_GROUP + "/")
+        str(obj.get("apiVersion", "")).startswith(KUSTOMIZE_GROUP + "/")
         and obj.get("kind") == "Kustomization"
     )
 
@@ -164,7 +163,7 @@ def walk(
     root_obj: dict[str, Any] = dict(
         root
         or {
-            "apiVersion": f"{FLUX_KUSTOMIZE_GROUP}/v1",
+            "apiVersion": f"{KUSTOMIZE_GROUP}/v1",
             "kind": "Kustomization",
             "metadata": {"name": "flux-system", "namespace": "flux-system"},
             "spec": {"path": root_path, "sourceRef": {"kind": "GitRepository", "name": source_name}},
@@ -234,7 +233,7 @@ def flux_objects(
     """Every object Flux applies starting from one Kustomization path (strict: raises on bad input)."""
     namespace, _, name = root_name.partition("/")
     root = {
-        "apiVersion": f"{FLUX_KUSTOMIZE_GROUP}/v1",
+        "apiVersion": f"{KUSTOMIZE_GROUP}/v1",
         "kind": "Kustomization",
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"path": root_path, "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},

@@ -6,28 +6,13 @@ Pure: an object and a kind -> apiVersion map in, a new object and notes out.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.manifests.api_versions import CURRENT
+from eoepca_gitops.flux_apis import is_flux_group
 
-__all__ = ["TOOLKIT", "target_api_versions", "upgrade"]
-
-TOOLKIT = ".toolkit.fluxcd.io"
-
-
-def target_api_versions(install: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """Kind -> group/version for every Flux kind: the storage version of the install's CRDs."""
-    found = dict(CURRENT)
-    for obj in install:
-        if obj.get("kind") != "CustomResourceDefinition":
-            continue
-        spec = obj.get("spec") or {}
-        storage = [v["name"] for v in spec.get("versions", []) if v.get("storage")]
-        if str(spec.get("group", "")).endswith(TOOLKIT) and storage:
-            found[spec["names"]["kind"]] = f"{spec['group']}/{storage[0]}"
-    return found
+__all__ = ["upgrade"]
 
 
 def _patches_from_legacy(spec: dict[str, Any], notes: list[str], where: str) -> None:
@@ -54,7 +39,7 @@ def upgrade(obj: Mapping[str, Any], apis: Mapping[str, str]) -> tuple[dict[str, 
     api, kind = str(out.get("apiVersion", "")), str(out.get("kind", ""))
     target = apis.get(kind)
     group = api.rpartition("/")[0]
-    if not group.endswith(TOOLKIT) or not target or target == api or target.rpartition("/")[0] != group:
+    if not is_flux_group(group) or not target or target == api or target.rpartition("/")[0] != group:
         return out, []
     notes = [f"apiVersion {api} -> {target}"]
     spec = out.get("spec")

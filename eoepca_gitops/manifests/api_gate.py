@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.flux_apis import is_flux_group, served_versions
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import FluxConfig
 
-__all__ = ["RemovedApi", "check_api_removal", "removed_api_objects", "served_versions"]
-
-_TOOLKIT = ".toolkit.fluxcd.io"
+__all__ = ["RemovedApi", "check_api_removal", "removed_api_objects"]
 
 
 @dataclass(frozen=True, order=True)
@@ -34,20 +33,6 @@ class RemovedApi:
         return f"{self.kind} {ns}{self.name} ({self.api_version}, applied by {self.where})"
 
 
-def served_versions(install: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], set[str]]:
-    """(group, kind) -> the versions the install's CRDs serve, for Flux's own groups."""
-    out: dict[tuple[str, str], set[str]] = {}
-    for obj in install:
-        if obj.get("kind") != "CustomResourceDefinition":
-            continue
-        spec = obj.get("spec") or {}
-        if str(spec.get("group", "")).endswith(_TOOLKIT):
-            out[(spec["group"], spec["names"]["kind"])] = {
-                v["name"] for v in spec.get("versions", []) if v.get("served", True)
-            }
-    return out
-
-
 def removed_api_objects(
     objects: Mapping[str, Iterable[Mapping[str, Any]]], install: Iterable[Mapping[str, Any]]
 ) -> list[RemovedApi]:
@@ -58,7 +43,7 @@ def removed_api_objects(
         for obj in objs:
             group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
             kind = str(obj.get("kind", ""))
-            if not group.endswith(_TOOLKIT):
+            if not is_flux_group(group):
                 continue
             versions = served.get((group, kind))
             if versions is not None and version not in versions:

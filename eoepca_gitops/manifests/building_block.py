@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eoepca_gitops.manifests.sources import CURRENT, helm_repository, meta
+from eoepca_gitops.flux_apis import CURRENT
+from eoepca_gitops.manifests.sources import helm_repository, meta
 from eoepca_gitops.manifests.substitution import substitute
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, HelmRelease, Kustomization

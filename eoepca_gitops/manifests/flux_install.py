@@ -11,6 +11,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+from eoepca_gitops.flux_apis import HELM_GROUP, KUSTOMIZE_GROUP, NOTIFICATION_GROUP, SOURCE_GROUP
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import ControllerPatch, FluxConfig
 
@@ -18,10 +19,10 @@ __all__ = ["build_flux_install", "component_of", "object_key"]
 
 # CRD groups to the controller that serves them, for manifests without component labels (v0.x).
 _CRD_OWNERS = {
-    "source.toolkit.fluxcd.io": "source-controller",
-    "kustomize.toolkit.fluxcd.io": "kustomize-controller",
-    "helm.toolkit.fluxcd.io": "helm-controller",
-    "notification.toolkit.fluxcd.io": "notification-controller",
+    SOURCE_GROUP: "source-controller",
+    KUSTOMIZE_GROUP: "kustomize-controller",
+    HELM_GROUP: "helm-controller",
+    NOTIFICATION_GROUP: "notification-controller",
 }
 _IMAGE_CRDS = {
     "imagepolicies": "image-reflector-controller",

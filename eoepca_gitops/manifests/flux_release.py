@@ -22,12 +22,19 @@ from eoepca_gitops.errors import ConfigError, ManifestSourceError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import FluxConfig
 
-__all__ = ["MIRROR_ENV", "cache_dir", "load_install_manifest", "manifest_path"]
+__all__ = ["MIRROR_ENV", "cache_dir", "load_install_manifest", "manifest_path", "release_version"]
 
 # A folder of release manifests (install-<version>.yaml or <version>/install.yaml) that stands in
 # for the download on an air-gapped machine, without naming a path in every stack file.
 MIRROR_ENV = "EOEPCA_FLUX_MANIFESTS"
-_VERSION_HEADER = re.compile(r"^# Flux Version: (v[0-9.]+)\s*$", re.MULTILINE)
+# `flux install --export` and `flux bootstrap` start the manifest with this header.
+_VERSION_HEADER = re.compile(r"^# Flux Version: (v[0-9][0-9.]*)\s*$", re.MULTILINE)
+
+
+def release_version(manifest_text: str) -> str | None:
+    """The Flux release an install manifest says it is (its header), or None."""
+    found = _VERSION_HEADER.search(manifest_text[:2048])
+    return found.group(1) if found else None
 
 
 def cache_dir() -> Path:
@@ -65,10 +72,10 @@ def manifest_path(flux: FluxConfig, *, file: str, base_dir: Path) -> Path:
         local = (base_dir / flux.manifest).resolve()
         for candidate in _local_candidates(local, flux.version):
             if candidate.is_file():
-                found = _VERSION_HEADER.search(candidate.read_text(errors="replace")[:2048])
-                if found and found.group(1) != flux.version:
+                found = release_version(candidate.read_text(errors="replace")[:2048])
+                if found and found != flux.version:
                     raise ConfigError(
-                        file, f"{key}.manifest", f"{candidate} is Flux {found.group(1)}, not {flux.version}"
+                        file, f"{key}.manifest", f"{candidate} is Flux {found}, not {flux.version}"
                     )
                 return candidate
         raise ConfigError(file, f"{key}.version", f"no install manifest for Flux {flux.version} in {local}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eoepca_gitops.manifests.api_versions import CURRENT
+from eoepca_gitops.flux_apis import CURRENT
 from eoepca_gitops.manifests.sources import meta
 from eoepca_gitops.model.stack import Alert, NotificationProvider, Receiver
 

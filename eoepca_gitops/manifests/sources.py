@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eoepca_gitops.manifests.api_versions import CURRENT
+from eoepca_gitops.flux_apis import CURRENT
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import HelmRepository
 from eoepca_gitops.model.stack import BucketConfig, GitConfig
 
 __all__ = [
-    "CURRENT",
     "bucket",
     "bucket_secret_data",
     "bucket_secret_name",

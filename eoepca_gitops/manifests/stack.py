@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eoepca_gitops.flux_apis import api_versions
 from eoepca_gitops.manifests import notifications as notif
-from eoepca_gitops.manifests.api_versions import api_versions
 from eoepca_gitops.manifests.building_block import block_objects
 from eoepca_gitops.manifests.flux_install import build_flux_install
 from eoepca_gitops.manifests.poller import poller_objects

@@ -34,7 +34,10 @@ def applied(rev: str) -> Callable[..., bool]:
 
 
 def test_new_commit_applied_then_next(
-    remote: GitRemote, namespace: str, dev_cluster: DevClusterHandle, start_poller: Callable[..., PollerProcess]
+    remote: GitRemote,
+    namespace: str,
+    dev_cluster: DevClusterHandle,
+    start_poller: Callable[..., PollerProcess],
 ) -> None:
     kc = dev_cluster.kubeconfig
     base = {"kubeconfig": str(kc), "namespace": namespace}
@@ -78,7 +81,10 @@ def test_two_quick_commits_only_last_applied(
 
 
 def test_bad_commit_reported_last_good_kept_then_fixed(
-    remote: GitRemote, namespace: str, dev_cluster: DevClusterHandle, start_poller: Callable[..., PollerProcess]
+    remote: GitRemote,
+    namespace: str,
+    dev_cluster: DevClusterHandle,
+    start_poller: Callable[..., PollerProcess],
 ) -> None:
     kc = dev_cluster.kubeconfig
     base = {"kubeconfig": str(kc), "namespace": namespace}
@@ -108,7 +114,10 @@ def test_bad_commit_reported_last_good_kept_then_fixed(
 
 
 def test_git_remote_down_then_back_over_git_daemon(
-    remote: GitRemote, namespace: str, dev_cluster: DevClusterHandle, start_poller: Callable[..., PollerProcess]
+    remote: GitRemote,
+    namespace: str,
+    dev_cluster: DevClusterHandle,
+    start_poller: Callable[..., PollerProcess],
 ) -> None:
     kc = dev_cluster.kubeconfig
     base = {"kubeconfig": str(kc), "namespace": namespace}
@@ -135,7 +144,10 @@ def test_git_remote_down_then_back_over_git_daemon(
 
 
 def test_drift_detected_then_corrected(
-    remote: GitRemote, namespace: str, dev_cluster: DevClusterHandle, start_poller: Callable[..., PollerProcess]
+    remote: GitRemote,
+    namespace: str,
+    dev_cluster: DevClusterHandle,
+    start_poller: Callable[..., PollerProcess],
 ) -> None:
     kc = dev_cluster.kubeconfig
     c1 = remote.commit({"kubeconfig": str(kc), "namespace": namespace, "data": {"k": "declared"}}, "first")

@@ -1,0 +1,75 @@
+"""Flux's API groups and which version of each kind a Flux release serves and stores.
+
+One home for these facts: the builders write each Flux kind in the storage version of the CRDs the
+same stack installs (a stack on Flux v0.24 gets v1beta1/v2beta1 objects, one on v2.9 gets v1/v2),
+the importer upgrades old objects to those versions, and the upgrade gate finds objects in
+versions a release no longer serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Final
+
+__all__ = [
+    "CURRENT",
+    "HELM_GROUP",
+    "KUSTOMIZE_GROUP",
+    "NOTIFICATION_GROUP",
+    "SOURCE_GROUP",
+    "TOOLKIT",
+    "api_versions",
+    "is_flux_group",
+    "served_versions",
+]
+
+#: The suffix every Flux API group has (source.toolkit.fluxcd.io, helm.toolkit.fluxcd.io, ...).
+TOOLKIT: Final = ".toolkit.fluxcd.io"
+SOURCE_GROUP: Final = "source" + TOOLKIT
+KUSTOMIZE_GROUP: Final = "kustomize" + TOOLKIT
+HELM_GROUP: Final = "helm" + TOOLKIT
+NOTIFICATION_GROUP: Final = "notification" + TOOLKIT
+
+#: The versions of the current Flux release, for kinds an install manifest does not define.
+CURRENT: Mapping[str, str] = {
+    "GitRepository": f"{SOURCE_GROUP}/v1",
+    "HelmRepository": f"{SOURCE_GROUP}/v1",
+    "Bucket": f"{SOURCE_GROUP}/v1",
+    "Kustomization": f"{KUSTOMIZE_GROUP}/v1",
+    "HelmRelease": f"{HELM_GROUP}/v2",
+    "Provider": f"{NOTIFICATION_GROUP}/v1beta3",
+    "Alert": f"{NOTIFICATION_GROUP}/v1beta3",
+    "Receiver": f"{NOTIFICATION_GROUP}/v1",
+}
+
+
+def is_flux_group(group: str) -> bool:
+    return group.endswith(TOOLKIT)
+
+
+def _flux_crds(install: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    for obj in install:
+        if obj.get("kind") == "CustomResourceDefinition":
+            spec = obj.get("spec") or {}
+            if is_flux_group(str(spec.get("group", ""))):
+                yield spec
+
+
+def api_versions(install: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Kind -> group/version for every Flux kind: the storage version of the install's CRDs."""
+    found = dict(CURRENT)
+    for spec in _flux_crds(install):
+        storage = [v["name"] for v in spec.get("versions", []) if v.get("storage")]
+        if storage:
+            found[spec["names"]["kind"]] = f"{spec['group']}/{storage[0]}"
+    return found
+
+
+def served_versions(install: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    """(group, kind) -> the versions the install's CRDs serve."""
+    return {
+        (spec["group"], spec["names"]["kind"]): {
+            v["name"] for v in spec.get("versions", []) if v.get("served", True)
+        }
+        for spec in _flux_crds(install)
+    }

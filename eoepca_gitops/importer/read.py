@@ -1,0 +1,241 @@
+"""Reading a Flux tree: its flux-system folder (install manifest, controller patches, sync objects),
+where each object is written (file:line), and the Git source it follows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eoepca_gitops import yaml_io
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.fluxtree import is_flux_kustomization
+from eoepca_gitops.importer.report import Report
+from eoepca_gitops.manifests.flux_release import release_version
+from eoepca_gitops.model import defaults
+
+__all__ = ["FluxSystem", "SourceIndex", "TreeRoot", "git_config", "read_flux_system", "tree_root"]
+
+_COMPONENTS = re.compile(r"^# Components: (.+)$", re.MULTILINE)
+_EXTRA = set(defaults.FLUX_EXTRA_COMPONENTS)
+KNOWN_CONTROLLERS = set(defaults.FLUX_COMPONENTS) | _EXTRA
+
+
+@dataclass(frozen=True)
+class TreeRoot:
+    """The folder imported and the repository it is in (Kustomization paths are relative to it)."""
+
+    repo_root: Path
+    path: Path
+    root_path: str  # ./<path relative to repo_root>, as a Kustomization's spec.path says it
+
+    def rel(self, path: Path) -> str:
+        return os.path.relpath(path, self.repo_root)
+
+
+def tree_root(path: Path, repo_root: Path | None) -> TreeRoot:
+    root = (repo_root or _git_toplevel(path)).resolve()
+    folder = path.resolve()
+    if not folder.is_dir():
+        raise GitopsError(f"{path}: not a folder")
+    try:
+        root_path = "./" + folder.relative_to(root).as_posix()
+    except ValueError:
+        raise GitopsError(f"{path} is not inside the repository root {root}") from None
+    return TreeRoot(root, folder, root_path)
+
+
+def _git_toplevel(path: Path) -> Path:
+    result = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise GitopsError(f"{path} is not inside a Git work tree: pass --repo-root DIR (the repository root)")
+    return Path(result.stdout.strip())
+
+
+@dataclass(frozen=True)
+class FluxSystem:
+    """What flux-system/ says: the stack's `flux` config, the sync objects, the install manifest."""
+
+    flux: dict[str, Any]
+    git_repository: dict[str, Any] | None
+    root_kustomization: dict[str, Any] | None
+    install_text: str | None
+
+
+def read_flux_system(tree: TreeRoot, report: Report) -> FluxSystem:
+    flux: dict[str, Any] = {}
+    components = sorted(tree.path.rglob("gotk-components.yaml"))
+    install_text = None
+    if components:
+        install = components[0]
+        install_text = install.read_text(errors="replace")
+        version = release_version(install_text)
+        names = _COMPONENTS.search(install_text[:2048])
+        if version:
+            flux["version"] = version
+        else:
+            report.note(
+                tree.rel(install), 1, "no '# Flux Version:' header; the stack uses the default version"
+            )
+        if names:
+            listed = [c.strip() for c in names.group(1).split(",") if c.strip()]
+            unknown = [c for c in listed if c not in KNOWN_CONTROLLERS]
+            if unknown:
+                report.note(tree.rel(install), 1, f"components not modelled, left out: {', '.join(unknown)}")
+            main = [c for c in listed if c in KNOWN_CONTROLLERS and c not in _EXTRA]
+            extra = [c for c in listed if c in _EXTRA]
+            if main != list(defaults.FLUX_COMPONENTS):
+                flux["components"] = main
+            if extra:
+                flux["componentsExtra"] = extra
+        patches = _ControllerPatches(tree, report).read(install.parent)
+        if patches:
+            flux["patches"] = patches
+    else:
+        report.note(tree.root_path, 0, "no flux-system/gotk-components.yaml: the stack uses the default Flux")
+    sync = sorted(tree.path.rglob("gotk-sync.yaml"))
+    git_repo = root = None
+    if sync:
+        for doc in yaml_io.load_all(sync[0].read_text()):
+            if isinstance(doc, dict) and doc.get("kind") == "GitRepository" and git_repo is None:
+                git_repo = doc
+            elif isinstance(doc, dict) and is_flux_kustomization(doc) and root is None:
+                root = doc
+    else:
+        report.note(
+            tree.root_path, 0, "no flux-system/gotk-sync.yaml: Git source unknown, placeholder written"
+        )
+    return FluxSystem(flux, git_repo, root, install_text)
+
+
+@dataclass
+class _ControllerPatches:
+    """flux-system/kustomization.yaml's patches of the controllers, as the stack's `flux.patches`."""
+
+    tree: TreeRoot
+    report: Report
+    json_args: dict[str, list[str]] = field(default_factory=dict)
+
+    def read(self, folder: Path) -> dict[str, Any]:
+        kfile = folder / "kustomization.yaml"
+        if not kfile.is_file():
+            return {}
+        kust = yaml_io.load(kfile.read_text()) or {}
+        docs: list[tuple[dict[str, Any], str]] = []
+        for name in kust.get("patchesStrategicMerge") or []:
+            path = folder / str(name)
+            if path.is_file():
+                docs += [
+                    (d, self.tree.rel(path))
+                    for d in yaml_io.load_all(path.read_text())
+                    if isinstance(d, dict)
+                ]
+        for entry in kust.get("patches") or []:
+            where = self.tree.rel(kfile)
+            text = entry.get("patch") if isinstance(entry, dict) else None
+            if text is None and isinstance(entry, dict) and entry.get("path"):
+                text = (folder / entry["path"]).read_text()
+            parsed = yaml_io.load(text) if text else None
+            target = (entry.get("target") or {}) if isinstance(entry, dict) else {}
+            if isinstance(parsed, dict):
+                docs.append((parsed, where))
+            elif isinstance(parsed, list) and target.get("kind") == "Deployment":
+                self._json_patch(parsed, target, where)
+        patches: dict[str, Any] = {}
+        for doc, where in docs:
+            kind, name = doc.get("kind"), (doc.get("metadata") or {}).get("name")
+            if kind != "Deployment" or name not in KNOWN_CONTROLLERS:
+                if not (kind == "Kustomization" and name == "flux-system"):
+                    self.report.note(where, 0, f"flux-system patch of {kind} {name} not modelled, left out")
+                continue
+            pod = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
+            found: dict[str, Any] = {}
+            for container in pod.get("containers") or []:
+                if container.get("name") == "manager" and container.get("resources"):
+                    found["resources"] = container["resources"]
+                if container.get("name") == "manager" and container.get("args"):
+                    found["args"] = container["args"]
+            if pod.get("nodeSelector"):
+                found["nodeSelector"] = pod["nodeSelector"]
+            if pod.get("tolerations"):
+                found["tolerations"] = pod["tolerations"]
+            if found:
+                patches.setdefault(name, {}).update(found)
+        for name, args in self.json_args.items():
+            patches.setdefault(name, {}).setdefault("args", []).extend(args)
+        return patches
+
+    def _json_patch(self, ops: list[Any], target: Mapping[str, Any], where: str) -> None:
+        names = [c for c in KNOWN_CONTROLLERS if re.fullmatch(str(target.get("name") or ".*"), c)]
+        for op in ops:
+            if isinstance(op, dict) and op.get("op") == "add" and str(op.get("path", "")).endswith("/args/-"):
+                for name in names:
+                    self.json_args.setdefault(name, []).append(str(op.get("value")))
+            else:
+                self.report.note(where, 0, f"flux-system JSON patch {op!r:.80} not modelled, left out")
+
+
+def git_config(repo: Mapping[str, Any] | None, report: Report) -> dict[str, Any]:
+    """The stack's `git` config from the tree's flux-system GitRepository (a placeholder without one)."""
+    if repo is None:
+        return {"url": "ssh://git@example.invalid/REPLACE-ME", "branch": "main"}
+    spec = repo.get("spec") or {}
+    git: dict[str, Any] = {"url": spec.get("url", "")}
+    ref = {k: v for k, v in (spec.get("ref") or {}).items() if k in ("branch", "tag", "semver", "commit")}
+    if "commit" in ref and len(ref) > 1:
+        ref = {"commit": ref["commit"]}
+    git.update(ref or {"branch": "master"})
+    for k in ("interval", "timeout", "ignore"):
+        if spec.get(k):
+            git[k] = spec[k]
+    if (spec.get("secretRef") or {}).get("name"):
+        url = git["url"]
+        git["auth"] = {"type": "https" if url.startswith("http") else "ssh"}
+        report.note(
+            "gotk-sync.yaml",
+            0,
+            f"Git credentials (Secret {spec['secretRef']['name']}, made by flux "
+            "bootstrap) become a stack secret: set gitSshPrivateKey or gitPassword with --secret",
+        )
+    return git
+
+
+class SourceIndex:
+    """Where each object is written in the tree (file:line), found by a quick scan of its YAML files."""
+
+    _DOC = re.compile(r"^---.*$", re.MULTILINE)
+
+    def __init__(self, repo_root: Path, folders: Iterable[Path]) -> None:
+        self.root = repo_root
+        self.index: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        seen: set[Path] = set()
+        for folder in folders:
+            for path in sorted(folder.rglob("*")):
+                if path.suffix in (".yaml", ".yml") and path.is_file() and path not in seen:
+                    seen.add(path)
+                    self._scan(path)
+
+    def _scan(self, path: Path) -> None:
+        text = path.read_text(errors="replace")
+        rel = os.path.relpath(path, self.root)
+        starts = [0] + [m.end() + 1 for m in self._DOC.finditer(text)]
+        for start in starts:
+            chunk = text[start:]
+            end = self._DOC.search(chunk)
+            chunk = chunk[: end.start()] if end else chunk
+            kind = re.search(r"^kind:\s*['\"]?([A-Za-z0-9]+)", chunk, re.MULTILINE)
+            name = re.search(r"^metadata:\s*\n(?:\s+.*\n)*?\s+name:\s*['\"]?([^'\"\s]+)", chunk, re.MULTILINE)
+            if kind and name:
+                line = text.count("\n", 0, start) + 1 + (kind.start() and chunk.count("\n", 0, kind.start()))
+                self.index.setdefault((kind.group(1), name.group(1)), []).append((rel, line))
+
+    def where(self, obj: Mapping[str, Any], fallback: str) -> tuple[str, int]:
+        found = self.index.get((str(obj.get("kind")), str((obj.get("metadata") or {}).get("name"))))
+        return found[0] if found else (fallback, 0)

@@ -1,0 +1,176 @@
+"""`import_tree`: read the tree, route its objects, lift the cluster's values, assemble and verify the
+blocks, write the files. Pure apart from reading the tree (and running kustomize through
+eoepca_gitops.fluxtree): the result is a mapping of relative paths to file contents plus a report;
+the command writes them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from eoepca_gitops import yaml_io
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP, api_versions
+from eoepca_gitops.fluxtree import walk
+from eoepca_gitops.importer.assemble import Target, assemble
+from eoepca_gitops.importer.lift import Lifter, detect_domain, detect_ip
+from eoepca_gitops.importer.notifications import notifications_config
+from eoepca_gitops.importer.read import (
+    FluxSystem,
+    SourceIndex,
+    TreeRoot,
+    git_config,
+    read_flux_system,
+    tree_root,
+)
+from eoepca_gitops.importer.report import Report, ReportItem
+from eoepca_gitops.importer.route import route
+from eoepca_gitops.importer.write import write_files
+from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.stack import FluxConfig, Stack
+
+__all__ = ["ImportOptions", "ImportResult", "import_tree"]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    path: Path
+    stack: str
+    out: Path
+    repo_root: Path | None = None
+    flux_version: str | None = None
+    flux_manifest: str | None = None  # as written into the stack file (relative to out)
+    public_ip: str | None = None
+    domain: str | None = None
+
+
+@dataclass
+class ImportResult:
+    files: dict[str, str]
+    report: list[ReportItem]
+    stack: Stack
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _install(
+    opts: ImportOptions, system: FluxSystem, version: str, files: dict[str, str], report: Report
+) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    """The stack's `flux` config and the install manifest its objects are written for."""
+    flux = {**system.flux, "version": version}
+    tree_version = system.flux.get("version")
+    install: tuple[dict[str, Any], ...] = ()
+    if opts.flux_manifest:
+        flux["manifest"] = opts.flux_manifest
+    elif system.install_text and tree_version == version:
+        manifest = f"clusters/{opts.stack}/gotk-components.yaml"
+        files[manifest] = system.install_text
+        flux["manifest"] = "./" + manifest
+        install = tuple(d for d in yaml_io.load_all(system.install_text) if isinstance(d, dict))
+    if not install:
+        try:
+            install = load_install_manifest(
+                FluxConfig.model_validate({k: v for k, v in flux.items() if k in ("version", "manifest")}),
+                file=f"Pulumi.{opts.stack}.yaml",
+                base_dir=opts.out,
+            )
+        except (GitopsError, ValidationError) as exc:
+            report.note(
+                f"Pulumi.{opts.stack}.yaml",
+                0,
+                f"install manifest of Flux {version} unavailable ({exc}); "
+                "objects written in the current Flux API versions",
+            )
+    return flux, install
+
+
+def _root_kustomization(tree: TreeRoot, system: FluxSystem, source_name: str, flux_ns: str) -> dict[str, Any]:
+    """The sync Kustomization of the tree when it applies the imported folder, else one that does."""
+    root = system.root_kustomization
+    declared = str(((root or {}).get("spec") or {}).get("path", "")).removeprefix("./")
+    if root is not None and os.path.normpath(declared) == os.path.normpath(tree.root_path.removeprefix("./")):
+        return root
+    return {
+        "apiVersion": f"{KUSTOMIZE_GROUP}/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": defaults.GIT_SOURCE_NAME, "namespace": flux_ns},
+        "spec": {
+            "path": tree.root_path,
+            "prune": True,
+            "interval": defaults.KUSTOMIZATION_INTERVAL,
+            "sourceRef": {"kind": "GitRepository", "name": source_name},
+        },
+    }
+
+
+def import_tree(opts: ImportOptions) -> ImportResult:
+    """Import the tree at opts.path. Raises GitopsError only for unusable options."""
+    report = Report()
+    files: dict[str, str] = {}
+    target = Target(opts.stack, opts.out)
+    tree = tree_root(opts.path, opts.repo_root)
+
+    system = read_flux_system(tree, report)
+    git_meta = (system.git_repository or {}).get("metadata") or {}
+    source_name = git_meta.get("name") or defaults.GIT_SOURCE_NAME
+    flux_ns = git_meta.get("namespace") or defaults.FLUX_NAMESPACE
+    tree_version = system.flux.get("version")
+    version = opts.flux_version or tree_version or defaults.FLUX_VERSION
+    flux, install = _install(opts, system, version, files, report)
+    if tree_version and tree_version != version:
+        report.note(tree.root_path, 0, f"the tree runs Flux {tree_version}; the stack installs {version}")
+    apis = api_versions(install)
+
+    root_k = _root_kustomization(tree, system, source_name, flux_ns)
+    root_meta = root_k["metadata"]
+    root_id = f"{root_meta.get('namespace') or flux_ns}/{root_meta['name']}"
+    walked = walk(tree.repo_root, tree.root_path, root_k, source_name=source_name, strict=False)
+    for problem in walked.problems:
+        report.note(problem.file, problem.line, problem.reason)
+        if problem.reason.startswith("not valid YAML"):
+            files[f"clusters/{opts.stack}/unconverted/{problem.file}._yaml"] = (
+                tree.repo_root / problem.file
+            ).read_text(errors="replace")
+    sources = SourceIndex(tree.repo_root, [tree.repo_root])
+    routed = route(
+        walked.objects,
+        walked.kustomizations,
+        root_k,
+        root_id,
+        system.git_repository,
+        flux_ns,
+        apis,
+        tree,
+        sources,
+        opts.stack,
+        report,
+    )
+
+    notifications = notifications_config(routed, flux_ns, report)
+    values = [c.obj for c in routed.candidates] + [o for b in routed.blocks.values() for o in b.shared]
+    ip = opts.public_ip or detect_ip(values)
+    domain = opts.domain or detect_domain(values)
+    if ip and domain == ip.replace(".", "-") + ".nip.io":
+        domain = None
+    lifter = Lifter(ip, domain)
+    cluster: dict[str, Any] = {"name": opts.stack, "publicIp": ip or "127.0.0.1"}
+    if domain:
+        cluster["domain"] = domain
+    if not ip:
+        report.note(
+            f"Pulumi.{opts.stack}.yaml",
+            0,
+            "no public IP recurs in the tree: set eoepca-gitops:cluster.publicIp",
+        )
+    git = git_config(system.git_repository, report)
+    base_config = {"cluster": cluster, "flux": flux, "git": git, "notifications": notifications}
+
+    blocks, stack = assemble(target, tree.root_path, routed, lifter, base_config, install, report)
+    files |= write_files(target, tree.root_path, blocks, stack, base_config, report)
+    files["import-report.md"] = report.markdown(opts.stack)
+    return ImportResult(files, report.sorted_items(), stack, report.counts)
