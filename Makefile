@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 LOCK := $(wildcard requirements.lock)
 CLI := $(VENV)/bin/eoepca-gitops
 
-.PHONY: help demo tools venv cluster-up cluster-down cluster-status lint typecheck test integration bench
+.PHONY: help demo tools venv cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench
 
 help:
 	@echo "make demo          set up, start the local cluster and pulumi up --stack local (scripts/demo.sh)"
@@ -18,8 +18,10 @@ help:
 	@echo "make venv          create .venv and install the project with its dev extras"
 	@echo "make cluster-up    start the local dev cluster (state in .state/dev-cluster)"
 	@echo "make cluster-down  stop it"
-	@echo "make test          venv + tools, then ruff, mypy and pytest (unit and integration)"
-	@echo "make integration   only the tests marked integration"
+	@echo "make check         ruff (lint + format check), mypy and the unit tests: no engine tools needed"
+	@echo "make integration   the integration tests (builds the engine tools first)"
+	@echo "make test          check, then integration: what .ci/run runs"
+	@echo "make format        reformat the code (ruff format)"
 	@echo "make bench         benchmarks vs kubectl/Flux on an own dev cluster (~25 min) -> bench/results.md"
 
 demo:
@@ -46,17 +48,23 @@ cluster-status: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
 
 typecheck: venv
 	$(VENV)/bin/mypy
 
-test: venv tools
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest
+unit: venv
+	$(VENV)/bin/pytest -m "not integration"
+
+check: lint typecheck unit
 
 integration: venv tools
 	$(VENV)/bin/pytest -m integration
+
+test: check integration
 
 # py-spy profiles the Python program in the benchmark's profile step (optional: skipped if absent)
 bench: venv tools

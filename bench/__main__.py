@@ -16,9 +16,12 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import scenarios as sc
+from bench.context import Bench, Settings
 from bench.harness import KUBECTL, Cluster, log, tools_env
+from bench.poller_runs import s5_s6_poller
 from bench.report import Result, render
+from bench.scaling import profile_runs, s7_scaling, s8_yaml
+from bench.stack_ops import s1_preview, s2_up_from_empty, s3_one_change, s4_render
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,7 +78,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     opts = parser.parse_args()
-    settings = sc.Settings(
+    settings = Settings(
         reps=opts.reps,
         commits=opts.commits,
         idle_seconds=opts.idle,
@@ -147,20 +150,20 @@ def main() -> int:
 
     try:
         cluster.up()
-        b = sc.Bench(work, cluster, settings)
-        step("4", lambda: sc.s4_render(b), (("4", "render vs kubectl kustomize"),))
-        step("8", lambda: sc.s8_yaml(b), (("8", "YAML loaders"),))
-        step("2", lambda: sc.s2_up_from_empty(b), (("2", "up from empty"),))
+        b = Bench(work, cluster, settings)
+        step("4", lambda: s4_render(b), (("4", "render vs kubectl kustomize"),))
+        step("8", lambda: s8_yaml(b), (("8", "YAML loaders"),))
+        step("2", lambda: s2_up_from_empty(b), (("2", "up from empty"),))
         if only & {"1", "3", "5"} and "2" not in only:  # they need the stack up
             cluster.fresh()
             b.pulumi.reset()
             b.pulumi("up", "--yes", "--skip-preview")
             b.replicas = 1
-        step("1", lambda: sc.s1_preview(b), (("1", "preview vs kubectl diff"),))
-        step("3", lambda: sc.s3_one_change(b), (("3", "one HelmRelease value"),))
-        step("5", lambda: sc.s5_s6_poller(b), (("5", "poller latency"), ("6", "poller idle cost")))
-        step("7", lambda: sc.s7_scaling(b), (("7", "scaling"),))
-        step("P", lambda: sc.profile_runs(b), (("P", "profile"),))
+        step("1", lambda: s1_preview(b), (("1", "preview vs kubectl diff"),))
+        step("3", lambda: s3_one_change(b), (("3", "one HelmRelease value"),))
+        step("5", lambda: s5_s6_poller(b), (("5", "poller latency"), ("6", "poller idle cost")))
+        step("7", lambda: s7_scaling(b), (("7", "scaling"),))
+        step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()
         write()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from bench.harness import STACK, TreeSampler, cpu_of, log
 
 if TYPE_CHECKING:
-    from bench.scenarios import Bench
+    from bench.context import Bench
 
 RATE = 100  # py-spy samples per second
 _FRAME = re.compile(r"^(?P<fn>.*?) \((?P<file>[^:()]*)(?::\d+)?\)$")

@@ -15,53 +15,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.types import parse_duration
 
 from . import conditions as c
+from . import transitions
 from .conditions import Reason
-from .decide import Action, Decision, DriftMode, Policy, backoff, decide
+from .decide import Action, Decision, DriftMode, Policy, decide
 from .log import log, log_event
 from .metrics import Metrics
-from .source import Source, SourceError
+from .ports import CheckoutLike, Source, StackAutomationLike
+from .source import SourceError
 from .state import InProgress, StackState, StateStore
 
-__all__ = ["LoopConfig", "PollLoop", "StackAutomationLike"]
-
-
-class OutcomeLike(Protocol):
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def reason(self) -> Reason: ...
-    @property
-    def message(self) -> str: ...
-    @property
-    def transient(self) -> bool: ...
-    @property
-    def drift(self) -> bool: ...
-    @property
-    def duration(self) -> float: ...
-    @property
-    def notes(self) -> tuple[str, ...]: ...
-    @property
-    def changes(self) -> Mapping[str, int]: ...
-
-
-class StackAutomationLike(Protocol):
-    def update(
-        self, tree: Path, revision: str, *, refresh: bool = ..., previous_host: str | None = ...
-    ) -> OutcomeLike: ...
-    def check_drift(self, tree: Path, *, previous_host: str | None = ...) -> OutcomeLike: ...
-    def recover(self, tree: Path, previous_host: str | None) -> OutcomeLike: ...
-    def already_applied(self, tree: Path, revision: str) -> bool: ...
-
-
-class CheckoutLike(Protocol):
-    def worktree(self, revision: str) -> Path: ...
-    def prune(self, keep: set[str]) -> None: ...
+__all__ = ["LoopConfig", "PollLoop"]
 
 
 @dataclass(frozen=True)
@@ -120,18 +89,7 @@ class PollLoop:
         self.metrics.observe(s)
 
     def _begin(self, stack: str, op: str, revision: str, reason: Reason) -> StackState:
-        s = self.store.get(stack)
-        now = self.clock()
-        same = s.attempted_revision == revision
-        s = s.with_(
-            in_progress=InProgress(op, revision, self.pid, self.host, now),
-            attempted_revision=revision,
-            failures=s.failures if same else 0,
-            last_failure_transient=s.last_failure_transient if same else False,
-            last_attempt_at=now,
-            # A drift check changes nothing: the stack keeps showing synced / drifted meanwhile.
-            conditions=s.conditions if op == "drift-check" else c.applying(reason, f"{op} {revision[:12]}"),
-        )
+        s = transitions.begun(self.store.get(stack), op, revision, reason, self.clock(), self.pid, self.host)
         self._put(s)
         log_event(op, stack=stack, revision=revision, reason=str(reason))
         return s
@@ -140,33 +98,28 @@ class PollLoop:
         self, s: StackState, op: str, reason: Reason, message: str, transient: bool, keep: bool = False
     ) -> None:
         now = self.clock()
-        if self.stopping.is_set() and not transient:
-            reason, transient = Reason.CANCELLED, True
-        failures = s.failures + 1
-        stall = failures >= self.config.policy.stall_after and not transient
-        retry_at = None if stall else now + backoff(failures, self.config.policy, self.rand())
-        rev = (s.attempted_revision or "-")[:12]
-        explained = f"{failures} consecutive failures on {rev}; waiting for a new commit"
-        conds = c.stalled(reason, explained) if stall else c.failed(reason, message)
-        s = s.with_(
-            in_progress=s.in_progress if keep else None,
-            failures=failures,
-            last_failure_transient=transient,
-            retry_at=retry_at,
-            last_error=f"{reason}: {message}",
-            conditions=conds,
+        f = transitions.failed(
+            s,
+            reason,
+            message,
+            transient,
+            now,
+            self.config.policy,
+            self.rand(),
+            stopping=self.stopping.is_set(),
+            keep_in_progress=keep,
         )
-        self._put(s)
-        self.metrics.failures.labels(s.stack, str(reason)).inc()
+        self._put(f.state)
+        self.metrics.failures.labels(s.stack, str(f.reason)).inc()
         log_event(
             f"{op}-failed",
             logging.WARNING,
             stack=s.stack,
             revision=s.attempted_revision,
-            reason=str(reason),
-            failures=failures,
-            stalled=stall,
-            retry_in=None if retry_at is None else round(retry_at - now, 1),
+            reason=str(f.reason),
+            failures=f.state.failures,
+            stalled=f.stalled,
+            retry_in=None if f.retry_at is None else round(f.retry_at - now, 1),
             error=message,
         )
 
@@ -209,21 +162,7 @@ class PollLoop:
         notes: tuple[str, ...],
         changes: Mapping[str, int] | None = None,
     ) -> None:
-        now = self.clock()
-        s = s.with_(
-            in_progress=None,
-            applied_revision=revision,
-            failures=0,
-            last_failure_transient=False,
-            retry_at=None,
-            last_error=None,
-            last_success_at=now,
-            last_drift_check_at=now,
-            drift=False,
-            last_duration_seconds=round(duration, 3),
-            notes=notes or s.notes,
-            conditions=c.ready(reason),
-        )
+        s = transitions.succeeded(s, revision, reason, duration, notes, self.clock())
         self._put(s)
         log_event(
             "applied",
@@ -254,17 +193,7 @@ class PollLoop:
         result = "drift" if out.drift else "clean"
         self.metrics.drift_checks.labels(stack, result).inc()
         if not out.drift:
-            self._put(
-                s.with_(
-                    in_progress=None,
-                    failures=0,
-                    retry_at=None,
-                    last_error=None,
-                    drift=False,
-                    last_drift_check_at=now,
-                    conditions=c.ready(),
-                )
-            )
+            self._put(transitions.drift_clean(s, now))
             log_event("drift-check", stack=stack, revision=revision, result=result)
             return
         log_event(
@@ -276,17 +205,7 @@ class PollLoop:
             mode=str(self.config.policy.drift_mode),
         )
         if self.config.policy.drift_mode is DriftMode.DETECT:
-            self._put(
-                s.with_(
-                    in_progress=None,
-                    failures=0,
-                    retry_at=None,
-                    drift=True,
-                    last_drift_check_at=now,
-                    last_error=None,
-                    conditions=c.drifted(out.message),
-                )
-            )
+            self._put(transitions.drift_detected(s, out.message, now))
             self.metrics.drift.labels(stack).set(1)
             return
         s = s.with_(drift=True)
@@ -325,16 +244,7 @@ class PollLoop:
             msg = f"interrupted {ip.operation} of {ip.revision[:12]} recovered"
             if out.reason == Reason.PENDING_OPERATIONS:
                 msg += f": {out.message}"
-            s = s.with_(
-                in_progress=None,
-                notes=notes,
-                failures=0,
-                retry_at=None,
-                last_failure_transient=False,
-                last_error=None,
-                conditions=c.waiting(out.reason, msg),
-            )
-            self._put(s)
+            self._put(transitions.recovered(s, out.reason, msg, notes))
             log_event("recovered", logging.WARNING, stack=stack, reason=str(out.reason), notes=list(notes))
         else:
             self._failure(s.with_(notes=notes), "recover", out.reason, out.message, True, keep=True)

@@ -8,22 +8,15 @@ import re
 import shutil
 import threading
 from pathlib import Path
-from typing import Protocol
 
 import git
 
 from eoepca_gitops.errors import SourceError
 
-__all__ = ["Checkout", "RemoteBranch", "Source", "SourceError", "redact_url"]
+__all__ = ["Checkout", "RemoteBranch", "SourceError", "redact_url"]
 
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
-
-
-class Source(Protocol):
-    def current_commit(self) -> str:
-        """The commit the tracked branch points at now; raises SourceError."""
-        ...
 
 
 def redact_url(url: str) -> str:
