@@ -10,9 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from eoepca_gitops.fluxtree.envsubst import SubstitutionError, flux_envsubst
-
-__all__ = ["SubstitutionError", "flux_substitute", "substitute"]
+__all__ = ["substitute"]
 
 _VAR = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}")
 
@@ -25,8 +23,3 @@ def substitute(value: Any, variables: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [substitute(v, variables) for v in value]
     return value
-
-
-def flux_substitute(text: str, variables: Mapping[str, str]) -> str:
-    """Flux postBuild substitution on manifest text (fluxtree.envsubst: the one implementation)."""
-    return flux_envsubst(text, variables)

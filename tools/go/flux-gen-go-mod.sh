@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Regenerates this wrapper's go.mod/go.sum for one Flux controller release. The wrapper is named
-# after the controller (flux-<name>): it requires github.com/fluxcd/<name> and its /api module at the
-# same version (upstream's `/api => ./api` replace is local, and the module zip leaves api/ out) and
-# copies only the controller's non-local replaces (`=> module version`).
-#   tools/go/flux-<name>/gen-go-mod.sh vX.Y.Z
+# Regenerates the go.mod/go.sum of the wrapper module tools/go/flux-<name>/ for one Flux controller
+# release: it requires github.com/fluxcd/<name> and its /api module at the same version (upstream's
+# `/api => ./api` replace is local, and the module zip leaves api/ out) and copies only the
+# controller's non-local replaces (`=> module version`).
+#   tools/go/flux-gen-go-mod.sh source-controller v1.9.3
 set -euo pipefail
-VERSION=${1:?usage: gen-go-mod.sh vX.Y.Z}
-cd "$(dirname "$0")"
-name=$(basename "$PWD"); name=${name#flux-}
+name=${1:?usage: flux-gen-go-mod.sh <controller name> vX.Y.Z}
+VERSION=${2:?usage: flux-gen-go-mod.sh <controller name> vX.Y.Z}
+cd "$(dirname "$0")/flux-$name"
 module=github.com/fluxcd/$name
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 upstream=$(go mod download -json "$module@$VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
