@@ -65,8 +65,11 @@ build_pulumi() {
       -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION' \
       -o '$dir/pulumi.tmp' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi && mv '$dir/pulumi.tmp' '$dir/pulumi'"
   fi
-  # The Python language host is looked up beside the CLI; see tools/language-host/README.md.
-  ln -sfn "$repo/tools/language-host/pulumi-language-python" "$dir/pulumi-language-python"
+  # The Python language host is looked up beside the CLI (tools/language-host/README.md). Copied, not
+  # linked: every checkout shares this cache, and a link into one breaks when that one is removed.
+  rm -f "$dir/pulumi-language-python"
+  install -m 0755 "$repo/tools/language-host/pulumi-language-python" "$dir/pulumi-language-python"
+  install -m 0644 "$repo/tools/language-host/pulumi_language_python.py" "$dir/pulumi_language_python.py"
   local sdk
   sdk=$(cd "$wrappers/pulumi" && module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION")
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$dir/pulumi-language-python-exec"

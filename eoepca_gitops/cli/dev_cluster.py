@@ -1,4 +1,4 @@
-"""`eoepca-gitops dev-cluster up|down|status`: the local Kubernetes cluster tests and demos run against."""
+"""`eoepca-gitops dev-cluster up|down|status|charts`: the local cluster tests and demos run against."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
-from eoepca_gitops.cli.common import reported, say
+from eoepca_gitops.cli.common import project_dir, reported, say
 from eoepca_gitops.devcluster import DevCluster, default_state_dir
 
 app = typer.Typer(
-    help="A local Kubernetes cluster (etcd, kube-apiserver, controller manager, scheduler, kwok "
-    "fake node) on 127.0.0.1, from the binaries scripts/tools.sh builds.",
+    help="A local Kubernetes cluster on 127.0.0.1 from the binaries scripts/tools.sh builds: etcd, "
+    "kube-apiserver, controller manager, scheduler, a kwok fake node, a Git server (smart HTTP) for "
+    "this project's repository, a chart repository of stand-in charts, and the real Flux controllers.",
     no_args_is_help=True,
 )
 
@@ -35,11 +36,24 @@ def _cluster(state_dir: Path | None) -> DevCluster:
 def up(
     state_dir: StateDir = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the cluster to be ready.")] = 90.0,
+    flux: Annotated[
+        bool,
+        typer.Option(
+            help="Run the real Flux controllers (the default: every feature is tested against them); "
+            "--no-flux gives the API server alone, where the Flux Deployments stay fake pods."
+        ),
+    ] = True,
+    git_repo: Annotated[
+        Path | None,
+        typer.Option(help="The Git repository the local Git server serves (default: this project's)."),
+    ] = None,
 ) -> None:
-    """Start the cluster (or find it running); print the kubeconfig path and an export line."""
-    info = _cluster(state_dir).up(timeout=timeout)
+    """Start the cluster (or find it running); print the kubeconfig path, the Git URL and an export line."""
+    info = _cluster(state_dir).up(timeout=timeout, flux=flux, git_repo=git_repo)
     typer.echo(f"kubeconfig: {info.kubeconfig}")
     typer.echo(f"server: {info.server}")
+    typer.echo(f"git: {info.git_url} (serves {info.git_repo})")
+    typer.echo(f"charts: {info.charts_url}")
     typer.echo(f"export KUBECONFIG={info.kubeconfig}")
 
 
@@ -59,16 +73,32 @@ def down(
 @app.command()
 @reported
 def status(state_dir: StateDir = None) -> None:
-    """Show which components run (exit 0 when all run and the API server is ready, else 1)."""
+    """Show each part and each Flux controller (exit 0 when every process `up` started runs and
+    the API server is ready, else 1; a controller waiting for the stack's CRDs is not a failure)."""
     cluster = _cluster(state_dir)
     components, ready = cluster.status()
     info = cluster.info()
     for c in components:
-        state = f"running (pid {c.pid})" if c.running else "stopped"
+        state = f"running (pid {c.pid})" if c.running else (c.detail or "stopped")
         port = f"127.0.0.1:{c.port}" if c.port else "-"
-        typer.echo(f"{c.name:<25} {state:<22} {port}")
+        typer.echo(f"{c.name:<25} {port:<17} {state}")
     if info is not None:
         typer.echo(f"api server: {info.server} ({'ready' if ready else 'not ready'})")
         typer.echo(f"kubeconfig: {info.kubeconfig}")
-    if not (ready and all(c.running for c in components)):
+        typer.echo(f"git: {info.git_url} (serves {info.git_repo})")
+    waiting = {c.name for c in components if not c.running and c.detail}
+    if not (ready and all(c.running for c in components if c.name not in waiting)):
         raise typer.Exit(1)
+
+
+@app.command()
+@reported
+def charts(
+    state_dir: StateDir = None,
+    project: Annotated[
+        Path | None, typer.Option(help="Project whose blocks and stacks name the charts (default: nearest).")
+    ] = None,
+) -> None:
+    """Write the stand-in charts for every chart version the project's blocks and stack overrides name
+    into the local chart repository (`up` does it for the served repository)."""
+    _cluster(state_dir).publish_charts(project_dir(project))

@@ -1,5 +1,6 @@
 """A local Kubernetes cluster from the binaries `scripts/tools.sh` builds: etcd, kube-apiserver,
-kube-controller-manager, kube-scheduler and kwok with one fake node, all on 127.0.0.1.
+kube-controller-manager, kube-scheduler and kwok with one fake node, a Git server and a chart
+repository, and the real Flux controllers; all on 127.0.0.1.
 
     from eoepca_gitops.devcluster import DevCluster
     cluster = DevCluster(state_dir)
@@ -10,7 +11,8 @@ kube-controller-manager, kube-scheduler and kwok with one fake node, all on 127.
 
 from __future__ import annotations
 
-from eoepca_gitops.devcluster.cluster import ClusterInfo, ComponentStatus, DevCluster
+from eoepca_gitops.devcluster.cluster import DevCluster
+from eoepca_gitops.devcluster.layout import ClusterInfo, ComponentStatus
 from eoepca_gitops.devcluster.tools import Tools, default_state_dir, find_tools
 from eoepca_gitops.errors import ClusterError, ToolsMissingError
 

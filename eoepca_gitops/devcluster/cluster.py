@@ -1,116 +1,53 @@
-"""The dev cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok with
-one fake node, all bound to 127.0.0.1, state (certs, kubeconfigs, etcd data, logs, pid files) in
-one folder."""
+"""The dev cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok with one
+fake node; a Git server and a chart repository; and the real Flux controllers, supervised. All bound
+to 127.0.0.1, state (certs, kubeconfigs, etcd data, logs, pid files) in one folder."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
+import functools
 import shutil
+import subprocess
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from eoepca_gitops.devcluster import certs, processes
-from eoepca_gitops.devcluster.kubeapi import KubeApi, healthz
+from eoepca_gitops.devcluster import certs, charts, git_server, processes
+from eoepca_gitops.devcluster import kubernetes as k8s
+from eoepca_gitops.devcluster.flux import CONTROLLERS, read_states
+from eoepca_gitops.devcluster.kubeapi import KubeApi, healthz, http_ok
 from eoepca_gitops.devcluster.kubeconfig import IDENTITIES, ensure_tokens, write_kubeconfig
+from eoepca_gitops.devcluster.layout import ClusterInfo, ComponentStatus, StateLayout
 from eoepca_gitops.devcluster.processes import ProcessRecord
-from eoepca_gitops.devcluster.tools import Tools, default_state_dir, find_tools
+from eoepca_gitops.devcluster.supervisor import supervisor_argv
+from eoepca_gitops.devcluster.tools import (
+    REPO_ROOT,
+    Tools,
+    default_state_dir,
+    find_flux_controllers,
+    find_tools,
+)
 from eoepca_gitops.errors import ClusterError
 
-# start order; `down` stops in reverse
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
-DEFAULT_PORTS = {
-    "etcd": 2379,
-    "etcd-peer": 2380,
-    "kube-apiserver": 6443,
-    "kube-controller-manager": 10257,
-    "kube-scheduler": 10259,
-    "kwok": 10247,
-}
+__all__ = ["COMPONENTS", "GIT_REPO_NAME", "DevCluster"]
+
+# start order; `down` stops in reverse (the Flux supervisor first, then what it started)
+COMPONENTS = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "git-server",
+    "chart-repository",
+    "flux",
+)
+DEFAULT_PORTS = {**k8s.DEFAULT_PORTS, "git-server": 8180, "chart-repository": 8181}
 PORT_ATTEMPTS = 3
-NODE_NAME = "kwok-node-0"
-NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
-SERVICE_CIDR = "10.0.0.0/24"
-POD_CIDR = "10.244.0.0/16"
+GIT_REPO_NAME = "eoepca-gitops"
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class ClusterInfo:
-    state_dir: Path
-    kubeconfig: Path
-    server: str
-    ports: dict[str, int]
-    start_seconds: float | None = None
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "state_dir": str(self.state_dir),
-                "kubeconfig": str(self.kubeconfig),
-                "server": self.server,
-                "ports": self.ports,
-                "start_seconds": self.start_seconds,
-            },
-            indent=2,
-        )
-
-    @classmethod
-    def from_file(cls, path: Path) -> ClusterInfo | None:
-        try:
-            data = json.loads(path.read_text())
-            return cls(
-                state_dir=Path(data["state_dir"]),
-                kubeconfig=Path(data["kubeconfig"]),
-                server=str(data["server"]),
-                ports={str(k): int(v) for k, v in data["ports"].items()},
-                start_seconds=data.get("start_seconds"),
-            )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None
-
-
-@dataclass(frozen=True)
-class ComponentStatus:
-    name: str
-    running: bool
-    pid: int | None
-    port: int | None
-    log: str | None
-
-
-@dataclass
-class _Layout:
-    root: Path
-    pki: Path = field(init=False)
-    tokens: Path = field(init=False)
-    etcd_data: Path = field(init=False)
-    logs: Path = field(init=False)
-    pids: Path = field(init=False)
-    kubeconfigs: Path = field(init=False)
-    serving: Path = field(init=False)
-    kubeconfig: Path = field(init=False)
-    info: Path = field(init=False)
-    lock: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        r = self.root
-        self.pki = r / "pki"
-        self.tokens = r / "pki" / "tokens.csv"
-        self.etcd_data = r / "etcd"
-        self.logs = r / "logs"
-        self.pids = r / "pids"
-        self.kubeconfigs = r / "kubeconfigs"
-        self.serving = r / "serving-certs"
-        self.kubeconfig = r / "kubeconfig"
-        self.info = r / "cluster.json"
-        self.lock = r / ".lock"
 
 
 def _print_progress(message: str) -> None:
@@ -126,7 +63,7 @@ class DevCluster:
     ) -> None:
         """`default_ports=False` picks free ports at random (test sessions running side by side
         would otherwise race for the well-known ones)."""
-        self.layout = _Layout((state_dir or default_state_dir()).resolve())
+        self.layout = StateLayout((state_dir or default_state_dir()).resolve())
         self._progress = progress or _print_progress
         self._default_ports = default_ports
         self._t0 = time.monotonic()
@@ -142,44 +79,75 @@ class DevCluster:
         return ClusterInfo.from_file(self.layout.info)
 
     def status(self) -> tuple[list[ComponentStatus], bool]:
-        """Each component (running or not) and whether the API server answers /readyz."""
+        """Each part (running or not; with Flux each controller too) and whether the API server
+        answers /readyz."""
         records = processes.read_records(self.layout.pids)
         info = self.info()
-        result = []
-        for name in COMPONENTS:
-            record = records.get(name)
-            running = record is not None and processes.is_running(record)
-            result.append(
-                ComponentStatus(
-                    name=name,
-                    running=running,
-                    pid=record.pid if record and running else None,
-                    port=info.ports.get(name) if info else None,
-                    log=record.log if record else None,
+        names = [n for n in COMPONENTS if n != "flux" or (info is not None and info.flux)]
+        result = [self._component(n, records, info) for n in names]
+        if info is not None and info.flux:
+            states, ports = read_states(self.layout.flux_status)
+            for c in CONTROLLERS:
+                state = states.get(c.name)
+                result.append(
+                    self._component(
+                        c.name,
+                        records,
+                        None,
+                        port=ports.get(f"{c.name}-health"),
+                        detail="" if state is None or state.state == "running" else state.detail,
+                    )
                 )
-            )
         ready = False
         if info is not None and any(c.running for c in result):
             ready = self._api(info.server).ready()
         return result, ready
 
-    def up(self, timeout: float = 90.0) -> ClusterInfo:
-        """Starts the cluster (or finds it running) and returns where to reach it."""
+    @staticmethod
+    def _component(
+        name: str,
+        records: dict[str, ProcessRecord],
+        info: ClusterInfo | None,
+        port: int | None = None,
+        detail: str = "",
+    ) -> ComponentStatus:
+        record = records.get(name)
+        running = record is not None and processes.is_running(record)
+        return ComponentStatus(
+            name=name,
+            running=running,
+            pid=record.pid if record and running else None,
+            port=port if port is not None else (info.ports.get(name) if info else None),
+            log=record.log if record else None,
+            detail=detail,
+        )
+
+    def up(self, timeout: float = 90.0, flux: bool = True, git_repo: Path | None = None) -> ClusterInfo:
+        """Starts the cluster (or finds it running as asked) and returns where to reach it.
+
+        `flux` runs the real Flux controllers; `git_repo` is the repository the Git server serves
+        (default: this project's checkout).
+        """
         self._t0 = time.monotonic()
+        repo = _repository(git_repo or REPO_ROOT)
         with self._locked():
             components, ready = self.status()
             info = self.info()
-            if info is not None and ready and all(c.running for c in components):
+            processes_up = [c for c in components if c.name in COMPONENTS]
+            same = info is not None and info.flux == flux and info.git_repo == repo
+            if same and info is not None and ready and all(c.running for c in processes_up):
                 self._say(f"already running: {info.server}")
                 return info
             if any(c.running for c in components):
-                self._say("some components run from an earlier start; stopping them first")
+                self._say("parts run from an earlier start; stopping them first")
                 self._stop_all()
             tools = find_tools()
+            if flux:
+                find_flux_controllers()  # fail before starting anything
             deadline = time.monotonic() + timeout
             for attempt in range(1, PORT_ATTEMPTS + 1):
                 try:
-                    return self._start(tools, deadline, random_ports=attempt > 1 or not self._default_ports)
+                    return self._start(tools, deadline, attempt > 1 or not self._default_ports, flux, repo)
                 except ClusterError as err:
                     self._say("start failed; stopping what was started")
                     self._stop_all()
@@ -203,6 +171,13 @@ class DevCluster:
             shutil.rmtree(self.layout.root)
             self._say(f"deleted {self.layout.root}")
         return stopped
+
+    def publish_charts(self, project: Path) -> int:
+        """(Re)writes the stand-in charts of every chart version `project` names into the chart
+        repository (eoepca_gitops.devcluster.charts); returns how many."""
+        count = charts.write_repository(charts.charts_of_project(project), self.layout.charts)
+        self._say(f"{count} stand-in charts in {self.layout.charts}")
+        return count
 
     def stop_component(self, name: str) -> bool:
         """Stops one running component (e.g. kube-apiserver, to test an outage); the others keep
@@ -305,7 +280,9 @@ class DevCluster:
                 raise ClusterError(f"timed out waiting for {what}\n{logs}")
             time.sleep(0.1)
 
-    def _start(self, tools: Tools, deadline: float, random_ports: bool) -> ClusterInfo:
+    def _start(
+        self, tools: Tools, deadline: float, random_ports: bool, flux: bool, git_repo: Path
+    ) -> ClusterInfo:
         lay = self.layout
         ports = processes.choose_ports(DEFAULT_PORTS, prefer_defaults=not random_ports)
         moved = {k: v for k, v in ports.items() if v != DEFAULT_PORTS[k]}
@@ -327,152 +304,79 @@ class DevCluster:
         }
         self._say(f"certificates, tokens and kubeconfigs in {lay.root}")
 
-        etcd_url = f"http://127.0.0.1:{ports['etcd']}"
-        peer_url = f"http://127.0.0.1:{ports['etcd-peer']}"
-        etcd = self._spawn(
-            "etcd",
-            [
-                str(tools.etcd),
-                "--name=default",
-                f"--data-dir={lay.etcd_data}",
-                f"--listen-client-urls={etcd_url}",
-                f"--advertise-client-urls={etcd_url}",
-                f"--listen-peer-urls={peer_url}",
-                f"--initial-advertise-peer-urls={peer_url}",
-                f"--initial-cluster=default={peer_url}",
-                "--unsafe-no-fsync",
-                "--log-level=warn",
-            ],
+        etcd = self._spawn("etcd", k8s.etcd_argv(tools, lay, ports))
+        self._wait(
+            "etcd /health", lambda: http_ok(f"http://127.0.0.1:{ports['etcd']}/health"), deadline, [etcd]
         )
-        self._wait("etcd /health", lambda: _http_ok(f"{etcd_url}/health"), deadline, [etcd])
-
-        apiserver = self._spawn(
-            "kube-apiserver",
-            [
-                str(tools.kube_apiserver),
-                f"--etcd-servers={etcd_url}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                # the kubernetes service cannot point at loopback: no endpoint reconciler
-                "--endpoint-reconciler-type=none",
-                f"--secure-port={ports['kube-apiserver']}",
-                f"--tls-cert-file={files.serving_cert}",
-                f"--tls-private-key-file={files.serving_key}",
-                f"--client-ca-file={files.ca_cert}",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={files.sa_pub}",
-                f"--service-account-signing-key-file={files.sa_key}",
-                f"--token-auth-file={lay.tokens}",
-                "--authorization-mode=RBAC",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
-                "--allow-privileged=true",
-                "--profiling=false",
-            ],
-        )
+        apiserver = self._spawn("kube-apiserver", k8s.apiserver_argv(tools, lay, ports, files))
         api = self._api(server, tokens["admin"])
         self._wait("kube-apiserver /readyz", api.ready, deadline, [etcd, apiserver])
-
-        def serving(name: str) -> list[str]:
-            return [
-                "--bind-address=127.0.0.1",
-                f"--secure-port={ports[name]}",
-                f"--cert-dir={lay.serving / name}",
-                f"--kubeconfig={kubeconfigs[name]}",
-                "--leader-elect=false",
-            ]
-
         kcm = self._spawn(
             "kube-controller-manager",
-            [
-                str(tools.kube_controller_manager),
-                *serving("kube-controller-manager"),
-                f"--root-ca-file={files.ca_cert}",
-                f"--service-account-private-key-file={files.sa_key}",
-            ],
+            k8s.controller_manager_argv(tools, lay, ports, kubeconfigs["kube-controller-manager"], files),
         )
-        scheduler = self._spawn("kube-scheduler", [str(tools.kube_scheduler), *serving("kube-scheduler")])
-        kwok = self._spawn(
-            "kwok",
-            [
-                str(tools.kwok),
-                f"--kubeconfig={kubeconfigs['kwok']}",
-                f"--manage-nodes-with-annotation-selector={NODE_ANNOTATION[0]}={NODE_ANNOTATION[1]}",
-                *[f"--config={stage}" for stage in tools.kwok_stages],
-                f"--server-address=127.0.0.1:{ports['kwok']}",
-                "--node-ip=127.0.0.1",
-                f"--node-port={ports['kwok']}",
-                "--node-lease-duration-seconds=40",
-                f"--cidr={POD_CIDR}",
-            ],
+        scheduler = self._spawn(
+            "kube-scheduler", k8s.scheduler_argv(tools, lay, ports, kubeconfigs["kube-scheduler"])
         )
-        if api.create("/api/v1/nodes", _fake_node()):
-            self._say(f"created node {NODE_NAME}")
+        kwok = self._spawn("kwok", k8s.kwok_argv(tools, ports, kubeconfigs["kwok"]))
+        if api.create("/api/v1/nodes", k8s.fake_node()):
+            self._say(f"created node {k8s.NODE_NAME}")
         everything = [etcd, apiserver, kcm, scheduler, kwok]
         self._wait(
-            f"node {NODE_NAME} Ready (kwok), untainted", lambda: _node_ready(api), deadline, everything
+            f"node {k8s.NODE_NAME} Ready (kwok), untainted", lambda: k8s.node_ready(api), deadline, everything
         )
-        self._wait(
-            "kube-controller-manager /healthz",
-            lambda: healthz(f"https://127.0.0.1:{ports['kube-controller-manager']}/healthz"),
-            deadline,
-            everything,
-        )
+        for name in ("kube-controller-manager", "kube-scheduler"):
+            check = functools.partial(healthz, f"https://127.0.0.1:{ports[name]}/healthz")
+            self._wait(f"{name} /healthz", check, deadline, everything)
         self._wait(
             "service account default/default (controllers running)",
             lambda: api.get_json("/api/v1/namespaces/default/serviceaccounts/default") is not None,
             deadline,
             everything,
         )
+
+        git_url = f"http://127.0.0.1:{ports['git-server']}/{GIT_REPO_NAME}.git"
+        git = self._spawn("git-server", git_server.argv(git_repo, GIT_REPO_NAME, ports["git-server"]))
         self._wait(
-            "kube-scheduler /healthz",
-            lambda: healthz(f"https://127.0.0.1:{ports['kube-scheduler']}/healthz"),
+            f"Git server {git_url}",
+            lambda: http_ok(f"{git_url}/info/refs?service=git-upload-pack"),
             deadline,
-            everything,
+            [git],
         )
+        self.publish_charts(git_repo)
+        charts_url = f"http://127.0.0.1:{ports['chart-repository']}/"
+        repository = self._spawn(
+            "chart-repository", charts.server_argv(lay.charts, ports["chart-repository"])
+        )
+        self._wait(f"chart repository {charts_url}", lambda: http_ok(charts_url), deadline, [repository])
+        if flux:
+            lay.flux_status.unlink(missing_ok=True)
+            supervisor = self._spawn("flux", supervisor_argv(lay.root, server, kubeconfigs["flux"]))
+            self._wait("Flux supervisor", lay.flux_status.is_file, deadline, [supervisor])
         elapsed = round(time.monotonic() - self._t0, 1)
         info = ClusterInfo(
-            state_dir=lay.root, kubeconfig=lay.kubeconfig, server=server, ports=ports, start_seconds=elapsed
+            state_dir=lay.root,
+            kubeconfig=lay.kubeconfig,
+            server=server,
+            ports=ports,
+            start_seconds=elapsed,
+            flux=flux,
+            git_repo=git_repo,
+            git_url=git_url,
+            charts_url=charts_url,
         )
         lay.info.write_text(info.to_json())
-        self._say(f"cluster ready at {server} in {elapsed} s")
+        self._say(f"cluster ready at {server} in {elapsed} s (Git {git_url}, charts {charts_url})")
+        if flux:
+            self._say("Flux controllers start once a stack's `pulumi up` has installed the Flux CRDs")
         return info
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as resp:
-            return int(resp.status) == 200
-    except OSError:
-        return False
-
-
-def _fake_node() -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": NODE_NAME,
-            "annotations": {NODE_ANNOTATION[0]: NODE_ANNOTATION[1], "node.alpha.kubernetes.io/ttl": "0"},
-            "labels": {
-                "kubernetes.io/hostname": NODE_NAME,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "kubernetes.io/role": "agent",
-                "node-role.kubernetes.io/agent": "",
-                "type": "kwok",
-            },
-        },
-        "spec": {},
-    }
-
-
-def _node_ready(api: KubeApi) -> bool:
-    node = api.get_json(f"/api/v1/nodes/{NODE_NAME}")
-    if node is None:
-        return False
-    conditions = node.get("status", {}).get("conditions", [])
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-    # the API server taints a new node not-ready; the node lifecycle controller lifts it once Ready
-    taints = node.get("spec", {}).get("taints", [])
-    tainted = any(t.get("key", "").startswith("node.kubernetes.io/") for t in taints)
-    return ready and not tainted
+def _repository(path: Path) -> Path:
+    """The top folder of the Git repository at `path` (what the Git server serves)."""
+    result = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise ClusterError(f"{path} is not a Git repository: the dev cluster's Git server serves one")
+    return Path(result.stdout.strip()).resolve()

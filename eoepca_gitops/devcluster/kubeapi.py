@@ -1,4 +1,4 @@
-"""The few API-server calls the dev cluster makes itself (readiness, the fake node), over urllib."""
+"""The few HTTP calls the dev cluster makes itself (readiness, the fake node, health), over urllib."""
 
 from __future__ import annotations
 
@@ -59,6 +59,15 @@ class KubeApi:
         except (OSError, ssl.SSLError):
             return False
         return status == 200
+
+
+def http_ok(url: str) -> bool:
+    """GET on a plain-HTTP endpoint on loopback (etcd, the Git server, the chart repository); True on 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=1.0) as resp:
+            return int(resp.status) == 200
+    except OSError:
+        return False
 
 
 def healthz(url: str, timeout: float = 2.0) -> bool:

@@ -27,6 +27,9 @@ IDENTITIES: dict[str, Identity] = {
     "kube-controller-manager": Identity("system:kube-controller-manager", ("system:masters",)),
     "kube-scheduler": Identity("system:kube-scheduler", ("system:masters",)),
     "kwok": Identity("system:kwok-controller", ("system:masters",)),
+    # The Flux controllers run as host processes with cluster-admin rights, as their own
+    # ClusterRoleBindings (cluster-reconciler, crd-controller) give them in a cluster.
+    "flux": Identity("system:flux-controllers", ("system:masters",)),
 }
 
 

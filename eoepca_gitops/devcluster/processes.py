@@ -66,7 +66,9 @@ def is_running(record: ProcessRecord) -> bool:
     return int(fields[19]) == record.start_ticks
 
 
-def spawn(name: str, argv: list[str], log_path: Path, pid_dir: Path) -> ProcessRecord:
+def spawn(
+    name: str, argv: list[str], log_path: Path, pid_dir: Path, env: dict[str, str] | None = None
+) -> ProcessRecord:
     """Starts argv in a new session (Ctrl-C in a terminal does not reach it), output to log_path.
 
     os.posix_spawn rather than subprocess.Popen: a Popen object dropped while its process runs
@@ -76,7 +78,7 @@ def spawn(name: str, argv: list[str], log_path: Path, pid_dir: Path) -> ProcessR
     pid = os.posix_spawn(
         argv[0],
         argv,
-        dict(os.environ),
+        {**os.environ, **(env or {})},
         file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
             (os.POSIX_SPAWN_OPEN, 1, str(log_path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),

@@ -11,6 +11,7 @@ from eoepca_gitops.errors import ToolsMissingError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+FLUX_CONTROLLERS = ("source-controller", "kustomize-controller", "helm-controller", "notification-controller")
 
 
 @dataclass(frozen=True)
@@ -76,3 +77,16 @@ def find_tools() -> Tools:
         kwok=get("kwok"),
         kwok_stages=stages,
     )
+
+
+def find_flux_controllers() -> dict[str, Path]:
+    """The Flux controllers scripts/tools.sh builds (`scripts/tools.sh flux`), by name."""
+    found = {name: _find(name) for name in FLUX_CONTROLLERS}
+    missing = [name for name, path in found.items() if path is None]
+    if missing:
+        raise ToolsMissingError(
+            f"missing: {', '.join(missing)}. Build them with `scripts/tools.sh flux` "
+            f"(cache {tools_dir()}; EOEPCA_TOOLS_DIR moves it), or start the cluster without Flux "
+            "(--no-flux)."
+        )
+    return {name: path for name, path in found.items() if path is not None}

@@ -1,0 +1,135 @@
+"""The real Flux controllers as host processes of the dev cluster.
+
+The Flux Deployments a stack installs stay pods on kwok's fake node: they never run anything, so
+the controllers here do not compete with them. Each controller starts once the API server serves the
+Flux APIs it reconciles (the stack's `pulumi up` installs the CRDs), is started again if it exits,
+and listens on 127.0.0.1 only: metrics and health on free ports, source-controller's artifact
+server where the others fetch artifacts, notification-controller's event receiver where the others
+send events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from eoepca_gitops.devcluster.kubeapi import KubeApi
+
+__all__ = [
+    "CONTROLLERS",
+    "Controller",
+    "ControllerState",
+    "controller_argv",
+    "port_names",
+    "read_states",
+    "write_states",
+]
+
+
+@dataclass(frozen=True)
+class Controller:
+    name: str
+    #: API group/version -> resources the controller watches: it starts once all are served.
+    apis: Mapping[str, tuple[str, ...]]
+    #: Its own ports besides metrics and health.
+    extra_ports: tuple[str, ...] = ()
+
+    def serves(self, api: KubeApi) -> str | None:
+        """None when every API it needs is served, else what is missing."""
+        for group_version, resources in self.apis.items():
+            found = api.get_json(f"/apis/{group_version}")
+            served = {r.get("name") for r in (found or {}).get("resources", [])}
+            missing = [r for r in resources if r not in served]
+            if missing:
+                return (
+                    f"waiting for {group_version} {', '.join(missing)} (installed by the stack's pulumi up)"
+                )
+        return None
+
+
+_SOURCE = {"source.toolkit.fluxcd.io/v1": ("gitrepositories", "helmrepositories", "helmcharts", "buckets")}
+# The versions source-controller v1.9, kustomize-controller v1.9, helm-controller v1.6 and
+# notification-controller v1.9 (Flux v2.9) reconcile.
+CONTROLLERS = (
+    Controller("source-controller", _SOURCE, ("storage",)),
+    Controller("kustomize-controller", {"kustomize.toolkit.fluxcd.io/v1": ("kustomizations",), **_SOURCE}),
+    Controller("helm-controller", {"helm.toolkit.fluxcd.io/v2": ("helmreleases",), **_SOURCE}),
+    Controller(
+        "notification-controller",
+        {
+            "notification.toolkit.fluxcd.io/v1": ("receivers",),
+            "notification.toolkit.fluxcd.io/v1beta3": ("providers", "alerts"),
+        },
+        ("events", "receiver"),
+    ),
+)
+
+
+def controller_argv(binary: Path, c: Controller, ports: Mapping[str, int], storage: Path) -> list[str]:
+    argv = [
+        str(binary),
+        f"--metrics-addr=127.0.0.1:{ports[f'{c.name}-metrics']}",
+        f"--health-addr=127.0.0.1:{ports[f'{c.name}-health']}",
+        "--enable-leader-election=false",
+        "--watch-all-namespaces=true",
+        "--log-encoding=console",
+        # dependencies are checked again after this long (30 s upstream): a local cluster is quick
+        *(["--requeue-dependency=5s"] if c.name != "notification-controller" else []),
+    ]
+    events = f"http://127.0.0.1:{ports['notification-controller-events']}/"
+    if c.name == "source-controller":
+        storage_addr = f"127.0.0.1:{ports['source-controller-storage']}"
+        argv += [
+            f"--storage-path={storage}",
+            f"--storage-addr={storage_addr}",
+            f"--storage-adv-addr={storage_addr}",
+        ]
+    if c.name == "kustomize-controller":
+        argv += ["--no-remote-bases=true"]
+    if c.name == "notification-controller":
+        argv += [
+            f"--events-addr=127.0.0.1:{ports['notification-controller-events']}",
+            f"--receiverAddr=127.0.0.1:{ports['notification-controller-receiver']}",
+        ]
+    else:
+        argv += [f"--events-addr={events}"]
+    return argv
+
+
+def port_names() -> list[str]:
+    """Every port the controllers listen on, by name (`<controller>-metrics`, ...)."""
+    return [f"{c.name}-{p}" for c in CONTROLLERS for p in ("metrics", "health", *c.extra_ports)]
+
+
+@dataclass(frozen=True)
+class ControllerState:
+    name: str
+    state: str  # running | waiting | restarting | stopped
+    detail: str = ""
+    restarts: int = 0
+
+
+def write_states(path: Path, states: Mapping[str, ControllerState], ports: Mapping[str, int]) -> None:
+    payload = {
+        "controllers": {
+            n: {"state": s.state, "detail": s.detail, "restarts": s.restarts} for n, s in states.items()
+        },
+        "ports": dict(ports),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+def read_states(path: Path) -> tuple[dict[str, ControllerState], dict[str, int]]:
+    try:
+        data = json.loads(path.read_text())
+        states = {
+            n: ControllerState(n, str(s["state"]), str(s.get("detail", "")), int(s.get("restarts", 0)))
+            for n, s in data.get("controllers", {}).items()
+        }
+        return states, {str(k): int(v) for k, v in data.get("ports", {}).items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}, {}

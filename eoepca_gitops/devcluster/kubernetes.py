@@ -1,0 +1,149 @@
+"""The Kubernetes parts of the dev cluster: how each is started (etcd, kube-apiserver,
+kube-controller-manager, kube-scheduler, kwok), all bound to 127.0.0.1, and the fake node kwok
+keeps Ready so that Deployments become Available."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from eoepca_gitops.devcluster.certs import CertFiles
+from eoepca_gitops.devcluster.kubeapi import KubeApi
+from eoepca_gitops.devcluster.layout import StateLayout
+from eoepca_gitops.devcluster.tools import Tools
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "NODE_NAME",
+    "apiserver_argv",
+    "controller_manager_argv",
+    "etcd_argv",
+    "fake_node",
+    "kwok_argv",
+    "node_ready",
+    "scheduler_argv",
+]
+
+DEFAULT_PORTS = {
+    "etcd": 2379,
+    "etcd-peer": 2380,
+    "kube-apiserver": 6443,
+    "kube-controller-manager": 10257,
+    "kube-scheduler": 10259,
+    "kwok": 10247,
+}
+NODE_NAME = "kwok-node-0"
+NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
+SERVICE_CIDR = "10.0.0.0/24"
+POD_CIDR = "10.244.0.0/16"
+
+
+def etcd_argv(tools: Tools, lay: StateLayout, ports: Mapping[str, int]) -> list[str]:
+    client, peer = f"http://127.0.0.1:{ports['etcd']}", f"http://127.0.0.1:{ports['etcd-peer']}"
+    return [
+        str(tools.etcd),
+        "--name=default",
+        f"--data-dir={lay.etcd_data}",
+        f"--listen-client-urls={client}",
+        f"--advertise-client-urls={client}",
+        f"--listen-peer-urls={peer}",
+        f"--initial-advertise-peer-urls={peer}",
+        f"--initial-cluster=default={peer}",
+        "--unsafe-no-fsync",
+        "--log-level=warn",
+    ]
+
+
+def apiserver_argv(tools: Tools, lay: StateLayout, ports: Mapping[str, int], files: CertFiles) -> list[str]:
+    return [
+        str(tools.kube_apiserver),
+        f"--etcd-servers=http://127.0.0.1:{ports['etcd']}",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        # the kubernetes service cannot point at loopback: no endpoint reconciler
+        "--endpoint-reconciler-type=none",
+        f"--secure-port={ports['kube-apiserver']}",
+        f"--tls-cert-file={files.serving_cert}",
+        f"--tls-private-key-file={files.serving_key}",
+        f"--client-ca-file={files.ca_cert}",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-key-file={files.sa_pub}",
+        f"--service-account-signing-key-file={files.sa_key}",
+        f"--token-auth-file={lay.tokens}",
+        "--authorization-mode=RBAC",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--allow-privileged=true",
+        "--profiling=false",
+    ]
+
+
+def _serving(name: str, lay: StateLayout, ports: Mapping[str, int], kubeconfig: Path) -> list[str]:
+    return [
+        "--bind-address=127.0.0.1",
+        f"--secure-port={ports[name]}",
+        f"--cert-dir={lay.serving / name}",
+        f"--kubeconfig={kubeconfig}",
+        "--leader-elect=false",
+    ]
+
+
+def controller_manager_argv(
+    tools: Tools, lay: StateLayout, ports: Mapping[str, int], kubeconfig: Path, files: CertFiles
+) -> list[str]:
+    return [
+        str(tools.kube_controller_manager),
+        *_serving("kube-controller-manager", lay, ports, kubeconfig),
+        f"--root-ca-file={files.ca_cert}",
+        f"--service-account-private-key-file={files.sa_key}",
+    ]
+
+
+def scheduler_argv(tools: Tools, lay: StateLayout, ports: Mapping[str, int], kubeconfig: Path) -> list[str]:
+    return [str(tools.kube_scheduler), *_serving("kube-scheduler", lay, ports, kubeconfig)]
+
+
+def kwok_argv(tools: Tools, ports: Mapping[str, int], kubeconfig: Path) -> list[str]:
+    return [
+        str(tools.kwok),
+        f"--kubeconfig={kubeconfig}",
+        f"--manage-nodes-with-annotation-selector={NODE_ANNOTATION[0]}={NODE_ANNOTATION[1]}",
+        *[f"--config={stage}" for stage in tools.kwok_stages],
+        f"--server-address=127.0.0.1:{ports['kwok']}",
+        "--node-ip=127.0.0.1",
+        f"--node-port={ports['kwok']}",
+        "--node-lease-duration-seconds=40",
+        f"--cidr={POD_CIDR}",
+    ]
+
+
+def fake_node() -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": NODE_NAME,
+            "annotations": {NODE_ANNOTATION[0]: NODE_ANNOTATION[1], "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "kubernetes.io/hostname": NODE_NAME,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "kubernetes.io/role": "agent",
+                "node-role.kubernetes.io/agent": "",
+                "type": "kwok",
+            },
+        },
+        "spec": {},
+    }
+
+
+def node_ready(api: KubeApi) -> bool:
+    node = api.get_json(f"/api/v1/nodes/{NODE_NAME}")
+    if node is None:
+        return False
+    conditions = node.get("status", {}).get("conditions", [])
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    # the API server taints a new node not-ready; the node lifecycle controller lifts it once Ready
+    taints = node.get("spec", {}).get("taints", [])
+    tainted = any(t.get("key", "").startswith("node.kubernetes.io/") for t in taints)
+    return ready and not tainted
