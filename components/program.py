@@ -48,7 +48,9 @@ def load_from_pulumi(project_dir: Path) -> Stack:
         k[len(prefix) :] for k in raw if k.startswith(prefix) and runtime_config.is_config_secret(k)
     }
     stack = pulumi.get_stack()
-    return load_stack(stack, values, secret_keys, f"Pulumi.{stack}.yaml", project_dir / defaults.BLOCKS_DIR)
+    return load_stack(
+        stack, values, secret_keys, f"Pulumi.{stack}.yaml", project_dir / defaults.BLOCKS_DIR, project_dir
+    )
 
 
 def run(project_dir: Path) -> None:
@@ -66,10 +68,12 @@ def run(project_dir: Path) -> None:
     config = stack.config
 
     provider_opts = pulumi.ResourceOptions()
-    if config.kubeconfig:
-        kubeconfig = Path(config.kubeconfig).expanduser()
+    if config.kubeconfig or config.kube_context:
+        # The loader resolved the path (relative to the project) and checked that it exists.
         provider = k8s.Provider(
-            "cluster", kubeconfig=kubeconfig.read_text() if kubeconfig.is_file() else config.kubeconfig
+            "cluster",
+            kubeconfig=Path(config.kubeconfig).read_text() if config.kubeconfig else None,
+            context=config.kube_context,
         )
         provider_opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
 

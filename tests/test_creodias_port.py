@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from eoepca_gitops.fluxtree import Key, build_dir, diff, flux_objects, key, without_pulumi_annotations
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.model.stack import CLUSTER_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -51,9 +53,8 @@ DEVIATIONS: dict[Key, tuple[set[str], str]] = {
     ),
     (H, "HelmRelease", "um", "um-identity-service"): ({"metadata.annotations"}, "as eoepca-portal"),
     (S, "GitRepository", "flux-system", "flux-system"): (
-        {"spec.secretRef", "spec.timeout"},
-        "ssh deploy key: git.auth is `none` until a passphrase-initialised stack holds gitSshPrivateKey "
-        "(see Pulumi.creodias.yaml); timeout: ours sets the default 60s explicitly",
+        {"spec.timeout"},
+        "timeout: ours sets the default 60s explicitly",
     ),
     (K, "Kustomization", "flux-system", "user-management"): (
         KUSTOMIZATION_DEVIATIONS,
@@ -92,6 +93,7 @@ REPLACED: dict[Key, tuple[list[Key], str]] = {
 
 # Objects ours has that the tree has not.
 ADDITIONS: set[Key] = {
+    ("", "Secret", "flux-system", "flux-system"),  # the deploy key: in the tree, made by flux bootstrap
     ("", "ConfigMap", "flux-system", defaults.CLUSTER_VARS_CONFIGMAP),
     (K, "Kustomization", "flux-system", "system-infra"),
     (K, "Kustomization", "flux-system", "system-demo"),
@@ -101,6 +103,10 @@ ADDITIONS: set[Key] = {
 }
 
 CREODIAS = {"domain": "develop.eoepca.org", "public_ip": "185.52.192.231", "cluster_name": "creodias"}
+# The repository the tree's GitRepository follows (this project's own home is not known here).
+TREE_GIT_URL = "ssh://git@github.com/EOEPCA/eoepca"
+# creodias' infrastructure, which no block may spell (Pulumi.creodias.yaml gives it).
+CREODIAS_INFRA = ("192.168.123.14", "cloudferro", "datahub.creodias.eu")
 
 
 def _report(title: str, problems: list[str]) -> str:
@@ -113,8 +119,25 @@ def original() -> tuple[tuple[Key, dict[str, Any]], ...]:
     return tuple((key(o.obj), o.obj) for o in objs)
 
 
+def _completed(source: Path, tmp: Path, **config: Any) -> Path:
+    """A copy of a stack file with the keys it leaves for the operator set (`git.url`, ...)."""
+    raw = yaml.safe_load(source.read_text())
+    for dotted, value in config.items():
+        section, _, key = dotted.partition(".")
+        target = raw["config"].setdefault(f"eoepca-gitops:{section}", {})
+        if key:
+            target[key] = value
+        else:
+            raw["config"][f"eoepca-gitops:{section}"] = value
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / source.name
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
 def _stack_file_with_notifications(tmp: Path) -> Path:
-    """Pulumi.creodias.yaml with its commented notifications enabled and placeholder secrets."""
+    """Pulumi.creodias.yaml with its commented notifications enabled, the tree's repository as git.url
+    (the URL the tree's GitRepository has) and placeholder secrets."""
     text = (ROOT / "Pulumi.creodias.yaml").read_text()
     begin, end = text.index("  # BEGIN notifications"), text.index("  # END notifications")
     block = text[begin:end].splitlines()
@@ -123,10 +146,12 @@ def _stack_file_with_notifications(tmp: Path) -> Path:
     secrets = (
         "\n  eoepca-gitops:slackUrl:\n    secure: v1:test\n"
         "  eoepca-gitops:slackExternalUrl:\n    secure: v1:test\n"
+        "  eoepca-gitops:gitSshPrivateKey:\n    secure: v1:test\n"
     )
-    path = tmp / "Pulumi.creodias.yaml"
-    path.write_text(text[:begin] + enabled + "\n" + secrets + text[end:])
-    return path
+    raw = tmp / "raw"
+    raw.mkdir()
+    (raw / "Pulumi.creodias.yaml").write_text(text[:begin] + enabled + "\n" + secrets + text[end:])
+    return _completed(raw / "Pulumi.creodias.yaml", tmp, **{"git.url": TREE_GIT_URL})
 
 
 def _build(path: Path) -> StackManifests:
@@ -300,13 +325,15 @@ def test_creodias_matches_the_tree_object_by_object(ours: dict[Key, dict[str, An
 
 
 def test_helm_values_are_written_with_cluster_variables() -> None:
-    """No block file spells creodias' domain or IP: they come from ${domain} and ${public_ip}."""
+    """No block file spells creodias' domain, IP or infrastructure: they come from ${domain},
+    ${public_ip}, ${nfs_server}, ... set by each stack."""
     shared = (p for p in (ROOT / "clusters" / "flux").rglob("*") if p.is_file())
     for path in [*BLOCKS_DIR.glob("*.yaml"), *shared]:
-        text = path.read_text()
-        assert "develop.eoepca.org" not in text and "185.52.192.231" not in text, path
+        text = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))
+        for literal in ("develop.eoepca.org", "185.52.192.231", *CREODIAS_INFRA):
+            assert literal not in text, f"{path}: {literal}"
         for var in re.findall(r"\$\{([^}]*)\}", text):
-            assert var in CREODIAS, f"{path}: ${{{var}}} is not a cluster variable"
+            assert var in CLUSTER_VARIABLES, f"{path}: ${{{var}}} is not a cluster variable"
 
 
 def test_shared_folders_build_with_kubectl_kustomize() -> None:
@@ -325,17 +352,37 @@ def _comparable(manifests: StackManifests) -> dict[tuple[str, str, str], dict[st
     return out
 
 
-def test_minikube_differs_from_creodias_only_by_its_stack_file() -> None:
-    creodias = _build(ROOT / "Pulumi.creodias.yaml")
-    minikube = _build(ROOT / "Pulumi.minikube.yaml")
-    mk = load_stack_file(ROOT / "Pulumi.minikube.yaml", BLOCKS_DIR).config
-    cr = load_stack_file(ROOT / "Pulumi.creodias.yaml", BLOCKS_DIR).config
-    assert mk.blocks == cr.blocks
+def _comparable_block(manifests: StackManifests, name: str = "cluster-prerequisites") -> set[Any]:
+    return {
+        (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in manifests.blocks[name]
+    }
+
+
+def test_minikube_differs_from_creodias_only_by_its_stack_file(tmp_path: Path) -> None:
+    url = "https://git.example.org/eoepca-gitops.git"
+    creodias_file = _completed(
+        ROOT / "Pulumi.creodias.yaml",
+        tmp_path / "c",
+        **{"git.url": TREE_GIT_URL, "gitSshPrivateKey": {"secure": "v1:test"}},
+    )
+    infra = yaml.safe_load((ROOT / "Pulumi.creodias.yaml").read_text())["config"]["eoepca-gitops:cluster"]
+    minikube_file = _completed(
+        ROOT / "Pulumi.minikube.yaml",
+        tmp_path / "m",
+        **{"git.url": url, **{f"cluster.{k}": infra[k] for k in ("nfs", "eoData", "objectStore")}},
+    )
+    creodias = _build(creodias_file)
+    minikube = _build(minikube_file)
+    mk = load_stack_file(minikube_file, BLOCKS_DIR).config
+    cr = load_stack_file(creodias_file, BLOCKS_DIR).config
+    # minikube also installs what creodias got out of band (cert-manager, sealed-secrets)
+    assert mk.blocks == ["cluster-prerequisites", *cr.blocks]
     assert (mk.flux.version, cr.flux.version) == ("v2.9.3", "v0.24.0")
     assert not mk.flux.patches and set(cr.flux.patches) == {"source-controller", "kustomize-controller"}
     # Every block object is creodias' with the stack file's values swapped in (API versions follow
     # each stack's Flux version, and Flux's own objects come from each version's manifest).
     swaps = [
+        (TREE_GIT_URL, url),
         ("./clusters/creodias", mk.git.path),
         ("develop.eoepca.org", mk.cluster.host_domain),
         ("185.52.192.231", str(mk.cluster.public_ip)),
@@ -354,7 +401,10 @@ def test_minikube_differs_from_creodias_only_by_its_stack_file() -> None:
             return [swapped(v) for v in value]
         return value
 
-    a, b = _comparable(creodias), _comparable(minikube)
+    a = _comparable(creodias)
+    b = {k: v for k, v in _comparable(minikube).items() if k not in _comparable_block(minikube)}
+    a.pop(("Secret", "flux-system", "flux-system"))  # creodias' deploy key; minikube's repo is public
+    del a[("GitRepository", "flux-system", "flux-system")]["spec"]["secretRef"]
     assert set(a) == set(b)
     problems = [_report(str(k), d) for k in sorted(a) if (d := diff(b[k], swapped(a[k])))]
     assert not problems, "\n".join(problems)
@@ -371,9 +421,13 @@ def test_minikube_differs_from_creodias_only_by_its_stack_file() -> None:
     assert not [o for o, _ in git if o["kind"] == "SealedSecret"]
 
 
-def test_creodias_on_current_flux_has_current_apis_and_the_same_releases() -> None:
+def test_creodias_on_current_flux_has_current_apis_and_the_same_releases(tmp_path: Path) -> None:
     """The same stack on Flux v2.9.3: every HelmRelease in helm.toolkit.fluxcd.io/v2, content unchanged."""
-    path = ROOT / "Pulumi.creodias.yaml"
+    path = _completed(
+        ROOT / "Pulumi.creodias.yaml",
+        tmp_path,
+        **{"git.url": TREE_GIT_URL, "gitSshPrivateKey": {"secure": "v1:t"}},
+    )
     stack = load_stack_file(path, ROOT / defaults.BLOCKS_DIR)
     flux = stack.config.flux.model_copy(update={"version": "v2.9.3"})
     stack = stack.model_copy(update={"config": stack.config.model_copy(update={"flux": flux})})

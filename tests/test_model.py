@@ -40,7 +40,7 @@ def test_domain_given_wins_over_nip_io() -> None:
     ("change", "key", "words"),
     [
         ({"cluster": None}, "eoepca-gitops:cluster", "missing required key"),
-        ({"cluster": {"name": "t"}}, "eoepca-gitops:cluster.publicIp", "Field required"),
+        ({"cluster": {"name": "t"}}, "eoepca-gitops:cluster.publicIp", "missing required key"),
         ({"cluster": {"name": "t", "publicIp": "300.1.2.3"}}, "eoepca-gitops:cluster.publicIp", "IPv4"),
         (
             {"cluster": {"name": "t", "publicIp": "10.0.0.1", "domain": "not a domain"}},
@@ -51,11 +51,15 @@ def test_domain_given_wins_over_nip_io() -> None:
         ({"blocks": ["base", "base"]}, "eoepca-gitops:blocks", "duplicate block name 'base'"),
         ({"blocks": ["portal"]}, "eoepca-gitops:blocks", "depends on 'base', which is not enabled"),
         (
-            {"git": {"url": "u", "branch": "main", "interval": "1 minute"}},
+            {"git": {"url": "https://example.org/g.git", "branch": "main", "interval": "1 minute"}},
             "eoepca-gitops:git.interval",
             "not a Go duration",
         ),
-        ({"git": {"url": "u", "branch": "main", "tag": "v1"}}, "eoepca-gitops:git", "not branch and tag"),
+        (
+            {"git": {"url": "https://example.org/g.git", "branch": "main", "tag": "v1"}},
+            "eoepca-gitops:git",
+            "not branch and tag",
+        ),
         (
             {"flux": {"components": ["source-controller", "nope-controller"]}},
             "eoepca-gitops:flux.components[1]",

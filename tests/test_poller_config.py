@@ -112,7 +112,9 @@ def test_branch_needed_when_git_tracks_a_tag() -> None:
     v = values(git={"url": "https://example.org/g.git", "tag": "v1"}, poller=POLLER)
     with pytest.raises(ConfigError, match=r"poller\.branch"):
         load(v)
-    assert load(values(git={"url": "u", "tag": "v1"}, poller={**POLLER, "branch": "main"})).config.poller
+    assert load(
+        values(git={"url": "https://example.org/g.git", "tag": "v1"}, poller={**POLLER, "branch": "main"})
+    ).config.poller
 
 
 @pytest.fixture

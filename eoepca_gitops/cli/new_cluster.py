@@ -1,4 +1,12 @@
-"""`eoepca-gitops new-cluster`: a new stack file from an existing one — the whole job of adding a cluster."""
+"""`eoepca-gitops new-cluster`: a new stack file from an existing one — the whole job of adding a cluster.
+
+What is the same for every cluster of the project is copied (Flux version and patches, the Git
+repository and branch, blocks, overrides, notifications); what is a cluster's own by nature is not:
+its name, IP and domain come from the command line; its infrastructure (NFS, EO data, object store),
+kubeconfig and secrets must be set for it; its sealed secrets (clusters/<cluster>/) are sealed
+with the source cluster's key, so the new stack applies the shared manifests until they are
+re-sealed. The command ends with that checklist.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,14 @@ from eoepca_gitops.cli.common import project_dir, reported, say
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack, read_yaml
+from eoepca_gitops.model.references import variables_used
+from eoepca_gitops.model.stack import CLUSTER_VARIABLES
+
+__all__ = ["new_cluster"]
+
+# Keys of a cluster's own, never copied to another (kubeconfig and context name another cluster).
+_OWN_CLUSTER_KEYS = ("nfs", "eoData", "objectStore")
+_OWN_KEYS = ("kubeconfig", "kubeContext")
 
 
 @reported
@@ -25,46 +41,69 @@ def new_cluster(
     ),
     project: Path = typer.Option(None, "--project", help="Project folder (default: nearest Pulumi.yaml)."),
 ) -> None:
-    """Write Pulumi.NAME.yaml from Pulumi.FROM.yaml with the new cluster's name, IP and domain.
-
-    Everything else (Flux version and patches, Git source, blocks, overrides) is copied. Secrets
-    are not: a stack's secrets are encrypted for that stack, so the command lists the
-    `pulumi config set --secret` lines to run.
-    """
+    """Write Pulumi.NAME.yaml from Pulumi.FROM.yaml with the new cluster's name, IP and domain,
+    then list what the new cluster must still set before `pulumi up`."""
     root = project_dir(project)
     source = root / f"Pulumi.{from_stack}.yaml"
     target = root / f"Pulumi.{name}.yaml"
     if not source.is_file():
         raise GitopsError(f"{source.name}: no such stack file")
     if target.exists():
-        raise GitopsError(f"{target.name} exists already; remove it first to replace it")
+        raise GitopsError(
+            f"{target.name} exists already; remove it first to replace it "
+            f"(`git restore {target.name}` brings back a tracked one)"
+        )
     try:
         ipaddress.IPv4Address(ip)
     except ValueError:
         raise GitopsError(f"--ip: {ip!r} is not an IPv4 address") from None
-    raw = read_yaml(source)
     ns = defaults.CONFIG_NAMESPACE
     config: dict[str, Any] = {}
     secrets: list[str] = []
-    for key, value in raw.get("config", {}).items():
+    for key, value in (read_yaml(source) or {}).get("config", {}).items():
         if isinstance(value, dict) and set(value) == {"secure"}:
-            secrets.append(key)
-            continue
-        config[key] = value
-    cluster = dict(config.get(f"{ns}:cluster", {}))
-    cluster.update({"name": name, "publicIp": ip})
-    cluster.pop("domain", None)
-    if domain:
-        cluster["domain"] = domain
+            secrets.append(key.split(":", 1)[1])
+        elif key not in {f"{ns}:{k}" for k in _OWN_KEYS}:
+            config[key] = value
+    cluster = {"name": name, "publicIp": ip, **({"domain": domain} if domain else {})}
     config[f"{ns}:cluster"] = cluster
-    # Validate as the program will (secrets counted as set) before writing anything.
+    git = dict(config.get(f"{ns}:git") or {})
+    own_path = git.get("path") == f"./clusters/{from_stack}"
+    if own_path:
+        git["path"] = defaults.GIT_PATH
+        config[f"{ns}:git"] = git
+    # Validate as the program will (secrets counted as set; the cluster's own values come later).
     short = {k[len(ns) + 1 :]: v for k, v in config.items() if k.startswith(f"{ns}:")}
-    short |= {k[len(ns) + 1 :]: "<to set>" for k in secrets}
-    load_stack(name, short, {k[len(ns) + 1 :] for k in secrets}, target.name, root / defaults.BLOCKS_DIR)
+    stack = load_stack(
+        name,
+        short | dict.fromkeys(secrets, "<to set>"),
+        secrets,
+        target.name,
+        root / defaults.BLOCKS_DIR,
+        root,
+        references=False,
+    )
     target.write_text(
         f"# Cluster {name}, made by `eoepca-gitops new-cluster {name} --from {from_stack}`.\n"
         + yaml.safe_dump({"config": config}, sort_keys=False)
     )
-    say(f"wrote {target.name}")
+    say(f"wrote {target.name}. Before `pulumi up --stack {name}`:")
+    say(
+        "  - the cluster: set kubeconfig (a file, relative to the project) or kubeContext, or leave both "
+        "out to use $KUBECONFIG"
+    )
+    used: dict[str, str] = {}
+    for block in stack.catalog.blocks:
+        for variable, _where in variables_used(block).items():
+            used.setdefault(CLUSTER_VARIABLES[variable], block.name)
+    for key, block_name in sorted(used.items()):
+        if key.split(".")[1] in _OWN_CLUSTER_KEYS:
+            say(f"  - set {key} (block {block_name}): pulumi config set --stack {name} --path {key} <value>")
     for key in secrets:
-        say(f"  set its secret: pulumi config set --stack {name} --secret {key.split(':', 1)[1]} <value>")
+        say(f"  - its secret {key}: pulumi config set --stack {name} --secret {key} <value>")
+    if own_path:
+        say(
+            f"  - sealed secrets: clusters/{from_stack}/ holds {from_stack}'s, sealed with its key; {name} "
+            f"applies {defaults.GIT_PATH} (shared manifests only) until you re-seal them for {name} into "
+            f"clusters/{name}/<block>/ and set git.path ./clusters/{name}"
+        )

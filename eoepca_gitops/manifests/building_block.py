@@ -114,7 +114,7 @@ def helm_release(
 def block_objects(block: Block, stack: Stack, apis: Mapping[str, str] = CURRENT) -> list[dict[str, Any]]:
     """Namespaces first, then sources, the Kustomization and the releases: the order they can apply in."""
     objects = [namespace(ns) for ns in block.namespaces]
-    objects += [helm_repository(repo, apis) for repo in block.helm_repositories]
+    objects += [helm_repository(repo, apis, stack.config.charts) for repo in block.helm_repositories]
     if block.kustomization:
         objects.append(kustomization(block, block.kustomization, stack, apis))
     objects += [helm_release(block, release, stack, apis) for release in block.helm_releases]

@@ -8,7 +8,7 @@ from typing import Any
 from eoepca_gitops.flux_apis import CURRENT
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import HelmRepository
-from eoepca_gitops.model.stack import BucketConfig, GitConfig
+from eoepca_gitops.model.stack import BucketConfig, ChartsConfig, GitConfig
 
 __all__ = [
     "bucket",
@@ -67,8 +67,12 @@ def git_auth_secret_data(git: GitConfig, secrets: dict[str, str]) -> dict[str, s
     return {}
 
 
-def helm_repository(repo: HelmRepository, apis: Mapping[str, str] = CURRENT) -> dict[str, Any]:
-    spec: dict[str, Any] = {"interval": repo.interval or defaults.HELM_REPOSITORY_INTERVAL, "url": repo.url}
+def helm_repository(
+    repo: HelmRepository, apis: Mapping[str, str] = CURRENT, charts: ChartsConfig | None = None
+) -> dict[str, Any]:
+    """A HelmRepository; `charts` redirects it to a mirror (air-gapped clusters, the dev cluster)."""
+    url = charts.url_for(repo.name, repo.url, repo.type == "oci") if charts else repo.url
+    spec: dict[str, Any] = {"interval": repo.interval or defaults.HELM_REPOSITORY_INTERVAL, "url": url}
     if repo.type == "oci":
         spec["type"] = "oci"
     if repo.timeout:

@@ -18,6 +18,7 @@ from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockCatalog, BlockOverride, HelmRelease
+from eoepca_gitops.model.references import check_references
 from eoepca_gitops.model.stack import Stack, StackConfig
 
 __all__ = ["load_blocks", "load_stack", "load_stack_file", "read_yaml"]
@@ -25,8 +26,13 @@ __all__ = ["load_blocks", "load_stack", "load_stack_file", "read_yaml"]
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
 # either a secret (referenced by name) or a mistake.
 _MODEL_KEYS = frozenset(
-    {"cluster", "flux", "git", "buckets", "blocks", "overrides", "notifications", "await", "kubeconfig"}
-) | {"poller"}
+    {"cluster", "flux", "git", "charts", "buckets", "blocks", "overrides", "notifications", "await"}
+) | {"kubeconfig", "kubeContext", "poller"}
+# What a missing required key is for, said with the error.
+_WHAT_IT_IS = {
+    "git.url": "the URL of the Git repository holding this project's clusters/ folder, which Flux clones",
+    "cluster.publicIp": "the cluster's public (ingress) IPv4 address",
+}
 
 
 def read_yaml(path: Path) -> Any:
@@ -49,9 +55,12 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors()[0]
     loc = [p for p in err["loc"] if p not in ("function-after", "lax-or-strict")]
     message = err["msg"].removeprefix("Value error, ")
+    key = _key(loc)
     if err["type"] == "extra_forbidden":
         message = "unknown key"
-    return _key(loc), message
+    if err["type"] == "missing":
+        message = "missing required key" + (f": {_WHAT_IT_IS[key]}" if key in _WHAT_IT_IS else "")
+    return key, message
 
 
 def load_blocks(blocks_dir: Path) -> dict[str, tuple[Block, str]]:
@@ -152,8 +161,17 @@ def load_stack(
     secret_keys: Iterable[str],
     file: str,
     blocks_dir: Path,
+    project_dir: Path | None = None,
+    *,
+    references: bool = True,
 ) -> Stack:
-    """Validate a stack's config values (keys without the project namespace) against the catalog."""
+    """Validate a stack's config values (keys without the project namespace) against the catalog.
+
+    Paths in the values (kubeconfig) are relative to `project_dir` (default: the project that holds
+    blocks_dir as clusters/blocks), the same in a checkout, a poller's worktree and CI.
+    `references=False` leaves out the checks that the stack sets what its blocks use (new-cluster
+    writes a stack that does not yet, and lists what to set).
+    """
     ns = defaults.CONFIG_NAMESPACE
     secret_keys = set(secret_keys)
     model_values = {k: v for k, v in values.items() if k in _MODEL_KEYS}
@@ -224,8 +242,28 @@ def load_stack(
         else declared[b][0]
         for b in _order(config.blocks, declared, file)
     ]
-    config = config.model_copy(update={"secrets": secrets})
+    if references:
+        check_references(config, blocks, file)
+    updates: dict[str, Any] = {"secrets": secrets}
+    if config.kubeconfig:
+        updates["kubeconfig"] = str(
+            _kubeconfig(config.kubeconfig, project_dir or blocks_dir.parents[1], file)
+        )
+    config = config.model_copy(update=updates)
     return Stack(name=name, config=config, catalog=BlockCatalog(blocks=blocks))
+
+
+def _kubeconfig(value: str, project_dir: Path, file: str) -> Path:
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else project_dir / path
+    if not path.is_file():
+        raise ConfigError(
+            file,
+            f"{defaults.CONFIG_NAMESPACE}:kubeconfig",
+            f"{path}: no such file (a path in a stack file is relative to the project folder {project_dir}; "
+            "to use $KUBECONFIG leave the key out, or name a context with kubeContext)",
+        )
+    return path.resolve()
 
 
 def load_stack_file(path: Path, blocks_dir: Path) -> Stack:
@@ -245,4 +283,4 @@ def load_stack_file(path: Path, blocks_dir: Path) -> Stack:
             value = f"<secret {key}>"
         values[key] = value
     name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    return load_stack(name, values, secret_keys, str(path), blocks_dir)
+    return load_stack(name, values, secret_keys, str(path), blocks_dir, path.parent)

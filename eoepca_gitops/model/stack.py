@@ -11,7 +11,16 @@ from pydantic import Field, SecretStr, model_validator
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.base import Model
 from eoepca_gitops.model.blocks import BlockCatalog, BlockOverride
-from eoepca_gitops.model.types import DnsName, FluxVersion, GoDuration, K8sName
+from eoepca_gitops.model.types import (
+    ChartRepositoryUrl,
+    DnsName,
+    FluxVersion,
+    GitUrl,
+    GoDuration,
+    HostName,
+    HttpUrl,
+    K8sName,
+)
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
@@ -26,10 +35,34 @@ Controller = Literal[
 ]
 
 
+class NfsConfig(Model):
+    """The NFS export the storage block's provisioners carve volumes from."""
+
+    server: HostName
+    path: str = Field(pattern=r"^/", description="exported path, e.g. /data/dynamic")
+
+
+class S3Config(Model):
+    """An S3-compatible service: its endpoint URL (scheme, host, port) and region."""
+
+    endpoint: HttpUrl
+    region: str = Field(min_length=1)
+
+
+class EoDataConfig(S3Config):
+    """The cloud's Earth-observation data: the S3 archive processing stages in from, and its catalogue."""
+
+    catalogue: HttpUrl | None = Field(default=None, description="base URL of the OpenSearch catalogue")
+
+
 class ClusterConfig(Model):
     name: K8sName
     public_ip: IPv4Address
     domain: DnsName | None = None
+    # What differs between clusters by nature: the blocks refer to them as ${nfs_server}, ...
+    nfs: NfsConfig | None = None
+    eo_data: EoDataConfig | None = None
+    object_store: S3Config | None = None
 
     @property
     def host_domain(self) -> str:
@@ -37,12 +70,61 @@ class ClusterConfig(Model):
         return self.domain or f"{str(self.public_ip).replace('.', '-')}.nip.io"
 
     def variables(self) -> dict[str, str]:
-        """The values blocks refer to as ${name}, in Pulumi-side values and in Flux postBuild alike."""
-        return {
-            "cluster_name": self.name,
-            "public_ip": str(self.public_ip),
-            "domain": self.host_domain,
-        }
+        """The values blocks refer to as ${name}, in Pulumi-side values and in Flux postBuild alike.
+
+        Only those the stack sets: a block that uses another is refused by the loader, naming the key
+        (CLUSTER_VARIABLES).
+        """
+        out = {"cluster_name": self.name, "public_ip": str(self.public_ip), "domain": self.host_domain}
+        if self.nfs:
+            out |= {"nfs_server": self.nfs.server, "nfs_path": self.nfs.path}
+        if self.eo_data:
+            out |= {"eodata_endpoint": self.eo_data.endpoint, "eodata_region": self.eo_data.region}
+            if self.eo_data.catalogue:
+                out["eodata_catalogue"] = self.eo_data.catalogue
+        if self.object_store:
+            endpoint = self.object_store.endpoint
+            out |= {
+                "object_store_endpoint": endpoint,
+                "object_store_host": endpoint.split("://", 1)[1].split("/", 1)[0],
+                "object_store_region": self.object_store.region,
+            }
+        return out
+
+
+#: Every variable a block may use, and the stack key that gives it (for errors naming what to set).
+CLUSTER_VARIABLES: dict[str, str] = {
+    "cluster_name": "cluster.name",
+    "public_ip": "cluster.publicIp",
+    "domain": "cluster.domain",
+    "nfs_server": "cluster.nfs.server",
+    "nfs_path": "cluster.nfs.path",
+    "eodata_endpoint": "cluster.eoData.endpoint",
+    "eodata_region": "cluster.eoData.region",
+    "eodata_catalogue": "cluster.eoData.catalogue",
+    "object_store_endpoint": "cluster.objectStore.endpoint",
+    "object_store_host": "cluster.objectStore.endpoint",
+    "object_store_region": "cluster.objectStore.region",
+}
+
+
+class ChartsConfig(Model):
+    """Where HelmRepositories fetch charts from, for clusters that mirror them (air-gapped ones).
+
+    `mirror` redirects every HelmRepository of the default (HTTP) type to `<mirror>/<its name>/`;
+    `repositories` gives one repository its own URL (https:// or oci://) and wins over the mirror.
+    """
+
+    mirror: HttpUrl | None = None
+    repositories: dict[K8sName, ChartRepositoryUrl] = {}
+
+    def url_for(self, name: str, declared: str, oci: bool) -> str:
+        """Where the HelmRepository `name` (declared with URL `declared`) fetches charts from."""
+        if name in self.repositories:
+            return self.repositories[name]
+        if self.mirror and not oci:
+            return f"{self.mirror}/{name}/"
+        return declared
 
 
 class ControllerPatch(Model):
@@ -92,7 +174,9 @@ class GitAuth(Model):
 
 
 class GitConfig(Model):
-    url: str
+    url: GitUrl = Field(
+        description="the repository holding this project's clusters/ folder, which Flux clones"
+    )
     branch: str | None = None
     tag: str | None = None
     semver: str | None = None
@@ -110,6 +194,13 @@ class GitConfig(Model):
             raise ValueError(f"give one Git ref, not {' and '.join(given)}")
         if not given:
             raise ValueError("give one Git ref: branch, tag, semver or commit")
+        if self.url.startswith("ssh://") and self.auth.type != "ssh":
+            raise ValueError(
+                f"{self.url} is an ssh URL: it needs auth.type: ssh (with the secret "
+                f"{self.auth.ssh_private_key_secret}), or an https URL"
+            )
+        if self.auth.type == "ssh" and not self.url.startswith("ssh://"):
+            raise ValueError("auth.type ssh needs an ssh:// URL")
         return self
 
     def ref(self) -> dict[str, str]:
@@ -244,12 +335,16 @@ class StackConfig(Model):
     cluster: ClusterConfig
     flux: FluxConfig = FluxConfig()
     git: GitConfig
+    charts: ChartsConfig = ChartsConfig()
     buckets: list[BucketConfig] = []
     blocks: list[K8sName] = []
     overrides: dict[str, BlockOverride] = {}
     notifications: NotificationsConfig = NotificationsConfig()
     await_: AwaitConfig = Field(default=AwaitConfig(), alias="await")
+    # Which cluster: a kubeconfig file (relative to the project folder) and/or a context in it;
+    # with neither, the provider uses $KUBECONFIG as kubectl does.
     kubeconfig: str | None = None
+    kube_context: str | None = Field(default=None, min_length=1)
     secrets: dict[str, SecretStr] = {}
     poller: PollerConfig | None = None
 

@@ -7,15 +7,21 @@ every command that receives it accepts too.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator
 
 __all__ = [
+    "ChartRepositoryUrl",
     "DnsName",
     "FluxVersion",
+    "GitUrl",
     "GoDuration",
+    "HostName",
+    "HttpUrl",
     "K8sName",
     "duration_seconds",
     "parse_duration",
@@ -58,6 +64,30 @@ def _dns_name(value: str) -> str:
     return value
 
 
+def _host_name(value: str) -> str:
+    """An IPv4 address or a DNS name (an NFS server, ...)."""
+    try:
+        ipaddress.IPv4Address(value)
+        return value
+    except ValueError:
+        pass
+    try:
+        return _dns_name(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is neither an IPv4 address nor a DNS name") from None
+
+
+def _url(value: str, schemes: tuple[str, ...]) -> str:
+    parsed = urlsplit(value)
+    if parsed.scheme not in schemes or not parsed.hostname:
+        raise ValueError(f"{value!r} is not a URL with scheme {' or '.join(schemes)} and a host")
+    # A user name is how ssh URLs say whom to log in as (ssh://git@host/...); anything else in the
+    # user part of a URL is a credential (https://token@host, https://user:password@host).
+    if parsed.password or (parsed.username and parsed.scheme != "ssh"):
+        raise ValueError(f"{value!r} holds credentials: give them as secrets, never in a URL")
+    return value.rstrip("/")
+
+
 def _k8s_name(value: str) -> str:
     if len(value) > 253 or not _K8S_NAME.match(value):
         raise ValueError(f"{value!r} is not a Kubernetes object name (lower case, digits, '-' and '.')")
@@ -71,6 +101,10 @@ def _flux_version(value: str) -> str:
 
 
 GoDuration = Annotated[str, AfterValidator(_go_duration)]
+HostName = Annotated[str, AfterValidator(_host_name)]
+HttpUrl = Annotated[str, AfterValidator(lambda v: _url(v, ("http", "https")))]
+GitUrl = Annotated[str, AfterValidator(lambda v: _url(v, ("http", "https", "ssh")))]
+ChartRepositoryUrl = Annotated[str, AfterValidator(lambda v: _url(v, ("http", "https", "oci")))]
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 K8sName = Annotated[str, AfterValidator(_k8s_name)]
 FluxVersion = Annotated[str, AfterValidator(_flux_version)]
