@@ -20,7 +20,7 @@ from components.git_source import GitSource, GitSourceArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.poller import Poller, PollerArgs
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.flux_layer import check_flux_upgrade
+from eoepca_gitops.flux_layer import check_git_layer
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
@@ -59,8 +59,8 @@ def run(project_dir: Path) -> None:
         file = f"Pulumi.{stack.name}.yaml"
         install = load_install_manifest(stack.config.flux, file=file, base_dir=project_dir)
         manifests = build_stack(stack, install)
-        # The upgrade gate: Flux objects in Git whose API version this Flux no longer serves.
-        check_flux_upgrade(stack, install, manifests, project_dir, file, warn=pulumi.log.warn)
+        # What Flux will apply from Git: API versions this Flux serves, references that resolve.
+        check_git_layer(stack, install, manifests, project_dir, file, warn=pulumi.log.warn)
     except GitopsError as exc:
         # One clear line, before anything is registered: nothing changes on the cluster.
         # RunError is the SDK's way to fail a program with a message and no traceback.

@@ -7,17 +7,18 @@ points at.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.fluxtree import SubstitutionError, build_dir, kubectl
+from eoepca_gitops.errors import ConfigError, GitopsError
+from eoepca_gitops.fluxtree import SubstitutionError, build_dir, key, kubectl
 from eoepca_gitops.manifests.api_gate import RemovedApi, check_api_removal
 from eoepca_gitops.manifests.stack import StackManifests
+from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import Stack
 
-__all__ = ["build_flux_layer", "check_flux_upgrade", "kubectl"]
+__all__ = ["build_flux_layer", "check_git_layer", "kubectl", "missing_references"]
 
 
 def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, list[dict[str, Any]]]:
@@ -43,7 +44,28 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
     return layer
 
 
-def check_flux_upgrade(
+def missing_references(
+    manifests: StackManifests, layer: Mapping[str, Iterable[Mapping[str, Any]]]
+) -> list[tuple[str, str]]:
+    """(HelmRelease, the Secret/ConfigMap it reads through valuesFrom) where neither the stack nor
+    its Git layer provides that object; Flux would fail the release."""
+    have = {key(o) for o in manifests.all()} | {key(o) for objs in layer.values() for o in objs}
+    releases: list[Mapping[str, Any]] = [o for o in manifests.all() if o["kind"] == "HelmRelease"]
+    releases += [o for objs in layer.values() for o in objs if o.get("kind") == "HelmRelease"]
+    missing = []
+    for release in releases:
+        ns = release["metadata"].get("namespace") or ""
+        for ref in (release.get("spec") or {}).get("valuesFrom") or []:
+            if ref.get("optional") or ref.get("kind") not in ("Secret", "ConfigMap"):
+                continue
+            if ("", ref["kind"], ns, ref.get("name", "")) not in have:
+                missing.append(
+                    (f"{ns}/{release['metadata']['name']}", f"{ref['kind']} {ns}/{ref.get('name')}")
+                )
+    return sorted(set(missing))
+
+
+def check_git_layer(
     stack: Stack,
     install: Iterable[dict[str, Any]],
     manifests: StackManifests,
@@ -51,15 +73,31 @@ def check_flux_upgrade(
     file: str,
     warn: Callable[[str], None] | None = None,
 ) -> list[RemovedApi]:
-    """The upgrade gate on this checkout's Git layer (eoepca_gitops.manifests.api_gate); raises ConfigError.
+    """What Flux will apply from this checkout, checked before anything changes; raises ConfigError.
+
+    - the upgrade gate (eoepca_gitops.manifests.api_gate): objects in API versions the stack's Flux
+      no longer serves;
+    - every Secret or ConfigMap a HelmRelease reads (valuesFrom) exists in the stack or in Git.
 
     A Git layer that does not build here (the stack may follow another repository) cannot be
-    checked: that is said through `warn`, and the gate passes.
+    checked: that is said through `warn`, and the checks pass.
     """
     try:
         layer = build_flux_layer(manifests, project_dir)
     except GitopsError as exc:
         if warn:
-            warn(f"upgrade gate not checked: the Git layer does not build in {project_dir}: {exc}")
+            warn(f"Git layer not checked: it does not build in {project_dir}: {exc}")
         return []
-    return check_api_removal(stack.config.flux, install, layer, file)
+    removed = check_api_removal(stack.config.flux, install, layer, file)
+    missing = missing_references(manifests, layer)
+    if missing:
+        release, wanted = missing[0]
+        raise ConfigError(
+            file,
+            f"{defaults.CONFIG_NAMESPACE}:git.path",
+            f"HelmRelease {release} reads {wanted} (valuesFrom), which neither the stack nor its Git layer "
+            f"({stack.config.git.path}) provides; this cluster's own objects go in clusters/{stack.name}/"
+            f"<block>/ with git.path ./clusters/{stack.name} (clusters/README.md)"
+            + (f"; and {len(missing) - 1} more" if len(missing) > 1 else ""),
+        )
+    return removed
