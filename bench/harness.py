@@ -117,14 +117,16 @@ class Stats:
 class Cluster:
     """The benchmark's own dev cluster (own state folder, random free ports)."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, flux: bool = False) -> None:
+        """`flux` runs the real Flux controllers (the scenarios of issue 6 measure the apply alone)."""
         self.dev = DevCluster(state_dir, progress=lambda line: None, default_ports=False)
+        self.flux = flux
         self.kubeconfig = state_dir / "kubeconfig"
         self.start_seconds: list[float] = []
 
     def up(self) -> None:
         started = time.perf_counter()
-        self.dev.up()
+        self.dev.up(flux=self.flux)
         self.start_seconds.append(time.perf_counter() - started)
 
     def fresh(self) -> None:

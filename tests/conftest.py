@@ -3,9 +3,12 @@
 - `tools_env`  -> dict[str, str]: os.environ plus the tool cache's bin dir first on PATH and the
   Pulumi settings for offline runs (PULUMI_HOME left as it is, so the plugin cache filled by
   scripts/tools.sh is used).
-- `dev_cluster` -> DevClusterHandle(kubeconfig: Path, server: str, state_dir: Path, start_seconds):
-  one local cluster (etcd, kube-apiserver, controller manager, scheduler, kwok fake node) per
-  session, in a temporary state folder, stopped at the end.
+- `dev_cluster` -> DevClusterHandle(kubeconfig, server, state_dir, start_seconds, git_repo, git_url,
+  charts_url): one local cluster per session (etcd, kube-apiserver, controller manager, scheduler,
+  kwok fake node, the real Flux controllers, a Git server and a chart repository), in a temporary
+  state folder, stopped at the end. Its Git server serves `git_repo`, a snapshot of this checkout
+  (what Git tracks plus untracked files it does not ignore) committed on branch main, which tests
+  may commit to.
 - `moto_s3` -> MotoS3(endpoint, bucket, port, aws_env, env, backend_url): moto's real S3 server
   on 127.0.0.1 with one bucket; `aws_env` holds only the AWS_* settings, `env` is os.environ plus them.
 
@@ -15,6 +18,8 @@ Missing tools make these fixtures FAIL (not skip), naming scripts/tools.sh.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +41,29 @@ class DevClusterHandle:
     server: str
     state_dir: Path
     start_seconds: float | None
+    git_repo: Path | None = None
+    git_url: str | None = None
+    charts_url: str | None = None
+
+
+def snapshot_repository(dest: Path) -> Path:
+    """This checkout as it is now (tracked files and untracked ones Git does not ignore), committed
+    in a new repository on branch main: what the dev cluster's Git server serves to the tests."""
+    listed = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for rel in (r.decode() for r in listed if r):
+        source = REPO_ROOT / rel
+        if source.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / rel)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.org",
+           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.org"}  # fmt: skip
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+        subprocess.run(["git", "-C", str(dest), *args], check=True, env=env, capture_output=True)
+    return dest
 
 
 @dataclass(frozen=True)
@@ -92,9 +120,10 @@ def dev_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster
     cluster = DevCluster(
         tmp_path_factory.mktemp("dev-cluster"), progress=lambda line: print(line), default_ports=False
     )
+    served = snapshot_repository(tmp_path_factory.mktemp("served-repo"))
     try:
         try:
-            info = cluster.up()
+            info = cluster.up(flux=True, git_repo=served)
         except ToolsMissingError as err:
             _fail_missing(str(err))
             raise  # unreachable: pytest.fail raises
@@ -105,6 +134,9 @@ def dev_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster
             server=info.server,
             state_dir=info.state_dir,
             start_seconds=info.start_seconds,
+            git_repo=info.git_repo,
+            git_url=info.git_url,
+            charts_url=info.charts_url,
         )
     finally:
         cluster.down()

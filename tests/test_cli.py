@@ -101,3 +101,34 @@ def test_new_cluster_refuses_bad_ip_and_existing_file(project: Path) -> None:
         app, ["new-cluster", "test", "--from", "test", "--ip", "1.2.3.4", "--project", str(project)]
     )
     assert again.exit_code == 2 and "exists already" in again.output
+
+
+def test_new_cluster_never_hands_over_what_is_a_clusters_own(project: Path) -> None:
+    """Infrastructure, kubeconfig and the source's own folder (its sealed secrets) are not copied:
+    the command ends with the checklist of what the new cluster must set."""
+    stack = project / "Pulumi.test.yaml"
+    raw = yaml.safe_load(stack.read_text())
+    raw["config"]["eoepca-gitops:cluster"]["nfs"] = {"server": "10.9.9.9", "path": "/data"}
+    raw["config"]["eoepca-gitops:git"]["path"] = "./clusters/test"
+    raw["config"]["eoepca-gitops:kubeContext"] = "test-admin"
+    portal = project / "clusters" / "blocks" / "portal.yaml"
+    portal.parent.mkdir(parents=True, exist_ok=True)
+    block = yaml.safe_load((Path(__file__).parent / "fixtures" / "blocks" / "portal.yaml").read_text())
+    block["helmReleases"][0]["values"]["storage"] = "${nfs_server}:${nfs_path}"
+    portal.write_text(yaml.safe_dump(block))
+    (portal.parent / "base.yaml").write_text(
+        (Path(__file__).parent / "fixtures" / "blocks" / "base.yaml").read_text()
+    )
+    stack.write_text(yaml.safe_dump(raw))
+    result = runner.invoke(
+        app, ["new-cluster", "demo", "--from", "test", "--ip", "192.168.49.2", "--project", str(project)]
+    )
+    assert result.exit_code == 0, result.output
+    new = yaml.safe_load((project / "Pulumi.demo.yaml").read_text())["config"]
+    assert new["eoepca-gitops:cluster"] == {"name": "demo", "publicIp": "192.168.49.2"}
+    assert new["eoepca-gitops:git"]["path"] == "./clusters/flux"
+    assert "eoepca-gitops:kubeContext" not in new
+    out = " ".join(result.output.split())
+    assert "set cluster.nfs.server (block portal)" in out and "set cluster.nfs.path (block portal)" in out
+    assert "kubeconfig" in out and "gitSshPrivateKey" in out
+    assert "clusters/test/ holds test's, sealed with its key" in out

@@ -31,7 +31,15 @@ from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_blocks, read_yaml
 
-__all__ = ["ChartRef", "charts_of_project", "package", "pick_version", "server_argv", "write_repository"]
+__all__ = [
+    "ChartRef",
+    "charts_of_project",
+    "package",
+    "pick_version",
+    "repositories_of_project",
+    "server_argv",
+    "write_repository",
+]
 
 
 @dataclass(frozen=True, order=True)
@@ -153,6 +161,15 @@ def pick_version(spec: str) -> str:
     return str(fitting[-1])
 
 
+def repositories_of_project(project: Path) -> set[str]:
+    """The name of every HelmRepository the blocks of `project` declare (each gets an index)."""
+    return {
+        repo.name
+        for block, _ in load_blocks(project / defaults.BLOCKS_DIR).values()
+        for repo in block.helm_repositories
+    }
+
+
 def charts_of_project(project: Path) -> list[ChartRef]:
     """Every chart version the blocks of `project` and its stack files' overrides name."""
     blocks = load_blocks(project / defaults.BLOCKS_DIR)
@@ -228,9 +245,10 @@ def package(chart: str, version: str) -> bytes:
     return buffer.getvalue()
 
 
-def write_repository(charts: Iterable[ChartRef], root: Path) -> int:
-    """Writes the charts and one index.yaml per repository under `root`; returns how many charts."""
-    by_repo: dict[str, list[ChartRef]] = {}
+def write_repository(charts: Iterable[ChartRef], root: Path, repositories: Iterable[str] = ()) -> int:
+    """Writes the charts and one index.yaml per repository under `root` (also for `repositories`
+    no chart is taken from, which Flux fetches all the same); returns how many charts."""
+    by_repo: dict[str, list[ChartRef]] = {name: [] for name in repositories}
     for ref in charts:
         by_repo.setdefault(ref.repository, []).append(ref)
     for repository, refs in by_repo.items():

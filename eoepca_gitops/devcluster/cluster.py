@@ -175,7 +175,9 @@ class DevCluster:
     def publish_charts(self, project: Path) -> int:
         """(Re)writes the stand-in charts of every chart version `project` names into the chart
         repository (eoepca_gitops.devcluster.charts); returns how many."""
-        count = charts.write_repository(charts.charts_of_project(project), self.layout.charts)
+        count = charts.write_repository(
+            charts.charts_of_project(project), self.layout.charts, charts.repositories_of_project(project)
+        )
         self._say(f"{count} stand-in charts in {self.layout.charts}")
         return count
 

@@ -47,7 +47,7 @@ def check_references(config: StackConfig, blocks: list[Block], file: str) -> Non
     ns = defaults.CONFIG_NAMESPACE
     have = config.cluster.variables()
     for block in blocks:
-        for name, where in sorted(variables_used(block).items()):
+        for name, where in variables_used(block).items():
             if name not in have:
                 key = CLUSTER_VARIABLES[name]
                 raise ConfigError(

@@ -28,23 +28,24 @@ PROGRAM = textwrap.dedent(
     import pulumi
     import pulumi_kubernetes as k8s
 
-    from eoepca_gitops.manifests.poller import PollerOptions, poller_objects
+    from eoepca_gitops.manifests.poller import poller_objects
+    from eoepca_gitops.model import PollerConfig
     from components.poller import Poller, PollerArgs
 
     cfg = pulumi.Config()
     provider = k8s.Provider("cluster", kubeconfig=cfg.require("kubeconfig"))
-    options = PollerOptions(
+    config = PollerConfig(
         image="registry.example/eoepca-gitops:test",
-        repo="https://git.example/config.git",
-        stacks=("dev",),
+        git_url="https://git.example/config.git",
+        branch="main",
+        stacks=["dev"],
         name="poller",
         namespace=cfg.require("namespace"),
-        managed_namespaces=(cfg.require("managed"),),
-        env={"PULUMI_BACKEND_URL": "s3://state"},
-        secret_env=("PULUMI_CONFIG_PASSPHRASE",),
+        managed_namespaces=[cfg.require("managed")],
+        backend_url="s3://state",
     )
-    objects = poller_objects(options, {"PULUMI_CONFIG_PASSPHRASE": cfg.require_secret("passphrase")})
-    poller = Poller("poller", PollerArgs(options, objects), opts=pulumi.ResourceOptions(providers=[provider]))
+    objects = poller_objects(config, {"PULUMI_CONFIG_PASSPHRASE": cfg.require_secret("passphrase")})
+    poller = Poller("poller", PollerArgs(config, objects), opts=pulumi.ResourceOptions(providers=[provider]))
     pulumi.export("service", poller.service_name)
     pulumi.export("namespace", poller.namespace)
     """

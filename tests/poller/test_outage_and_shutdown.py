@@ -24,7 +24,7 @@ def applied(rev: str) -> Callable[..., bool]:
 @pytest.fixture(scope="module")
 def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
     cluster = DevCluster(tmp_path_factory.mktemp("outage-cluster"), progress=print, default_ports=False)
-    cluster.up()
+    cluster.up(flux=False)  # an outage of the API server alone
     try:
         yield cluster
     finally:

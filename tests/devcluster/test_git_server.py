@@ -1,0 +1,69 @@
+"""The dev cluster's Git server: a clone over smart HTTP sees what is committed, and nothing is pushed."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from eoepca_gitops.devcluster.git_server import serve
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+    import os
+
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git("init", "-q", "-b", "main", cwd=repo)
+    (repo / "a.txt").write_text("one\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "one", cwd=repo)
+    server = serve(repo, "project", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield repo, f"http://127.0.0.1:{server.server_address[1]}/project.git"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_clone_sees_each_new_commit(served: tuple[Path, str], tmp_path: Path) -> None:
+    repo, url = served
+    clone = tmp_path / "clone"
+    git("clone", "-q", "--depth", "1", url, str(clone), cwd=tmp_path)
+    assert (clone / "a.txt").read_text() == "one\n"
+    (repo / "a.txt").write_text("two\n")
+    git("commit", "-q", "-am", "two", cwd=repo)
+    head = git("rev-parse", "HEAD", cwd=repo)
+    assert git("ls-remote", url, "refs/heads/main", cwd=tmp_path).split()[0] == head
+    git("pull", "-q", cwd=clone)
+    assert (clone / "a.txt").read_text() == "two\n"
+
+
+def test_pushes_are_refused_and_other_paths_not_served(served: tuple[Path, str], tmp_path: Path) -> None:
+    repo, url = served
+    clone = tmp_path / "clone"
+    git("clone", "-q", url, str(clone), cwd=tmp_path)
+    (clone / "b.txt").write_text("x\n")
+    git("add", "-A", cwd=clone)
+    git("commit", "-q", "-m", "b", cwd=clone)
+    with pytest.raises(subprocess.CalledProcessError):
+        git("push", "-q", "origin", "main", cwd=clone)
+    assert not (repo / "b.txt").exists()
+    with pytest.raises(subprocess.CalledProcessError):
+        git("ls-remote", url.replace("project.git", "other.git"), cwd=tmp_path)

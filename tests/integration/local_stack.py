@@ -1,0 +1,197 @@
+"""Driving the `local` stack on the session's dev cluster, where the real Flux controllers run:
+pulumi in the served repository, commits Flux fetches, kubectl, Helm release records, polling
+with deadlines."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+
+from tests.conftest import DevClusterHandle
+
+KUBECTL = Path(sys.executable).parent / "kubectl"
+STACK = "local"
+# The documented passphrase of the local stack (Pulumi.local.yaml's salt is for it).
+PASSPHRASE = "local"
+FLUX_KINDS = ("gitrepositories", "helmrepositories", "kustomizations", "helmreleases")
+T = TypeVar("T")
+
+
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = 180.0, every: float = 1.0) -> T:
+    """Polls `check` until it returns a value other than None/False; fails naming `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}", pytrace=False)
+        time.sleep(every)
+
+
+@dataclass(frozen=True)
+class HelmRecord:
+    """One revision of a Helm release, as helm-controller stored it (the release Secret)."""
+
+    name: str
+    namespace: str
+    revision: int
+    status: str
+    chart_version: str
+    values: dict[str, Any]
+    first_deployed: datetime
+    last_deployed: datetime
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+@dataclass
+class LocalStack:
+    cluster: DevClusterHandle
+    project: Path
+    env: dict[str, str]
+
+    # -- pulumi and the stack file ------------------------------------------------------------------
+    def pulumi(
+        self, *args: str, timeout: float = 900, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            ["pulumi", *args, "--stack", STACK, "--non-interactive"],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            pytest.fail(
+                f"pulumi {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}",
+                pytrace=False,
+            )
+        return proc
+
+    @property
+    def stack_file(self) -> Path:
+        return self.project / f"Pulumi.{STACK}.yaml"
+
+    def edit_config(self, edit: Callable[[dict[str, Any]], None]) -> None:
+        """Changes the `eoepca-gitops:*` keys of the stack file (without the prefix), keeping the salt."""
+        raw = yaml.safe_load(self.stack_file.read_text())
+        short = {k.split(":", 1)[1]: v for k, v in raw["config"].items() if k.startswith("eoepca-gitops:")}
+        edit(short)
+        others = {k: v for k, v in raw["config"].items() if not k.startswith("eoepca-gitops:")}
+        raw["config"] = {**others, **{f"eoepca-gitops:{k}": v for k, v in short.items()}}
+        self.stack_file.write_text(yaml.safe_dump(raw, sort_keys=False))
+
+    def commit(self, message: str) -> str:
+        """Commits everything changed in the served repository; returns the new revision."""
+        env = {**self.env, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org"}
+        env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+        for args in (["add", "-A"], ["commit", "-q", "--allow-empty", "-m", message]):
+            subprocess.run(["git", "-C", str(self.project), *args], check=True, env=env, capture_output=True)
+        out = subprocess.run(
+            ["git", "-C", str(self.project), "rev-parse", "HEAD"], capture_output=True, text=True
+        )
+        return out.stdout.strip()
+
+    # -- the cluster ----------------------------------------------------------------------------------
+    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [str(KUBECTL), "--kubeconfig", str(self.cluster.kubeconfig), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and proc.returncode != 0:
+            pytest.fail(f"kubectl {' '.join(args)}: {proc.stderr}", pytrace=False)
+        return proc
+
+    def get(self, resource: str, name: str | None = None, namespace: str | None = None) -> Any:
+        """The object (or, without a name, the list of items across namespaces); None when not found."""
+        args = ["get", resource, *([name] if name else []), "-o", "json"]
+        args += ["-n", namespace] if namespace else ([] if name else ["-A"])
+        proc = self.kubectl(*args, check=False)
+        if proc.returncode != 0:
+            if "NotFound" in proc.stderr or "not found" in proc.stderr:
+                return None
+            pytest.fail(f"kubectl {' '.join(args)}: {proc.stderr}", pytrace=False)
+        data = json.loads(proc.stdout)
+        return data if name else data["items"]
+
+    def reconcile(self, resource: str, name: str, namespace: str) -> None:
+        """What `flux reconcile` does: ask the controller to reconcile now."""
+        stamp = datetime.now(UTC).isoformat()
+        self.kubectl(
+            "annotate",
+            "--overwrite",
+            resource,
+            name,
+            "-n",
+            namespace,
+            f"reconcile.fluxcd.io/requestedAt={stamp}",
+        )
+
+    def helm_release(self, namespace: str, release: str) -> HelmRecord | None:
+        """The latest revision of a Helm release, decoded from helm-controller's release Secrets."""
+        proc = self.kubectl(
+            "get", "secrets", "-n", namespace, "-l", f"owner=helm,name={release}", "-o", "json", check=False
+        )
+        items = json.loads(proc.stdout)["items"] if proc.returncode == 0 else []
+        if not items:
+            return None
+        latest = max(items, key=lambda s: int(s["metadata"]["labels"]["version"]))
+        # Helm stores base64(gzip(json)) in the Secret's data, which Kubernetes base64-encodes again.
+        raw = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(latest["data"]["release"]))))
+        return HelmRecord(
+            name=raw["name"],
+            namespace=raw["namespace"],
+            revision=int(raw["version"]),
+            status=raw["info"]["status"],
+            chart_version=raw["chart"]["metadata"]["version"],
+            values=raw.get("config") or {},
+            first_deployed=_time(raw["info"]["first_deployed"]),
+            last_deployed=_time(raw["info"]["last_deployed"]),
+        )
+
+
+def ready(obj: dict[str, Any]) -> bool:
+    """Ready=True for the object's current generation, as Flux reports it."""
+    status = obj.get("status") or {}
+    conditions = {c["type"]: c for c in status.get("conditions", [])}
+    fresh = status.get("observedGeneration", -1) >= obj["metadata"].get("generation", 0)
+    return bool(fresh and conditions.get("Ready", {}).get("status") == "True")
+
+
+def ready_since(obj: dict[str, Any]) -> datetime:
+    cond = next(c for c in obj["status"]["conditions"] if c["type"] == "Ready")
+    return _time(cond["lastTransitionTime"])
+
+
+def not_ready(stack: LocalStack) -> list[str]:
+    """Every Flux source, Kustomization and HelmRelease that is not Ready, with its message."""
+    out = []
+    for kind in FLUX_KINDS:
+        for obj in stack.get(kind) or []:
+            if not ready(obj):
+                conditions = (obj.get("status") or {}).get("conditions", [])
+                message = next(
+                    (c.get("message", "") for c in conditions if c["type"] == "Ready"), "no status"
+                )
+                out.append(
+                    f"{obj['kind']} {obj['metadata']['namespace']}/{obj['metadata']['name']}: {message}"
+                )
+    return out

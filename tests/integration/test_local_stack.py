@@ -1,0 +1,340 @@
+"""The whole GitOps chain on the dev cluster with the real Flux controllers: `pulumi up --stack local`
+(await on) until Flux reports every object Ready and helm-controller has installed every release;
+a change of values as Helm revision 2; a commit Flux applies without Pulumi; an object Flux
+restores; dependencies Flux honours; a Git credential kept secret; a block removed and its
+releases uninstalled; the poller bringing a commit to a Helm release; destroy with nothing stuck.
+Then a stack with a bad value (nothing changes) and a Bucket source on moto's S3.
+
+The tests run in file order on one deployed stack (module fixture), in the repository the dev
+cluster's Git server serves (a snapshot of this checkout), so commits here are what Flux fetches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DevClusterHandle, MotoS3
+from tests.integration.local_stack import (
+    PASSPHRASE,
+    STACK,
+    LocalStack,
+    not_ready,
+    ready,
+    ready_since,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+SHARED_FLUX = Path(__file__).resolve().parents[3] / "shared" / "flux"
+TOKEN = "token-1234567890abcdef"
+
+
+@pytest.fixture(scope="module")
+def stack(
+    dev_cluster: DevClusterHandle, tools_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalStack]:
+    """The local stack, pointed at this session's cluster (its Git server, chart repository and
+    kubeconfig), committed in the served repository, initialised on a file backend."""
+    assert dev_cluster.git_repo and dev_cluster.git_url and dev_cluster.charts_url
+    state = tmp_path_factory.mktemp("state")
+    env = {
+        **tools_env,
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "PULUMI_PYTHON_CMD": sys.executable,
+        "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX),
+    }
+    local = LocalStack(dev_cluster, dev_cluster.git_repo, env)
+
+    def point_at_this_cluster(c: dict[str, Any]) -> None:
+        c["git"]["url"] = dev_cluster.git_url
+        c["git"]["interval"] = "5s"  # fetch commits quickly
+        c["charts"]["mirror"] = str(dev_cluster.charts_url).rstrip("/")
+        c.pop("kubeContext")
+        c["kubeconfig"] = str(dev_cluster.kubeconfig)
+        c["await"]["timeout"] = "5m"
+
+    local.edit_config(point_at_this_cluster)
+    local.commit("the local stack on the test cluster")
+    subprocess.run(
+        ["pulumi", "stack", "init", STACK], cwd=local.project, env=env, check=True, capture_output=True
+    )
+    yield local
+    local.pulumi("destroy", "--yes", "--skip-preview", check=False)
+
+
+def test_up_waits_until_flux_reports_every_object_ready(stack: LocalStack) -> None:
+    started = time.monotonic()
+    stack.pulumi("up", "--yes", "--skip-preview")
+    seconds = time.monotonic() - started
+    # With await on, `pulumi up` returned only once Flux said Ready: nothing is left to wait for.
+    assert not_ready(stack) == [], f"not Ready after pulumi up ({seconds:.0f} s)"
+    releases = stack.get("helmreleases")
+    assert len(releases) == 27
+    assert len(stack.get("kustomizations")) == 6
+    assert len(stack.get("helmrepositories")) == 12
+    (repo,) = stack.get("gitrepositories")
+    assert repo["status"]["artifact"]["revision"].startswith("main@sha1:")
+    # helm-controller installed each: a deployed Helm release, revision 1, of the chart version named.
+    for hr in releases:
+        meta, spec = hr["metadata"], hr["spec"]
+        record = stack.helm_release(meta["namespace"], spec.get("releaseName") or meta["name"])
+        assert record is not None and record.status == "deployed", meta["name"]
+        assert record.revision == 1
+    portal = stack.helm_release("demo", "eoepca-portal")
+    assert portal is not None and "127-0-0-1.nip.io" in json.dumps(portal.values)
+    # Every object Pulumi applied is as the program wants it.
+    stack.pulumi("preview", "--expect-no-changes")
+
+
+def test_changed_values_become_helm_revision_2(stack: LocalStack) -> None:
+    stack.pulumi(
+        "config", "set", "--path", "overrides.system-demo.releases.eoepca-portal.values.replicaCount", "3"
+    )
+    preview = json.loads(stack.pulumi("preview", "--json").stdout)
+    changed = [(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in preview["steps"] if s["op"] != "same"]
+    assert changed == [("update", "HelmRelease/demo/eoepca-portal")]
+    stack.pulumi("up", "--yes", "--skip-preview")
+    record = stack.helm_release("demo", "eoepca-portal")
+    assert record is not None
+    assert (record.revision, record.status, record.values["replicaCount"]) == (2, "deployed", 3)
+    deployment = stack.get("deployment", "eoepca-portal", "demo")
+    assert deployment["spec"]["replicas"] == 3
+
+
+def test_a_commit_to_a_plain_manifest_is_applied_by_flux_alone(stack: LocalStack) -> None:
+    ingress_file = stack.project / "clusters/flux/system-test/identity-dummy-service-ingress.yaml"
+    text = ingress_file.read_text()
+    assert "  name: identity-dummy-service\n" in text
+    ingress_file.write_text(
+        text.replace(
+            "  name: identity-dummy-service\n",
+            "  name: identity-dummy-service\n  labels:\n    committed: by-the-test\n",
+            1,
+        )
+    )
+    revision = stack.commit("label the dummy service's ingress")
+
+    def labelled() -> bool:
+        ingress = stack.get("ingress", "identity-dummy-service", "test")
+        return (
+            ingress is not None
+            and (ingress["metadata"].get("labels") or {}).get("committed") == "by-the-test"
+        )
+
+    wait_for(f"Flux to apply commit {revision[:12]} (no pulumi up)", labelled, timeout=120)
+    kustomization = stack.get("kustomization", "system-test", "flux-system")
+    assert kustomization["status"]["lastAppliedRevision"] == f"main@sha1:{revision}"
+
+
+def test_an_object_flux_applied_and_someone_deleted_comes_back(stack: LocalStack) -> None:
+    pvc = "dummy-service-pep-pvc"
+    before = stack.get("pvc", pvc, "test")
+    assert before is not None, "the PVC of clusters/flux/system-test is applied by Flux"
+    stack.kubectl("delete", "pvc", pvc, "-n", "test", "--wait=true", "--timeout=60s")
+    stack.reconcile("kustomization", "system-test", "flux-system")  # instead of waiting for its interval
+
+    def restored() -> bool:
+        again = stack.get("pvc", pvc, "test")
+        return again is not None and again["metadata"]["uid"] != before["metadata"]["uid"]
+
+    wait_for("kustomize-controller to recreate the PVC", restored, timeout=120)
+
+
+def test_flux_installs_a_release_only_after_the_releases_it_depends_on_are_ready(stack: LocalStack) -> None:
+    """user-management depends on system-storage: its releases wait for storage's (dependsOn)."""
+    login = stack.get("helmrelease", "um-login-service", "um")
+    deps = {(d.get("namespace") or "um", d["name"]) for d in login["spec"]["dependsOn"]}
+    assert ("default", "storage") in deps and ("default", "nfs-provisioner") in deps
+    installed = stack.helm_release("um", "um-login-service")
+    assert installed is not None
+    for namespace, name in sorted(deps):
+        dependency = stack.get("helmrelease", name, namespace)
+        dep_record = stack.helm_release(namespace, dependency["spec"].get("releaseName") or name)
+        assert dep_record is not None
+        # Helm release times are whole seconds; the dependency's install came first.
+        assert dep_record.first_deployed <= installed.first_deployed, (
+            f"{namespace}/{name} first deployed {dep_record.first_deployed.isoformat()}, "
+            f"um/um-login-service first deployed {installed.first_deployed.isoformat()}"
+        )
+    storage = stack.get("helmrelease", "storage", "default")
+    print(  # the two timestamps the issue asks to see
+        f"storage Ready since {ready_since(storage).isoformat()}; "
+        f"um-login-service installed {installed.first_deployed.isoformat()}"
+    )
+
+
+def test_a_git_credential_is_a_secret_everywhere(stack: LocalStack) -> None:
+    def https_auth(c: dict[str, Any]) -> None:
+        c["git"]["auth"] = {"type": "https", "username": "reader"}
+
+    original = stack.stack_file.read_text()
+    stack.edit_config(https_auth)
+    stack.pulumi("config", "set", "--secret", "gitPassword", TOKEN)
+    output = stack.pulumi("up", "--yes", "--skip-preview", "--diff").stdout
+    try:
+        assert TOKEN not in output
+        assert TOKEN not in stack.pulumi("stack", "export").stdout
+        assert TOKEN not in stack.stack_file.read_text()
+        secret = stack.get("secret", "flux-system", "flux-system")
+        assert secret is not None and set(secret["data"]) == {"username", "password"}
+        repo = stack.get("gitrepository", "flux-system", "flux-system")
+        assert repo["spec"]["secretRef"] == {"name": "flux-system"}
+        wait_for(
+            "the GitRepository to fetch with the credential",
+            lambda: ready(stack.get("gitrepository", "flux-system", "flux-system")),
+        )
+    finally:
+        stack.stack_file.write_text(original)
+        stack.pulumi("up", "--yes", "--skip-preview")
+
+
+def test_removing_a_block_uninstalls_its_helm_releases(stack: LocalStack) -> None:
+    for release in ("eoepca-portal", "django-portal"):
+        assert stack.helm_release("demo", release) is not None
+
+    def without_demo(c: dict[str, Any]) -> None:
+        c["blocks"].remove("system-demo")
+        c.pop("overrides", None)
+
+    stack.edit_config(without_demo)
+    stack.pulumi("up", "--yes", "--skip-preview")
+    assert stack.get("helmrelease", "eoepca-portal", "demo") is None
+    for release in ("eoepca-portal", "django-portal"):
+        assert stack.helm_release("demo", release) is None, f"{release} still installed"
+    assert stack.get("namespace", "demo") is None
+    stack.commit("without system-demo")
+
+
+def test_the_poller_brings_a_commit_to_the_helm_release(stack: LocalStack, tmp_path: Path) -> None:
+    before = stack.helm_release("um", "um-login-service")
+    assert before is not None
+    log = tmp_path / "poll.log"
+    args = [
+        str(Path(sys.executable).parent / "eoepca-gitops"), "poll",
+        "--repo", str(stack.cluster.git_url), "--branch", "main", "--project-dir", ".", "--stack", STACK,
+        "--interval", "1s", "--drift-interval", "0", "--listen", "off",
+        "--state-file", str(tmp_path / "state.json"), "--work-dir", str(tmp_path / "work"),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        poller = subprocess.Popen(
+            args, env=stack.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        stack.pulumi(
+            "config",
+            "set",
+            "--path",
+            "overrides.user-management.releases.um-login-service.values.replicaCount",
+            "2",
+        )
+        committed = time.monotonic()
+        revision = stack.commit("two login services")
+
+        def bumped() -> Any:
+            record = stack.helm_release("um", "um-login-service")
+            return record if record and record.revision > before.revision else None
+
+        assert poller.poll() is None, log.read_text()
+        record = wait_for(f"the poller to apply {revision[:12]} to the Helm release", bumped, timeout=300)
+        print(f"commit -> Helm release revision {record.revision}: {time.monotonic() - committed:.1f} s")
+        assert record.values["replicaCount"] == 2
+    finally:
+        os.killpg(poller.pid, signal.SIGTERM)
+        poller.wait(timeout=120)
+    assert TOKEN not in log.read_text()
+
+
+def test_destroy_leaves_nothing_stuck(stack: LocalStack) -> None:
+    stack.pulumi("destroy", "--yes", "--skip-preview", timeout=900)
+    assert stack.get("helmreleases") is None or stack.get("helmreleases") == []
+    for gone in (
+        ("namespace", "um"),
+        ("namespace", "flux-system"),
+        ("crd", "helmreleases.helm.toolkit.fluxcd.io"),
+    ):
+        assert stack.get(*gone) is None, gone
+    terminating = [
+        n["metadata"]["name"] for n in stack.get("namespaces") if n["status"].get("phase") == "Terminating"
+    ]
+    assert terminating == []
+    leftover = stack.kubectl("get", "secrets", "-A", "-l", "owner=helm", "-o", "name").stdout.split()
+    assert leftover == [], "Helm releases left installed"
+
+
+def test_bad_stack_config_changes_nothing(stack: LocalStack) -> None:
+    namespaces = sorted(n["metadata"]["name"] for n in stack.get("namespaces"))
+    original = stack.stack_file.read_text()
+    stack.stack_file.write_text(original.replace("publicIp: 127.0.0.1", "publicIp: 127.0.0"))
+    try:
+        proc = stack.pulumi("up", "--yes", check=False)
+        assert proc.returncode != 0
+        out = proc.stdout + proc.stderr
+        assert (
+            f"Pulumi.{STACK}.yaml: eoepca-gitops:cluster.publicIp: Input is not a valid IPv4 address" in out
+        )
+        assert "Traceback" not in out
+        assert sorted(n["metadata"]["name"] for n in stack.get("namespaces")) == namespaces
+    finally:
+        stack.stack_file.write_text(original)
+
+
+def test_bucket_source_on_moto_s3(stack: LocalStack, moto_s3: MotoS3) -> None:
+    """A Bucket source whose credentials, read back from the cluster, open the real S3 endpoint,
+    and which the real source-controller fetches."""
+    import base64
+
+    import boto3
+
+    original = stack.stack_file.read_text()
+
+    def bucket_only(c: dict[str, Any]) -> None:
+        c["buckets"] = [
+            {
+                "name": "manifests",
+                "bucketName": "gitops-manifests",
+                "endpoint": f"127.0.0.1:{moto_s3.port}",
+                "insecure": True,
+                "region": "us-east-1",
+                "accessKeySecret": "s3AccessKey",
+                "secretKeySecret": "s3SecretKey",
+            }
+        ]
+        c["blocks"] = []
+        c.pop("overrides", None)
+
+    stack.edit_config(bucket_only)
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_s3.endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    s3.create_bucket(Bucket="gitops-manifests")
+    s3.put_object(Bucket="gitops-manifests", Key="apps/kustomization.yaml", Body=b"resources: []\n")
+    try:
+        for key in ("s3AccessKey", "s3SecretKey"):
+            stack.pulumi("config", "set", "--secret", key, "testing")
+        stack.pulumi("up", "--yes", "--skip-preview")
+        bucket = stack.get("bucket", "manifests", "flux-system")
+        assert bucket is not None and bucket["spec"]["endpoint"] == f"127.0.0.1:{moto_s3.port}"
+        secret = stack.get("secret", "manifests-bucket", "flux-system")
+        creds = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+        assert creds == {"accesskey": "testing", "secretkey": "testing"}
+        wait_for(
+            "source-controller to fetch the bucket",
+            lambda: ready(stack.get("bucket", "manifests", "flux-system")),
+        )
+    finally:
+        s3.close()
+        stack.stack_file.write_text(original)
+        stack.pulumi("destroy", "--yes", "--skip-preview")
