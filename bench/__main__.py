@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.context import Bench, Settings
+from bench.flux_runs import s9_flux
 from bench.harness import KUBECTL, Cluster, log, tools_env
 from bench.poller_runs import s5_s6_poller
 from bench.report import Result, render
@@ -163,6 +164,7 @@ def main() -> int:
         step("3", lambda: s3_one_change(b), (("3", "one HelmRelease value"),))
         step("5", lambda: s5_s6_poller(b), (("5", "poller latency"), ("6", "poller idle cost")))
         step("7", lambda: s7_scaling(b), (("7", "scaling"),))
+        step("9", lambda: s9_flux(b), (("9", "Flux end to end"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

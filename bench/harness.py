@@ -177,6 +177,9 @@ def make_project(
     config = stack["config"]
     config["eoepca-gitops:flux"]["manifest"] = str(SHARED_FLUX)
     config["eoepca-gitops:kubeconfig"] = str(kubeconfig)
+    config.pop("eoepca-gitops:kubeContext", None)
+    # Scenarios 1-8 measure what Pulumi applies (their cluster runs no Flux): no waiting for Flux.
+    config.pop("eoepca-gitops:await", None)
     if enabled is not None:
         config["eoepca-gitops:blocks"] = enabled
     stack.pop("encryptionsalt", None)  # the repo's salt is for the documented passphrase

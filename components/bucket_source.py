@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 from components.objects import ObjectsComponent
+from eoepca_gitops.manifests.identity import COMPONENT_TYPES
 
 __all__ = ["BucketSource", "BucketSourceArgs"]
 
@@ -28,7 +29,7 @@ class BucketSource(ObjectsComponent):
     def __init__(self, name: str, args: BucketSourceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if not any(o["kind"] == "Bucket" for o in args.objects):
             raise ValueError("BucketSourceArgs.objects holds no Bucket")
-        super().__init__("eoepca:flux:BucketSource", name, args.objects, opts)
+        super().__init__(COMPONENT_TYPES["bucket"], name, args.objects, opts)
         self.bucket_name = pulumi.Output.from_input(args.bucket_name)
         self.endpoint = pulumi.Output.from_input(args.endpoint)
         self.register_outputs({"bucket_name": self.bucket_name, "endpoint": self.endpoint})

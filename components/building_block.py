@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 from components.objects import ObjectsComponent
+from eoepca_gitops.manifests.identity import COMPONENT_TYPES
 
 __all__ = ["BuildingBlock", "BuildingBlockArgs"]
 
@@ -26,7 +27,7 @@ class BuildingBlock(ObjectsComponent):
     def __init__(
         self, name: str, args: BuildingBlockArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("eoepca:flux:BuildingBlock", name, args.objects, opts)
+        super().__init__(COMPONENT_TYPES["block"], name, args.objects, opts)
         names = {
             kind: [o["metadata"]["name"] for o in args.objects if o["kind"] == kind]
             for kind in ("Kustomization", "HelmRelease")

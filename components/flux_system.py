@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 from components.objects import ObjectsComponent
+from eoepca_gitops.manifests.identity import COMPONENT_TYPES
 
 __all__ = ["FluxSystem", "FluxSystemArgs"]
 
@@ -28,7 +29,7 @@ class FluxSystem(ObjectsComponent):
     def __init__(self, name: str, args: FluxSystemArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if not any(o["kind"] == "CustomResourceDefinition" for o in args.objects):
             raise ValueError("FluxSystemArgs.objects holds no CRDs: is it a Flux install manifest?")
-        super().__init__("eoepca:flux:FluxSystem", name, args.objects, opts)
+        super().__init__(COMPONENT_TYPES["flux"], name, args.objects, opts)
         self.version = pulumi.Output.from_input(args.version)
         self.namespace = pulumi.Output.from_input(args.namespace)
         self.register_outputs({"version": self.version, "namespace": self.namespace})

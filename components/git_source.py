@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 from components.objects import ObjectsComponent
+from eoepca_gitops.manifests.identity import COMPONENT_TYPES
 
 __all__ = ["GitSource", "GitSourceArgs"]
 
@@ -28,7 +29,7 @@ class GitSource(ObjectsComponent):
     def __init__(self, name: str, args: GitSourceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if not any(o["kind"] == "GitRepository" for o in args.objects):
             raise ValueError("GitSourceArgs.objects holds no GitRepository")
-        super().__init__("eoepca:flux:GitSource", name, args.objects, opts)
+        super().__init__(COMPONENT_TYPES["source"], name, args.objects, opts)
         self.url = pulumi.Output.from_input(args.url)
         self.ref = pulumi.Output.from_input(args.ref)
         self.register_outputs({"url": self.url, "ref": self.ref})

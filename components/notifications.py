@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 
 from components.objects import ObjectsComponent
+from eoepca_gitops.manifests.identity import COMPONENT_TYPES
 
 __all__ = ["Notifications", "NotificationsArgs"]
 
@@ -25,7 +26,7 @@ class Notifications(ObjectsComponent):
     def __init__(
         self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("eoepca:flux:Notifications", name, args.objects, opts)
+        super().__init__(COMPONENT_TYPES["notifications"], name, args.objects, opts)
         self.alerts = pulumi.Output.from_input(
             [o["metadata"]["name"] for o in args.objects if o["kind"] == "Alert"]
         )

@@ -13,19 +13,13 @@ from typing import Any
 
 import pulumi
 
-from eoepca_gitops.manifests.flux_install import object_key
+from eoepca_gitops.manifests.identity import object_key, type_token
 
-__all__ = ["ObjectsComponent", "register_object", "type_token"]
+__all__ = ["ObjectsComponent", "register_object"]
 
 _SECRET_FIELDS = ("data", "stringData")
 # pulumi_kubernetes' version, so the engine asks for the provider plugin the SDK was built for.
 _PROVIDER_VERSION = version("pulumi-kubernetes")
-
-
-def type_token(obj: dict[str, Any]) -> str:
-    api_version = str(obj["apiVersion"])
-    group_version = api_version if "/" in api_version else f"core/{api_version}"
-    return f"kubernetes:{group_version}:{obj['kind']}"
 
 
 def register_object(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:

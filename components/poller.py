@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 
 from components.objects import ObjectsComponent
+from eoepca_gitops.manifests.identity import COMPONENT_TYPES
 from eoepca_gitops.model import PollerConfig
 
 __all__ = ["Poller", "PollerArgs"]
@@ -33,7 +34,7 @@ class Poller(ObjectsComponent):
 
     def __init__(self, name: str, args: PollerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         config = args.config
-        super().__init__("eoepca:gitops:Poller", name, args.objects, opts)
+        super().__init__(COMPONENT_TYPES["poller"], name, args.objects, opts)
         self.namespace = pulumi.Output.from_input(config.namespace)
         self.deployment_name = pulumi.Output.from_input(config.name)
         self.service_name = pulumi.Output.from_input(config.name)

@@ -77,27 +77,36 @@ def run(project_dir: Path) -> None:
         )
         provider_opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
 
-    flux = FluxSystem(
-        "flux",
-        FluxSystemArgs(version=config.flux.version, namespace=config.flux.namespace, objects=manifests.flux),
-        provider_opts,
-    )
-    after_flux = pulumi.ResourceOptions.merge(provider_opts, pulumi.ResourceOptions(depends_on=[flux]))
-    source = GitSource(
-        "source",
-        GitSourceArgs(url=config.git.url, ref=config.git.ref(), objects=manifests.source),
-        after_flux,
-    )
-    for bucket in config.buckets:
-        BucketSource(
-            bucket.name,
-            BucketSourceArgs(bucket.bucket_name, bucket.endpoint, manifests.buckets[bucket.name]),
+    after_flux = provider_opts
+    sources: list[pulumi.Resource] = []
+    if config.flux.enabled:
+        flux = FluxSystem(
+            "flux",
+            FluxSystemArgs(
+                version=config.flux.version, namespace=config.flux.namespace, objects=manifests.flux
+            ),
+            provider_opts,
+        )
+        after_flux = pulumi.ResourceOptions.merge(provider_opts, pulumi.ResourceOptions(depends_on=[flux]))
+        source = GitSource(
+            "source",
+            GitSourceArgs(url=config.git.url, ref=config.git.ref(), objects=manifests.source),
             after_flux,
         )
+        sources.append(source)
+        for bucket in config.buckets:
+            BucketSource(
+                bucket.name,
+                BucketSourceArgs(bucket.bucket_name, bucket.endpoint, manifests.buckets[bucket.name]),
+                after_flux,
+            )
+        pulumi.export("fluxVersion", flux.version)
+        pulumi.export("sourceUrl", source.url)
+        pulumi.export("sourceRef", source.ref)
     blocks: dict[str, BuildingBlock] = {}
     for block in stack.catalog.blocks:
         # The same dependencies Flux gets as dependsOn order Pulumi's updates, across kinds.
-        needs: list[pulumi.Resource] = [source, *(blocks[d] for d in block.depends_on)]
+        needs: list[pulumi.Resource] = [*sources, *(blocks[d] for d in block.depends_on)]
         blocks[block.name] = BuildingBlock(
             block.name,
             BuildingBlockArgs(objects=manifests.blocks[block.name]),
@@ -110,9 +119,6 @@ def run(project_dir: Path) -> None:
         Poller("poller", PollerArgs(config.poller, manifests.poller), provider_opts)
 
     domain = config.cluster.host_domain
-    pulumi.export("fluxVersion", flux.version)
-    pulumi.export("sourceUrl", source.url)
-    pulumi.export("sourceRef", source.ref)
     pulumi.export("kustomizations", [b.name for b in stack.catalog.blocks if b.kustomization])
     pulumi.export("helmReleases", sorted(r.name for b in stack.catalog.blocks for r in b.helm_releases))
     pulumi.export("ingressHosts", sorted(_ingress_hosts(manifests.all(), domain)))

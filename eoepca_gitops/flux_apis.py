@@ -16,6 +16,7 @@ __all__ = [
     "HELM_GROUP",
     "KUSTOMIZE_GROUP",
     "NOTIFICATION_GROUP",
+    "PLURALS",
     "SOURCE_GROUP",
     "TOOLKIT",
     "api_versions",
@@ -40,6 +41,21 @@ CURRENT: Mapping[str, str] = {
     "Provider": f"{NOTIFICATION_GROUP}/v1beta3",
     "Alert": f"{NOTIFICATION_GROUP}/v1beta3",
     "Receiver": f"{NOTIFICATION_GROUP}/v1",
+}
+
+
+#: The plural resource name of each Flux kind (what the API paths say).
+PLURALS: Mapping[str, str] = {
+    "GitRepository": "gitrepositories",
+    "HelmRepository": "helmrepositories",
+    "HelmChart": "helmcharts",
+    "Bucket": "buckets",
+    "OCIRepository": "ocirepositories",
+    "Kustomization": "kustomizations",
+    "HelmRelease": "helmreleases",
+    "Provider": "providers",
+    "Alert": "alerts",
+    "Receiver": "receivers",
 }
 
 

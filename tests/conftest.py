@@ -18,8 +18,6 @@ Missing tools make these fixtures FAIL (not skip), naming scripts/tools.sh.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from eoepca_gitops.devcluster import ClusterError, DevCluster, ToolsMissingError
+from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -44,26 +43,6 @@ class DevClusterHandle:
     git_repo: Path | None = None
     git_url: str | None = None
     charts_url: str | None = None
-
-
-def snapshot_repository(dest: Path) -> Path:
-    """This checkout as it is now (tracked files and untracked ones Git does not ignore), committed
-    in a new repository on branch main: what the dev cluster's Git server serves to the tests."""
-    listed = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for rel in (r.decode() for r in listed if r):
-        source = REPO_ROOT / rel
-        if source.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / rel)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.org",
-           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.org"}  # fmt: skip
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
-        subprocess.run(["git", "-C", str(dest), *args], check=True, env=env, capture_output=True)
-    return dest
 
 
 @dataclass(frozen=True)
@@ -120,7 +99,7 @@ def dev_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster
     cluster = DevCluster(
         tmp_path_factory.mktemp("dev-cluster"), progress=lambda line: print(line), default_ports=False
     )
-    served = snapshot_repository(tmp_path_factory.mktemp("served-repo"))
+    served = snapshot_repository(REPO_ROOT, tmp_path_factory.mktemp("served-repo"))
     try:
         try:
             info = cluster.up(flux=True, git_repo=served)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from eoepca_gitops.cli import dev_cluster, diff, import_cmd, new_cluster, poll, render, status
+from eoepca_gitops.cli import dev_cluster, diff, import_cmd, new_cluster, operate, poll, render, status
 
 app = typer.Typer(
     help="Install and drive Flux CD on Kubernetes clusters with Pulumi, one stack per cluster.",
@@ -18,3 +18,7 @@ app.command("import")(import_cmd.import_tree_cmd)
 app.command("diff")(diff.diff)
 app.command("poll")(poll.poll)
 app.command("status")(status.status)
+app.command("reconcile")(operate.reconcile)
+app.command("suspend")(operate.suspend)
+app.command("resume")(operate.resume)
+app.command("undeploy")(operate.undeploy)

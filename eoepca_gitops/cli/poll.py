@@ -143,7 +143,8 @@ def poll(
     kube = None
     namespace = ""
     if state_configmap or lease:
-        from eoepca_gitops.poller.kube import KUBE_ERRORS, LeaseElector, kube_client, pod_namespace
+        from eoepca_gitops.kube import KUBE_ERRORS, kube_client
+        from eoepca_gitops.poller.kube import LeaseElector, pod_namespace
 
         try:
             kube = kube_client()
@@ -211,7 +212,8 @@ def poll(
 
             threading.Thread(target=watch_leadership, name="lease-watch", daemon=True).start()
         if state_configmap:
-            from eoepca_gitops.poller.kube import KUBE_ERRORS, ConfigMapBackend
+            from eoepca_gitops.kube import KUBE_ERRORS
+            from eoepca_gitops.poller.kube import ConfigMapBackend
 
             assert kube is not None
             try:

@@ -1,4 +1,11 @@
-"""`eoepca-gitops status`: each stack the poller keeps, from its state file or ConfigMap."""
+"""`eoepca-gitops status`: one view of a cluster's two layers, or of the poller's stacks.
+
+    eoepca-gitops status --stack creodias [--preview] [--json]   # the stack and what Flux does with it
+    eoepca-gitops status --stack local --serve 127.0.0.1:9470    # the same as a page, refreshed
+    eoepca-gitops status --state-file .state/poller/state.json   # the stacks a local poller keeps
+
+Exit codes with --stack: 0 every object Ready, 1 something is not, 2 the cluster cannot be read.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +18,24 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import reported
+from eoepca_gitops.cli.common import err, load, project_dir, reported
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
+from eoepca_gitops.operations.status import ClusterStatus
 from eoepca_gitops.poller.state import StackState, StateStore, decode
 
 __all__ = ["status"]
 
 _COLOURS = {"synced": "green", "applying": "cyan", "drifted": "yellow", "failed": "red", "stalled": "red"}
+_READY = {"True": "green", "False": "red", "Unknown": "yellow", "Missing": "red", "Suspended": "yellow"}
 
 
-def _read(
+def _read_poller_state(
     state_file: Path, state_configmap: str | None, kube_namespace: str | None
 ) -> tuple[str, dict[str, StackState]]:
     if state_configmap:
-        from eoepca_gitops.poller.kube import KUBE_ERRORS, ConfigMapBackend, kube_client, pod_namespace
+        from eoepca_gitops.kube import KUBE_ERRORS, kube_client
+        from eoepca_gitops.poller.kube import ConfigMapBackend, pod_namespace
 
         try:
             backend = ConfigMapBackend(kube_client(), pod_namespace(kube_namespace), state_configmap)
@@ -45,22 +55,7 @@ def _read(
         raise GitopsError(f"{state_file}: unreadable state: {exc}") from None
 
 
-@reported
-def status(
-    state_file: Annotated[Path, typer.Option(help="The poller's state file.")] = Path(
-        defaults.POLLER_STATE_FILE
-    ),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the state file's stacks as JSON.")] = False,
-    state_configmap: Annotated[
-        str | None, typer.Option(help="Read the state from this ConfigMap ($KUBECONFIG's cluster).")
-    ] = None,
-    kube_namespace: Annotated[str | None, typer.Option(help="Namespace of that ConfigMap.")] = None,
-) -> None:
-    """Show each stack: revision in Git, revision applied, state, last error."""
-    where, states = _read(state_file, state_configmap, kube_namespace)
-    if as_json:
-        typer.echo(json.dumps({n: s.to_json() for n, s in sorted(states.items())}, indent=2, sort_keys=True))
-        return
+def _poller_table(where: str, states: dict[str, StackState]) -> None:
     table = Table(title=f"stacks ({where})")
     for col in ("stack", "revision in Git", "revision applied", "state", "last error"):
         table.add_column(col, overflow="fold")
@@ -79,3 +74,100 @@ def status(
             Text(detail),
         )
     Console(width=200).print(table)
+
+
+def print_cluster_status(s: ClusterStatus, console: Console) -> None:
+    layer = s.stack
+    if layer.error:
+        console.print(Text(f"stack {layer.name}: cannot tell: {layer.error}", style="yellow"))
+    else:
+        pending = "" if layer.pending is None else f"; pending: {dict(layer.pending) or 'nothing'}"
+        at = layer.revision[:12] or "-"
+        console.print(
+            Text(
+                f"stack {layer.name}: last update {layer.last_update or '-'} {layer.result} at {at}{pending}"
+            )
+        )
+    if s.error:
+        console.print(Text(f"cluster: cannot tell: {s.error}", style="red"))
+        return
+    up = sum(c.ok for c in s.controllers)
+    console.print(Text(f"flux {s.flux_version}: {up}/{len(s.controllers)} controllers Ready"))
+    for note in s.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+    if s.poller is not None:
+        console.print(Text(f"poller: {json.dumps(dict(s.poller), sort_keys=True)}"))
+    table = Table(show_lines=False)
+    for col in ("component", "object", "ready", "reason", "revision", "since", "message"):
+        table.add_column(col, overflow="fold")
+    for component, o in s.rows:
+        table.add_row(
+            Text(component),
+            Text(o.ref),
+            Text(o.ready, style=_READY.get(o.ready, "white")),
+            Text(o.reason),
+            Text(o.revision[:40]),
+            Text(o.since),
+            Text(o.message[:300]),
+        )
+    console.print(table)
+
+
+@reported
+def status(
+    stack: Annotated[
+        list[str] | None, typer.Option("--stack", "-s", help="Stack to show (repeatable with --serve).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
+    preview: Annotated[bool, typer.Option(help="Also show what `pulumi up` would change (slower).")] = False,
+    serve: Annotated[
+        str | None, typer.Option(help="Serve a status page at HOST:PORT (read-only) instead of printing.")
+    ] = None,
+    project: Annotated[
+        Path | None, typer.Option(help="Project folder (default: nearest Pulumi.yaml).")
+    ] = None,
+    state_file: Annotated[
+        Path | None,
+        typer.Option(help="A local poller's state file (default without --stack: its usual place)."),
+    ] = None,
+    state_configmap: Annotated[
+        str | None, typer.Option(help="Read the poller state from this ConfigMap ($KUBECONFIG's cluster).")
+    ] = None,
+    kube_namespace: Annotated[str | None, typer.Option(help="Namespace of that ConfigMap.")] = None,
+) -> None:
+    """Show a stack and what Flux does with it: the last update, Flux and its controllers, the source,
+    each block's Kustomization and HelmReleases (not Ready first, with the controller's message), and
+    the poller's state. Without --stack: the stacks a poller keeps (its state file or ConfigMap)."""
+    if not stack:
+        where, states = _read_poller_state(
+            state_file or Path(defaults.POLLER_STATE_FILE), state_configmap, kube_namespace
+        )
+        if as_json:
+            typer.echo(
+                json.dumps({n: s.to_json() for n, s in sorted(states.items())}, indent=2, sort_keys=True)
+            )
+        else:
+            _poller_table(where, states)
+        return
+    root = project_dir(project)
+    if serve:
+        from eoepca_gitops.operations.page import serve_status
+
+        serve_status(serve, list(stack), root, state_file)
+        return
+    from eoepca_gitops.operations.collect import collect
+
+    results = []
+    with err.status("reading the stack and the cluster ...") as spinner:
+        for name in stack:
+            model, manifests = load(name, root)
+            results.append(collect(model, manifests, root, preview=preview, state_file=state_file,
+                                   progress=lambda m: spinner.update(m)))  # fmt: skip
+    if as_json:
+        payload = [r.to_json() for r in results]
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, sort_keys=True))
+    else:
+        console = Console(width=200)
+        for r in results:
+            print_cluster_status(r, console)
+    raise typer.Exit(max(r.exit_code for r in results))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from eoepca_gitops.devcluster import certs, charts, git_server, processes
 from eoepca_gitops.devcluster import kubernetes as k8s
-from eoepca_gitops.devcluster.flux import CONTROLLERS, read_states
+from eoepca_gitops.devcluster.flux import CONTROLLERS, default_ports, read_states
 from eoepca_gitops.devcluster.kubeapi import KubeApi, healthz, http_ok
 from eoepca_gitops.devcluster.kubeconfig import IDENTITIES, ensure_tokens, write_kubeconfig
 from eoepca_gitops.devcluster.layout import ClusterInfo, ComponentStatus, StateLayout
@@ -43,7 +43,7 @@ COMPONENTS = (
     "chart-repository",
     "flux",
 )
-DEFAULT_PORTS = {**k8s.DEFAULT_PORTS, "git-server": 8180, "chart-repository": 8181}
+DEFAULT_PORTS = {**k8s.DEFAULT_PORTS, "git-server": 8180, "chart-repository": 8181, **default_ports()}
 PORT_ATTEMPTS = 3
 GIT_REPO_NAME = "eoepca-gitops"
 
@@ -353,7 +353,7 @@ class DevCluster:
         self._wait(f"chart repository {charts_url}", lambda: http_ok(charts_url), deadline, [repository])
         if flux:
             lay.flux_status.unlink(missing_ok=True)
-            supervisor = self._spawn("flux", supervisor_argv(lay.root, server, kubeconfigs["flux"]))
+            supervisor = self._spawn("flux", supervisor_argv(lay.root, server, kubeconfigs["flux"], ports))
             self._wait("Flux supervisor", lay.flux_status.is_file, deadline, [supervisor])
         elapsed = round(time.monotonic() - self._t0, 1)
         info = ClusterInfo(

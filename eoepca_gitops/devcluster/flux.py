@@ -1,9 +1,10 @@
 """The real Flux controllers as host processes of the dev cluster.
 
-The Flux Deployments a stack installs stay pods on kwok's fake node: they never run anything, so
-the controllers here do not compete with them. Each controller starts once the API server serves the
-Flux APIs it reconciles (the stack's `pulumi up` installs the CRDs), is started again if it exits,
-and listens on 127.0.0.1 only: metrics and health on free ports, source-controller's artifact
+The Flux Deployments a stack installs stay pods on kwok's fake node: they never run anything; the
+controllers here run in their place, as their Deployments say. Each controller runs while the stack
+has its Deployment with replicas (scaling it to 0 or deleting it stops the controller, as in a
+cluster) and the API server serves the Flux APIs it reconciles; it is started again if it exits.
+All listen on 127.0.0.1 only: metrics and health on free ports, source-controller's artifact
 server where the others fetch artifacts, notification-controller's event receiver where the others
 send events.
 """
@@ -22,7 +23,8 @@ __all__ = [
     "Controller",
     "ControllerState",
     "controller_argv",
-    "port_names",
+    "default_ports",
+    "flux_deployments",
     "read_states",
     "write_states",
 ]
@@ -36,8 +38,15 @@ class Controller:
     #: Its own ports besides metrics and health.
     extra_ports: tuple[str, ...] = ()
 
-    def serves(self, api: KubeApi) -> str | None:
-        """None when every API it needs is served, else what is missing."""
+    def serves(self, api: KubeApi, deployments: Mapping[str, int]) -> str | None:
+        """None when it should run (its Deployment has replicas, its APIs are served), else why not.
+
+        `deployments`: the Flux Deployments in the cluster, name -> replicas.
+        """
+        if self.name not in deployments:
+            return "no Deployment (the stack's pulumi up installs it)"
+        if deployments[self.name] < 1:
+            return "its Deployment is scaled to 0"
         for group_version, resources in self.apis.items():
             found = api.get_json(f"/apis/{group_version}")
             served = {r.get("name") for r in (found or {}).get("resources", [])}
@@ -65,6 +74,15 @@ CONTROLLERS = (
         ("events", "receiver"),
     ),
 )
+
+
+def flux_deployments(api: KubeApi) -> dict[str, int]:
+    """The Flux Deployments in the cluster (any namespace): name -> desired replicas."""
+    found = api.get_json("/apis/apps/v1/deployments?labelSelector=app.kubernetes.io%2Fpart-of%3Dflux")
+    return {
+        str(d["metadata"]["name"]): int((d.get("spec") or {}).get("replicas", 1))
+        for d in (found or {}).get("items", [])
+    }
 
 
 def controller_argv(binary: Path, c: Controller, ports: Mapping[str, int], storage: Path) -> list[str]:
@@ -98,9 +116,14 @@ def controller_argv(binary: Path, c: Controller, ports: Mapping[str, int], stora
     return argv
 
 
-def port_names() -> list[str]:
-    """Every port the controllers listen on, by name (`<controller>-metrics`, ...)."""
-    return [f"{c.name}-{p}" for c in CONTROLLERS for p in ("metrics", "health", *c.extra_ports)]
+def default_ports(first: int = 9080) -> dict[str, int]:
+    """Every port the controllers listen on, by name (`<controller>-metrics`, ...), from `first` on.
+
+    Chosen when the cluster starts, with its other ports, and kept while they are free: artifacts
+    Flux stored carry source-controller's address, which must not move when the cluster restarts.
+    """
+    names = [f"{c.name}-{p}" for c in CONTROLLERS for p in ("metrics", "health", *c.extra_ports)]
+    return {name: first + i for i, name in enumerate(names)}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from eoepca_gitops.devcluster.flux import (
     CONTROLLERS,
     ControllerState,
     controller_argv,
-    port_names,
+    default_ports,
+    flux_deployments,
     write_states,
 )
 from eoepca_gitops.devcluster.kubeapi import ApiError, KubeApi
@@ -37,11 +38,12 @@ TICK = 1.0
 MAX_PAUSE = 30.0
 
 
-def supervisor_argv(state_dir: Path, server: str, kubeconfig: Path) -> list[str]:
-    """The command line that runs the supervisor as its own process."""
+def supervisor_argv(state_dir: Path, server: str, kubeconfig: Path, ports: dict[str, int]) -> list[str]:
+    """The command line that runs the supervisor as its own process; `ports`: default_ports()'s names."""
     return [
         sys.executable, "-m", __name__,
         f"--state-dir={state_dir}", f"--server={server}", f"--kubeconfig={kubeconfig}",
+        *(f"--port={name}={port}" for name, port in sorted(ports.items()) if name in default_ports()),
     ]  # fmt: skip
 
 
@@ -50,10 +52,11 @@ def main() -> None:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--server", required=True, help="https://127.0.0.1:PORT of the API server")
     parser.add_argument("--kubeconfig", type=Path, required=True, help="what the controllers use")
+    parser.add_argument("--port", action="append", default=[], help="NAME=PORT, for each of default_ports()")
     args = parser.parse_args()
     lay = StateLayout(args.state_dir)
     binaries = find_flux_controllers()
-    ports = processes.choose_ports(dict.fromkeys(port_names(), 0), prefer_defaults=False)
+    ports = {name: int(port) for name, _, port in (p.partition("=") for p in args.port)}
     api = KubeApi(args.server, ensure_tokens(lay.tokens)["admin"], certs.CertFiles.in_dir(lay.pki).ca_cert)
     lay.flux_storage.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
@@ -67,14 +70,26 @@ def main() -> None:
     states = {c.name: ControllerState(c.name, "waiting", "starting") for c in CONTROLLERS}
     not_before: dict[str, float] = {}
     while not stop.is_set():
+        try:
+            deployments: dict[str, int] | None = flux_deployments(api)
+        except (OSError, ApiError):
+            deployments = None  # the API server does not answer: leave things as they are
         for c in CONTROLLERS:
             record = running.get(c.name)
-            if record is not None and processes.is_running(record):
-                states[c.name] = ControllerState(
-                    c.name, "running", f"pid {record.pid}", states[c.name].restarts
-                )
-                continue
             restarts = states[c.name].restarts
+            try:
+                why_not = c.serves(api, deployments) if deployments is not None else None
+            except (OSError, ApiError) as exc:
+                why_not = None if record is not None else f"API server not answering: {exc}"
+            if record is not None and processes.is_running(record):
+                if why_not:  # its Deployment went away or to 0 replicas: as in a cluster, it stops
+                    processes.stop(record)
+                    del running[c.name]
+                    (lay.pids / f"{c.name}.pid").unlink(missing_ok=True)
+                    states[c.name] = ControllerState(c.name, "waiting", why_not, restarts)
+                else:
+                    states[c.name] = ControllerState(c.name, "running", f"pid {record.pid}", restarts)
+                continue
             if record is not None:  # it exited: start it again after a pause that grows
                 processes.stop(record)  # reaps it
                 del running[c.name]
@@ -82,24 +97,17 @@ def main() -> None:
                 not_before[c.name] = time.monotonic() + min(MAX_PAUSE, 2.0 ** min(restarts, 5))
                 tail = processes.log_tail(Path(record.log), 1)
                 states[c.name] = ControllerState(c.name, "restarting", f"exited: {tail[:300]}", restarts)
-            try:
-                missing = c.serves(api)
-            except (OSError, ApiError) as exc:
-                missing = f"API server not answering: {exc}"
-            if missing:
-                states[c.name] = ControllerState(c.name, "waiting", missing, restarts)
+            if why_not or deployments is None:
+                states[c.name] = ControllerState(
+                    c.name, "waiting", why_not or "API server not answering", restarts
+                )
                 continue
             if time.monotonic() < not_before.get(c.name, 0.0):
                 continue
             argv = controller_argv(binaries[c.name], c, ports, lay.flux_storage)
             log = lay.logs / f"{c.name}.log"
-            running[c.name] = processes.spawn(
-                c.name,
-                argv,
-                log,
-                lay.pids,
-                env={"KUBECONFIG": str(args.kubeconfig), "RUNTIME_NAMESPACE": "flux-system"},
-            )
+            env = {"KUBECONFIG": str(args.kubeconfig), "RUNTIME_NAMESPACE": "flux-system"}
+            running[c.name] = processes.spawn(c.name, argv, log, lay.pids, env=env)
             states[c.name] = ControllerState(c.name, "running", f"pid {running[c.name].pid}", restarts)
         write_states(lay.flux_status, states, ports)
         stop.wait(TICK)

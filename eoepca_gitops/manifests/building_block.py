@@ -17,6 +17,7 @@ __all__ = ["block_objects", "helm_release", "kustomization", "namespace"]
 
 
 def _wait_for(enabled: bool, timeout: str) -> dict[str, str]:
+    """Pulumi's await of Flux's Ready; never on a suspended object, which no controller reports on."""
     if not enabled:
         return {}
     return {"pulumi.com/waitFor": defaults.WAIT_FOR_READY, "pulumi.com/timeoutSeconds": timeout}
@@ -55,7 +56,9 @@ def kustomization(
     deps = [d for d in block.depends_on if stack.catalog.get(d).kustomization]
     if deps:
         spec["dependsOn"] = [{"name": d} for d in deps]
-    annotations = _wait_for(config.await_.kustomizations, str(duration_seconds(config.await_.timeout)))
+    annotations = _wait_for(
+        config.await_.kustomizations and not k.suspend, str(duration_seconds(config.await_.timeout))
+    )
     return {
         "apiVersion": apis["Kustomization"],
         "kind": "Kustomization",
@@ -102,7 +105,9 @@ def helm_release(
         spec["values"] = substitute(release.values, variables)
     if release.values_from:
         spec["valuesFrom"] = release.values_from
-    annotations = _wait_for(config.await_.helm_releases, str(duration_seconds(config.await_.timeout)))
+    annotations = _wait_for(
+        config.await_.helm_releases and not release.suspend, str(duration_seconds(config.await_.timeout))
+    )
     return {
         "apiVersion": apis["HelmRelease"],
         "kind": "HelmRelease",

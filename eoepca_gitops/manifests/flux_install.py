@@ -15,7 +15,7 @@ from eoepca_gitops.flux_apis import HELM_GROUP, KUSTOMIZE_GROUP, NOTIFICATION_GR
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import ControllerPatch, FluxConfig
 
-__all__ = ["build_flux_install", "component_of", "object_key"]
+__all__ = ["build_flux_install", "component_of"]
 
 # CRD groups to the controller that serves them, for manifests without component labels (v0.x).
 _CRD_OWNERS = {
@@ -35,13 +35,6 @@ _ORDER = {"Namespace": 0, "CustomResourceDefinition": 1}
 # and everything after Flux waited for that (bench/results.md, scenario 2). The Deployments
 # behind Flux's Services are awaited already; the Services need not be.
 _SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
-
-
-def object_key(obj: dict[str, Any]) -> str:
-    """A stable, unique name for an object: kind, namespace and name."""
-    meta = obj.get("metadata", {})
-    ns = meta.get("namespace")
-    return f"{obj['kind']}/{ns}/{meta['name']}" if ns else f"{obj['kind']}/{meta['name']}"
 
 
 def component_of(obj: dict[str, Any]) -> str | None:

@@ -108,6 +108,10 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
         env_secrets = {env: secrets[key] for env, key in config.poller.secret_env.items()}
         poller = poller_objects(config.poller, env_secrets, cluster_rules=POLLER_CLUSTER_RULES)
 
+    if not config.flux.enabled:
+        # Flux undeployed: only what Flux does not own stays, so the workloads keep their namespaces.
+        kept = {name: [o for o in objs if o["kind"] == "Namespace"] for name, objs in blocks.items()}
+        return StackManifests(flux=[], source=[], blocks=kept, poller=poller)
     return StackManifests(
         flux=build_flux_install(install, config.flux),
         source=source,

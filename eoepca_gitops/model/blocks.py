@@ -80,7 +80,8 @@ class ReleaseOverride(Model):
 
 
 class BlockOverride(Model):
-    """What one stack changes in a block: chart versions, extra values (deep-merged), suspension."""
+    """What one stack changes in a block: chart versions, extra values (deep-merged), suspension
+    (of the block's Kustomization and releases; `eoepca-gitops suspend` sets it)."""
 
     releases: dict[str, ReleaseOverride] = {}
     suspend: bool | None = None

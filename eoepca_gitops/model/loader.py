@@ -100,15 +100,16 @@ def _apply_override(block: Block, override: BlockOverride, file: str, key: str) 
     new_releases: list[HelmRelease] = []
     for release in block.helm_releases:
         o = override.releases.get(release.name)
-        if o is None:
-            new_releases.append(release)
-            continue
+        # A suspended block is its Kustomization and every release; a release may say otherwise.
+        suspend = release.suspend if override.suspend is None else override.suspend
+        if o is not None and o.suspend is not None:
+            suspend = o.suspend
         new_releases.append(
             release.model_copy(
                 update={
-                    "version": o.version or release.version,
-                    "values": _deep_merge(release.values, o.values),
-                    "suspend": release.suspend if o.suspend is None else o.suspend,
+                    "version": (o.version if o else None) or release.version,
+                    "values": _deep_merge(release.values, o.values) if o else release.values,
+                    "suspend": suspend,
                 }
             )
         )

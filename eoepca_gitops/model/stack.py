@@ -151,6 +151,9 @@ class FluxConfig(Model):
     patches: dict[str, ControllerPatch] = {}
     # Let a version change proceed although Flux objects in Git use API versions it removes.
     allow_api_removal: bool = False
+    # False: Flux is not installed and the stack holds no Flux object, while the workloads Flux
+    # deployed keep running (`eoepca-gitops undeploy` gets a cluster there safely).
+    enabled: bool = True
 
     @property
     def controllers(self) -> list[str]:

@@ -21,29 +21,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx2
 from lightkube import ApiError, Client
-from lightkube.config.kubeconfig import KubeConfig
 from lightkube.models.coordination_v1 import LeaseSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import ConfigMap
 
+from eoepca_gitops.kube import KUBE_ERRORS
 from eoepca_gitops.poller.log import log_event
 
-__all__ = ["ConfigMapBackend", "LeaseElector", "identity", "kube_client", "pod_namespace"]
+__all__ = ["ConfigMapBackend", "LeaseElector", "identity", "pod_namespace"]
 
-FIELD_MANAGER = "eoepca-gitops"
-# What an API call may fail with: an answer other than success, or no answer at all.
-KUBE_ERRORS = (ApiError, httpx2.HTTPError, OSError)
 SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 STATE_KEY = "state.json"
-
-
-def kube_client(kubeconfig: Path | None = None, timeout: float = 10.0) -> Client:
-    """In-cluster config (service account), else $KUBECONFIG, else ~/.kube/config."""
-    config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
-    return Client(config=config, timeout=httpx2.Timeout(timeout), field_manager=FIELD_MANAGER)
 
 
 def pod_namespace(explicit: str | None = None) -> str:

@@ -1,0 +1,109 @@
+"""`eoepca-gitops reconcile|suspend|resume|undeploy`: what operators do with `flux reconcile`,
+`flux suspend/resume` and an undeploy script, for a stack's cluster and through the stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eoepca_gitops.cli.common import duration, load, project_dir, reported, say
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.manifests.flux_release import load_install_manifest
+
+__all__ = ["reconcile", "resume", "suspend", "undeploy"]
+
+Stack = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
+Project = Annotated[Path | None, typer.Option(help="Project folder (default: nearest Pulumi.yaml).")]
+Commit = Annotated[bool, typer.Option(help="Commit the changed stack file.")]
+Push = Annotated[bool, typer.Option(help="Commit and push it (needed when a poller keeps the stack).")]
+
+
+@reported
+def reconcile(
+    stack: Stack,
+    block: Annotated[str | None, typer.Argument(help="Only this block (default: every block).")] = None,
+    timeout: Annotated[float, typer.Option(parser=duration, help="How long to wait for Flux.")] = 300.0,
+    project: Project = None,
+) -> None:
+    """Ask Flux to reconcile now, as `flux reconcile --with-source`: the Git source, then the block's
+    Kustomization, then its HelmReleases; wait until each reports it (exit 1 if one is not Ready)."""
+    from eoepca_gitops.operations.cluster import ClusterAccess
+    from eoepca_gitops.operations.collect import flux_objects
+    from eoepca_gitops.operations.reconcile import reconcile as run
+
+    model, manifests = load(stack, project_dir(project))
+    _, source, blocks = flux_objects(manifests)
+    if block is not None and block not in blocks:
+        raise GitopsError(f"stack {stack} has no block {block!r} enabled (enabled: {', '.join(blocks)})")
+    chosen = [block] if block else list(blocks)
+    kustomizations = [r for b in chosen for r in blocks[b] if r[1] == "Kustomization"]
+    releases = [r for b in chosen for r in blocks[b] if r[1] == "HelmRelease"]
+    waves = [w for w in ([source] if source else [], kustomizations, releases) if w]
+    done = run(ClusterAccess.for_stack(model), waves, timeout, say)
+    failed = [r for r in done if not r.status.ok]
+    for r in failed:
+        say(f"not Ready: {r.status.ref}: {r.status.reason}: {r.status.message}")
+    say(f"reconciled {len(done)} objects" + (f"; {len(failed)} not Ready" if failed else ""))
+    raise typer.Exit(1 if failed else 0)
+
+
+def _suspend(stack: str, block: str, suspended: bool, project: Path | None, commit: bool, push: bool) -> None:
+    from eoepca_gitops.operations.changes import Publish, set_suspended
+
+    root = project_dir(project)
+    model, manifests = load(stack, root)
+    set_suspended(model, manifests, block, suspended, root, Publish(model, root, commit, push), say)
+
+
+@reported
+def suspend(
+    stack: Stack,
+    block: Annotated[str, typer.Argument(help="The block to suspend.")],
+    project: Project = None,
+    commit: Commit = False,
+    push: Push = False,
+) -> None:
+    """Stop Flux reconciling a block (its Kustomization and HelmReleases): through the stack file
+    (overrides.BLOCK.suspend), applied at once, so the next `pulumi up` keeps it suspended."""
+    _suspend(stack, block, True, project, commit, push)
+
+
+@reported
+def resume(
+    stack: Stack,
+    block: Annotated[str, typer.Argument(help="The block to resume.")],
+    project: Project = None,
+    commit: Commit = False,
+    push: Push = False,
+) -> None:
+    """Let Flux reconcile a suspended block again (the stack file says so and it is applied)."""
+    _suspend(stack, block, False, project, commit, push)
+
+
+@reported
+def undeploy(
+    stack: Stack,
+    project: Project = None,
+    commit: Commit = False,
+    push: Push = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do it without asking.")] = False,
+) -> None:
+    """Remove Flux (its controllers, CRDs and the stack's Flux objects) and keep every workload it
+    deployed running: nothing is uninstalled or pruned. `pulumi config set --path flux.enabled true`
+    and `pulumi up` bring Flux back, which takes the running releases over without reinstalling."""
+    from eoepca_gitops.operations.changes import Publish
+    from eoepca_gitops.operations.changes import undeploy as run
+
+    root = project_dir(project)
+    model, manifests = load(stack, root)
+    publish = Publish(model, root, commit, push)
+    if not yes and not typer.confirm(f"Remove Flux from stack {stack}'s cluster, keeping its workloads?"):
+        raise typer.Exit(1)
+    install = list(load_install_manifest(model.config.flux, file=f"Pulumi.{stack}.yaml", base_dir=root))
+    run(model, manifests, install, root, publish, say)
+    say(
+        f"Flux undeployed from {stack}; to bring it back: "
+        f"pulumi config set --stack {stack} --path flux.enabled true && pulumi up --stack {stack}"
+    )

@@ -1,0 +1,35 @@
+"""A checkout as it is now, committed in a repository of its own: what a dev cluster's Git server
+serves when tests or benchmarks commit without touching the checkout."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+__all__ = ["snapshot_repository"]
+
+
+def snapshot_repository(source: Path, dest: Path) -> Path:
+    """`source`'s files (what Git tracks plus untracked files it does not ignore) committed in a new
+    repository `dest` on branch main."""
+    listed = subprocess.run(
+        ["git", "-C", str(source), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for rel in (r.decode() for r in listed if r):
+        if (source / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / rel, dest / rel)
+    who = {"GIT_AUTHOR_NAME": "eoepca-gitops", "GIT_AUTHOR_EMAIL": "dev@localhost"}
+    env = {
+        **os.environ,
+        **who,
+        "GIT_COMMITTER_NAME": who["GIT_AUTHOR_NAME"],
+        "GIT_COMMITTER_EMAIL": who["GIT_AUTHOR_EMAIL"],
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+        subprocess.run(["git", "-C", str(dest), *args], check=True, env=env, capture_output=True)
+    return dest

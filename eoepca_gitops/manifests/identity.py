@@ -1,0 +1,41 @@
+"""How the program names each object it registers: its Pulumi resource name, type token and URN.
+
+The components register every object under these names; the operations (suspend, undeploy) target
+the same resources by URN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["COMPONENT_TYPES", "object_key", "type_token", "urn"]
+
+#: The type token of the component that registers each group of a stack's objects.
+COMPONENT_TYPES: Mapping[str, str] = {
+    "flux": "eoepca:flux:FluxSystem",
+    "source": "eoepca:flux:GitSource",
+    "bucket": "eoepca:flux:BucketSource",
+    "block": "eoepca:flux:BuildingBlock",
+    "notifications": "eoepca:flux:Notifications",
+    "poller": "eoepca:gitops:Poller",
+}
+
+
+def object_key(obj: Mapping[str, Any]) -> str:
+    """A stable, unique name for an object: kind, namespace and name (its Pulumi resource name)."""
+    meta = obj.get("metadata", {})
+    ns = meta.get("namespace")
+    return f"{obj['kind']}/{ns}/{meta['name']}" if ns else f"{obj['kind']}/{meta['name']}"
+
+
+def type_token(obj: Mapping[str, Any]) -> str:
+    """The Pulumi Kubernetes provider's type token for the object (`kubernetes:apps/v1:Deployment`)."""
+    api_version = str(obj["apiVersion"])
+    group_version = api_version if "/" in api_version else f"core/{api_version}"
+    return f"kubernetes:{group_version}:{obj['kind']}"
+
+
+def urn(stack: str, project: str, component: str, obj: Mapping[str, Any]) -> str:
+    """The URN of an object registered by a component of type `component` (COMPONENT_TYPES)."""
+    return f"urn:pulumi:{stack}::{project}::{component}${type_token(obj)}::{object_key(obj)}"

@@ -1,0 +1,51 @@
+"""The `pulumi` CLI for one stack of a project, as the operations run it: the user's own environment
+(backend, passphrase), the project folder, no prompts; every failure one GitopsError with its last line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eoepca_gitops.errors import GitopsError
+
+__all__ = ["PulumiCli"]
+
+
+@dataclass(frozen=True)
+class PulumiCli:
+    stack: str
+    project: Path
+    env: dict[str, str] | None = None
+
+    def available(self) -> str | None:
+        """Why pulumi cannot be run here, or None."""
+        if shutil.which("pulumi", path=(self.env or os.environ).get("PATH")) is None:
+            return "pulumi is not on PATH (. scripts/env.sh puts it there)"
+        return None
+
+    def run(self, *args: str, timeout: float = 1800) -> str:
+        missing = self.available()
+        if missing:
+            raise GitopsError(missing)
+        proc = subprocess.run(
+            ["pulumi", *args, "--stack", self.stack, "--non-interactive"],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+            errors = [ln.strip() for ln in lines if "error:" in ln] or lines[-1:]
+            raise GitopsError(f"pulumi {args[0]} --stack {self.stack}: {errors[-1] if errors else 'failed'}")
+        return proc.stdout
+
+    def json(self, *args: str, timeout: float = 1800) -> Any:
+        return json.loads(self.run(*args, "--json", timeout=timeout) or "null")
