@@ -10,12 +10,13 @@ STAMP := $(VENV)/.installed
 LOCK := $(wildcard requirements.lock)
 CLI := $(VENV)/bin/eoepca-gitops
 
-.PHONY: help demo tools venv cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench
+.PHONY: help demo tools browser venv cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench
 
 help:
 	@echo "make demo          set up, start the local cluster and pulumi up --stack local (scripts/demo.sh)"
 	@echo "make tools         build or find the engine binaries (scripts/tools.sh; cached in ~/.cache/eoepca-gitops/tools)"
 	@echo "make venv          create .venv and install the project with its dev extras"
+	@echo "make browser       install Debian's Chromium (the status page's tests look at it headless)"
 	@echo "make cluster-up    start the local dev cluster (state in .state/dev-cluster)"
 	@echo "make cluster-down  stop it"
 	@echo "make check         ruff (lint + format check), mypy and the unit tests: no engine tools needed"
@@ -61,7 +62,10 @@ unit: venv
 
 check: lint typecheck unit
 
-integration: venv tools
+browser:
+	command -v chromium >/dev/null || (apt-get install -y -q chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium))
+
+integration: venv tools browser
 	$(VENV)/bin/pytest -m integration
 
 test: check integration

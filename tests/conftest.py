@@ -158,3 +158,9 @@ def moto_s3() -> Iterator[MotoS3]:
         )
     finally:
         server.stop()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite the golden files under tests/golden/"
+    )

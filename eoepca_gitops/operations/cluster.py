@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lightkube import ApiError, Client
-from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import ConfigMap, Namespace
 from lightkube.types import PatchType
 
 from eoepca_gitops.errors import GitopsError
@@ -20,7 +22,24 @@ __all__ = ["REQUESTED_AT", "ClusterAccess", "requested_token"]
 
 #: The annotation `flux reconcile` sets: the controller reconciles now and reports the token back.
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
-_CORE = {"Deployment": ("apps", "v1", "deployments"), "Namespace": ("", "v1", "namespaces")}
+# lightkube's own classes for the Kubernetes kinds; a generic class per Flux kind and version,
+# made once per process (lightkube's registry refuses a second class for the same kind).
+_CORE: dict[tuple[str, str], Any] = {
+    ("apps/v1", "Deployment"): Deployment,
+    ("v1", "Namespace"): Namespace,
+    ("v1", "ConfigMap"): ConfigMap,
+}
+_GENERIC: dict[tuple[str, str], Any] = {}
+
+
+def _resource(api_version: str, kind: str) -> Any:
+    key = (api_version, kind)
+    if key in _CORE:
+        return _CORE[key]
+    if key not in _GENERIC:
+        group, _, version = api_version.rpartition("/")
+        _GENERIC[key] = create_namespaced_resource(group, version, kind, PLURALS[kind])
+    return _GENERIC[key]
 
 
 def requested_token() -> str:
@@ -32,7 +51,6 @@ class ClusterAccess:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self._types: dict[tuple[str, str], Any] = {}
 
     @classmethod
     def for_stack(cls, stack: Stack) -> ClusterAccess:
@@ -42,22 +60,10 @@ class ClusterAccess:
         except (*KUBE_ERRORS, ValueError) as exc:
             raise GitopsError(f"stack {stack.name}: no Kubernetes configuration: {exc}") from None
 
-    def _type(self, api_version: str, kind: str) -> Any:
-        key = (api_version, kind)
-        if key not in self._types:
-            group, _, version = api_version.rpartition("/")
-            if kind in _CORE:
-                g, v, plural = _CORE[kind]
-                maker = create_global_resource if kind == "Namespace" else create_namespaced_resource
-                self._types[key] = maker(g, v, kind, plural)
-            else:
-                self._types[key] = create_namespaced_resource(group, version, kind, PLURALS[kind])
-        return self._types[key]
-
     def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """The object as a dict, or None when it does not exist (or its kind is not served)."""
         try:
-            obj = self.client.get(self._type(api_version, kind), name, namespace=namespace or None)
+            obj = self.client.get(_resource(api_version, kind), name, namespace=namespace or None)
         except ApiError as exc:
             if exc.status.code == 404:
                 return None
@@ -69,7 +75,7 @@ class ClusterAccess:
 
     def list(self, api_version: str, kind: str) -> Iterator[dict[str, Any]]:
         try:
-            for obj in self.client.list(self._type(api_version, kind), namespace="*"):
+            for obj in self.client.list(_resource(api_version, kind), namespace="*"):
                 yield obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
         except ApiError as exc:
             if exc.status.code != 404:
@@ -82,7 +88,7 @@ class ClusterAccess:
     ) -> None:
         try:
             self.client.patch(
-                self._type(api_version, kind),
+                _resource(api_version, kind),
                 name,
                 dict(patch),
                 namespace=namespace or None,

@@ -81,8 +81,10 @@ def object_status(kind: str, namespace: str, name: str, obj: Mapping[str, Any] |
     generation = (obj.get("metadata") or {}).get("generation", 0)
     if spec.get("suspend"):
         ready = "Suspended"
-    elif cond and status.get("observedGeneration", generation) < generation:
-        ready = "Unknown"  # the controller has not looked at the current spec yet
+    elif cond and cond.get("observedGeneration", status.get("observedGeneration", generation)) < generation:
+        ready = (
+            "Unknown"  # the controller has not looked at the current spec yet (Flux stamps each condition)
+        )
     else:
         ready = str(cond.get("status", "Unknown"))
     return ObjectStatus(

@@ -171,9 +171,9 @@ class LocalStack:
 def ready(obj: dict[str, Any]) -> bool:
     """Ready=True for the object's current generation, as Flux reports it."""
     status = obj.get("status") or {}
-    conditions = {c["type"]: c for c in status.get("conditions", [])}
-    fresh = status.get("observedGeneration", -1) >= obj["metadata"].get("generation", 0)
-    return bool(fresh and conditions.get("Ready", {}).get("status") == "True")
+    cond = {c["type"]: c for c in status.get("conditions", [])}.get("Ready", {})
+    seen = cond.get("observedGeneration", status.get("observedGeneration", -1))
+    return bool(seen >= obj["metadata"].get("generation", 0) and cond.get("status") == "True")
 
 
 def ready_since(obj: dict[str, Any]) -> datetime:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -173,6 +175,205 @@ def test_flux_installs_a_release_only_after_the_releases_it_depends_on_are_ready
         f"storage Ready since {ready_since(storage).isoformat()}; "
         f"um-login-service installed {installed.first_deployed.isoformat()}"
     )
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return int(response.status) == 200
+    except OSError:
+        return False
+
+
+def cli(stack: LocalStack, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """`eoepca-gitops ...` as an operator runs it in the project, with the stack's environment."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "eoepca-gitops"), *args],
+        cwd=stack.project,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_status_shows_both_layers_all_ready(stack: LocalStack) -> None:
+    proc = cli(stack, "status", "--stack", STACK, "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ready"] is True and report["notReady"] == []
+    assert report["stack"]["result"] == "succeeded" and report["stack"]["revision"]
+    assert report["flux"]["version"] == "v2.9.3" and len(report["flux"]["controllers"]) == 4
+    assert report["source"]["ready"] == "True" and report["source"]["revision"].startswith("main@sha1:")
+    blocks = {b["name"]: b for b in report["blocks"]}
+    assert set(blocks) == {
+        "cluster-prerequisites", "system-common", "system-infra", "system-storage", "system-demo",
+        "system-test", "user-management", "resource-management", "processing-and-chaining",
+    }  # fmt: skip
+    login = next(o for o in blocks["user-management"]["objects"] if o["name"] == "um-login-service")
+    assert (login["kind"], login["ready"], login["revision"]) == ("HelmRelease", "True", "1.2.8")
+    table = cli(stack, "status", "--stack", STACK)
+    assert table.returncode == 0 and "4/4 controllers Ready" in table.stdout
+
+
+def test_reconcile_applies_a_commit_within_its_run(stack: LocalStack) -> None:
+    def slow_git(c: dict[str, Any]) -> None:
+        c["git"]["interval"] = "1h"  # Flux would not look at Git again by itself during this test
+
+    stack.edit_config(slow_git)
+    stack.pulumi("up", "--yes", "--skip-preview")
+    pvc_file = stack.project / "clusters/flux/system-test/pvc-dummy-service.yaml"
+    pvc_file.write_text(
+        pvc_file.read_text().replace(
+            "  name: dummy-service-pep-pvc\n",
+            "  name: dummy-service-pep-pvc\n  labels:\n    reconciled: now\n",
+            1,
+        )
+    )
+    revision = stack.commit("label the dummy service's PVC")
+    proc = cli(stack, "reconcile", "--stack", STACK, "system-test", "--timeout", "3m")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pvc = stack.get("pvc", "dummy-service-pep-pvc", "test")
+    assert pvc["metadata"]["labels"]["reconciled"] == "now"
+    assert revision[:12] in proc.stderr  # the source's new revision, reported as it was handled
+
+    def fast_git(c: dict[str, Any]) -> None:
+        c["git"]["interval"] = "5s"
+
+    stack.edit_config(fast_git)
+    stack.pulumi("up", "--yes", "--skip-preview")
+    stack.commit("fast Git again")
+
+
+def test_suspend_then_a_commit_is_not_applied_until_resume(stack: LocalStack) -> None:
+    proc = cli(stack, "suspend", "--stack", STACK, "system-test")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    kustomization = stack.get("kustomization", "system-test", "flux-system")
+    assert kustomization["spec"]["suspend"] is True
+    assert all(
+        stack.get("helmrelease", n, "test")["spec"].get("suspend") for n in ("cheese", "dummy-service")
+    )
+    assert "suspend: true" in stack.stack_file.read_text()  # the stack file says it: pulumi up keeps it
+    stack.pulumi("preview", "--expect-no-changes")
+    ingress_file = stack.project / "clusters/flux/system-test/identity-dummy-service-ingress.yaml"
+    ingress_file.write_text(
+        ingress_file.read_text().replace("committed: by-the-test", "committed: while-suspended")
+    )
+    stack.commit("change the ingress while the block is suspended")
+    source_revision = wait_for(
+        "the source to fetch the commit",
+        lambda: (stack.get("gitrepository", "flux-system", "flux-system")["status"]["artifact"]["revision"]
+                 if stack.get("gitrepository", "flux-system", "flux-system") else None),
+    )  # fmt: skip
+    time.sleep(10)  # two source intervals: a Kustomization that was not suspended would have applied it
+    labels = stack.get("ingress", "identity-dummy-service", "test")["metadata"]["labels"]
+    assert labels["committed"] == "by-the-test", f"applied while suspended ({source_revision})"
+
+    proc = cli(stack, "resume", "--stack", STACK, "system-test")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    wait_for(
+        "Flux to apply the commit after resume",
+        lambda: (
+            stack.get("ingress", "identity-dummy-service", "test")["metadata"]["labels"]["committed"]
+            == "while-suspended"
+        ),
+        timeout=120,
+    )
+    stack.commit("resumed")
+
+
+def test_a_release_whose_chart_does_not_exist_shows_first_on_status_and_page(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    from tests.integration.browser import look
+
+    def missing_chart(c: dict[str, Any]) -> None:
+        c["await"]["helmReleases"] = False  # nothing would become Ready to wait for
+        c.setdefault("overrides", {}).setdefault("user-management", {}).setdefault("releases", {})[
+            "um-pdp-engine"
+        ] = {"version": "9.9.9"}
+
+    original = stack.stack_file.read_text()
+    stack.edit_config(missing_chart)
+    stack.pulumi("up", "--yes", "--skip-preview")
+    try:
+
+        def reported() -> Any:
+            proc = cli(stack, "status", "--stack", STACK, "--json")
+            report = json.loads(proc.stdout)
+            # helm-controller's own words, once it has looked at the chart (not a transient state)
+            bad = [o for o in report["notReady"] if o["name"] == "um-pdp-engine" and "9.9.9" in o["message"]]
+            return (proc, report, bad[0]) if bad else None
+
+        proc, report, row = wait_for("helm-controller to report the missing chart", reported, timeout=120)
+        assert proc.returncode == 1
+        assert row["ready"] == "False", row
+        assert report["notReady"][0]["name"] == "um-pdp-engine"
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            listen = f"127.0.0.1:{free.getsockname()[1]}"
+        command = [
+            str(Path(sys.executable).parent / "eoepca-gitops"),
+            "status",
+            "-s",
+            STACK,
+            "--serve",
+            listen,
+        ]
+        server = subprocess.Popen(
+            command, cwd=stack.project, env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            wait_for(
+                "the status page",
+                lambda: answers(f"http://{listen}/"),
+                timeout=30,
+            )
+            shot = tmp_path / "status.png"
+            dom = look(f"http://{listen}/", shot)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        assert shot.stat().st_size > 10_000
+        body = dom[dom.index("<tbody>") :]
+        assert body.index("um-pdp-engine") < body.index("um-login-service"), (
+            "the failing release is not first"
+        )
+        assert "9.9.9" in body
+        assert TOKEN not in dom
+    finally:
+        stack.stack_file.write_text(original)
+        stack.pulumi("up", "--yes", "--skip-preview")
+
+
+def test_undeploy_keeps_every_helm_release_and_a_later_up_takes_them_over(stack: LocalStack) -> None:
+    before = {}
+    for hr in stack.get("helmreleases"):
+        meta, spec = hr["metadata"], hr["spec"]
+        release = spec.get("releaseName") or meta["name"]
+        record = stack.helm_release(meta["namespace"], release)
+        assert record is not None
+        before[(meta["namespace"], release)] = record
+    proc = cli(stack, "undeploy", "--stack", STACK, "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert stack.get("namespace", "flux-system") is None
+    assert stack.get("crd", "helmreleases.helm.toolkit.fluxcd.io") is None
+    for (ns, release), record in before.items():
+        now = stack.helm_release(ns, release)
+        assert now is not None and now.status == "deployed", f"{ns}/{release} uninstalled"
+        assert now.revision == record.revision
+    assert stack.get("deployment", "um-login-service", "um") is not None  # the workloads run on
+    assert stack.get("pvc", "dummy-service-pep-pvc", "test") is not None  # nothing pruned
+    assert "enabled: false" in stack.stack_file.read_text()
+
+    stack.pulumi("config", "set", "--path", "flux.enabled", "true")
+    stack.pulumi("up", "--yes", "--skip-preview")
+    assert not_ready(stack) == []
+    for (ns, release), record in before.items():
+        now = stack.helm_release(ns, release)
+        assert now is not None and now.status == "deployed"
+        assert now.first_deployed == record.first_deployed, f"{ns}/{release} was installed again"
+    stack.commit("Flux back")
 
 
 def test_a_git_credential_is_a_secret_everywhere(stack: LocalStack) -> None:
