@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from eoepca_gitops.manifests.drift import EXEMPT
 from eoepca_gitops.manifests.identity import object_key, type_token
 
 __all__ = ["ObjectsComponent", "register_object"]
@@ -30,8 +31,14 @@ def register_object(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi
             if field in props:
                 props[field] = pulumi.Output.secret(props[field])
                 secret_outputs.append(field)
+    # An object exempt from drift correction (eoepca_gitops.manifests.drift) is created, never updated.
+    exempt = (obj.get("metadata") or {}).get("annotations", {}).get(EXEMPT) == "true"
     merged = pulumi.ResourceOptions.merge(
-        pulumi.ResourceOptions(version=_PROVIDER_VERSION, additional_secret_outputs=secret_outputs or None),
+        pulumi.ResourceOptions(
+            version=_PROVIDER_VERSION,
+            additional_secret_outputs=secret_outputs or None,
+            ignore_changes=[k for k in props if k not in ("apiVersion", "kind")] if exempt else None,
+        ),
         opts,
     )
     return pulumi.CustomResource(type_token(obj), object_key(obj), props, merged)

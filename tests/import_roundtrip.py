@@ -78,7 +78,7 @@ def compare(
     for k in sorted(set(ours) - set(theirs) - additions):
         problems.append(f"{k}: rendered, not in the tree")
     for k in sorted(set(ours) & set(theirs)):
-        mine, orig = ours[k], theirs[k]
+        mine, orig = without_pulumi_annotations(ours[k]), theirs[k]  # as Kubernetes and Flux see it
         if (orig.get("metadata", {}).get("labels") or {}).get("app.kubernetes.io/part-of") == "flux":
             mine, orig = install_view(mine), install_view(orig)
         for line in diff(mine, orig):

@@ -61,8 +61,12 @@ def test_await_adds_wait_for_annotations() -> None:
     assert release["metadata"]["annotations"] == {
         "pulumi.com/waitFor": "condition=Ready",
         "pulumi.com/timeoutSeconds": "300",
+        "pulumi.com/patchForce": "true",  # drift correction takes declared fields back (manifests/drift.py)
     }
-    assert "annotations" not in find(m.blocks["base"], "HelmRepository", "eoepca")["metadata"]
+    assert (
+        "pulumi.com/waitFor"
+        not in find(m.blocks["base"], "HelmRepository", "eoepca")["metadata"]["annotations"]
+    )
 
 
 def test_block_dependencies_become_flux_depends_on() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from eoepca_gitops.flux_apis import api_versions
 from eoepca_gitops.manifests import notifications as notif
 from eoepca_gitops.manifests.building_block import block_objects
+from eoepca_gitops.manifests.drift import apply_drift_policy
 from eoepca_gitops.manifests.flux_install import build_flux_install
 from eoepca_gitops.manifests.poller import poller_objects
 from eoepca_gitops.manifests.sources import (
@@ -111,12 +112,16 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
     if not config.flux.enabled:
         # Flux undeployed: only what Flux does not own stays, so the workloads keep their namespaces.
         kept = {name: [o for o in objs if o["kind"] == "Namespace"] for name, objs in blocks.items()}
-        return StackManifests(flux=[], source=[], blocks=kept, poller=poller)
-    return StackManifests(
-        flux=build_flux_install(install, config.flux),
-        source=source,
-        buckets=buckets,
-        blocks=blocks,
-        notifications=notes,
-        poller=poller,
-    )
+        manifests = StackManifests(flux=[], source=[], blocks=kept, poller=poller)
+    else:
+        manifests = StackManifests(
+            flux=build_flux_install(install, config.flux),
+            source=source,
+            buckets=buckets,
+            blocks=blocks,
+            notifications=notes,
+            poller=poller,
+        )
+    exemptions = [*config.drift_exempt, *(e for b in stack.catalog.blocks for e in b.drift_exempt)]
+    apply_drift_policy(manifests.all(), exemptions, f"Pulumi.{stack.name}.yaml")
+    return manifests

@@ -63,6 +63,16 @@ class Kustomization(Model):
     suspend: bool = False
 
 
+class DriftExemption(Model):
+    """Drift on purpose: fields (dotted paths, e.g. spec.replicas) of an object that the stack does
+    not take back, or the whole object when no field is named. The object is named as Pulumi names
+    it: Kind/namespace/name (Kind/name for cluster-wide ones)."""
+
+    object: str = Field(pattern=r"^[A-Za-z0-9]+/[a-z0-9.-]+(/[a-z0-9.-]+)?$")
+    fields: list[str] = Field(default=[], description="dotted paths; none: the whole object")
+    why: str = ""
+
+
 class Block(Model):
     name: K8sName
     description: str = ""
@@ -71,6 +81,7 @@ class Block(Model):
     kustomization: Kustomization | None = None
     helm_repositories: list[HelmRepository] = []
     helm_releases: list[HelmRelease] = []
+    drift_exempt: list[DriftExemption] = []
 
 
 class ReleaseOverride(Model):

@@ -27,7 +27,7 @@ __all__ = ["load_blocks", "load_stack", "load_stack_file", "read_yaml"]
 # either a secret (referenced by name) or a mistake.
 _MODEL_KEYS = frozenset(
     {"cluster", "flux", "git", "charts", "buckets", "blocks", "overrides", "notifications", "await"}
-) | {"kubeconfig", "kubeContext", "poller"}
+) | {"kubeconfig", "kubeContext", "driftExempt", "poller"}
 # What a missing required key is for, said with the error.
 _WHAT_IT_IS = {
     "git.url": "the URL of the Git repository holding this project's clusters/ folder, which Flux clones",

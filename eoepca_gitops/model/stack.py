@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.base import Model
-from eoepca_gitops.model.blocks import BlockCatalog, BlockOverride
+from eoepca_gitops.model.blocks import BlockCatalog, BlockOverride, DriftExemption
 from eoepca_gitops.model.types import (
     ChartRepositoryUrl,
     DnsName,
@@ -348,6 +348,9 @@ class StackConfig(Model):
     # with neither, the provider uses $KUBECONFIG as kubectl does.
     kubeconfig: str | None = None
     kube_context: str | None = Field(default=None, min_length=1)
+    # Fields or objects the stack leaves to someone else (a controller, an operator): drift on them
+    # is neither reported nor corrected (blocks declare their own as driftExempt).
+    drift_exempt: list[DriftExemption] = []
     secrets: dict[str, SecretStr] = {}
     poller: PollerConfig | None = None
 
