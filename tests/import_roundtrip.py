@@ -8,7 +8,7 @@ from typing import Any
 
 from eoepca_gitops.flux_apis import api_versions
 from eoepca_gitops.flux_layer import build_flux_layer
-from eoepca_gitops.fluxtree import Key, diff, flux_objects, key, without_pulumi_annotations
+from eoepca_gitops.fluxtree import Key, as_flux_sees_it, diff, flux_objects, key
 from eoepca_gitops.importer import ImportOptions, ImportResult, import_tree
 from eoepca_gitops.importer.upgrade import upgrade
 from eoepca_gitops.manifests.flux_release import load_install_manifest
@@ -58,7 +58,7 @@ def index(objects: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
 
 
 def install_view(obj: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(without_pulumi_annotations(obj))
+    out = copy.deepcopy(as_flux_sees_it(obj))
     out.get("metadata", {}).pop("creationTimestamp", None)
     out.pop("status", None)
     return out
@@ -78,7 +78,7 @@ def compare(
     for k in sorted(set(ours) - set(theirs) - additions):
         problems.append(f"{k}: rendered, not in the tree")
     for k in sorted(set(ours) & set(theirs)):
-        mine, orig = without_pulumi_annotations(ours[k]), theirs[k]  # as Kubernetes and Flux see it
+        mine, orig = as_flux_sees_it(ours[k]), theirs[k]  # as Kubernetes and Flux see it
         if (orig.get("metadata", {}).get("labels") or {}).get("app.kubernetes.io/part-of") == "flux":
             mine, orig = install_view(mine), install_view(orig)
         for line in diff(mine, orig):

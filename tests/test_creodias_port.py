@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from eoepca_gitops.fluxtree import Key, build_dir, diff, flux_objects, key, without_pulumi_annotations
+from eoepca_gitops.fluxtree import Key, as_flux_sees_it, build_dir, diff, flux_objects, key
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import defaults
@@ -215,7 +215,7 @@ def _whole(o: dict[str, Any]) -> dict[str, Any]:
 
 
 def _flux_install(o: dict[str, Any]) -> dict[str, Any]:
-    out = _whole(without_pulumi_annotations(o))
+    out = _whole(as_flux_sees_it(o))
     out["metadata"].pop("creationTimestamp", None)  # the install builder strips these, like flux install
     out.pop("status", None)
     return out
@@ -232,7 +232,7 @@ VIEWS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 def _compare(orig: dict[str, Any], mine: dict[str, Any]) -> list[str]:
-    mine = without_pulumi_annotations(mine)  # as Kubernetes and Flux see it
+    mine = as_flux_sees_it(mine)  # as Kubernetes and Flux see it
     kind = orig["kind"]
     if kind == "Kustomization":
         # Fields both API versions have, compared as such; the rest is in DEVIATIONS.
@@ -444,9 +444,7 @@ def test_creodias_on_current_flux_has_current_apis_and_the_same_releases(tmp_pat
     for name, orig in originals.items():
         lines = [
             line
-            for line in diff(
-                _helm_release_view(without_pulumi_annotations(releases[name])), _helm_release_view(orig)
-            )
+            for line in diff(_helm_release_view(as_flux_sees_it(releases[name])), _helm_release_view(orig))
             if not _allowed(line, DEVIATIONS.get(key(orig), (set(), ""))[0])
         ]
         if lines:

@@ -28,7 +28,7 @@ from eoepca_gitops.fluxtree.kustomize import (
     kubectl,
     kustomize,
 )
-from eoepca_gitops.fluxtree.objects import Key, diff, documents, key, without_pulumi_annotations
+from eoepca_gitops.fluxtree.objects import Key, as_flux_sees_it, diff, documents, key
 from eoepca_gitops.fluxtree.tree import (
     AppliedObject,
     FluxTree,
@@ -48,6 +48,7 @@ __all__ = [
     "Key",
     "Problem",
     "SubstitutionError",
+    "as_flux_sees_it",
     "build_dir",
     "diff",
     "documents",
@@ -62,6 +63,5 @@ __all__ = [
     "substitute_object",
     "substitution_disabled",
     "walk",
-    "without_pulumi_annotations",
     "yaml_error",
 ]

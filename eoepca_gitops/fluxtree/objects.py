@@ -7,7 +7,7 @@ from typing import Any
 
 from eoepca_gitops import yaml_io
 
-__all__ = ["Key", "diff", "documents", "key", "without_pulumi_annotations"]
+__all__ = ["Key", "as_flux_sees_it", "diff", "documents", "key"]
 
 Key = tuple[str, str, str, str]
 
@@ -63,8 +63,10 @@ def diff(a: Any, b: Any, path: str = "") -> list[str]:
     return []
 
 
-def without_pulumi_annotations(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The object as Kubernetes and Flux see it: `pulumi.com/...` annotations steer only Pulumi's provider."""
+def as_flux_sees_it(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object as Kubernetes and Flux act on it, for comparisons: `pulumi.com/...` annotations steer
+    only Pulumi's provider, and `spec.suspend: false` (which the stack declares so that a suspend by
+    hand is drift) means what an absent one means."""
     out = dict(obj)
     meta = dict(out.get("metadata") or {})
     annotations = {
@@ -75,4 +77,7 @@ def without_pulumi_annotations(obj: Mapping[str, Any]) -> dict[str, Any]:
     else:
         meta.pop("annotations", None)
     out["metadata"] = meta
+    spec = out.get("spec")
+    if isinstance(spec, dict) and spec.get("suspend") is False:
+        out["spec"] = {k: v for k, v in spec.items() if k != "suspend"}
     return out

@@ -15,7 +15,7 @@ from pydantic import SecretStr, ValidationError
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import ConfigError
-from eoepca_gitops.fluxtree import diff, key, substitution_disabled, without_pulumi_annotations
+from eoepca_gitops.fluxtree import as_flux_sees_it, diff, key, substitution_disabled
 from eoepca_gitops.importer.lift import Lifter, escape, map_strings
 from eoepca_gitops.importer.report import Report
 from eoepca_gitops.importer.route import Routed, block_name
@@ -210,7 +210,7 @@ def _verify(
 ) -> set[int]:
     """The lifted candidates that the project's builders do not build exactly as the original."""
     # As Kubernetes and Flux see them: pulumi.com/ annotations steer only Pulumi's provider.
-    built = {key(o): without_pulumi_annotations(o) for o in build_stack(stack, install).all()}
+    built = {key(o): as_flux_sees_it(o) for o in build_stack(stack, install).all()}
     mismatched: set[int] = set()
     for b in blocks:
         for i in b.lifted:

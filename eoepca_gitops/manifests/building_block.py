@@ -51,8 +51,8 @@ def kustomization(
         spec["targetNamespace"] = k.target_namespace
     if k.health_checks:
         spec["healthChecks"] = k.health_checks
-    if k.suspend:
-        spec["suspend"] = True
+    # Declared either way: a `flux suspend` by hand is then drift the stack takes back.
+    spec["suspend"] = k.suspend
     deps = [d for d in block.depends_on if stack.catalog.get(d).kustomization]
     if deps:
         spec["dependsOn"] = [{"name": d} for d in deps]
@@ -99,8 +99,7 @@ def helm_release(
                 depends.append(ref)
     if depends:
         spec["dependsOn"] = depends
-    if release.suspend:
-        spec["suspend"] = True
+    spec["suspend"] = release.suspend  # declared either way (see kustomization())
     if release.values:
         spec["values"] = substitute(release.values, variables)
     if release.values_from:

@@ -80,7 +80,16 @@ def _poller_state(stack: Stack, access: ClusterAccess, state_file: Path | None) 
         return {"stack": stack.name, "phase": "unknown", "note": "no state recorded for this stack yet"}
     data = state.to_json()
     return {
-        k: data[k] for k in ("phase", "git_revision", "applied_revision", "last_error", "failures", "drift")
+        k: data[k]
+        for k in (
+            "phase",
+            "git_revision",
+            "applied_revision",
+            "last_error",
+            "failures",
+            "drift",
+            "drift_items",
+        )
     }
 
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from eoepca_gitops.manifests.drift import EXEMPT, EXEMPT_FIELDS
+
 __all__ = [
     "EXIT_ALL_READY",
     "EXIT_CANNOT_TELL",
@@ -35,6 +37,7 @@ class ObjectStatus:
     message: str = ""
     revision: str = ""  # the Git revision applied, the chart version installed, the artifact fetched
     since: str = ""  # when Ready last changed
+    exempt: str = ""  # drift the stack leaves alone on purpose: "object" or "fields: a,b"
 
     @property
     def ok(self) -> bool:
@@ -69,13 +72,17 @@ def object_status(kind: str, namespace: str, name: str, obj: Mapping[str, Any] |
     if obj is None:
         return ObjectStatus(kind, namespace, name, "Missing", "NotFound", "not in the cluster")
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    exempt = "object" if annotations.get(EXEMPT) == "true" else ""
+    if annotations.get(EXEMPT_FIELDS):
+        exempt = f"fields: {annotations[EXEMPT_FIELDS]}"
     if kind == "Deployment":
         cond = _condition(obj, "Available")
         ready = "True" if cond.get("status") == "True" else ("False" if cond else "Unknown")
         image = ((spec.get("template") or {}).get("spec") or {}).get("containers", [{}])[0].get("image", "")
         return ObjectStatus(
             kind, namespace, name, ready, str(cond.get("reason", "")), str(cond.get("message", "")),
-            image.rpartition(":")[2], str(cond.get("lastTransitionTime", "")),
+            image.rpartition(":")[2], str(cond.get("lastTransitionTime", "")), exempt,
         )  # fmt: skip
     cond = _condition(obj)
     generation = (obj.get("metadata") or {}).get("generation", 0)
@@ -96,6 +103,7 @@ def object_status(kind: str, namespace: str, name: str, obj: Mapping[str, Any] |
         str(cond.get("message", "")),
         _revision(obj),
         str(cond.get("lastTransitionTime", "")),
+        exempt,
     )
 
 

@@ -21,6 +21,7 @@ from typing import TypeVar
 from pulumi import automation as auto
 
 from .conditions import Reason
+from .drift import DriftItem, describe_step
 
 __all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify", "redact"]
 
@@ -30,6 +31,12 @@ _UNREACHABLE = re.compile(
     r"connection refused|dial tcp|i/o timeout|no such host|context deadline exceeded|"
     r"cluster is unreachable|unable to load schema|TLS handshake timeout|connection reset by peer|"
     r"server is currently unable|the server could not find the requested resource \(get",
+    re.IGNORECASE,
+)
+_CONFLICT = re.compile(r"field conflict|conflicts with \"|Apply failed with \d+ conflicts?", re.IGNORECASE)
+_PROVIDER = re.compile(
+    r"kubernetes:[\w./-]+:\w+ .*(error|failed)|is invalid|is forbidden|admission webhook|"
+    r"the server rejected|Unprocessable Entity",
     re.IGNORECASE,
 )
 _CONFIG = re.compile(
@@ -74,11 +81,20 @@ def _summary(text: str, limit: int = 1500) -> str:
 
 
 def classify(text: str) -> tuple[Reason, bool]:
-    """Named reason and whether the failure is transient (retried forever, never stalls)."""
+    """Named reason and whether the failure is transient (retried forever, never stalls).
+
+    Only an unreachable cluster is transient: a conflict, an invalid config or an object the API
+    server refuses fails the same way again, so it stalls after a few tries, named as what it is
+    (never as drift).
+    """
     if _UNREACHABLE.search(text):
         return Reason.CLUSTER_UNREACHABLE, True
+    if _CONFLICT.search(text):
+        return Reason.FIELD_CONFLICT, False
     if _CONFIG.search(text):
         return Reason.CONFIG_INVALID, False
+    if _PROVIDER.search(text):
+        return Reason.PROVIDER_ERROR, False
     return Reason.UPDATE_FAILED, False
 
 
@@ -117,6 +133,7 @@ class Outcome:
     drift: bool = False
     duration: float = 0.0
     notes: tuple[str, ...] = ()
+    drift_items: tuple[DriftItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -234,16 +251,31 @@ class StackAutomation:
         try:
             stack = self._stack(tree)
 
-            drifted: list[str] = []
+            found: list[DriftItem] = []
 
             def on_event(ev: auto.EngineEvent) -> None:
                 pre = ev.resource_pre_event
-                if pre is not None and str(pre.metadata.op.value) not in _NOT_DRIFT:
-                    drifted.append(f"{pre.metadata.op.value} {pre.metadata.urn.rsplit('::', 1)[-1]}")
+                if (
+                    pre is None
+                    or str(pre.metadata.op.value) in _NOT_DRIFT
+                    or pre.metadata.type.startswith("pulumi:")
+                ):
+                    return
+                md = pre.metadata
+                found.extend(
+                    describe_step(
+                        str(md.op.value),
+                        md.urn.rsplit("::", 1)[-1],
+                        md.type.rsplit(":", 1)[-1],
+                        md.old.outputs if md.old else None,
+                        md.new.inputs if md.new else None,
+                        {str(k): v for k, v in (md.detailed_diff or {}).items()},
+                    )
+                )
 
             def preview(s: auto.Stack) -> auto.PreviewResult:
                 return s.preview(
-                    refresh=True, parallel=self.settings.parallel, color="never", on_event=on_event
+                    refresh=True, diff=True, parallel=self.settings.parallel, color="never", on_event=on_event
                 )
 
             result, notes = self._with_stale_lock_retry(stack, "drift check", previous_host, preview)
@@ -251,16 +283,17 @@ class StackAutomation:
             return self._fail(exc, started, notes)
         changes = {str(k): int(v) for k, v in result.change_summary.items()}
         drift = any(v for k, v in changes.items() if k != "same")
+        items = tuple(found)
+        shown = "; ".join(redact(str(i), self._env) for i in items[:5]) + ("; ..." if len(items) > 5 else "")
         return Outcome(
             True,
             Reason.DRIFT_DETECTED if drift else Reason.SYNCED,
-            _describe(changes) + (f" ({', '.join(sorted(set(drifted)))})" if drifted else "")
-            if drift
-            else "",
+            f"{_describe(changes)} ({shown})" if drift else "",
             changes=changes,
             drift=drift,
             duration=time.monotonic() - started,
             notes=notes,
+            drift_items=items,
         )
 
     def recover(self, tree: Path, previous_host: str | None) -> Outcome:

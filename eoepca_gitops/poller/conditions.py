@@ -46,6 +46,8 @@ class Reason(StrEnum):
     UPDATE_FAILED = "UpdateFailed"
     CONFIG_INVALID = "ConfigInvalid"
     CLUSTER_UNREACHABLE = "ClusterUnreachable"
+    FIELD_CONFLICT = "FieldConflict"  # another field manager owns a field the stack sets
+    PROVIDER_ERROR = "ProviderError"  # the API server refused an object (invalid, forbidden, ...)
     SOURCE_UNAVAILABLE = "SourceUnavailable"
     CONCURRENT_UPDATE = "ConcurrentUpdate"
     PENDING_OPERATIONS = "PendingOperations"

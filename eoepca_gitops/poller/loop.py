@@ -202,10 +202,14 @@ class PollLoop:
             stack=stack,
             revision=revision,
             detail=out.message,
+            drifted=[i.to_json() for i in out.drift_items],
             mode=str(self.config.policy.drift_mode),
         )
+        for item in out.drift_items:
+            self.metrics.drift_found.labels(stack, item.kind).inc()
         if self.config.policy.drift_mode is DriftMode.DETECT:
-            self._put(transitions.drift_detected(s, out.message, now))
+            items = tuple(i.to_json() for i in out.drift_items)
+            self._put(transitions.drift_detected(s, out.message, now, items))
             self.metrics.drift.labels(stack).set(1)
             return
         s = s.with_(drift=True)

@@ -53,6 +53,12 @@ class Metrics:
         self.drift = Gauge(
             f"{NS}_drift_detected", "1 when the last drift check found drift", ["stack"], registry=r
         )
+        self.drift_found = Counter(
+            f"{NS}_drift_total",
+            "Drifted fields (or objects) found by drift checks, by object kind",
+            ["stack", "kind"],
+            registry=r,
+        )
         self.drift_checks = Counter(
             f"{NS}_drift_checks_total", "Drift checks by result", ["stack", "result"], registry=r
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .conditions import Reason
+from .drift import DriftItem
 
 __all__ = ["CheckoutLike", "OutcomeLike", "Source", "StackAutomationLike"]
 
@@ -38,6 +39,8 @@ class OutcomeLike(Protocol):
     def notes(self) -> tuple[str, ...]: ...
     @property
     def changes(self) -> Mapping[str, int]: ...
+    @property
+    def drift_items(self) -> tuple[DriftItem, ...]: ...
 
 
 class StackAutomationLike(Protocol):

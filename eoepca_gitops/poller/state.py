@@ -48,6 +48,8 @@ class StackState:
     last_success_at: float | None = None
     last_drift_check_at: float | None = None
     drift: bool = False
+    #: What the last drift check found (poller.drift.DriftItem as JSON): object, field, values, manager.
+    drift_items: tuple[dict[str, str], ...] = ()
     last_duration_seconds: float | None = None
     in_progress: InProgress | None = None
     notes: tuple[str, ...] = ()
@@ -67,6 +69,7 @@ class StackState:
             for c in self.conditions
         ]
         data["notes"] = list(self.notes)
+        data["drift_items"] = [dict(i) for i in self.drift_items]
         data["phase"] = str(self.phase)
         return data
 
@@ -84,6 +87,7 @@ class StackState:
             or waiting()
         )
         values["notes"] = tuple(data.get("notes", ()))
+        values["drift_items"] = tuple(dict(i) for i in data.get("drift_items", ()))
         ip = data.get("in_progress")
         values["in_progress"] = InProgress(**ip) if ip else None
         return cls(**values)

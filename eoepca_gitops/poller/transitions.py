@@ -84,6 +84,7 @@ def succeeded(
         last_success_at=now,
         last_drift_check_at=now,
         drift=False,
+        drift_items=(),
         last_duration_seconds=round(duration, 3),
         notes=notes or s.notes,
         conditions=c.ready(reason),
@@ -97,18 +98,22 @@ def drift_clean(s: StackState, now: float) -> StackState:
         retry_at=None,
         last_error=None,
         drift=False,
+        drift_items=(),
         last_drift_check_at=now,
         conditions=c.ready(),
     )
 
 
-def drift_detected(s: StackState, message: str, now: float) -> StackState:
+def drift_detected(
+    s: StackState, message: str, now: float, items: tuple[dict[str, str], ...] = ()
+) -> StackState:
     """Drift found and reported, not corrected (mode `detect`)."""
     return s.with_(
         in_progress=None,
         failures=0,
         retry_at=None,
         drift=True,
+        drift_items=items,
         last_drift_check_at=now,
         last_error=None,
         conditions=c.drifted(message),

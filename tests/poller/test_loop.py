@@ -10,6 +10,7 @@ from pathlib import Path
 
 from eoepca_gitops.poller.conditions import Phase, Reason
 from eoepca_gitops.poller.decide import Policy
+from eoepca_gitops.poller.drift import DriftItem
 from eoepca_gitops.poller.loop import LoopConfig, PollLoop
 from eoepca_gitops.poller.source import SourceError
 from eoepca_gitops.poller.state import InProgress, StateStore
@@ -45,6 +46,7 @@ class Out:
     duration: float = 0.0
     notes: tuple[str, ...] = ()
     changes: Mapping[str, int] = field(default_factory=dict)
+    drift_items: tuple[DriftItem, ...] = ()
 
 
 class FakeRunner:

@@ -1,0 +1,145 @@
+"""Drift described from a refresh-preview step: object, field, both values, and who changed it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.manifests.drift import EXEMPT, EXEMPT_FIELDS, PATCH_FORCE, apply_drift_policy
+from eoepca_gitops.model.blocks import DriftExemption
+from eoepca_gitops.poller.automation import classify
+from eoepca_gitops.poller.conditions import Reason
+from eoepca_gitops.poller.drift import DriftItem, describe_step, field_owner, parse_path
+
+PULUMI = {"manager": "pulumi-kubernetes-d0c00bec", "operation": "Apply", "time": "2026-11-30T05:00:00Z"}
+
+
+def release(interval: str, labels: dict[str, str] | None = None, *managed: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "HelmRelease",
+        "metadata": {"name": "x", "namespace": "um", "labels": labels or {}, "managedFields": list(managed)},
+        "spec": {
+            "interval": interval,
+            "values": {"replicaCount": 1},
+            "containers": [{"name": "manager", "image": "a:1"}],
+        },
+    }
+
+
+def test_a_field_another_manager_changed_names_that_manager() -> None:
+    live = release(
+        "9m",
+        None,
+        {**PULUMI, "fieldsV1": {"f:spec": {"f:interval": {}}}},
+        {"manager": "kubectl-patch", "operation": "Update", "fieldsV1": {"f:spec": {"f:interval": {}}}},
+    )
+    items = describe_step(
+        "update", "HelmRelease/um/x", "HelmRelease", live, release("1m0s"), {"spec.interval": {}}
+    )
+    assert items == [
+        DriftItem("HelmRelease", "HelmRelease/um/x", "spec.interval", '"1m0s"', '"9m"', "kubectl-patch")
+    ]
+    assert str(items[0]) == 'HelmRelease/um/x spec.interval: "9m" (by kubectl-patch), declared "1m0s"'
+
+
+def test_list_items_and_quoted_keys_are_followed_in_managed_fields() -> None:
+    live = release("1m", {"a.b/c": "z"})
+    live["spec"]["containers"][0]["image"] = "a:2"
+    owner_fields = {
+        "f:metadata": {"f:labels": {"f:a.b/c": {}}},
+        "f:spec": {"f:containers": {'k:{"name":"manager"}': {"f:image": {}}}},
+    }
+    managed = [{"manager": "other-tool", "operation": "Apply", "fieldsV1": owner_fields}]
+    assert parse_path('metadata.labels["a.b/c"]') == ["metadata", "labels", "a.b/c"]
+    assert field_owner(managed, parse_path('metadata.labels["a.b/c"]'), live) == "other-tool"
+    assert field_owner(managed, parse_path("spec.containers[0].image"), live) == "other-tool"
+    assert field_owner(managed, parse_path("spec.interval"), live) is None
+
+
+def test_a_removed_field_or_a_deleted_object_is_drift_too() -> None:
+    live = release(
+        "1m",
+        None,
+        {"manager": "kubectl-label", "operation": "Update", "time": "2026-11-30T06:00:00Z", "fieldsV1": {}},
+        {"manager": "kubectl-patch", "operation": "Update", "time": "2026-11-30T05:30:00Z", "fieldsV1": {}},
+    )
+    declared = release("1m", {"app": "x"})
+    (item,) = describe_step(
+        "update", "HelmRelease/um/x", "HelmRelease", live, declared, {'metadata.labels["app"]': {}}
+    )
+    assert (item.declared, item.live, item.manager) == ('"x"', "(absent)", "kubectl-label?")
+    (gone,) = describe_step(
+        "create", "ConfigMap/flux-system/cluster-vars", "ConfigMap", None, {"data": {}}, None
+    )
+    assert (gone.field, gone.live) == ("(object)", "deleted")
+
+
+def test_secret_values_never_appear() -> None:
+    live = {"kind": "Secret", "metadata": {"managedFields": []}, "stringData": {"password": "s3cr3t"}}
+    (item,) = describe_step(
+        "update",
+        "Secret/a/b",
+        "Secret",
+        live,
+        {"stringData": {"password": "other"}},
+        {"stringData.password": {}},
+    )
+    assert "s3cr3t" not in str(item) and "other" not in str(item)
+
+
+def objects() -> list[dict[str, Any]]:
+    return [
+        {"kind": "Deployment", "metadata": {"name": "d", "namespace": "n"}, "spec": {"replicas": 1, "x": 1}},
+        {"kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}, "data": {"a": "1"}},
+    ]
+
+
+def test_every_object_takes_its_declared_fields_back_unless_exempt() -> None:
+    objs = objects()
+    apply_drift_policy(
+        objs, [DriftExemption(object="Deployment/n/d", fields=["spec.replicas"])], "Pulumi.t.yaml"
+    )
+    deployment, config_map = objs
+    assert deployment["metadata"]["annotations"] == {PATCH_FORCE: "true", EXEMPT_FIELDS: "spec.replicas"}
+    assert deployment["spec"] == {"x": 1}  # left to whoever scales it
+    assert config_map["metadata"]["annotations"] == {PATCH_FORCE: "true"}
+    whole = objects()
+    apply_drift_policy(whole, [DriftExemption(object="ConfigMap/n/c")], "Pulumi.t.yaml")
+    assert whole[1]["metadata"]["annotations"] == {EXEMPT: "true"}
+
+
+@pytest.mark.parametrize(
+    ("exemption", "words"),
+    [
+        (DriftExemption(object="Deployment/n/nope"), "declares no such object"),
+        (DriftExemption(object="Deployment/n/d", fields=["spec.nope"]), "declares no field spec.nope"),
+    ],
+)
+def test_an_exemption_of_nothing_is_refused(exemption: DriftExemption, words: str) -> None:
+    with pytest.raises(ConfigError, match=words) as info:
+        apply_drift_policy(objects(), [exemption], "Pulumi.t.yaml")
+    assert info.value.key == "eoepca-gitops:driftExempt"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "transient"),
+    [
+        (
+            'error: Server-Side Apply field conflict detected; conflicts with "kubectl-patch"',
+            Reason.FIELD_CONFLICT,
+            False,
+        ),
+        ("dial tcp 127.0.0.1:6443: connect: connection refused", Reason.CLUSTER_UNREACHABLE, True),
+        ("error: validation error: x", Reason.CONFIG_INVALID, False),
+        (
+            'kubernetes:apps/v1:Deployment Deployment/a/b updating failed: Deployment "b" is invalid',
+            Reason.PROVIDER_ERROR,
+            False,
+        ),
+        ("error: something else", Reason.UPDATE_FAILED, False),
+    ],
+)
+def test_failures_are_named_by_what_happens_next(text: str, reason: Reason, transient: bool) -> None:
+    assert classify(text) == (reason, transient)
