@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["COMPONENT_TYPES", "object_key", "type_token", "urn"]
+__all__ = ["COMPONENT_TYPES", "api_version_of", "object_key", "type_token", "urn"]
 
 #: The type token of the component that registers each group of a stack's objects.
 COMPONENT_TYPES: Mapping[str, str] = {
@@ -34,6 +34,12 @@ def type_token(obj: Mapping[str, Any]) -> str:
     api_version = str(obj["apiVersion"])
     group_version = api_version if "/" in api_version else f"core/{api_version}"
     return f"kubernetes:{group_version}:{obj['kind']}"
+
+
+def api_version_of(token: str) -> str:
+    """The apiVersion a provider type token stands for (`kubernetes:core/v1:ConfigMap` -> `v1`)."""
+    group_version = token.split(":")[1]
+    return group_version.removeprefix("core/")
 
 
 def urn(stack: str, project: str, component: str, obj: Mapping[str, Any]) -> str:

@@ -3,14 +3,14 @@ namespace and name, through the Kubernetes API (lightkube)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from lightkube import ApiError, Client
+from lightkube.core.exceptions import LoadResourceError
+from lightkube.core.resource_registry import resource_registry
 from lightkube.generic_resource import create_namespaced_resource
-from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import ConfigMap, Namespace
 from lightkube.types import PatchType
 
 from eoepca_gitops.errors import GitopsError
@@ -24,18 +24,16 @@ __all__ = ["REQUESTED_AT", "ClusterAccess", "requested_token"]
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 # lightkube's own classes for the Kubernetes kinds; a generic class per Flux kind and version,
 # made once per process (lightkube's registry refuses a second class for the same kind).
-_CORE: dict[tuple[str, str], Any] = {
-    ("apps/v1", "Deployment"): Deployment,
-    ("v1", "Namespace"): Namespace,
-    ("v1", "ConfigMap"): ConfigMap,
-}
 _GENERIC: dict[tuple[str, str], Any] = {}
 
 
 def _resource(api_version: str, kind: str) -> Any:
     key = (api_version, kind)
-    if key in _CORE:
-        return _CORE[key]
+    if kind not in PLURALS:
+        try:
+            return resource_registry.load(api_version, kind)
+        except LoadResourceError:
+            raise GitopsError(f"no Kubernetes API known for {kind} ({api_version})") from None
     if key not in _GENERIC:
         group, _, version = api_version.rpartition("/")
         _GENERIC[key] = create_namespaced_resource(group, version, kind, PLURALS[kind])
@@ -86,13 +84,26 @@ class ClusterAccess:
     def merge_patch(
         self, api_version: str, kind: str, namespace: str, name: str, patch: Mapping[str, Any]
     ) -> None:
+        self._patch(api_version, kind, namespace, name, dict(patch), PatchType.MERGE)
+
+    def json_patch(
+        self, api_version: str, kind: str, namespace: str, name: str, ops: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """An RFC 6902 patch; with a `test` of resourceVersion it is refused if the object changed."""
+        self._patch(api_version, kind, namespace, name, [dict(op) for op in ops], PatchType.JSON)
+
+    def _patch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        body: Any,
+        patch_type: PatchType,
+    ) -> None:
         try:
             self.client.patch(
-                _resource(api_version, kind),
-                name,
-                dict(patch),
-                namespace=namespace or None,
-                patch_type=PatchType.MERGE,
+                _resource(api_version, kind), name, body, namespace=namespace or None, patch_type=patch_type
             )
         except ApiError as exc:
             raise GitopsError(f"changing {kind} {namespace}/{name}: {exc.status.message}") from None

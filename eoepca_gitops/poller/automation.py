@@ -1,4 +1,4 @@
-"""The only user of pulumi.automation: up, refresh-preview for drift, cancel, pending operations.
+"""The only user of pulumi.automation: up, refresh-preview for drift, correction, cancel, pending operations.
 
 Every call builds a LocalWorkspace on the worktree of one commit (`<tree>/<project_dir>`), so what
 runs is exactly what is in Git at that commit. Errors come back as an Outcome with a named reason
@@ -13,15 +13,21 @@ import re
 import signal
 import socket
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 from pulumi import automation as auto
 
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.model import defaults
+from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.operations.cluster import ClusterAccess
+
 from .conditions import Reason
 from .drift import DriftItem, describe_step
+from .takeover import keep_others_fields
 
 __all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify", "redact"]
 
@@ -266,7 +272,7 @@ class StackAutomation:
                     describe_step(
                         str(md.op.value),
                         md.urn.rsplit("::", 1)[-1],
-                        md.type.rsplit(":", 1)[-1],
+                        md.type,
                         md.old.outputs if md.old else None,
                         md.new.inputs if md.new else None,
                         {str(k): v for k, v in (md.detailed_diff or {}).items()},
@@ -295,6 +301,18 @@ class StackAutomation:
             notes=notes,
             drift_items=items,
         )
+
+    def correct(self, tree: Path, revision: str, drifted: Sequence[DriftItem]) -> Outcome:
+        """A refresh-update that takes back what drifted, with other managers' fields kept out of the
+        provider's takeover first (takeover.py)."""
+        try:
+            work_dir = (tree / self.settings.project_dir).resolve()
+            model = load_stack_file(work_dir / f"Pulumi.{self.stack}.yaml", work_dir / defaults.BLOCKS_DIR)
+            kept = keep_others_fields(ClusterAccess.for_stack(model), drifted)
+        except GitopsError as exc:
+            kept = [f"kept no other managers' fields: {exc}"]
+        out = self.update(tree, revision, refresh=True)
+        return replace(out, notes=(*kept, *out.notes))
 
     def recover(self, tree: Path, previous_host: str | None) -> Outcome:
         """After a run died mid-operation: remove its stale lock, report and clear pending operations.

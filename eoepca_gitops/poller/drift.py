@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from eoepca_gitops.manifests.identity import api_version_of
+
 __all__ = ["DriftItem", "describe_step", "field_owner", "parse_path"]
 
 _SEGMENT = re.compile(r'([^.\[\]]+)|\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]')
@@ -29,6 +31,7 @@ class DriftItem:
     declared: str
     live: str
     manager: str  # who changed it; "?" when Kubernetes keeps no owner (a removed field)
+    api_version: str = ""
 
     def __str__(self) -> str:
         return f"{self.object} {self.field}: {self.live} (by {self.manager}), declared {self.declared}"
@@ -98,10 +101,13 @@ def field_owner(managed_fields: Sequence[Mapping[str, Any]], keys: list[str | in
 
 def _last_writer(managed_fields: Sequence[Mapping[str, Any]]) -> str:
     """For a field no one owns any more (it was removed): the last one to update the object."""
+    # Status writes (subresource status) are controllers reporting, not someone changing the spec.
     updates = [
         e
         for e in managed_fields
-        if e.get("operation") == "Update" and not _PULUMI_MANAGER.match(str(e.get("manager", "")))
+        if e.get("operation") == "Update"
+        and not e.get("subresource")
+        and not _PULUMI_MANAGER.match(str(e.get("manager", "")))
     ]
     if not updates:
         return "?"
@@ -111,16 +117,18 @@ def _last_writer(managed_fields: Sequence[Mapping[str, Any]]) -> str:
 def describe_step(
     op: str,
     name: str,
-    kind: str,
+    token: str,
     live: Mapping[str, Any] | None,
     declared: Mapping[str, Any] | None,
     detailed_diff: Mapping[str, Any] | None,
 ) -> list[DriftItem]:
-    """The drift one step of a refresh-preview shows (`name`: the resource name, Kind/ns/name)."""
+    """The drift one step of a refresh-preview shows (`name`: the resource name, Kind/ns/name;
+    `token`: the provider's type token, `kubernetes:apps/v1:Deployment`)."""
+    kind, api_version = token.rsplit(":", 1)[-1], api_version_of(token)
     if op in ("create", "create-replacement") and not live:
-        return [DriftItem(kind, name, _WHOLE, "present", "deleted", "?")]
+        return [DriftItem(kind, name, _WHOLE, "present", "deleted", "?", api_version)]
     if op in ("delete", "delete-replaced"):
-        return [DriftItem(kind, name, _WHOLE, "absent", "present", "?")]
+        return [DriftItem(kind, name, _WHOLE, "absent", "present", "?", api_version)]
     managed = list(((live or {}).get("metadata") or {}).get("managedFields") or [])
     secret = kind == "Secret"  # its values never leave the cluster
     items = []
@@ -129,7 +137,9 @@ def describe_step(
         was, wanted = _at(live, keys), _at(declared, keys)
         owner = field_owner(managed, keys, live) if was is not None else None
         values = ("***", "***") if secret else (_short(wanted), _short(was))
-        items.append(DriftItem(kind, name, path, *values, owner or _last_writer(managed)))
+        items.append(DriftItem(kind, name, path, *values, owner or _last_writer(managed), api_version))
     if not items and op not in ("same", "read", "refresh"):
-        items.append(DriftItem(kind, name, _WHOLE, "(as declared)", f"({op})", _last_writer(managed)))
+        items.append(
+            DriftItem(kind, name, _WHOLE, "(as declared)", f"({op})", _last_writer(managed), api_version)
+        )
     return items

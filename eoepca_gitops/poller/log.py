@@ -19,10 +19,26 @@ def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
     log.log(level, json.dumps({"event": event, **fields}, default=str, sort_keys=True))
 
 
+class _JsonLines(logging.Formatter):
+    """Every record one JSON object: ours carry a JSON event already, anything else its text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        try:
+            body: Any = json.loads(message) if record.name == log.name else None
+        except ValueError:
+            body = None
+        body = body if isinstance(body, dict) else {"logger": record.name, "text": message}
+        if record.exc_info:
+            body = {**body, "exception": self.formatException(record.exc_info)}
+        line = {"time": self.formatTime(record), "level": record.levelname, "log": body}
+        return json.dumps(line, default=str)
+
+
 def configure(level: str) -> None:
-    """JSON lines on stderr at `level` (DEBUG, INFO, WARNING, ERROR)."""
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format='{"time": "%(asctime)s", "level": "%(levelname)s", "log": %(message)s}',
-    )
+    """JSON lines on stderr: the poller's events at `level` (DEBUG, INFO, WARNING, ERROR), libraries'
+    warnings and errors only (the Kubernetes client logs every HTTP request at INFO)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonLines())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    log.setLevel(level.upper())

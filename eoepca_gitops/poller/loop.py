@@ -28,7 +28,7 @@ from .log import log, log_event
 from .metrics import Metrics
 from .ports import CheckoutLike, Source, StackAutomationLike
 from .source import SourceError
-from .state import InProgress, StackState, StateStore
+from .state import StackState, StateStore
 
 __all__ = ["LoopConfig", "PollLoop"]
 
@@ -186,6 +186,11 @@ class PollLoop:
         pulumi = self.automations[stack]
         out = pulumi.check_drift(tree)
         self.metrics.duration.labels(stack, "drift-check").observe(out.duration)
+        if not out.ok and self.stopping.is_set():
+            # A read-only check cut short by shutdown found nothing either way: the stack stays as it was.
+            self._put(s.with_(in_progress=None))
+            log_event("drift-check-cancelled", stack=stack, revision=revision)
+            return
         if not out.ok:
             self._failure(s, "drift-check", out.reason, out.message, out.transient)
             return
@@ -212,13 +217,16 @@ class PollLoop:
             self._put(transitions.drift_detected(s, out.message, now, items))
             self.metrics.drift.labels(stack).set(1)
             return
-        s = s.with_(drift=True)
-        self._put(s.with_(in_progress=InProgress("drift-correct", revision, self.pid, self.host, now)))
+        s = transitions.begun(
+            s.with_(drift=True), "drift-correct", revision, Reason.DRIFT_DETECTED, now, self.pid, self.host
+        )
+        self._put(s)
         self.metrics.drift.labels(stack).set(1)
-        fix = pulumi.update(tree, revision, refresh=True)
+        fix = pulumi.correct(tree, revision, out.drift_items)
         self.metrics.duration.labels(stack, "drift-correct").observe(fix.duration)
         if fix.ok:
-            self._success(s, revision, Reason.DRIFT_CORRECTED, fix.duration, (f"corrected {out.message}",))
+            notes = (f"corrected {out.message}", *fix.notes)
+            self._success(s, revision, Reason.DRIFT_CORRECTED, fix.duration, notes)
         else:
             self._failure(s, "drift-correct", fix.reason, fix.message, fix.transient)
 

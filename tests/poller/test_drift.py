@@ -36,10 +36,23 @@ def test_a_field_another_manager_changed_names_that_manager() -> None:
         {"manager": "kubectl-patch", "operation": "Update", "fieldsV1": {"f:spec": {"f:interval": {}}}},
     )
     items = describe_step(
-        "update", "HelmRelease/um/x", "HelmRelease", live, release("1m0s"), {"spec.interval": {}}
+        "update",
+        "HelmRelease/um/x",
+        "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease",
+        live,
+        release("1m0s"),
+        {"spec.interval": {}},
     )
     assert items == [
-        DriftItem("HelmRelease", "HelmRelease/um/x", "spec.interval", '"1m0s"', '"9m"', "kubectl-patch")
+        DriftItem(
+            "HelmRelease",
+            "HelmRelease/um/x",
+            "spec.interval",
+            '"1m0s"',
+            '"9m"',
+            "kubectl-patch",
+            "helm.toolkit.fluxcd.io/v2",
+        )
     ]
     assert str(items[0]) == 'HelmRelease/um/x spec.interval: "9m" (by kubectl-patch), declared "1m0s"'
 
@@ -64,14 +77,31 @@ def test_a_removed_field_or_a_deleted_object_is_drift_too() -> None:
         None,
         {"manager": "kubectl-label", "operation": "Update", "time": "2026-11-30T06:00:00Z", "fieldsV1": {}},
         {"manager": "kubectl-patch", "operation": "Update", "time": "2026-11-30T05:30:00Z", "fieldsV1": {}},
+        {
+            "manager": "kube-controller-manager",
+            "operation": "Update",
+            "subresource": "status",
+            "time": "2026-11-30T06:01:00Z",
+            "fieldsV1": {},
+        },
     )
     declared = release("1m", {"app": "x"})
     (item,) = describe_step(
-        "update", "HelmRelease/um/x", "HelmRelease", live, declared, {'metadata.labels["app"]': {}}
+        "update",
+        "HelmRelease/um/x",
+        "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease",
+        live,
+        declared,
+        {'metadata.labels["app"]': {}},
     )
     assert (item.declared, item.live, item.manager) == ('"x"', "(absent)", "kubectl-label?")
     (gone,) = describe_step(
-        "create", "ConfigMap/flux-system/cluster-vars", "ConfigMap", None, {"data": {}}, None
+        "create",
+        "ConfigMap/flux-system/cluster-vars",
+        "kubernetes:core/v1:ConfigMap",
+        None,
+        {"data": {}},
+        None,
     )
     assert (gone.field, gone.live) == ("(object)", "deleted")
 
@@ -81,7 +111,7 @@ def test_secret_values_never_appear() -> None:
     (item,) = describe_step(
         "update",
         "Secret/a/b",
-        "Secret",
+        "kubernetes:core/v1:Secret",
         live,
         {"stringData": {"password": "other"}},
         {"stringData.password": {}},

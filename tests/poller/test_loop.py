@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 from eoepca_gitops.poller.conditions import Phase, Reason
 from eoepca_gitops.poller.decide import Policy
 from eoepca_gitops.poller.drift import DriftItem
+from eoepca_gitops.poller.log import configure, log, log_event
 from eoepca_gitops.poller.loop import LoopConfig, PollLoop
 from eoepca_gitops.poller.source import SourceError
 from eoepca_gitops.poller.state import InProgress, StateStore
@@ -56,6 +61,8 @@ class FakeRunner:
         self.applied_elsewhere: set[str] = set()
         self.block = threading.Event()
         self.block.set()
+        self.drift_out = Out(True)
+        self.during_check: Callable[[], None] = lambda: None
 
     def update(
         self, tree: Path, revision: str, *, refresh: bool = False, previous_host: str | None = None
@@ -65,7 +72,11 @@ class FakeRunner:
         return self.fail.get(revision, Out(True))
 
     def check_drift(self, tree: Path, *, previous_host: str | None = None) -> Out:
-        return Out(True)
+        self.during_check()
+        return self.drift_out
+
+    def correct(self, tree: Path, revision: str, drifted: Sequence[DriftItem]) -> Out:
+        return self.update(tree, revision, refresh=True)
 
     def recover(self, tree: Path, previous_host: str | None) -> Out:
         return Out(True, Reason.PENDING_OPERATIONS, "pending creating of x", notes=("pending creating of x",))
@@ -84,7 +95,8 @@ class Clock:
 
 def make(tmp_path: Path, head: str | None, **policy: float) -> tuple[PollLoop, FakeSource, FakeRunner, Clock]:
     src, runner, clock = FakeSource(head), FakeRunner(), Clock()
-    pol = Policy(backoff_base=10, backoff_cap=100, jitter=0, stall_after=2, drift_interval=0, **policy)  # type: ignore[arg-type]
+    settings: dict[str, float] = {"backoff_base": 10, "backoff_cap": 100, "jitter": 0, "stall_after": 2}
+    pol = Policy(**{"drift_interval": 0, **settings, **policy})  # type: ignore[arg-type]
     rec = PollLoop(
         LoopConfig(stacks=("dev",), interval=1, policy=pol),
         src,
@@ -207,3 +219,38 @@ def test_shutdown_waits_for_the_running_update(tmp_path: Path) -> None:
     t.join(10)
     assert not t.is_alive()
     assert rec.store.get("dev").applied_revision == A
+
+
+def test_a_drift_check_cut_short_by_shutdown_leaves_the_stack_as_it_was(tmp_path: Path) -> None:
+    rec, _, runner, clock = make(tmp_path, A, drift_interval=1)
+    rec.tick()
+    settle(rec)
+    before = rec.store.get("dev")
+    runner.drift_out = Out(False, Reason.PROVIDER_ERROR, "preview interrupted")
+    runner.during_check = rec.stopping.set  # SIGTERM arrives while the check runs
+    clock.now += 5
+    rec.tick()
+    settle(rec)
+    assert rec.stopping.is_set()  # the check ran
+    s = rec.store.get("dev")
+    assert (s.phase, s.failures, s.in_progress, s.last_error) == (Phase.SYNCED, 0, None, None)
+    assert s.conditions == before.conditions
+
+
+def test_every_log_line_is_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, log.level)
+    try:
+        configure("INFO")
+        log_event("applied", stack="dev", notes=["a note"])
+        logging.getLogger("eoepca_gitops.poller").info("plain text, by mistake")
+        logging.getLogger("lightkube").warning("a library says %s", "something")
+        logging.getLogger("httpx2").info("HTTP Request: GET https://127.0.0.1:6443/api")  # a library's INFO
+    finally:
+        root.handlers[:], root.level, log.level = saved
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [line["log"] for line in lines] == [
+        {"event": "applied", "notes": ["a note"], "stack": "dev"},
+        {"logger": "eoepca_gitops.poller", "text": "plain text, by mistake"},
+        {"logger": "lightkube", "text": "a library says something"},
+    ]
