@@ -9,7 +9,9 @@ import importlib.metadata
 import os
 import platform
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 import traceback
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.context import Bench, Settings
+from bench.drift_runs import s10_drift
 from bench.flux_runs import s9_flux
 from bench.harness import KUBECTL, Cluster, log, tools_env
 from bench.poller_runs import s5_s6_poller
@@ -146,9 +149,11 @@ def main() -> int:
         for r in got:
             r.seconds = r.seconds or (time.perf_counter() - t) / len(got)
             results.append(r)
-        results.sort(key=lambda r: (r.key == "P", r.key))
+        results.sort(key=lambda r: (r.key == "P", int(r.key) if r.key.isdigit() else 0))
         write()
 
+    # A terminated run still stops its clusters (they run in their own sessions) and writes what it has.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         cluster.up()
         b = Bench(work, cluster, settings)
@@ -165,6 +170,7 @@ def main() -> int:
         step("5", lambda: s5_s6_poller(b), (("5", "poller latency"), ("6", "poller idle cost")))
         step("7", lambda: s7_scaling(b), (("7", "scaling"),))
         step("9", lambda: s9_flux(b), (("9", "Flux end to end"),))
+        step("10", lambda: s10_drift(b), (("10", "drift -> corrected"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

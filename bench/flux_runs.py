@@ -21,7 +21,7 @@ from eoepca_gitops.devcluster.tools import REPO_ROOT
 _WAIT = "600s"
 
 
-def _flux_project(work: Path, cluster: Cluster) -> Path:
+def flux_project(work: Path, cluster: Cluster) -> Path:
     """The served snapshot, its local stack pointed at the cluster's Git server and chart repository."""
     info = cluster.dev.info()
     assert info is not None and info.git_url and info.charts_url
@@ -56,7 +56,7 @@ def s9_flux(b: Bench) -> Result:
                 """A fresh cluster (new ports): the stack file follows its Git server and chart repository."""
                 cluster.dev.down(purge=True)
                 cluster.dev.up(flux=True, git_repo=served)
-                return _flux_project(served, cluster)
+                return flux_project(served, cluster)
 
             project = fresh()
             rendered = work / "render"

@@ -64,13 +64,14 @@ class LocalStack:
     cluster: DevClusterHandle
     project: Path
     env: dict[str, str]
+    name: str = STACK
 
     # -- pulumi and the stack file ------------------------------------------------------------------
     def pulumi(
         self, *args: str, timeout: float = 900, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            ["pulumi", *args, "--stack", STACK, "--non-interactive"],
+            ["pulumi", *args, "--stack", self.name, "--non-interactive"],
             cwd=self.project,
             env=self.env,
             capture_output=True,
@@ -86,7 +87,7 @@ class LocalStack:
 
     @property
     def stack_file(self) -> Path:
-        return self.project / f"Pulumi.{STACK}.yaml"
+        return self.project / f"Pulumi.{self.name}.yaml"
 
     def edit_config(self, edit: Callable[[dict[str, Any]], None]) -> None:
         """Changes the `eoepca-gitops:*` keys of the stack file (without the prefix), keeping the salt."""
