@@ -27,6 +27,7 @@ from eoepca_gitops.operations.cluster import ClusterAccess
 
 from .conditions import Reason
 from .drift import DriftItem, describe_step
+from .ports import OutcomeLike
 from .takeover import keep_others_fields
 
 __all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify", "redact"]
@@ -140,6 +141,7 @@ class Outcome:
     duration: float = 0.0
     notes: tuple[str, ...] = ()
     drift_items: tuple[DriftItem, ...] = ()
+    drifted: tuple[str, ...] = ()  # the URNs a drift check would change
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,13 @@ class StackAutomation:
         return f"{MESSAGE_PREFIX} {revision}"
 
     def update(
-        self, tree: Path, revision: str, *, refresh: bool = False, previous_host: str | None = None
+        self,
+        tree: Path,
+        revision: str,
+        *,
+        refresh: bool = False,
+        previous_host: str | None = None,
+        targets: Sequence[str] = (),
     ) -> Outcome:
         started = time.monotonic()
         notes: tuple[str, ...] = ()
@@ -237,6 +245,7 @@ class StackAutomation:
                 return s.up(
                     message=self.message(revision),
                     refresh=refresh or None,
+                    target=list(targets) or None,
                     parallel=self.settings.parallel,
                     show_secrets=False,
                     suppress_outputs=True,
@@ -258,6 +267,7 @@ class StackAutomation:
             stack = self._stack(tree)
 
             found: list[DriftItem] = []
+            urns: dict[str, None] = {}
 
             def on_event(ev: auto.EngineEvent) -> None:
                 pre = ev.resource_pre_event
@@ -268,6 +278,7 @@ class StackAutomation:
                 ):
                     return
                 md = pre.metadata
+                urns[md.urn] = None
                 found.extend(
                     describe_step(
                         str(md.op.value),
@@ -300,19 +311,35 @@ class StackAutomation:
             duration=time.monotonic() - started,
             notes=notes,
             drift_items=items,
+            drifted=tuple(urns),
         )
 
-    def correct(self, tree: Path, revision: str, drifted: Sequence[DriftItem]) -> Outcome:
-        """A refresh-update that takes back what drifted, with other managers' fields kept out of the
-        provider's takeover first (takeover.py)."""
+    def correct(self, tree: Path, revision: str, found: OutcomeLike) -> Outcome:
+        """A refresh-update of what a drift check found changed (only those resources: refreshing
+        the rest again would double the time to correct), with other managers' fields kept out of
+        the provider's takeover first (takeover.py)."""
         try:
             work_dir = (tree / self.settings.project_dir).resolve()
             model = load_stack_file(work_dir / f"Pulumi.{self.stack}.yaml", work_dir / defaults.BLOCKS_DIR)
-            kept = keep_others_fields(ClusterAccess.for_stack(model), drifted)
+            kept = keep_others_fields(ClusterAccess.for_stack(model), found.drift_items)
         except GitopsError as exc:
             kept = [f"kept no other managers' fields: {exc}"]
-        out = self.update(tree, revision, refresh=True)
+        out = self.update(tree, revision, refresh=True, targets=found.drifted)
+        if out.ok and found.drifted:
+            kept.extend(self._reread(tree, found.drifted))
         return replace(out, notes=(*kept, *out.notes))
+
+    def _reread(self, tree: Path, urns: Sequence[str]) -> list[str]:
+        """Refreshes the corrected resources once more. The provider can record an object as it was
+        before its update: when two Deployments of one namespace are updated in the same run, its
+        shared watch may hand back the older one (seen with a label-only change). The cluster is
+        right either way; this keeps the state right too, so a `pulumi preview` shows no change."""
+        try:
+            self._stack(tree).refresh(target=list(urns), color="never")
+        except OPERATION_ERRORS as exc:
+            why = _summary(redact(str(exc), self._env))
+            return [f"the state of the corrected resources was not re-read: {why}"]
+        return []
 
     def recover(self, tree: Path, previous_host: str | None) -> Outcome:
         """After a run died mid-operation: remove its stale lock, report and clear pending operations.

@@ -222,7 +222,7 @@ class PollLoop:
         )
         self._put(s)
         self.metrics.drift.labels(stack).set(1)
-        fix = pulumi.correct(tree, revision, out.drift_items)
+        fix = pulumi.correct(tree, revision, out)
         self.metrics.duration.labels(stack, "drift-correct").observe(fix.duration)
         if fix.ok:
             notes = (f"corrected {out.message}", *fix.notes)

@@ -183,4 +183,4 @@ def test_correct_takes_back_exactly_what_the_stack_declares(stack: LocalStack, t
     assert re.search(r"kept the fields of [^\"]*kubectl-annotate[^\"]* on HelmRelease/test/cheese", logged)
     assert "Traceback" not in logged and all(line.startswith("{") for line in logged.splitlines())
     # the poller worked in its own clone; the stack is as usable from this checkout as before
-    stack.pulumi("preview", "--expect-no-changes")
+    stack.pulumi("preview", "--expect-no-changes", "--diff")

@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from eoepca_gitops.poller.decide import Policy
 from eoepca_gitops.poller.drift import DriftItem
 from eoepca_gitops.poller.log import configure, log, log_event
 from eoepca_gitops.poller.loop import LoopConfig, PollLoop
+from eoepca_gitops.poller.ports import OutcomeLike
 from eoepca_gitops.poller.source import SourceError
 from eoepca_gitops.poller.state import InProgress, StateStore
 
@@ -52,6 +53,7 @@ class Out:
     notes: tuple[str, ...] = ()
     changes: Mapping[str, int] = field(default_factory=dict)
     drift_items: tuple[DriftItem, ...] = ()
+    drifted: tuple[str, ...] = ()
 
 
 class FakeRunner:
@@ -75,7 +77,7 @@ class FakeRunner:
         self.during_check()
         return self.drift_out
 
-    def correct(self, tree: Path, revision: str, drifted: Sequence[DriftItem]) -> Out:
+    def correct(self, tree: Path, revision: str, found: OutcomeLike) -> Out:
         return self.update(tree, revision, refresh=True)
 
     def recover(self, tree: Path, previous_host: str | None) -> Out:
