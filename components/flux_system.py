@@ -1,17 +1,25 @@
-"""FluxSystem: the Flux controllers and CRDs of one cluster, from the release's install manifest."""
+"""FluxSystem: the Flux controllers and CRDs of one cluster, from the release's install manifest, and
+the migration step of an upgrade, ordered before the CRDs (components.flux_migration)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
+from components.flux_migration import MIGRATED_ANNOTATION, FluxMigration, FluxMigrationArgs
 from components.objects import ObjectsComponent
+from eoepca_gitops.flux_apis import is_flux_group
 from eoepca_gitops.manifests.identity import COMPONENT_TYPES
 
 __all__ = ["FluxSystem", "FluxSystemArgs"]
+
+# The migration's bridge changes the CRDs' versions list as another field manager; the stack owns
+# Flux's CRDs, so its apply of the new release's CRDs wins over that (server-side apply, forced).
+_FORCE = {"pulumi.com/patchForce": "true"}
 
 
 @dataclass(frozen=True)
@@ -20,6 +28,17 @@ class FluxSystemArgs:
     namespace: str
     #: From eoepca_gitops.manifests.flux_install.build_flux_install: Namespace and CRDs first.
     objects: Sequence[dict[str, Any]]
+    #: The upgrade step; None registers the objects alone (no cluster to migrate, e.g. render).
+    migration: FluxMigrationArgs | None = None
+
+
+def _after(crd: dict[str, Any], migrated: pulumi.Output[str]) -> dict[str, Any]:
+    """A Flux CRD that waits for the migration (an input from its output)."""
+    out = copy.deepcopy(crd)
+    annotations = out["metadata"].setdefault("annotations", {})
+    annotations.update(_FORCE)
+    annotations[MIGRATED_ANNOTATION] = migrated
+    return out
 
 
 class FluxSystem(ObjectsComponent):
@@ -29,7 +48,19 @@ class FluxSystem(ObjectsComponent):
     def __init__(self, name: str, args: FluxSystemArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         if not any(o["kind"] == "CustomResourceDefinition" for o in args.objects):
             raise ValueError("FluxSystemArgs.objects holds no CRDs: is it a Flux install manifest?")
-        super().__init__(COMPONENT_TYPES["flux"], name, args.objects, opts)
+        super().__init__(COMPONENT_TYPES["flux"], name, (), opts)
+        objects = list(args.objects)
+        if args.migration is not None:
+            migration = FluxMigration(
+                "flux-api-migration", args.migration, pulumi.ResourceOptions(parent=self)
+            )
+            objects = [
+                _after(o, migration.migrated)
+                if o["kind"] == "CustomResourceDefinition" and is_flux_group(str(o["spec"].get("group", "")))
+                else o
+                for o in objects
+            ]
+        self.register_children(objects)
         self.version = pulumi.Output.from_input(args.version)
         self.namespace = pulumi.Output.from_input(args.namespace)
         self.register_outputs({"version": self.version, "namespace": self.namespace})

@@ -1,0 +1,129 @@
+"""Reads what a cluster holds of Flux, for the upgrade plan: Flux's CRDs (served and stored versions),
+every Flux object, who applies it, and the Helm releases. Reads only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from lightkube import ApiError, Client
+from lightkube.core.exceptions import ConfigError as KubeConfigError
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+from lightkube.resources.core_v1 import Secret
+
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.flux_apis import is_flux_group
+from eoepca_gitops.kube import KUBE_ERRORS, kube_client
+from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.upgrade.plan import LiveCrd, LiveFlux, LiveObject, LiveRelease
+
+__all__ = ["FLUX_APPLIER", "flux_resource", "read_live", "read_live_crds", "read_stack_cluster"]
+
+#: The field manager kustomize-controller applies the objects of Git with (server-side apply).
+FLUX_APPLIER = "kustomize-controller"
+_KUSTOMIZATION_LABEL = "kustomize.toolkit.fluxcd.io/name"
+# lightkube keeps one class per (group, version, kind) in a registry that refuses a second one.
+_CLASSES: dict[tuple[str, str, str], Any] = {}
+
+
+def flux_resource(group: str, version: str, kind: str, plural: str) -> Any:
+    """lightkube's generic class for a Flux kind in one version."""
+    key = (group, version, kind)
+    if key not in _CLASSES:
+        _CLASSES[key] = create_namespaced_resource(group, version, kind, plural)
+    return _CLASSES[key]
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return out
+
+
+def read_live_crds(client: Client) -> list[LiveCrd]:
+    """Flux's CRDs in the cluster."""
+    found = []
+    for item in client.list(CustomResourceDefinition):
+        crd = _as_dict(item)
+        spec, status, meta = crd["spec"], crd.get("status") or {}, crd["metadata"]
+        if not is_flux_group(str(spec.get("group", ""))):
+            continue
+        live = LiveCrd(
+            name=meta["name"],
+            group=spec["group"],
+            kind=spec["names"]["kind"],
+            plural=spec["names"]["plural"],
+            versions=tuple(spec.get("versions") or ()),
+            stored=tuple(status.get("storedVersions") or ()),
+            conversion=str((spec.get("conversion") or {}).get("strategy", "None")),
+            release=(meta.get("labels") or {}).get("app.kubernetes.io/version"),
+        )
+        found.append(live)
+    return found
+
+
+def _flux_applied(meta: Mapping[str, Any]) -> str | None:
+    for entry in meta.get("managedFields") or []:
+        if entry.get("manager") == FLUX_APPLIER and entry.get("operation") == "Apply":
+            return str(entry.get("apiVersion"))
+    return None
+
+
+def _objects(client: Client, crd: LiveCrd) -> Iterator[LiveObject]:
+    if not crd.storage:
+        return
+    for item in client.list(flux_resource(crd.group, crd.storage, crd.kind, crd.plural), namespace="*"):
+        obj = _as_dict(item)
+        meta = obj["metadata"]
+        labels = meta.get("labels") or {}
+        yield LiveObject(
+            kind=crd.kind,
+            namespace=meta.get("namespace") or "",
+            name=meta["name"],
+            api_version=obj["apiVersion"],
+            spec=obj.get("spec") or {},
+            flux_applied=_flux_applied(meta),
+            kustomization=labels.get(_KUSTOMIZATION_LABEL, ""),
+        )
+
+
+def _releases(client: Client) -> list[LiveRelease]:
+    latest: dict[tuple[str, str], LiveRelease] = {}
+    for item in client.list(Secret, namespace="*", labels={"owner": "helm"}):
+        meta = item.metadata
+        labels = (meta.labels if meta else None) or {}
+        if not meta or "name" not in labels or not labels.get("version", "").isdigit():
+            continue
+        release = LiveRelease(
+            meta.namespace or "", labels["name"], int(labels["version"]), labels.get("status", "")
+        )
+        key = (release.namespace, release.name)
+        if key not in latest or latest[key].revision < release.revision:
+            latest[key] = release
+    return sorted(latest.values(), key=lambda r: (r.namespace, r.name))
+
+
+def read_live(client: Client) -> LiveFlux:
+    """Everything the upgrade plan looks at; a cluster without Flux reads as empty."""
+    try:
+        crds = read_live_crds(client)
+        objects = tuple(o for crd in crds for o in _objects(client, crd))
+        return LiveFlux(tuple(crds), objects, tuple(_releases(client)))
+    except ApiError as exc:
+        raise GitopsError(f"reading Flux's objects in the cluster: {exc.status.message}") from None
+    except KUBE_ERRORS as exc:
+        raise GitopsError(f"the cluster does not answer: {exc}") from None
+
+
+def read_stack_cluster(stack: Stack, warn: Callable[[str], None]) -> LiveFlux | None:
+    """read_live on the stack's cluster (its kubeconfig and context, else $KUBECONFIG); None, said
+    through `warn`, when there is no Kubernetes configuration to reach one."""
+    config = stack.config
+    try:
+        client = kube_client(config.kubeconfig, config.kube_context)
+    except (KubeConfigError, ValueError, OSError) as exc:
+        warn(
+            f"the cluster was not read (no Kubernetes configuration: {exc}): the upgrade gate checks Git only"
+        )
+        return None
+    return read_live(client)
