@@ -78,8 +78,8 @@ build_pulumi() {
   sdk=$(cd "$wrappers/pulumi" && module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION")
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$dir/pulumi-language-python-exec"
   # Python dynamic providers (pulumi.dynamic; the Flux upgrade's migration step) run through this
-  # bundled plugin, which the CLI also looks up beside itself; it runs the project's virtualenv.
-  install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$dir/pulumi-resource-pulumi-python"
+  # bundled plugin, which the CLI also looks up beside itself (tools/language-host/README.md).
+  install -m 0755 "$repo/tools/language-host/pulumi-resource-pulumi-python" "$dir/pulumi-resource-pulumi-python"
   link "$dir/pulumi"
 }
 
