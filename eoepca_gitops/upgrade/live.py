@@ -3,9 +3,11 @@ every Flux object, who applies it, and the Helm releases. Reads only."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import httpx2
 from lightkube import ApiError, Client
 from lightkube.core.exceptions import ConfigError as KubeConfigError
 from lightkube.generic_resource import create_namespaced_resource
@@ -18,13 +20,25 @@ from eoepca_gitops.kube import KUBE_ERRORS, kube_client
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.upgrade.plan import LiveCrd, LiveFlux, LiveObject, LiveRelease
 
-__all__ = ["FLUX_APPLIER", "flux_resource", "read_live", "read_live_crds", "read_stack_cluster"]
+__all__ = [
+    "BUSY",
+    "FLUX_APPLIER",
+    "flux_resource",
+    "list_all",
+    "read_live",
+    "read_live_crds",
+    "read_stack_cluster",
+]
 
 #: The field manager kustomize-controller applies the objects of Git with (server-side apply).
 FLUX_APPLIER = "kustomize-controller"
 _KUSTOMIZATION_LABEL = "kustomize.toolkit.fluxcd.io/name"
 # lightkube keeps one class per (group, version, kind) in a registry that refuses a second one.
 _CLASSES: dict[tuple[str, str, str], Any] = {}
+# For a moment after a CRD changes, the API server answers its objects' lists with 429 or 503
+# ("storage is (re)initializing"): asked again a little later, it answers.
+BUSY = (429, 503)
+_BUSY_FOR = 60.0
 
 
 def flux_resource(group: str, version: str, kind: str, plural: str) -> Any:
@@ -35,6 +49,19 @@ def flux_resource(group: str, version: str, kind: str, plural: str) -> Any:
     return _CLASSES[key]
 
 
+def list_all(client: Client, resource: Any, wait_for: tuple[int, ...] = BUSY, **kwargs: Any) -> list[Any]:
+    """Every object of a kind (client.list), asked again for a while on the answers in `wait_for`."""
+    deadline = time.monotonic() + _BUSY_FOR
+    while True:
+        try:
+            return list(client.list(resource, **kwargs))
+        except (ApiError, httpx2.HTTPStatusError) as exc:
+            code = exc.status.code if isinstance(exc, ApiError) else exc.response.status_code
+            if code not in wait_for or time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
+
+
 def _as_dict(obj: Any) -> dict[str, Any]:
     out: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
     return out
@@ -43,7 +70,7 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 def read_live_crds(client: Client) -> list[LiveCrd]:
     """Flux's CRDs in the cluster."""
     found = []
-    for item in client.list(CustomResourceDefinition):
+    for item in list_all(client, CustomResourceDefinition):
         crd = _as_dict(item)
         spec, status, meta = crd["spec"], crd.get("status") or {}, crd["metadata"]
         if not is_flux_group(str(spec.get("group", ""))):
@@ -72,7 +99,7 @@ def _flux_applied(meta: Mapping[str, Any]) -> str | None:
 def _objects(client: Client, crd: LiveCrd) -> Iterator[LiveObject]:
     if not crd.storage:
         return
-    for item in client.list(flux_resource(crd.group, crd.storage, crd.kind, crd.plural), namespace="*"):
+    for item in list_all(client, flux_resource(crd.group, crd.storage, crd.kind, crd.plural), namespace="*"):
         obj = _as_dict(item)
         meta = obj["metadata"]
         labels = meta.get("labels") or {}
@@ -89,7 +116,7 @@ def _objects(client: Client, crd: LiveCrd) -> Iterator[LiveObject]:
 
 def _releases(client: Client) -> list[LiveRelease]:
     latest: dict[tuple[str, str], LiveRelease] = {}
-    for item in client.list(Secret, namespace="*", labels={"owner": "helm"}):
+    for item in list_all(client, Secret, namespace="*", labels={"owner": "helm"}):
         meta = item.metadata
         labels = (meta.labels if meta else None) or {}
         if not meta or "name" not in labels or not labels.get("version", "").isdigit():

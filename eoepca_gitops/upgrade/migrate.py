@@ -5,7 +5,8 @@ version:
 1. bridge: the live CRD gets the new storage version (schema from the new release) as its storage
    version, every version it served staying served, so old clients keep working meanwhile;
 2. rewrite: every object is read and written back unchanged, which the API server stores in the
-   new storage version (`strategy: None`: the same object, fields the new schema lacks dropped);
+   new storage version (`strategy: None`: the same object, fields the new schema lacks dropped),
+   its managedFields entries recorded in the new version too;
 3. clean: status.storedVersions becomes [new storage version], which lets the new CRDs drop the
    old versions.
 Each CRD's state on the cluster says which of these are left, so a run stopped anywhere (a killed
@@ -24,14 +25,13 @@ from lightkube.types import PatchType
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import crd_specs, storage_version
-from eoepca_gitops.kube import KUBE_ERRORS
-from eoepca_gitops.upgrade.live import flux_resource, read_live_crds
+from eoepca_gitops.kube import FIELD_MANAGER, KUBE_ERRORS
+from eoepca_gitops.upgrade.live import BUSY, flux_resource, list_all, read_live_crds
 from eoepca_gitops.upgrade.plan import LiveCrd
 
 __all__ = ["migrate_storage"]
 
-_SERVED_TIMEOUT = 60.0
-_CONFLICT_RETRIES = 5
+_RETRIES = 20
 
 
 def _bridge_versions(live: LiveCrd, new_entry: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -40,36 +40,55 @@ def _bridge_versions(live: LiveCrd, new_entry: Mapping[str, Any]) -> list[dict[s
     return [*kept, {**new_entry, "served": True, "storage": True}]
 
 
-def _wait_served(client: Client, resource: Any) -> None:
-    """A changed CRD is served a moment after the API server took it: wait for the new version."""
-    deadline = time.monotonic() + _SERVED_TIMEOUT
-    while True:
-        try:
-            for _ in client.list(resource, namespace="*"):
-                break
-            return
-        except ApiError as exc:
-            if exc.status.code != 404 or time.monotonic() > deadline:
-                raise
-        time.sleep(0.5)
+def _in_version(obj: Any, api_version: str) -> Any:
+    """The object with its managedFields entries recorded in `api_version`.
+
+    The API server converts an object to the version of each entry whenever it is applied; once the
+    new CRDs drop a version, an entry still naming it fails every server-side apply ("request to
+    convert CR to an invalid group/version"). With `strategy: None` the field sets are the same in
+    every version: only the version they are recorded in changes.
+    """
+    group = api_version.rpartition("/")[0] + "/"
+    for entry in obj["metadata"].get("managedFields") or []:
+        if str(entry.get("apiVersion", "")).startswith(group):
+            entry["apiVersion"] = api_version
+    return obj
 
 
-def _rewrite(client: Client, resource: Any) -> int:
+def _disown(client: Client, obj: Any) -> None:
+    """Drops this step's managedFields entry from a rewritten object.
+
+    Writing an object back can change fields the new schema defaults or prunes, and the API server
+    then records this step as their manager; the stack's own apply of the object (Pulumi's server-side
+    apply) would conflict with it. The rewrite only moves the object: it keeps no field.
+    """
+    entries = obj["metadata"].get("managedFields") or []
+    kept = [e for e in entries if e.get("manager") != FIELD_MANAGER]
+    if len(kept) != len(entries):
+        obj["metadata"]["managedFields"] = kept or [{}]  # [{}] clears the list; [] would keep it
+        client.replace(obj)
+
+
+def _rewrite(client: Client, resource: Any, api_version: str) -> int:
+    """Writes every object back as read; the API server stores it in the CRD's storage version."""
     count = 0
-    for item in client.list(resource, namespace="*"):
+    for item in list_all(client, resource, namespace="*"):
         obj = item
-        for attempt in range(_CONFLICT_RETRIES):
+        for attempt in range(_RETRIES):
             try:
-                client.replace(obj)
+                written = client.replace(_in_version(obj, api_version))
+                _disown(client, written)
                 break
             except ApiError as exc:
-                if exc.status.code == 404:
+                code = exc.status.code
+                if code == 404:
                     break  # deleted meanwhile: nothing left to store
-                if exc.status.code != 409 or attempt == _CONFLICT_RETRIES - 1:
+                if code not in (409, *BUSY) or attempt == _RETRIES - 1:
                     raise
-                # changed meanwhile (a controller wrote its status): write the current one
-                meta = obj["metadata"]
-                obj = client.get(resource, meta["name"], namespace=meta.get("namespace"))
+                time.sleep(0.2)
+                if code == 409:  # changed meanwhile (a controller wrote its status): write the current one
+                    meta = obj["metadata"]
+                    obj = client.get(resource, meta["name"], namespace=meta.get("namespace"))
         count += 1
     return count
 
@@ -95,8 +114,9 @@ def migrate_storage(client: Client, install: Iterable[Mapping[str, Any]]) -> lis
                     patch_type=PatchType.MERGE,
                 )
             resource = flux_resource(live.group, storage, live.kind, live.plural)
-            _wait_served(client, resource)
-            count = _rewrite(client, resource)
+            # A changed CRD is served a moment after the API server took it (404 until then).
+            list_all(client, resource, (404, *BUSY), namespace="*")
+            count = _rewrite(client, resource, f"{live.group}/{storage}")
             client.patch(
                 CustomResourceDefinition.Status,
                 live.name,

@@ -219,7 +219,8 @@ def plan_upgrade(live: LiveFlux, install: Iterable[Mapping[str, Any]], to_releas
         )
     served = served_versions(install)
     from_git = tuple(o for o in live.objects if o.flux_applied and is_removed(o.flux_applied, o.kind, served))
-    for release in live.releases:
+    for release in live.releases if steps else ():
+        # Stopped mid-action by the controllers' replacement, a release would stay locked.
         if release.status in _PENDING:
             refused.append(
                 f"Helm release {release.namespace}/{release.name} is {release.status} (revision "
