@@ -51,8 +51,8 @@ class FluxMigrationProvider(ResourceProvider):
         found = release_version(manifest.read_text(errors="replace")[:2048])
         if found and found != props["toVersion"]:
             raise GitopsError(f"{manifest} is Flux {found}, not {props['toVersion']}")
-        client = kube_client(props.get("kubeconfig"), props.get("context"), timeout=60.0)
-        done = migrate_storage(client, read_install_manifest(manifest))
+        with kube_client(props.get("kubeconfig"), props.get("context"), timeout=60.0) as client:
+            done = migrate_storage(client, read_install_manifest(manifest))
         return {**props, "migrated": props["toVersion"], "done": done}
 
     def create(self, props: dict[str, Any]) -> CreateResult:

@@ -64,7 +64,7 @@ def run(project_dir: Path) -> None:
         install = read_install_manifest(manifest)
         manifests = build_stack(stack, install)
         # What the cluster holds now: the upgrade's plan, and what it cannot migrate.
-        live = read_stack_cluster(stack, pulumi.log.warn) if stack.config.flux.enabled else None
+        live = read_stack_cluster(stack, install, pulumi.log.warn) if stack.config.flux.enabled else None
         # What Flux will apply from Git: API versions this Flux serves, references that resolve.
         plan = check_git_layer(stack, install, manifests, project_dir, file, pulumi.log.warn, live)
     except GitopsError as exc:

@@ -4,7 +4,7 @@ every Flux object, who applies it, and the Helm releases. Reads only."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx2
@@ -15,7 +15,7 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Secret
 
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.flux_apis import is_flux_group
+from eoepca_gitops.flux_apis import crd_specs, is_flux_group, storage_version
 from eoepca_gitops.kube import KUBE_ERRORS, kube_client
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.upgrade.plan import LiveCrd, LiveFlux, LiveObject, LiveRelease
@@ -130,10 +130,25 @@ def _releases(client: Client) -> list[LiveRelease]:
     return sorted(latest.values(), key=lambda r: (r.namespace, r.name))
 
 
-def read_live(client: Client) -> LiveFlux:
-    """Everything the upgrade plan looks at; a cluster without Flux reads as empty."""
+def _changing(crd: LiveCrd, new: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether installing `new` (crd_specs) changes what this CRD serves or stores."""
+    spec = new.get(crd.name)
+    if spec is None:
+        return False
+    versions = {v["name"] for v in spec.get("versions", []) if v.get("served")}
+    served = {v["name"] for v in crd.versions if v.get("served", True)}
+    return not served <= versions or not set(crd.stored) <= {storage_version(spec)["name"]}
+
+
+def read_live(client: Client, install: Iterable[Mapping[str, Any]]) -> LiveFlux:
+    """Everything the upgrade plan looks at for installing `install`; a cluster without Flux reads as
+    empty. Flux's objects and the Helm releases are read only when the CRDs change what they serve
+    or store: a stack staying on its release costs one list of CRDs."""
     try:
         crds = read_live_crds(client)
+        new = crd_specs(install)
+        if not any(_changing(crd, new) for crd in crds):
+            return LiveFlux(tuple(crds))
         objects = tuple(o for crd in crds for o in _objects(client, crd))
         return LiveFlux(tuple(crds), objects, tuple(_releases(client)))
     except ApiError as exc:
@@ -142,7 +157,9 @@ def read_live(client: Client) -> LiveFlux:
         raise GitopsError(f"the cluster does not answer: {exc}") from None
 
 
-def read_stack_cluster(stack: Stack, warn: Callable[[str], None]) -> LiveFlux | None:
+def read_stack_cluster(
+    stack: Stack, install: Iterable[Mapping[str, Any]], warn: Callable[[str], None]
+) -> LiveFlux | None:
     """read_live on the stack's cluster (its kubeconfig and context, else $KUBECONFIG); None, said
     through `warn`, when there is no Kubernetes configuration to reach one."""
     config = stack.config
@@ -153,4 +170,5 @@ def read_stack_cluster(stack: Stack, warn: Callable[[str], None]) -> LiveFlux | 
             f"the cluster was not read (no Kubernetes configuration: {exc}): the upgrade gate checks Git only"
         )
         return None
-    return read_live(client)
+    with client:
+        return read_live(client, install)
