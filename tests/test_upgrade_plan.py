@@ -25,8 +25,8 @@ OLD = crd_specs(d for d in yaml.safe_load_all((SHARED / "install-v0.24.0.yaml").
 HR = "helmreleases.helm.toolkit.fluxcd.io"
 
 
-def _live_crds() -> tuple[LiveCrd, ...]:
-    """Flux v0.24.0's CRDs as a cluster holds them: each storing its storage version."""
+def _live_crds(specs: dict[str, Any] = OLD, release: str = "v0.24.0") -> tuple[LiveCrd, ...]:
+    """A release's CRDs (v0.24.0's by default) as a cluster holds them: each storing its storage version."""
     return tuple(
         LiveCrd(
             name=name,
@@ -35,9 +35,9 @@ def _live_crds() -> tuple[LiveCrd, ...]:
             plural=spec["names"]["plural"],
             versions=tuple(spec["versions"]),
             stored=tuple(v["name"] for v in spec["versions"] if v.get("storage")),
-            release="v0.24.0",
+            release=release,
         )
-        for name, spec in OLD.items()
+        for name, spec in specs.items()
     )
 
 
@@ -81,18 +81,7 @@ def test_every_crd_storing_a_removed_version_is_migrated_through_a_bridge() -> N
 
 
 def test_a_migrated_cluster_has_nothing_left_to_do() -> None:
-    new = crd_specs(NEW)
-    crds = tuple(
-        LiveCrd(
-            n,
-            s["group"],
-            s["names"]["kind"],
-            s["names"]["plural"],
-            tuple(s["versions"]),
-            (s["versions"][0]["name"],),
-        )
-        for n, s in new.items()
-    )
+    crds = _live_crds(crd_specs(NEW), "v2.9.3")
     # a release mid-action does not matter once nothing is to migrate
     plan = plan_upgrade(LiveFlux(crds, (), (LiveRelease("demo", "a", 1, "pending-install"),)), NEW, "v2.9.3")
     assert (plan.steps, plan.refused) == ((), ())
@@ -188,3 +177,14 @@ def test_a_flux_object_has_aliases_for_every_other_version_of_its_group() -> Non
         "kubernetes:helm.toolkit.fluxcd.io/v2beta2:HelmRelease",
     ]
     assert other_version_tokens({"apiVersion": "apps/v1", "kind": "Deployment"}) == []
+
+
+def test_a_downgrade_across_api_versions_is_refused() -> None:
+    crds = _live_crds(crd_specs(NEW), "v2.9.3")
+    old = [d for d in yaml.safe_load_all((SHARED / "install-v0.24.0.yaml").read_text()) if d]
+    plan = plan_upgrade(LiveFlux(crds), old, "v0.24.0")
+    assert (
+        "HelmRelease: v0.24.0 stores helm.toolkit.fluxcd.io/v2beta1, older than the v2 the cluster stores"
+        in ("\n".join(plan.refused))
+    )
+    assert plan.steps == ()

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from eoepca_gitops.flux_apis import crd_specs, is_removed, served_versions, storage_version
+from eoepca_gitops.flux_apis import GROUP_VERSIONS, crd_specs, is_removed, served_versions, storage_version
 from eoepca_gitops.upgrade.schema import dropped_fields, version_schema
 
 __all__ = [
@@ -203,6 +203,13 @@ def plan_upgrade(live: LiveFlux, install: Iterable[Mapping[str, Any]], to_releas
         objects = [o for o in live.objects if o.kind == crd.kind and o.api_version.startswith(group)]
         if crd.conversion != "None":
             refused.append(f"CRD {crd.name} converts through a {crd.conversion}: not a Flux CRD to migrate")
+            continue
+        order = GROUP_VERSIONS.get(crd.group, ())
+        if storage in order and crd.storage in order and order.index(storage) < order.index(crd.storage):
+            refused.append(
+                f"{crd.kind}: {to_release} stores {crd.group}/{storage}, older than the {crd.storage} the "
+                "cluster stores: a downgrade across API versions loses what the newer version holds"
+            )
             continue
         refused += _object_refusals(crd, objects, spec)
         steps.append(
