@@ -17,7 +17,7 @@ refused, naming the release that served both versions, to go through by hand.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from eoepca_gitops.flux_apis import GROUP_VERSIONS, crd_specs, is_removed, served_versions, storage_version
@@ -114,18 +114,16 @@ class LiveFlux:
 
     @property
     def release(self) -> str | None:
-        found = sorted({c.release for c in self.crds if c.release})
-        return found[-1] if len(found) == 1 else (", ".join(found) or None)
+        """The installed Flux release, as its CRDs say (several, comma-separated, if they disagree)."""
+        return ", ".join(sorted({c.release for c in self.crds if c.release})) or None
 
 
 @dataclass(frozen=True)
 class CrdStep:
     """One CRD whose objects are rewritten in `storage` before the new CRDs are applied."""
 
-    crd: str
     group: str
     kind: str
-    plural: str
     stored: tuple[str, ...]
     storage: str
     #: the live CRD does not store `storage` yet: it is added (served) and made the storage version first
@@ -146,7 +144,7 @@ class UpgradePlan:
     refused: tuple[str, ...] = ()
     #: objects Flux applies from Git in a version the new release does not serve
     from_git: tuple[LiveObject, ...] = ()
-    releases: tuple[LiveRelease, ...] = field(default=())
+    releases: tuple[LiveRelease, ...] = ()
 
     @property
     def migrated(self) -> int:
@@ -214,10 +212,8 @@ def plan_upgrade(live: LiveFlux, install: Iterable[Mapping[str, Any]], to_releas
         refused += _object_refusals(crd, objects, spec)
         steps.append(
             CrdStep(
-                crd.name,
                 crd.group,
                 crd.kind,
-                crd.plural,
                 crd.stored,
                 storage,
                 bridge=crd.storage != storage,

@@ -262,7 +262,9 @@ def test_upgrade_to_v2_9_in_place_survives_a_kill_and_keeps_every_helm_release(
     stack.pulumi("cancel", "--yes")
     stack.pulumi("up", "--yes", "--skip-preview")
     say("pulumi cancel and up again, after the kill", time.monotonic() - started)
+    started = time.monotonic()
     stack.pulumi("preview", "--expect-no-changes")
+    say("pulumi preview after the upgrade (no changes)", time.monotonic() - started)
 
     # Every Flux object served in the new version, every CRD storing only it.
     crds = flux_crds(stack)
