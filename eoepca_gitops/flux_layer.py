@@ -87,15 +87,19 @@ def check_git_layer(
     build here (the stack may follow another repository) cannot be checked: that is said through
     `warn`, and its checks pass.
     """
-    plan = None
-    if live is not None:
-        plan = plan_upgrade(live, install, stack.config.flux.version)
-        check_live_upgrade(stack.config.flux, plan, file)
     try:
-        layer = build_flux_layer(manifests, project_dir)
+        layer: dict[str, list[dict[str, Any]]] | None = build_flux_layer(manifests, project_dir)
     except GitopsError as exc:
         if warn:
             warn(f"Git layer not checked: it does not build in {project_dir}: {exc}")
+        layer = None
+    plan = None
+    if live is not None:
+        plan = plan_upgrade(live, install, stack.config.flux.version)
+        # What Flux applied in an old version but Git now has in a served one, the new Flux applies.
+        in_git = {key(o) for objs in (layer or {}).values() for o in objs}
+        check_live_upgrade(stack.config.flux, plan, file, in_git)
+    if layer is None:
         return plan
     check_api_removal(stack.config.flux, install, layer, file)
     missing = missing_references(manifests, layer)

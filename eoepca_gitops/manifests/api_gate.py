@@ -10,7 +10,7 @@ eoepca_gitops.upgrade.plan made from the cluster. Pure: objects, install manifes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,24 +74,32 @@ def check_api_removal(
     return found
 
 
-def check_live_upgrade(flux: FluxConfig, plan: UpgradePlan, file: str) -> None:
+def check_live_upgrade(
+    flux: FluxConfig, plan: UpgradePlan, file: str, in_git: Collection[tuple[str, str, str, str]] = ()
+) -> None:
     """The live half of the gate, before anything changes: ConfigError when the cluster holds what the
     upgrade cannot carry over (plan.refused), or objects Flux applies from Git in versions the new
-    release does not serve (unless flux.allowApiRemoval, as for the objects in Git)."""
+    release does not serve (unless flux.allowApiRemoval, as for the objects in Git) and which Git
+    does not hold anew: `in_git` keys (group, kind, namespace, name) of the checkout's Git layer, whose
+    versions check_api_removal checks."""
     key = f"{defaults.CONFIG_NAMESPACE}:flux.version"
     if plan.refused:
         raise ConfigError(
             file, key, f"Flux {flux.version}: the upgrade cannot migrate: {_listed(plan.refused)}"
         )
-    if plan.from_git and not flux.allow_api_removal:
+    stale = [
+        o
+        for o in plan.from_git
+        if (o.api_version.rpartition("/")[0], o.kind, o.namespace, o.name) not in in_git
+    ]
+    if stale and not flux.allow_api_removal:
         objects = [
-            f"{o} ({o.flux_applied}, applied by Kustomization {o.kustomization or '?'})"
-            for o in plan.from_git
+            f"{o} ({o.flux_applied}, applied by Kustomization {o.kustomization or '?'})" for o in stale
         ]
         raise ConfigError(
             file,
             key,
             f"Flux {flux.version} does not serve the API version Flux applies {len(objects)} object(s) "
             f"in from Git, in the cluster now: {_listed(objects)}; change them in Git (`flux migrate -f .`) "
-            "and let Flux apply that first, or set eoepca-gitops:flux.allowApiRemoval: true",
+            "where this stack's checkout has them, or set eoepca-gitops:flux.allowApiRemoval: true",
         )
