@@ -5,9 +5,10 @@ Before: the stack applied on v0.24.0 (CRDs storing v1beta1/v1beta2/v2beta1 objec
 releases for three of its HelmReleases made with a Helm 3 client as an old helm-controller left
 them (one at revision 2). First, an object Flux applied from Git in a removed version is refused
 by the gate with nothing changed. Then flux.version: v2.9.3: the preview names the upgrade and shows
-only in-place updates; `pulumi up` is killed during the migration and run again; afterwards every
-Flux object is served and stored in the new versions, no CRD stores a removed version, and the
-real v2.9 helm-controller adopts every pre-existing release with its history.
+only in-place updates; `pulumi up` is killed during the migration, then again after the new CRDs,
+and run to the end; afterwards every Flux object is served and stored in the new versions, no CRD
+stores a removed version, and the real v2.9 helm-controller adopts every pre-existing release with
+its history.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -36,6 +37,7 @@ from tests.conftest import REPO_ROOT, DevClusterHandle
 from tests.integration.local_stack import HelmRecord, LocalStack, ready, wait_for
 
 pytestmark = pytest.mark.integration
+T = TypeVar("T")
 
 SHARED_FLUX = REPO_ROOT.parent / "shared" / "flux"
 OLD, NEW = "v0.24.0", "v2.9.3"
@@ -209,6 +211,28 @@ def _objects(stack: LocalStack) -> dict[str, list[tuple[str, str, str]]]:
     return out
 
 
+def up_killed(stack: LocalStack, log: Path, what: str, when: Callable[[], T | None]) -> T:
+    """`pulumi up`, killed (SIGKILL, with the plugins it started) as soon as `when` returns something."""
+    with log.open("w") as out:
+        up = subprocess.Popen(
+            ["pulumi", "up", "--yes", "--skip-preview", "--stack", stack.name, "--non-interactive"],
+            cwd=stack.project, env=stack.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            return wait_for(what, when, every=0.05)
+        finally:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
+
+
+def _all_new(crds: dict[str, dict[str, Any]]) -> bool:
+    """Every Flux CRD as the new release has it (served versions)."""
+    return all(
+        [v["name"] for v in c["spec"]["versions"]] == [v["name"] for v in NEW_CRDS[n]["versions"]]
+        for n, c in crds.items()
+    )
+
+
 def _migrated(crds: dict[str, dict[str, Any]]) -> list[str] | None:
     """The CRDs storing only the new version, once GitRepository's are (the migration goes by CRD name:
     Alert, Bucket, GitRepository, HelmChart, HelmRelease, ...: the HelmReleases are next)."""
@@ -241,27 +265,23 @@ def test_upgrade_to_v2_9_in_place_survives_a_kill_and_keeps_every_helm_release(
     assert f"Flux upgrade {OLD} -> {NEW}" in said, said
     assert "migrate HelmRelease helm.toolkit.fluxcd.io v2beta1 -> v2 (25 object(s))" in said, said
 
-    # pulumi up, killed once the migration has stored some CRDs' objects in the new versions.
+    # pulumi up killed twice: once the migration has stored some CRDs' objects in the new versions,
+    # then (run again) once the new CRDs are in, while the Flux objects are being updated. A killed CLI
+    # leaves its lock on the state (the file backend): `pulumi cancel` removes it, as its message says.
     started = time.monotonic()
-    log = (tmp_path / "killed-up.log").open("w")
-    up = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--skip-preview", "--stack", stack.name, "--non-interactive"],
-        cwd=stack.project, env=stack.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        migrated = wait_for("the migration to be halfway", lambda: _migrated(flux_crds(stack)), every=0.05)
-    finally:
-        os.killpg(up.pid, signal.SIGKILL)
-        up.wait()
-        log.close()
+    migrated = up_killed(
+        stack, tmp_path / "up-1.log", "the migration to be halfway", lambda: _migrated(flux_crds(stack))
+    )
     say(f"pulumi up until killed ({len(migrated)}/{len(old_crds)} CRDs migrated)", time.monotonic() - started)
     print(f"[upgrade] migrated when killed: {', '.join(sorted(migrated))}", flush=True)
-    started = time.monotonic()
-    # A killed CLI leaves its lock on the state (the file backend): `pulumi cancel` removes it, as its
-    # message says. The interrupted update is then just run again.
     stack.pulumi("cancel", "--yes")
+    started = time.monotonic()
+    up_killed(stack, tmp_path / "up-2.log", "the new CRDs", lambda: _all_new(flux_crds(stack)))
+    say("pulumi up again, until killed once the new CRDs were applied", time.monotonic() - started)
+    stack.pulumi("cancel", "--yes")
+    started = time.monotonic()
     stack.pulumi("up", "--yes", "--skip-preview")
-    say("pulumi cancel and up again, after the kill", time.monotonic() - started)
+    say("pulumi up a third time, to the end", time.monotonic() - started)
     started = time.monotonic()
     stack.pulumi("preview", "--expect-no-changes")
     say("pulumi preview after the upgrade (no changes)", time.monotonic() - started)
