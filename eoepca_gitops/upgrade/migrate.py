@@ -35,6 +35,7 @@ _RETRIES = 20
 
 
 def _bridge_versions(live: LiveCrd, new_entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The live CRD's versions, still served, plus the new release's storage version, now stored."""
     name = new_entry["name"]
     kept = [{**v, "storage": False} for v in live.versions if v.get("name") != name]
     return [*kept, {**new_entry, "served": True, "storage": True}]
