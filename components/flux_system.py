@@ -17,10 +17,6 @@ from eoepca_gitops.manifests.identity import COMPONENT_TYPES
 
 __all__ = ["FluxSystem", "FluxSystemArgs"]
 
-# The migration's bridge changes the CRDs' versions list as another field manager; the stack owns
-# Flux's CRDs, so its apply of the new release's CRDs wins over that (server-side apply, forced).
-_FORCE = {"pulumi.com/patchForce": "true"}
-
 
 @dataclass(frozen=True)
 class FluxSystemArgs:
@@ -33,11 +29,11 @@ class FluxSystemArgs:
 
 
 def _after(crd: dict[str, Any], migrated: pulumi.Output[str]) -> dict[str, Any]:
-    """A Flux CRD that waits for the migration (an input from its output)."""
+    """A Flux CRD that waits for the migration (an input from its output). The bridge changed its
+    versions as another field manager: the stack's apply takes them back like any drift
+    (pulumi.com/patchForce, eoepca_gitops.manifests.drift)."""
     out = copy.deepcopy(crd)
-    annotations = out["metadata"].setdefault("annotations", {})
-    annotations.update(_FORCE)
-    annotations[MIGRATED_ANNOTATION] = migrated
+    out["metadata"].setdefault("annotations", {})[MIGRATED_ANNOTATION] = migrated
     return out
 
 

@@ -60,8 +60,8 @@ def _disown(client: Client, obj: Any) -> None:
     """Drops this step's managedFields entry from a rewritten object.
 
     Writing an object back can change fields the new schema defaults or prunes, and the API server
-    then records this step as their manager; the stack's own apply of the object (Pulumi's server-side
-    apply) would conflict with it. The rewrite only moves the object: it keeps no field.
+    then records this step as their manager: the stack's apply would have to take them back from it
+    (and drift reports name it). The rewrite only moves the object: it keeps no field.
     """
     entries = obj["metadata"].get("managedFields") or []
     kept = [e for e in entries if e.get("manager") != FIELD_MANAGER]
