@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 
 from eoepca_gitops.manifests.drift import EXEMPT
-from eoepca_gitops.manifests.identity import object_key, type_token
+from eoepca_gitops.manifests.identity import object_key, other_version_tokens, type_token
 
 __all__ = ["ObjectsComponent", "register_object"]
 
@@ -33,11 +33,16 @@ def register_object(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi
                 secret_outputs.append(field)
     # An object exempt from drift correction (eoepca_gitops.manifests.drift) is created, never updated.
     exempt = (obj.get("metadata") or {}).get("annotations", {}).get(EXEMPT) == "true"
+    # A Flux object whose API version changed (a Flux upgrade) is the same resource: an update.
+    aliases: list[pulumi.Input[str | pulumi.Alias]] = [
+        pulumi.Alias(type_=t) for t in other_version_tokens(obj)
+    ]
     merged = pulumi.ResourceOptions.merge(
         pulumi.ResourceOptions(
             version=_PROVIDER_VERSION,
             additional_secret_outputs=secret_outputs or None,
             ignore_changes=[k for k in props if k not in ("apiVersion", "kind")] if exempt else None,
+            aliases=aliases or None,
         ),
         opts,
     )
@@ -61,8 +66,12 @@ class ObjectsComponent(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(type_token_, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.resources = {}
+        self.register_children(objects)
+
+    def register_children(self, objects: Sequence[dict[str, Any]]) -> None:
+        """Registers the objects as children (a subclass may pass none to __init__ and call this later)."""
+        child = pulumi.ResourceOptions(parent=self)
         foundations: list[pulumi.Resource] = []
         for obj in objects:
             if obj["kind"] in ("Namespace", "CustomResourceDefinition"):

@@ -15,17 +15,20 @@ from pulumi.runtime import config as runtime_config
 
 from components.bucket_source import BucketSource, BucketSourceArgs
 from components.building_block import BuildingBlock, BuildingBlockArgs
+from components.flux_migration import FluxMigrationArgs
 from components.flux_system import FluxSystem, FluxSystemArgs
 from components.git_source import GitSource, GitSourceArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.poller import Poller, PollerArgs
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.flux_apis import crd_specs, storage_version
 from eoepca_gitops.flux_layer import check_git_layer
-from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.flux_release import manifest_path, read_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack
 from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.upgrade.live import read_stack_cluster
 
 __all__ = ["load_from_pulumi", "run"]
 
@@ -57,10 +60,13 @@ def run(project_dir: Path) -> None:
     try:
         stack = load_from_pulumi(project_dir)
         file = f"Pulumi.{stack.name}.yaml"
-        install = load_install_manifest(stack.config.flux, file=file, base_dir=project_dir)
+        manifest = manifest_path(stack.config.flux, file=file, base_dir=project_dir)
+        install = read_install_manifest(manifest)
         manifests = build_stack(stack, install)
+        # What the cluster holds now: the upgrade's plan, and what it cannot migrate.
+        live = read_stack_cluster(stack, install, pulumi.log.warn) if stack.config.flux.enabled else None
         # What Flux will apply from Git: API versions this Flux serves, references that resolve.
-        check_git_layer(stack, install, manifests, project_dir, file, warn=pulumi.log.warn)
+        plan = check_git_layer(stack, install, manifests, project_dir, file, pulumi.log.warn, live)
     except GitopsError as exc:
         # One clear line, before anything is registered: nothing changes on the cluster.
         # RunError is the SDK's way to fail a program with a message and no traceback.
@@ -80,10 +86,25 @@ def run(project_dir: Path) -> None:
     after_flux = provider_opts
     sources: list[pulumi.Resource] = []
     if config.flux.enabled:
+        if plan is not None and plan.steps:
+            for line in plan.lines():  # preview names the upgrade, not only its changes
+                pulumi.log.info(line)
+        migration = FluxMigrationArgs(
+            from_version=plan.from_release if plan else None,
+            to_version=config.flux.version,
+            storage={name: str(storage_version(spec)["name"]) for name, spec in crd_specs(install).items()},
+            manifest=manifest,
+            plan=plan.lines() if plan else ["the cluster was not read"],
+            kubeconfig=config.kubeconfig,
+            context=config.kube_context,
+        )
         flux = FluxSystem(
             "flux",
             FluxSystemArgs(
-                version=config.flux.version, namespace=config.flux.namespace, objects=manifests.flux
+                version=config.flux.version,
+                namespace=config.flux.namespace,
+                objects=manifests.flux,
+                migration=migration,
             ),
             provider_opts,
         )

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 __all__ = [
     "CURRENT",
+    "GROUP_VERSIONS",
     "HELM_GROUP",
     "KUSTOMIZE_GROUP",
     "NOTIFICATION_GROUP",
@@ -20,8 +21,11 @@ __all__ = [
     "SOURCE_GROUP",
     "TOOLKIT",
     "api_versions",
+    "crd_specs",
     "is_flux_group",
+    "is_removed",
     "served_versions",
+    "storage_version",
 ]
 
 #: The suffix every Flux API group has (source.toolkit.fluxcd.io, helm.toolkit.fluxcd.io, ...).
@@ -43,6 +47,14 @@ CURRENT: Mapping[str, str] = {
     "Receiver": f"{NOTIFICATION_GROUP}/v1",
 }
 
+
+#: Every version each Flux API group has had, oldest first: one object keeps its identity across them.
+GROUP_VERSIONS: Mapping[str, tuple[str, ...]] = {
+    SOURCE_GROUP: ("v1alpha1", "v1beta1", "v1beta2", "v1"),
+    KUSTOMIZE_GROUP: ("v1alpha1", "v1beta1", "v1beta2", "v1"),
+    HELM_GROUP: ("v2alpha1", "v2beta1", "v2beta2", "v2"),
+    NOTIFICATION_GROUP: ("v1alpha1", "v1beta1", "v1beta2", "v1beta3", "v1"),
+}
 
 #: The plural resource name of each Flux kind (what the API paths say).
 PLURALS: Mapping[str, str] = {
@@ -89,3 +101,20 @@ def served_versions(install: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str
         }
         for spec in _flux_crds(install)
     }
+
+
+def crd_specs(install: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """CRD name (`helmreleases.helm.toolkit.fluxcd.io`) -> spec, for every Flux CRD of the install."""
+    return {f"{spec['names']['plural']}.{spec['group']}": spec for spec in _flux_crds(install)}
+
+
+def storage_version(spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The entry of a CRD spec's versions that the API server stores objects in."""
+    return next(v for v in spec.get("versions", []) if v.get("storage"))
+
+
+def is_removed(api_version: str, kind: str, served: Mapping[tuple[str, str], set[str]]) -> bool:
+    """True for a Flux kind in a version that a release's CRDs (`served`: served_versions) do not serve."""
+    group, _, version = api_version.rpartition("/")
+    versions = served.get((group, kind)) if is_flux_group(group) else None
+    return versions is not None and version not in versions

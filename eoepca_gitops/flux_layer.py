@@ -13,10 +13,11 @@ from typing import Any
 
 from eoepca_gitops.errors import ConfigError, GitopsError
 from eoepca_gitops.fluxtree import SubstitutionError, build_dir, key, kubectl
-from eoepca_gitops.manifests.api_gate import RemovedApi, check_api_removal
+from eoepca_gitops.manifests.api_gate import check_api_removal, check_live_upgrade
 from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.upgrade.plan import LiveFlux, UpgradePlan, plan_upgrade
 
 __all__ = ["build_flux_layer", "check_git_layer", "kubectl", "missing_references"]
 
@@ -72,23 +73,35 @@ def check_git_layer(
     project_dir: Path,
     file: str,
     warn: Callable[[str], None] | None = None,
-) -> list[RemovedApi]:
-    """What Flux will apply from this checkout, checked before anything changes; raises ConfigError.
+    live: LiveFlux | None = None,
+) -> UpgradePlan | None:
+    """What Flux will apply from this checkout, and what the cluster holds, checked before anything
+    changes; raises ConfigError.
 
     - the upgrade gate (eoepca_gitops.manifests.api_gate): objects in API versions the stack's Flux
-      no longer serves;
+      no longer serves, in Git and, with `live` (eoepca_gitops.upgrade.live), in the cluster, and
+      what the cluster holds that the upgrade cannot migrate;
     - every Secret or ConfigMap a HelmRelease reads (valuesFrom) exists in the stack or in Git.
 
-    A Git layer that does not build here (the stack may follow another repository) cannot be
-    checked: that is said through `warn`, and the checks pass.
+    Returns the upgrade plan of the live cluster (None without `live`). A Git layer that does not
+    build here (the stack may follow another repository) cannot be checked: that is said through
+    `warn`, and its checks pass.
     """
     try:
-        layer = build_flux_layer(manifests, project_dir)
+        layer: dict[str, list[dict[str, Any]]] | None = build_flux_layer(manifests, project_dir)
     except GitopsError as exc:
         if warn:
             warn(f"Git layer not checked: it does not build in {project_dir}: {exc}")
-        return []
-    removed = check_api_removal(stack.config.flux, install, layer, file)
+        layer = None
+    plan = None
+    if live is not None:
+        plan = plan_upgrade(live, install, stack.config.flux.version)
+        # What Flux applied in an old version but Git now has in a served one, the new Flux applies.
+        in_git = {key(o) for objs in (layer or {}).values() for o in objs}
+        check_live_upgrade(stack.config.flux, plan, file, in_git)
+    if layer is None:
+        return plan
+    check_api_removal(stack.config.flux, install, layer, file)
     missing = missing_references(manifests, layer)
     if missing:
         release, wanted = missing[0]
@@ -100,4 +113,4 @@ def check_git_layer(
             f"<block>/ with git.path ./clusters/{stack.name} (clusters/README.md)"
             + (f"; and {len(missing) - 1} more" if len(missing) > 1 else ""),
         )
-    return removed
+    return plan

@@ -8,7 +8,8 @@
 #   scripts/tools.sh            build or find every tool, print the env to use them
 #   scripts/tools.sh NAME...    only these (pulumi kubernetes-provider kubernetes etcd kwok flux,
 #                               or one controller: flux-source-controller flux-kustomize-controller
-#                               flux-helm-controller flux-notification-controller; `flux` = all four)
+#                               flux-helm-controller flux-notification-controller; `flux` = all four;
+#                               helm: the Helm 3 client the upgrade test installs old releases with)
 #   scripts/tools.sh --env      print the exports only (for eval)
 #
 # EOEPCA_TOOLS_DIR moves the cache (default ~/.cache/eoepca-gitops/tools).
@@ -31,6 +32,9 @@ FLUX_SOURCE_VERSION=v1.9.3
 FLUX_KUSTOMIZE_VERSION=v1.9.4
 FLUX_HELM_VERSION=v1.6.4
 FLUX_NOTIFICATION_VERSION=v1.9.2
+# A Helm 3 client, as the Helm of Flux v0.x's helm-controller: the upgrade test installs releases with it
+# the way an old helm-controller left them (tests/integration/test_upgrade.py).
+HELM_VERSION=v3.18.6
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
@@ -73,6 +77,9 @@ build_pulumi() {
   local sdk
   sdk=$(cd "$wrappers/pulumi" && module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION")
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$dir/pulumi-language-python-exec"
+  # Python dynamic providers (pulumi.dynamic; the Flux upgrade's migration step) run through this
+  # bundled plugin, which the CLI also looks up beside itself (tools/language-host/README.md).
+  install -m 0755 "$repo/tools/language-host/pulumi-resource-pulumi-python" "$dir/pulumi-resource-pulumi-python"
   link "$dir/pulumi"
 }
 
@@ -169,6 +176,11 @@ build_flux() {
   build_flux_controller notification-controller "$FLUX_NOTIFICATION_VERSION"
 }
 
+build_helm() {
+  build_simple helm "$HELM_VERSION" helm helm.sh/helm/v3/cmd/helm \
+    "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+}
+
 # A user who installed Pulumi the official way keeps it: we only add what is missing.
 official_pulumi() {
   local found
@@ -211,7 +223,7 @@ main() {
   command -v go >/dev/null || { log "go is required (1.26+) to build the tools"; exit 1; }
   local start=$SECONDS
   local wanted=("$@")
-  [ ${#wanted[@]} -gt 0 ] || wanted=(pulumi kubernetes-provider kubernetes etcd kwok flux)
+  [ ${#wanted[@]} -gt 0 ] || wanted=(pulumi kubernetes-provider kubernetes etcd kwok flux helm)
   local t
   for t in "${wanted[@]}"; do
     case "$t" in
@@ -221,11 +233,12 @@ main() {
       etcd) build_etcd ;;
       kwok) build_kwok ;;
       flux) build_flux ;;
+      helm) build_helm ;;
       flux-source-controller) build_flux_controller source-controller "$FLUX_SOURCE_VERSION" ;;
       flux-kustomize-controller) build_flux_controller kustomize-controller "$FLUX_KUSTOMIZE_VERSION" ;;
       flux-helm-controller) build_flux_controller helm-controller "$FLUX_HELM_VERSION" ;;
       flux-notification-controller) build_flux_controller notification-controller "$FLUX_NOTIFICATION_VERSION" ;;
-      *) log "unknown tool '$t' (known: pulumi kubernetes-provider kubernetes etcd kwok flux" \
+      *) log "unknown tool '$t' (known: pulumi kubernetes-provider kubernetes etcd kwok flux helm" \
            "flux-source-controller flux-kustomize-controller flux-helm-controller flux-notification-controller)"
          exit 2 ;;
     esac

@@ -131,3 +131,16 @@ def test_gate_unit() -> None:
     assert exc.value.file == "Pulumi.x.yaml" and exc.value.key == "eoepca-gitops:flux.version"
     assert "allowApiRemoval" in exc.value.message
     assert check_api_removal(FluxConfig(version="v2.9.3", allow_api_removal=True), new, objects, "f") == found
+
+
+def test_flux_upgrade_is_named_with_the_objects_it_migrates(repo: Path) -> None:
+    stack = repo / "Pulumi.test.yaml"
+    stack.write_text(stack.read_text().replace("version: v2.9.3", "version: v0.24.0"))
+    _commit(repo)
+    stack.write_text(stack.read_text().replace("version: v0.24.0", "version: v2.9.3"))
+    code, out = _diff(repo)
+    assert code == 1, out
+    assert out.splitlines()[1].startswith("flux upgrade: v0.24.0 -> v2.9.3: 4 object(s) ")
+    assert "  migrate HelmRelease helm.toolkit.fluxcd.io/v2beta1 -> v2: " in out
+    assert "  ~ HelmRelease demo/eoepca-portal (helm.toolkit.fluxcd.io/v2beta1 -> v2, in place)" in out
+    assert "  - HelmRelease" not in out and "  + HelmRelease" not in out

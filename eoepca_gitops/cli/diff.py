@@ -2,7 +2,9 @@
 
 Renders the stack at REV (a `git archive` of REV in a temporary folder) and in the working tree,
 and prints per layer the objects added, changed and deleted. Exit 0: no change; 1: changes; 2: error.
-With a Flux version change, also the upgrade gate (eoepca_gitops.manifests.api_gate).
+A Flux version change is named as an upgrade (from -> to, the objects migrated to new API versions
+in place), with the Git half of the upgrade gate (eoepca_gitops.manifests.api_gate); the live half
+needs the cluster: `pulumi preview` runs it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import io
 import subprocess
 import tarfile
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +61,40 @@ def _name(k: Key) -> str:
     return f"{k[1]} {k[2] + '/' if k[2] else ''}{k[3]}"
 
 
+def _version(obj: dict[str, Any]) -> str:
+    return str(obj.get("apiVersion", "")).rpartition("/")[2]
+
+
 def summarize(title: str, old: Layer, new: Layer) -> tuple[int, list[str]]:
+    """The objects added, changed and deleted; an object whose API version changed is the same object
+    (its identity is group, kind, namespace and name), changed in place: its versions are shown."""
     added = sorted(set(new) - set(old))
     deleted = sorted(set(old) - set(new))
     changed = sorted(k for k in set(old) & set(new) if old[k] != new[k])
     lines = [f"{title}: {len(added)} added, {len(changed)} changed, {len(deleted)} deleted"]
     lines += [f"  + {_name(k)}" for k in added]
-    lines += [f"  ~ {_name(k)}" for k in changed]
+    for k in changed:
+        was, now = _version(old[k]), _version(new[k])
+        lines.append(f"  ~ {_name(k)}" + (f" ({k[0]}/{was} -> {now}, in place)" if was != now else ""))
     lines += [f"  - {_name(k)}" for k in deleted]
     return len(added) + len(changed) + len(deleted), lines
+
+
+def upgrade_lines(old_version: str, new_version: str, old: Layer, new: Layer) -> list[str]:
+    """A Flux version change named as an upgrade: the objects it moves to other API versions, by kind."""
+    moved = Counter(
+        (k[1], f"{k[0]}/{_version(old[k])}", _version(new[k]))
+        for k in set(old) & set(new)
+        if _version(old[k]) != _version(new[k])
+    )
+    total = sum(moved.values())
+    lines = [
+        f"flux upgrade: {old_version} -> {new_version}: {total} object(s) of this stack migrated to new API "
+        "versions in place (updated, never deleted and recreated); `pulumi up` first rewrites what the "
+        "cluster stores in versions the new release drops"
+    ]
+    lines += [f"  migrate {kind} {was} -> {now}: {n}" for (kind, was, now), n in sorted(moved.items())]
+    return lines
 
 
 @reported
@@ -97,9 +125,14 @@ def diff(
     n1, pulumi_lines = summarize("pulumi layer", old_pulumi, new_pulumi)
     n2, flux_lines = summarize("flux layer", old_flux, new_flux)
     typer.echo(f"stack {stack}: {against} -> working tree")
+    old_version, new_version = (
+        old_model.config.flux.version if old_model else None,
+        new_model.config.flux.version,
+    )
+    if old_version is not None and old_version != new_version:
+        typer.echo("\n".join(upgrade_lines(old_version, new_version, old_pulumi, new_pulumi)))
     typer.echo("\n".join(pulumi_lines + flux_lines))
-    if old_model and old_model.config.flux.version != new_model.config.flux.version:
-        typer.echo(f"flux version: {old_model.config.flux.version} -> {new_model.config.flux.version}")
+    if old_version is not None and old_version != new_version:
         by_kustomization = {"git": list(new_flux.values())}
         found = check_api_removal(
             new_model.config.flux.model_copy(update={"allow_api_removal": True}),

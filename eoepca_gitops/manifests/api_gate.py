@@ -1,23 +1,26 @@
-"""The upgrade gate: Flux objects in Git whose API version the stack's Flux no longer serves.
+"""The upgrade gate: Flux objects in Git, or in the cluster, whose API version the stack's Flux no
+longer serves, and what the cluster holds that an upgrade cannot migrate.
 
 A Flux upgrade across an API removal (v0.24 -> v2.9 drops source v1beta1, kustomize v1beta1,
 helm v2beta1, notification v1beta1) leaves such objects failing to apply, and Flux's garbage
 collection can then delete what they manage. The stack refuses the upgrade until they are
-migrated, or `eoepca-gitops:flux.allowApiRemoval: true`. Pure: objects and install manifest in.
+migrated, or `eoepca-gitops:flux.allowApiRemoval: true`. The live half reads the plan
+eoepca_gitops.upgrade.plan made from the cluster. Pure: objects, install manifest and plan in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from eoepca_gitops.errors import ConfigError
-from eoepca_gitops.flux_apis import is_flux_group, served_versions
+from eoepca_gitops.flux_apis import is_removed, served_versions
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import FluxConfig
+from eoepca_gitops.upgrade.plan import UpgradePlan
 
-__all__ = ["RemovedApi", "check_api_removal", "removed_api_objects"]
+__all__ = ["RemovedApi", "check_api_removal", "check_live_upgrade", "removed_api_objects"]
 
 
 @dataclass(frozen=True, order=True)
@@ -41,19 +44,15 @@ def removed_api_objects(
     found: list[RemovedApi] = []
     for where, objs in objects.items():
         for obj in objs:
-            group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
-            kind = str(obj.get("kind", ""))
-            if not is_flux_group(group):
-                continue
-            versions = served.get((group, kind))
-            if versions is not None and version not in versions:
+            if is_removed(str(obj.get("apiVersion", "")), str(obj.get("kind", "")), served):
                 meta = obj.get("metadata") or {}
-                found.append(
-                    RemovedApi(
-                        where, kind, meta.get("namespace") or "", meta.get("name", ""), obj["apiVersion"]
-                    )
-                )
+                namespace, name = meta.get("namespace") or "", meta.get("name", "")
+                found.append(RemovedApi(where, obj["kind"], namespace, name, obj["apiVersion"]))
     return sorted(found)
+
+
+def _listed(items: Sequence[str], most: int = 10) -> str:
+    return "; ".join(items[:most]) + (f"; and {len(items) - most} more" if len(items) > most else "")
 
 
 def check_api_removal(
@@ -65,9 +64,7 @@ def check_api_removal(
     """The objects in Git that use removed API versions; ConfigError unless flux.allowApiRemoval."""
     found = removed_api_objects(objects, install)
     if found and not flux.allow_api_removal:
-        listed = "; ".join(str(f) for f in found[:10]) + (
-            f"; and {len(found) - 10} more" if len(found) > 10 else ""
-        )
+        listed = _listed([str(f) for f in found])
         raise ConfigError(
             file,
             f"{defaults.CONFIG_NAMESPACE}:flux.version",
@@ -75,3 +72,34 @@ def check_api_removal(
             "migrate them (`flux migrate`) or set eoepca-gitops:flux.allowApiRemoval: true",
         )
     return found
+
+
+def check_live_upgrade(
+    flux: FluxConfig, plan: UpgradePlan, file: str, in_git: Collection[tuple[str, str, str, str]] = ()
+) -> None:
+    """The live half of the gate, before anything changes: ConfigError when the cluster holds what the
+    upgrade cannot carry over (plan.refused), or objects Flux applies from Git in versions the new
+    release does not serve (unless flux.allowApiRemoval, as for the objects in Git) and which Git
+    does not hold anew: `in_git` keys (group, kind, namespace, name) of the checkout's Git layer, whose
+    versions check_api_removal checks."""
+    key = f"{defaults.CONFIG_NAMESPACE}:flux.version"
+    if plan.refused:
+        raise ConfigError(
+            file, key, f"Flux {flux.version}: the upgrade cannot migrate: {_listed(plan.refused)}"
+        )
+    stale = [
+        o
+        for o in plan.from_git
+        if (o.api_version.rpartition("/")[0], o.kind, o.namespace, o.name) not in in_git
+    ]
+    if stale and not flux.allow_api_removal:
+        objects = [
+            f"{o} ({o.flux_applied}, applied by Kustomization {o.kustomization or '?'})" for o in stale
+        ]
+        raise ConfigError(
+            file,
+            key,
+            f"Flux {flux.version} does not serve the API version Flux applies {len(objects)} object(s) "
+            f"in from Git, in the cluster now: {_listed(objects)}; change them in Git (`flux migrate -f .`) "
+            "where this stack's checkout has them, or set eoepca-gitops:flux.allowApiRemoval: true",
+        )

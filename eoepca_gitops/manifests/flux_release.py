@@ -22,7 +22,14 @@ from eoepca_gitops.errors import ConfigError, ManifestSourceError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import FluxConfig
 
-__all__ = ["MIRROR_ENV", "cache_dir", "load_install_manifest", "manifest_path", "release_version"]
+__all__ = [
+    "MIRROR_ENV",
+    "cache_dir",
+    "load_install_manifest",
+    "manifest_path",
+    "read_install_manifest",
+    "release_version",
+]
 
 # A folder of release manifests (install-<version>.yaml or <version>/install.yaml) that stands in
 # for the download on an air-gapped machine, without naming a path in every stack file.
@@ -115,7 +122,11 @@ def _parse(path: str, mtime_ns: int) -> tuple[dict[str, Any], ...]:
         raise ManifestSourceError(f"{path}: not a valid install manifest: {exc}") from None
 
 
-def load_install_manifest(flux: FluxConfig, *, file: str, base_dir: Path) -> tuple[dict[str, Any], ...]:
-    """The parsed objects of the install manifest (shared, never mutate: builders copy)."""
-    path = manifest_path(flux, file=file, base_dir=base_dir)
+def read_install_manifest(path: Path) -> tuple[dict[str, Any], ...]:
+    """The parsed objects of an install manifest file (shared, never mutate: builders copy)."""
     return _parse(str(path), path.stat().st_mtime_ns)
+
+
+def load_install_manifest(flux: FluxConfig, *, file: str, base_dir: Path) -> tuple[dict[str, Any], ...]:
+    """The parsed objects of the install manifest of flux.version (shared, never mutate)."""
+    return read_install_manifest(manifest_path(flux, file=file, base_dir=base_dir))

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["COMPONENT_TYPES", "api_version_of", "object_key", "type_token", "urn"]
+from eoepca_gitops.flux_apis import GROUP_VERSIONS
+
+__all__ = ["COMPONENT_TYPES", "api_version_of", "object_key", "other_version_tokens", "type_token", "urn"]
 
 #: The type token of the component that registers each group of a stack's objects.
 COMPONENT_TYPES: Mapping[str, str] = {
@@ -40,6 +42,17 @@ def api_version_of(token: str) -> str:
     """The apiVersion a provider type token stands for (`kubernetes:core/v1:ConfigMap` -> `v1`)."""
     group_version = token.split(":")[1]
     return group_version.removeprefix("core/")
+
+
+def other_version_tokens(obj: Mapping[str, Any]) -> list[str]:
+    """The type tokens of a Flux object in the other versions of its API group.
+
+    A Flux upgrade changes an object's apiVersion and so its type token; registered with these as
+    aliases, the object is the same Pulumi resource before and after, updated in place (deleting a
+    HelmRelease would make helm-controller uninstall its release). Empty for other objects.
+    """
+    group, _, version = str(obj["apiVersion"]).rpartition("/")
+    return [f"kubernetes:{group}/{v}:{obj['kind']}" for v in GROUP_VERSIONS.get(group, ()) if v != version]
 
 
 def urn(stack: str, project: str, component: str, obj: Mapping[str, Any]) -> str:

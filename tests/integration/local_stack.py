@@ -1,4 +1,4 @@
-"""Driving the `local` stack on the session's dev cluster, where the real Flux controllers run:
+"""Driving a stack (`local` unless named) on a dev cluster, where the real Flux controllers run:
 pulumi in the served repository, commits Flux fetches, kubectl, Helm release records, polling
 with deadlines."""
 
