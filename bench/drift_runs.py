@@ -19,11 +19,9 @@ from pathlib import Path
 import yaml
 
 from bench.context import Bench
-from bench.flux_runs import flux_project
-from bench.harness import CLI, STACK, Cluster, Pulumi, Stats, log, tools_env
+from bench.flux_runs import flux_project, flux_work
+from bench.harness import CLI, STACK, Pulumi, Stats, log
 from bench.report import Result, Row, verdict
-from eoepca_gitops.devcluster.snapshot import snapshot_repository
-from eoepca_gitops.devcluster.tools import REPO_ROOT
 from tests.integration.drifts import BLOCKS, DRIFTS, Drift, Kube
 
 DRIFT_INTERVAL = 10.0
@@ -58,10 +56,7 @@ def _commit(repo: Path) -> None:
 def s10_drift(b: Bench) -> Result:
     res = Result("10", "Drift -> corrected: the poller in correct mode vs a `pulumi up --refresh` by hand")
     work = b.work / "drift"
-    served = snapshot_repository(REPO_ROOT, work / "repo")
-    cluster = Cluster(work / "cluster", flux=True)
-    env = {**tools_env(work / "state"), "EOEPCA_FLUX_MANIFESTS": str(REPO_ROOT.parent / "shared" / "flux")}
-    env["PULUMI_CONFIG_PASSPHRASE"] = "local"
+    served, cluster, env = flux_work(work)
     poller: subprocess.Popen[bytes] | None = None
     by_poller: list[float] = []
     try:

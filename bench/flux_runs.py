@@ -37,13 +37,19 @@ def flux_project(work: Path, cluster: Cluster) -> Path:
     return project
 
 
+def flux_work(work: Path) -> tuple[Path, Cluster, dict[str, str]]:
+    """A snapshot of this checkout to serve, a cluster with the real Flux (not started yet), and the
+    environment of the local stack (own state backend, the shared Flux manifests)."""
+    served = snapshot_repository(REPO_ROOT, work / "repo")
+    env = {**tools_env(work / "state"), "EOEPCA_FLUX_MANIFESTS": str(REPO_ROOT.parent / "shared" / "flux")}
+    env["PULUMI_CONFIG_PASSPHRASE"] = "local"
+    return served, Cluster(work / "cluster", flux=True), env
+
+
 def s9_flux(b: Bench) -> Result:
     res = Result("9", "Flux end to end: `pulumi up` until every HelmRelease is Ready vs kubectl apply + wait")
     work = b.work / "flux"
-    served = snapshot_repository(REPO_ROOT, work / "repo")
-    cluster = Cluster(work / "cluster", flux=True)
-    env = {**tools_env(work / "state"), "EOEPCA_FLUX_MANIFESTS": str(REPO_ROOT.parent / "shared" / "flux")}
-    env["PULUMI_CONFIG_PASSPHRASE"] = "local"
+    served, cluster, env = flux_work(work)
     pulumi = Pulumi(served, env)
     pulumi.init()
     base_t: list[float] = []
