@@ -10,7 +10,6 @@ __all__ = [
     "ClusterError",
     "ConfigError",
     "GitopsError",
-    "ManifestSourceError",
     "SourceError",
     "ToolsMissingError",
 ]
@@ -28,10 +27,6 @@ class ConfigError(GitopsError):
         self.key = key
         self.message = message
         super().__init__(f"{file}: {key}: {message}")
-
-
-class ManifestSourceError(GitopsError):
-    """The Flux install manifest for a version could not be read, downloaded or parsed."""
 
 
 class SourceError(GitopsError):

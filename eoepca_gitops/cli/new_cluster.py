@@ -17,10 +17,11 @@ from typing import Any
 import typer
 import yaml
 
+from eoepca_gitops import yaml_io
 from eoepca_gitops.cli.common import project_dir, reported, say
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack, read_yaml
+from eoepca_gitops.model.loader import load_stack
 from eoepca_gitops.model.references import variables_used
 from eoepca_gitops.model.stack import CLUSTER_VARIABLES
 
@@ -60,7 +61,7 @@ def new_cluster(
     ns = defaults.CONFIG_NAMESPACE
     config: dict[str, Any] = {}
     secrets: list[str] = []
-    for key, value in (read_yaml(source) or {}).get("config", {}).items():
+    for key, value in (yaml_io.load_file(source) or {}).get("config", {}).items():
         if isinstance(value, dict) and set(value) == {"secure"}:
             secrets.append(key.split(":", 1)[1])
         elif key not in {f"{ns}:{k}" for k in _OWN_KEYS}:

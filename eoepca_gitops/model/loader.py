@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import SecretStr, ValidationError
 
 from eoepca_gitops import yaml_io
@@ -21,7 +20,7 @@ from eoepca_gitops.model.blocks import Block, BlockCatalog, BlockOverride, HelmR
 from eoepca_gitops.model.references import check_references
 from eoepca_gitops.model.stack import Stack, StackConfig
 
-__all__ = ["load_blocks", "load_stack", "load_stack_file", "read_yaml"]
+__all__ = ["load_blocks", "load_stack", "load_stack_file"]
 
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
 # either a secret (referenced by name) or a mistake.
@@ -33,15 +32,6 @@ _WHAT_IT_IS = {
     "git.url": "the URL of the Git repository holding this project's clusters/ folder, which Flux clones",
     "cluster.publicIp": "the cluster's public (ingress) IPv4 address",
 }
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        return yaml_io.load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(document)"
-        raise ConfigError(str(path), where, f"not valid YAML: {exc}") from None
 
 
 def _key(loc: Iterable[int | str]) -> str:
@@ -68,7 +58,7 @@ def load_blocks(blocks_dir: Path) -> dict[str, tuple[Block, str]]:
     found: dict[str, tuple[Block, str]] = {}
     for path in sorted(blocks_dir.glob("*.yaml")):
         try:
-            block = Block.model_validate(read_yaml(path))
+            block = Block.model_validate(yaml_io.load_file(path))
         except ValidationError as exc:
             key, message = _first_error(exc)
             raise ConfigError(str(path), key, message) from None
@@ -269,7 +259,7 @@ def _kubeconfig(value: str, project_dir: Path, file: str) -> Path:
 
 def load_stack_file(path: Path, blocks_dir: Path) -> Stack:
     """Load Pulumi.<stack>.yaml without the engine: secure values stay encrypted and are never read."""
-    raw = read_yaml(path)
+    raw = yaml_io.load_file(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("config"), dict):
         raise ConfigError(str(path), "config", "a stack file needs a 'config:' mapping")
     prefix = f"{defaults.CONFIG_NAMESPACE}:"
