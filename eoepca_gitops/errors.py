@@ -10,6 +10,7 @@ __all__ = [
     "ClusterError",
     "ConfigError",
     "GitopsError",
+    "PathError",
     "SourceError",
     "ToolsMissingError",
 ]
@@ -27,6 +28,10 @@ class ConfigError(GitopsError):
         self.key = key
         self.message = message
         super().__init__(f"{file}: {key}: {message}")
+
+
+class PathError(GitopsError):
+    """A path a command was given or found is not one it may read, write or delete there."""
 
 
 class SourceError(GitopsError):

@@ -1,12 +1,14 @@
 """What every command shares: the one error path, finding the project, loading a stack file.
 
-Every command is wrapped by `reported`: a GitopsError becomes one line on stderr, printed as
+Every command is wrapped by `reported`: a GitopsError, or an OSError (a disk full, a folder
+read-only: the machine's, not the program's, to fix), becomes one line on stderr, printed as
 written (user text is never read as terminal markup), and exit code 2. Anything else is a bug.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, ParamSpec, TypeVar
@@ -33,11 +35,14 @@ __all__ = [
     "project_dir",
     "reported",
     "say",
+    "stack_file",
 ]
 
 err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+# Pulumi's rule for a stack name (without an organisation): what may follow `Pulumi.` in a file name.
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -63,6 +68,8 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except GitopsError as exc:
             fail(str(exc))
+        except OSError as exc:
+            fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
 
     return run
 
@@ -89,8 +96,18 @@ def project_dir(start: Path | None = None) -> Path:
     raise GitopsError(f"no Pulumi.yaml in {here} or its parents: run this inside the eoepca-gitops project")
 
 
+def stack_file(project: Path, stack: str, option: str = "--stack") -> Path:
+    """Pulumi.<stack>.yaml of the project, for a name Pulumi accepts as a stack name (so the path
+    stays in the project)."""
+    if not _STACK_NAME.match(stack):
+        raise GitopsError(
+            f"{option} {stack!r}: not a stack name (letters, digits, '-', '_' and '.', at most 100)"
+        )
+    return project / f"Pulumi.{stack}.yaml"
+
+
 def load(stack: str, project: Path) -> tuple[Stack, StackManifests]:
-    path = project / f"Pulumi.{stack}.yaml"
+    path = stack_file(project, stack)
     if not path.is_file():
         known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project.glob("Pulumi.*.yaml"))
         raise GitopsError(f"{path.name}: no such stack file (stacks here: {', '.join(known) or 'none'})")
