@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import re
-from ipaddress import IPv4Address
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.base import Model
+from eoepca_gitops.model.base import Model, unique
 from eoepca_gitops.model.blocks import BlockCatalog, BlockOverride, DriftExemption
 from eoepca_gitops.model.types import (
     ChartRepositoryUrl,
+    DnsLabel,
     DnsName,
     FluxVersion,
     GitUrl,
     GoDuration,
     HostName,
     HttpUrl,
+    IPv4,
     K8sName,
+    ServiceName,
 )
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -56,8 +58,8 @@ class EoDataConfig(S3Config):
 
 
 class ClusterConfig(Model):
-    name: K8sName
-    public_ip: IPv4Address
+    name: DnsLabel  # also a label value (${cluster_name} in manifests)
+    public_ip: IPv4
     domain: DnsName | None = None
     # What differs between clusters by nature: the blocks refer to them as ${nfs_server}, ...
     nfs: NfsConfig | None = None
@@ -137,7 +139,7 @@ class ControllerPatch(Model):
 class FluxConfig(Model):
     version: FluxVersion = defaults.FLUX_VERSION
     manifest: str | None = Field(default=None, description="local install manifest (file or folder)")
-    namespace: K8sName = defaults.FLUX_NAMESPACE
+    namespace: DnsLabel = defaults.FLUX_NAMESPACE
     components: list[Controller] = list(defaults.FLUX_COMPONENTS)
     components_extra: list[Controller] = []
     registry: str = defaults.FLUX_REGISTRY
@@ -233,7 +235,7 @@ class BucketConfig(Model):
 class EventSource(Model):
     kind: str
     name: str = "*"
-    namespace: str | None = None
+    namespace: DnsLabel | None = None
 
 
 class NotificationProvider(Model):
@@ -261,6 +263,16 @@ class NotificationsConfig(Model):
     providers: list[NotificationProvider] = []
     alerts: list[Alert] = []
     receiver: Receiver | None = None
+
+    @field_validator("providers")
+    @classmethod
+    def _providers_once(cls, value: list[NotificationProvider]) -> list[NotificationProvider]:
+        return list(unique(value, lambda p: p.name, "provider name"))
+
+    @field_validator("alerts")
+    @classmethod
+    def _alerts_once(cls, value: list[Alert]) -> list[Alert]:
+        return list(unique(value, lambda a: a.name, "alert name"))
 
     @model_validator(mode="after")
     def _alerts_name_providers(self) -> NotificationsConfig:
@@ -298,10 +310,10 @@ class PollerConfig(Model):
     git_url: str | None = None  # default: git.url
     branch: str | None = None  # default: git.branch
     project_dir: str = "."
-    name: K8sName = defaults.POLLER_NAME
-    namespace: K8sName = defaults.POLLER_NAMESPACE
+    name: ServiceName = defaults.POLLER_NAME  # its Service's name too
+    namespace: DnsLabel = defaults.POLLER_NAMESPACE
     port: int = Field(default=defaults.POLLER_PORT, gt=0, lt=65536)
-    managed_namespaces: list[K8sName] = []
+    managed_namespaces: list[DnsLabel] = []
     backend_url: str = Field(min_length=1, description="PULUMI_BACKEND_URL, without credentials")
     env: dict[str, str] = {}
     passphrase_secret: str = defaults.POLLER_PASSPHRASE_SECRET
@@ -353,6 +365,11 @@ class StackConfig(Model):
     drift_exempt: list[DriftExemption] = []
     secrets: dict[str, SecretStr] = {}
     poller: PollerConfig | None = None
+
+    @field_validator("buckets")
+    @classmethod
+    def _buckets_once(cls, value: list[BucketConfig]) -> list[BucketConfig]:
+        return list(unique(value, lambda b: b.name, "bucket name"))
 
     def secret_refs(self) -> list[tuple[str, str]]:
         """(config key that must hold a secret, the key that names it), for every secret the stack uses."""

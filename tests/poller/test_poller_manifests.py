@@ -107,7 +107,7 @@ def test_secrets_only_in_the_secret() -> None:
     ("change", "message"),
     [
         ({"image": ""}, "at least 1 character"),
-        ({"namespace": "Bad_NS"}, "not a Kubernetes object name"),
+        ({"namespace": "Bad_NS"}, "not a DNS label"),
         ({"driftMode": "fix"}, "'detect' or 'correct'"),
         ({"env": {"bad-name": "x"}}, "not an environment variable name"),
         ({"env": {"A": "1"}, "credentialSecrets": {"A": "aKey"}}, "given both in env and as a secret"),
