@@ -89,7 +89,7 @@ def test_replicas_turn_the_lease_on() -> None:
         ({"replicas": 0}, tuple(SECRETS), "eoepca-gitops:poller.replicas", "greater than or equal to 1"),
         ({"driftMode": "fix"}, tuple(SECRETS), "eoepca-gitops:poller.driftMode", "'detect' or 'correct'"),
         ({"interval": "10 s"}, tuple(SECRETS), "eoepca-gitops:poller.interval", "not a Go duration"),
-        ({"backendUrl": "s3://k:s@host/b"}, tuple(SECRETS), "eoepca-gitops:poller", "credentials"),
+        ({"backendUrl": "s3://k:s@host/b"}, tuple(SECRETS), "eoepca-gitops:poller.backendUrl", "credentials"),
         ({"env": {"bad-name": "1"}}, tuple(SECRETS), "eoepca-gitops:poller", "environment variable"),
         ({"nope": 1}, tuple(SECRETS), "eoepca-gitops:poller.nope", "unknown key"),
         ({}, ("pollerKeyId", "pollerKey"), "eoepca-gitops:pollerPassphrase", "missing secret"),

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from eoepca_gitops.cli.common import duration, reported
+from eoepca_gitops.credentials import plain_credential
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.types import parse_duration
@@ -106,8 +107,14 @@ def poll(
     configure(log_level)
     from eoepca_gitops.poller.loop import LoopConfig, PollLoop
     from eoepca_gitops.poller.metrics import HealthServer, Metrics, parse_listen
-    from eoepca_gitops.poller.source import Checkout, RemoteBranch, redact_url
+    from eoepca_gitops.poller.source import Checkout, RemoteBranch
 
+    kind = plain_credential(repo)
+    if kind:
+        raise GitopsError(
+            f"--repo: holds credentials in plain text ({kind}): let git find them (a credential helper, "
+            "an ssh key), never in the URL"
+        )
     try:
         policy = Policy(
             backoff_base=backoff_base,
@@ -182,7 +189,7 @@ def poll(
     signal.signal(signal.SIGINT, on_signal)
     log_event(
         "started",
-        repo=redact_url(repo),
+        repo=repo,
         branch=branch,
         project_dir=project_dir,
         stacks=list(stack),

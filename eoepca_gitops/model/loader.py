@@ -1,7 +1,9 @@
 """One loader for stack configuration, whether it comes from Pulumi's config or from a stack file.
 
 Everything is validated here, before a single resource is registered: each bad input becomes one
-ConfigError naming the file, the key and what is wrong.
+ConfigError naming the file, the key and what is wrong. A credential in plain text is refused
+first, anywhere in a stack's values and in a block (but a chart's own values), so that no later
+message can quote it (eoepca_gitops.credentials).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from eoepca_gitops import yaml_io
+from eoepca_gitops.credentials import find_plain_credential
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockCatalog, BlockOverride, HelmRelease
@@ -41,6 +44,18 @@ def _key(loc: Iterable[int | str]) -> str:
     return out
 
 
+def _refuse_plain_credentials(value: Any, file: str, prefix: str = "") -> None:
+    found = find_plain_credential(value)
+    if found:
+        key, kind = found
+        raise ConfigError(
+            file,
+            prefix + key,
+            f"holds credentials in plain text ({kind}): keep the credential in a secret "
+            "(`pulumi config set --secret KEY ...`) and name that key, or reference a Kubernetes Secret",
+        )
+
+
 def _first_error(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors()[0]
     loc = [p for p in err["loc"] if p not in ("function-after", "lax-or-strict")]
@@ -57,8 +72,17 @@ def load_blocks(blocks_dir: Path) -> dict[str, tuple[Block, str]]:
     """Every block declared under blocks_dir, by name, with the file that declares it."""
     found: dict[str, tuple[Block, str]] = {}
     for path in sorted(blocks_dir.glob("*.yaml")):
+        raw = yaml_io.load_file(path)
+        if isinstance(raw, dict):
+            # A chart reads its values as it likes: there, a default password is the chart's business.
+            releases = raw.get("helmReleases")
+            shown = [
+                {k: v for k, v in r.items() if k != "values"} if isinstance(r, dict) else r
+                for r in (releases if isinstance(releases, list) else [])
+            ]
+            _refuse_plain_credentials({**raw, "helmReleases": shown} if releases else raw, str(path))
         try:
-            block = Block.model_validate(yaml_io.load_file(path))
+            block = Block.model_validate(raw)
         except ValidationError as exc:
             key, message = _first_error(exc)
             raise ConfigError(str(path), key, message) from None
@@ -166,6 +190,7 @@ def load_stack(
     ns = defaults.CONFIG_NAMESPACE
     secret_keys = set(secret_keys)
     model_values = {k: v for k, v in values.items() if k in _MODEL_KEYS}
+    _refuse_plain_credentials(model_values, file, f"{ns}:")
     for required in ("cluster", "git"):
         if required not in model_values:
             raise ConfigError(file, f"{ns}:{required}", "missing required key")

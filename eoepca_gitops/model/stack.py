@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from eoepca_gitops.credentials import secret_name
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.base import Model, unique
 from eoepca_gitops.model.blocks import BlockCatalog, BlockOverride, DriftExemption
@@ -314,7 +315,7 @@ class PollerConfig(Model):
     namespace: DnsLabel = defaults.POLLER_NAMESPACE
     port: int = Field(default=defaults.POLLER_PORT, gt=0, lt=65536)
     managed_namespaces: list[DnsLabel] = []
-    backend_url: str = Field(min_length=1, description="PULUMI_BACKEND_URL, without credentials")
+    backend_url: str = Field(min_length=1, description="PULUMI_BACKEND_URL, credentials in credentialSecrets")
     env: dict[str, str] = {}
     passphrase_secret: str = defaults.POLLER_PASSPHRASE_SECRET
     # Environment variable -> stack config key of a secret (e.g. AWS_SECRET_ACCESS_KEY: pollerS3Secret).
@@ -324,14 +325,18 @@ class PollerConfig(Model):
     def _consistent(self) -> PollerConfig:
         if self.replicas > 1 and self.lease is False:
             raise ValueError("replicas > 1 needs the lease (only one replica may update)")
-        if "://" in self.backend_url and "@" in self.backend_url.split("://", 1)[1].split("/", 1)[0]:
-            raise ValueError("backendUrl must not hold credentials; name them in credentialSecrets")
         for name in (*self.env, *self.credential_secrets):
             if not _ENV_NAME.match(name):
                 raise ValueError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
         both = sorted(set(self.env) & {*self.credential_secrets, _PASSPHRASE_ENV})
         if both:
             raise ValueError(f"{', '.join(both)}: given both in env and as a secret")
+        for name in self.env:
+            if secret_name(name):
+                raise ValueError(
+                    f"env.{name}: its name says it is a secret: name a secret config key for it in "
+                    "credentialSecrets instead of giving its value in env"
+                )
         return self
 
     @property
