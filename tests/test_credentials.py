@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+from io import StringIO
 
 import pytest
+from rich.console import Console
 
+from eoepca_gitops.cli.status import print_cluster_status
 from eoepca_gitops.credentials import find_plain_credential, plain_credential, redact, redact_value
+from eoepca_gitops.operations.page import page_html
 from eoepca_gitops.poller.log import log_event
+from eoepca_gitops.poller.metrics import Metrics
 from eoepca_gitops.poller.state import StackState
+from tests.operations.test_status import FOUND, cluster_status, flux
 
 SECRET = "s3cr3t-Tok3n-9f2c"
 
@@ -78,3 +84,22 @@ def test_log_lines_and_state_documents_never_hold_a_credential(caplog: pytest.Lo
     )
     assert SECRET not in json.dumps(state.to_json())
     assert SECRET not in json.dumps(redact_value({"a": [url, {"b": url}]}))
+
+
+def test_status_page_table_json_and_metrics_never_show_a_credential() -> None:
+    found = dict(FOUND)
+    for form, _ in CREDENTIALS:
+        found[("HelmRelease", "demo", "eoepca-portal")] = flux(
+            "HelmRelease", "demo", "eoepca-portal", "False", "InstallFailed", f"fetching {form} failed"
+        )
+        status = cluster_status(found)
+        table = StringIO()
+        print_cluster_status(status, Console(file=table, width=300))
+        assert SECRET not in page_html([(status, [])])
+        assert SECRET not in table.getvalue()
+        assert SECRET not in json.dumps(redact_value(status.to_json()))
+    metrics = Metrics()
+    metrics.observe(
+        StackState(stack="s", applied_revision="0" * 40, last_error=CREDENTIALS[0][0], drift=True)
+    )
+    assert SECRET not in metrics.render().decode()

@@ -2,19 +2,23 @@
 
 Every command is wrapped by `reported`: a GitopsError, or an OSError (a disk full, a folder
 read-only: the machine's, not the program's, to fix), becomes one line on stderr, printed as
-written (user text is never read as terminal markup), and exit code 2. Anything else is a bug.
+written (user text is never read as terminal markup or emoji codes), and exit code 2. A usage
+error (an option missing or of the wrong form) is the same one line (`Commands`). Anything else
+is a bug.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.manifests.flux_release import load_install_manifest
@@ -28,6 +32,7 @@ __all__ = [
     "EXIT_CHANGES",
     "EXIT_ERROR",
     "EXIT_OK",
+    "Commands",
     "duration",
     "err",
     "fail",
@@ -38,7 +43,7 @@ __all__ = [
     "stack_file",
 ]
 
-err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 # Pulumi's rule for a stack name (without an organisation): what may follow `Pulumi.` in a file name.
@@ -57,6 +62,29 @@ def fail(message: str) -> NoReturn:
     """One `error:` line on stderr and exit code 2."""
     err.print(f"error: {message}")
     raise typer.Exit(EXIT_ERROR)
+
+
+class Commands(TyperGroup):
+    """The command group: a usage error is one `error:` line with exit code 2, as any other error,
+    instead of click's usage block or typer's panel."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        standalone = kwargs.get("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        if not standalone:
+            return super().main(*args, **kwargs)
+        try:
+            code = super().main(*args, **kwargs)
+        except typer.TyperException as exc:  # typer's click: usage errors, bad parameters
+            ctx = getattr(exc, "ctx", None)
+            if exc.format_message():  # empty: no arguments at all, and the help is shown
+                where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+                err.print(f"error: {exc.format_message()}{where}")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err.print("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 def reported(command: Callable[P, R]) -> Callable[P, R]:

@@ -43,6 +43,18 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
+def _listen(value: str) -> str:
+    """--listen checked as the command reads it: HOST:PORT or off."""
+    from eoepca_gitops.poller.metrics import parse_listen
+
+    if value != "off":
+        try:
+            parse_listen(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
 def _duration(help_: str, default: str) -> Any:
     """A duration option (seconds as float) whose --help shows the default as written."""
     return typer.Option(parser=duration, help=help_, show_default=default)
@@ -70,7 +82,11 @@ def poll(
         Path | None, typer.Option(help="Git cache and worktrees (default: beside the state file).")
     ] = None,
     listen: Annotated[
-        str, typer.Option(help="HOST:PORT for /healthz /readyz /metrics; 'off' to disable.")
+        str,
+        typer.Option(
+            callback=_listen,
+            help="HOST:PORT (an IPv6 address in brackets) for /healthz /readyz /metrics; 'off' to disable.",
+        ),
     ] = defaults.POLLER_LISTEN,
     max_parallel: Annotated[
         int, typer.Option(min=1, help="Stacks updated at the same time.")

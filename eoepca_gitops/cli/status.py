@@ -33,6 +33,11 @@ def _text(text: str, style: str = "") -> Text:
     return Text(redact(text), style=style)
 
 
+def _console() -> Console:
+    """Stdout for tables: wide, and nothing in a string read as markup, emoji codes or highlights."""
+    return Console(width=200, markup=False, emoji=False, highlight=False)
+
+
 _COLOURS = {"synced": "green", "applying": "cyan", "drifted": "yellow", "failed": "red", "stalled": "red"}
 _READY = {"True": "green", "False": "red", "Unknown": "yellow", "Missing": "red", "Suspended": "yellow"}
 
@@ -63,7 +68,7 @@ def _read_poller_state(
 
 
 def _poller_table(where: str, states: dict[str, StackState]) -> None:
-    table = Table(title=f"stacks ({where})")
+    table = Table(title=_text(f"stacks ({where})"))
     for col in ("stack", "revision in Git", "revision applied", "state", "last error"):
         table.add_column(col, overflow="fold")
     for name, s in sorted(states.items()):
@@ -80,7 +85,7 @@ def _poller_table(where: str, states: dict[str, StackState]) -> None:
             _text(ph, style=_COLOURS.get(ph, "white")),
             _text(detail),
         )
-    Console(width=200).print(table)
+    _console().print(table)
 
 
 def print_cluster_status(s: ClusterStatus, console: Console) -> None:
@@ -168,12 +173,12 @@ def status(
         for name in stack:
             model, manifests = load(name, root)
             results.append(collect(model, manifests, root, preview=preview, state_file=state_file,
-                                   progress=lambda m: spinner.update(m)))  # fmt: skip
+                                   progress=lambda m: spinner.update(_text(m))))  # fmt: skip
     if as_json:
         payload = [redact_value(r.to_json()) for r in results]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, sort_keys=True))
     else:
-        console = Console(width=200)
+        console = _console()
         for r in results:
             print_cluster_status(r, console)
     raise typer.Exit(max(r.exit_code for r in results))

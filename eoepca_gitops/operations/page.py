@@ -20,6 +20,7 @@ from eoepca_gitops.credentials import redact
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
 from eoepca_gitops.operations.status import ClusterStatus
+from eoepca_gitops.poller.metrics import http_server, parse_listen
 
 __all__ = ["Update", "page_html", "recent_updates", "serve_status"]
 
@@ -161,7 +162,6 @@ def serve_status(listen: str, stacks: list[str], project: Path, state_file: Path
     """`status --serve`: the page for `stacks`, gathered afresh on each request, until Ctrl-C."""
     from eoepca_gitops.cli.common import load, say
     from eoepca_gitops.operations.collect import collect
-    from eoepca_gitops.poller.metrics import parse_listen
 
     def render() -> bytes:
         sections = []
@@ -212,9 +212,7 @@ def status_server(host: str, port: int, render: Callable[[], bytes]) -> Threadin
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    return http_server(host, port, Handler)
 
 
 def page_error(message: str) -> bytes:
