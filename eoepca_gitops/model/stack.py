@@ -292,6 +292,14 @@ class AwaitConfig(Model):
     timeout: GoDuration = defaults.AWAIT_TIMEOUT
 
 
+class MetricsPeer(Model):
+    """Who may scrape the poller's metrics: pods with these labels, in namespaces with these labels
+    (a NetworkPolicy peer; an absent side means any, as in Kubernetes)."""
+
+    namespace_labels: dict[str, str] | None = None
+    pod_labels: dict[str, str] | None = None
+
+
 class PollerConfig(Model):
     """The in-cluster poller (`eoepca-gitops poll` as a Deployment): optional, off when absent.
 
@@ -314,6 +322,8 @@ class PollerConfig(Model):
     name: ServiceName = defaults.POLLER_NAME  # its Service's name too
     namespace: DnsLabel = defaults.POLLER_NAMESPACE
     port: int = Field(default=defaults.POLLER_PORT, gt=0, lt=65536)
+    # Who may reach the metrics port (NetworkPolicy); default: pods of the poller's namespace.
+    metrics_from: list[MetricsPeer] = []
     managed_namespaces: list[DnsLabel] = []
     backend_url: str = Field(min_length=1, description="PULUMI_BACKEND_URL, credentials in credentialSecrets")
     env: dict[str, str] = {}
