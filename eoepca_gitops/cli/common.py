@@ -2,9 +2,9 @@
 
 Every command is wrapped by `reported`: a GitopsError, or an OSError (a disk full, a folder
 read-only: the machine's, not the program's, to fix), becomes one line on stderr, printed as
-written (user text is never read as terminal markup or emoji codes), and exit code 2. A usage
-error (an option missing or of the wrong form) is the same one line (`Commands`). Anything else
-is a bug.
+written (user text is never read as terminal markup or emoji codes, and its control characters
+are shown escaped: `literal`), and exit code 2. A usage error (an option missing or of the wrong
+form) is the same one line (`Commands`). Anything else is a bug.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ __all__ = [
     "duration",
     "err",
     "fail",
+    "literal",
     "load",
     "project_dir",
     "reported",
@@ -46,6 +47,9 @@ __all__ = [
 err = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+# C0 and C1 control characters but tab and newline: a key or message from a file or a cluster
+# must not move the cursor, clear or retitle the terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Pulumi's rule for a stack name (without an organisation): what may follow `Pulumi.` in a file name.
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")
 
@@ -53,15 +57,25 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def literal(text: str, *, one_line: bool = False) -> str:
+    """`text` with control characters escaped (`\\x1b`), and with `one_line` newlines and tabs too."""
+    text = _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
+    return text.replace("\n", "\\n").replace("\t", "\\t") if one_line else text
+
+
 def say(message: str) -> None:
     """A progress or summary line on stderr, printed literally."""
-    err.print(message)
+    err.print(literal(message))
 
 
 def fail(message: str) -> NoReturn:
     """One `error:` line on stderr and exit code 2."""
-    err.print(f"error: {message}")
+    _error(message)
     raise typer.Exit(EXIT_ERROR)
+
+
+def _error(message: str) -> None:
+    err.print(f"error: {literal(message, one_line=True)}")
 
 
 class Commands(TyperGroup):
@@ -79,7 +93,7 @@ class Commands(TyperGroup):
             ctx = getattr(exc, "ctx", None)
             if exc.format_message():  # empty: no arguments at all, and the help is shown
                 where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-                err.print(f"error: {exc.format_message()}{where}")
+                _error(f"{exc.format_message()}{where}")
             sys.exit(exc.exit_code)
         except typer.Abort:
             err.print("aborted")

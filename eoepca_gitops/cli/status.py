@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import err, load, project_dir, reported
+from eoepca_gitops.cli.common import err, literal, load, project_dir, reported
 from eoepca_gitops.credentials import redact, redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
@@ -29,8 +29,9 @@ __all__ = ["status"]
 
 
 def _text(text: str, style: str = "") -> Text:
-    """What the terminal shows of user or cluster text: literal (never markup), and redacted."""
-    return Text(redact(text), style=style)
+    """What the terminal shows of user or cluster text: literal (never markup, control characters
+    escaped), and redacted."""
+    return Text(literal(redact(text)), style=style)
 
 
 def _console() -> Console:

@@ -60,7 +60,7 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors()[0]
     loc = [p for p in err["loc"] if p not in ("function-after", "lax-or-strict")]
     message = err["msg"].removeprefix("Value error, ")
-    key = _key(loc)
+    key = _key(loc) or "(document)"
     if err["type"] == "extra_forbidden":
         message = "unknown key"
     if err["type"] == "missing":
