@@ -10,7 +10,7 @@ __all__ = [
     "ClusterError",
     "ConfigError",
     "GitopsError",
-    "ManifestSourceError",
+    "PathError",
     "SourceError",
     "ToolsMissingError",
 ]
@@ -30,8 +30,8 @@ class ConfigError(GitopsError):
         super().__init__(f"{file}: {key}: {message}")
 
 
-class ManifestSourceError(GitopsError):
-    """The Flux install manifest for a version could not be read, downloaded or parsed."""
+class PathError(GitopsError):
+    """A path a command was given or found is not one it may read, write or delete there."""
 
 
 class SourceError(GitopsError):

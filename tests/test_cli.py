@@ -9,6 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from eoepca_gitops.cli.common import load
 from eoepca_gitops.cli.main import app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
@@ -132,3 +133,33 @@ def test_new_cluster_never_hands_over_what_is_a_clusters_own(project: Path) -> N
     assert "set cluster.nfs.server (block portal)" in out and "set cluster.nfs.path (block portal)" in out
     assert "kubeconfig" in out and "gitSshPrivateKey" in out
     assert "clusters/test/ holds test's, sealed with its key" in out
+
+
+def test_render_holds_every_object_up_and_diff_hold(project: Path, tmp_path: Path) -> None:
+    """Buckets and the in-cluster poller too (render once left them out), each secret a placeholder."""
+    stack = project / "Pulumi.test.yaml"
+    raw = yaml.safe_load(stack.read_text())
+    config = raw["config"]
+    config["eoepca-gitops:buckets"] = [
+        {
+            "name": "manifests",
+            "bucketName": "eoepca",
+            "endpoint": "s3.example.org",
+            "accessKeySecret": "bucketKeyId",
+            "secretKeySecret": "bucketKey",
+        }
+    ]
+    config["eoepca-gitops:poller"] = {
+        "image": "registry.example/eoepca-gitops:1.0",
+        "backendUrl": "s3://state",
+    }
+    for key in ("bucketKeyId", "bucketKey", "pollerPassphrase"):
+        config[f"eoepca-gitops:{key}"] = {"secure": "v1:AAAA"}
+    stack.write_text(yaml.safe_dump(raw))
+    files = render(project, tmp_path / "r")
+    _, manifests = load("test", project)
+    assert len(files) == len(manifests.all())
+    assert "buckets/manifests/Bucket_flux-system_manifests.yaml" in files
+    assert "poller/Deployment_eoepca-gitops_eoepca-gitops-poller.yaml" in files
+    secret = yaml.safe_load(files["buckets/manifests/Secret_flux-system_manifests-bucket.yaml"])
+    assert secret["stringData"] == {"accesskey": "<secret bucketKeyId>", "secretkey": "<secret bucketKey>"}

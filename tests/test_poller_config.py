@@ -89,7 +89,7 @@ def test_replicas_turn_the_lease_on() -> None:
         ({"replicas": 0}, tuple(SECRETS), "eoepca-gitops:poller.replicas", "greater than or equal to 1"),
         ({"driftMode": "fix"}, tuple(SECRETS), "eoepca-gitops:poller.driftMode", "'detect' or 'correct'"),
         ({"interval": "10 s"}, tuple(SECRETS), "eoepca-gitops:poller.interval", "not a Go duration"),
-        ({"backendUrl": "s3://k:s@host/b"}, tuple(SECRETS), "eoepca-gitops:poller", "credentials"),
+        ({"backendUrl": "s3://k:s@host/b"}, tuple(SECRETS), "eoepca-gitops:poller.backendUrl", "credentials"),
         ({"env": {"bad-name": "1"}}, tuple(SECRETS), "eoepca-gitops:poller", "environment variable"),
         ({"nope": 1}, tuple(SECRETS), "eoepca-gitops:poller.nope", "unknown key"),
         ({}, ("pollerKeyId", "pollerKey"), "eoepca-gitops:pollerPassphrase", "missing secret"),
@@ -118,7 +118,8 @@ def test_branch_needed_when_git_tracks_a_tag() -> None:
 
 
 @pytest.fixture
-def mocks() -> Recorder:
+def mocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-cluster"))  # no live cluster to read
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project="eoepca-gitops", stack="test", preview=False)
     return recorder

@@ -1,18 +1,24 @@
 """What every command shares: the one error path, finding the project, loading a stack file.
 
-Every command is wrapped by `reported`: a GitopsError becomes one line on stderr, printed as
-written (user text is never read as terminal markup), and exit code 2. Anything else is a bug.
+Every command is wrapped by `reported`: a GitopsError, or an OSError (a disk full, a folder
+read-only: the machine's, not the program's, to fix), becomes one line on stderr, printed as
+written (user text is never read as terminal markup or emoji codes, and its control characters
+are shown escaped: `literal`), and exit code 2. A usage error (an option missing or of the wrong
+form) is the same one line (`Commands`). Anything else is a bug.
 """
 
 from __future__ import annotations
 
 import functools
+import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.manifests.flux_release import load_install_manifest
@@ -26,32 +32,73 @@ __all__ = [
     "EXIT_CHANGES",
     "EXIT_ERROR",
     "EXIT_OK",
+    "Commands",
     "duration",
     "err",
     "fail",
+    "literal",
     "load",
     "project_dir",
     "reported",
     "say",
+    "stack_file",
 ]
 
-err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+# C0 and C1 control characters but tab and newline: a key or message from a file or a cluster
+# must not move the cursor, clear or retitle the terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Pulumi's rule for a stack name (without an organisation): what may follow `Pulumi.` in a file name.
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def literal(text: str, *, one_line: bool = False) -> str:
+    """`text` with control characters escaped (`\\x1b`), and with `one_line` newlines and tabs too."""
+    text = _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
+    return text.replace("\n", "\\n").replace("\t", "\\t") if one_line else text
+
+
 def say(message: str) -> None:
     """A progress or summary line on stderr, printed literally."""
-    err.print(message)
+    err.print(literal(message))
 
 
 def fail(message: str) -> NoReturn:
     """One `error:` line on stderr and exit code 2."""
-    err.print(f"error: {message}")
+    _error(message)
     raise typer.Exit(EXIT_ERROR)
+
+
+def _error(message: str) -> None:
+    err.print(f"error: {literal(message, one_line=True)}")
+
+
+class Commands(TyperGroup):
+    """The command group: a usage error is one `error:` line with exit code 2, as any other error,
+    instead of click's usage block or typer's panel."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        standalone = kwargs.get("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        if not standalone:
+            return super().main(*args, **kwargs)
+        try:
+            code = super().main(*args, **kwargs)
+        except typer.TyperException as exc:  # typer's click: usage errors, bad parameters
+            ctx = getattr(exc, "ctx", None)
+            if exc.format_message():  # empty: no arguments at all, and the help is shown
+                where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+                _error(f"{exc.format_message()}{where}")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err.print("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 def reported(command: Callable[P, R]) -> Callable[P, R]:
@@ -63,6 +110,8 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except GitopsError as exc:
             fail(str(exc))
+        except OSError as exc:
+            fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
 
     return run
 
@@ -89,8 +138,18 @@ def project_dir(start: Path | None = None) -> Path:
     raise GitopsError(f"no Pulumi.yaml in {here} or its parents: run this inside the eoepca-gitops project")
 
 
+def stack_file(project: Path, stack: str, option: str = "--stack") -> Path:
+    """Pulumi.<stack>.yaml of the project, for a name Pulumi accepts as a stack name (so the path
+    stays in the project)."""
+    if not _STACK_NAME.match(stack):
+        raise GitopsError(
+            f"{option} {stack!r}: not a stack name (letters, digits, '-', '_' and '.', at most 100)"
+        )
+    return project / f"Pulumi.{stack}.yaml"
+
+
 def load(stack: str, project: Path) -> tuple[Stack, StackManifests]:
-    path = project / f"Pulumi.{stack}.yaml"
+    path = stack_file(project, stack)
     if not path.is_file():
         known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project.glob("Pulumi.*.yaml"))
         raise GitopsError(f"{path.name}: no such stack file (stacks here: {', '.join(known) or 'none'})")

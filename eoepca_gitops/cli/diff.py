@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from eoepca_gitops.cli.common import EXIT_CHANGES, EXIT_OK, project_dir, reported, say
+from eoepca_gitops.cli.common import EXIT_CHANGES, EXIT_OK, project_dir, reported, say, stack_file
 from eoepca_gitops.errors import ConfigError, GitopsError
 from eoepca_gitops.flux_layer import build_flux_layer
 from eoepca_gitops.fluxtree import Key, key
@@ -43,7 +43,7 @@ def _git(repo: Path, *args: str) -> bytes:
 def _render(
     project: Path, stack: str, manifest_base: Path
 ) -> tuple[Stack, tuple[dict[str, Any], ...], Layer, Layer]:
-    path = project / f"Pulumi.{stack}.yaml"
+    path = stack_file(project, stack)
     if not path.is_file():
         raise GitopsError(f"{path.name}: no such stack file in {project}")
     model = load_stack_file(path, project / defaults.BLOCKS_DIR)
@@ -108,16 +108,20 @@ def diff(
     Exit 0 when nothing changes, 1 when something does, 2 on error.
     """
     root = project_dir(project)
+    stack_file(root, stack)  # a valid name before anything runs
     repo = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip())
     rel = root.relative_to(repo)
     with tempfile.TemporaryDirectory(prefix="eoepca-gitops-diff-") as tmp:
         archive = _git(
-            repo, "archive", "--format=tar", _git(repo, "rev-parse", "--verify", against).decode().strip()
+            repo,
+            "archive",
+            "--format=tar",
+            _git(repo, "rev-parse", "--verify", "--end-of-options", against).decode().strip(),
         )
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
         old_project = Path(tmp) / rel
-        if (old_project / f"Pulumi.{stack}.yaml").is_file():
+        if stack_file(old_project, stack).is_file():
             old_model, _, old_pulumi, old_flux = _render(old_project, stack, root)
         else:
             old_model, old_pulumi, old_flux = None, {}, {}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from eoepca_gitops.cli import dev_cluster, diff, import_cmd, new_cluster, operate, poll, render, status
+from eoepca_gitops.cli.common import Commands
 
 app = typer.Typer(
+    cls=Commands,
     help="Install and drive Flux CD on Kubernetes clusters with Pulumi, one stack per cluster.",
     no_args_is_help=True,
     add_completion=False,

@@ -6,6 +6,10 @@ its name, IP and domain come from the command line; its infrastructure (NFS, EO 
 kubeconfig and secrets must be set for it; its sealed secrets (clusters/<cluster>/) are sealed
 with the source cluster's key, so the new stack applies the shared manifests until they are
 re-sealed. The command ends with that checklist.
+
+A stack file is the cluster's definition: it is written through the one writer
+(eoepca_gitops.files), never over an existing one unless --force says so, and the command says how
+to get one back from Git.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from typing import Any
 import typer
 import yaml
 
-from eoepca_gitops.cli.common import project_dir, reported, say
+from eoepca_gitops import yaml_io
+from eoepca_gitops.cli.common import project_dir, reported, say, stack_file
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import write_file
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack, read_yaml
+from eoepca_gitops.model.loader import load_stack
 from eoepca_gitops.model.references import variables_used
 from eoepca_gitops.model.stack import CLUSTER_VARIABLES
 
@@ -40,18 +46,19 @@ def new_cluster(
         None, "--domain", help="Domain for ingress hosts (default: <ip-dashed>.nip.io)."
     ),
     project: Path = typer.Option(None, "--project", help="Project folder (default: nearest Pulumi.yaml)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing Pulumi.NAME.yaml."),
 ) -> None:
     """Write Pulumi.NAME.yaml from Pulumi.FROM.yaml with the new cluster's name, IP and domain,
     then list what the new cluster must still set before `pulumi up`."""
     root = project_dir(project)
-    source = root / f"Pulumi.{from_stack}.yaml"
-    target = root / f"Pulumi.{name}.yaml"
+    source = stack_file(root, from_stack, "--from")
+    target = stack_file(root, name, "NAME")
     if not source.is_file():
         raise GitopsError(f"{source.name}: no such stack file")
-    if target.exists():
+    if target.exists() and not force:
         raise GitopsError(
-            f"{target.name} exists already; remove it first to replace it "
-            f"(`git restore {target.name}` brings back a tracked one)"
+            f"{target.name} exists already: --force replaces it "
+            f"(`git checkout -- {target.name}` brings back the committed one)"
         )
     try:
         ipaddress.IPv4Address(ip)
@@ -60,7 +67,7 @@ def new_cluster(
     ns = defaults.CONFIG_NAMESPACE
     config: dict[str, Any] = {}
     secrets: list[str] = []
-    for key, value in (read_yaml(source) or {}).get("config", {}).items():
+    for key, value in (yaml_io.load_file(source) or {}).get("config", {}).items():
         if isinstance(value, dict) and set(value) == {"secure"}:
             secrets.append(key.split(":", 1)[1])
         elif key not in {f"{ns}:{k}" for k in _OWN_KEYS}:
@@ -83,11 +90,18 @@ def new_cluster(
         root,
         references=False,
     )
-    target.write_text(
+    write_file(
+        root,
+        target.name,
         f"# Cluster {name}, made by `eoepca-gitops new-cluster {name} --from {from_stack}`.\n"
-        + yaml.safe_dump({"config": config}, sort_keys=False)
+        + yaml.safe_dump({"config": config}, sort_keys=False),
+        replace=force,
     )
-    say(f"wrote {target.name}. Before `pulumi up --stack {name}`:")
+    say(
+        f"wrote {target.name}, the cluster's definition: commit it (`git checkout -- {target.name}` "
+        f"brings the committed one back; `pulumi stack rm {name}` deletes it unless --preserve-config)."
+    )
+    say(f"Before `pulumi up --stack {name}`:")
     say(
         "  - the cluster: set kubeconfig (a file, relative to the project) or kubeContext, or leave both "
         "out to use $KUBECONFIG"

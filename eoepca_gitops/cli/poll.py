@@ -25,6 +25,7 @@ from typing import Annotated, Any
 import typer
 
 from eoepca_gitops.cli.common import duration, reported
+from eoepca_gitops.credentials import plain_credential
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.types import parse_duration
@@ -40,6 +41,18 @@ class LogLevel(StrEnum):
     INFO = "INFO"
     WARNING = "WARNING"
     ERROR = "ERROR"
+
+
+def _listen(value: str) -> str:
+    """--listen checked as the command reads it: HOST:PORT or off."""
+    from eoepca_gitops.poller.metrics import parse_listen
+
+    if value != "off":
+        try:
+            parse_listen(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
 
 
 def _duration(help_: str, default: str) -> Any:
@@ -69,7 +82,11 @@ def poll(
         Path | None, typer.Option(help="Git cache and worktrees (default: beside the state file).")
     ] = None,
     listen: Annotated[
-        str, typer.Option(help="HOST:PORT for /healthz /readyz /metrics; 'off' to disable.")
+        str,
+        typer.Option(
+            callback=_listen,
+            help="HOST:PORT (an IPv6 address in brackets) for /healthz /readyz /metrics; 'off' to disable.",
+        ),
     ] = defaults.POLLER_LISTEN,
     max_parallel: Annotated[
         int, typer.Option(min=1, help="Stacks updated at the same time.")
@@ -106,8 +123,14 @@ def poll(
     configure(log_level)
     from eoepca_gitops.poller.loop import LoopConfig, PollLoop
     from eoepca_gitops.poller.metrics import HealthServer, Metrics, parse_listen
-    from eoepca_gitops.poller.source import Checkout, RemoteBranch, redact_url
+    from eoepca_gitops.poller.source import Checkout, RemoteBranch
 
+    kind = plain_credential(repo)
+    if kind:
+        raise GitopsError(
+            f"--repo: holds credentials in plain text ({kind}): let git find them (a credential helper, "
+            "an ssh key), never in the URL"
+        )
     try:
         policy = Policy(
             backoff_base=backoff_base,
@@ -182,7 +205,7 @@ def poll(
     signal.signal(signal.SIGINT, on_signal)
     log_event(
         "started",
-        repo=redact_url(repo),
+        repo=repo,
         branch=branch,
         project_dir=project_dir,
         stacks=list(stack),

@@ -18,13 +18,26 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import err, load, project_dir, reported
+from eoepca_gitops.cli.common import err, literal, load, project_dir, reported
+from eoepca_gitops.credentials import redact, redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.operations.status import ClusterStatus
 from eoepca_gitops.poller.state import StackState, StateStore, decode
 
 __all__ = ["status"]
+
+
+def _text(text: str, style: str = "") -> Text:
+    """What the terminal shows of user or cluster text: literal (never markup, control characters
+    escaped), and redacted."""
+    return Text(literal(redact(text)), style=style)
+
+
+def _console() -> Console:
+    """Stdout for tables: wide, and nothing in a string read as markup, emoji codes or highlights."""
+    return Console(width=200, markup=False, emoji=False, highlight=False)
+
 
 _COLOURS = {"synced": "green", "applying": "cyan", "drifted": "yellow", "failed": "red", "stalled": "red"}
 _READY = {"True": "green", "False": "red", "Unknown": "yellow", "Missing": "red", "Suspended": "yellow"}
@@ -56,7 +69,7 @@ def _read_poller_state(
 
 
 def _poller_table(where: str, states: dict[str, StackState]) -> None:
-    table = Table(title=f"stacks ({where})")
+    table = Table(title=_text(f"stacks ({where})"))
     for col in ("stack", "revision in Git", "revision applied", "state", "last error"):
         table.add_column(col, overflow="fold")
     for name, s in sorted(states.items()):
@@ -67,48 +80,48 @@ def _poller_table(where: str, states: dict[str, StackState]) -> None:
         if s.phase.value == "drifted" and s.conditions:
             detail = s.conditions[0].message
         table.add_row(
-            Text(name),
+            _text(name),
             (s.git_revision or "-")[:12],
             (s.applied_revision or "-")[:12],
-            Text(ph, style=_COLOURS.get(ph, "white")),
-            Text(detail),
+            _text(ph, style=_COLOURS.get(ph, "white")),
+            _text(detail),
         )
-    Console(width=200).print(table)
+    _console().print(table)
 
 
 def print_cluster_status(s: ClusterStatus, console: Console) -> None:
     layer = s.stack
     if layer.error:
-        console.print(Text(f"stack {layer.name}: cannot tell: {layer.error}", style="yellow"))
+        console.print(_text(f"stack {layer.name}: cannot tell: {layer.error}", style="yellow"))
     else:
         pending = "" if layer.pending is None else f"; pending: {dict(layer.pending) or 'nothing'}"
         at = layer.revision[:12] or "-"
         console.print(
-            Text(
+            _text(
                 f"stack {layer.name}: last update {layer.last_update or '-'} {layer.result} at {at}{pending}"
             )
         )
     if s.error:
-        console.print(Text(f"cluster: cannot tell: {s.error}", style="red"))
+        console.print(_text(f"cluster: cannot tell: {s.error}", style="red"))
         return
     up = sum(c.ok for c in s.controllers)
-    console.print(Text(f"flux {s.flux_version}: {up}/{len(s.controllers)} controllers Ready"))
+    console.print(_text(f"flux {s.flux_version}: {up}/{len(s.controllers)} controllers Ready"))
     for note in s.notes:
-        console.print(Text(f"note: {note}", style="yellow"))
+        console.print(_text(f"note: {note}", style="yellow"))
     if s.poller is not None:
-        console.print(Text(f"poller: {json.dumps(dict(s.poller), sort_keys=True)}"))
+        console.print(_text(f"poller: {json.dumps(dict(s.poller), sort_keys=True)}"))
     table = Table(show_lines=False)
     for col in ("component", "object", "ready", "reason", "revision", "since", "message"):
         table.add_column(col, overflow="fold")
     for component, o in s.rows:
         table.add_row(
-            Text(component),
-            Text(o.ref),
-            Text(o.ready, style=_READY.get(o.ready, "white")),
-            Text(o.reason),
-            Text(o.revision[:40]),
-            Text(o.since),
-            Text(o.message[:300]),
+            _text(component),
+            _text(o.ref),
+            _text(o.ready, style=_READY.get(o.ready, "white")),
+            _text(o.reason),
+            _text(o.revision[:40]),
+            _text(o.since),
+            _text(o.message[:300]),
         )
     console.print(table)
 
@@ -143,9 +156,8 @@ def status(
             state_file or Path(defaults.POLLER_STATE_FILE), state_configmap, kube_namespace
         )
         if as_json:
-            typer.echo(
-                json.dumps({n: s.to_json() for n, s in sorted(states.items())}, indent=2, sort_keys=True)
-            )
+            shown = redact_value({n: s.to_json() for n, s in sorted(states.items())})
+            typer.echo(json.dumps(shown, indent=2, sort_keys=True))
         else:
             _poller_table(where, states)
         return
@@ -162,12 +174,12 @@ def status(
         for name in stack:
             model, manifests = load(name, root)
             results.append(collect(model, manifests, root, preview=preview, state_file=state_file,
-                                   progress=lambda m: spinner.update(m)))  # fmt: skip
+                                   progress=lambda m: spinner.update(_text(m))))  # fmt: skip
     if as_json:
-        payload = [r.to_json() for r in results]
+        payload = [redact_value(r.to_json()) for r in results]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, sort_keys=True))
     else:
-        console = Console(width=200)
+        console = _console()
         for r in results:
             print_cluster_status(r, console)
     raise typer.Exit(max(r.exit_code for r in results))

@@ -29,7 +29,7 @@ import yaml
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_blocks, read_yaml
+from eoepca_gitops.model.loader import load_blocks
 
 __all__ = [
     "ChartRef",
@@ -176,7 +176,7 @@ def charts_of_project(project: Path) -> list[ChartRef]:
     wanted: set[ChartRef] = set()
     overridden: dict[tuple[str, str], set[str]] = {}
     for stack_file in sorted(project.glob("Pulumi.*.yaml")):
-        config = (read_yaml(stack_file) or {}).get("config") or {}
+        config = (yaml_io.load_file(stack_file) or {}).get("config") or {}
         overrides = config.get(f"{defaults.CONFIG_NAMESPACE}:overrides") or {}
         for block_name, override in overrides.items() if isinstance(overrides, dict) else ():
             for release, change in ((override or {}).get("releases") or {}).items():

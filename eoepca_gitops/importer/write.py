@@ -15,12 +15,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.importer.assemble import AssembledBlock, Target, folder_files, git_path
 from eoepca_gitops.importer.report import Report
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockOverride, ReleaseOverride
-from eoepca_gitops.model.loader import read_yaml
 from eoepca_gitops.model.stack import Stack
 
 __all__ = ["write_files"]
@@ -60,7 +60,7 @@ def _override(path: Path, block: Block) -> BlockOverride | None:
     """The override that turns the declared block into `block` (empty when they are the same), or
     None when no override can (the block differs beyond chart versions, values and suspension)."""
     try:
-        declared = Block.model_validate(read_yaml(path))
+        declared = Block.model_validate(yaml_io.load_file(path))
     except (ValidationError, GitopsError):
         return None
     if declared == block:

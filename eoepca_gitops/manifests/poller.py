@@ -1,5 +1,6 @@
 """The poller's in-cluster objects as plain dicts: Namespace, ServiceAccount, Secret, RBAC scoped to
-the namespaces the stacks manage, Deployment running `eoepca-gitops poll`, Service for metrics.
+the namespaces the stacks manage, Deployment running `eoepca-gitops poll`, Service for metrics, and
+a NetworkPolicy letting in nothing but metrics scraping on its port.
 
 Pure: no Pulumi import. Reads a validated PollerConfig (the loader fills in the repository, branch
 and stacks from the stack); secret values are passed through untouched (the Poller component hands
@@ -15,7 +16,7 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import PollerConfig
 from eoepca_gitops.model.types import duration_seconds
 
-__all__ = ["lease_name", "poller_args", "poller_objects", "state_configmap"]
+__all__ = ["lease_name", "network_policy", "poller_args", "poller_objects", "state_configmap"]
 
 _LABEL = "app.kubernetes.io/name"
 _CPU_REQUEST, _MEMORY_REQUEST, _MEMORY_LIMIT = "50m", "128Mi", "512Mi"
@@ -59,7 +60,9 @@ def poller_args(p: PollerConfig) -> list[str]:
         # In-cluster the state lives in a ConfigMap (the pod's disk does not survive it).
         "--state-configmap", state_configmap(p),
         "--work-dir", f"{defaults.POLLER_STATE_DIR}/work",
-        "--listen", f"0.0.0.0:{p.port}",
+        # The pod IP (Kubernetes puts it in for $(POD_IP)): the kubelet's probes and a scraper
+        # connect there, so nothing needs 0.0.0.0; the NetworkPolicy decides who gets through.
+        "--listen", f"[$(POD_IP)]:{p.port}",
         "--grace", p.grace,
     ]  # fmt: skip
     if p.lease_enabled:
@@ -174,6 +177,7 @@ def poller_objects(
         {"name": "HOME", "value": f"{defaults.POLLER_STATE_DIR}/home"},
         {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
     ]
     plain = {"PULUMI_BACKEND_URL": o.backend_url, **o.env}
     env += [{"name": k, "value": v} for k, v in sorted(plain.items())]
@@ -244,4 +248,31 @@ def poller_objects(
             },
         }
     )
+    objs.append(network_policy(o))
     return objs
+
+
+def network_policy(o: PollerConfig) -> dict[str, Any]:
+    """Ingress to the poller's pods: the metrics port only, from the configured scrapers (default:
+    pods of its own namespace). It serves nothing else (/healthz, /readyz are the kubelet's, which
+    NetworkPolicies leave through); its egress (Git, the state backend, the API server) is open."""
+    peers: list[dict[str, Any]] = []
+    for peer in o.metrics_from:
+        selectors: dict[str, Any] = {}
+        if peer.namespace_labels is not None:
+            selectors["namespaceSelector"] = {"matchLabels": dict(peer.namespace_labels)}
+        if peer.pod_labels is not None:
+            selectors["podSelector"] = {"matchLabels": dict(peer.pod_labels)}
+        peers.append(selectors)
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(o),
+        "spec": {
+            "podSelector": {"matchLabels": {_LABEL: o.name}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": peers or [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": o.port}]}
+            ],
+        },
+    }

@@ -33,10 +33,9 @@ def _group(folder: str, objects: Iterable[dict[str, Any]]) -> dict[str, str]:
 
 
 def render_files(manifests: StackManifests) -> dict[str, str]:
-    """Relative path -> file content for every object the stack applies, grouped by component."""
-    files = _group("flux-system", manifests.flux)
-    files |= _group("source", manifests.source)
-    for name, objects in manifests.blocks.items():
-        files |= _group(f"blocks/{name}", objects)
-    files |= _group("notifications", manifests.notifications)
+    """Relative path -> file content for every object the stack applies (what `pulumi up` applies and
+    `diff` compares), one folder per component."""
+    files: dict[str, str] = {}
+    for folder, objects in manifests.groups():
+        files |= _group(folder, objects)
     return dict(sorted(files.items()))

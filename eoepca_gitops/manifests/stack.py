@@ -1,6 +1,9 @@
 """Every object one stack applies, grouped as the components register them.
 
-The components, `render` and the tests all call build_stack: there is no second implementation.
+The components, `render`, `diff` and the tests all call build_stack and read its groups: there is
+no second implementation, and no object one of them shows that another leaves out. Two objects
+that are the same Kubernetes object (kind, namespace, name) are refused: one would silently
+replace the other in the cluster.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.flux_apis import api_versions
 from eoepca_gitops.manifests import notifications as notif
 from eoepca_gitops.manifests.building_block import block_objects
@@ -61,13 +65,47 @@ class StackManifests:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     poller: list[dict[str, Any]] = field(default_factory=list)
 
+    def groups(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(group, its objects) in apply order; a group is what one component registers."""
+        return [
+            ("flux-system", self.flux),
+            ("source", self.source),
+            *((f"buckets/{name}", objects) for name, objects in self.buckets.items()),
+            *((f"blocks/{name}", objects) for name, objects in self.blocks.items()),
+            ("notifications", self.notifications),
+            ("poller", self.poller),
+        ]
+
     def all(self) -> list[dict[str, Any]]:
-        out = [*self.flux, *self.source]
-        for objects in self.buckets.values():
-            out += objects
-        for objects in self.blocks.values():
-            out += objects
-        return out + self.notifications + self.poller
+        return [o for _, objects in self.groups() for o in objects]
+
+
+# The stack key behind each group, for an error naming what to change.
+_GROUP_KEYS = {
+    "flux-system": "flux",
+    "source": "git",
+    "buckets": "buckets",
+    "blocks": "blocks",
+    "notifications": "notifications",
+    "poller": "poller",
+}
+
+
+def _each_object_once(manifests: StackManifests, file: str) -> None:
+    seen: dict[tuple[str, str, str, str], str] = {}
+    for group, objects in manifests.groups():
+        for o in objects:
+            meta = o["metadata"]
+            ns = meta.get("namespace", "")
+            identity = (o["apiVersion"].rpartition("/")[0], o["kind"], ns, meta["name"])
+            if identity in seen:
+                raise ConfigError(
+                    file,
+                    f"{defaults.CONFIG_NAMESPACE}:{_GROUP_KEYS[group.split('/')[0]]}",
+                    f"{o['kind']} {ns + '/' if ns else ''}{meta['name']} is declared twice ({seen[identity]} "
+                    f"and {group}): one would replace the other in the cluster",
+                )
+            seen[identity] = group
 
 
 def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifests:
@@ -123,5 +161,7 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
             poller=poller,
         )
     exemptions = [*config.drift_exempt, *(e for b in stack.catalog.blocks for e in b.drift_exempt)]
-    apply_drift_policy(manifests.all(), exemptions, f"Pulumi.{stack.name}.yaml")
+    file = f"Pulumi.{stack.name}.yaml"
+    _each_object_once(manifests, file)
+    apply_drift_policy(manifests.all(), exemptions, file)
     return manifests

@@ -1,7 +1,9 @@
 """One loader for stack configuration, whether it comes from Pulumi's config or from a stack file.
 
 Everything is validated here, before a single resource is registered: each bad input becomes one
-ConfigError naming the file, the key and what is wrong.
+ConfigError naming the file, the key and what is wrong. A credential in plain text is refused
+first, anywhere in a stack's values and in a block (but a chart's own values), so that no later
+message can quote it (eoepca_gitops.credentials).
 """
 
 from __future__ import annotations
@@ -11,17 +13,17 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import SecretStr, ValidationError
 
 from eoepca_gitops import yaml_io
+from eoepca_gitops.credentials import find_plain_credential
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockCatalog, BlockOverride, HelmRelease
 from eoepca_gitops.model.references import check_references
 from eoepca_gitops.model.stack import Stack, StackConfig
 
-__all__ = ["load_blocks", "load_stack", "load_stack_file", "read_yaml"]
+__all__ = ["load_blocks", "load_stack", "load_stack_file"]
 
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
 # either a secret (referenced by name) or a mistake.
@@ -35,15 +37,6 @@ _WHAT_IT_IS = {
 }
 
 
-def read_yaml(path: Path) -> Any:
-    try:
-        return yaml_io.load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(document)"
-        raise ConfigError(str(path), where, f"not valid YAML: {exc}") from None
-
-
 def _key(loc: Iterable[int | str]) -> str:
     out = ""
     for part in loc:
@@ -51,11 +44,23 @@ def _key(loc: Iterable[int | str]) -> str:
     return out
 
 
+def _refuse_plain_credentials(value: Any, file: str, prefix: str = "") -> None:
+    found = find_plain_credential(value)
+    if found:
+        key, kind = found
+        raise ConfigError(
+            file,
+            prefix + key,
+            f"holds credentials in plain text ({kind}): keep the credential in a secret "
+            "(`pulumi config set --secret KEY ...`) and name that key, or reference a Kubernetes Secret",
+        )
+
+
 def _first_error(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors()[0]
     loc = [p for p in err["loc"] if p not in ("function-after", "lax-or-strict")]
     message = err["msg"].removeprefix("Value error, ")
-    key = _key(loc)
+    key = _key(loc) or "(document)"
     if err["type"] == "extra_forbidden":
         message = "unknown key"
     if err["type"] == "missing":
@@ -67,8 +72,17 @@ def load_blocks(blocks_dir: Path) -> dict[str, tuple[Block, str]]:
     """Every block declared under blocks_dir, by name, with the file that declares it."""
     found: dict[str, tuple[Block, str]] = {}
     for path in sorted(blocks_dir.glob("*.yaml")):
+        raw = yaml_io.load_file(path)
+        if isinstance(raw, dict):
+            # A chart reads its values as it likes: there, a default password is the chart's business.
+            releases = raw.get("helmReleases")
+            shown = [
+                {k: v for k, v in r.items() if k != "values"} if isinstance(r, dict) else r
+                for r in (releases if isinstance(releases, list) else [])
+            ]
+            _refuse_plain_credentials({**raw, "helmReleases": shown} if releases else raw, str(path))
         try:
-            block = Block.model_validate(read_yaml(path))
+            block = Block.model_validate(raw)
         except ValidationError as exc:
             key, message = _first_error(exc)
             raise ConfigError(str(path), key, message) from None
@@ -176,6 +190,7 @@ def load_stack(
     ns = defaults.CONFIG_NAMESPACE
     secret_keys = set(secret_keys)
     model_values = {k: v for k, v in values.items() if k in _MODEL_KEYS}
+    _refuse_plain_credentials(model_values, file, f"{ns}:")
     for required in ("cluster", "git"):
         if required not in model_values:
             raise ConfigError(file, f"{ns}:{required}", "missing required key")
@@ -269,7 +284,7 @@ def _kubeconfig(value: str, project_dir: Path, file: str) -> Path:
 
 def load_stack_file(path: Path, blocks_dir: Path) -> Stack:
     """Load Pulumi.<stack>.yaml without the engine: secure values stay encrypted and are never read."""
-    raw = read_yaml(path)
+    raw = yaml_io.load_file(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("config"), dict):
         raise ConfigError(str(path), "config", "a stack file needs a 'config:' mapping")
     prefix = f"{defaults.CONFIG_NAMESPACE}:"

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import re
-from ipaddress import IPv4Address
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
+from eoepca_gitops.credentials import secret_name
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.base import Model
+from eoepca_gitops.model.base import Model, unique
 from eoepca_gitops.model.blocks import BlockCatalog, BlockOverride, DriftExemption
 from eoepca_gitops.model.types import (
     ChartRepositoryUrl,
+    DnsLabel,
     DnsName,
     FluxVersion,
     GitUrl,
     GoDuration,
     HostName,
     HttpUrl,
+    IPv4,
     K8sName,
+    ServiceName,
 )
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -56,8 +59,8 @@ class EoDataConfig(S3Config):
 
 
 class ClusterConfig(Model):
-    name: K8sName
-    public_ip: IPv4Address
+    name: DnsLabel  # also a label value (${cluster_name} in manifests)
+    public_ip: IPv4
     domain: DnsName | None = None
     # What differs between clusters by nature: the blocks refer to them as ${nfs_server}, ...
     nfs: NfsConfig | None = None
@@ -137,7 +140,7 @@ class ControllerPatch(Model):
 class FluxConfig(Model):
     version: FluxVersion = defaults.FLUX_VERSION
     manifest: str | None = Field(default=None, description="local install manifest (file or folder)")
-    namespace: K8sName = defaults.FLUX_NAMESPACE
+    namespace: DnsLabel = defaults.FLUX_NAMESPACE
     components: list[Controller] = list(defaults.FLUX_COMPONENTS)
     components_extra: list[Controller] = []
     registry: str = defaults.FLUX_REGISTRY
@@ -233,7 +236,7 @@ class BucketConfig(Model):
 class EventSource(Model):
     kind: str
     name: str = "*"
-    namespace: str | None = None
+    namespace: DnsLabel | None = None
 
 
 class NotificationProvider(Model):
@@ -262,6 +265,16 @@ class NotificationsConfig(Model):
     alerts: list[Alert] = []
     receiver: Receiver | None = None
 
+    @field_validator("providers")
+    @classmethod
+    def _providers_once(cls, value: list[NotificationProvider]) -> list[NotificationProvider]:
+        return list(unique(value, lambda p: p.name, "provider name"))
+
+    @field_validator("alerts")
+    @classmethod
+    def _alerts_once(cls, value: list[Alert]) -> list[Alert]:
+        return list(unique(value, lambda a: a.name, "alert name"))
+
     @model_validator(mode="after")
     def _alerts_name_providers(self) -> NotificationsConfig:
         names = {p.name for p in self.providers}
@@ -277,6 +290,14 @@ class AwaitConfig(Model):
     kustomizations: bool = False
     helm_releases: bool = False
     timeout: GoDuration = defaults.AWAIT_TIMEOUT
+
+
+class MetricsPeer(Model):
+    """Who may scrape the poller's metrics: pods with these labels, in namespaces with these labels
+    (a NetworkPolicy peer; an absent side means any, as in Kubernetes)."""
+
+    namespace_labels: dict[str, str] | None = None
+    pod_labels: dict[str, str] | None = None
 
 
 class PollerConfig(Model):
@@ -298,11 +319,13 @@ class PollerConfig(Model):
     git_url: str | None = None  # default: git.url
     branch: str | None = None  # default: git.branch
     project_dir: str = "."
-    name: K8sName = defaults.POLLER_NAME
-    namespace: K8sName = defaults.POLLER_NAMESPACE
+    name: ServiceName = defaults.POLLER_NAME  # its Service's name too
+    namespace: DnsLabel = defaults.POLLER_NAMESPACE
     port: int = Field(default=defaults.POLLER_PORT, gt=0, lt=65536)
-    managed_namespaces: list[K8sName] = []
-    backend_url: str = Field(min_length=1, description="PULUMI_BACKEND_URL, without credentials")
+    # Who may reach the metrics port (NetworkPolicy); default: pods of the poller's namespace.
+    metrics_from: list[MetricsPeer] = []
+    managed_namespaces: list[DnsLabel] = []
+    backend_url: str = Field(min_length=1, description="PULUMI_BACKEND_URL, credentials in credentialSecrets")
     env: dict[str, str] = {}
     passphrase_secret: str = defaults.POLLER_PASSPHRASE_SECRET
     # Environment variable -> stack config key of a secret (e.g. AWS_SECRET_ACCESS_KEY: pollerS3Secret).
@@ -312,14 +335,18 @@ class PollerConfig(Model):
     def _consistent(self) -> PollerConfig:
         if self.replicas > 1 and self.lease is False:
             raise ValueError("replicas > 1 needs the lease (only one replica may update)")
-        if "://" in self.backend_url and "@" in self.backend_url.split("://", 1)[1].split("/", 1)[0]:
-            raise ValueError("backendUrl must not hold credentials; name them in credentialSecrets")
         for name in (*self.env, *self.credential_secrets):
             if not _ENV_NAME.match(name):
                 raise ValueError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
         both = sorted(set(self.env) & {*self.credential_secrets, _PASSPHRASE_ENV})
         if both:
             raise ValueError(f"{', '.join(both)}: given both in env and as a secret")
+        for name in self.env:
+            if secret_name(name):
+                raise ValueError(
+                    f"env.{name}: its name says it is a secret: name a secret config key for it in "
+                    "credentialSecrets instead of giving its value in env"
+                )
         return self
 
     @property
@@ -353,6 +380,11 @@ class StackConfig(Model):
     drift_exempt: list[DriftExemption] = []
     secrets: dict[str, SecretStr] = {}
     poller: PollerConfig | None = None
+
+    @field_validator("buckets")
+    @classmethod
+    def _buckets_once(cls, value: list[BucketConfig]) -> list[BucketConfig]:
+        return list(unique(value, lambda b: b.name, "bucket name"))
 
     def secret_refs(self) -> list[tuple[str, str]]:
         """(config key that must hold a secret, the key that names it), for every secret the stack uses."""

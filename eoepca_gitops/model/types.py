@@ -2,7 +2,9 @@
 
 Durations have one grammar everywhere (stack files, blocks, command options): Go's, as Flux and
 Kubernetes write them (`1m0s`, `30s`, `1.5h`, `250ms`, `0`), so a value the model accepts is one
-every command that receives it accepts too.
+every command that receives it accepts too. Names follow the API server's rules for what they
+name (k8s.io/apimachinery/pkg/util/validation) and Helm's for release names, so that what passes
+here is never refused by the cluster halfway through an update.
 """
 
 from __future__ import annotations
@@ -15,22 +17,32 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator
 
 __all__ = [
+    "HELM_RELEASE_NAME_MAX",
     "ChartRepositoryUrl",
+    "DnsLabel",
     "DnsName",
     "FluxVersion",
     "GitUrl",
     "GoDuration",
+    "HelmReleaseName",
     "HostName",
     "HttpUrl",
+    "IPv4",
     "K8sName",
+    "ServiceName",
     "duration_seconds",
+    "helm_release_name",
     "parse_duration",
 ]
 
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+# DNS-1123 subdomain (most object names); DNS-1035 label (Services: a letter first).
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+#: Helm stores a release in a Secret named after it and labels objects with it: 53 characters at most.
+HELM_RELEASE_NAME_MAX = 53
 _FLUX_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
 
 
@@ -67,8 +79,7 @@ def _dns_name(value: str) -> str:
 def _host_name(value: str) -> str:
     """An IPv4 address or a DNS name (an NFS server, ...)."""
     try:
-        ipaddress.IPv4Address(value)
-        return value
+        return _ipv4(value)
     except ValueError:
         pass
     try:
@@ -81,16 +92,54 @@ def _url(value: str, schemes: tuple[str, ...]) -> str:
     parsed = urlsplit(value)
     if parsed.scheme not in schemes or not parsed.hostname:
         raise ValueError(f"{value!r} is not a URL with scheme {' or '.join(schemes)} and a host")
-    # A user name is how ssh URLs say whom to log in as (ssh://git@host/...); anything else in the
-    # user part of a URL is a credential (https://token@host, https://user:password@host).
-    if parsed.password or (parsed.username and parsed.scheme != "ssh"):
-        raise ValueError(f"{value!r} holds credentials: give them as secrets, never in a URL")
+    # Credentials in a URL never get here: the loader refuses them in any value first
+    # (eoepca_gitops.credentials), before a message could quote them.
     return value.rstrip("/")
 
 
 def _k8s_name(value: str) -> str:
     if len(value) > 253 or not _K8S_NAME.match(value):
-        raise ValueError(f"{value!r} is not a Kubernetes object name (lower case, digits, '-' and '.')")
+        raise ValueError(
+            f"{value!r} is not a Kubernetes object name (at most 253 lower-case letters, digits, '-' "
+            "and '.', starting and ending with a letter or digit)"
+        )
+    return value
+
+
+def _dns_label(value: str) -> str:
+    """A namespace name, or another name that is also a label value: DNS-1123 label."""
+    if len(value) > 63 or not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS label, as a namespace name must be (at most 63 lower-case "
+            "letters, digits and '-', starting and ending with a letter or digit)"
+        )
+    return value
+
+
+def _service_name(value: str) -> str:
+    if len(value) > 63 or not _SERVICE_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid Service name (at most 63 lower-case letters, digits and '-', "
+            "starting with a letter)"
+        )
+    return value
+
+
+def helm_release_name(value: str) -> str:
+    """A name Helm accepts for a release (its own check: 53 characters, a DNS-1123 subdomain)."""
+    if len(value) > HELM_RELEASE_NAME_MAX or not _K8S_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a Helm release name (at most {HELM_RELEASE_NAME_MAX} lower-case letters, "
+            "digits, '-' and '.')"
+        )
+    return value
+
+
+def _ipv4(value: str) -> str:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address such as '203.0.113.7'") from None
     return value
 
 
@@ -107,4 +156,9 @@ GitUrl = Annotated[str, AfterValidator(lambda v: _url(v, ("http", "https", "ssh"
 ChartRepositoryUrl = Annotated[str, AfterValidator(lambda v: _url(v, ("http", "https", "oci")))]
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 K8sName = Annotated[str, AfterValidator(_k8s_name)]
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+ServiceName = Annotated[str, AfterValidator(_service_name)]
+HelmReleaseName = Annotated[str, AfterValidator(helm_release_name)]
+# A string: an integer is refused, never read as the address it would be in dotted form.
+IPv4 = Annotated[str, AfterValidator(_ipv4)]
 FluxVersion = Annotated[str, AfterValidator(_flux_version)]

@@ -2,7 +2,7 @@
 duration and outcome, and commit -> applied latency over time as a small plot. Server-rendered HTML,
 no scripts, no build step; refreshed by the browser every 15 s. Read-only: it only answers GET.
 
-Every text on it is escaped, and URLs lose any user part: no credential reaches the page.
+Every text on it is escaped and redacted (eoepca_gitops.credentials): no credential reaches the page.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from eoepca_gitops.credentials import redact
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
 from eoepca_gitops.operations.status import ClusterStatus
-from eoepca_gitops.poller.source import redact_url
+from eoepca_gitops.poller.metrics import http_server, parse_listen
 
 __all__ = ["Update", "page_html", "recent_updates", "serve_status"]
 
@@ -72,7 +73,7 @@ def recent_updates(stack: str, project: Path, count: int = 20) -> list[Update]:
 
 
 def _e(text: object) -> str:
-    return html.escape(redact_url(str(text)), quote=True)
+    return html.escape(redact(str(text)), quote=True)
 
 
 def _plot(updates: Sequence[Update], width: int = 480, height: int = 120) -> str:
@@ -161,7 +162,6 @@ def serve_status(listen: str, stacks: list[str], project: Path, state_file: Path
     """`status --serve`: the page for `stacks`, gathered afresh on each request, until Ctrl-C."""
     from eoepca_gitops.cli.common import load, say
     from eoepca_gitops.operations.collect import collect
-    from eoepca_gitops.poller.metrics import parse_listen
 
     def render() -> bytes:
         sections = []
@@ -212,9 +212,7 @@ def status_server(host: str, port: int, render: Callable[[], bytes]) -> Threadin
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    return http_server(host, port, Handler)
 
 
 def page_error(message: str) -> bytes:

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from pulumi import automation as auto
 
+from eoepca_gitops import credentials
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
@@ -33,7 +34,6 @@ from .takeover import keep_others_fields
 __all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify", "redact"]
 
 MESSAGE_PREFIX = "eoepca-gitops"
-_SECRET_KEYS = re.compile(r"PASSPHRASE|SECRET|TOKEN|PASSWORD|CREDENTIAL|PRIVATE", re.IGNORECASE)
 _UNREACHABLE = re.compile(
     r"connection refused|dial tcp|i/o timeout|no such host|context deadline exceeded|"
     r"cluster is unreachable|unable to load schema|TLS handshake timeout|connection reset by peer|"
@@ -60,11 +60,8 @@ _LOCK = re.compile(r"created by (?P<user>\S*)@(?P<host>\S+) \(pid (?P<pid>\d+)\)
 
 
 def redact(text: str, env: Mapping[str, str]) -> str:
-    """Removes the values of secret-looking variables and URL credentials from `text`."""
-    for key, value in env.items():
-        if value and len(value) >= 4 and _SECRET_KEYS.search(key):
-            text = text.replace(value, "***")
-    return re.sub(r"(?<=://)[^/@\s]+:[^/@\s]+@", "***@", text)
+    """`text` without the values of `env`'s secret-named variables, nor any credential form."""
+    return credentials.redact(text, (value for key, value in env.items() if credentials.secret_name(key)))
 
 
 def _summary(text: str, limit: int = 1500) -> str:

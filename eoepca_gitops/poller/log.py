@@ -1,6 +1,7 @@
 """The poller's log: one JSON object per line, {"event": ..., "stack": ..., ...}.
 
-Callers redact before logging (eoepca_gitops.poller.automation.redact): no secret reaches here.
+Callers redact the secrets they know before logging (eoepca_gitops.poller.automation.redact); every
+line is redacted once more here (eoepca_gitops.credentials), so no credential form reaches the log.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ import logging
 import sys
 from typing import Any
 
+from eoepca_gitops.credentials import redact_value
+
 __all__ = ["configure", "log", "log_event"]
 
 log = logging.getLogger("eoepca_gitops.poller")
 
 
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
-    log.log(level, json.dumps({"event": event, **fields}, default=str, sort_keys=True))
+    log.log(level, json.dumps(redact_value({"event": event, **fields}), default=str, sort_keys=True))
 
 
 class _JsonLines(logging.Formatter):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +21,7 @@ from prometheus_client import (
 from .conditions import Phase
 from .state import StackState
 
-__all__ = ["HealthServer", "Metrics", "parse_listen"]
+__all__ = ["HealthServer", "Metrics", "http_server", "parse_listen"]
 
 NS = "eoepca_gitops"
 
@@ -98,11 +101,43 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$"
+)
+_PORT = re.compile(r"^[0-9]{1,5}$")
+
+
+def _host_ok(host: str, bracketed: bool) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return not bracketed and bool(_HOST_NAME.match(host))
+    return bracketed or address.version == 4  # an IPv6 address is written in brackets
+
+
 def parse_listen(value: str) -> tuple[str, int]:
+    """HOST:PORT -> (host, port): an IPv4 address, an IPv6 one in brackets or a host name, and a
+    port of 0-65535; ValueError saying so otherwise."""
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        raise ValueError(f"--listen wants HOST:PORT (e.g. 127.0.0.1:9464), got {value!r}")
-    return host.strip("[]"), int(port)
+    bracketed = len(host) > 1 and host[0] == "[" and host[-1] == "]"
+    host = host[1:-1] if bracketed else host
+    if not (sep and _PORT.match(port) and int(port) <= 65535 and _host_ok(host, bracketed)):
+        raise ValueError(
+            f"{value!r} is not HOST:PORT with a port of 0-65535 (e.g. 127.0.0.1:9464 or [::1]:9464)"
+        )
+    return host, int(port)
+
+
+class _IPv6HTTPServer(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def http_server(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A threading HTTP server on (host, port), of the address family the host is written in."""
+    server_class = _IPv6HTTPServer if ":" in host else ThreadingHTTPServer
+    server = server_class((host, port), handler)
+    server.daemon_threads = True
+    return server
 
 
 class HealthServer:
@@ -145,8 +180,7 @@ class HealthServer:
         self.metrics = metrics
         self.healthy = healthy
         self.ready = ready
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = http_server(host, port, Handler)
         self._thread = threading.Thread(target=self.server.serve_forever, name="health-http", daemon=True)
 
     @property

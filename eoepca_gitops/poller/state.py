@@ -4,7 +4,8 @@ cluster, where a pod's disk does not survive it) a ConfigMap (eoepca_gitops.poll
 The document survives restarts: the last applied revision, the failure count on the revision last
 attempted, the conditions, and `in_progress` (which process ran which operation), from which a
 restart knows that the previous run died mid-update. It never holds secrets: errors are redacted
-before they reach a StackState (see automation.redact).
+before they reach a StackState (see automation.redact), and every string of the document once more
+as it is written (eoepca_gitops.credentials).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
+
+from eoepca_gitops.credentials import redact_value
 
 from .conditions import Condition, ConditionType, Phase, Reason, phase, waiting
 
@@ -71,7 +74,8 @@ class StackState:
         data["notes"] = list(self.notes)
         data["drift_items"] = [dict(i) for i in self.drift_items]
         data["phase"] = str(self.phase)
-        return data
+        redacted: dict[str, Any] = redact_value(data)
+        return redacted
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StackState:

@@ -40,7 +40,8 @@ def container(objs: list[dict[str, Any]]) -> dict[str, Any]:
 def test_defaults() -> None:
     objs = poller_objects(config(), PASSPHRASE)
     assert [o["kind"] for o in objs] == [
-        "Namespace", "ServiceAccount", "Secret", "Role", "RoleBinding", "Deployment", "Service"
+        "Namespace", "ServiceAccount", "Secret", "Role", "RoleBinding", "Deployment", "Service",
+        "NetworkPolicy",
     ]  # fmt: skip
     (own,) = by_kind(objs, "Role")  # its own namespace: the state ConfigMap only (no lease)
     assert own["rules"] == [
@@ -54,7 +55,8 @@ def test_defaults() -> None:
     assert pod["terminationGracePeriodSeconds"] == 90
     assert c["image"] == BASE["image"]
     assert c["args"][:3] == ["poll", "--repo", "https://git.example/cfg.git"]
-    assert c["args"][c["args"].index("--listen") + 1] == "0.0.0.0:9464"
+    assert c["args"][c["args"].index("--listen") + 1] == "[$(POD_IP)]:9464"
+    assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in c["env"]
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert {"name": "PULUMI_BACKEND_URL", "value": "s3://state"} in c["env"]
@@ -107,7 +109,7 @@ def test_secrets_only_in_the_secret() -> None:
     ("change", "message"),
     [
         ({"image": ""}, "at least 1 character"),
-        ({"namespace": "Bad_NS"}, "not a Kubernetes object name"),
+        ({"namespace": "Bad_NS"}, "not a DNS label"),
         ({"driftMode": "fix"}, "'detect' or 'correct'"),
         ({"env": {"bad-name": "x"}}, "not an environment variable name"),
         ({"env": {"A": "1"}, "credentialSecrets": {"A": "aKey"}}, "given both in env and as a secret"),
@@ -137,7 +139,8 @@ def test_secret_values_must_match() -> None:
 )
 def test_every_argument_the_deployment_passes_is_parsed_by_the_poll_command(changes: dict[str, Any]) -> None:
     """The Deployment would crash-loop if `poll` refused an argument the model accepted."""
-    args = poller_args(config(**changes))
+    pod_ip = "10.244.0.7"  # what Kubernetes puts in for $(POD_IP)
+    args = [a.replace("$(POD_IP)", pod_ip) for a in poller_args(config(**changes))]
     command = typer.main.get_command(app)
     assert args[0] == "poll"
     poll = command.commands["poll"]  # type: ignore[attr-defined]
@@ -150,3 +153,21 @@ def test_every_argument_the_deployment_passes_is_parsed_by_the_poll_command(chan
         expected = {"1m0s": 60.0, "250ms": 0.25, "1.5h": 5400.0}[changes["interval"]]
         assert params["interval"] == expected
     assert (params["lease"] is not None) == (changes.get("replicas", 1) > 1 or changes.get("lease", False))
+
+
+def test_network_policy_lets_in_metrics_scraping_only() -> None:
+    (policy,) = by_kind(poller_objects(config(port=8080), PASSPHRASE), "NetworkPolicy")
+    assert policy["metadata"]["namespace"] == "eoepca-gitops"
+    spec = policy["spec"]
+    assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "eoepca-gitops-poller"}}
+    assert spec["policyTypes"] == ["Ingress"]
+    assert spec["ingress"] == [{"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 8080}]}]
+    monitoring = {"kubernetes.io/metadata.name": "monitoring"}
+    scrapers = [{"namespaceLabels": monitoring, "podLabels": {"app": "prometheus"}}]
+    (policy,) = by_kind(poller_objects(config(metricsFrom=scrapers), PASSPHRASE), "NetworkPolicy")
+    assert policy["spec"]["ingress"][0]["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": monitoring},
+            "podSelector": {"matchLabels": {"app": "prometheus"}},
+        }
+    ]

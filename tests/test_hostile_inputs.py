@@ -1,0 +1,384 @@
+"""Hostile and careless inputs against every command that needs no cluster, one table.
+
+Each case sets up a project (stack file, blocks, folders around it), runs one command and checks
+what a user must be able to rely on: exit code 2; one `error:` line naming the file and key (or
+line, or option) and the problem; no traceback; nothing written or deleted outside the command's
+own output folder (the whole test folder, $HOME included, is compared before and after); no
+credential in anything printed or written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from eoepca_gitops.cli.main import app
+from eoepca_gitops.owned_folder import MARKER
+
+FIXTURE = Path(__file__).parent / "fixtures" / "project"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+NS = "eoepca-gitops"
+SECRET = "hunter2-Zq8xW3vT"  # a credential that must never be printed or written
+STACK = (FIXTURE / "Pulumi.test.yaml").read_text()
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True)
+)  # 9**8 strings once expanded, in 8 lines
+
+
+def indented(text: str, by: int) -> str:
+    return "".join(f"{' ' * by}{line}\n" for line in text.splitlines())
+
+
+Setup = Callable[[Path, Path], None]  # (project, test folder)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    argv: list[str]  # {project}, {tmp}, {home} are filled in
+    expect: tuple[str, ...]  # each must be in the one error line
+    setup: Setup = field(default=lambda project, tmp: None)
+    own_output: str = ""  # a folder the command may write into ({tmp}-relative), if any
+
+
+def _config(project: Path) -> dict[str, Any]:
+    raw: dict[str, Any] = yaml.safe_load((project / "Pulumi.test.yaml").read_text())
+    return raw
+
+
+def stack(**changes: Any) -> Setup:
+    """Pulumi.test.yaml with top-level keys (without the namespace) set; None removes one."""
+
+    def setup(project: Path, tmp: Path) -> None:
+        raw = _config(project)
+        for key, value in changes.items():
+            full = key if ":" in key else f"{NS}:{key}"
+            if value is None:
+                raw["config"].pop(full, None)
+            else:
+                raw["config"][full] = value
+        (project / "Pulumi.test.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+    return setup
+
+
+def stack_with(path: str, value: Any) -> Setup:
+    """Pulumi.test.yaml with one nested key set, e.g. stack_with("cluster.publicIp", 1)."""
+
+    def setup(project: Path, tmp: Path) -> None:
+        raw = _config(project)
+        top, *rest = path.split(".")
+        node = raw["config"].setdefault(f"{NS}:{top}", {})
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        node[rest[-1]] = value
+        (project / "Pulumi.test.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+    return setup
+
+
+def stack_text(text: str | bytes) -> Setup:
+    def setup(project: Path, tmp: Path) -> None:
+        data = text.encode() if isinstance(text, str) else text
+        (project / "Pulumi.test.yaml").write_bytes(data)
+
+    return setup
+
+
+def stack_is_link(target: str) -> Setup:
+    def setup(project: Path, tmp: Path) -> None:
+        (project / FILE).unlink()
+        (project / FILE).symlink_to(target)
+
+    return setup
+
+
+def block(name: str, doc: dict[str, Any] | str | bytes) -> Setup:
+    """clusters/blocks/<name>.yaml (a dict, or raw text), enabled in the stack."""
+
+    def setup(project: Path, tmp: Path) -> None:
+        path = project / "clusters" / "blocks" / f"{name}.yaml"
+        if isinstance(doc, dict):
+            path.write_text(yaml.safe_dump(doc))
+        else:
+            path.write_bytes(doc.encode() if isinstance(doc, str) else doc)
+        raw = _config(project)
+        raw["config"][f"{NS}:blocks"] = [*raw["config"][f"{NS}:blocks"], name]
+        (project / "Pulumi.test.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+
+    return setup
+
+
+def release(name: str = "app", namespace: str = "demo", **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": namespace,
+        "chart": "app",
+        "version": "1.0.0",
+        "sourceRef": {"name": "eoepca", "namespace": "common"},
+        **extra,
+    }
+
+
+def a_block(name: str = "extra", **fields: Any) -> dict[str, Any]:
+    return {"name": name, "namespaces": ["demo"], "dependsOn": ["base"], **fields}
+
+
+def both(*setups: Setup) -> Setup:
+    def setup(project: Path, tmp: Path) -> None:
+        for s in setups:
+            s(project, tmp)
+
+    return setup
+
+
+def file_at(rel: str, content: str | bytes) -> Setup:
+    def setup(project: Path, tmp: Path) -> None:
+        path = tmp / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    return setup
+
+
+def link_at(rel: str, target: str) -> Setup:
+    def setup(project: Path, tmp: Path) -> None:
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / rel).symlink_to(tmp / target)
+
+    return setup
+
+
+def git_repo(project: Path, tmp: Path) -> None:
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "init"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=project,
+            check=True,
+            capture_output=True,
+        )
+
+
+def previous_render(project: Path, tmp: Path) -> None:
+    """tmp/out as a render left it, then its source/ folder swapped for a link to tmp/victim."""
+    runner.invoke(app, ["render", "-s", "test", "-o", str(tmp / "out"), "--project", str(project)])
+    shutil.rmtree(tmp / "out" / "source")
+    (tmp / "out" / "source").symlink_to(tmp / "victim")
+
+
+RENDER = ["render", "-s", "test", "-o", "{tmp}/out", "--project", "{project}"]
+FILE = "Pulumi.test.yaml"
+SSH_URL = {"url": "ssh://git@example.org/gitops", "branch": "main", "auth": {"type": "ssh"}}
+POLLER = {"image": "registry.example/eoepca-gitops:1.0", "backendUrl": "s3://state"}
+POLL = ["poll", "--repo", "https://example.org/r.git", "--stack", "s", "--state-file", "{tmp}/state/s.json"]
+
+CASES = [
+    # -- stack files: YAML ------------------------------------------------------------------------
+    Case("stack-alias-bomb", RENDER, (FILE, "line 29", "aliases expand"), stack_text(STACK + f"  {NS}:overrides:\n    portal:\n      releases:\n        eoepca-portal:\n          values:\n" + indented(BOMB, 12))),
+    Case("stack-self-alias", RENDER, (FILE, "line 2", "refers to its own anchor"), stack_text("config:\n  a: &a [*a]\n")),
+    Case("stack-duplicate-key", RENDER, (FILE, "line 20", f"'{NS}:blocks' given twice (first on line 19)"), stack_text(STACK + f"  {NS}:blocks: [base]\n")),
+    Case("stack-duplicate-nested-key", RENDER, (FILE, "line 5", "'publicIp' given twice"), stack_text(STACK.replace("    publicIp: 10.0.0.1\n", "    publicIp: 10.0.0.1\n    publicIp: 10.0.0.2\n"))),
+    Case("stack-not-utf8", RENDER, (FILE, "line 3", "not UTF-8"), stack_text(b"config:\n  eoepca-gitops:cluster:\n    name: caf\xe9\n")),
+    Case("stack-broken-after-salt", RENDER, (FILE, "line 3", "mapping values", "quoted"), stack_text(f"encryptionsalt: v1:abc\nconfig:\n  {NS}:git: url: x\n")),
+    Case("stack-tab-indent", RENDER, (FILE, "line 3", "tabs"), stack_text("config:\n  a:\n\tb: 1\n")),
+    Case("stack-deep-nesting", RENDER, (FILE, "line 1", "nested deeper"), stack_text("config: " + "[" * 5000 + "]" * 5000 + "\n")),
+    Case("stack-control-character", RENDER, (FILE, "line 2", "U+0007"), stack_text("config:\n  a: b\x07\n")),
+    Case("stack-empty", RENDER, (FILE, "config", "needs a 'config:' mapping"), stack_text("")),
+    Case("stack-a-list", RENDER, (FILE, "config", "needs a 'config:' mapping"), stack_text("- config\n")),
+    Case("stack-link-to-passwd", RENDER, (FILE, "config", "needs a 'config:' mapping"), stack_is_link("/etc/passwd")),
+    Case("stack-key-with-terminal-escape", RENDER, (FILE, "x\\x1b[2J", "unknown key"), stack_text(STACK + f'  "{NS}:x\\e[2J": 1\n')),
+    # -- stack files: values --------------------------------------------------------------------------
+    Case("public-ip-integer", RENDER, (FILE, "cluster.publicIp", "valid string"), stack_with("cluster.publicIp", 167772161)),
+    Case("public-ip-three-parts", RENDER, (FILE, "cluster.publicIp", "not an IPv4 address"), stack_with("cluster.publicIp", "10.0.0")),
+    Case("public-ip-leading-zero", RENDER, (FILE, "cluster.publicIp", "not an IPv4 address"), stack_with("cluster.publicIp", "010.0.0.1")),
+    Case("cluster-name-64", RENDER, (FILE, "cluster.name", "at most 63"), stack_with("cluster.name", "a" * 64)),
+    Case("cluster-name-upper", RENDER, (FILE, "cluster.name", "not a DNS label"), stack_with("cluster.name", "Test")),
+    Case("domain-not-dns", RENDER, (FILE, "cluster.domain", "not a DNS name"), stack_with("cluster.domain", "not a domain!")),
+    Case("flux-namespace-64", RENDER, (FILE, "flux.namespace", "at most 63"), stack_with("flux.namespace", "n" * 64)),
+    Case("flux-manifest-passwd", RENDER, (FILE, "flux.manifest", "not a Flux install manifest"), stack_with("flux.manifest", "/etc/passwd")),
+    Case("flux-manifest-not-utf8", RENDER, ("install.yaml", "line 2", "not UTF-8"), both(file_at("m/install.yaml", b"# Flux\nkind: \xff\n"), stack_with("flux.manifest", "../../../../m/install.yaml"))),
+    Case("flux-manifest-alias-bomb", RENDER, ("install.yaml", "line 5", "aliases expand"), both(file_at("m/install.yaml", BOMB), stack_with("flux.manifest", "../../../../m/install.yaml"))),
+    Case("flux-manifest-empty-folder", RENDER, (FILE, "flux.version", "no install manifest"), both(file_at("m/README", "x"), stack_with("flux.manifest", "../../../../m"))),
+    Case("flux-version-no-v", RENDER, (FILE, "flux.version", "not a Flux release version"), stack_with("flux.version", "2.9.3")),
+    Case("flux-patch-unknown-controller", RENDER, (FILE, "flux", "no such controller"), stack_with("flux.patches", {"nope": {"args": []}})),
+    Case("git-url-user-token", RENDER, (FILE, "git.url", "credentials in plain text"), stack(git={**SSH_URL, "url": f"https://user:{SECRET}@example.org/r"})),
+    Case("git-url-token-user", RENDER, (FILE, "git.url", "credentials in plain text"), stack(git={**SSH_URL, "url": f"https://{SECRET}@example.org/r"})),
+    Case("git-url-query-token", RENDER, (FILE, "git.url", "URL's query"), stack(git={**SSH_URL, "url": f"https://example.org/r?access_token={SECRET}"})),
+    Case("git-url-scp-form", RENDER, (FILE, "git.url", "not a URL with scheme"), stack(git={**SSH_URL, "url": "git@example.org:r.git"})),
+    Case("git-two-refs", RENDER, (FILE, "git", "give one Git ref"), stack(git={**SSH_URL, "tag": "v1"})),
+    Case("git-ssh-key-in-plain-text", RENDER, (FILE, "gitSshPrivateKey", "plain text where a secret is required"), stack(gitSshPrivateKey=f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET}\n-----END OPENSSH PRIVATE KEY-----\n")),
+    Case("known-hosts-holds-a-key", RENDER, (FILE, "git.auth.knownHosts", "a private key"), stack(git={**SSH_URL, "auth": {"type": "ssh", "knownHosts": f"-----BEGIN RSA PRIVATE KEY-----{SECRET}"}})),
+    Case("charts-mirror-token", RENDER, (FILE, "charts.mirror", "credentials"), stack(charts={"mirror": f"https://ci:{SECRET}@charts.example.org"})),
+    Case("bucket-endpoint-signature", RENDER, (FILE, "buckets[0].endpoint", "URL's query"), stack(buckets=[{"name": "b", "bucketName": "b", "endpoint": f"https://s3.example.org/?X-Amz-Signature={SECRET}"}])),
+    Case("bucket-twice", RENDER, (FILE, "buckets", "same bucket name"), stack(buckets=[{"name": "b", "bucketName": "b", "endpoint": "s3.example.org"}] * 2)),
+    Case("webhook-in-plain-text", RENDER, (FILE, "slackUrl", "plain text where a secret is required"), stack(notifications={"providers": [{"name": "slack", "type": "slack", "addressSecret": "slackUrl"}]}, slackUrl=f"https://hooks.slack.com/services/T0/B0/{SECRET}")),
+    Case("webhook-as-a-channel", RENDER, (FILE, "notifications.providers[0].channel", "webhook URL"), stack(notifications={"providers": [{"name": "slack", "type": "slack", "addressSecret": "slackUrl", "channel": f"https://hooks.slack.com/services/T0/B0/{SECRET}"}]}, slackUrl={"secure": "v1:AAAA"})),
+    Case("provider-twice", RENDER, (FILE, "notifications.providers", "same provider name"), stack(notifications={"providers": [{"name": "s", "type": "slack", "addressSecret": "u"}] * 2}, u={"secure": "v1:AAAA"})),
+    Case("poller-env-token", RENDER, (FILE, "poller", "env.GITHUB_TOKEN", "credentialSecrets"), stack(poller={**POLLER, "env": {"GITHUB_TOKEN": SECRET}}, pollerPassphrase={"secure": "v1:AAAA"})),
+    Case("poller-env-authorization", RENDER, (FILE, "poller.env.EXTRA_HEADER", "Authorization header"), stack(poller={**POLLER, "env": {"EXTRA_HEADER": f"Authorization: Basic {SECRET}"}}, pollerPassphrase={"secure": "v1:AAAA"})),
+    Case("poller-backend-credentials", RENDER, (FILE, "poller.backendUrl", "credentials"), stack(poller={**POLLER, "backendUrl": f"postgres://pulumi:{SECRET}@db/state"}, pollerPassphrase={"secure": "v1:AAAA"})),
+    Case("poller-git-url-token", RENDER, (FILE, "poller.gitUrl", "credentials"), stack(poller={**POLLER, "gitUrl": f"https://x:{SECRET}@example.org/r"}, pollerPassphrase={"secure": "v1:AAAA"})),
+    Case("poller-namespace", RENDER, (FILE, "poller.namespace", "not a DNS label"), stack(poller={**POLLER, "namespace": "Bad_NS"}, pollerPassphrase={"secure": "v1:AAAA"})),
+    Case("poller-name-digit-first", RENDER, (FILE, "poller.name", "Service name"), stack(poller={**POLLER, "name": "1poller"}, pollerPassphrase={"secure": "v1:AAAA"})),
+    Case("poller-port", RENDER, (FILE, "poller.port", "less than 65536"), stack(poller={**POLLER, "port": 70000}, pollerPassphrase={"secure": "v1:AAAA"})),
+    Case("poller-in-flux-namespace", RENDER, (FILE, f"{NS}:poller", "Namespace flux-system is declared twice"), stack(poller={**POLLER, "namespace": "flux-system"}, pollerPassphrase={"secure": "v1:AAAA"})),
+    Case("unknown-block", RENDER, (FILE, "blocks[2]", "unknown building block"), stack(blocks=["base", "portal", "nope"])),
+    Case("block-enabled-twice", RENDER, (FILE, "blocks", "duplicate block name"), stack(blocks=["base", "portal", "base"])),
+    Case("override-unknown-release", RENDER, (FILE, "overrides.portal.releases.nope", "no HelmRelease"), stack(overrides={"portal": {"releases": {"nope": {"version": "1"}}}})),
+    Case("unknown-top-level-key", RENDER, (FILE, f"{NS}:nope", "unknown key"), stack(nope=1)),
+    Case("kubeconfig-missing", RENDER, (FILE, "kubeconfig", "no such file"), stack(kubeconfig="nowhere/config")),
+    Case("await-timeout", RENDER, (FILE, "await.timeout", "not a Go duration"), stack(**{"await": {"timeout": "5 minutes"}})),
+    Case("drift-exempt-object", RENDER, (FILE, "driftExempt[0].object", "pattern"), stack(driftExempt=[{"object": "../etc"}])),
+    # -- block files ---------------------------------------------------------------------------------
+    Case("block-release-twice", RENDER, ("extra.yaml", "helmReleases", "same HelmRelease name 'app'"), block("extra", a_block(helmReleases=[release(), release(namespace="other")]))),
+    Case("block-release-name-54", RENDER, ("extra.yaml", "helmReleases[0]", "Helm release name"), block("extra", a_block(helmReleases=[release(name="r" * 54)]))),
+    Case("block-release-name-field", RENDER, ("extra.yaml", "helmReleases[0].releaseName", "Helm release name"), block("extra", a_block(helmReleases=[release(releaseName="App_1")]))),
+    Case("block-target-namespace-name-too-long", RENDER, ("extra.yaml", "helmReleases[0]", "set releaseName"), block("extra", a_block(helmReleases=[release(name="r" * 30, targetNamespace="t" * 30)]))),
+    Case("block-namespace-64", RENDER, ("extra.yaml", "namespaces[0]", "at most 63"), block("extra", a_block(namespaces=["n" * 64]))),
+    Case("block-release-namespace-upper", RENDER, ("extra.yaml", "helmReleases[0].namespace", "not a DNS label"), block("extra", a_block(helmReleases=[release(namespace="Demo")]))),
+    Case("block-name-dots", RENDER, ("extra.yaml", "name", "not a Kubernetes object name"), block("extra", a_block(name="a..b"))),
+    Case("block-not-utf8", RENDER, ("extra.yaml", "line 2", "not UTF-8"), block("extra", b"name: extra\ndescription: \xfe\n")),
+    Case("block-alias-bomb", RENDER, ("extra.yaml", "line 15", "aliases expand"), block("extra", "name: extra\nhelmReleases:\n" + indented(yaml.safe_dump([release()]), 2) + "    values:\n" + indented(BOMB, 6))),
+    Case("block-duplicate-key", RENDER, ("extra.yaml", "line 3", "'name' given twice"), block("extra", "name: extra\nnamespaces: [x]\nname: other\n")),
+    Case("block-repository-credentials", RENDER, ("extra.yaml", "helmRepositories[0].url", "credentials"), block("extra", a_block(helmRepositories=[{"name": "r", "namespace": "demo", "url": f"https://u:{SECRET}@charts.example.org"}]))),
+    Case("block-substitute-webhook", RENDER, ("extra.yaml", "kustomization.substitute.hook", "webhook URL"), block("extra", a_block(kustomization={"path": "extra", "substitute": {"hook": f"https://discord.com/api/webhooks/1/{SECRET}"}}))),
+    Case("block-same-release-as-another", RENDER, (FILE, f"{NS}:blocks", "HelmRelease demo/eoepca-portal is declared twice (blocks/portal and blocks/extra)"), block("extra", a_block(namespaces=["other"], helmReleases=[release(name="eoepca-portal")]))),
+    Case("block-claims-flux-system", RENDER, (FILE, f"{NS}:blocks", "Namespace flux-system is declared twice"), block("extra", a_block(namespaces=["flux-system"]))),
+    Case("block-depends-on-itself", RENDER, ("extra.yaml", "dependsOn", "dependency cycle"), block("extra", a_block(dependsOn=["extra"]))),
+    Case("block-a-list", RENDER, ("extra.yaml", "(document)", "valid dictionary"), block("extra", "- name: extra\n")),
+    # -- render --out ----------------------------------------------------------------------------------
+    Case("out-dot", ["render", "-s", "test", "-o", ".", "--project", "{project}"], ("--out .", "it is or holds")),
+    Case("out-project", ["render", "-s", "test", "-o", "{project}", "--project", "{project}"], ("--out", "it is or holds")),
+    Case("out-parent-of-project", ["render", "-s", "test", "-o", "{tmp}/a", "--project", "{project}"], ("--out", "it is or holds")),
+    Case("out-home", ["render", "-s", "test", "-o", "{home}", "--project", "{project}"], ("--out", "it is or holds")),
+    Case("out-root", ["render", "-s", "test", "-o", "/", "--project", "{project}"], ("--out /", "it is or holds")),
+    Case("out-a-file", ["render", "-s", "test", "-o", "{project}/Pulumi.yaml", "--project", "{project}"], ("Pulumi.yaml", "not a folder")),
+    Case("out-a-symlink", RENDER, ("--out", "a symlink"), link_at("out", "victim")),
+    Case("out-not-empty", RENDER, ("--out", "not empty and not written by render"), file_at("out/notes.txt", "mine")),
+    Case("out-clusters-folder", ["render", "-s", "test", "-o", "{project}/clusters", "--project", "{project}"], ("clusters", "not empty")),
+    Case("out-hostile-marker", RENDER, (MARKER, "line 2", "not a file of this folder"), file_at(f"out/{MARKER}", "# x\n../victim/keep\n")),
+    Case("out-subfolder-swapped-for-link", RENDER, ("out/source", "a symlink"), previous_render, own_output="out"),
+    Case("out-under-a-file", ["render", "-s", "test", "-o", "{project}/Pulumi.yaml/out", "--project", "{project}"], ("Pulumi.yaml/out", "cannot create the folder")),
+    Case("out-in-proc", ["render", "-s", "test", "-o", "/proc/eoepca/out", "--project", "{project}"], ("/proc/eoepca/out", "cannot create the folder")),
+    Case("stack-name-escapes", ["render", "-s", "../../etc/passwd", "-o", "{tmp}/out", "--project", "{project}"], ("--stack", "not a stack name")),
+    Case("stack-missing", ["render", "-s", "nope", "-o", "{tmp}/out", "--project", "{project}"], ("Pulumi.nope.yaml", "no such stack file")),
+    Case("project-missing", ["render", "-s", "test", "-o", "{tmp}/out", "--project", "{tmp}/nowhere"], ("no Pulumi.yaml", "nowhere")),
+    Case("render-option-missing", ["render", "-o", "{tmp}/out"], ("Missing option", "--stack")),
+    # -- new-cluster ----------------------------------------------------------------------------------
+    Case("new-name-escapes", ["new-cluster", "../evil", "--from", "test", "--ip", "10.0.0.2", "--project", "{project}"], ("NAME", "not a stack name")),
+    Case("new-name-exists", ["new-cluster", "test", "--from", "test", "--ip", "10.0.0.2", "--project", "{project}"], ("Pulumi.test.yaml", "exists already", "git checkout --")),
+    Case("new-ip-short", ["new-cluster", "demo", "--from", "test", "--ip", "1.2.3", "--project", "{project}"], ("--ip", "not an IPv4 address")),
+    Case("new-ip-out-of-range", ["new-cluster", "demo", "--from", "test", "--ip", "999.1.1.1", "--project", "{project}"], ("--ip", "not an IPv4 address")),
+    Case("new-from-missing", ["new-cluster", "demo", "--from", "nope", "--ip", "10.0.0.2", "--project", "{project}"], ("Pulumi.nope.yaml", "no such stack file")),
+    Case("new-from-escapes", ["new-cluster", "demo", "--from", "../x", "--ip", "10.0.0.2", "--project", "{project}"], ("--from", "not a stack name")),
+    Case("new-name-not-a-cluster-name", ["new-cluster", "Demo_1", "--from", "test", "--ip", "10.0.0.2", "--project", "{project}"], ("Pulumi.Demo_1.yaml", "cluster.name", "not a DNS label")),
+    Case("new-domain", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--domain", "x y", "--project", "{project}"], ("Pulumi.demo.yaml", "cluster.domain", "not a DNS name")),
+    Case("new-target-dangling-link", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--force", "--project", "{project}"], ("Pulumi.demo.yaml", "a symlink"), link_at("a/b/c/project/Pulumi.demo.yaml", "victim/planted.yaml")),
+    Case("new-from-broken-yaml", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--project", "{project}"], (FILE, "line 3", "mapping values"), stack_text(f"encryptionsalt: v1:abc\nconfig:\n  {NS}:git: url: x\n")),
+    # -- diff -------------------------------------------------------------------------------------------
+    Case("diff-not-a-repository", ["diff", "-s", "test", "--project", "{project}"], ("git rev-parse", "not a git repository")),
+    Case("diff-against-an-option", ["diff", "-s", "test", "--against", "--output={tmp}/victim/x", "--project", "{project}"], ("git rev-parse", "Needed a single revision"), git_repo),
+    Case("diff-against-missing", ["diff", "-s", "test", "--against", "nope", "--project", "{project}"], ("git rev-parse", "nope"), git_repo),
+    Case("diff-stack-escapes", ["diff", "-s", "../x", "--project", "{project}"], ("--stack", "not a stack name"), git_repo),
+    Case("diff-bad-stack-file", ["diff", "-s", "test", "--project", "{project}"], (FILE, "line 2", "refers to its own anchor"), both(git_repo, stack_text("config:\n  a: &a [*a]\n"))),
+    # -- poll ---------------------------------------------------------------------------------------------
+    Case("poll-listen-port", [*POLL, "--listen", "127.0.0.1:99999"], ("--listen", "port of 0-65535")),
+    Case("poll-listen-open-bracket", [*POLL, "--listen", "[::1"], ("--listen", "not HOST:PORT")),
+    Case("poll-listen-space", [*POLL, "--listen", "a b:80"], ("--listen", "not HOST:PORT")),
+    Case("poll-listen-no-port", [*POLL, "--listen", "localhost"], ("--listen", "not HOST:PORT")),
+    Case("poll-log-level", [*POLL, "--log-level", "verbose"], ("--log-level", "is not one of")),
+    Case("poll-repo-token", ["poll", "--repo", f"https://ci:{SECRET}@example.org/r.git", "--stack", "s"], ("--repo", "credentials in plain text")),
+    Case("poll-repo-query-token", ["poll", "--repo", f"https://example.org/r.git?private_token={SECRET}", "--stack", "s"], ("--repo", "URL's query")),
+    Case("poll-interval", [*POLL, "--interval", "1 minute"], ("--interval", "not a Go duration")),
+    Case("poll-branch-ref", [*POLL, "--branch", "refs/heads/main"], ("branch must be a plain branch name",)),
+    Case("poll-pulumi-missing", [*POLL, "--pulumi", "{tmp}/nowhere/pulumi"], ("--pulumi", "no such file")),
+    Case("poll-max-parallel", [*POLL, "--max-parallel", "0"], ("--max-parallel", "greater than or equal to 1")),
+    # -- import (the importer's own cases come with its rewrite) ---------------------------------------
+    Case("import-path-missing", ["import", "{tmp}/nowhere", "--stack", "x", "--out", "{tmp}/imported"], ("nowhere", "not inside a Git work tree")),
+    Case("import-path-a-file", ["import", "{project}/Pulumi.yaml", "--stack", "x", "--repo-root", "{project}", "--out", "{tmp}/imported"], ("Pulumi.yaml", "not a folder")),
+    # -- status ---------------------------------------------------------------------------------------------
+    Case("status-state-missing", ["status", "--state-file", "{tmp}/nowhere.json"], ("nowhere.json", "no state file")),
+    Case("status-state-not-json", ["status", "--state-file", "{tmp}/state.json"], ("state.json", "unreadable state"), file_at("state.json", "{nope")),
+    Case("status-state-not-utf8", ["status", "--state-file", "{tmp}/state.json"], ("state.json", "unreadable state"), file_at("state.json", b"\xff\xfe")),
+    Case("status-state-a-folder", ["status", "--state-file", "{tmp}/victim"], ("victim", "Is a directory")),
+    Case("status-stack-escapes", ["status", "-s", "../x", "--project", "{project}"], ("--stack", "not a stack name")),
+    Case("status-serve-port", ["status", "-s", "test", "--serve", "127.0.0.1:99999", "--project", "{project}"], ("--serve", "port of 0-65535")),
+]  # fmt: skip
+runner = CliRunner()
+
+
+def _snapshot(root: Path, skip: Path | None) -> dict[str, str]:
+    """Every path under root: its kind and content (a hash) or link target; `skip` left out."""
+    out: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        for name in [*dirnames, *filenames]:
+            path = here / name
+            if skip is not None and (path == skip or skip in path.parents):
+                continue
+            rel = str(path.relative_to(root))
+            if path.is_symlink():
+                out[rel] = f"link {os.readlink(path)}"
+            elif path.is_dir():
+                out[rel] = "dir"
+            else:
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, Path]:
+    """tmp/a/b/c/project (the fixture, Flux manifests at ../../../../shared), tmp/home as $HOME,
+    tmp/victim with a file in it; the working folder is the project."""
+    project = tmp_path / "a" / "b" / "c" / "project"
+    shutil.copytree(FIXTURE, project, symlinks=False)
+    (tmp_path / "shared").symlink_to(SHARED)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / ".profile").write_text("# mine\n")
+    (tmp_path / "victim").mkdir()
+    (tmp_path / "victim" / "keep").write_text("keep\n")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(project)
+    return tmp_path, project, tmp_path / "home"
+
+
+def test_there_are_at_least_sixty_cases() -> None:
+    assert len(CASES) >= 60
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_input(case: Case, world: tuple[Path, Path, Path]) -> None:
+    tmp, project, home = world
+    case.setup(project, tmp)
+    own = tmp / case.own_output if case.own_output else None
+    before = _snapshot(tmp, own)
+    argv = [a.format(project=project, tmp=tmp, home=home) for a in case.argv]
+    result = runner.invoke(app, argv)
+    after = _snapshot(tmp, own)
+
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", result.output), (
+        "a control character reached the terminal"
+    )
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    for words in case.expect:
+        assert words in lines[0], f"{words!r} not in {lines[0]!r}"
+    assert after == before, "written or deleted outside the command's own output"
+    assert SECRET not in result.output
+    for path in own.rglob("*") if own is not None else ():
+        assert path.is_symlink() or path.is_dir() or SECRET.encode() not in path.read_bytes(), path
