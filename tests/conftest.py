@@ -27,10 +27,11 @@ import pytest
 from eoepca_gitops.devcluster import ClusterError, DevCluster, ToolsMissingError
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
+from tests.helpers import SHARED_FLUX
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The tests read the shared copies of the Flux release manifests instead of downloading them.
-os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(REPO_ROOT.parent / "shared" / "flux"))
+os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(SHARED_FLUX))
 K8S_PROVIDER_VERSION = "4.25.0"
 
 

@@ -26,9 +26,10 @@ from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
 from eoepca_gitops.model.stack import CLUSTER_VARIABLES
+from tests.helpers import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+
 TREE = SHARED / "eoepca"
 ROOT_PATH = "./system/clusters/creodias/system"
 BLOCKS_DIR = ROOT / defaults.BLOCKS_DIR
