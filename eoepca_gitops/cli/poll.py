@@ -106,7 +106,8 @@ def poll(
     configure(log_level)
     from eoepca_gitops.poller.loop import LoopConfig, PollLoop
     from eoepca_gitops.poller.metrics import HealthServer, Metrics, parse_listen
-    from eoepca_gitops.poller.source import Checkout, RemoteBranch, redact_url
+    from eoepca_gitops.poller.source import Checkout, RemoteBranch
+    from eoepca_gitops.redaction import redact
 
     try:
         policy = Policy(
@@ -182,7 +183,7 @@ def poll(
     signal.signal(signal.SIGINT, on_signal)
     log_event(
         "started",
-        repo=redact_url(repo),
+        repo=redact(repo),
         branch=branch,
         project_dir=project_dir,
         stacks=list(stack),

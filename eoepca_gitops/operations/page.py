@@ -19,7 +19,7 @@ from pathlib import Path
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
 from eoepca_gitops.operations.status import ClusterStatus
-from eoepca_gitops.poller.source import redact_url
+from eoepca_gitops.redaction import redact
 
 __all__ = ["Update", "page_html", "recent_updates", "serve_status"]
 
@@ -72,7 +72,7 @@ def recent_updates(stack: str, project: Path, count: int = 20) -> list[Update]:
 
 
 def _e(text: object) -> str:
-    return html.escape(redact_url(str(text)), quote=True)
+    return html.escape(redact(str(text)), quote=True)
 
 
 def _plot(updates: Sequence[Update], width: int = 480, height: int = 120) -> str:

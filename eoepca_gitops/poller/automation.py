@@ -24,15 +24,15 @@ from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
 from eoepca_gitops.operations.cluster import ClusterAccess
+from eoepca_gitops.redaction import redact
 
 from .conditions import Reason
 from .drift import DriftItem, describe_step
 from .takeover import keep_others_fields
 
-__all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify", "redact"]
+__all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify"]
 
 MESSAGE_PREFIX = "eoepca-gitops"
-_SECRET_KEYS = re.compile(r"PASSPHRASE|SECRET|TOKEN|PASSWORD|CREDENTIAL|PRIVATE", re.IGNORECASE)
 _UNREACHABLE = re.compile(
     r"connection refused|dial tcp|i/o timeout|no such host|context deadline exceeded|"
     r"cluster is unreachable|unable to load schema|TLS handshake timeout|connection reset by peer|"
@@ -56,14 +56,6 @@ _NOT_DRIFT = {"same", "read", "refresh", "discard", "discard-replaced"}
 # else is a bug and escapes to the loop, which records it as one.
 OPERATION_ERRORS = (auto.CommandError, auto.InvalidVersionError, OSError)
 _LOCK = re.compile(r"created by (?P<user>\S*)@(?P<host>\S+) \(pid (?P<pid>\d+)\)")
-
-
-def redact(text: str, env: Mapping[str, str]) -> str:
-    """Removes the values of secret-looking variables and URL credentials from `text`."""
-    for key, value in env.items():
-        if value and len(value) >= 4 and _SECRET_KEYS.search(key):
-            text = text.replace(value, "***")
-    return re.sub(r"(?<=://)[^/@\s]+:[^/@\s]+@", "***@", text)
 
 
 def _summary(text: str, limit: int = 1500) -> str:

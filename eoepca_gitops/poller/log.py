@@ -1,14 +1,18 @@
 """The poller's log: one JSON object per line, {"event": ..., "stack": ..., ...}.
 
-Callers redact before logging (eoepca_gitops.poller.automation.redact): no secret reaches here.
+Callers redact what they log (eoepca_gitops.redaction), and every line is redacted once more on its
+way out: a traceback or a library's message may carry a credential no caller saw.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import Any
+
+from eoepca_gitops.redaction import redact
 
 __all__ = ["configure", "log", "log_event"]
 
@@ -23,14 +27,15 @@ class _JsonLines(logging.Formatter):
     """Every record one JSON object: ours carry a JSON event already, anything else its text."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        # Redacting the JSON text keeps it JSON: no credential form spans a quote.
+        message = redact(record.getMessage(), os.environ)
         try:
             body: Any = json.loads(message) if record.name == log.name else None
         except ValueError:
             body = None
         body = body if isinstance(body, dict) else {"logger": record.name, "text": message}
         if record.exc_info:
-            body = {**body, "exception": self.formatException(record.exc_info)}
+            body = {**body, "exception": redact(self.formatException(record.exc_info), os.environ)}
         line = {"time": self.formatTime(record), "level": record.levelname, "log": body}
         return json.dumps(line, default=str)
 

@@ -12,20 +12,12 @@ from pathlib import Path
 import git
 
 from eoepca_gitops.errors import SourceError
+from eoepca_gitops.redaction import redact
 
-__all__ = ["Checkout", "RemoteBranch", "SourceError", "redact_url"]
+__all__ = ["Checkout", "RemoteBranch", "SourceError"]
 
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
-
-
-def redact_url(url: str) -> str:
-    """https://user:token@host/x -> https://***@host/x (credentials never reach logs or state)."""
-    return re.sub(r"(?<=://)[^/@]+@", "***@", url)
-
-
-def _scrub(text: str, url: str) -> str:
-    return text.replace(url, redact_url(url)) if url else text
 
 
 class RemoteBranch:
@@ -51,13 +43,13 @@ class RemoteBranch:
                 with_extended_output=False,
             )
         except git.GitCommandError as exc:
-            detail = _scrub(str(exc.stderr or exc).strip(), self.url)
-            raise SourceError(f"git ls-remote {redact_url(self.url)} failed: {detail}") from exc
+            detail = redact(str(exc.stderr or exc).strip())
+            raise SourceError(f"git ls-remote {redact(self.url)} failed: {detail}") from exc
         for line in str(out).splitlines():
             sha, _, name = line.partition("\t")
             if name == ref and _SHA.match(sha):
                 return sha
-        raise SourceError(f"branch {self.branch!r} not found in {redact_url(self.url)}")
+        raise SourceError(f"branch {self.branch!r} not found in {redact(self.url)}")
 
 
 class Checkout:
@@ -116,7 +108,7 @@ class Checkout:
                 self.trees_dir.mkdir(parents=True, exist_ok=True)
                 repo.git.worktree("add", "--detach", "--force", str(path), revision)
             except git.GitCommandError as exc:
-                detail = _scrub(str(exc.stderr or exc).strip(), self.url)
+                detail = redact(str(exc.stderr or exc).strip())
                 raise SourceError(f"fetching {revision[:12]} failed: {detail}") from exc
             return path
 

@@ -4,7 +4,7 @@ cluster, where a pod's disk does not survive it) a ConfigMap (eoepca_gitops.poll
 The document survives restarts: the last applied revision, the failure count on the revision last
 attempted, the conditions, and `in_progress` (which process ran which operation), from which a
 restart knows that the previous run died mid-update. It never holds secrets: errors are redacted
-before they reach a StackState (see automation.redact).
+before they reach a StackState (eoepca_gitops.redaction).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
+
+from eoepca_gitops.redaction import redact
 
 from .conditions import Condition, ConditionType, Phase, Reason, phase, waiting
 
@@ -94,10 +96,11 @@ class StackState:
 
 
 def encode(states: Mapping[str, StackState]) -> dict[str, Any]:
-    return {
-        "version": SCHEMA_VERSION,
-        "stacks": {name: s.to_json() for name, s in sorted(states.items())},
-    }
+    """The document as it is stored: credentials redacted (errors and notes are redacted where they
+    are made; this catches any that slipped through; redacting JSON text keeps it JSON)."""
+    doc = {"version": SCHEMA_VERSION, "stacks": {name: s.to_json() for name, s in sorted(states.items())}}
+    stored: dict[str, Any] = json.loads(redact(json.dumps(doc), os.environ))
+    return stored
 
 
 def decode(raw: Any) -> dict[str, StackState]:

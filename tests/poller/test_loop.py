@@ -15,7 +15,7 @@ import pytest
 from eoepca_gitops.poller.conditions import Phase, Reason
 from eoepca_gitops.poller.decide import Policy
 from eoepca_gitops.poller.drift import DriftItem
-from eoepca_gitops.poller.log import configure, log, log_event
+from eoepca_gitops.poller.log import configure, log_event
 from eoepca_gitops.poller.loop import LoopConfig, PollLoop
 from eoepca_gitops.poller.source import SourceError
 from eoepca_gitops.poller.state import InProgress, StateStore
@@ -237,17 +237,13 @@ def test_a_drift_check_cut_short_by_shutdown_leaves_the_stack_as_it_was(tmp_path
     assert s.conditions == before.conditions
 
 
+@pytest.mark.usefixtures("logging_restored")
 def test_every_log_line_is_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level, log.level)
-    try:
-        configure("INFO")
-        log_event("applied", stack="dev", notes=["a note"])
-        logging.getLogger("eoepca_gitops.poller").info("plain text, by mistake")
-        logging.getLogger("lightkube").warning("a library says %s", "something")
-        logging.getLogger("httpx2").info("HTTP Request: GET https://127.0.0.1:6443/api")  # a library's INFO
-    finally:
-        root.handlers[:], root.level, log.level = saved
+    configure("INFO")
+    log_event("applied", stack="dev", notes=["a note"])
+    logging.getLogger("eoepca_gitops.poller").info("plain text, by mistake")
+    logging.getLogger("lightkube").warning("a library says %s", "something")
+    logging.getLogger("httpx2").info("HTTP Request: GET https://127.0.0.1:6443/api")  # a library's INFO
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [line["log"] for line in lines] == [
         {"event": "applied", "notes": ["a note"], "stack": "dev"},
