@@ -106,6 +106,8 @@ def _fail(text: str) -> tuple[Reason, str, bool]:
             "kubernetes:apps/v1:Deployment x: Error applying | ValueError: bad value",
         ),
         ("pulumi.RunError: stack failed\n", "pulumi.RunError: stack failed"),
+        # "error" inside a line is no error line (only kubernetes: lines count it)
+        ("warning: no error here\nerror: real", "error: real"),
         (
             "kubernetes:core/v1:Service ok\nkubernetes: note",
             "kubernetes:core/v1:Service ok | kubernetes: note",
@@ -182,16 +184,27 @@ def test_a_lock_of_a_live_process_on_this_host_is_not_stale() -> None:
     assert LockHolder("me", HOST, os.getpid()).stale(previous_host=HOST) is False
 
 
-def test_a_lock_of_a_zombie_on_this_host_is_stale() -> None:
-    child = subprocess.Popen(["true"])
+@pytest.mark.parametrize("name", ["true", "x) R"])  # a ")" in the command's name is no end of it
+def test_a_lock_of_a_zombie_on_this_host_is_stale(tmp_path: Path, name: str) -> None:
+    command = tmp_path / name
+    command.symlink_to("/bin/true")
+    child = subprocess.Popen([str(command)])
     deadline = time.monotonic() + 10
-    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+    while "State:\tZ" not in Path(f"/proc/{child.pid}/status").read_text():  # exited, not yet reaped
         assert time.monotonic() < deadline
         time.sleep(0.01)
     try:
         assert LockHolder("me", HOST, child.pid).stale() is True
     finally:
         child.wait()
+
+
+def test_a_lock_whose_process_cannot_be_read_is_not_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(self: Path, *args: Any, **kwargs: Any) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", unreadable)
+    assert LockHolder("me", HOST, 1).stale() is False
 
 
 @pytest.mark.parametrize(

@@ -101,3 +101,27 @@ def test_the_stored_document_is_stable(tmp_path: Path, golden: Callable[[str, st
     )
     golden("state.json", path.read_text())
     assert StateStore.read(path) == store.all()
+
+
+def test_a_document_of_few_fields_reads_with_the_defaults(tmp_path: Path) -> None:
+    """What an older poller wrote: no notes, drift items or condition messages."""
+    path = tmp_path / "state.json"
+    path.write_text(
+        json.dumps(
+            {
+                "stacks": {
+                    "dev": {"stack": "dev", "applied_revision": "a" * 40, "unknown_field": 1},
+                    "old": {
+                        "stack": "old",
+                        "conditions": [{"type": "Ready", "status": True, "reason": "Synced"}],
+                    },
+                }
+            }
+        )
+    )
+    states = StateStore(path).all()
+    assert states["dev"] == StackState(stack="dev", applied_revision="a" * 40)
+    assert states["dev"].conditions == c.waiting()
+    assert states["old"].conditions == (c.Condition(c.ConditionType.READY, True, c.Reason.SYNCED, ""),)
+    assert (states["old"].notes, states["old"].drift_items) == ((), ())
+    assert FileBackend(path).describe() == str(path)
