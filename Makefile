@@ -25,7 +25,8 @@ help:
 	@echo "make format        reformat the code (ruff format)"
 	@echo "make bench         benchmarks vs kubectl/Flux on an own dev cluster (~25 min) -> bench/results.md"
 	@echo "make mutation      mutation score and unit coverage -> tests/mutation/results.md;"
-	@echo "                   MODULES=\"model poller ...\" for some modules, WORKERS=N (default 1, niced)"
+	@echo "                   MODULES=\"model poller ...\" for some modules, WORKERS=N (default 1, niced),"
+	@echo "                   SURVIVORS=1 to test again only the mutants that survived the last run"
 
 demo:
 	scripts/demo.sh
@@ -81,4 +82,4 @@ bench: venv tools
 MODULES ?=
 WORKERS ?= 1
 mutation: venv
-	nice -n 19 $(VENV)/bin/python -m tests.mutation --workers $(WORKERS) $(MODULES)
+	nice -n 19 $(VENV)/bin/python -m tests.mutation --workers $(WORKERS) $(if $(SURVIVORS),--survivors) $(MODULES)

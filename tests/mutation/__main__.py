@@ -95,8 +95,7 @@ def mutants() -> list[Mutant]:
     return out
 
 
-def run_mutmut(modules: list[str], children: int) -> float:
-    patterns = [p for m in modules for p in MODULES[m]]
+def run_mutmut(patterns: list[str], children: int) -> float:
     started = time.monotonic()
     subprocess.run(
         [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children), *patterns], cwd=ROOT, check=True
@@ -196,6 +195,9 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", help=f"any of {', '.join(MODULES)} (default: all)")
     parser.add_argument("--workers", type=int, default=1, help="mutants tested at once (default 1)")
     parser.add_argument("--report-only", action="store_true", help="only write results.md from mutants/")
+    parser.add_argument(
+        "--survivors", action="store_true", help="test again only the mutants that survived the last run"
+    )
     args = parser.parse_args()
     modules = args.modules or list(MODULES)
     unknown = sorted(set(modules) - set(MODULES))
@@ -206,10 +208,15 @@ def main() -> None:
     )
     if not args.report_only:
         for module in modules:
-            seconds = run_mutmut([module], args.workers)
-            count = sum(1 for m in mutants() if _matches(m.name, MODULES[module]))
+            mine = [m for m in mutants() if _matches(m.name, MODULES[module])]
+            if args.survivors:
+                names = [m.name for m in mine if m.status not in KILLED | {"skipped"}]
+                if names:
+                    run_mutmut(names, args.workers)
+                continue
+            seconds = run_mutmut(list(MODULES[module]), args.workers)
             run_times[module] = {
-                "mutants": count,
+                "mutants": len(mine),
                 "seconds": round(seconds),
                 "date": date.today().isoformat(),
                 "workers": args.workers,
