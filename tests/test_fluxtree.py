@@ -12,15 +12,20 @@ import pytest
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.fluxtree import (
     AppliedObject,
+    BuildError,
     Problem,
     SubstitutionError,
     as_flux_sees_it,
+    build_dir,
     diff,
     documents,
     flux_envsubst,
     flux_objects,
+    generated_resources,
+    has_kustomization,
     is_flux_kustomization,
     key,
+    kustomize,
     substitute_object,
     substitution_disabled,
     walk,
@@ -368,3 +373,191 @@ def test_lenient_walk_leaves_an_object_with_an_unset_variable_as_it_is(tmp_path:
         "flux-system/apps",
         "./apps",
     )
+
+
+def test_the_generated_kustomization_lists_manifests_and_sub_kustomizations(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "b.yaml": "{}",
+            "a.yml": "{}",
+            "notes.md": "",
+            "skip._yaml": "",
+            "sub/c.yaml": "{}",
+            "sub/deeper/d.yaml": "{}",
+            "kust/kustomization.yaml": "resources: []",
+            "kust/inside.yaml": "{}",  # kust builds itself: not listed on its own
+        },
+    )
+    assert [p.relative_to(tmp_path).as_posix() for p in generated_resources(tmp_path)] == [
+        "kust",
+        "a.yml",
+        "b.yaml",
+        "sub/c.yaml",
+        "sub/deeper/d.yaml",
+    ]
+    assert has_kustomization(tmp_path / "kust") and not has_kustomization(tmp_path / "sub")
+
+
+CM = """
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: cm, labels: {app: a}}
+    data: {image: "nginx:1.0"}
+"""
+DEPLOY = """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec: {containers: [{name: web, image: nginx:1.0}]}
+"""
+
+
+@pytest.mark.parametrize("own_kustomization", [True, False])
+def test_a_kustomizations_build_fields_are_applied_as_kustomize_controller_does(
+    tmp_path: Path, own_kustomization: bool
+) -> None:
+    files = {
+        "app/cm.yaml": CM,
+        "app/deploy.yaml": DEPLOY,
+        "extra/kustomization.yaml": """
+            apiVersion: kustomize.config.k8s.io/v1alpha1
+            kind: Component
+            commonAnnotations: {component: "yes"}
+        """,
+    }
+    if own_kustomization:
+        files["app/kustomization.yaml"] = "resources: [cm.yaml, deploy.yaml]"
+    write(tmp_path, files)
+    spec = {
+        "targetNamespace": "demo",
+        "namePrefix": "p-",
+        "nameSuffix": "-s",
+        "images": [{"name": "nginx", "newTag": "2.0"}],
+        "patches": [
+            {"patch": '[{"op": "add", "path": "/data/x", "value": "1"}]', "target": {"kind": "ConfigMap"}}
+        ],
+        "components": ["../extra"],
+        "commonMetadata": {"labels": {"team": "t"}, "annotations": {"owner": "o"}},
+    }
+    cm, deploy = documents(kustomize(tmp_path / "app", spec))
+    annotations = {"component": "yes", "owner": "o"}
+    assert cm == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "p-cm-s",
+            "namespace": "demo",
+            "labels": {"app": "a", "team": "t"},
+            "annotations": annotations,
+        },
+        "data": {"image": "nginx:1.0", "x": "1"},
+    }
+    assert deploy["metadata"] == {
+        "name": "p-web-s",
+        "namespace": "demo",
+        "labels": {"team": "t"},
+        "annotations": annotations,
+    }
+    assert deploy["spec"]["selector"] == {"matchLabels": {"app": "web"}}  # labels without selectors
+    assert deploy["spec"]["template"]["spec"]["containers"] == [{"name": "web", "image": "nginx:2.0"}]
+
+
+def test_a_folder_with_its_own_kustomization_and_no_build_fields_is_built_as_it_is(tmp_path: Path) -> None:
+    write(tmp_path, {"app/kustomization.yaml": "resources: [cm.yaml]\nnamespace: own", "app/cm.yaml": CM})
+    (cm,) = documents(kustomize(tmp_path / "app", {"path": "./app", "prune": True}))
+    assert cm["metadata"] == {"name": "cm", "namespace": "own", "labels": {"app": "a"}}
+
+
+def test_an_empty_folder_builds_nothing_and_a_broken_one_fails_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    assert kustomize(tmp_path / "empty") == ""
+    write(tmp_path, {"bad/kustomization.yaml": "resources: [missing.yaml]"})
+    with pytest.raises(BuildError) as info:
+        kustomize(tmp_path / "bad")
+    assert str(info.value).startswith(f"kustomize build of {tmp_path / 'bad'} failed: ")
+    assert "missing.yaml" in str(info.value)
+
+
+def test_excluded_files_are_left_out_of_the_generated_kustomization(tmp_path: Path) -> None:
+    write(tmp_path, {"app/cm.yaml": CM, "app/broken.yaml": "a: [1"})
+    (cm,) = documents(
+        kustomize(tmp_path / "app", exclude=frozenset({(tmp_path / "app" / "broken.yaml").resolve()}))
+    )
+    assert cm["metadata"]["name"] == "cm"
+
+
+def test_build_dir_substitutes_only_with_a_post_build(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {d: 'x-${v}'}\n"},
+    )
+    assert build_dir(tmp_path / "app") == [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"d": "x-${v}"}}
+    ]
+    assert build_dir(tmp_path / "app", {"v": "1"}) == [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"d": "x-1"}}
+    ]
+
+
+def test_variables_come_from_secrets_too_and_an_optional_source_may_be_missing(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "clusters/dev/secret.yaml": """
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: creds, namespace: flux-system}
+                data: {user: YWxpY2U=, raw: "not*base64"}
+                stringData: {token: t0k}
+            """,
+            "clusters/dev/apps.yaml": f"""
+                apiVersion: {K}
+                kind: Kustomization
+                metadata: {{name: apps, namespace: flux-system}}
+                spec:
+                  path: ./apps
+                  sourceRef: {{kind: GitRepository, name: flux-system}}
+                  postBuild:
+                    substituteFrom:
+                      - {{kind: Secret, name: creds}}
+                      - {{kind: ConfigMap, name: absent, optional: true}}
+                      - {{kind: ConfigMap, name: creds}}
+            """,
+            "apps/cm.yaml": """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: c, namespace: apps}
+                data: {v: "${user}/${raw}/${token}"}
+            """,
+        },
+    )
+    tree = walk(tmp_path, "./clusters/dev", strict=False)
+    assert tree.objects[-1].obj["data"] == {"v": "alice/not*base64/t0k"}
+    assert tree.problems == [
+        Problem(
+            "apps", 0, "Kustomization flux-system/apps: substituteFrom ConfigMap/creds not found in the tree"
+        )
+    ]
+
+
+def test_a_folder_kustomize_cannot_build_is_read_file_by_file(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "clusters/dev/kustomization.yaml": "resources: [missing.yaml]",
+            "clusters/dev/cm.yaml": CM,
+            "clusters/dev/more/list.yml": (
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n---\nnot: an object\n"
+            ),
+            "clusters/dev/broken.yaml": "a: [1",
+        },
+    )
+    tree = walk(tmp_path, "./clusters/dev", strict=False)
+    assert [(p.file, p.line) for p in tree.problems] == [("clusters/dev", 0), ("clusters/dev/broken.yaml", 2)]
+    assert tree.problems[0].reason.endswith("; its files are read one by one instead")
+    assert [a.obj["metadata"]["name"] for a in tree.objects] == ["cm", "n"]
