@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 LOCK := $(wildcard requirements.lock)
 CLI := $(VENV)/bin/eoepca-gitops
 
-.PHONY: help demo tools browser venv cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench
+.PHONY: help demo tools browser venv cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench mutation
 
 help:
 	@echo "make demo          set up, start the local cluster and pulumi up --stack local (scripts/demo.sh)"
@@ -24,6 +24,9 @@ help:
 	@echo "make test          check, then integration: what .ci/run runs"
 	@echo "make format        reformat the code (ruff format)"
 	@echo "make bench         benchmarks vs kubectl/Flux on an own dev cluster (~25 min) -> bench/results.md"
+	@echo "make mutation      mutation score and unit coverage -> tests/mutation/results.md;"
+	@echo "                   MODULES=\"model poller ...\" for some modules, WORKERS=N (default 1, niced),"
+	@echo "                   SURVIVORS=1 to test again only the mutants that survived the last run"
 
 demo:
 	scripts/demo.sh
@@ -74,3 +77,9 @@ test: check integration
 bench: venv tools
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check py-spy==0.4.3 || echo "py-spy not installed: no Python profile"
 	$(VENV)/bin/python -m bench
+
+# niced and one worker by default: the machine is shared; the times per module are in the results file
+MODULES ?=
+WORKERS ?= 1
+mutation: venv
+	nice -n 19 $(VENV)/bin/python -m tests.mutation --workers $(WORKERS) $(if $(SURVIVORS),--survivors) $(MODULES)

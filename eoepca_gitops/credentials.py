@@ -8,7 +8,8 @@ plain text, and none is ever shown.
   secret values, replaced by `***`; `redact_value` for every string of a JSON-like value. Whatever
   is printed, logged, kept in a state file or served (the status page, /metrics) passes through
   them.
-- `secret_name(name)`: an environment variable or key whose name says it holds a secret.
+- `secret_name(name)`: an environment variable or key whose name says it holds a secret;
+  `env_secrets(env)` the values of such variables, for `redact`.
 
 The forms: a URL's user part (`https://user:token@host`, `https://token@host`; an ssh URL's user
 is whom to log in as, not a credential), a credential in a URL's query (`?token=`, `&password=`,
@@ -20,10 +21,18 @@ path is its secret (Slack, Microsoft Teams, Discord, Telegram), a private key. A
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["MASK", "find_plain_credential", "plain_credential", "redact", "redact_value", "secret_name"]
+__all__ = [
+    "MASK",
+    "env_secrets",
+    "find_plain_credential",
+    "plain_credential",
+    "redact",
+    "redact_value",
+    "secret_name",
+]
 
 MASK = "***"
 _SSH_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git", "sftp"})
@@ -36,7 +45,7 @@ _QUERY_NAMES = (
 )
 _QUERY = re.compile(rf"(?i)(?P<name>[?&;](?:{_QUERY_NAMES})=)(?P<value>[^&#\s\"'<>]+)")
 _AUTH_HEADER = re.compile(
-    r"(?i)(?P<name>\b(?:proxy-)?authorization\s*[:=]\s*(?:(?:basic|bearer|token|digest|negotiate)\s+)?)"
+    r"(?i)(?P<name>\b(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:(?:basic|bearer|token|digest|negotiate)\s+)?)"
     r"(?P<value>[^\s\"',;]+)"
 )
 _BEARER = re.compile(r"(?i)(?P<name>\bbearer\s+)(?P<value>[A-Za-z0-9\-._~+/]{8,}=*)")
@@ -51,10 +60,14 @@ _PRIVATE_KEY = re.compile(
 )
 # In free text (error messages, logs): `password=...`, `PGPASSWORD=...`, `token: ...`.
 _ASSIGNMENT = re.compile(
-    r"(?i)(?P<name>\b[\w.-]*(?:password|passwd|passphrase|secret|token|api_?key)[\w.-]*\s*[=:]\s*)"
+    r"(?i)(?P<name>\b[\w.-]*(?:password|passwd|pwd|passphrase|secret|token|api_?key|credentials?)[\w.-]*\s*[=:]\s*)"
     r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&\"'}\]]+)"
 )
-_SECRET_NAME = re.compile(r"PASSPHRASE|SECRET|TOKEN|PASSWORD|CREDENTIAL|PRIVATE", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"PASSPHRASE|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_?KEY", re.IGNORECASE
+)
+# Shorter values are too common as plain words ("true", "dev") to be replaced everywhere.
+_MIN_SECRET_LENGTH = 4
 # What plain_credential reports, by pattern (the URL user part is judged on its own).
 _KINDS = (
     (_QUERY, "a credential in a URL's query"),
@@ -117,7 +130,7 @@ def _mask_user(match: re.Match[str]) -> str:
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with every secret value given and every credential form above replaced by ***."""
-    for value in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+    for value in sorted({s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True):
         text = text.replace(value, MASK)
     text = _USERINFO.sub(_mask_user, text)
     for pattern in (_PRIVATE_KEY, _WEBHOOK, _QUERY, _AUTH_HEADER, _BEARER, _ASSIGNMENT):
@@ -134,6 +147,11 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact_value(v) for v in value]
     return value
+
+
+def env_secrets(env: Mapping[str, str]) -> list[str]:
+    """The values of `env`'s secret-named variables (the process's environment, as a caller has it)."""
+    return [value for name, value in env.items() if secret_name(name)]
 
 
 def secret_name(name: str) -> bool:

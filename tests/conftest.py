@@ -18,7 +18,7 @@ Missing tools make these fixtures FAIL (not skip), naming scripts/tools.sh.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +27,11 @@ import pytest
 from eoepca_gitops.devcluster import ClusterError, DevCluster, ToolsMissingError
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
+from tests.helpers import SHARED_FLUX
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The tests read the shared copies of the Flux release manifests instead of downloading them.
-os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(REPO_ROOT.parent / "shared" / "flux"))
+os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(SHARED_FLUX))
 K8S_PROVIDER_VERSION = "4.25.0"
 
 
@@ -158,6 +159,23 @@ def moto_s3() -> Iterator[MotoS3]:
         )
     finally:
         server.stop()
+
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """`golden(name, text)`: asserts that `text` is tests/golden/<name>, as flux2's CLI tests do;
+    `pytest --update-golden` rewrites the file instead (review its diff before committing)."""
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if request.config.getoption("--update-golden"):
+            path.write_text(text, encoding="utf-8")
+        assert text == path.read_text(encoding="utf-8"), f"{name} changed: run pytest --update-golden"
+
+    return check
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 FIXTURE_BLOCKS = Path(__file__).parent / "fixtures" / "blocks"
-SHARED_FLUX = Path(__file__).resolve().parents[2] / "shared" / "flux"
+# The nearest shared/ above the checkout (beside it, or beside the copy `make mutation` tests in).
+SHARED = next(
+    (d / "shared" for d in Path(__file__).resolve().parents if (d / "shared" / "flux").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared",
+)
+SHARED_FLUX = SHARED / "flux"
 
 BASE_VALUES: dict[str, Any] = {
     "cluster": {"name": "test", "publicIp": "10.0.0.1"},

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from eoepca_gitops.cli.common import load
 from eoepca_gitops.cli.main import app
+from tests.helpers import SHARED
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
 runner = CliRunner()
@@ -20,8 +21,7 @@ runner = CliRunner()
 def project(tmp_path: Path) -> Path:
     dest = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, dest, symlinks=False)
-    shared = Path(__file__).resolve().parents[2] / "shared"
-    (tmp_path / "shared").symlink_to(shared)
+    (tmp_path / "shared").symlink_to(SHARED)
     return dest
 
 

@@ -26,9 +26,10 @@ from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
 from eoepca_gitops.model.stack import CLUSTER_VARIABLES
+from tests.helpers import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+
 TREE = SHARED / "eoepca"
 ROOT_PATH = "./system/clusters/creodias/system"
 BLOCKS_DIR = ROOT / defaults.BLOCKS_DIR
@@ -90,6 +91,28 @@ REPLACED: dict[Key, tuple[list[Key], str]] = {
         "slack-url (a SealedSecret of the same name would fight over it)",
     ),
 }
+
+# The tree declares no dependsOn; the stack adds its block dependencies (clusters/blocks/*.yaml): every
+# release of a block that depends on system-storage waits for system-storage's releases.
+AFTER_STORAGE = [
+    {"name": "nfs-provisioner", "namespace": "default"},
+    {"name": "nfs-provisioner-retain", "namespace": "default"},
+    {"name": "storage", "namespace": "default"},
+]
+RELEASES_AFTER_STORAGE = {
+    *("application-hub", "combined-rm-guard", "data-access", "dummy-service", "dummy-service-guard"),
+    *("harbor", "minio", "proc-ades", "proc-ades-guard", "registration-api", "resource-catalogue"),
+    *("rm-minio-bucket-api", "um-identity-service", "um-login-service", "um-pdp-engine"),
+    *("um-user-profile", "workspace-api", "workspace-api-guard", "cheese"),
+}
+
+
+def _with_block_dependencies(release: dict[str, Any]) -> dict[str, Any]:
+    """An original HelmRelease with the dependsOn the stack adds to it."""
+    if release["metadata"]["name"] not in RELEASES_AFTER_STORAGE:
+        return release
+    return {**release, "spec": {**release["spec"], "dependsOn": AFTER_STORAGE}}
+
 
 # Objects ours has that the tree has not.
 ADDITIONS: set[Key] = {
@@ -192,7 +215,7 @@ def _helm_release_view(o: dict[str, Any]) -> dict[str, Any]:
     spec = o["spec"]
     kept = ("name", "namespace", "annotations", "labels")
     view = {"metadata": {k: v for k, v in o["metadata"].items() if k in kept}, "chart": spec["chart"]["spec"]}
-    for f in ("interval", "timeout", "values", "valuesFrom"):
+    for f in ("interval", "timeout", "dependsOn", "values", "valuesFrom"):
         if f in spec:
             view[f] = spec[f]
     return view
@@ -238,6 +261,8 @@ def _compare(orig: dict[str, Any], mine: dict[str, Any]) -> list[str]:
         # Fields both API versions have, compared as such; the rest is in DEVIATIONS.
         o, m = VIEWS[kind](orig), VIEWS[kind](mine)
         return diff(m, o)
+    if kind == "HelmRelease":
+        orig = _with_block_dependencies(orig)
     view = VIEWS.get(kind)
     if view is None:
         labels = orig.get("metadata", {}).get("labels") or {}
@@ -444,7 +469,10 @@ def test_creodias_on_current_flux_has_current_apis_and_the_same_releases(tmp_pat
     for name, orig in originals.items():
         lines = [
             line
-            for line in diff(_helm_release_view(as_flux_sees_it(releases[name])), _helm_release_view(orig))
+            for line in diff(
+                _helm_release_view(as_flux_sees_it(releases[name])),
+                _helm_release_view(_with_block_dependencies(orig)),
+            )
             if not _allowed(line, DEVIATIONS.get(key(orig), (set(), ""))[0])
         ]
         if lines:

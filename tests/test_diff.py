@@ -15,9 +15,9 @@ from eoepca_gitops.cli.main import app
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.manifests.api_gate import check_api_removal, removed_api_objects
 from eoepca_gitops.model.stack import FluxConfig
+from tests.helpers import SHARED
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 runner = CliRunner()
 HR_V2BETA1 = {
     "apiVersion": "helm.toolkit.fluxcd.io/v2beta1",

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from eoepca_gitops.fluxtree import Key
+from tests.helpers import SHARED
 from tests.import_roundtrip import compare, index, original, render, run_import
 
 ROOT = Path(__file__).resolve().parents[1]
-TREE = ROOT.parent / "shared" / "eoepca"
+TREE = SHARED / "eoepca"
 CREODIAS = "system/clusters/creodias/system"
 K, S, N = "kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io", "notification.toolkit.fluxcd.io"
 # Kustomizations: the path is the project's layout, postBuild the cluster-vars substitution the
@@ -102,7 +103,7 @@ def test_creodias_import_with_a_flux_upgrade(tmp_path: Path, version: str) -> No
     manifest = "../../shared/flux"
     out = tmp_path / "a" / "b"
     out.mkdir(parents=True)
-    (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    (tmp_path / "shared").symlink_to(SHARED)
     run_import(TREE, CREODIAS, "creodias", out, flux_version=version, flux_manifest=manifest)
     _, objects, apis = render(out, "creodias")
     assert apis["HelmRelease"] == "helm.toolkit.fluxcd.io/v2"

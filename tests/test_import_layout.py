@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
+from tests.helpers import SHARED
 from tests.import_roundtrip import compare, index, original, render, run_import
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 K = "kustomize.toolkit.fluxcd.io"
 KUSTOMIZATION = {"spec.path", "spec.postBuild", "spec.timeout", "spec.retryInterval", "spec.wait"}
 

@@ -205,7 +205,7 @@ def poll(
     signal.signal(signal.SIGINT, on_signal)
     log_event(
         "started",
-        repo=repo,
+        repo=repo,  # poll refuses a --repo with credentials
         branch=branch,
         project_dir=project_dir,
         stacks=list(stack),

@@ -69,7 +69,14 @@ def _go_duration(value: str) -> str:
 
 def _dns_name(value: str) -> str:
     labels = value.split(".")
-    if len(value) > 253 or len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+    # A single label resolves nowhere public, and an all-numeric top label is a mistyped IP address
+    # (RFC 3696, 2), not a domain.
+    if (
+        len(value) > 253
+        or len(labels) < 2
+        or labels[-1].isdigit()
+        or not all(_DNS_LABEL.match(label) for label in labels)
+    ):
         raise ValueError(
             f"{value!r} is not a DNS name (lower-case labels separated by dots, e.g. 'eoepca.org')"
         )

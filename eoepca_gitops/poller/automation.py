@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from pulumi import automation as auto
 
-from eoepca_gitops import credentials
+from eoepca_gitops.credentials import env_secrets, redact
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
@@ -31,7 +31,7 @@ from .drift import DriftItem, describe_step
 from .ports import OutcomeLike
 from .takeover import keep_others_fields
 
-__all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify", "redact"]
+__all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify"]
 
 MESSAGE_PREFIX = "eoepca-gitops"
 _UNREACHABLE = re.compile(
@@ -57,11 +57,6 @@ _NOT_DRIFT = {"same", "read", "refresh", "discard", "discard-replaced"}
 # else is a bug and escapes to the loop, which records it as one.
 OPERATION_ERRORS = (auto.CommandError, auto.InvalidVersionError, OSError)
 _LOCK = re.compile(r"created by (?P<user>\S*)@(?P<host>\S+) \(pid (?P<pid>\d+)\)")
-
-
-def redact(text: str, env: Mapping[str, str]) -> str:
-    """`text` without the values of `env`'s secret-named variables, nor any credential form."""
-    return credentials.redact(text, (value for key, value in env.items() if credentials.secret_name(key)))
 
 
 def _summary(text: str, limit: int = 1500) -> str:
@@ -155,6 +150,7 @@ class StackAutomation:
         self.settings = settings
         self._command: auto.PulumiCommand | None = None
         self._env = {**os.environ, **settings.env}
+        self._secrets = env_secrets(self._env)
 
     # -- plumbing ------------------------------------------------------------------------------
     def _cmd(self) -> auto.PulumiCommand:
@@ -173,7 +169,7 @@ class StackAutomation:
         return auto.Stack.create_or_select(self.stack, ws)
 
     def _fail(self, exc: BaseException, started: float, notes: tuple[str, ...] = ()) -> Outcome:
-        text = redact(str(exc), self._env)
+        text = redact(str(exc), self._secrets)
         if isinstance(exc, auto.ConcurrentUpdateError):
             holders = ", ".join(f"{h.user}@{h.host} pid {h.pid}" for h in lock_holders(text)) or "unknown"
             return Outcome(
@@ -298,7 +294,9 @@ class StackAutomation:
         changes = {str(k): int(v) for k, v in result.change_summary.items()}
         drift = any(v for k, v in changes.items() if k != "same")
         items = tuple(found)
-        shown = "; ".join(redact(str(i), self._env) for i in items[:5]) + ("; ..." if len(items) > 5 else "")
+        shown = "; ".join(redact(str(i), self._secrets) for i in items[:5]) + (
+            "; ..." if len(items) > 5 else ""
+        )
         return Outcome(
             True,
             Reason.DRIFT_DETECTED if drift else Reason.SYNCED,
@@ -334,7 +332,7 @@ class StackAutomation:
         try:
             self._stack(tree).refresh(target=list(urns), color="never")
         except OPERATION_ERRORS as exc:
-            why = _summary(redact(str(exc), self._env))
+            why = _summary(redact(str(exc), self._secrets))
             return [f"the state of the corrected resources was not re-read: {why}"]
         return []
 

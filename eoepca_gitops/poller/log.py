@@ -1,17 +1,18 @@
 """The poller's log: one JSON object per line, {"event": ..., "stack": ..., ...}.
 
-Callers redact the secrets they know before logging (eoepca_gitops.poller.automation.redact); every
-line is redacted once more here (eoepca_gitops.credentials), so no credential form reaches the log.
+Callers redact what they log, and every line is redacted once more on its way out
+(eoepca_gitops.credentials): a traceback or a library's message may carry a credential no caller saw.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import Any
 
-from eoepca_gitops.credentials import redact_value
+from eoepca_gitops.credentials import env_secrets, redact, redact_value
 
 __all__ = ["configure", "log", "log_event"]
 
@@ -26,14 +27,18 @@ class _JsonLines(logging.Formatter):
     """Every record one JSON object: ours carry a JSON event already, anything else its text."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        # Redacting the JSON text keeps it JSON: no credential form spans a quote.
+        message = redact(record.getMessage(), env_secrets(os.environ))
         try:
             body: Any = json.loads(message) if record.name == log.name else None
         except ValueError:
             body = None
         body = body if isinstance(body, dict) else {"logger": record.name, "text": message}
         if record.exc_info:
-            body = {**body, "exception": self.formatException(record.exc_info)}
+            body = {
+                **body,
+                "exception": redact(self.formatException(record.exc_info), env_secrets(os.environ)),
+            }
         line = {"time": self.formatTime(record), "level": record.levelname, "log": body}
         return json.dumps(line, default=str)
 

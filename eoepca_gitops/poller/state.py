@@ -4,8 +4,8 @@ cluster, where a pod's disk does not survive it) a ConfigMap (eoepca_gitops.poll
 The document survives restarts: the last applied revision, the failure count on the revision last
 attempted, the conditions, and `in_progress` (which process ran which operation), from which a
 restart knows that the previous run died mid-update. It never holds secrets: errors are redacted
-before they reach a StackState (see automation.redact), and every string of the document once more
-as it is written (eoepca_gitops.credentials).
+before they reach a StackState, and every string of the document once more as it is written
+(eoepca_gitops.credentials).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from eoepca_gitops.credentials import redact_value
+from eoepca_gitops.credentials import env_secrets, redact, redact_value
 
 from .conditions import Condition, ConditionType, Phase, Reason, phase, waiting
 
@@ -98,10 +98,11 @@ class StackState:
 
 
 def encode(states: Mapping[str, StackState]) -> dict[str, Any]:
-    return {
-        "version": SCHEMA_VERSION,
-        "stacks": {name: s.to_json() for name, s in sorted(states.items())},
-    }
+    """The document as it is stored: credentials redacted (errors and notes are redacted where they
+    are made; this catches any that slipped through; redacting JSON text keeps it JSON)."""
+    doc = {"version": SCHEMA_VERSION, "stacks": {name: s.to_json() for name, s in sorted(states.items())}}
+    stored: dict[str, Any] = json.loads(redact(json.dumps(doc), env_secrets(os.environ)))
+    return stored
 
 
 def decode(raw: Any) -> dict[str, StackState]:

@@ -259,15 +259,23 @@ def test_suspend_then_a_commit_is_not_applied_until_resume(stack: LocalStack) ->
     ingress_file.write_text(
         ingress_file.read_text().replace("committed: by-the-test", "committed: while-suspended")
     )
-    stack.commit("change the ingress while the block is suspended")
-    source_revision = wait_for(
-        "the source to fetch the commit",
-        lambda: (stack.get("gitrepository", "flux-system", "flux-system")["status"]["artifact"]["revision"]
-                 if stack.get("gitrepository", "flux-system", "flux-system") else None),
-    )  # fmt: skip
-    time.sleep(10)  # two source intervals: a Kustomization that was not suspended would have applied it
+    before = stack.get("kustomization", "system-test", "flux-system")["status"]["lastAttemptedRevision"]
+    revision = stack.commit("change the ingress while the block is suspended")
+
+    def applied_by(name: str) -> bool:
+        status = stack.get("kustomization", name, "flux-system").get("status", {})
+        return str(status.get("lastAppliedRevision", "")).endswith(revision)
+
+    # Positive evidence that the suspended Kustomization had its chance: a Kustomization of the same
+    # source that is not suspended has applied the new commit (the controller reacts to a new
+    # artifact of their source at once), while the suspended one has not even attempted it.
+    wait_for(
+        "a block that is not suspended to apply the commit", lambda: applied_by("system-demo"), timeout=120
+    )
+    status = stack.get("kustomization", "system-test", "flux-system")["status"]
+    assert status["lastAttemptedRevision"] == before, f"attempted while suspended ({revision})"
     labels = stack.get("ingress", "identity-dummy-service", "test")["metadata"]["labels"]
-    assert labels["committed"] == "by-the-test", f"applied while suspended ({source_revision})"
+    assert labels["committed"] == "by-the-test", f"applied while suspended ({revision})"
 
     proc = cli(stack, "resume", "--stack", STACK, "system-test")
     assert proc.returncode == 0, proc.stdout + proc.stderr

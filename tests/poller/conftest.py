@@ -3,6 +3,7 @@ dev_cluster, moto_s3): a per-test backend, namespace, Git remote and `poll` proc
 
 from __future__ import annotations
 
+import logging
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from eoepca_gitops.poller.log import log
 from tests.conftest import DevClusterHandle
 from tests.poller.harness import PROJECT_DIR, GitRemote, PollerProcess, kubectl
 
@@ -64,3 +66,14 @@ def start_poller(rc_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..
         assert PASSPHRASE not in w.logs(), "the passphrase leaked into the runner's log"
         if w.state_file.exists():
             assert PASSPHRASE not in w.state_file.read_text(), "the passphrase leaked into the state file"
+
+
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """The logging set-up as it was before the test (for tests that call poller.log.configure)."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, log.level)
+    try:
+        yield
+    finally:
+        root.handlers[:], root.level, log.level = saved

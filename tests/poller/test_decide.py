@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eoepca_gitops.poller.conditions import Reason
-from eoepca_gitops.poller.decide import Action, Policy, backoff, decide
+from eoepca_gitops.poller.decide import Action, Decision, Policy, backoff, decide
 from eoepca_gitops.poller.state import InProgress, StackState
 
 P = Policy(backoff_base=10, backoff_factor=3, backoff_cap=3600, jitter=0.2, stall_after=3, drift_interval=600)
@@ -151,17 +151,56 @@ CASES: list[tuple[str, StackState, str | None, Action, Reason, float | None]] = 
 ]
 
 
+# The message each case's Decision carries (shown in status and the log).
+MESSAGES = {
+    "nothing known": "branch head not known yet",
+    "first revision": "apply aaaaaaaaaaaa",
+    "new commit": "apply bbbbbbbbbbbb",
+    "synced, drift not due": "",
+    "synced, drift due": "drift check (detect)",
+    "drift due from the last check, not the last success": "",
+    "git down: the last known head stands in": "drift check (detect)",
+    "git down, head known but not applied": "apply bbbbbbbbbbbb",
+    "failed, backoff running": "retry 2 in 5s",
+    "failed, backoff elapsed": "retry 3",
+    "stalled after N failures": "3 consecutive failures on bbbbbbbbbbbb; waiting for a new commit",
+    "transient failures never stall": "retry 6",
+    "stalled, then a new commit": "apply cccccccccccc",
+    "failed drift correction retried with backoff": "retry 2",
+    "operation running": "update running",
+}
+
+
 @pytest.mark.parametrize(
-    ("state", "head", "action", "reason", "wake_at"),
-    [c[1:] for c in CASES],
+    ("state", "head", "action", "reason", "wake_at", "message"),
+    [(*c[1:], MESSAGES[c[0]]) for c in CASES],
     ids=[c[0] for c in CASES],
 )
 def test_decide(
-    state: StackState, head: str | None, action: Action, reason: Reason, wake_at: float | None
+    state: StackState, head: str | None, action: Action, reason: Reason, wake_at: float | None, message: str
 ) -> None:
-    d = decide(state, head, NOW, P)
-    assert (d.action, d.reason) == (action, reason)
-    assert d.wake_at == (pytest.approx(wake_at) if wake_at is not None else None)
+    assert decide(state, head, NOW, P) == Decision(action, reason, message, wake_at)
+
+
+def test_a_retry_is_due_at_its_time_exactly() -> None:
+    failed = SYNCED.with_(attempted_revision=B, failures=1, retry_at=NOW)
+    assert decide(failed, B, NOW, P) == Decision(Action.UPDATE, Reason.RETRYING_AFTER_FAILURE, "retry 2")
+    assert decide(failed, B, NOW - 0.5, P) == Decision(
+        Action.NONE, Reason.RETRYING_AFTER_FAILURE, "retry 2 in 0s", wake_at=NOW
+    )
+
+
+def test_a_drift_check_is_due_at_its_time_exactly() -> None:
+    state = SYNCED.with_(last_success_at=NOW - 600)
+    assert decide(state, A, NOW, P) == Decision(
+        Action.DRIFT_CHECK, Reason.DRIFT_CHECK_DUE, "drift check (detect)"
+    )
+    never_checked = S.with_(git_revision=A, applied_revision=A)
+    assert decide(never_checked, A, NOW, P).action == Action.DRIFT_CHECK
+
+
+def test_a_delay_below_one_second_is_kept() -> None:
+    assert backoff(1, Policy(backoff_base=0.25, backoff_cap=10, jitter=0), 0.5) == 0.25
 
 
 def test_drift_disabled() -> None:

@@ -9,8 +9,6 @@ import pytest
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.manifests.drift import EXEMPT, EXEMPT_FIELDS, PATCH_FORCE, apply_drift_policy
 from eoepca_gitops.model.blocks import DriftExemption
-from eoepca_gitops.poller.automation import classify
-from eoepca_gitops.poller.conditions import Reason
 from eoepca_gitops.poller.drift import DriftItem, describe_step, field_owner, parse_path
 
 PULUMI = {"manager": "pulumi-kubernetes-d0c00bec", "operation": "Apply", "time": "2026-11-30T05:00:00Z"}
@@ -151,25 +149,3 @@ def test_an_exemption_of_nothing_is_refused(exemption: DriftExemption, words: st
     with pytest.raises(ConfigError, match=words) as info:
         apply_drift_policy(objects(), [exemption], "Pulumi.t.yaml")
     assert info.value.key == "eoepca-gitops:driftExempt"
-
-
-@pytest.mark.parametrize(
-    ("text", "reason", "transient"),
-    [
-        (
-            'error: Server-Side Apply field conflict detected; conflicts with "kubectl-patch"',
-            Reason.FIELD_CONFLICT,
-            False,
-        ),
-        ("dial tcp 127.0.0.1:6443: connect: connection refused", Reason.CLUSTER_UNREACHABLE, True),
-        ("error: validation error: x", Reason.CONFIG_INVALID, False),
-        (
-            'kubernetes:apps/v1:Deployment Deployment/a/b updating failed: Deployment "b" is invalid',
-            Reason.PROVIDER_ERROR,
-            False,
-        ),
-        ("error: something else", Reason.UPDATE_FAILED, False),
-    ],
-)
-def test_failures_are_named_by_what_happens_next(text: str, reason: Reason, transient: bool) -> None:
-    assert classify(text) == (reason, transient)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from eoepca_gitops.poller.conditions import Phase, Reason
-from eoepca_gitops.poller.decide import Policy
+from eoepca_gitops.poller.decide import DriftMode, Policy
 from eoepca_gitops.poller.drift import DriftItem
-from eoepca_gitops.poller.log import configure, log, log_event
+from eoepca_gitops.poller.log import configure, log_event
 from eoepca_gitops.poller.loop import LoopConfig, PollLoop
 from eoepca_gitops.poller.ports import OutcomeLike
 from eoepca_gitops.poller.source import SourceError
@@ -65,6 +65,7 @@ class FakeRunner:
         self.block.set()
         self.drift_out = Out(True)
         self.during_check: Callable[[], None] = lambda: None
+        self.corrections: list[tuple[str, tuple[DriftItem, ...]]] = []
 
     def update(
         self, tree: Path, revision: str, *, refresh: bool = False, previous_host: str | None = None
@@ -78,6 +79,7 @@ class FakeRunner:
         return self.drift_out
 
     def correct(self, tree: Path, revision: str, found: OutcomeLike) -> Out:
+        self.corrections.append((revision, found.drift_items))
         return self.update(tree, revision, refresh=True)
 
     def recover(self, tree: Path, previous_host: str | None) -> Out:
@@ -95,7 +97,9 @@ class Clock:
         return self.now
 
 
-def make(tmp_path: Path, head: str | None, **policy: float) -> tuple[PollLoop, FakeSource, FakeRunner, Clock]:
+def make(
+    tmp_path: Path, head: str | None, **policy: float | DriftMode
+) -> tuple[PollLoop, FakeSource, FakeRunner, Clock]:
     src, runner, clock = FakeSource(head), FakeRunner(), Clock()
     settings: dict[str, float] = {"backoff_base": 10, "backoff_cap": 100, "jitter": 0, "stall_after": 2}
     pol = Policy(**{"drift_interval": 0, **settings, **policy})  # type: ignore[arg-type]
@@ -239,20 +243,43 @@ def test_a_drift_check_cut_short_by_shutdown_leaves_the_stack_as_it_was(tmp_path
     assert s.conditions == before.conditions
 
 
+@pytest.mark.usefixtures("logging_restored")
 def test_every_log_line_is_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level, log.level)
-    try:
-        configure("INFO")
-        log_event("applied", stack="dev", notes=["a note"])
-        logging.getLogger("eoepca_gitops.poller").info("plain text, by mistake")
-        logging.getLogger("lightkube").warning("a library says %s", "something")
-        logging.getLogger("httpx2").info("HTTP Request: GET https://127.0.0.1:6443/api")  # a library's INFO
-    finally:
-        root.handlers[:], root.level, log.level = saved
+    configure("INFO")
+    log_event("applied", stack="dev", notes=["a note"])
+    logging.getLogger("eoepca_gitops.poller").info("plain text, by mistake")
+    logging.getLogger("lightkube").warning("a library says %s", "something")
+    logging.getLogger("httpx2").info("HTTP Request: GET https://127.0.0.1:6443/api")  # a library's INFO
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [line["log"] for line in lines] == [
         {"event": "applied", "notes": ["a note"], "stack": "dev"},
         {"logger": "eoepca_gitops.poller", "text": "plain text, by mistake"},
         {"logger": "lightkube", "text": "a library says something"},
     ]
+
+
+REPLICAS = DriftItem("Deployment", "Deployment/demo/web", "spec.replicas", "1", "3", "kubectl-scale")
+
+
+@pytest.mark.parametrize("mode", [DriftMode.DETECT, DriftMode.CORRECT])
+def test_drift_is_corrected_only_in_correct_mode(tmp_path: Path, mode: DriftMode) -> None:
+    rec, _, runner, clock = make(tmp_path, A, drift_interval=60, drift_mode=mode)
+    rec.tick()
+    settle(rec)
+    runner.drift_out = Out(
+        True, Reason.DRIFT_DETECTED, "drift: 1 to update", drift=True, drift_items=(REPLICAS,)
+    )
+    clock.now += 61
+    rec.tick()
+    settle(rec)
+    s = rec.store.get("dev")
+    if mode is DriftMode.DETECT:
+        assert runner.corrections == [] and runner.updates == [A]
+        assert (s.phase, s.drift, s.applied_revision) == (Phase.DRIFTED, True, A)
+        assert s.drift_items == (REPLICAS.to_json(),)
+        assert s.conditions[0].reason == Reason.DRIFT_DETECTED
+    else:
+        assert runner.corrections == [(A, (REPLICAS,))] and runner.updates == [A, A]
+        assert (s.phase, s.drift, s.applied_revision) == (Phase.SYNCED, False, A)
+        assert s.conditions[0].reason == Reason.DRIFT_CORRECTED
+        assert s.notes == ("corrected drift: 1 to update",)

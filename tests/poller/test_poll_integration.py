@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -160,7 +159,9 @@ def test_drift_detected_then_corrected(
     assert s.conditions[0].message.startswith("drift: ") and "watched" in s.conditions[0].message
     _, body = w.http("/metrics")
     assert 'eoepca_gitops_drift_detected{stack="dev"} 1.0' in body
-    time.sleep(2.5)  # more drift intervals pass: detect mode never touches the object
+    # Detect mode had its chances to touch the object: two more drift checks found the drift again.
+    checked = s.last_drift_check_at or 0.0
+    w.wait_state("two more drift checks", lambda s: (s.last_drift_check_at or 0.0) >= checked + 2.0)
     assert configmap_data(kc, namespace) == {"k": "edited"}
     assert w.state().phase == "drifted"
     w.terminate()
@@ -224,10 +225,17 @@ def test_killed_mid_update_restart_recovers_pending_operations(
 
     w.wait_state("update running", lambda s: s.in_progress is not None and s.in_progress.revision == slow)
     wait_for("the Service create in flight", service_exists, timeout=120)
-    time.sleep(1)  # let the engine persist its pending operation
+    backend = Path(rc_env["PULUMI_BACKEND_URL"].removeprefix("file://"))
+
+    def pending_service_persisted() -> bool:  # the engine's checkpoint names the create in flight
+        return any(
+            '"pending_operations"' in text and "Service::slow" in text
+            for text in (p.read_text() for p in (backend / ".pulumi" / "stacks").rglob("*.json"))
+        )
+
+    wait_for("the engine to persist its pending operation", pending_service_persisted, timeout=60)
     w.kill()  # SIGKILL to the runner and its pulumi processes, like a node failure
     assert w.state().in_progress is not None
-    backend = Path(rc_env["PULUMI_BACKEND_URL"].removeprefix("file://"))
     assert list((backend / ".pulumi" / "locks").rglob("*.json")), "a stale lock should be left"
     fixed = remote.commit({**base, "data": {"k": "v2"}, "slow": "false"}, "no LoadBalancer")
     w2 = start_poller(remote.url, name="k")

@@ -4,6 +4,7 @@ and the Deployment's arguments as the `poll` command parses them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -128,31 +129,72 @@ def test_secret_values_must_match() -> None:
         poller_objects(config(credentialSecrets={"TOKEN": "tokenKey"}), PASSPHRASE)
 
 
+# What every case shares: the arguments and the values `poll` parses them to.
+COMMON_ARGS = ["--repo", "https://git.example/cfg.git", "--branch", "main", "--project-dir", "."]
+TAIL_ARGS = ["--state-configmap", "eoepca-gitops-poller-state", "--work-dir", "/var/lib/eoepca-gitops/work"]
+COMMON_PARAMS: dict[str, Any] = {
+    "repo": "https://git.example/cfg.git",
+    "branch": "main",
+    "project_dir": ".",
+    "state_configmap": "eoepca-gitops-poller-state",
+    "work_dir": Path("/var/lib/eoepca-gitops/work"),
+}
+
+
 @pytest.mark.parametrize(
-    "changes",
+    ("changes", "args", "params"),
     [
-        {},
-        {"interval": "1m0s", "driftInterval": "1h30m", "grace": "90s", "driftMode": "correct"},
-        {"interval": "250ms", "driftInterval": "0", "replicas": 3, "stacks": ["a", "b"]},
-        {"interval": "1.5h", "driftInterval": "2h45m0s", "lease": True, "port": 8080},
+        (
+            {},
+            [*COMMON_ARGS, "--stack", "creodias", "--interval", "10s", "--drift-interval", "10m"],
+            {"stack": ["creodias"], "interval": 10.0, "drift_interval": 600.0, "drift_mode": "detect"},
+        ),
+        (
+            {"interval": "1m0s", "driftInterval": "1h30m", "grace": "90s", "driftMode": "correct"},
+            [*COMMON_ARGS, "--stack", "creodias", "--interval", "1m0s", "--drift-interval", "1h30m"],
+            {"stack": ["creodias"], "interval": 60.0, "drift_interval": 5400.0, "drift_mode": "correct"},
+        ),
+        (
+            {"interval": "250ms", "driftInterval": "0", "replicas": 3, "stacks": ["a", "b"]},
+            [*COMMON_ARGS, "--stack", "a", "--stack", "b", "--interval", "250ms", "--drift-interval", "0"],
+            {"stack": ["a", "b"], "interval": 0.25, "drift_interval": 0.0, "drift_mode": "detect"},
+        ),
+        (
+            {"interval": "1.5h", "driftInterval": "2h45m0s", "lease": True, "port": 8080},
+            [*COMMON_ARGS, "--stack", "creodias", "--interval", "1.5h", "--drift-interval", "2h45m0s"],
+            {"stack": ["creodias"], "interval": 5400.0, "drift_interval": 9900.0, "drift_mode": "detect"},
+        ),
     ],
 )
-def test_every_argument_the_deployment_passes_is_parsed_by_the_poll_command(changes: dict[str, Any]) -> None:
+def test_every_argument_the_deployment_passes_is_parsed_by_the_poll_command(
+    changes: dict[str, Any], args: list[str], params: dict[str, Any]
+) -> None:
     """The Deployment would crash-loop if `poll` refused an argument the model accepted."""
+    p = config(**changes)
+    lease = changes.get("replicas", 1) > 1 or changes.get("lease", False)
+    grace = changes.get("grace", "60s")
+    expected_args = [
+        "poll",
+        *args,
+        "--drift-mode", params["drift_mode"],
+        *TAIL_ARGS,
+        "--listen", f"[$(POD_IP)]:{changes.get('port', 9464)}",
+        "--grace", grace,
+        *(["--lease", "eoepca-gitops-poller"] if lease else []),
+    ]  # fmt: skip
+    assert poller_args(p) == expected_args
     pod_ip = "10.244.0.7"  # what Kubernetes puts in for $(POD_IP)
-    args = [a.replace("$(POD_IP)", pod_ip) for a in poller_args(config(**changes))]
-    command = typer.main.get_command(app)
-    assert args[0] == "poll"
-    poll = command.commands["poll"]  # type: ignore[attr-defined]
-    ctx = poll.make_context("poll", list(args[1:]))  # parses and converts every option; no run
-    params = ctx.params
-    assert params["repo"] == BASE["gitUrl"] and params["stack"] == changes.get("stacks", ["creodias"])
-    for option in ("interval", "drift_interval", "grace"):
-        assert isinstance(params[option], float)
-    if "interval" in changes:
-        expected = {"1m0s": 60.0, "250ms": 0.25, "1.5h": 5400.0}[changes["interval"]]
-        assert params["interval"] == expected
-    assert (params["lease"] is not None) == (changes.get("replicas", 1) > 1 or changes.get("lease", False))
+    given = [a.replace("$(POD_IP)", pod_ip) for a in expected_args[1:]]
+    poll = typer.main.get_command(app).commands["poll"]  # type: ignore[attr-defined]
+    ctx = poll.make_context("poll", given)  # parses and converts every option; no run
+    expected = {
+        **COMMON_PARAMS,
+        **params,
+        "listen": f"[10.244.0.7]:{changes.get('port', 9464)}",
+        "grace": {"60s": 60.0, "90s": 90.0}[grace],
+        "lease": "eoepca-gitops-poller" if lease else None,
+    }
+    assert {k: ctx.params[k] for k in expected} == expected
 
 
 def test_network_policy_lets_in_metrics_scraping_only() -> None:

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from eoepca_gitops.poller import conditions as c
-from eoepca_gitops.poller.state import InProgress, StackState, StateStore
+from eoepca_gitops.poller.state import FileBackend, InProgress, StackState, StateStore
 
 
 def test_round_trip_and_atomic(tmp_path: Path) -> None:
@@ -37,3 +42,86 @@ def test_phases() -> None:
     assert c.phase(c.stalled(c.Reason.UPDATE_FAILED, "x")) == c.Phase.STALLED
     assert c.phase(c.waiting()) == c.Phase.PENDING
     assert c.phase(c.waiting(c.Reason.SOURCE_UNAVAILABLE, "down")) == c.Phase.FAILED
+
+
+class Unserialisable:
+    """A value json.dump reaches only after it has written part of the document."""
+
+
+@pytest.mark.parametrize("failure", ["unserialisable value", "disk full at fsync"])
+def test_a_write_that_fails_midway_leaves_the_old_file_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    path = tmp_path / "state.json"
+    backend = FileBackend(path)
+    backend.save({"version": 1, "stacks": {}})
+    before = path.read_text()
+    assert before == '{\n  "stacks": {},\n  "version": 1\n}\n'
+    payload: dict[str, Any] = {"a": "x" * 100_000, "stacks": {}, "version": 1}
+    if failure == "unserialisable value":
+        payload["z"] = Unserialisable()
+        expected: type[Exception] = TypeError
+    else:
+
+        def no_space(fd: int) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "fsync", no_space)
+        expected = OSError
+    with pytest.raises(expected):
+        backend.save(payload)
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # the partial temp file removed
+
+
+def test_the_stored_document_is_stable(tmp_path: Path, golden: Callable[[str, str], None]) -> None:
+    """The state document is an interface (`status`, another poller version, an operator's jq)."""
+    path = tmp_path / "state.json"
+    store = StateStore(path)
+    store.put(StackState(stack="new"))
+    store.put(
+        StackState(stack="dev").with_(
+            git_revision="c" * 40,
+            applied_revision="a" * 40,
+            attempted_revision="c" * 40,
+            failures=2,
+            last_failure_transient=True,
+            retry_at=1030.5,
+            last_error="ClusterUnreachable: dial tcp 10.0.0.1:6443: connection refused",
+            last_attempt_at=1000.0,
+            last_success_at=900.0,
+            last_drift_check_at=950.0,
+            drift=True,
+            drift_items=({"kind": "Deployment", "object": "Deployment/n/d", "field": "spec.replicas"},),
+            last_duration_seconds=12.25,
+            in_progress=InProgress("update", "c" * 40, 42, "poller-0", 1000.0),
+            notes=("recovered",),
+            conditions=c.failed(c.Reason.CLUSTER_UNREACHABLE, "connection refused"),
+        )
+    )
+    golden("state.json", path.read_text())
+    assert StateStore.read(path) == store.all()
+
+
+def test_a_document_of_few_fields_reads_with_the_defaults(tmp_path: Path) -> None:
+    """What an older poller wrote: no notes, drift items or condition messages."""
+    path = tmp_path / "state.json"
+    path.write_text(
+        json.dumps(
+            {
+                "stacks": {
+                    "dev": {"stack": "dev", "applied_revision": "a" * 40, "unknown_field": 1},
+                    "old": {
+                        "stack": "old",
+                        "conditions": [{"type": "Ready", "status": True, "reason": "Synced"}],
+                    },
+                }
+            }
+        )
+    )
+    states = StateStore(path).all()
+    assert states["dev"] == StackState(stack="dev", applied_revision="a" * 40)
+    assert states["dev"].conditions == c.waiting()
+    assert states["old"].conditions == (c.Condition(c.ConditionType.READY, True, c.Reason.SYNCED, ""),)
+    assert (states["old"].notes, states["old"].drift_items) == ((), ())
+    assert FileBackend(path).describe() == str(path)

@@ -1,0 +1,230 @@
+"""`python -m tests.mutation [MODULE ...]` (or `make mutation MODULES="..."`): mutation testing with
+mutmut over the modules where a silent regression hurts most, then the unit coverage of the same
+code, into tests/mutation/results.md.
+
+mutmut copies the project into mutants/, generates every mutant of the files `[tool.mutmut]` in
+pyproject.toml names, and runs, for each mutant of the chosen modules, the unit tests that reach
+the mutated function. Results accumulate in mutants/ (a function's mutants are tested again only
+when it changes, or when its module is named on the command line), so the modules can be run one
+at a time and the report always shows every result there is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.md"
+RUN_TIMES = HERE / "run-times.json"
+MUTANTS = ROOT / "mutants"
+VENV_BIN = Path(sys.executable).parent
+MIN_SCORE = 85.0
+MIN_COVERAGE = 90.0
+
+# Module -> the mutmut name patterns of its mutants. The poller's automation.py is mutated only in
+# its pure parts: the rest drives the Pulumi engine and is proven by the integration tests.
+MODULES: dict[str, tuple[str, ...]] = {
+    "model": ("eoepca_gitops.model.*",),
+    "manifests": ("eoepca_gitops.manifests.*",),
+    "fluxtree": ("eoepca_gitops.fluxtree.*",),
+    "importer": ("eoepca_gitops.importer.*",),
+    "redaction": ("eoepca_gitops.credentials.*",),
+    "poller": (
+        "eoepca_gitops.poller.decide.*",
+        "eoepca_gitops.poller.state.*",
+        "eoepca_gitops.poller.source.*",
+        "eoepca_gitops.poller.automation.x_classify__mutmut_*",
+        "eoepca_gitops.poller.automation.x__summary__mutmut_*",
+        "eoepca_gitops.poller.automation.x_lock_holders__mutmut_*",
+        "eoepca_gitops.poller.automation.x__describe__mutmut_*",
+        "eoepca_gitops.poller.automation.xǁLockHolderǁstale__mutmut_*",
+    ),
+    "cli": ("eoepca_gitops.cli.common.*",),
+}
+# Unit coverage is reported for the same code (the pure parts of the poller: its logic).
+COVERAGE: dict[str, tuple[str, ...]] = {
+    "model": ("eoepca_gitops/model/",),
+    "manifests": ("eoepca_gitops/manifests/",),
+    "fluxtree": ("eoepca_gitops/fluxtree/",),
+    "importer": ("eoepca_gitops/importer/",),
+    "redaction": ("eoepca_gitops/credentials.py",),
+    "poller": (
+        "eoepca_gitops/poller/decide.py",
+        "eoepca_gitops/poller/transitions.py",
+        "eoepca_gitops/poller/conditions.py",
+        "eoepca_gitops/poller/state.py",
+        "eoepca_gitops/poller/drift.py",
+        "eoepca_gitops/poller/source.py",
+    ),
+    "cli": ("eoepca_gitops/cli/common.py",),
+}
+KILLED = {"killed", "timeout", "caught by type check"}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str  # eoepca_gitops.poller.decide.x_decide__mutmut_3
+    module: str  # eoepca_gitops.poller.decide
+    status: str  # mutmut's word: killed, survived, timeout, no tests, not checked, ...
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(name, p) for p in patterns)
+
+
+def mutants() -> list[Mutant]:
+    """Every mutant mutmut generated, with its last result (mutants/<file>.meta)."""
+    from mutmut.stats import status_by_exit_code
+
+    out: list[Mutant] = []
+    for meta in sorted(MUTANTS.rglob("*.py.meta")):
+        module = ".".join(meta.relative_to(MUTANTS).with_suffix("").with_suffix("").parts)
+        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        out += [Mutant(name, module, status_by_exit_code[code]) for name, code in codes.items()]
+    return out
+
+
+def run_mutmut(patterns: list[str], children: int) -> float:
+    started = time.monotonic()
+    subprocess.run(
+        [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children), *patterns], cwd=ROOT, check=True
+    )
+    return time.monotonic() - started
+
+
+def coverage() -> dict[str, float]:
+    """Percent of lines (and branches) the unit tests run, per file of the covered modules."""
+    data = ROOT / ".coverage-mutation.json"
+    subprocess.run(
+        [
+            str(VENV_BIN / "pytest"),
+            "-q",
+            "-m",
+            "not integration",
+            "-p",
+            "no:cacheprovider",
+            "--cov=eoepca_gitops",
+            "--cov-branch",
+            f"--cov-report=json:{data}",
+            "--cov-report=",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    files = json.loads(data.read_text(encoding="utf-8"))["files"]
+    data.unlink()
+    return {path: info["summary"]["percent_covered"] for path, info in files.items()}
+
+
+def _diff(name: str) -> str:
+    """The changed line of a mutant, as `mutmut show` prints it."""
+    shown = subprocess.run(
+        [str(VENV_BIN / "mutmut"), "show", name], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout
+    changed = [ln for ln in shown.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    return " / ".join(ln.strip() for ln in changed) or "?"
+
+
+def report(run_times: dict[str, dict[str, object]], covered: dict[str, float]) -> str:
+    every = mutants()
+    lines = [
+        "# Mutation testing and unit coverage",
+        "",
+        "Written by `make mutation` (`python -m tests.mutation`; mutmut "
+        f"{_version('mutmut')}, pytest-cov {_version('pytest-cov')}). Score = killed (a test failed, "
+        "or the mutant hung until mutmut's timeout) / mutants tested; `no tests` (no unit test reaches "
+        f"the function) counts as surviving. Goal: >= {MIN_SCORE:.0f} % per module, no survivor in "
+        f"redaction or dependency code; unit coverage >= {MIN_COVERAGE:.0f} %.",
+        "",
+        "## Run times",
+        "",
+        "| module | mutants run | seconds | date | workers |",
+        "|---|---|---|---|---|",
+    ]
+    for module in MODULES:
+        t = run_times.get(module)
+        if t:
+            lines.append(f"| {module} | {t['mutants']} | {t['seconds']} | {t['date']} | {t['workers']} |")
+    lines += ["", "## Score per module", "", "| module | file | killed | survived | score | goal |"]
+    lines.append("|---|---|---|---|---|---|")
+    survivors: list[Mutant] = []
+    for module, patterns in MODULES.items():
+        mine = [m for m in every if _matches(m.name, patterns) and m.status != "not checked"]
+        for file in sorted({m.module for m in mine}):
+            counts = Counter(m.status for m in mine if m.module == file)
+            killed = sum(n for status, n in counts.items() if status in KILLED)
+            tested = sum(n for status, n in counts.items() if status != "skipped")
+            score = 100.0 * killed / tested if tested else 100.0
+            verdict = "PASS" if score >= MIN_SCORE else "MISS"
+            lines.append(f"| {module} | {file} | {killed} | {tested - killed} | {score:.1f} % | {verdict} |")
+        survivors += [m for m in mine if m.status not in KILLED | {"skipped"}]
+    lines += ["", "## Surviving mutants", ""]
+    if not survivors:
+        lines.append("None.")
+    for m in survivors:
+        lines.append(f"- `{m.name}` ({m.status}): `{_diff(m.name)}`")
+    lines += ["", "## Unit coverage (lines and branches)", "", "| module | file | coverage | goal |"]
+    lines.append("|---|---|---|---|")
+    for module, prefixes in COVERAGE.items():
+        for path, percent in sorted(covered.items()):
+            if path.startswith(prefixes):
+                verdict = "PASS" if percent >= MIN_COVERAGE else "MISS"
+                lines.append(f"| {module} | {path} | {percent:.1f} % | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutation", description=__doc__)
+    parser.add_argument("modules", nargs="*", help=f"any of {', '.join(MODULES)} (default: all)")
+    parser.add_argument("--workers", type=int, default=1, help="mutants tested at once (default 1)")
+    parser.add_argument("--report-only", action="store_true", help="only write results.md from mutants/")
+    parser.add_argument(
+        "--survivors", action="store_true", help="test again only the mutants that survived the last run"
+    )
+    args = parser.parse_args()
+    modules = args.modules or list(MODULES)
+    unknown = sorted(set(modules) - set(MODULES))
+    if unknown:
+        parser.error(f"unknown modules {', '.join(unknown)}: choose from {', '.join(MODULES)}")
+    run_times: dict[str, dict[str, object]] = (
+        json.loads(RUN_TIMES.read_text(encoding="utf-8")) if RUN_TIMES.exists() else {}
+    )
+    if not args.report_only:
+        for module in modules:
+            mine = [m for m in mutants() if _matches(m.name, MODULES[module])]
+            if args.survivors:
+                names = [m.name for m in mine if m.status not in KILLED | {"skipped"}]
+                if names:
+                    run_mutmut(names, args.workers)
+                continue
+            seconds = run_mutmut(list(MODULES[module]), args.workers)
+            run_times[module] = {
+                "mutants": len(mine),
+                "seconds": round(seconds),
+                "date": date.today().isoformat(),
+                "workers": args.workers,
+            }
+            RUN_TIMES.write_text(json.dumps(run_times, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    RESULTS.write_text(report(run_times, coverage()), encoding="utf-8")
+    print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

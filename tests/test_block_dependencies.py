@@ -1,0 +1,109 @@
+"""Block dependencies become Flux `dependsOn`, exactly: a Kustomization waits for the Kustomizations of
+the blocks its block depends on, a HelmRelease for their HelmReleases (after its own, none twice)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.stack import build_stack
+from eoepca_gitops.model import load_stack
+from tests.helpers import values
+
+BLOCKS = {
+    # Helm repositories only: nothing to wait for.
+    "base": """
+        name: base
+        namespaces: [common]
+        helmRepositories:
+          - {name: eoepca, namespace: common, url: https://eoepca.github.io/helm-charts}
+    """,
+    "infra": """
+        name: infra
+        namespaces: [infra]
+        kustomization: {path: infra}
+        helmReleases:
+          - {name: db, namespace: infra, chart: postgres, version: 1.0.0,
+             sourceRef: {kind: HelmRepository, name: eoepca, namespace: common}}
+          - {name: cache, namespace: infra, chart: redis, version: 2.0.0,
+             sourceRef: {kind: HelmRepository, name: eoepca, namespace: common}}
+    """,
+    "apps": """
+        name: apps
+        namespaces: [apps]
+        dependsOn: [base, infra]
+        kustomization: {path: apps}
+        helmReleases:
+          - name: web
+            namespace: apps
+            chart: web
+            version: 3.0.0
+            sourceRef: {kind: HelmRepository, name: eoepca, namespace: common}
+            dependsOn: [{name: cache, namespace: infra}, {name: api}]
+    """,
+}
+PATCH_FORCE = {"pulumi.com/patchForce": "true"}
+SOURCE = {"kind": "HelmRepository", "name": "eoepca", "namespace": "common"}
+
+
+@pytest.fixture
+def apps(tmp_path: Path) -> list[dict[str, Any]]:
+    for name, text in BLOCKS.items():
+        (tmp_path / f"{name}.yaml").write_text(textwrap.dedent(text))
+    stack = load_stack("test", values(blocks=list(BLOCKS)), set(), "Pulumi.test.yaml", tmp_path)
+    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", base_dir=tmp_path)
+    return build_stack(stack, install).blocks["apps"]
+
+
+def test_a_kustomization_depends_on_the_kustomizations_of_its_blocks_dependencies(
+    apps: list[dict[str, Any]],
+) -> None:
+    assert apps[1] == {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "apps", "namespace": "flux-system", "annotations": PATCH_FORCE},
+        "spec": {
+            "interval": "10m0s",
+            "retryInterval": "2m0s",
+            "timeout": "5m0s",
+            "path": "./clusters/flux/apps",
+            "prune": True,
+            "wait": False,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+            "postBuild": {"substituteFrom": [{"kind": "ConfigMap", "name": "cluster-vars"}]},
+            "suspend": False,
+            "dependsOn": [{"name": "infra"}],  # base has no Kustomization
+        },
+    }
+
+
+def test_a_release_depends_on_its_own_list_then_every_release_of_its_blocks_dependencies(
+    apps: list[dict[str, Any]],
+) -> None:
+    assert apps[2] == {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": "web", "namespace": "apps", "annotations": PATCH_FORCE},
+        "spec": {
+            "interval": "5m0s",
+            "chart": {"spec": {"chart": "web", "version": "3.0.0", "sourceRef": SOURCE}},
+            "dependsOn": [
+                {"name": "cache", "namespace": "infra"},  # its own, not repeated from infra
+                {"name": "api"},
+                {"name": "db", "namespace": "infra"},
+            ],
+            "suspend": False,
+        },
+    }
+
+
+def test_the_block_objects_in_apply_order(apps: list[dict[str, Any]]) -> None:
+    assert [(o["kind"], o["metadata"]["name"]) for o in apps] == [
+        ("Namespace", "apps"),
+        ("Kustomization", "apps"),
+        ("HelmRelease", "web"),
+    ]

@@ -1,0 +1,110 @@
+"""The one error path of every command (cli/common.py): a GitopsError is one `error:` line on stderr
+and exit code 2, printed as written; a bad duration option is refused by the option's parser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from eoepca_gitops.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, duration, load, project_dir, reported
+from eoepca_gitops.cli.main import app
+from eoepca_gitops.errors import GitopsError
+
+runner = CliRunner()
+
+
+def test_exit_codes() -> None:
+    assert (EXIT_OK, EXIT_CHANGES, EXIT_ERROR) == (0, 1, 2)
+
+
+def test_a_gitops_error_is_one_line_and_exit_2() -> None:
+    cli = typer.Typer()
+
+    @cli.command()
+    @reported
+    def fails() -> None:
+        raise GitopsError("[bold]Pulumi.x.yaml[/bold]: key: not valid")
+
+    @cli.command()
+    @reported
+    def works() -> None:
+        typer.echo("done")
+
+    result = runner.invoke(cli, ["fails"])
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        2,
+        "error: [bold]Pulumi.x.yaml[/bold]: key: not valid\n",  # user text is no terminal markup
+        "",
+    )
+    assert (runner.invoke(cli, ["works"]).stdout, runner.invoke(cli, ["works"]).exit_code) == ("done\n", 0)
+
+
+def test_any_other_exception_is_a_bug_and_keeps_its_traceback() -> None:
+    @reported
+    def broken() -> None:
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        broken()
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("10s", 10.0), ("1m0s", 60.0), ("1.5h", 5400.0), ("0", 0.0)])
+def test_a_duration_option_takes_go_durations(text: str, seconds: float) -> None:
+    assert duration(text) == seconds
+    assert duration(seconds) == seconds  # a default, already parsed
+
+
+def test_a_bad_duration_option_is_refused_with_its_grammar() -> None:
+    with pytest.raises(typer.BadParameter) as info:
+        duration("10 seconds")
+    assert str(info.value) == "'10 seconds' is not a Go duration such as '1m0s', '30s' or '1h'"
+    result = runner.invoke(
+        app, ["poll", "--repo", "https://h/r.git", "--stack", "s", "--interval", "1 minute"]
+    )
+    assert result.exit_code == 2
+    assert "Invalid value for '--interval': '1 minute' is not a Go duration" in result.stderr
+
+
+def test_the_project_is_the_nearest_folder_with_pulumi_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: x\n")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert project_dir(deep) == tmp_path
+    assert project_dir(tmp_path) == tmp_path
+    monkeypatch.chdir(deep)
+    assert project_dir() == tmp_path
+
+
+def test_no_project_is_an_error_naming_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(GitopsError) as info:
+        project_dir(tmp_path)
+    assert str(info.value) == (
+        f"no Pulumi.yaml in {tmp_path} or its parents: run this inside the eoepca-gitops project"
+    )
+
+
+def test_an_unknown_stack_names_the_stacks_there(tmp_path: Path) -> None:
+    with pytest.raises(GitopsError) as none:
+        load("prod", tmp_path)
+    assert str(none.value) == "Pulumi.prod.yaml: no such stack file (stacks here: none)"
+    for name in ("Pulumi.b.yaml", "Pulumi.a.yaml", "Pulumi.yaml"):
+        (tmp_path / name).write_text("config: {}\n")
+    with pytest.raises(GitopsError) as some:
+        load("prod", tmp_path)
+    assert str(some.value) == "Pulumi.prod.yaml: no such stack file (stacks here: a, b)"
+
+
+def test_a_command_reports_an_unknown_stack_as_one_error_line(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: x\n")
+    result = runner.invoke(
+        app, ["render", "--stack", "nope", "--out", str(tmp_path / "o"), "--project", str(tmp_path)]
+    )
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: Pulumi.nope.yaml: no such stack file (stacks here: none)\n",
+    )

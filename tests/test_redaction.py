@@ -1,0 +1,115 @@
+"""Every credential form, redacted: each case a text as a tool prints it and the literal text shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from eoepca_gitops.credentials import env_secrets, redact, secret_name
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # the user part of a URL, with or without a password, anywhere in the text
+        ("https://alice:ghp_abc123@github.com/x.git", "https://***@github.com/x.git"),
+        ("https://ghp_abc123@github.com/x.git", "https://***@github.com/x.git"),
+        (
+            "fatal: unable to access 'https://u:p4ss@h/r/': 403",
+            "fatal: unable to access 'https://***@h/r/': 403",
+        ),
+        (
+            'url "http://u:p4ss@h:8080/r" and ssh://git@host/r',
+            'url "http://***@h:8080/r" and ssh://git@host/r',  # an ssh URL's user is whom to log in as
+        ),
+        ("two: https://a:b@h1/ https://c@h2/", "two: https://***@h1/ https://***@h2/"),
+        # an @ in the path is no credential
+        ("https://host/users/@me", "https://host/users/@me"),
+        # credentials in a query or as key=value
+        ("https://h/r.git?token=abc123", "https://h/r.git?token=***"),
+        ("https://h/x?ref=main&access_token=abc123&x=1", "https://h/x?ref=main&access_token=***&x=1"),
+        ("password=hunter22 user=bob", "password=*** user=bob"),
+        ("PASSWORD=hunter22;next", "PASSWORD=***;next"),
+        ("client_secret=s3cr3t, passwd=abc1, pwd=abc2", "client_secret=***, passwd=***, pwd=***"),
+        ("api_key=k1234 apikey=k5678 credentials=c9", "api_key=*** apikey=*** credentials=***"),
+        ("sig=abc&X-Amz-Security-Token=tok1", "sig=abc&X-Amz-Security-Token=***"),
+        ("passphrase=rc-1234 'token=abc'", "passphrase=*** 'token=***'"),
+        # HTTP Authorization headers, the scheme kept
+        ("Authorization: Bearer eyJhbGciOi.x.y", "Authorization: Bearer ***"),
+        (
+            "-c http.extraHeader=AUTHORIZATION: basic dXNlcjpwYXNz",
+            "-c http.extraHeader=AUTHORIZATION: basic ***",
+        ),
+        ('"authorization":"token abc123"', '"authorization":"token ***"'),
+        ("authorization=abc123 rest", "authorization=*** rest"),
+        # nothing to redact
+        ("error: connection refused", "error: connection refused"),
+        # `name: value` too (YAML quoted in an error): a word may be lost, never a credential
+        ("token: not set", "token: *** set"),
+        ("", ""),
+    ],
+)
+def test_every_credential_form_is_redacted(text: str, shown: str) -> None:
+    assert redact(text) == shown
+
+
+ENV = {
+    "GITHUB_TOKEN": "ghp_tokenvalue",
+    "AWS_SECRET_ACCESS_KEY": "awsSecretValue",
+    "PULUMI_CONFIG_PASSPHRASE": "rc-passphrase",
+    "DB_PASSWORD": "pw-value",
+    "GOOGLE_CREDENTIALS": "{json-creds}",
+    "SSH_PRIVATE_KEY": "-----KEY-----",
+    "OPENAI_API_KEY": "sk-apikey",
+    "MAPS_APIKEY": "mapskey1",
+    "MY_PASSWD": "passwd-1",
+    "SHORT_TOKEN": "abc",  # too short to replace everywhere
+    "EMPTY_SECRET": "",
+    "HOME": "/home/poller",  # not a secret name
+    "AWS_ACCESS_KEY_ID": "AKIAVISIBLE",  # an id, not a secret
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("ghp_tokenvalue", "***"),
+        ("awsSecretValue", "***"),
+        ("rc-passphrase", "***"),
+        ("pw-value", "***"),
+        ("{json-creds}", "***"),
+        ("-----KEY-----", "***"),
+        ("sk-apikey", "***"),
+        ("mapskey1", "***"),
+        ("passwd-1", "***"),
+        ("abc", "abc"),
+        ("/home/poller", "/home/poller"),
+        ("AKIAVISIBLE", "AKIAVISIBLE"),
+    ],
+)
+def test_values_of_secret_named_variables_are_redacted_wherever_they_appear(value: str, shown: str) -> None:
+    assert redact(f"before {value} after {value}", env_secrets(ENV)) == f"before {shown} after {shown}"
+
+
+def test_a_four_character_secret_is_long_enough() -> None:
+    assert redact("x abcd y", env_secrets({"A_TOKEN": "abcd"})) == "x *** y"
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("GITHUB_TOKEN", True),
+        ("aws_secret_access_key", True),
+        ("PULUMI_CONFIG_PASSPHRASE", True),
+        ("DB_PASSWORD", True),
+        ("MY_PASSWD", True),
+        ("GOOGLE_CREDENTIALS", True),
+        ("SSH_PRIVATE_KEY", True),
+        ("OPENAI_API_KEY", True),
+        ("MAPS_APIKEY", True),
+        ("HOME", False),
+        ("AWS_ACCESS_KEY_ID", False),
+        ("PULUMI_BACKEND_URL", False),
+    ],
+)
+def test_secret_names(name: str, secret: bool) -> None:
+    assert secret_name(name) is secret
