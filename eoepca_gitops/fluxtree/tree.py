@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ __all__ = [
     "Problem",
     "flux_objects",
     "is_flux_kustomization",
+    "postbuild_variables",
     "walk",
     "yaml_error",
 ]
@@ -41,9 +42,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class AppliedObject:
-    obj: dict[str, Any]
+    obj: dict[str, Any]  # as Flux applies it
     kustomization: str  # the Flux Kustomization (namespace/name) that applies it
     path: str  # its spec.path
+    raw: dict[str, Any]  # as kustomize built it, before postBuild substitution
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class FluxTree:
     # namespace/name -> the Flux Kustomization object (the root one included, as given)
     kustomizations: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # namespace/name -> (its postBuild variables as found in the tree (None: no postBuild), the
+    # substituteFrom references not found in it)
+    variables: dict[str, tuple[dict[str, str] | None, list[str]]] = field(default_factory=dict)
 
 
 def is_flux_kustomization(obj: Mapping[str, Any]) -> bool:
@@ -87,24 +92,26 @@ def _decoded(value: str) -> str:
         return value
 
 
-def _variables(
-    spec: Mapping[str, Any], namespace: str, found: list[AppliedObject]
+def postbuild_variables(
+    spec: Mapping[str, Any], namespace: str, objects: Iterable[Mapping[str, Any]]
 ) -> tuple[dict[str, str] | None, list[str]]:
-    """The postBuild variables (None: no postBuild) and the substituteFrom refs not in the tree."""
+    """A Kustomization's postBuild variables (None: no postBuild), taken from `objects` as Flux
+    takes them from the cluster, and the substituteFrom refs that are not among them."""
     post = spec.get("postBuild")
     if post is None:
         return None, []
+    objects = list(objects)
     variables: dict[str, str] = {}
     missing: list[str] = []
     for ref in post.get("substituteFrom") or []:
         kind, name = ref.get("kind"), ref.get("name")
         source = next(
             (
-                a.obj
-                for a in found
-                if a.obj.get("kind") == kind
-                and a.obj.get("metadata", {}).get("name") == name
-                and (a.obj.get("metadata", {}).get("namespace") or namespace) == namespace
+                o
+                for o in objects
+                if o.get("kind") == kind
+                and (o.get("metadata") or {}).get("name") == name
+                and ((o.get("metadata") or {}).get("namespace") or namespace) == namespace
             ),
             None,
         )
@@ -119,6 +126,15 @@ def _variables(
         variables.update(data)
     variables.update({str(k): str(v) for k, v in (post.get("substitute") or {}).items()})
     return variables, missing
+
+
+def _source(kustomization: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(kind, namespace, name) of the source a Kustomization applies from."""
+    ref = (kustomization.get("spec") or {}).get("sourceRef") or {}
+    namespace = (
+        ref.get("namespace") or (kustomization.get("metadata") or {}).get("namespace") or "flux-system"
+    )
+    return str(ref.get("kind")), str(namespace), str(ref.get("name"))
 
 
 def _lenient_build(
@@ -169,29 +185,24 @@ def walk(
             "spec": {"path": root_path, "sourceRef": {"kind": "GitRepository", "name": source_name}},
         }
     )
+    root_source = _source(root_obj)
     tree = FluxTree()
     todo: list[tuple[dict[str, Any], int]] = [(root_obj, 0)]
-    seen: dict[str, str] = {}
     while todo:
         k, deferrals = todo.pop(0)
         meta, spec = k.get("metadata", {}), k.get("spec", {})
         namespace = meta.get("namespace") or "flux-system"
         name = f"{namespace}/{meta.get('name')}"
         path = str(spec.get("path") or "./")
-        variables, missing = _variables(spec, namespace, tree.objects)
+        variables, missing = postbuild_variables(spec, namespace, (a.obj for a in tree.objects))
         if missing and deferrals < 3:
             todo.append((k, deferrals + 1))  # the ConfigMap may come from a Kustomization not built yet
             continue
         if name in tree.kustomizations:
             continue  # the root Kustomization, found again among the objects it applies
         tree.kustomizations[name] = k
+        tree.variables[name] = (variables, missing)
         norm = os.path.normpath(path.removeprefix("./")) if path.strip("./") else "."
-        if norm in seen:
-            tree.problems.append(
-                Problem(norm, 0, f"{name} applies the folder {seen[norm]} applies too; built once")
-            )
-            continue
-        seen[norm] = name
         folder = repo_root / norm
         if not folder.is_dir():
             if strict:
@@ -208,21 +219,17 @@ def walk(
             if strict
             else _lenient_build(folder, spec, repo_root, tree)
         )
-        for obj in objects:
+        for raw in objects:
+            obj = raw
             if variables is not None:
                 try:
-                    obj = substitute_object(obj, variables)
+                    obj = substitute_object(raw, variables)
                 except SubstitutionError as exc:
                     if strict:
                         raise GitopsError(f"Kustomization {name}: {exc}") from None
                     tree.problems.append(Problem(norm, 0, f"Kustomization {name}: {exc}; left unsubstituted"))
-            tree.objects.append(AppliedObject(obj, name, path))
-            source = (obj.get("spec") or {}).get("sourceRef") or {}
-            if (
-                is_flux_kustomization(obj)
-                and source.get("kind") == "GitRepository"
-                and source.get("name") == source_name
-            ):
+            tree.objects.append(AppliedObject(obj, name, path, raw))
+            if is_flux_kustomization(obj) and _source(obj) == root_source:
                 todo.append((obj, 0))
     return tree
 

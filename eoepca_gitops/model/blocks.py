@@ -1,4 +1,9 @@
-"""Building blocks, declared once under clusters/blocks/ and enabled per stack."""
+"""Building blocks, declared once under clusters/blocks/ and enabled per stack.
+
+The fields follow Flux's own (HelmRelease v2, Kustomization v1), camelCase in the files: what a
+field says is what Flux gets. A field left out is left out of the object too, so Flux's own
+default applies, except where the project has one (model/defaults.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ from pydantic import Field
 
 from eoepca_gitops.model.base import Model
 from eoepca_gitops.model.types import GoDuration, K8sName
+
+#: Open Flux sub-objects (remediation settings, post-renderers, ...) kept as written: Flux's CRD
+#: validates them, and the builders copy them verbatim.
+Spec = dict[str, Any]
 
 
 class SourceRef(Model):
@@ -21,8 +30,13 @@ class HelmRepository(Model):
     namespace: K8sName
     url: str
     type: Literal["default", "oci"] = "default"
+    provider: Literal["generic", "aws", "azure", "gcp"] | None = None
     interval: GoDuration | None = None
     timeout: GoDuration | None = None
+    secret_ref: dict[str, str] | None = None
+    cert_secret_ref: dict[str, str] | None = None
+    pass_credentials: bool | None = None
+    insecure: bool | None = None
 
 
 class ReleaseRef(Model):
@@ -33,33 +47,94 @@ class ReleaseRef(Model):
 class HelmRelease(Model):
     name: K8sName
     namespace: K8sName
+    annotations: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    # The chart, from `sourceRef`, with the settings of the HelmChart Flux makes for it.
     chart: str
     version: str = Field(min_length=1)
     source_ref: SourceRef
+    chart_interval: GoDuration | None = None
+    reconcile_strategy: Literal["ChartVersion", "Revision"] | None = None
+    values_files: list[str] = []
+    ignore_missing_values_files: bool | None = None
+    verify: Spec | None = None
     interval: GoDuration | None = None
     timeout: GoDuration | None = None
     release_name: str | None = None
     target_namespace: K8sName | None = None
-    values: dict[str, Any] = {}
-    values_from: list[dict[str, Any]] = []
-    install: dict[str, Any] | None = None
-    upgrade: dict[str, Any] | None = None
+    storage_namespace: K8sName | None = None
+    service_account_name: K8sName | None = None
+    max_history: int | None = None
+    persistent_client: bool | None = None
+    drift_detection: Spec | None = None
+    install: Spec | None = None
+    upgrade: Spec | None = None
+    test: Spec | None = None
+    rollback: Spec | None = None
+    uninstall: Spec | None = None
+    post_renderers: list[Spec] = []
+    common_metadata: Spec | None = None
+    values: Spec = {}
+    values_from: list[Spec] = []
     depends_on: list[ReleaseRef] = []
     suspend: bool = False
 
 
+class SubstituteReference(Model):
+    """A ConfigMap or Secret (in the Kustomization's namespace) Flux reads postBuild variables from."""
+
+    kind: Literal["ConfigMap", "Secret"]
+    name: K8sName
+    optional: bool | None = None
+
+
+class KustomizationSource(Model):
+    kind: Literal["GitRepository", "OCIRepository", "Bucket"] = "GitRepository"
+    name: K8sName
+    namespace: K8sName | None = None
+
+
+class KustomizationRef(Model):
+    name: K8sName
+    namespace: K8sName | None = None
+
+
 class Kustomization(Model):
-    """The Flux Kustomization that applies the block's plain manifests from Git."""
+    """The Flux Kustomization that applies the block's plain manifests from Git.
+
+    `path` is relative to the stack's git.path (`./...`: to the repository root). `substitute` and
+    `substituteFrom` are its postBuild: Flux substitutes them into what it applies from Git, and the
+    builders into the block's objects Pulumi applies (manifests/substitution.py).
+    """
 
     path: str
+    name: K8sName | None = None  # default: the block's name
+    namespace: K8sName | None = None  # default: Flux's namespace
+    source_ref: KustomizationSource | None = None  # default: the stack's Git source
     prune: bool = True
     interval: GoDuration | None = None
     retry_interval: GoDuration | None = None
     timeout: GoDuration | None = None
-    wait: bool = False
+    wait: bool | None = None
+    force: bool | None = None
     target_namespace: K8sName | None = None
+    service_account_name: K8sName | None = None
+    kube_config: Spec | None = None
+    decryption: Spec | None = None
+    deletion_policy: Literal["MirrorPrune", "Delete", "WaitForTermination", "Orphan"] | None = None
     health_checks: list[dict[str, str]] = []
+    health_check_exprs: list[dict[str, str]] = []
+    name_prefix: str | None = None
+    name_suffix: str | None = None
+    common_metadata: Spec | None = None
+    patches: list[Spec] = []
+    images: list[Spec] = []
+    # Kustomize components: folders under clusters/components/ (the builder writes their path).
+    components: list[K8sName] = []
+    # Kustomizations this one waits for besides those of the blocks the block depends on.
+    depends_on: list[KustomizationRef] = []
     substitute: dict[str, str] = {}
+    substitute_from: list[SubstituteReference] = []
     suspend: bool = False
 
 
@@ -68,6 +143,9 @@ class Block(Model):
     description: str = ""
     namespaces: list[K8sName] = []
     depends_on: list[K8sName] = []
+    # Each HelmRelease waits (Flux dependsOn) for the HelmReleases of the blocks this one depends
+    # on; false: only for those its own dependsOn names (an imported tree's releases, as written).
+    releases_wait_for_dependencies: bool = True
     kustomization: Kustomization | None = None
     helm_repositories: list[HelmRepository] = []
     helm_releases: list[HelmRelease] = []
@@ -80,10 +158,12 @@ class ReleaseOverride(Model):
 
 
 class BlockOverride(Model):
-    """What one stack changes in a block: chart versions, extra values (deep-merged), suspension
-    (of the block's Kustomization and releases; `eoepca-gitops suspend` sets it)."""
+    """What one stack changes in a block: chart versions, extra values (deep-merged), postBuild
+    variables of its Kustomization (`substitute`, merged), suspension (of the block's Kustomization
+    and releases; `eoepca-gitops suspend` sets it)."""
 
     releases: dict[str, ReleaseOverride] = {}
+    substitute: dict[str, str] = {}
     suspend: bool | None = None
     interval: GoDuration | None = None
 

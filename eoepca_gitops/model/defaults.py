@@ -21,7 +21,6 @@ LOG_LEVEL: Final = "info"
 
 GIT_SOURCE_NAME: Final = "flux-system"
 GIT_INTERVAL: Final = "1m0s"
-GIT_TIMEOUT: Final = "60s"
 GIT_PATH: Final = "./clusters/flux"
 
 KUSTOMIZATION_INTERVAL: Final = "10m0s"

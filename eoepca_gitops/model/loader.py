@@ -21,13 +21,13 @@ from eoepca_gitops.model.blocks import Block, BlockCatalog, BlockOverride, HelmR
 from eoepca_gitops.model.references import check_references
 from eoepca_gitops.model.stack import Stack, StackConfig
 
-__all__ = ["load_blocks", "load_stack", "load_stack_file", "read_yaml"]
+__all__ = ["apply_override", "load_blocks", "load_stack", "load_stack_file", "read_yaml"]
 
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
 # either a secret (referenced by name) or a mistake.
 _MODEL_KEYS = frozenset(
-    {"cluster", "flux", "git", "charts", "buckets", "blocks", "overrides", "notifications", "await"}
-) | {"kubeconfig", "kubeContext", "poller"}
+    {"cluster", "flux", "git", "charts", "buckets", "blocks", "overrides", "notifications", "variables"}
+) | {"await", "kubeconfig", "kubeContext", "poller"}
 # What a missing required key is for, said with the error.
 _WHAT_IT_IS = {
     "git.url": "the URL of the Git repository holding this project's clusters/ folder, which Flux clones",
@@ -90,7 +90,7 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def _apply_override(block: Block, override: BlockOverride, file: str, key: str) -> Block:
+def apply_override(block: Block, override: BlockOverride, file: str, key: str) -> Block:
     releases = {r.name: r for r in block.helm_releases}
     for name in override.releases:
         if name not in releases:
@@ -114,11 +114,15 @@ def _apply_override(block: Block, override: BlockOverride, file: str, key: str) 
             )
         )
     update: dict[str, Any] = {"helm_releases": new_releases}
-    if block.kustomization and (override.suspend is not None or override.interval):
-        update["kustomization"] = block.kustomization.model_copy(
+    k = block.kustomization
+    if override.substitute and k is None:
+        raise ConfigError(file, f"{key}.substitute", f"block {block.name!r} has no Kustomization")
+    if k and (override.suspend is not None or override.interval or override.substitute):
+        update["kustomization"] = k.model_copy(
             update={
-                "suspend": block.kustomization.suspend if override.suspend is None else override.suspend,
-                "interval": override.interval or block.kustomization.interval,
+                "suspend": k.suspend if override.suspend is None else override.suspend,
+                "interval": override.interval or k.interval,
+                "substitute": {**k.substitute, **override.substitute},
             }
         )
     return block.model_copy(update=update)
@@ -238,7 +242,7 @@ def load_stack(
             )
 
     blocks = [
-        _apply_override(declared[b][0], config.overrides[b], file, f"{ns}:overrides.{b}")
+        apply_override(declared[b][0], config.overrides[b], file, f"{ns}:overrides.{b}")
         if b in config.overrides
         else declared[b][0]
         for b in _order(config.blocks, declared, file)
