@@ -17,6 +17,8 @@ from eoepca_gitops.model.blocks import HelmRelease, HelmRepository, Kustomizatio
 __all__ = ["Unmodelled", "kustomization_item", "release_item", "repository_item"]
 # A release's HelmChart settings: key in spec.chart.spec -> the block's key.
 _CHART = {chart_key: HelmRelease.model_fields[field].alias or field for field, chart_key in CHART_FIELDS}
+# What a block says of an object's metadata.
+_METADATA = {"name", "namespace", "annotations", "labels"}
 # Kustomization spec keys the block says in its own way (or the stack does).
 _KUSTOMIZATION_OWN = {"path", "sourceRef", "dependsOn", "postBuild", "components"}
 
@@ -47,7 +49,7 @@ def _metadata(obj: Mapping[str, Any], allowed: set[str]) -> dict[str, Any]:
 
 
 def release_item(obj: Mapping[str, Any]) -> dict[str, Any]:
-    meta = _metadata(obj, {"name", "namespace", "annotations", "labels"})
+    meta = _metadata(obj, _METADATA)
     spec = dict(obj.get("spec") or {})
     if "chartRef" in spec:
         raise Unmodelled("spec.chartRef (a chart an OCIRepository or HelmChart holds) not modelled")
@@ -69,16 +71,16 @@ def release_item(obj: Mapping[str, Any]) -> dict[str, Any]:
         if key not in _CHART:
             raise Unmodelled(f"spec.chart.spec.{key} not modelled")
         item[_CHART[key]] = value
-    allowed = _aliases(HelmRelease) - set(item) - set(_CHART.values()) - {"chart", "version", "sourceRef"}
+    allowed = _aliases(HelmRelease) - _METADATA - set(_CHART.values()) - {"chart", "version", "sourceRef"}
     if extra := set(spec) - allowed:
         raise Unmodelled(f"spec.{', spec.'.join(sorted(extra))} not modelled")
     return _validated(HelmRelease, {**item, **spec})
 
 
 def repository_item(obj: Mapping[str, Any]) -> dict[str, Any]:
-    meta = _metadata(obj, {"name", "namespace"})
+    meta = _metadata(obj, _METADATA)
     spec = dict(obj.get("spec") or {})
-    if extra := set(spec) - (_aliases(HelmRepository) - {"name", "namespace"}):
+    if extra := set(spec) - (_aliases(HelmRepository) - _METADATA):
         raise Unmodelled(f"spec.{', spec.'.join(sorted(extra))} not modelled")
     return _validated(HelmRepository, {**meta, **spec})
 

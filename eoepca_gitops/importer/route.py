@@ -17,6 +17,7 @@ before its Kustomization's own build fields (fluxtree.kustomize_split), which Gi
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -116,6 +117,14 @@ class Routed:
         return self.blocks[self.plain_home.get(block, block)]
 
 
+def _target(origin: Origin) -> str:
+    """The cluster a Kustomization applies to: '' for this one, else its kubeConfig."""
+    spec = origin.obj.get("spec") or {}
+    if not spec.get("kubeConfig"):
+        return ""
+    return f"{origin.obj['metadata'].get('namespace')}:{json.dumps(spec['kubeConfig'], sort_keys=True)}"
+
+
 def _stays(spec: Mapping[str, Any]) -> str | None:
     if spec.get("kubeConfig"):
         return "to another cluster (kubeConfig)"
@@ -191,8 +200,12 @@ def _origins(
 
 
 def _is_candidate(kind: str, group: str, obj: Mapping[str, Any]) -> bool:
-    if kind == "Namespace":
-        return group == "" and set(obj) <= {"apiVersion", "kind", "metadata"}
+    if kind == "Namespace":  # a block's namespaces are names only
+        return (
+            group == ""
+            and set(obj) <= {"apiVersion", "kind", "metadata"}
+            and set(obj["metadata"]) == {"name"}
+        )
     return kind in ("HelmRepository", "HelmRelease") and is_flux_group(group)
 
 
@@ -218,7 +231,7 @@ def route(
     for k_id, origin in origins.items():
         what = "the cluster's root Kustomization" if k_id == root_id else f"the Flux Kustomization {k_id}"
         blocks[origin.block] = BlockParts(origin.block, f"Objects of {what}.", k_id)
-    seen_keys: dict[Key, str] = {}
+    seen_keys: dict[tuple[str, Key], str] = {}
     position: dict[str, int] = {}
     sub_blocks: dict[str, str] = {}  # sub-folder of the root -> its block
     for item in tree.objects:
@@ -240,12 +253,14 @@ def route(
             if k_id != root_id:
                 report.count("Flux Kustomizations (blocks)")
             continue
-        k = key(obj)
+        origin = origins[item.kustomization]
+        # The same object applied to two clusters (kubeConfig) is two objects.
+        k = (_target(origin), key(obj))
+        shown = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
         if k in seen_keys:
-            report.note(file, line, f"{kind} {k_id} applied again (first by {seen_keys[k]}); left out")
+            report.note(file, line, f"{kind} {shown} applied again (first by {seen_keys[k]}); left out")
             continue
         seen_keys[k] = item.kustomization
-        origin = origins[item.kustomization]
         block = origin.block
         sub = _sub_folder(item, root_id, file, root) if split_root else None
         if sub is not None:
@@ -274,11 +289,12 @@ def route(
                 "encrypted SealedSecret (sealed with this cluster's key)" if kind == "SealedSecret" else kind
             )
             report.note(
-                file, line, f"{what} {k_id}: kept as a manifest of this cluster only (clusters/{stack}/)"
+                file, line, f"{what} {shown}: kept as a manifest of this cluster only (clusters/{stack}/)"
             )
             home.own.append(found)
         else:
-            _note_plain(report, file, line, final, k_id)
+            if origin.stays is None:  # else said once, of its Kustomization
+                _note_plain(report, file, line, final, shown)
             home.shared.append(found)
     return routed
 

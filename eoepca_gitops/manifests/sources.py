@@ -105,7 +105,7 @@ def helm_repository(
     return {
         "apiVersion": apis["HelmRepository"],
         "kind": "HelmRepository",
-        "metadata": meta(repo.name, repo.namespace),
+        "metadata": meta(repo.name, repo.namespace, labels=repo.labels, annotations=repo.annotations),
         "spec": spec,
     }
 

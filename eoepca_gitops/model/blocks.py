@@ -28,6 +28,8 @@ class SourceRef(Model):
 class HelmRepository(Model):
     name: K8sName
     namespace: K8sName
+    annotations: dict[str, str] = {}
+    labels: dict[str, str] = {}
     url: str
     type: Literal["default", "oci"] = "default"
     provider: Literal["generic", "aws", "azure", "gcp"] | None = None
