@@ -25,7 +25,13 @@ from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP
 from eoepca_gitops.fluxtree.envsubst import SubstitutionError, substitute_object
-from eoepca_gitops.fluxtree.kustomize import BuildError, generated_resources, has_kustomization, kustomize
+from eoepca_gitops.fluxtree.kustomize import (
+    BUILD_FIELDS,
+    BuildError,
+    generated_resources,
+    has_kustomization,
+    kustomize,
+)
 from eoepca_gitops.fluxtree.objects import documents
 
 __all__ = [
@@ -175,6 +181,8 @@ def walk(
     """Every object Flux applies from `root_path` (relative to repo_root), nested Kustomizations followed.
 
     `root` is the root Flux Kustomization object when known (its postBuild and build fields count).
+    A root that applies itself (flux-system) counts as it applies itself, flux-system's patches
+    applied, as the cluster has it from its first reconciliation on.
     """
     root_obj: dict[str, Any] = dict(
         root
@@ -185,6 +193,46 @@ def walk(
             "spec": {"path": root_path, "sourceRef": {"kind": "GitRepository", "name": source_name}},
         }
     )
+    tree = _walk(repo_root, root_obj, strict)
+    # Flux's steady state: each reconciliation finds on the cluster what the one before applied (the
+    # ConfigMap of an optional substituteFrom, the root's own patches).
+    for _ in range(3):
+        applied = _applied_root(tree)
+        objects = [a.obj for a in tree.objects]
+        stale = any(
+            postbuild_variables(k.get("spec") or {}, _id(k).partition("/")[0], objects) != tree.variables[i]
+            for i, k in tree.kustomizations.items()
+        )
+        if not stale and (applied is None or _effect(applied) == _effect(root_obj)):
+            break
+        root_obj = applied or root_obj
+        tree = _walk(repo_root, root_obj, strict, objects)
+    if (applied := _applied_root(tree)) is not None:
+        tree.kustomizations[_id(applied)] = applied
+    return tree
+
+
+def _applied_root(tree: FluxTree) -> dict[str, Any] | None:
+    """The root Kustomization as it applies itself, if it does."""
+    root_id = next(iter(tree.kustomizations), None)
+    return next((a.obj for a in tree.objects if is_flux_kustomization(a.obj) and _id(a.obj) == root_id), None)
+
+
+def _id(kustomization: Mapping[str, Any]) -> str:
+    meta = kustomization.get("metadata") or {}
+    return f"{meta.get('namespace') or 'flux-system'}/{meta.get('name')}"
+
+
+def _effect(kustomization: Mapping[str, Any]) -> list[Any]:
+    """What of a Kustomization decides what it applies."""
+    spec = kustomization.get("spec") or {}
+    return [spec.get(f) for f in ("path", "sourceRef", "postBuild", *BUILD_FIELDS)]
+
+
+def _walk(
+    repo_root: Path, root_obj: dict[str, Any], strict: bool, before: list[dict[str, Any]] | None = None
+) -> FluxTree:
+    """One pass; `before`: what a previous reconciliation applied, where variables are read too."""
     root_source = _source(root_obj)
     tree = FluxTree()
     todo: list[tuple[dict[str, Any], int]] = [(root_obj, 0)]
@@ -192,9 +240,11 @@ def walk(
         k, deferrals = todo.pop(0)
         meta, spec = k.get("metadata", {}), k.get("spec", {})
         namespace = meta.get("namespace") or "flux-system"
-        name = f"{namespace}/{meta.get('name')}"
+        name = _id(k)
         path = str(spec.get("path") or "./")
-        variables, missing = postbuild_variables(spec, namespace, (a.obj for a in tree.objects))
+        variables, missing = postbuild_variables(
+            spec, namespace, [*(a.obj for a in tree.objects), *(before or [])]
+        )
         if missing and deferrals < 3:
             todo.append((k, deferrals + 1))  # the ConfigMap may come from a Kustomization not built yet
             continue

@@ -168,19 +168,24 @@ class _Assembler:
             item["dependsOn"] = extra
         return item, blocks, left_out
 
-    def declare(self, demoted: set[int]) -> _Declared | _Demotion:
+    def declare(self, demoted: set[int]) -> _Declared | list[_Demotion]:
+        """The blocks, or the candidates the model cannot say (each independent of the others)."""
         routed = self.routed
         content: dict[str, dict[str, list[Any]]] = {n: {} for n in routed.blocks}
         lifted: dict[str, list[int]] = {n: [] for n in routed.blocks}
+        refused: list[_Demotion] = []
         for i, c in enumerate(routed.candidates):
             if i in demoted:
                 continue
             try:
                 section, item = self.declaration(c)
             except Unmodelled as exc:
-                return _Demotion(i, str(exc))
+                refused.append(_Demotion(i, str(exc)))
+                continue
             content[c.block].setdefault(section, []).append(item)
             lifted[c.block].append(i)
+        if refused:
+            return refused
         git = self.git_side(demoted)
         out, left_outs = [], {}
         for name, parts in routed.blocks.items():
@@ -197,10 +202,10 @@ class _Assembler:
             block = self._validated(data, left_outs.setdefault(name, []))
             for problem in unresolved(self.config, block):
                 index = next((i for i in lifted[name] if problem.where == _where(routed.candidates[i])), None)
-                if index is not None:
-                    return _Demotion(index, problem.message)
+                if index is not None and index not in {r.index for r in refused}:
+                    refused.append(_Demotion(index, problem.message))
             out.append(AssembledBlock(block, git[name][0], git[name][1], components, tuple(lifted[name])))
-        return _Declared(out, left_outs)
+        return refused or _Declared(out, left_outs)
 
     @staticmethod
     def _validated(data: dict[str, Any], left_out: list[str]) -> Block:
@@ -293,10 +298,11 @@ def assemble(
     demoted: set[int] = set()
     while True:
         declared = assembler.declare(demoted)
-        if isinstance(declared, _Demotion):
-            demoted.add(declared.index)
-            c = routed.candidates[declared.index]
-            report.note(c.file, c.line, f"{_where(c)}: {declared.reason}; kept as a plain manifest")
+        if isinstance(declared, list):
+            for demotion in declared:
+                demoted.add(demotion.index)
+                c = routed.candidates[demotion.index]
+                report.note(c.file, c.line, f"{_where(c)}: {demotion.reason}; kept as a plain manifest")
             continue
         model = stack_model(stack, [b.block for b in declared.blocks], config)
         mismatched = _verify(routed, declared, model, install, report)

@@ -171,14 +171,7 @@ def _origins(
     origins: dict[str, Origin] = {}
     git_forms: dict[str, list[dict[str, Any] | None]] = {}
     taken = {root_block}
-    # The root Kustomization as the cluster has it: as it applies itself (flux-system's patches).
-    applied = {
-        f"{a.obj['metadata'].get('namespace') or flux_ns}/{a.obj['metadata'].get('name')}": a.obj
-        for a in tree.objects
-        if is_flux_kustomization(a.obj)
-    }
     for k_id, k in tree.kustomizations.items():
-        k = applied.get(k_id, k) if k_id == root_id else k
         ns, _, name = k_id.partition("/")
         own = block_name(name if ns == flux_ns else f"{ns}-{name}")
         block = root_block if k_id == root_id else unique(own, taken)
