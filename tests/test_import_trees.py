@@ -287,6 +287,11 @@ def test_a_kustomizations_own_build_fields_are_kept(tmp_path: Path) -> None:
         "dev",
     )
     assert _config(out, "overlays-dev")["git"]["tag"] == "release-2024.06"
+    dev = import_cluster(
+        repository("overlays", tmp_path / "d"), "clusters/dev", "dev", project(tmp_path / "d")
+    )
+    setters = "ImageUpdateAutomation flux-system/webshop: kept as a plain manifest; the image setters"
+    assert any(setters in str(item) for item in dev.report)
 
 
 def test_sources_it_cannot_follow_are_kept_and_said(tmp_path: Path) -> None:

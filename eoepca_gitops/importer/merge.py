@@ -37,6 +37,8 @@ class Placed:
     shared: list[dict[str, Any]]  # clusters/flux/<block>
     own: list[dict[str, Any]]  # clusters/<stack>/<block>
     components: dict[str, Path]  # clusters/components/<name> -> the tree's folder
+    # Another cluster's plain manifests of the block differ: this cluster has its own folder only.
+    separate: bool = False
 
 
 def _values_delta(old: Any, new: Any) -> tuple[bool, Any]:
@@ -195,7 +197,8 @@ def place(out: Path, stack: str, blocks: list[AssembledBlock], report: Report) -
             )
         shared, own = b.shared, b.own
         there = out / "clusters" / "flux" / candidate
-        if there.is_dir() and folder_files(shared, f"clusters/flux/{candidate}") != _read(there, out):
+        separate = there.is_dir() and folder_files(shared, f"clusters/flux/{candidate}") != _read(there, out)
+        if separate:
             report.note(
                 f"clusters/flux/{candidate}",
                 0,
@@ -204,7 +207,9 @@ def place(out: Path, stack: str, blocks: list[AssembledBlock], report: Report) -
             )
             shared, own = [], own + shared
         named = {components.get(n, n): f for n, f in b.components.items()}
-        placed.append(Placed(mine, declared is None or override is None, override, shared, own, named))
+        placed.append(
+            Placed(mine, declared is None or override is None, override, shared, own, named, separate)
+        )
     return placed
 
 

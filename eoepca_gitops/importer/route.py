@@ -302,6 +302,13 @@ def _note_plain(report: Report, file: str, line: int, obj: Mapping[str, Any], k_
             f"Kustomization {k_id} applies {ref.get('kind')} {ref.get('name')}, not the cluster's Git "
             "source: not followed, kept as a plain manifest",
         )
+    elif kind == "ImageUpdateAutomation":
+        report.note(
+            file,
+            line,
+            f'{kind} {k_id}: kept as a plain manifest; the image setters it updates (`# {{"$imagepolicy": '
+            "...}` comments) are not carried into the imported files: mark them there again",
+        )
     elif is_flux_group(group):
         report.note(file, line, f"{kind} {k_id}: Flux kind not modelled; kept as a plain manifest")
     elif group not in _CORE_GROUPS:

@@ -27,7 +27,7 @@ def _dump(value: Any) -> str:
 
 def git_path(stack: str, placed: list[Placed]) -> str:
     """The stack's git.path: its own folder when it has manifests of its own, else the shared one."""
-    return f"./clusters/{stack}" if any(p.own for p in placed) else defaults.GIT_PATH
+    return f"./clusters/{stack}" if any(p.own or p.separate for p in placed) else defaults.GIT_PATH
 
 
 def _block_file(block: Block) -> str:
