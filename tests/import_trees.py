@@ -41,7 +41,7 @@ CLUSTERS: dict[str, tuple[str, ...]] = {
     "oci-bucket": ("clusters/edge",),
 }
 # What a user sets where the tree proves no value (the import leaves the key unset and says so).
-_USER_SETS = {"cluster": {"publicIp": "192.0.2.10"}}
+_USER_SETS = {"cluster": {"publicIp": "192.0.2.10"}, "git": {"url": "https://git.example.org/fleet.git"}}
 
 
 def repository(layout: str, tmp: Path) -> Path:
@@ -79,6 +79,9 @@ def complete(out: Path, stack: str) -> None:
         target = raw["config"].setdefault(f"eoepca-gitops:{section}", {})
         for k, v in values.items():
             target.setdefault(k, v)
+    git = raw["config"]["eoepca-gitops:git"]
+    if not {"branch", "tag", "semver", "commit"} & set(git):
+        git["branch"] = "main"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
 
 

@@ -176,7 +176,10 @@ def test_without_a_sync_source_the_git_url_is_left_to_set(tmp_path: Path) -> Non
     out = project(tmp_path)
     import_cluster(repo, "clusters/dev", "dev", out)
     assert _config(out, "dev")["git"] == {"path": "./clusters/flux"}
-    complete(out, "dev")
+    stack_file = out / "Pulumi.dev.yaml"
+    stack_file.write_text(
+        stack_file.read_text().replace("    name: dev\n", "    name: dev\n    publicIp: 192.0.2.1\n")
+    )
     with pytest.raises(ConfigError, match=r"git\.url: missing required key: the URL of the Git repository"):
         load_stack_file(out / "Pulumi.dev.yaml", out / defaults.BLOCKS_DIR)
 

@@ -1,7 +1,8 @@
 """Merging an import into the project, where other clusters' imports may already be.
 
 A block already declared in clusters/blocks/ is shared when it is the same, expressed as a stack
-override when only chart versions, values, postBuild substitute values or suspension differ, and
+override when only chart versions, values, postBuild substitute values, suspension or the
+Kustomization's interval differ, and
 declared again as `<block>-<stack>` otherwise. Every reference follows a rename: the blocks that
 depend on a renamed one (which then differ too), the stack's block list and overrides; the
 renamed block's Kustomization keeps the tree's name. Plain manifests go to clusters/flux/<block>
@@ -61,7 +62,7 @@ def _values_delta(old: Any, new: Any) -> tuple[bool, Any]:
 
 def _override(declared: Block, block: Block) -> BlockOverride | None:
     """The override that turns the declared block into `block` (empty when they are the same), or
-    None when none can."""
+    None when none can (apply_override checks)."""
     if [r.name for r in declared.helm_releases] != [r.name for r in block.helm_releases]:
         return None
     releases: dict[str, ReleaseOverride] = {}
@@ -81,7 +82,8 @@ def _override(declared: Block, block: Block) -> BlockOverride | None:
         if set(old_k.substitute) - set(new_k.substitute):
             return None
         substitute = {k: v for k, v in new_k.substitute.items() if old_k.substitute.get(k) != v}
-    override = BlockOverride(releases=releases, substitute=substitute)
+    interval = new_k.interval if old_k and new_k and new_k.interval != old_k.interval else None
+    override = BlockOverride(releases=releases, substitute=substitute, interval=interval)
     try:
         same = apply_override(declared, override, "", "") == block.model_copy(
             update={"description": declared.description}
@@ -192,8 +194,8 @@ def place(out: Path, stack: str, blocks: list[AssembledBlock], report: Report) -
             report.note(
                 f"{defaults.BLOCKS_DIR}/{b.block.name}.yaml",
                 0,
-                f"block {b.block.name} differs from the one declared beyond chart versions, values and "
-                f"postBuild variables; declared as {candidate}",
+                f"block {b.block.name} differs from the one declared beyond what an override says (chart "
+                f"versions, values, postBuild variables, interval); declared as {candidate}",
             )
         shared, own = b.shared, b.own
         there = out / "clusters" / "flux" / candidate

@@ -97,7 +97,11 @@ def read_flux_system(tree: TreeRoot, report: Report) -> FluxSystem:
                 flux["components"] = main
             if extra:
                 flux["componentsExtra"] = extra
-        patches = _ControllerPatches(tree, report).read(install.parent)
+        installed = {*flux.get("components", defaults.FLUX_COMPONENTS), *flux.get("componentsExtra", ())}
+        # A patch whose target (a name pattern) also matches a controller not installed does nothing there.
+        patches = {
+            k: v for k, v in _ControllerPatches(tree, report).read(install.parent).items() if k in installed
+        }
         if patches:
             flux["patches"] = patches
     else:
@@ -265,6 +269,10 @@ class SourceIndex:
                 line = text.count("\n", 0, start) + 1 + (kind.start() and chunk.count("\n", 0, kind.start()))
                 self.index.setdefault((kind.group(1), name.group(1)), []).append((rel, line))
 
-    def where(self, obj: Mapping[str, Any], fallback: str) -> tuple[str, int]:
+    def where(self, obj: Mapping[str, Any], folder: str) -> tuple[str, int]:
+        """file:line of an object a Kustomization applies from `folder`: one written there first."""
         found = self.index.get((str(obj.get("kind")), str((obj.get("metadata") or {}).get("name"))))
-        return found[0] if found else (fallback, 0)
+        if not found:
+            return folder, 0
+        inside = [f for f in found if f[0].startswith(os.path.normpath(folder) + os.sep)]
+        return (inside or found)[0]

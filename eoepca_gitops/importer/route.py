@@ -55,6 +55,10 @@ _CORE_GROUPS = {
 }
 
 
+# Flux's own controllers' accounts: a Kustomization that impersonates one has Flux's rights.
+_FLUX_ACCOUNTS = ("kustomize-controller", "helm-controller")
+
+
 @dataclass(frozen=True)
 class Forms:
     """One object, in the stack's API versions, in the forms the import needs."""
@@ -125,11 +129,14 @@ def _target(origin: Origin) -> str:
     return f"{origin.obj['metadata'].get('namespace')}:{json.dumps(spec['kubeConfig'], sort_keys=True)}"
 
 
-def _stays(spec: Mapping[str, Any]) -> str | None:
+def _stays(obj: Mapping[str, Any], flux_ns: str) -> str | None:
+    spec = obj.get("spec") or {}
     if spec.get("kubeConfig"):
         return "to another cluster (kubeConfig)"
-    if spec.get("serviceAccountName"):
-        return f"as the service account {spec['serviceAccountName']} (a tenant's rights)"
+    account = spec.get("serviceAccountName")
+    flux_own = (obj.get("metadata") or {}).get("namespace", flux_ns) == flux_ns and account in _FLUX_ACCOUNTS
+    if account and not flux_own:
+        return f"as the service account {account} (a tenant's rights)"
     return None
 
 
@@ -181,7 +188,7 @@ def _origins(
         variables, missing = tree.variables.get(k_id, (None, []))
         path = repo_root / os.path.normpath(str(spec.get("path") or ".").removeprefix("./"))
         components = () if baked else tuple((path / c).resolve() for c in spec.get("components") or [])
-        stays = _stays(spec)
+        stays = _stays(obj, flux_ns)
         if stays:
             report.note(
                 str(spec.get("path")),

@@ -16,7 +16,7 @@ import yaml
 from eoepca_gitops.importer.files import folder_files
 from eoepca_gitops.importer.merge import Placed
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.blocks import Block
+from eoepca_gitops.model.blocks import Block, BlockOverride
 
 __all__ = ["git_path", "write_files"]
 
@@ -62,7 +62,7 @@ def write_files(
                 )
         if p.declared:
             files[f"{defaults.BLOCKS_DIR}/{name}.yaml"] = _block_file(p.block)
-        if p.override is not None and (p.override.releases or p.override.substitute):
+        if p.override is not None and p.override != BlockOverride():
             overrides[name] = p.override.model_dump(by_alias=True, exclude_defaults=True, mode="json")
     config: dict[str, Any] = copy.deepcopy(dict(base_config))
     config["git"]["path"] = git_path(stack, placed)
