@@ -123,15 +123,15 @@ class _Project:
                 config = (read_yaml(path) or {}).get("config") or {}
                 self.enabled_elsewhere |= set(config.get(f"{defaults.CONFIG_NAMESPACE}:blocks") or [])
 
-    def declared(self, name: str) -> Block | bool | None:
-        """The block declared under `name`; None if none is; False if a file is there the model refuses."""
-        path = self.out / defaults.BLOCKS_DIR / f"{name}.yaml"
-        if not path.is_file():
-            return None
+    def has(self, name: str) -> bool:
+        return (self.out / defaults.BLOCKS_DIR / f"{name}.yaml").is_file()
+
+    def declared(self, name: str) -> Block | None:
+        """The block declared under `name` (None: none, or a file the model refuses)."""
         try:
-            return Block.model_validate(read_yaml(path))
+            return Block.model_validate(read_yaml(self.out / defaults.BLOCKS_DIR / f"{name}.yaml"))
         except (ValidationError, GitopsError):
-            return False
+            return None
 
 
 def _named(block: Block, name: str, renames: Mapping[str, str], components: Mapping[str, str]) -> Block:
@@ -179,9 +179,11 @@ def place(out: Path, stack: str, blocks: list[AssembledBlock], report: Report) -
             if candidate in taken:
                 continue
             mine = _named(b.block, candidate, renames, components)
-            declared = project.declared(candidate)
-            override = _override(declared, mine) if isinstance(declared, Block) else None
-            if declared is None or override is not None or candidate not in project.enabled_elsewhere:
+            exists = project.has(candidate)
+            declared = project.declared(candidate) if exists else None
+            override = _override(declared, mine) if declared else None
+            # a file no other stack enables is this stack's own, from an import before: replaced
+            if not exists or override is not None or candidate not in project.enabled_elsewhere:
                 break
         else:
             raise GitopsError(
@@ -209,9 +211,7 @@ def place(out: Path, stack: str, blocks: list[AssembledBlock], report: Report) -
             )
             shared, own = [], own + shared
         named = {components.get(n, n): f for n, f in b.components.items()}
-        placed.append(
-            Placed(mine, declared is None or override is None, override, shared, own, named, separate)
-        )
+        placed.append(Placed(mine, override is None, override, shared, own, named, separate))
     return placed
 
 
