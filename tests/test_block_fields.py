@@ -235,3 +235,11 @@ def test_a_stack_without_its_public_ip_is_refused(tmp_path: Path) -> None:
         ConfigError, match="cluster-vars is the ConfigMap the stack makes of its cluster config"
     ):
         _build(tmp_path / "v", [], variables=[{"name": "cluster-vars", "data": {"a": "b"}}])
+
+
+def test_two_blocks_cannot_share_a_kustomization(tmp_path: Path) -> None:
+    a = {"name": "a", "kustomization": {"path": "a"}}
+    b = {"name": "b", "kustomization": {"path": "b", "name": "a"}}
+    with pytest.raises(ConfigError, match="Kustomization flux-system/a is block a's too") as info:
+        _build(tmp_path, [a, b])
+    assert info.value.file.endswith("b.yaml") and info.value.key == "kustomization.name"

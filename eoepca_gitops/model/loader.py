@@ -160,6 +160,23 @@ def _order(enabled: list[str], declared: dict[str, tuple[Block, str]], file: str
     return ordered
 
 
+def _kustomizations_once(blocks: list[Block], flux_ns: str, declared: dict[str, tuple[Block, str]]) -> None:
+    """Each enabled block's Kustomization is its own object (`kustomization.name`/`namespace` may
+    name it otherwise than the block)."""
+    seen: dict[tuple[str, str], str] = {}
+    for block in blocks:
+        if block.kustomization:
+            k = block.kustomization
+            where = (k.namespace or flux_ns, k.name or block.name)
+            if where in seen:
+                raise ConfigError(
+                    declared[block.name][1],
+                    "kustomization.name",
+                    f"Kustomization {where[0]}/{where[1]} is block {seen[where]}'s too",
+                )
+            seen[where] = block.name
+
+
 def load_stack(
     name: str,
     values: Mapping[str, Any],
@@ -247,6 +264,7 @@ def load_stack(
         else declared[b][0]
         for b in _order(config.blocks, declared, file)
     ]
+    _kustomizations_once(blocks, config.flux.namespace, declared)
     if references:
         check_references(config, blocks, file)
     updates: dict[str, Any] = {"secrets": secrets}
