@@ -1,8 +1,8 @@
 """YAML as Kubernetes reads it: the C loader, and timestamps kept as the strings they were written as.
 
-PyYAML turns an unquoted `2019-09-10T00:00:00Z` into a datetime; Kubernetes' YAML-to-JSON step
-keeps it a string. Every manifest this project reads goes through here, so values match what the
-API server stores and what Flux applies.
+PyYAML turns an unquoted `2019-09-10T00:00:00Z` into a datetime, and cannot load an unquoted `=`
+(YAML 1.1's "value" key); Kubernetes' YAML-to-JSON step keeps both strings. Every manifest this
+project reads goes through here, so values match what the API server stores and what Flux applies.
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ import yaml
 
 __all__ = ["KubeLoader", "dump", "load", "load_all"]
 
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_STRINGS = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")
 
 
 class KubeLoader(yaml.CSafeLoader):
-    """CSafeLoader without the timestamp resolver (its other YAML 1.1 rules match Kubernetes')."""
+    """CSafeLoader without the timestamp and value resolvers (its other YAML 1.1 rules match
+    Kubernetes')."""
 
 
 KubeLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _STRINGS]
     for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
 }
 
