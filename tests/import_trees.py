@@ -15,6 +15,7 @@ from eoepca_gitops.flux_apis import api_versions
 from eoepca_gitops.flux_layer import build_flux_layer
 from eoepca_gitops.fluxtree import Key, key, walk
 from eoepca_gitops.importer import ImportResult
+from eoepca_gitops.importer.files import same_folder
 from eoepca_gitops.importer.upgrade import upgrade
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
@@ -85,11 +86,17 @@ def complete(out: Path, stack: str) -> None:
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
 
 
-def _flux_view(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
-    """A block's Kustomization as the tree's would be: the path is the project's layout, and the
-    cluster-vars substitution the import adds where it writes ${domain} / ${public_ip} into Git."""
+def _flux_view(mine: dict[str, Any], theirs: dict[str, Any], project: Path, repo: Path) -> dict[str, Any]:
+    """A block's Kustomization as the tree's would be: the path (and components relative to it)
+    is the project's layout, and the cluster-vars substitution the import adds where it writes
+    ${domain} / ${public_ip} into Git."""
     out = copy.deepcopy(mine)
     spec = out["spec"]
+    components = list(zip(spec.get("components") or [], theirs["spec"].get("components") or [], strict=False))
+    if components and all(
+        same_folder(project / spec["path"] / a, repo / theirs["spec"]["path"] / b) for a, b in components
+    ):
+        spec["components"] = theirs["spec"]["components"]
     spec["path"] = theirs["spec"]["path"]
     post = spec.get("postBuild") or {}
     refs = post.get("substituteFrom") or []
@@ -150,7 +157,7 @@ def differences(out: Path, stack: str, repo: Path, cluster: str) -> list[str]:
     theirs = _theirs(repo, cluster, apis)
     for k, obj in ours.items():
         if k[1][:2] == (K, "Kustomization") and k in theirs:
-            ours[k] = _flux_view(obj, theirs[k])
+            ours[k] = _flux_view(obj, theirs[k], out, repo)
     additions = {
         ("", ("", "ConfigMap", "flux-system", "cluster-vars")),
         ("", ("", "Secret", "flux-system", "flux-system")),  # the Git credentials: flux bootstrap made them

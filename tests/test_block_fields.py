@@ -243,3 +243,25 @@ def test_two_blocks_cannot_share_a_kustomization(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Kustomization flux-system/a is block a's too") as info:
         _build(tmp_path, [a, b])
     assert info.value.file.endswith("b.yaml") and info.value.key == "kustomization.name"
+
+
+def test_a_chart_a_source_holds_whole(tmp_path: Path) -> None:
+    """A release from an OCIRepository (or HelmChart) is Flux's spec.chartRef: no chart, no version."""
+    release = {
+        "name": "redis",
+        "namespace": "db",
+        "sourceRef": {"kind": "OCIRepository", "name": "redis-chart"},
+    }
+    m = _build(tmp_path, [{"name": "db", "helmReleases": [release]}])
+    spec = _find(m.blocks["db"], "HelmRelease", "redis")["spec"]
+    assert spec["chartRef"] == {"kind": "OCIRepository", "name": "redis-chart"} and "chart" not in spec
+    with pytest.raises(
+        ConfigError, match=r"helmReleases\[0\]\.version: a chart from an OCIRepository is the source's whole"
+    ):
+        _build(tmp_path / "c", [{"name": "db", "helmReleases": [{**release, "version": "1.0.0"}]}])
+    with pytest.raises(ConfigError, match="no chart version to change"):
+        _build(
+            tmp_path / "o",
+            [{"name": "db", "helmReleases": [release]}],
+            overrides={"db": {"releases": {"redis": {"version": "2.0.0"}}}},
+        )

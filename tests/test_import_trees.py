@@ -302,11 +302,15 @@ def test_sources_it_cannot_follow_are_kept_and_said(tmp_path: Path) -> None:
     report = _report(out)
     assert "Kustomization flux-system/podinfo applies OCIRepository podinfo-manifests" in report
     assert "Kustomization flux-system/edge-config applies Bucket edge-config" in report
-    assert "HelmRelease redis: spec.chartRef" in report
+    assert "HelmRelease redis" not in report
     assert (out / "clusters/flux/flux-system/bucket_flux-system_edge-config.yaml").is_file()
     charts = _block(out, "charts")
     assert charts["helmRepositories"][0]["type"] == "oci"
-    assert charts["helmReleases"][0]["verify"] == {"provider": "cosign"}
+    podinfo, redis = charts["helmReleases"]
+    assert podinfo["verify"] == {"provider": "cosign"}
+    # a chart an OCIRepository holds whole (spec.chartRef): the release names the source only
+    assert redis["sourceRef"] == {"kind": "OCIRepository", "name": "redis-chart"}
+    assert "chart" not in redis and "version" not in redis
     assert _config(out, "oci-bucket-edge")["git"]["commit"] == "3f2a1c9e5b7d4a6c8e0f1a2b3c4d5e6f7a8b9c0d"
 
 

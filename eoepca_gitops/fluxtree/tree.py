@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class FluxTree:
     # namespace/name -> (its postBuild variables as found in the tree (None: no postBuild), the
     # substituteFrom references not found in it)
     variables: dict[str, tuple[dict[str, str] | None, list[str]]] = field(default_factory=dict)
+    # What strict mode refuses once Flux has reconciled (a pass may miss what a later one has).
+    unresolved: list[str] = field(default_factory=list)
 
 
 def is_flux_kustomization(obj: Mapping[str, Any]) -> bool:
@@ -193,7 +196,8 @@ def walk(
             "spec": {"path": root_path, "sourceRef": {"kind": "GitRepository", "name": source_name}},
         }
     )
-    tree = _walk(repo_root, root_obj, strict)
+    builds: dict[str, tuple[list[dict[str, Any]], list[Problem]]] = {}
+    tree = _walk(repo_root, root_obj, strict, builds)
     # Flux's steady state: each reconciliation finds on the cluster what the one before applied (the
     # ConfigMap of an optional substituteFrom, the root's own patches).
     for _ in range(3):
@@ -206,9 +210,11 @@ def walk(
         if not stale and (applied is None or _effect(applied) == _effect(root_obj)):
             break
         root_obj = applied or root_obj
-        tree = _walk(repo_root, root_obj, strict, objects)
+        tree = _walk(repo_root, root_obj, strict, builds, objects)
     if (applied := _applied_root(tree)) is not None:
         tree.kustomizations[_id(applied)] = applied
+    if strict and tree.unresolved:
+        raise GitopsError(tree.unresolved[0])
     return tree
 
 
@@ -230,9 +236,14 @@ def _effect(kustomization: Mapping[str, Any]) -> list[Any]:
 
 
 def _walk(
-    repo_root: Path, root_obj: dict[str, Any], strict: bool, before: list[dict[str, Any]] | None = None
+    repo_root: Path,
+    root_obj: dict[str, Any],
+    strict: bool,
+    builds: dict[str, tuple[list[dict[str, Any]], list[Problem]]],
+    before: list[dict[str, Any]] | None = None,
 ) -> FluxTree:
-    """One pass; `before`: what a previous reconciliation applied, where variables are read too."""
+    """One pass; `before`: what a previous reconciliation applied, where variables are read too;
+    `builds`: kustomize's output by folder and build fields, the same in every pass."""
     root_source = _source(root_obj)
     tree = FluxTree()
     todo: list[tuple[dict[str, Any], int]] = [(root_obj, 0)]
@@ -261,23 +272,27 @@ def _walk(
             continue
         if missing:
             message = f"Kustomization {name}: substituteFrom {', '.join(missing)} not found in the tree"
-            if strict:
-                raise GitopsError(message)
             tree.problems.append(Problem(norm, 0, message))
-        objects = (
-            list(documents(kustomize(folder, spec)))
-            if strict
-            else _lenient_build(folder, spec, repo_root, tree)
-        )
-        for raw in objects:
+            tree.unresolved.append(message)
+        build = json.dumps([str(folder), [spec.get(f) for f in BUILD_FIELDS]], default=str)
+        if build not in builds:
+            known = len(tree.problems)
+            objects = (
+                list(documents(kustomize(folder, spec)))
+                if strict
+                else _lenient_build(folder, spec, repo_root, tree)
+            )
+            builds[build] = (objects, tree.problems[known:])
+        else:
+            tree.problems += builds[build][1]
+        for raw in builds[build][0]:
             obj = raw
             if variables is not None:
                 try:
                     obj = substitute_object(raw, variables)
                 except SubstitutionError as exc:
-                    if strict:
-                        raise GitopsError(f"Kustomization {name}: {exc}") from None
                     tree.problems.append(Problem(norm, 0, f"Kustomization {name}: {exc}; left unsubstituted"))
+                    tree.unresolved.append(f"Kustomization {name}: {exc}")
             tree.objects.append(AppliedObject(obj, name, path, raw))
             if is_flux_kustomization(obj) and _source(obj) == root_source:
                 todo.append((obj, 0))

@@ -124,7 +124,9 @@ class _Assembler:
         for name, (shared, own) in found.items():
             k_id = routed.blocks[name].origin
             origin = routed.origins[k_id] if k_id else None
-            lifter = self.lifter if origin and _lifts(origin) else None
+            # Flux reads substituteFrom in the Kustomization's own namespace: cluster-vars is in Flux's.
+            here = k_id is not None and k_id.partition("/")[0] == self.flux_ns
+            lifter = self.lifter if origin and here and _lifts(origin) else None
             plain = [[c.forms.git for c in objects if c.forms.git is not None] for objects in (shared, own)]
             lifted = [[_written(o, False, lifter) for o in objects] for objects in plain]
             adds = lifted != plain
@@ -160,7 +162,8 @@ class _Assembler:
         blocks, extra = [], []
         for ref in spec.get("dependsOn") or []:
             dep = self.routed.origins.get(f"{ref.get('namespace') or namespace}/{ref.get('name')}")
-            if dep is not None and dep.block != name:
+            # a block's dependency names its namespace only when it is another: else said as written
+            if dep is not None and dep.block != name and ref.get("namespace") != namespace:
                 blocks.append(dep.block)
             else:
                 extra.append(ref)
@@ -261,8 +264,9 @@ def _kustomization_notes(
         left_out = declared.left_out.get(b.block.name, [])
         for line in left_out:
             report.note(where, 0, f"Kustomization {k_id}: {line}")
-        # The path is the project's layout, the postBuild what the stack adds; said above: what is left out.
-        expected = ("spec.path:", "spec.postBuild", "metadata.annotations")
+        # The path and components are the project's layout, the postBuild what the stack adds; said
+        # above: what is left out.
+        expected = ("spec.path:", "spec.components", "spec.postBuild", "metadata.annotations")
         said = tuple(line.split(" ", 1)[0].rstrip(":") for line in left_out)
         mine = built.get(key(origin.obj))
         for line in diff(mine, origin.obj) if mine is not None else []:

@@ -48,11 +48,10 @@ def _metadata(obj: Mapping[str, Any], allowed: set[str]) -> dict[str, Any]:
     return meta
 
 
-def release_item(obj: Mapping[str, Any]) -> dict[str, Any]:
-    meta = _metadata(obj, _METADATA)
-    spec = dict(obj.get("spec") or {})
+def _chart_item(spec: dict[str, Any]) -> dict[str, Any]:
+    """The block's chart keys of a release's spec.chart or spec.chartRef (taken out of `spec`)."""
     if "chartRef" in spec:
-        raise Unmodelled("spec.chartRef (a chart an OCIRepository or HelmChart holds) not modelled")
+        return {"sourceRef": spec.pop("chartRef")}
     chart = spec.pop("chart", None) or {}
     if set(chart) != {"spec"}:
         raise Unmodelled(
@@ -62,7 +61,6 @@ def release_item(obj: Mapping[str, Any]) -> dict[str, Any]:
     if "version" not in chart_spec:
         raise Unmodelled("no chart version (the latest) not modelled")
     item: dict[str, Any] = {
-        **meta,
         "chart": chart_spec.pop("chart", None),
         "version": str(chart_spec.pop("version")),
         "sourceRef": chart_spec.pop("sourceRef", None),
@@ -71,6 +69,13 @@ def release_item(obj: Mapping[str, Any]) -> dict[str, Any]:
         if key not in _CHART:
             raise Unmodelled(f"spec.chart.spec.{key} not modelled")
         item[_CHART[key]] = value
+    return item
+
+
+def release_item(obj: Mapping[str, Any]) -> dict[str, Any]:
+    meta = _metadata(obj, _METADATA)
+    spec = dict(obj.get("spec") or {})
+    item = {**meta, **_chart_item(spec)}
     allowed = _aliases(HelmRelease) - _METADATA - set(_CHART.values()) - {"chart", "version", "sourceRef"}
     if extra := set(spec) - allowed:
         raise Unmodelled(f"spec.{', spec.'.join(sorted(extra))} not modelled")

@@ -212,7 +212,7 @@ def _is_candidate(kind: str, group: str, obj: Mapping[str, Any]) -> bool:
 def route(
     tree: FluxTree,
     root_id: str,
-    git_source: tuple[str, str],
+    stack_keys: set[Key],
     flux_ns: str,
     apis: Mapping[str, str],
     root: TreeRoot,
@@ -220,7 +220,7 @@ def route(
     stack: str,
     report: Report,
 ) -> Routed:
-    """`git_source` is (namespace, name) of the GitRepository the tree syncs from."""
+    """`stack_keys`: the objects the stack makes itself (Flux's install, the Git source it syncs)."""
     root_block = block_name(root_id.partition("/")[2])
     origins, git_forms = _origins(tree, root_id, root_block, root.repo_root, flux_ns, apis, report)
     # The root's sub-folders become blocks without a Kustomization of their own: only when Flux
@@ -241,14 +241,23 @@ def route(
         meta = obj.get("metadata") or {}
         kind, group = str(obj.get("kind")), str(obj.get("apiVersion", "")).rpartition("/")[0]
         file, line = sources.where(obj, item.path.removeprefix("./"))
-        if (meta.get("labels") or {}).get("app.kubernetes.io/part-of") == "flux" or (
-            kind == "CustomResourceDefinition" and is_flux_group(str(meta.get("name", "")))
-        ):
-            report.count("Flux install objects (installed by the stack)")
-            continue
         k_id = f"{meta.get('namespace') or flux_ns}/{meta.get('name')}"
-        if kind == "GitRepository" and tuple(k_id.split("/", 1)) == git_source:
-            continue  # the sync source: the stack's own
+        shown = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
+        labels = meta.get("labels") or {}
+        # Flux's install labels its objects so, whatever its version (a PodMonitor of the tree that
+        # says part-of: flux is not one of them).
+        installed = (labels.get("app.kubernetes.io/part-of"), labels.get("app.kubernetes.io/instance")) == (
+            "flux",
+            flux_ns,
+        ) or (kind == "CustomResourceDefinition" and is_flux_group(str(meta.get("name", ""))))
+        if key(obj) in stack_keys or installed:
+            if installed:
+                report.count("Flux install objects (installed by the stack)")
+            elif kind != "GitRepository":  # the sync source, as the stack makes it from git.*
+                report.note(
+                    file, line, f"{kind} {shown}: made by the stack (Flux's install); the tree's left out"
+                )
+            continue
         if is_flux_kustomization(obj) and k_id in origins:
             if k_id != root_id:
                 report.count("Flux Kustomizations (blocks)")
@@ -256,7 +265,6 @@ def route(
         origin = origins[item.kustomization]
         # The same object applied to two clusters (kubeConfig) is two objects.
         k = (_target(origin), key(obj))
-        shown = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
         if k in seen_keys:
             report.note(file, line, f"{kind} {shown} applied again (first by {seen_keys[k]}); left out")
             continue

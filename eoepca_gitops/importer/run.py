@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP, api_versions, is_flux_group
-from eoepca_gitops.fluxtree import walk
+from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP, SOURCE_GROUP, api_versions, is_flux_group
+from eoepca_gitops.fluxtree import key, walk
 from eoepca_gitops.importer.assemble import assemble, stack_config
 from eoepca_gitops.importer.lift import Lifter, detect_domain, detect_ip
 from eoepca_gitops.importer.merge import place
@@ -172,7 +172,8 @@ def import_tree(opts: ImportOptions) -> ImportResult:
                 tree.repo_root / problem.file
             ).read_text(errors="replace")
     sources = SourceIndex(tree.repo_root, [tree.repo_root])
-    routed = route(walked, root_id, (flux_ns, source_name), flux_ns, apis, tree, sources, opts.stack, report)
+    stack_keys = {key(o) for o in install} | {(SOURCE_GROUP, "GitRepository", flux_ns, source_name)}
+    routed = route(walked, root_id, stack_keys, flux_ns, apis, tree, sources, opts.stack, report)
 
     variables = stack_variables(routed, flux_ns, report)
     notifications = notifications_config(routed, flux_ns, report)

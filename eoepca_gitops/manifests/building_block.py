@@ -148,16 +148,20 @@ def kustomization(
 
 
 def _chart(release: HelmRelease) -> dict[str, Any]:
+    """spec.chart (a chart in a source, the HelmChart's settings), or spec.chartRef (a source's whole)."""
+    source = release.source_ref.model_dump(by_alias=True, exclude_none=True)
+    if release.whole_chart:
+        return {"chartRef": source}
     chart: dict[str, Any] = {
         "chart": release.chart,
         "version": release.version,
-        "sourceRef": release.source_ref.model_dump(by_alias=True, exclude_none=True),
+        "sourceRef": source,
     }
     for field, key in CHART_FIELDS:
         value = getattr(release, field)
         if value is not None and value != []:
             chart[key] = value
-    return {"spec": chart}
+    return {"chart": {"spec": chart}}
 
 
 def helm_release(
@@ -166,7 +170,7 @@ def helm_release(
     config = stack.config
     spec: dict[str, Any] = {
         "interval": release.interval or defaults.HELM_RELEASE_INTERVAL,
-        "chart": _chart(release),
+        **_chart(release),
         **given(release, _RELEASE_FIELDS),
     }
     depends = [r.model_dump(by_alias=True, exclude_none=True) for r in release.depends_on]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from eoepca_gitops.model.base import Model
 from eoepca_gitops.model.types import GoDuration, K8sName
@@ -19,8 +19,14 @@ from eoepca_gitops.model.types import GoDuration, K8sName
 Spec = dict[str, Any]
 
 
+#: Sources a HelmRelease takes its chart whole from (Flux's spec.chartRef), not a chart in them.
+WHOLE_CHART_SOURCES = ("OCIRepository", "HelmChart")
+
+
 class SourceRef(Model):
-    kind: Literal["HelmRepository", "GitRepository", "Bucket", "OCIRepository"] = "HelmRepository"
+    kind: Literal["HelmRepository", "GitRepository", "Bucket", "OCIRepository", "HelmChart"] = (
+        "HelmRepository"
+    )
     name: K8sName
     namespace: K8sName | None = None
 
@@ -51,10 +57,12 @@ class HelmRelease(Model):
     namespace: K8sName
     annotations: dict[str, str] = {}
     labels: dict[str, str] = {}
-    # The chart, from `sourceRef`, with the settings of the HelmChart Flux makes for it.
-    chart: str
-    version: str = Field(min_length=1)
+    # The chart `chart` at `version` in the HelmRepository (GitRepository, Bucket) `sourceRef`, with
+    # the settings of the HelmChart Flux makes for it; or, with `sourceRef` an OCIRepository or a
+    # HelmChart, the chart that source holds (Flux's chartRef): no chart, version or settings then.
     source_ref: SourceRef
+    chart: str = Field(default="", validate_default=True)
+    version: str = Field(default="", validate_default=True)
     chart_interval: GoDuration | None = None
     reconcile_strategy: Literal["ChartVersion", "Revision"] | None = None
     values_files: list[str] = []
@@ -80,6 +88,36 @@ class HelmRelease(Model):
     values_from: list[Spec] = []
     depends_on: list[ReleaseRef] = []
     suspend: bool = False
+
+    @property
+    def whole_chart(self) -> bool:
+        """Whether the chart is its source's whole (Flux's spec.chartRef)."""
+        return self.source_ref.kind in WHOLE_CHART_SOURCES
+
+    @field_validator("chart", "version")
+    @classmethod
+    def _named_in_the_source(cls, value: str, info: ValidationInfo) -> str:
+        source: SourceRef | None = info.data.get("source_ref")
+        kind = source.kind if source else "source"
+        if kind in WHOLE_CHART_SOURCES and value:
+            raise ValueError(f"a chart from an {kind} is the source's whole: no {info.field_name}")
+        if kind not in WHOLE_CHART_SOURCES and not value:
+            raise ValueError(f"missing required key: the {info.field_name} in the {kind}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_chart(self) -> HelmRelease:
+        settings = (
+            self.chart_interval,
+            self.reconcile_strategy,
+            self.verify,
+            self.ignore_missing_values_files,
+        )
+        if self.whole_chart and (self.values_files or any(settings)):
+            raise ValueError(
+                f"a chart from an {self.source_ref.kind} is the source's whole: no chart settings"
+            )
+        return self
 
 
 class SubstituteReference(Model):

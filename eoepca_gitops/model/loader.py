@@ -92,10 +92,17 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
 
 def apply_override(block: Block, override: BlockOverride, file: str, key: str) -> Block:
     releases = {r.name: r for r in block.helm_releases}
-    for name in override.releases:
+    for name, change in override.releases.items():
         if name not in releases:
             raise ConfigError(
                 file, f"{key}.releases.{name}", f"block {block.name!r} has no HelmRelease {name!r}"
+            )
+        if change.version and releases[name].whole_chart:
+            raise ConfigError(
+                file,
+                f"{key}.releases.{name}.version",
+                f"HelmRelease {name!r} takes its chart whole from its {releases[name].source_ref.kind}: "
+                "no chart version to change",
             )
     new_releases: list[HelmRelease] = []
     for release in block.helm_releases:
