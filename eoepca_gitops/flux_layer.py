@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from eoepca_gitops.errors import ConfigError, GitopsError
-from eoepca_gitops.fluxtree import SubstitutionError, build_dir, key, kubectl
+from eoepca_gitops.fluxtree import SubstitutionError, build_dir, key, kubectl, postbuild_variables
 from eoepca_gitops.manifests.api_gate import check_api_removal, check_live_upgrade
 from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model import defaults
@@ -22,26 +22,54 @@ from eoepca_gitops.upgrade.plan import LiveFlux, UpgradePlan, plan_upgrade
 __all__ = ["build_flux_layer", "check_git_layer", "kubectl", "missing_references"]
 
 
+def _from_git(ref: Mapping[str, Any]) -> bool:
+    return ref.get("kind") == "GitRepository" and ref.get("name") == defaults.GIT_SOURCE_NAME
+
+
+def _layer_key(k: Mapping[str, Any], flux_namespace: str) -> str:
+    meta = k["metadata"]
+    ns = meta.get("namespace") or flux_namespace
+    return str(meta["name"]) if ns == flux_namespace else f"{ns}/{meta['name']}"
+
+
 def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    """Kustomization name -> the objects Flux applies for it, variables substituted."""
-    variables: dict[str, str] = {}
-    for obj in manifests.source:
-        if obj["kind"] == "ConfigMap":
-            variables.update(obj["data"])
+    """Kustomization -> the objects Flux applies for it from this checkout, variables substituted.
+
+    Keyed by name (namespace/name outside Flux's namespace). A Kustomization's substituteFrom is
+    read from the stack's objects and from what the other Kustomizations apply, as Flux reads it
+    from the cluster; one whose objects come from another source (an OCIRepository, ...) is not
+    built here.
+    """
+    stack_objects = manifests.all()
+    git = next((o for o in manifests.source if o["kind"] == "GitRepository"), None)
+    flux_ns = str(git["metadata"]["namespace"]) if git else defaults.FLUX_NAMESPACE
+    todo = [
+        (k, 0)
+        for objects in manifests.blocks.values()
+        for k in objects
+        if k["kind"] == "Kustomization" and _from_git(k["spec"]["sourceRef"])
+    ]
     layer: dict[str, list[dict[str, Any]]] = {}
-    for objects in manifests.blocks.values():
-        for k in (o for o in objects if o["kind"] == "Kustomization"):
-            name, spec = k["metadata"]["name"], k["spec"]
-            folder = (project_dir / spec["path"]).resolve()
-            if not folder.is_dir():
-                raise GitopsError(
-                    f"Kustomization {name}: path {spec['path']} is not a folder in {project_dir}"
-                )
-            own = {**variables, **spec.get("postBuild", {}).get("substitute", {})}
-            try:
-                layer[name] = build_dir(folder, own if "postBuild" in spec else None, spec)
-            except SubstitutionError as exc:
-                raise GitopsError(f"Kustomization {name}: {exc}") from None
+    while todo:
+        k, deferrals = todo.pop(0)
+        name, spec = _layer_key(k, flux_ns), k["spec"]
+        applied = (o for objects in layer.values() for o in objects)
+        variables, missing = postbuild_variables(spec, k["metadata"]["namespace"], [*stack_objects, *applied])
+        if missing and deferrals < len(todo) + 1:
+            todo.append((k, deferrals + 1))  # from a Kustomization not built yet
+            continue
+        if missing:
+            raise GitopsError(
+                f"Kustomization {name}: substituteFrom {', '.join(missing)} is neither in the stack "
+                "nor in Git"
+            )
+        folder = (project_dir / spec["path"]).resolve()
+        if not folder.is_dir():
+            raise GitopsError(f"Kustomization {name}: path {spec['path']} is not a folder in {project_dir}")
+        try:
+            layer[name] = build_dir(folder, variables, spec)
+        except SubstitutionError as exc:
+            raise GitopsError(f"Kustomization {name}: {exc}") from None
     return layer
 
 

@@ -1,8 +1,9 @@
 """YAML as Kubernetes reads it, and the one loader of every YAML file a user gives this project.
 
 `load`/`load_all` read text the way Kubernetes and Flux do: libyaml's scanner, the YAML 1.1 rules
-Kubernetes' YAML-to-JSON step uses, timestamps kept as the strings they were written as (PyYAML
-would turn an unquoted `2019-09-10T00:00:00Z` into a datetime). They refuse, as a YAMLError with a
+Kubernetes' YAML-to-JSON step uses, timestamps and an unquoted `=` kept as the strings they were
+written as (PyYAML would turn an unquoted `2019-09-10T00:00:00Z` into a datetime, and cannot load
+YAML 1.1's `=` "value" key). They refuse, as a YAMLError with a
 line, what would otherwise lose data or exhaust the process:
 
 - a key given twice in one mapping (kustomize's YAML library refuses it too; PyYAML keeps the last
@@ -44,7 +45,7 @@ __all__ = [
     "load_file",
 ]
 
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_STRINGS = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")
 _MERGE = "tag:yaml.org,2002:merge"
 #: Nodes that aliases may add in one document: generous for anchors in hand-written files, far
 #: below what hurts (each alias of a collection copies it wherever it is used).
@@ -71,7 +72,7 @@ class RefusedYamlError(MarkedYAMLError):
 
 
 class KubeLoader(Composer, yaml.CSafeLoader):
-    """CSafeLoader without the timestamp resolver (its other YAML 1.1 rules match Kubernetes'),
+    """CSafeLoader without the timestamp and value resolvers (its other YAML 1.1 rules match Kubernetes'),
     composed by PyYAML's Python composer so that depth and aliases are counted as they are read.
 
     The scanner and parser stay libyaml's; composing in Python costs about 40 % of a C load.
@@ -136,7 +137,7 @@ class KubeLoader(Composer, yaml.CSafeLoader):
 
 
 KubeLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _STRINGS]
     for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
 }
 

@@ -67,15 +67,11 @@ def test_a_kustomization_depends_on_the_kustomizations_of_its_blocks_dependencie
         "kind": "Kustomization",
         "metadata": {"name": "apps", "namespace": "flux-system", "annotations": PATCH_FORCE},
         "spec": {
-            "interval": "10m0s",
-            "retryInterval": "2m0s",
-            "timeout": "5m0s",
+            "interval": "10m0s",  # what the block leaves out (retryInterval, timeout, wait) Flux defaults
             "path": "./clusters/flux/apps",
             "prune": True,
-            "wait": False,
             "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
-            "postBuild": {"substituteFrom": [{"kind": "ConfigMap", "name": "cluster-vars"}]},
-            "suspend": False,
+            "suspend": False,  # declared either way: a suspend by hand is drift
             "dependsOn": [{"name": "infra"}],  # base has no Kustomization
         },
     }

@@ -36,45 +36,23 @@ BLOCKS_DIR = ROOT / defaults.BLOCKS_DIR
 
 H, S = "helm.toolkit.fluxcd.io", "source.toolkit.fluxcd.io"
 K, N = "kustomize.toolkit.fluxcd.io", "notification.toolkit.fluxcd.io"
-KUSTOMIZATION_DEVIATIONS = {
-    "spec.path",
-    "spec.validation",
-    "spec.timeout",
-    "spec.retryInterval",
-    "spec.wait",
-    "spec.postBuild",
-}
+KUSTOMIZATION_DEVIATIONS = {"spec.path", "spec.validation"}
+KUSTOMIZATION_WHY = (
+    "path is <git.path>/<block> in this repository's layout; `validation: client` is ignored since "
+    "kustomize.toolkit.fluxcd.io v1beta2 and gone in v1"
+)
 
 # Original objects whose counterpart differs on purpose: key -> (paths that may differ, why).
 DEVIATIONS: dict[Key, tuple[set[str], str]] = {
-    (H, "HelmRelease", "demo", "eoepca-portal"): (
-        {"metadata.annotations"},
-        "meta.helm.sh/release-* annotations on the HelmRelease object: the block model has no annotations "
-        "(helm-controller sets them on the release's own objects anyway)",
-    ),
-    (H, "HelmRelease", "um", "um-identity-service"): ({"metadata.annotations"}, "as eoepca-portal"),
-    (S, "GitRepository", "flux-system", "flux-system"): (
-        {"spec.timeout"},
-        "timeout: ours sets the default 60s explicitly",
-    ),
-    (K, "Kustomization", "flux-system", "user-management"): (
-        KUSTOMIZATION_DEVIATIONS,
-        "path is <git.path>/<block> in this repository's layout; `validation: client` is ignored since "
-        "kustomize.toolkit.fluxcd.io v1beta2 and gone in v1; ours adds timeout, retryInterval, wait and the "
-        "cluster-vars substitution",
-    ),
+    (K, "Kustomization", "flux-system", "user-management"): (KUSTOMIZATION_DEVIATIONS, KUSTOMIZATION_WHY),
     (K, "Kustomization", "flux-system", "resource-management"): (
-        KUSTOMIZATION_DEVIATIONS,
-        "as user-management",
+        KUSTOMIZATION_DEVIATIONS | {"spec.postBuild"},
+        KUSTOMIZATION_WHY + "; its manifests in Git (the workspace templates) say ${domain} where the "
+        "tree spells develop.eoepca.org, substituted from cluster-vars",
     ),
     (K, "Kustomization", "flux-system", "processing-and-chaining"): (
         KUSTOMIZATION_DEVIATIONS,
-        "as user-management",
-    ),
-    (N, "Provider", "flux-system", "slack-external"): (
-        {"spec.secretRef.name"},
-        "the tree names the URL secret slack-url-external (a Secret not in the tree); the Notifications "
-        "builder names it <provider>-url = slack-external-url, from the Pulumi secret slackExternalUrl",
+        KUSTOMIZATION_WHY,
     ),
 }
 
@@ -84,11 +62,6 @@ REPLACED: dict[Key, tuple[list[Key], str]] = {
         [(K, "Kustomization", "flux-system", b) for b in ("system-infra", "system-demo", "system-test")],
         "the root sync Kustomization (flux bootstrap) is replaced by Pulumi: the stack registers each "
         "block's objects and Kustomization itself; the system/ blocks with Git-side manifests get their own",
-    ),
-    ("bitnami.com", "SealedSecret", "flux-system", "slack-url"): (
-        [("", "Secret", "flux-system", "slack-url")],
-        "the Slack webhook URL is the Pulumi secret slackUrl; the Notifications component writes Secret "
-        "slack-url (a SealedSecret of the same name would fight over it)",
     ),
 }
 
@@ -121,8 +94,6 @@ ADDITIONS: set[Key] = {
     (K, "Kustomization", "flux-system", "system-infra"),
     (K, "Kustomization", "flux-system", "system-demo"),
     (K, "Kustomization", "flux-system", "system-test"),
-    ("", "Secret", "flux-system", "slack-url"),
-    ("", "Secret", "flux-system", "slack-external-url"),
 }
 
 CREODIAS = {"domain": "develop.eoepca.org", "public_ip": "185.52.192.231", "cluster_name": "creodias"}
@@ -158,25 +129,6 @@ def _completed(source: Path, tmp: Path, **config: Any) -> Path:
     return path
 
 
-def _stack_file_with_notifications(tmp: Path) -> Path:
-    """Pulumi.creodias.yaml with its commented notifications enabled, the tree's repository as git.url
-    (the URL the tree's GitRepository has) and placeholder secrets."""
-    text = (ROOT / "Pulumi.creodias.yaml").read_text()
-    begin, end = text.index("  # BEGIN notifications"), text.index("  # END notifications")
-    block = text[begin:end].splitlines()
-    start = next(i for i, line in enumerate(block) if line.startswith("  # eoepca-gitops:notifications:"))
-    enabled = "\n".join(re.sub(r"^  # ", "  ", line) for line in block[start:])
-    secrets = (
-        "\n  eoepca-gitops:slackUrl:\n    secure: v1:test\n"
-        "  eoepca-gitops:slackExternalUrl:\n    secure: v1:test\n"
-        "  eoepca-gitops:gitSshPrivateKey:\n    secure: v1:test\n"
-    )
-    raw = tmp / "raw"
-    raw.mkdir()
-    (raw / "Pulumi.creodias.yaml").write_text(text[:begin] + enabled + "\n" + secrets + text[end:])
-    return _completed(raw / "Pulumi.creodias.yaml", tmp, **{"git.url": TREE_GIT_URL})
-
-
 def _build(path: Path) -> StackManifests:
     stack = load_stack_file(path, BLOCKS_DIR)
     install = load_install_manifest(stack.config.flux, file=str(path), base_dir=ROOT)
@@ -197,7 +149,12 @@ def _git_layer(manifests: StackManifests) -> list[tuple[dict[str, Any], str]]:
 
 @pytest.fixture(scope="module")
 def ours(tmp_path_factory: pytest.TempPathFactory) -> dict[Key, dict[str, Any]]:
-    manifests = _build(_stack_file_with_notifications(tmp_path_factory.mktemp("stack")))
+    path = _completed(
+        ROOT / "Pulumi.creodias.yaml",
+        tmp_path_factory.mktemp("stack"),
+        **{"git.url": TREE_GIT_URL, "gitSshPrivateKey": {"secure": "v1:test"}},
+    )
+    manifests = _build(path)
     found: dict[Key, dict[str, Any]] = {}
     for obj in [*manifests.all(), *(o for o, _ in _git_layer(manifests))]:
         k = key(obj)

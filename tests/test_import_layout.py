@@ -12,7 +12,7 @@ from tests.helpers import SHARED
 from tests.import_roundtrip import compare, index, original, render, run_import
 
 K = "kustomize.toolkit.fluxcd.io"
-KUSTOMIZATION = {"spec.path", "spec.postBuild", "spec.timeout", "spec.retryInterval", "spec.wait"}
+KUSTOMIZATION = {"spec.path"}  # the project's layout
 
 
 def _write(root: Path, rel: str, *docs: dict[str, Any]) -> None:
@@ -230,17 +230,27 @@ def test_public_layout_two_clusters_round_trip(tmp_path: Path) -> None:
     assert staging["eoepca-gitops:git"]["url"] == "https://github.com/acme/fleet"
     assert "eoepca-gitops:overrides" not in staging
     # the second cluster shares the first one's blocks: only what differs is in its stack file
+    # the second cluster shares the first one's blocks: only what differs is in its stack file, its
+    # postBuild variable among it
     assert production["eoepca-gitops:overrides"] == {
         "apps": {
-            "releases": {
-                "podinfo": {"values": {"replicaCount": 3, "ui": {"message": "production at ${public_ip}"}}}
-            }
+            "releases": {"podinfo": {"values": {"replicaCount": 3}}},
+            "substitute": {"cluster_env": "production"},
         }
     }, production.get("eoepca-gitops:overrides")
+    # the ConfigMap the apps substitute from: the stack's variables
+    assert production["eoepca-gitops:variables"] == [
+        {
+            "name": "cluster-settings",
+            "data": {"cluster_domain": "production.acme.io", "ingress_ip": "203.0.113.9"},
+        }
+    ]
     blocks = {p.name for p in (out / "clusters" / "blocks").glob("*.yaml")}
     assert blocks == {"flux-system.yaml", "infra-controllers.yaml", "apps.yaml"}
     podinfo = (out / "clusters/blocks/apps.yaml").read_text()
-    assert "podinfo.${domain}" in podinfo and "staging at ${public_ip}" in podinfo
+    # the variables as Flux was to substitute them, a literal $${HOME} as written
+    assert "podinfo.${cluster_domain}" in podinfo and "${cluster_env} at ${ingress_ip}" in podinfo
+    assert "$${HOME}" in podinfo
     for cluster in ("staging", "production"):
         _, objects, apis = render(out, cluster)
         ours, theirs = index(objects), original(repo, f"./clusters/{cluster}", apis)

@@ -35,7 +35,7 @@ def test_meta_leaves_out_what_is_empty() -> None:
     [
         (
             {"url": "https://h/r.git", "branch": "main"},
-            {"interval": "1m0s", "timeout": "60s", "url": "https://h/r.git", "ref": {"branch": "main"}},
+            {"interval": "1m0s", "url": "https://h/r.git", "ref": {"branch": "main"}},  # timeout: Flux's
         ),
         (
             {
@@ -57,7 +57,6 @@ def test_meta_leaves_out_what_is_empty() -> None:
             {"url": "ssh://git@h/r", "commit": "a" * 40, "auth": {"type": "ssh"}},
             {
                 "interval": "1m0s",
-                "timeout": "60s",
                 "url": "ssh://git@h/r",
                 "ref": {"commit": "a" * 40},
                 "secretRef": {"name": "src"},

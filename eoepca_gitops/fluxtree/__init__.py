@@ -18,6 +18,7 @@ from eoepca_gitops.fluxtree.envsubst import (
     flux_envsubst,
     substitute_object,
     substitution_disabled,
+    unset_variables,
 )
 from eoepca_gitops.fluxtree.kustomize import (
     KUSTOMIZATION_FILES,
@@ -35,6 +36,7 @@ from eoepca_gitops.fluxtree.tree import (
     Problem,
     flux_objects,
     is_flux_kustomization,
+    postbuild_variables,
     walk,
     yaml_error,
 )
@@ -60,8 +62,10 @@ __all__ = [
     "key",
     "kubectl",
     "kustomize",
+    "postbuild_variables",
     "substitute_object",
     "substitution_disabled",
+    "unset_variables",
     "walk",
     "yaml_error",
 ]

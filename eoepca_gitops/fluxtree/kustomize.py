@@ -10,6 +10,7 @@ Loads are unrestricted within the tree (Flux builds with LoadRestrictionsNone).
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -25,19 +26,24 @@ from eoepca_gitops.fluxtree.envsubst import substitute_object
 from eoepca_gitops.fluxtree.objects import documents
 
 __all__ = [
+    "BUILD_FIELDS",
     "KUSTOMIZATION_FILES",
     "BuildError",
     "build_dir",
     "generated_resources",
+    "has_build_fields",
     "has_kustomization",
     "kubectl",
     "kustomize",
+    "kustomize_split",
 ]
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MANIFEST_SUFFIXES = (".yaml", ".yml")
+# Tags each object with its index in kustomize_split (never left in an object).
+_ORIGIN = "fluxtree.eoepca-gitops/origin"
 # Fields of a Flux Kustomization's spec that change what its build produces.
-_BUILD_FIELDS = (
+BUILD_FIELDS = (
     "targetNamespace",
     "namePrefix",
     "nameSuffix",
@@ -135,7 +141,7 @@ def kustomize(
     of a generated kustomization (the importer skips files that are not valid YAML).
     """
     spec = spec or {}
-    if has_kustomization(folder) and not any(spec.get(f) for f in _BUILD_FIELDS):
+    if has_kustomization(folder) and not has_build_fields(spec):
         return _run(folder)
     with tempfile.TemporaryDirectory(prefix="fluxtree-") as tmp:
         scratch = Path(tmp)
@@ -144,6 +150,46 @@ def kustomize(
             return ""
         (scratch / "kustomization.yaml").write_text(yaml_io.dump(overlay))
         return _run(scratch)
+
+
+def has_build_fields(spec: Mapping[str, Any]) -> bool:
+    """Whether a Flux Kustomization's spec changes what kustomize builds from its path."""
+    return any(spec.get(f) for f in BUILD_FIELDS)
+
+
+def kustomize_split(
+    folder: Path, spec: Mapping[str, Any]
+) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
+    """(object as `folder` builds, the object after the Kustomization's build fields) for each object
+    kustomize-controller builds, in its order; None for an object a component adds.
+
+    The build fields are applied over the folder's own build, each object tagged with its index:
+    what the Kustomization adds (targetNamespace, patches, ...) can then be kept as such, over the
+    objects as the folder has them.
+    """
+    base = list(documents(kustomize(folder)))
+    if not has_build_fields(spec):
+        return [(obj, obj) for obj in base]
+    with tempfile.TemporaryDirectory(prefix="fluxtree-") as tmp:
+        scratch = Path(tmp)
+        tagged = []
+        for i, obj in enumerate(base):
+            one = copy.deepcopy(obj)
+            one.setdefault("metadata", {}).setdefault("annotations", {})[_ORIGIN] = str(i)
+            tagged.append(yaml_io.dump(one))
+        (scratch / "objects.yaml").write_text("---\n".join(tagged))
+        overlay = _overlay(folder.resolve(), spec, scratch, frozenset())
+        overlay["resources"] = ["objects.yaml"]
+        (scratch / "kustomization.yaml").write_text(yaml_io.dump(overlay))
+        built = list(documents(_run(scratch)))
+    out: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []
+    for obj in built:
+        annotations = obj.get("metadata", {}).get("annotations") or {}
+        origin = annotations.pop(_ORIGIN, None)
+        if not annotations:
+            obj["metadata"].pop("annotations", None)
+        out.append((base[int(origin)] if origin is not None else None, obj))
+    return out
 
 
 def build_dir(

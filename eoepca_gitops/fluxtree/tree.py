@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,13 @@ from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP
 from eoepca_gitops.fluxtree.envsubst import SubstitutionError, substitute_object
-from eoepca_gitops.fluxtree.kustomize import BuildError, generated_resources, has_kustomization, kustomize
+from eoepca_gitops.fluxtree.kustomize import (
+    BUILD_FIELDS,
+    BuildError,
+    generated_resources,
+    has_kustomization,
+    kustomize,
+)
 from eoepca_gitops.fluxtree.objects import documents
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "Problem",
     "flux_objects",
     "is_flux_kustomization",
+    "postbuild_variables",
     "walk",
     "yaml_error",
 ]
@@ -41,9 +49,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class AppliedObject:
-    obj: dict[str, Any]
+    obj: dict[str, Any]  # as Flux applies it
     kustomization: str  # the Flux Kustomization (namespace/name) that applies it
     path: str  # its spec.path
+    raw: dict[str, Any]  # as kustomize built it, before postBuild substitution
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,11 @@ class FluxTree:
     # namespace/name -> the Flux Kustomization object (the root one included, as given)
     kustomizations: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # namespace/name -> (its postBuild variables as found in the tree (None: no postBuild), the
+    # substituteFrom references not found in it)
+    variables: dict[str, tuple[dict[str, str] | None, list[str]]] = field(default_factory=dict)
+    # What strict mode refuses once Flux has reconciled (a pass may miss what a later one has).
+    unresolved: list[str] = field(default_factory=list)
 
 
 def is_flux_kustomization(obj: Mapping[str, Any]) -> bool:
@@ -87,24 +101,26 @@ def _decoded(value: str) -> str:
         return value
 
 
-def _variables(
-    spec: Mapping[str, Any], namespace: str, found: list[AppliedObject]
+def postbuild_variables(
+    spec: Mapping[str, Any], namespace: str, objects: Iterable[Mapping[str, Any]]
 ) -> tuple[dict[str, str] | None, list[str]]:
-    """The postBuild variables (None: no postBuild) and the substituteFrom refs not in the tree."""
+    """A Kustomization's postBuild variables (None: no postBuild), taken from `objects` as Flux
+    takes them from the cluster, and the substituteFrom refs that are not among them."""
     post = spec.get("postBuild")
     if post is None:
         return None, []
+    objects = list(objects)
     variables: dict[str, str] = {}
     missing: list[str] = []
     for ref in post.get("substituteFrom") or []:
         kind, name = ref.get("kind"), ref.get("name")
         source = next(
             (
-                a.obj
-                for a in found
-                if a.obj.get("kind") == kind
-                and a.obj.get("metadata", {}).get("name") == name
-                and (a.obj.get("metadata", {}).get("namespace") or namespace) == namespace
+                o
+                for o in objects
+                if o.get("kind") == kind
+                and (o.get("metadata") or {}).get("name") == name
+                and ((o.get("metadata") or {}).get("namespace") or namespace) == namespace
             ),
             None,
         )
@@ -119,6 +135,15 @@ def _variables(
         variables.update(data)
     variables.update({str(k): str(v) for k, v in (post.get("substitute") or {}).items()})
     return variables, missing
+
+
+def _source(kustomization: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(kind, namespace, name) of the source a Kustomization applies from."""
+    ref = (kustomization.get("spec") or {}).get("sourceRef") or {}
+    namespace = (
+        ref.get("namespace") or (kustomization.get("metadata") or {}).get("namespace") or "flux-system"
+    )
+    return str(ref.get("kind")), str(namespace), str(ref.get("name"))
 
 
 def _lenient_build(
@@ -159,6 +184,8 @@ def walk(
     """Every object Flux applies from `root_path` (relative to repo_root), nested Kustomizations followed.
 
     `root` is the root Flux Kustomization object when known (its postBuild and build fields count).
+    A root that applies itself (flux-system) counts as it applies itself, flux-system's patches
+    applied, as the cluster has it from its first reconciliation on.
     """
     root_obj: dict[str, Any] = dict(
         root
@@ -169,29 +196,74 @@ def walk(
             "spec": {"path": root_path, "sourceRef": {"kind": "GitRepository", "name": source_name}},
         }
     )
+    builds: dict[str, tuple[list[dict[str, Any]], list[Problem]]] = {}
+    tree = _walk(repo_root, root_obj, strict, builds)
+    # Flux's steady state: each reconciliation finds on the cluster what the one before applied (the
+    # ConfigMap of an optional substituteFrom, the root's own patches).
+    for _ in range(3):
+        applied = _applied_root(tree)
+        objects = [a.obj for a in tree.objects]
+        stale = any(
+            postbuild_variables(k.get("spec") or {}, _id(k).partition("/")[0], objects) != tree.variables[i]
+            for i, k in tree.kustomizations.items()
+        )
+        if not stale and (applied is None or _effect(applied) == _effect(root_obj)):
+            break
+        root_obj = applied or root_obj
+        tree = _walk(repo_root, root_obj, strict, builds, objects)
+    if (applied := _applied_root(tree)) is not None:
+        tree.kustomizations[_id(applied)] = applied
+    if strict and tree.unresolved:
+        raise GitopsError(tree.unresolved[0])
+    return tree
+
+
+def _applied_root(tree: FluxTree) -> dict[str, Any] | None:
+    """The root Kustomization as it applies itself, if it does."""
+    root_id = next(iter(tree.kustomizations), None)
+    return next((a.obj for a in tree.objects if is_flux_kustomization(a.obj) and _id(a.obj) == root_id), None)
+
+
+def _id(kustomization: Mapping[str, Any]) -> str:
+    meta = kustomization.get("metadata") or {}
+    return f"{meta.get('namespace') or 'flux-system'}/{meta.get('name')}"
+
+
+def _effect(kustomization: Mapping[str, Any]) -> list[Any]:
+    """What of a Kustomization decides what it applies."""
+    spec = kustomization.get("spec") or {}
+    return [spec.get(f) for f in ("path", "sourceRef", "postBuild", *BUILD_FIELDS)]
+
+
+def _walk(
+    repo_root: Path,
+    root_obj: dict[str, Any],
+    strict: bool,
+    builds: dict[str, tuple[list[dict[str, Any]], list[Problem]]],
+    before: list[dict[str, Any]] | None = None,
+) -> FluxTree:
+    """One pass; `before`: what a previous reconciliation applied, where variables are read too;
+    `builds`: kustomize's output by folder and build fields, the same in every pass."""
+    root_source = _source(root_obj)
     tree = FluxTree()
     todo: list[tuple[dict[str, Any], int]] = [(root_obj, 0)]
-    seen: dict[str, str] = {}
     while todo:
         k, deferrals = todo.pop(0)
         meta, spec = k.get("metadata", {}), k.get("spec", {})
         namespace = meta.get("namespace") or "flux-system"
-        name = f"{namespace}/{meta.get('name')}"
+        name = _id(k)
         path = str(spec.get("path") or "./")
-        variables, missing = _variables(spec, namespace, tree.objects)
+        variables, missing = postbuild_variables(
+            spec, namespace, [*(a.obj for a in tree.objects), *(before or [])]
+        )
         if missing and deferrals < 3:
             todo.append((k, deferrals + 1))  # the ConfigMap may come from a Kustomization not built yet
             continue
         if name in tree.kustomizations:
             continue  # the root Kustomization, found again among the objects it applies
         tree.kustomizations[name] = k
+        tree.variables[name] = (variables, missing)
         norm = os.path.normpath(path.removeprefix("./")) if path.strip("./") else "."
-        if norm in seen:
-            tree.problems.append(
-                Problem(norm, 0, f"{name} applies the folder {seen[norm]} applies too; built once")
-            )
-            continue
-        seen[norm] = name
         folder = repo_root / norm
         if not folder.is_dir():
             if strict:
@@ -200,29 +272,29 @@ def walk(
             continue
         if missing:
             message = f"Kustomization {name}: substituteFrom {', '.join(missing)} not found in the tree"
-            if strict:
-                raise GitopsError(message)
             tree.problems.append(Problem(norm, 0, message))
-        objects = (
-            list(documents(kustomize(folder, spec)))
-            if strict
-            else _lenient_build(folder, spec, repo_root, tree)
-        )
-        for obj in objects:
+            tree.unresolved.append(message)
+        build = json.dumps([str(folder), [spec.get(f) for f in BUILD_FIELDS]], default=str)
+        if build not in builds:
+            known = len(tree.problems)
+            objects = (
+                list(documents(kustomize(folder, spec)))
+                if strict
+                else _lenient_build(folder, spec, repo_root, tree)
+            )
+            builds[build] = (objects, tree.problems[known:])
+        else:
+            tree.problems += builds[build][1]
+        for raw in builds[build][0]:
+            obj = raw
             if variables is not None:
                 try:
-                    obj = substitute_object(obj, variables)
+                    obj = substitute_object(raw, variables)
                 except SubstitutionError as exc:
-                    if strict:
-                        raise GitopsError(f"Kustomization {name}: {exc}") from None
                     tree.problems.append(Problem(norm, 0, f"Kustomization {name}: {exc}; left unsubstituted"))
-            tree.objects.append(AppliedObject(obj, name, path))
-            source = (obj.get("spec") or {}).get("sourceRef") or {}
-            if (
-                is_flux_kustomization(obj)
-                and source.get("kind") == "GitRepository"
-                and source.get("name") == source_name
-            ):
+                    tree.unresolved.append(f"Kustomization {name}: {exc}")
+            tree.objects.append(AppliedObject(obj, name, path, raw))
+            if is_flux_kustomization(obj) and _source(obj) == root_source:
                 todo.append((obj, 0))
     return tree
 

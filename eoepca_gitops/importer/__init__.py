@@ -1,8 +1,10 @@
 """`eoepca-gitops import`: an existing Flux tree into this project's stack file and clusters/ declarations.
 
-By stage: read (flux-system, file:line index) -> route (objects to blocks) -> lift (the cluster's IP
-and domain) -> assemble (block declarations verified by the builders) -> write (files); run.py
-strings them together.
+By stage: read (flux-system, the sync source, file:line index) -> route (objects to blocks, in the
+forms Flux applies, declares and keeps in Git) -> variables (substituteFrom ConfigMaps into the
+stack) and notifications -> lift (the cluster's IP and domain, where they recur) -> assemble (block
+declarations, declare.py, verified by the builders) -> merge (with the blocks other clusters'
+imports declared) -> write (files); run.py strings them together.
 """
 
 from __future__ import annotations

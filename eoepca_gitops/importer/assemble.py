@@ -1,42 +1,46 @@
 """Assembling: candidates lifted into block declarations, checked by building them again with the
-project's own builders. A candidate the model refuses, or that builds differently from the original,
-is demoted to a plain manifest; the loop runs until every lifted object builds exactly.
+project's own builders. A candidate the model refuses, that uses variables only the cluster knows,
+or that builds differently from the original is demoted to a plain manifest; the loop runs until
+every lifted object builds exactly.
+
+Variables keep their meaning:
+- what a Kustomization applied with postBuild variables is declared as written (`${VAR}` kept):
+  the builders substitute the block's variables (its Kustomization's postBuild, model/variables.py)
+  into what Pulumi applies, and what stays in Git keeps them for Flux;
+- what one applied without is declared escaped where Flux's rules would read a `$` (the builders
+  substitute into every block's objects), and stays in Git as written, unless the recurring IP or
+  domain is lifted into it: then the block's Kustomization substitutes from cluster-vars, and its
+  manifests are escaped too.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.fluxtree import as_flux_sees_it, diff, key, substitution_disabled
+from eoepca_gitops.importer.declare import Unmodelled, kustomization_item, release_item, repository_item
 from eoepca_gitops.importer.lift import Lifter, escape, map_strings
+from eoepca_gitops.importer.naming import block_name, unique
 from eoepca_gitops.importer.report import Report
-from eoepca_gitops.importer.route import Routed, block_name
-from eoepca_gitops.manifests.render import file_name
+from eoepca_gitops.importer.route import Candidate, Origin, Routed
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.blocks import Block, BlockCatalog, HelmRelease, HelmRepository
-from eoepca_gitops.model.stack import Stack, StackConfig
+from eoepca_gitops.model.blocks import Block, BlockCatalog
+from eoepca_gitops.model.references import unresolved
+from eoepca_gitops.model.stack import CLUSTER_VARIABLES, Stack, StackConfig
 
-__all__ = ["HEADER", "AssembledBlock", "Target", "assemble", "folder_files", "git_path"]
+__all__ = ["AssembledBlock", "assemble", "stack_config", "stack_model"]
 
-HEADER = "# Imported by eoepca-gitops import.\n"
-_KUSTOMIZATION_SPEC = {"interval", "retryInterval", "timeout", "prune", "wait", "healthChecks", "suspend"}
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the import writes: the stack's name and the project folder."""
-
-    stack: str
-    out: Path
+_CLUSTER_VARS = {"kind": "ConfigMap", "name": defaults.CLUSTER_VARS_CONFIGMAP}
+# What the builders need where the tree proves nothing: used to check the blocks, never written.
+_STAND_INS = {"cluster": {"publicIp": "192.0.2.1"}, "git": {"url": "https://example.invalid/unset"}}
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ class AssembledBlock:
     block: Block
     shared: list[dict[str, Any]]  # plain manifests of every cluster (clusters/flux/<block>)
     own: list[dict[str, Any]]  # this cluster's (clusters/<stack>/<block>)
-    lifted: tuple[int, ...]  # indices of the candidates in the block's declaration
+    components: dict[str, Path] = field(default_factory=dict)  # name -> the tree's folder
+    lifted: tuple[int, ...] = ()  # indices of the candidates in the block's declaration
 
 
 @dataclass(frozen=True)
@@ -53,210 +58,261 @@ class _Demotion:
     reason: str
 
 
-def git_path(target: Target, blocks: list[AssembledBlock]) -> str:
-    """The stack's git.path: its own folder when it has manifests of its own, else the shared one."""
-    return f"./clusters/{target.stack}" if any(b.own for b in blocks) else defaults.GIT_PATH
-
-
-def folder_files(objects: list[dict[str, Any]], folder: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
-    """One file per object and the kustomization.yaml listing them (after `extra` resources)."""
-    files = {f"{folder}/{file_name(o).lower()}": HEADER + yaml_io.dump(o) for o in objects}
-    resources = [*extra, *sorted(f.rsplit("/", 1)[1] for f in files)]
-    files[f"{folder}/kustomization.yaml"] = HEADER + yaml_io.dump(
-        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources}
-    )
-    return files
-
-
-def _plain(obj: dict[str, Any], lifter: Lifter) -> dict[str, Any]:
-    """A plain manifest as written to Git: `$` escaped (Flux substitutes it), then IP/domain lifted."""
-    if substitution_disabled(obj):
-        return obj
-    out: dict[str, Any] = map_strings(obj, lambda s: lifter(escape(s)))
-    return out
-
-
-def _declare(
-    routed: Routed, demoted: set[int], lifter: Lifter, root_path: str, report: Report
-) -> list[AssembledBlock] | _Demotion:
-    """Per block: the model, its shared and own plain manifests; or the first candidate to demote."""
-    blocks = routed.blocks
-    shared: dict[str, list[dict[str, Any]]] = {n: [] for n in blocks}
-    own: dict[str, list[dict[str, Any]]] = {n: [] for n in blocks}
-    for name, parts in blocks.items():
-        home = routed.plain_home.get(name, name)
-        shared[home] += parts.shared
-        own[home] += parts.own
-    content: dict[str, dict[str, Any]] = {
-        n: {"namespaces": [], "helmRepositories": [], "helmReleases": []} for n in blocks
-    }
-    lifted: dict[str, list[int]] = {n: [] for n in blocks}
-    for i, candidate in enumerate(routed.candidates):
-        block, obj = candidate.block, candidate.obj
-        if i in demoted:
-            shared[routed.plain_home.get(block, block)].append(obj)
-            continue
-        meta, spec, kind = obj["metadata"], obj.get("spec") or {}, obj["kind"]
-        model: type[HelmRepository | HelmRelease] | None = None
-        if kind == "Namespace":
-            section, item = "namespaces", meta["name"]
-        elif kind == "HelmRepository":
-            section, model = "helmRepositories", HelmRepository
-            item = {"name": meta["name"], "namespace": meta.get("namespace"), **spec}
-        else:
-            chart = spec["chart"]["spec"]
-            item = {
-                "name": meta["name"],
-                "namespace": meta.get("namespace"),
-                "chart": chart["chart"],
-                "version": str(chart["version"]),
-                "sourceRef": chart["sourceRef"],
-                **{k: v for k, v in spec.items() if k != "chart"},
-            }
-            if "values" in item:
-                item["values"] = lifter.lift(item["values"])
-            section, model = "helmReleases", HelmRelease
-        if model is not None:
-            try:
-                model.model_validate(item)
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                return _Demotion(i, f"{'.'.join(map(str, err['loc']))}: {err['msg']}")
-        content[block][section].append(item)
-        lifted[block].append(i)
-    out = []
-    for name, parts in blocks.items():
-        data: dict[str, Any] = {"name": name, "description": parts.description, **content[name]}
-        k = parts.kustomization
-        if k is not None:  # every Flux Kustomization of the tree stays one, even with nothing left to apply
-            data["kustomization"] = {"path": name, **{f: k[f] for f in _KUSTOMIZATION_SPEC if f in k}}
-            if "healthChecks" in data["kustomization"]:
-                data["kustomization"]["healthChecks"] = [
-                    {a: str(b) for a, b in c.items()} for c in data["kustomization"]["healthChecks"]
-                ]
-        elif shared[name] or own[name]:
-            data["kustomization"] = {"path": name}
-        deps = [block_name(str(d.get("name"))) for d in (k or {}).get("dependsOn") or []]
-        data["dependsOn"] = [d for d in deps if d in blocks and d != name]
-        if not any(data.get(f) for f in ("namespaces", "helmRepositories", "helmReleases", "kustomization")):
-            continue
-        try:
-            model_block = Block.model_validate(data)
-        except ValidationError as exc:
-            report.note(
-                root_path, 0, f"block {name}: {exc.errors()[0]['msg']}; its Kustomization gets defaults"
-            )
-            data["kustomization"] = {"path": name}
-            model_block = Block.model_validate(data)
-        out.append(
-            AssembledBlock(
-                model_block,
-                [_plain(o, lifter) for o in shared[name]],
-                [_plain(o, lifter) for o in own[name]],
-                tuple(lifted[name]),
-            )
-        )
-    return out
-
-
-def _share(target: Target, blocks: list[AssembledBlock], report: Report) -> list[AssembledBlock]:
-    """Plain manifests go to clusters/flux/<block>, unless another cluster's differ: then to its own."""
-    out = []
-    for b in blocks:
-        existing = target.out / "clusters" / "flux" / b.block.name
-        if b.shared and existing.is_dir():
-            mine = folder_files(b.shared, f"clusters/flux/{b.block.name}")
-            theirs = {
-                f"clusters/flux/{b.block.name}/{p.relative_to(existing).as_posix()}": p.read_text()
-                for p in existing.rglob("*")
-                if p.is_file()
-            }
-            if mine != theirs:
-                report.note(
-                    f"clusters/flux/{b.block.name}",
-                    0,
-                    f"block {b.block.name}: this cluster's plain manifests "
-                    f"differ from the shared ones; kept in clusters/{target.stack}/{b.block.name}",
-                )
-                b = AssembledBlock(b.block, [], b.own + b.shared, b.lifted)
-        out.append(b)
-    return out
-
-
-def stack_model(target: Target, blocks: list[AssembledBlock], base_config: Mapping[str, Any]) -> Stack:
-    """The stack as its file will say it, every secret it names standing in as `<secret KEY>`."""
+def stack_config(base_config: Mapping[str, Any], file: str) -> StackConfig:
+    """The stack's config as the import writes it, stand-ins where the tree proves no value."""
     config = copy.deepcopy(dict(base_config))
-    config["git"]["path"] = git_path(target, blocks)
-    config["blocks"] = [b.block.name for b in blocks]
+    for section, stand_in in _STAND_INS.items():
+        config[section] = {**stand_in, **config.get(section, {})}
+    if not any(k in config["git"] for k in ("branch", "tag", "semver", "commit")):
+        config["git"]["branch"] = "main"
     try:
-        model = StackConfig.model_validate(config)
+        return StackConfig.model_validate(config)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ConfigError(f"Pulumi.{target.stack}.yaml", ".".join(map(str, err["loc"])), err["msg"]) from None
-    secrets = {k: SecretStr(f"<secret {k}>") for k, _ in model.secret_refs()}
-    return Stack(
-        name=target.stack,
-        config=model.model_copy(update={"secrets": secrets}),
-        catalog=BlockCatalog(blocks=[b.block for b in blocks]),
-    )
+        raise ConfigError(file, ".".join(map(str, err["loc"])), err["msg"]) from None
+
+
+def stack_model(name: str, blocks: list[Block], config: StackConfig) -> Stack:
+    """The stack with these blocks, every secret it names standing in as `<secret KEY>`."""
+    secrets = {k: SecretStr(f"<secret {k}>") for k, _ in config.secret_refs()}
+    config = config.model_copy(update={"secrets": secrets, "blocks": [b.name for b in blocks]})
+    return Stack(name=name, config=config, catalog=BlockCatalog(blocks=blocks))
+
+
+def _lifts(origin: Origin) -> bool:
+    """Whether the IP and domain may be written as ${public_ip} / ${domain} into its objects: not
+    where the tree's own variables could give the same names another value."""
+    return not origin.unknown and not set(origin.variables or {}) & set(CLUSTER_VARIABLES)
+
+
+def _written(obj: dict[str, Any], escaped: bool, lifter: Lifter | None) -> dict[str, Any]:
+    """An object as a declaration or Git says it, so that substitution gives it back."""
+    if substitution_disabled(obj):
+        return obj
+    out: dict[str, Any] = map_strings(obj, lambda s: (lifter or str)(escape(s) if escaped else s))
+    return out
+
+
+@dataclass
+class _Declared:
+    blocks: list[AssembledBlock]
+    left_out: dict[str, list[str]]  # block -> what its Kustomization leaves out of the original
+
+
+class _Assembler:
+    def __init__(self, routed: Routed, lifter: Lifter, flux_ns: str, config: StackConfig) -> None:
+        self.routed, self.lifter, self.flux_ns, self.config = routed, lifter, flux_ns, config
+        self.components: dict[Path, str] = {}
+        taken: set[str] = set()
+        for origin in routed.origins.values():
+            for folder in origin.components:
+                if folder not in self.components:
+                    self.components[folder] = unique(block_name(folder.name), taken)
+
+    def git_side(
+        self, demoted: set[int]
+    ) -> dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], bool]]:
+        """Block -> (shared, own, whether its Kustomization now substitutes cluster-vars)."""
+        routed = self.routed
+        found: dict[str, tuple[list[Candidate], list[Candidate]]] = {
+            n: (list(p.shared), list(p.own)) for n, p in routed.blocks.items()
+        }
+        for i in sorted(demoted):
+            c = routed.candidates[i]
+            found[routed.plain_home.get(c.block, c.block)][0].append(c)
+        out = {}
+        for name, (shared, own) in found.items():
+            k_id = routed.blocks[name].origin
+            origin = routed.origins[k_id] if k_id else None
+            # Flux reads substituteFrom in the Kustomization's own namespace: cluster-vars is in Flux's.
+            here = k_id is not None and k_id.partition("/")[0] == self.flux_ns
+            lifter = self.lifter if origin and here and _lifts(origin) else None
+            plain = [[c.forms.git for c in objects if c.forms.git is not None] for objects in (shared, own)]
+            lifted = [[_written(o, False, lifter) for o in objects] for objects in plain]
+            adds = lifted != plain
+            if adds and origin and not origin.substitutes:
+                lifted = [[_written(o, True, lifter) for o in objects] for objects in plain]
+            out[name] = (lifted[0], lifted[1], adds)
+        return out
+
+    def declaration(self, c: Candidate) -> tuple[str, Any]:
+        origin = self.routed.origins[c.origin]
+        obj = _written(c.forms.raw, not origin.substitutes, self.lifter if _lifts(origin) else None)
+        kind = obj["kind"]
+        if kind == "Namespace":
+            return "namespaces", obj["metadata"]["name"]
+        if kind == "HelmRepository":
+            return "helmRepositories", repository_item(obj)
+        return "helmReleases", release_item(obj)
+
+    def kustomization(
+        self, name: str, origin: Origin, cluster_vars: bool
+    ) -> tuple[dict[str, Any], list[str], list[str]]:
+        """(the block's kustomization, the blocks it depends on, what it leaves out)."""
+        components = [self.components[f] for f in origin.components]
+        item, left_out = kustomization_item(origin.obj, name, self.flux_ns, origin.baked, components)
+        spec = origin.obj.get("spec") or {}
+        post = spec.get("postBuild") or {}
+        if post.get("substitute"):
+            item["substitute"] = {str(k): str(v) for k, v in post["substitute"].items()}
+        refs = [*([_CLUSTER_VARS] if cluster_vars else []), *(post.get("substituteFrom") or [])]
+        if refs:
+            item["substituteFrom"] = refs
+        namespace = (origin.obj.get("metadata") or {}).get("namespace") or self.flux_ns
+        blocks, extra = [], []
+        for ref in spec.get("dependsOn") or []:
+            dep = self.routed.origins.get(f"{ref.get('namespace') or namespace}/{ref.get('name')}")
+            # a block's dependency names its namespace only when it is another: else said as written
+            if dep is not None and dep.block != name and ref.get("namespace") != namespace:
+                blocks.append(dep.block)
+            else:
+                extra.append(ref)
+        if extra:
+            item["dependsOn"] = extra
+        return item, blocks, left_out
+
+    def declare(self, demoted: set[int]) -> _Declared | list[_Demotion]:
+        """The blocks, or the candidates the model cannot say (each independent of the others)."""
+        routed = self.routed
+        content: dict[str, dict[str, list[Any]]] = {n: {} for n in routed.blocks}
+        lifted: dict[str, list[int]] = {n: [] for n in routed.blocks}
+        refused: list[_Demotion] = []
+        for i, c in enumerate(routed.candidates):
+            if i in demoted:
+                continue
+            try:
+                section, item = self.declaration(c)
+            except Unmodelled as exc:
+                refused.append(_Demotion(i, str(exc)))
+                continue
+            content[c.block].setdefault(section, []).append(item)
+            lifted[c.block].append(i)
+        if refused:
+            return refused
+        git = self.git_side(demoted)
+        out, left_outs = [], {}
+        for name, parts in routed.blocks.items():
+            data: dict[str, Any] = {"name": name, "description": parts.description, **content[name]}
+            components: dict[str, Path] = {}
+            if parts.origin:
+                origin = routed.origins[parts.origin]
+                data["kustomization"], deps, left_outs[name] = self.kustomization(name, origin, git[name][2])
+                if deps:
+                    data |= {"dependsOn": deps, "releasesWaitForDependencies": False}
+                components = {self.components[f]: f for f in origin.components}
+            elif not content[name]:
+                continue
+            block = self._validated(data, left_outs.setdefault(name, []))
+            for problem in unresolved(self.config, block):
+                index = next((i for i in lifted[name] if problem.where == _where(routed.candidates[i])), None)
+                if index is not None and index not in {r.index for r in refused}:
+                    refused.append(_Demotion(index, problem.message))
+            out.append(AssembledBlock(block, git[name][0], git[name][1], components, tuple(lifted[name])))
+        return refused or _Declared(out, left_outs)
+
+    @staticmethod
+    def _validated(data: dict[str, Any], left_out: list[str]) -> Block:
+        """The block; a Kustomization field the model refuses is left out, and said."""
+        while True:
+            try:
+                return Block.model_validate(data)
+            except ValidationError as exc:
+                loc = exc.errors()[0]["loc"]
+                if loc[0] != "kustomization" or len(loc) < 2:
+                    raise
+                data["kustomization"].pop(str(loc[1]), None)
+                left_out.append(f"spec.{loc[1]}: {exc.errors()[0]['msg']}, left out")
+
+
+def _where(c: Candidate) -> str:
+    return f"{c.forms.final['kind']} {c.forms.final['metadata']['name']}"
 
 
 def _verify(
-    routed: Routed,
-    blocks: list[AssembledBlock],
-    stack: Stack,
-    install: tuple[dict[str, Any], ...],
-    report: Report,
+    routed: Routed, declared: _Declared, stack: Stack, install: tuple[dict[str, Any], ...], report: Report
 ) -> set[int]:
     """The lifted candidates that the project's builders do not build exactly as the original."""
     # As Kubernetes and Flux see them: pulumi.com/ annotations steer only Pulumi's provider.
     built = {key(o): as_flux_sees_it(o) for o in build_stack(stack, install).all()}
     mismatched: set[int] = set()
-    for b in blocks:
+    for b in declared.blocks:
         for i in b.lifted:
-            candidate = routed.candidates[i]
-            original = candidate.obj
-            mine = built.get(key(original))
-            problems = diff(mine, original) if mine is not None else ["not built"]
+            c = routed.candidates[i]
+            mine = built.get(key(c.forms.final))
+            problems = diff(mine, c.forms.final) if mine is not None else ["not built"]
             if problems:
                 mismatched.add(i)
-                shown = "; ".join(problems[:3])
                 report.note(
-                    candidate.file,
-                    candidate.line,
-                    f"{original['kind']} {original['metadata']['name']}: the block model "
-                    f"cannot say it exactly ({shown}); kept as a plain manifest",
+                    c.file,
+                    c.line,
+                    f"{_where(c)}: the block model cannot say it exactly ({'; '.join(problems[:3])}); "
+                    "kept as a plain manifest",
                 )
     return mismatched
 
 
+def _kustomization_notes(
+    routed: Routed, declared: _Declared, stack: Stack, install: tuple[dict[str, Any], ...], report: Report
+) -> None:
+    """What each block's Kustomization says differently from the tree's: the report's to say."""
+    built = {key(o): o for o in build_stack(stack, install).all() if o["kind"] == "Kustomization"}
+    for b in declared.blocks:
+        k_id = routed.blocks[b.block.name].origin
+        if k_id is None:
+            continue
+        origin = routed.origins[k_id]
+        where = str((origin.obj.get("spec") or {}).get("path"))
+        left_out = declared.left_out.get(b.block.name, [])
+        for line in left_out:
+            report.note(where, 0, f"Kustomization {k_id}: {line}")
+        # The path and components are the project's layout, the postBuild what the stack adds; said
+        # above: what is left out.
+        expected = ("spec.path:", "spec.components", "spec.postBuild", "metadata.annotations")
+        said = tuple(line.split(" ", 1)[0].rstrip(":") for line in left_out)
+        mine = built.get(key(origin.obj))
+        for line in diff(mine, origin.obj) if mine is not None else []:
+            if not line.startswith((*expected, *said)):
+                report.note(where, 0, f"Kustomization {k_id}: differs: {line}")
+        lifted = [
+            routed.candidates[i]
+            for i in b.lifted
+            if routed.candidates[i].forms.final["kind"] == "HelmRelease"
+        ]
+        spec = origin.obj.get("spec") or {}
+        if lifted and (spec.get("wait") or spec.get("healthChecks")):
+            names = ", ".join(c.forms.final["metadata"]["name"] for c in lifted)
+            report.note(
+                where,
+                0,
+                f"Kustomization {k_id} waits for what it applies; its HelmReleases {names} are applied by "
+                "Pulumi now, so what depends on it no longer waits for them through it",
+            )
+
+
 def assemble(
-    target: Target,
-    root_path: str,
+    stack: str,
     routed: Routed,
     lifter: Lifter,
-    base_config: Mapping[str, Any],
+    flux_ns: str,
+    config: StackConfig,
     install: tuple[dict[str, Any], ...],
     report: Report,
 ) -> tuple[list[AssembledBlock], Stack]:
     """Lift, build with the project's builders, compare, demote what differs; until stable."""
+    assembler = _Assembler(routed, lifter, flux_ns, config)
     demoted: set[int] = set()
     while True:
-        declared = _declare(routed, demoted, lifter, root_path, report)
-        if isinstance(declared, _Demotion):
-            demoted.add(declared.index)
-            candidate = routed.candidates[declared.index]
-            report.note(
-                candidate.file,
-                candidate.line,
-                f"{candidate.obj['kind']} {candidate.obj['metadata'].get('name')}: {declared.reason}; "
-                "kept as a plain manifest",
-            )
+        declared = assembler.declare(demoted)
+        if isinstance(declared, list):
+            for demotion in declared:
+                demoted.add(demotion.index)
+                c = routed.candidates[demotion.index]
+                report.note(c.file, c.line, f"{_where(c)}: {demotion.reason}; kept as a plain manifest")
             continue
-        blocks = _share(target, declared, report)
-        stack = stack_model(target, blocks, base_config)
-        mismatched = _verify(routed, blocks, stack, install, report)
+        model = stack_model(stack, [b.block for b in declared.blocks], config)
+        mismatched = _verify(routed, declared, model, install, report)
         if not mismatched:
+            _kustomization_notes(routed, declared, model, install, report)
             report.counts["lifted into block declarations"] = len(routed.candidates) - len(demoted)
-            return blocks, stack
+            return declared.blocks, model
         demoted |= mismatched

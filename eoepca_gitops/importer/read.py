@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.fluxtree import is_flux_kustomization
@@ -95,24 +97,52 @@ def read_flux_system(tree: TreeRoot, report: Report) -> FluxSystem:
                 flux["components"] = main
             if extra:
                 flux["componentsExtra"] = extra
-        patches = _ControllerPatches(tree, report).read(install.parent)
+        installed = {*flux.get("components", defaults.FLUX_COMPONENTS), *flux.get("componentsExtra", ())}
+        # A patch whose target (a name pattern) also matches a controller not installed does nothing there.
+        patches = {
+            k: v for k, v in _ControllerPatches(tree, report).read(install.parent).items() if k in installed
+        }
         if patches:
             flux["patches"] = patches
     else:
         report.note(tree.root_path, 0, "no flux-system/gotk-components.yaml: the stack uses the default Flux")
-    sync = sorted(tree.path.rglob("gotk-sync.yaml"))
-    git_repo = root = None
-    if sync:
-        for doc in yaml_io.load_all(sync[0].read_text()):
-            if isinstance(doc, dict) and doc.get("kind") == "GitRepository" and git_repo is None:
-                git_repo = doc
-            elif isinstance(doc, dict) and is_flux_kustomization(doc) and root is None:
-                root = doc
-    else:
-        report.note(
-            tree.root_path, 0, "no flux-system/gotk-sync.yaml: Git source unknown, placeholder written"
-        )
+    root, git_repo = _sync_objects(tree)
     return FluxSystem(flux, git_repo, root, install_text)
+
+
+def _sync_objects(tree: TreeRoot) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The Kustomization that applies the imported folder (flux bootstrap's gotk-sync.yaml has it,
+    in whatever file it is written) and the GitRepository it applies from."""
+    docs: list[dict[str, Any]] = []
+    for path in sorted(tree.path.rglob("*")):
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            try:
+                docs += [d for d in yaml_io.load_all(path.read_text(errors="replace")) if isinstance(d, dict)]
+            except yaml.YAMLError:
+                continue  # reported where the tree is walked
+    here = os.path.normpath(tree.root_path.removeprefix("./"))
+    roots = [
+        d
+        for d in docs
+        if is_flux_kustomization(d)
+        and os.path.normpath(str((d.get("spec") or {}).get("path") or ".").removeprefix("./")) == here
+    ]
+    if not roots:
+        return None, None
+    root = roots[0]
+    ref = (root.get("spec") or {}).get("sourceRef") or {}
+    namespace = ref.get("namespace") or (root.get("metadata") or {}).get("namespace") or "flux-system"
+    repo = next(
+        (
+            d
+            for d in docs
+            if d.get("kind") == ref.get("kind") == "GitRepository"
+            and (d.get("metadata") or {}).get("name") == ref.get("name")
+            and ((d.get("metadata") or {}).get("namespace") or "flux-system") == namespace
+        ),
+        None,
+    )
+    return root, repo
 
 
 @dataclass
@@ -182,16 +212,19 @@ class _ControllerPatches:
                 self.report.note(where, 0, f"flux-system JSON patch {op!r:.80} not modelled, left out")
 
 
-def git_config(repo: Mapping[str, Any] | None, report: Report) -> dict[str, Any]:
-    """The stack's `git` config from the tree's flux-system GitRepository (a placeholder without one)."""
+def git_config(repo: Mapping[str, Any] | None, where: str, report: Report) -> dict[str, Any]:
+    """The stack's `git` config from the GitRepository the tree syncs from: its URL, ref, interval,
+    timeout and ignore. Without one, nothing: the stack file is to say them (the loader refuses a
+    stack without git.url)."""
     if repo is None:
-        return {"url": "ssh://git@example.invalid/REPLACE-ME", "branch": "main"}
+        report.note(where, 0, "no GitRepository the tree syncs from: set eoepca-gitops:git.url and a ref")
+        return {}
     spec = repo.get("spec") or {}
     git: dict[str, Any] = {"url": spec.get("url", "")}
     ref = {k: v for k, v in (spec.get("ref") or {}).items() if k in ("branch", "tag", "semver", "commit")}
     if "commit" in ref and len(ref) > 1:
         ref = {"commit": ref["commit"]}
-    git.update(ref or {"branch": "master"})
+    git.update(ref or {"branch": "master"})  # source-controller's default
     for k in ("interval", "timeout", "ignore"):
         if spec.get(k):
             git[k] = spec[k]
@@ -199,7 +232,7 @@ def git_config(repo: Mapping[str, Any] | None, report: Report) -> dict[str, Any]
         url = git["url"]
         git["auth"] = {"type": "https" if url.startswith("http") else "ssh"}
         report.note(
-            "gotk-sync.yaml",
+            where,
             0,
             f"Git credentials (Secret {spec['secretRef']['name']}, made by flux "
             "bootstrap) become a stack secret: set gitSshPrivateKey or gitPassword with --secret",
@@ -236,6 +269,10 @@ class SourceIndex:
                 line = text.count("\n", 0, start) + 1 + (kind.start() and chunk.count("\n", 0, kind.start()))
                 self.index.setdefault((kind.group(1), name.group(1)), []).append((rel, line))
 
-    def where(self, obj: Mapping[str, Any], fallback: str) -> tuple[str, int]:
+    def where(self, obj: Mapping[str, Any], folder: str) -> tuple[str, int]:
+        """file:line of an object a Kustomization applies from `folder`: one written there first."""
         found = self.index.get((str(obj.get("kind")), str((obj.get("metadata") or {}).get("name"))))
-        return found[0] if found else (fallback, 0)
+        if not found:
+            return folder, 0
+        inside = [f for f in found if f[0].startswith(os.path.normpath(folder) + os.sep)]
+        return (inside or found)[0]

@@ -1,30 +1,39 @@
 """Routing: each object Flux applies from the tree goes to a block, as a candidate for the block's
-declaration, a plain manifest every cluster shares, a manifest of this cluster only (its secrets), or
-a notification.
+declaration, a plain manifest Flux keeps applying from Git (every cluster's, or this cluster's own:
+its secrets), or a notification.
 
-- every Flux Kustomization applied from the root GitRepository becomes a block of its name; the
-  root one's objects are split by their first sub-folder into blocks `<root folder>-<sub-folder>`;
-- Namespaces, HelmRepositories and HelmReleases the block model can say are candidates (verified
-  later by building them again, see assemble.py);
+- every Flux Kustomization followed from the root Git source becomes a block (named
+  `<namespace>-<name>` outside Flux's namespace) and keeps its settings (an Origin);
+- the root one's objects are split by their first sub-folder into blocks `<root folder>-<sub-folder>`,
+  unless Flux substitutes variables into them (those blocks would have no Kustomization to say so);
+- Namespaces, HelmRepositories and HelmReleases are candidates (declared and verified in assemble.py),
+  unless their Kustomization applies them to another cluster (kubeConfig) or as a tenant
+  (serviceAccountName): Pulumi would not apply them the same way;
 - SealedSecrets and Secrets stay this cluster's own; Providers and Alerts become notifications.
+
+Each object comes in three forms (Forms): as Flux applies it, before postBuild substitution, and
+before its Kustomization's own build fields (fluxtree.kustomize_split), which Git keeps.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import is_flux_group
-from eoepca_gitops.fluxtree import AppliedObject, Key, is_flux_kustomization, key
+from eoepca_gitops.fluxtree import AppliedObject, FluxTree, Key, is_flux_kustomization, key
+from eoepca_gitops.fluxtree.kustomize import has_build_fields, kustomize_split
+from eoepca_gitops.importer.naming import block_name, unique
 from eoepca_gitops.importer.read import SourceIndex, TreeRoot
 from eoepca_gitops.importer.report import Report
 from eoepca_gitops.importer.upgrade import upgrade
 
-__all__ = ["BlockParts", "Candidate", "Found", "Routed", "block_name", "route"]
+__all__ = ["BlockParts", "Candidate", "Forms", "Origin", "Routed", "route"]
 
 # API groups whose kinds are plain Kubernetes: kept as manifests without a report line.
 _CORE_GROUPS = {
@@ -44,193 +53,286 @@ _CORE_GROUPS = {
     "node.k8s.io",
     "certificates.k8s.io",
 }
-_RELEASE_SPEC = {
-    "chart",
-    "interval",
-    "timeout",
-    "releaseName",
-    "targetNamespace",
-    "values",
-    "valuesFrom",
-    "install",
-    "upgrade",
-    "dependsOn",
-    "suspend",
-}
+
+
+# Flux's own controllers' accounts: a Kustomization that impersonates one has Flux's rights.
+_FLUX_ACCOUNTS = ("kustomize-controller", "helm-controller")
+
+
+@dataclass(frozen=True)
+class Forms:
+    """One object, in the stack's API versions, in the forms the import needs."""
+
+    final: dict[str, Any]  # as Flux applies it: what the block must build again
+    raw: dict[str, Any]  # before postBuild substitution: what a declaration says
+    git: dict[str, Any] | None  # what Git keeps for Flux (None: a kustomize component adds it)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A Flux Kustomization of the tree, kept by the block made of it."""
+
+    obj: dict[str, Any]  # as the cluster has it, in the stack's API version
+    block: str
+    variables: dict[str, str] | None  # its postBuild variables found in the tree (None: no postBuild)
+    unknown: tuple[str, ...]  # its substituteFrom references not in the tree
+    baked: bool  # its build fields are applied at import: Git keeps its objects as built
+    stays: str | None  # why Pulumi may not apply its objects in its place
+    components: tuple[Path, ...]  # the folders of its spec.components
+
+    @property
+    def substitutes(self) -> bool:
+        """Whether Flux substitutes variables into what it applies (it skips the step without any)."""
+        return bool(self.variables) or bool(self.unknown)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An object of a block: a candidate for its declaration, or a plain manifest."""
+
+    block: str
+    origin: str
+    forms: Forms
+    file: str
+    line: int
 
 
 @dataclass
 class BlockParts:
     name: str
     description: str
-    shared: list[dict[str, Any]] = field(default_factory=list)  # plain manifests, every cluster
-    own: list[dict[str, Any]] = field(default_factory=list)  # this cluster's (secrets)
-    kustomization: dict[str, Any] | None = None  # the original Flux Kustomization's spec
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An object (in the stack's API version) that may go into its block's declaration."""
-
-    block: str
-    obj: dict[str, Any]
-    file: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Found:
-    obj: dict[str, Any]
-    file: str
-    line: int
+    origin: str | None = None  # the Kustomization (namespace/name) the block is made of
+    shared: list[Candidate] = field(default_factory=list)  # plain manifests, every cluster
+    own: list[Candidate] = field(default_factory=list)  # this cluster's (secrets)
 
 
 @dataclass
 class Routed:
     root_block: str
     blocks: dict[str, BlockParts]
+    origins: dict[str, Origin]
     candidates: list[Candidate] = field(default_factory=list)
-    providers: list[Found] = field(default_factory=list)
-    alerts: list[Found] = field(default_factory=list)
+    providers: list[Candidate] = field(default_factory=list)
+    alerts: list[Candidate] = field(default_factory=list)
     #: block -> the block whose Kustomization applies its plain manifests (root sub-folders)
     plain_home: dict[str, str] = field(default_factory=dict)
 
+    def home(self, block: str) -> BlockParts:
+        return self.blocks[self.plain_home.get(block, block)]
 
-def block_name(text: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "root"
+
+def _target(origin: Origin) -> str:
+    """The cluster a Kustomization applies to: '' for this one, else its kubeConfig."""
+    spec = origin.obj.get("spec") or {}
+    if not spec.get("kubeConfig"):
+        return ""
+    return f"{origin.obj['metadata'].get('namespace')}:{json.dumps(spec['kubeConfig'], sort_keys=True)}"
+
+
+def _stays(obj: Mapping[str, Any], flux_ns: str) -> str | None:
+    spec = obj.get("spec") or {}
+    if spec.get("kubeConfig"):
+        return "to another cluster (kubeConfig)"
+    account = spec.get("serviceAccountName")
+    flux_own = (obj.get("metadata") or {}).get("namespace", flux_ns) == flux_ns and account in _FLUX_ACCOUNTS
+    if account and not flux_own:
+        return f"as the service account {account} (a tenant's rights)"
+    return None
+
+
+def _forms(
+    tree: FluxTree, k_id: str, spec: Mapping[str, Any], repo_root: Path, report: Report
+) -> tuple[list[dict[str, Any] | None], bool]:
+    """What Git keeps of each object the Kustomization applies (in walk order), and whether its build
+    fields had to be applied at import instead (baked)."""
+    raws = [a.raw for a in tree.objects if a.kustomization == k_id]
+    if not has_build_fields(spec):
+        return list(raws), False
+    folder = repo_root / os.path.normpath(str(spec.get("path") or ".").removeprefix("./"))
+    try:
+        pairs = kustomize_split(folder, spec)
+    except GitopsError as exc:
+        pairs = []
+        report.note(str(spec.get("path")), 0, f"Kustomization {k_id}: {exc}")
+    if [built for _, built in pairs] == raws:
+        return [base for base, _ in pairs], False
+    report.note(
+        str(spec.get("path")),
+        0,
+        f"Kustomization {k_id}: its own build fields (targetNamespace, patches, ...) are applied at "
+        "import: its manifests are written as built and the block's Kustomization leaves them out",
+    )
+    return list(raws), True
+
+
+def _origins(
+    tree: FluxTree,
+    root_id: str,
+    root_block: str,
+    repo_root: Path,
+    flux_ns: str,
+    apis: Mapping[str, str],
+    report: Report,
+) -> tuple[dict[str, Origin], dict[str, list[dict[str, Any] | None]]]:
+    """Each followed Kustomization as an Origin, and what Git keeps of each object it applies."""
+    origins: dict[str, Origin] = {}
+    git_forms: dict[str, list[dict[str, Any] | None]] = {}
+    taken = {root_block}
+    for k_id, k in tree.kustomizations.items():
+        ns, _, name = k_id.partition("/")
+        own = block_name(name if ns == flux_ns else f"{ns}-{name}")
+        block = root_block if k_id == root_id else unique(own, taken)
+        obj = upgrade(k, apis)[0]
+        spec = obj.get("spec") or {}
+        git_forms[k_id], baked = _forms(tree, k_id, k.get("spec") or {}, repo_root, report)
+        variables, missing = tree.variables.get(k_id, (None, []))
+        path = repo_root / os.path.normpath(str(spec.get("path") or ".").removeprefix("./"))
+        components = () if baked else tuple((path / c).resolve() for c in spec.get("components") or [])
+        stays = _stays(obj, flux_ns)
+        if stays:
+            report.note(
+                str(spec.get("path")),
+                0,
+                f"Kustomization {k_id} applies its objects {stays}: they stay in Git, applied by Flux",
+            )
+        origins[k_id] = Origin(obj, block, variables, tuple(missing), baked, stays, components)
+    return origins, git_forms
+
+
+def _is_candidate(kind: str, group: str, obj: Mapping[str, Any]) -> bool:
+    if kind == "Namespace":  # a block's namespaces are names only
+        return (
+            group == ""
+            and set(obj) <= {"apiVersion", "kind", "metadata"}
+            and set(obj["metadata"]) == {"name"}
+        )
+    return kind in ("HelmRepository", "HelmRelease") and is_flux_group(group)
 
 
 def route(
-    applied: list[AppliedObject],
-    kustomizations: Mapping[str, dict[str, Any]],
-    root_k: dict[str, Any],
+    tree: FluxTree,
     root_id: str,
-    git_repo: Mapping[str, Any] | None,
+    stack_keys: set[Key],
     flux_ns: str,
     apis: Mapping[str, str],
-    tree: TreeRoot,
+    root: TreeRoot,
     sources: SourceIndex,
     stack: str,
     report: Report,
 ) -> Routed:
-    root_block = block_name(root_k["metadata"]["name"])
-    routed = Routed(
-        root_block, {root_block: BlockParts(root_block, "Objects of the cluster's root Kustomization.")}
-    )
+    """`stack_keys`: the objects the stack makes itself (Flux's install, the Git source it syncs)."""
+    root_block = block_name(root_id.partition("/")[2])
+    origins, git_forms = _origins(tree, root_id, root_block, root.repo_root, flux_ns, apis, report)
+    # The root's sub-folders become blocks without a Kustomization of their own: only when Flux
+    # substitutes nothing into them, so their releases need no variables of the root's.
+    split_root = not origins[root_id].substitutes
+    routed = Routed(root_block, {}, origins)
     blocks = routed.blocks
-    blocks[root_block].kustomization = root_k.get("spec") or {}
-    git_name = (git_repo or {}).get("metadata", {}).get("name")
-    seen_keys: dict[Key, str] = {}
-    for item in applied:
+    for k_id, origin in origins.items():
+        what = "the cluster's root Kustomization" if k_id == root_id else f"the Flux Kustomization {k_id}"
+        blocks[origin.block] = BlockParts(origin.block, f"Objects of {what}.", k_id)
+    seen_keys: dict[tuple[str, Key], str] = {}
+    position: dict[str, int] = {}
+    sub_blocks: dict[str, str] = {}  # sub-folder of the root -> its block
+    for item in tree.objects:
+        at = position[item.kustomization] = position.get(item.kustomization, -1) + 1
+        git = git_forms[item.kustomization][at]
         obj = item.obj
         meta = obj.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        kind, api = str(obj.get("kind")), str(obj.get("apiVersion"))
-        group = api.rpartition("/")[0]
+        kind, group = str(obj.get("kind")), str(obj.get("apiVersion", "")).rpartition("/")[0]
         file, line = sources.where(obj, item.path.removeprefix("./"))
-        if labels.get("app.kubernetes.io/part-of") == "flux" or (
-            kind == "CustomResourceDefinition" and is_flux_group(str(meta.get("name", "")))
-        ):
-            report.count("Flux install objects (installed by the stack)")
-            continue
-        if kind == "GitRepository" and meta.get("name") == git_name:
-            continue
         k_id = f"{meta.get('namespace') or flux_ns}/{meta.get('name')}"
-        if is_flux_kustomization(obj) and k_id == root_id:
-            # the root Kustomization as the cluster has it: flux-system's patches applied
-            blocks[root_block].kustomization = upgrade(obj, apis)[0].get("spec") or {}
+        shown = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
+        labels = meta.get("labels") or {}
+        # Flux's install labels its objects so, whatever its version (a PodMonitor of the tree that
+        # says part-of: flux is not one of them).
+        installed = (labels.get("app.kubernetes.io/part-of"), labels.get("app.kubernetes.io/instance")) == (
+            "flux",
+            flux_ns,
+        ) or (kind == "CustomResourceDefinition" and is_flux_group(str(meta.get("name", ""))))
+        if key(obj) in stack_keys or installed:
+            if installed:
+                report.count("Flux install objects (installed by the stack)")
+            elif kind != "GitRepository":  # the sync source, as the stack makes it from git.*
+                report.note(
+                    file, line, f"{kind} {shown}: made by the stack (Flux's install); the tree's left out"
+                )
             continue
-        if is_flux_kustomization(obj) and k_id in kustomizations:
-            name = block_name(str(meta["name"]))
-            parts = blocks.setdefault(name, BlockParts(name, f"Objects of the Flux Kustomization {k_id}."))
-            parts.kustomization = upgrade(obj, apis)[0].get("spec") or {}
-            report.count("Flux Kustomizations (blocks)")
+        if is_flux_kustomization(obj) and k_id in origins:
+            if k_id != root_id:
+                report.count("Flux Kustomizations (blocks)")
             continue
-        k = key(obj)
+        origin = origins[item.kustomization]
+        # The same object applied to two clusters (kubeConfig) is two objects.
+        k = (_target(origin), key(obj))
         if k in seen_keys:
-            report.note(file, line, f"{kind} {k_id} applied again (first by {seen_keys[k]}); left out")
+            report.note(file, line, f"{kind} {shown} applied again (first by {seen_keys[k]}); left out")
             continue
         seen_keys[k] = item.kustomization
-        block = _block_for(item, root_id, root_block, file, tree)
-        sub = (
-            Path(file).relative_to(tree.rel(tree.path)).parts[0]
-            if file.startswith(tree.rel(tree.path))
-            else ""
-        )
-        blocks.setdefault(block, BlockParts(block, f"Objects of {tree.rel(tree.path)}/{sub}."))
-        if item.kustomization == root_id and block != root_block:
-            routed.plain_home[block] = root_block
-        obj, notes = upgrade(obj, apis)
+        block = origin.block
+        sub = _sub_folder(item, root_id, file, root) if split_root else None
+        if sub is not None:
+            if sub not in sub_blocks:
+                sub_blocks[sub] = unique(block_name(f"{root.path.name}-{sub}"), set(blocks))
+                blocks[sub_blocks[sub]] = BlockParts(
+                    sub_blocks[sub], f"Objects of {root.rel(root.path)}/{sub}."
+                )
+                routed.plain_home[sub_blocks[sub]] = root_block
+            block = sub_blocks[sub]
+        final, notes = upgrade(obj, apis)
         if notes:
             report.count("objects upgraded to newer API versions")
-        extra_meta = set(meta) - {"name", "namespace"}
-        spec = obj.get("spec") or {}
-        if (
-            kind == "Namespace"
-            and group == ""
-            and not extra_meta
-            and set(obj) <= {"apiVersion", "kind", "metadata"}
-        ) or (
-            kind == "HelmRepository"
-            and is_flux_group(group)
-            and not extra_meta
-            and (set(spec) <= {"url", "interval", "type", "timeout"} and "interval" in spec)
-        ):
-            routed.candidates.append(Candidate(block, obj, file, line))
-        elif kind == "HelmRelease" and is_flux_group(group):
-            why = _release_unmodelled(obj, extra_meta)
-            if why:
-                report.note(file, line, f"HelmRelease {k_id}: {why}; kept as a plain manifest")
-                blocks[block].shared.append(obj)
-            else:
-                routed.candidates.append(Candidate(block, obj, file, line))
-        elif kind == "Provider" and is_flux_group(group):
-            routed.providers.append(Found(obj, file, line))
-        elif kind == "Alert" and is_flux_group(group):
-            routed.alerts.append(Found(obj, file, line))
+        forms = Forms(final, upgrade(item.raw, apis)[0], upgrade(git, apis)[0] if git is not None else None)
+        found = Candidate(block, item.kustomization, forms, file, line)
+        liftable = origin.stays is None and forms.git is not None
+        home = routed.home(block)
+        if liftable and _is_candidate(kind, group, final):
+            routed.candidates.append(found)
+        elif liftable and kind in ("Provider", "Alert") and is_flux_group(group):
+            (routed.providers if kind == "Provider" else routed.alerts).append(found)
+        elif forms.git is None:
+            continue  # made by a kustomize component the block's Kustomization keeps
         elif kind in ("SealedSecret", "Secret") or "sops" in obj:
             what = (
-                "encrypted SealedSecret (sealed with this cluster's key)"
-                if kind == "SealedSecret"
-                else (f"{kind} with secret data")
+                "encrypted SealedSecret (sealed with this cluster's key)" if kind == "SealedSecret" else kind
             )
             report.note(
-                file, line, f"{what} {k_id}: kept as a manifest of this cluster only (clusters/{stack}/)"
+                file, line, f"{what} {shown}: kept as a manifest of this cluster only (clusters/{stack}/)"
             )
-            blocks[block].own.append(obj)
+            home.own.append(found)
         else:
-            if is_flux_group(group):
-                report.note(file, line, f"{kind} {k_id}: Flux kind not modelled; kept as a plain manifest")
-            elif group not in _CORE_GROUPS:
-                report.note(
-                    file, line, f"{kind} ({group}) {k_id}: kind not modelled; kept as a plain manifest"
-                )
-            blocks[block].shared.append(obj)
+            if origin.stays is None:  # else said once, of its Kustomization
+                _note_plain(report, file, line, final, shown)
+            home.shared.append(found)
     return routed
 
 
-def _block_for(item: AppliedObject, root_id: str, root_block: str, file: str, tree: TreeRoot) -> str:
+def _note_plain(report: Report, file: str, line: int, obj: Mapping[str, Any], k_id: str) -> None:
+    kind, group = str(obj.get("kind")), str(obj.get("apiVersion", "")).rpartition("/")[0]
+    if is_flux_kustomization(obj):
+        ref = (obj.get("spec") or {}).get("sourceRef") or {}
+        report.note(
+            file,
+            line,
+            f"Kustomization {k_id} applies {ref.get('kind')} {ref.get('name')}, not the cluster's Git "
+            "source: not followed, kept as a plain manifest",
+        )
+    elif kind == "ImageUpdateAutomation":
+        report.note(
+            file,
+            line,
+            f'{kind} {k_id}: kept as a plain manifest; the image setters it updates (`# {{"$imagepolicy": '
+            "...}` comments) are not carried into the imported files: mark them there again",
+        )
+    elif is_flux_group(group):
+        report.note(file, line, f"{kind} {k_id}: Flux kind not modelled; kept as a plain manifest")
+    elif group not in _CORE_GROUPS:
+        report.note(file, line, f"{kind} ({group}) {k_id}: kind not modelled; kept as a plain manifest")
+
+
+def _sub_folder(item: AppliedObject, root_id: str, file: str, root: TreeRoot) -> str | None:
+    """The sub-folder of the root folder an object of the root Kustomization is written in."""
     if item.kustomization != root_id:
-        return block_name(item.kustomization.partition("/")[2])
-    parts = Path(os.path.relpath(tree.repo_root / file, tree.path)).parts
-    if len(parts) > 1 and parts[0] != "..":
-        return block_name(f"{tree.path.name}-{parts[0]}")
-    return root_block
-
-
-def _release_unmodelled(obj: Mapping[str, Any], extra_meta: set[str]) -> str | None:
-    spec = obj.get("spec") or {}
-    chart = (spec.get("chart") or {}).get("spec")
-    if extra_meta:
-        return f"metadata.{', metadata.'.join(sorted(extra_meta))} not modelled"
-    if extra := set(spec) - _RELEASE_SPEC:
-        return f"spec.{', spec.'.join(sorted(extra))} not modelled"
-    if not isinstance(chart, dict) or set(spec.get("chart", {})) != {"spec"}:
-        return "no spec.chart.spec (chartRef) not modelled"
-    if extra := set(chart) - {"chart", "version", "sourceRef"}:
-        return f"spec.chart.spec.{', '.join(sorted(extra))} not modelled"
-    if not chart.get("version"):
-        return "no chart version (latest) not modelled"
-    if "interval" not in spec:
-        return "no spec.interval"
-    return None
+        return None
+    parts = Path(os.path.relpath(root.repo_root / file, root.path)).parts
+    return parts[0] if len(parts) > 1 and parts[0] != ".." else None

@@ -15,10 +15,11 @@ from pydantic import ValidationError
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP, api_versions
-from eoepca_gitops.fluxtree import walk
-from eoepca_gitops.importer.assemble import Target, assemble
+from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP, SOURCE_GROUP, api_versions, is_flux_group
+from eoepca_gitops.fluxtree import key, walk
+from eoepca_gitops.importer.assemble import assemble, stack_config
 from eoepca_gitops.importer.lift import Lifter, detect_domain, detect_ip
+from eoepca_gitops.importer.merge import place
 from eoepca_gitops.importer.notifications import notifications_config
 from eoepca_gitops.importer.read import (
     FluxSystem,
@@ -29,13 +30,17 @@ from eoepca_gitops.importer.read import (
     tree_root,
 )
 from eoepca_gitops.importer.report import Report, ReportItem
-from eoepca_gitops.importer.route import route
+from eoepca_gitops.importer.route import Routed, route
+from eoepca_gitops.importer.variables import stack_variables
 from eoepca_gitops.importer.write import write_files
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import FluxConfig, Stack
 
 __all__ = ["ImportOptions", "ImportResult", "import_tree"]
+
+# Flux's sources: their URLs are where charts and manifests come from, not the cluster's hosts.
+_SOURCES = ("GitRepository", "HelmRepository", "OCIRepository", "Bucket")
 
 
 @dataclass(frozen=True)
@@ -108,11 +113,41 @@ def _root_kustomization(tree: TreeRoot, system: FluxSystem, source_name: str, fl
     }
 
 
+def _cluster(opts: ImportOptions, routed: Routed, report: Report) -> tuple[dict[str, Any], Lifter]:
+    """The stack's `cluster`: the IP and domain only where the tree proves them (they recur in what
+    the blocks apply, Flux's sources aside), and what writes them as ${public_ip} / ${domain}."""
+    objects = [c.forms.final for c in routed.candidates]
+    objects += [c.forms.final for parts in routed.blocks.values() for c in parts.shared]
+    values = [
+        o
+        for o in objects
+        if not (o.get("kind") in _SOURCES and is_flux_group(str(o.get("apiVersion")).rpartition("/")[0]))
+    ]
+    ip = opts.public_ip or detect_ip(values)
+    domain = opts.domain or detect_domain(values)
+    if ip and domain == ip.replace(".", "-") + ".nip.io":
+        domain = None
+    cluster: dict[str, Any] = {"name": opts.stack}
+    if ip:
+        cluster["publicIp"] = ip
+    else:
+        report.note(
+            f"Pulumi.{opts.stack}.yaml",
+            0,
+            "no public IP recurs in the tree: set eoepca-gitops:cluster.publicIp "
+            "(the stack is refused until then)",
+        )
+    if domain:
+        cluster["domain"] = domain
+    return cluster, Lifter(ip, domain)
+
+
 def import_tree(opts: ImportOptions) -> ImportResult:
-    """Import the tree at opts.path. Raises GitopsError only for unusable options."""
+    """Import the tree at opts.path. Raises GitopsError for unusable options and for a clash with
+    the project that no new name resolves, before any file is written."""
     report = Report()
     files: dict[str, str] = {}
-    target = Target(opts.stack, opts.out)
+    stack_file = f"Pulumi.{opts.stack}.yaml"
     tree = tree_root(opts.path, opts.repo_root)
 
     system = read_flux_system(tree, report)
@@ -137,40 +172,29 @@ def import_tree(opts: ImportOptions) -> ImportResult:
                 tree.repo_root / problem.file
             ).read_text(errors="replace")
     sources = SourceIndex(tree.repo_root, [tree.repo_root])
-    routed = route(
-        walked.objects,
-        walked.kustomizations,
-        root_k,
-        root_id,
-        system.git_repository,
-        flux_ns,
-        apis,
-        tree,
-        sources,
-        opts.stack,
-        report,
-    )
+    stack_keys = {key(o) for o in install} | {(SOURCE_GROUP, "GitRepository", flux_ns, source_name)}
+    routed = route(walked, root_id, stack_keys, flux_ns, apis, tree, sources, opts.stack, report)
 
+    variables = stack_variables(routed, flux_ns, report)
     notifications = notifications_config(routed, flux_ns, report)
-    values = [c.obj for c in routed.candidates] + [o for b in routed.blocks.values() for o in b.shared]
-    ip = opts.public_ip or detect_ip(values)
-    domain = opts.domain or detect_domain(values)
-    if ip and domain == ip.replace(".", "-") + ".nip.io":
-        domain = None
-    lifter = Lifter(ip, domain)
-    cluster: dict[str, Any] = {"name": opts.stack, "publicIp": ip or "127.0.0.1"}
-    if domain:
-        cluster["domain"] = domain
-    if not ip:
-        report.note(
-            f"Pulumi.{opts.stack}.yaml",
-            0,
-            "no public IP recurs in the tree: set eoepca-gitops:cluster.publicIp",
-        )
-    git = git_config(system.git_repository, report)
-    base_config = {"cluster": cluster, "flux": flux, "git": git, "notifications": notifications}
-
-    blocks, stack = assemble(target, tree.root_path, routed, lifter, base_config, install, report)
-    files |= write_files(target, tree.root_path, blocks, stack, base_config, report)
+    cluster, lifter = _cluster(opts, routed, report)
+    git = git_config(system.git_repository, tree.root_path, report)
+    base_config = {
+        "cluster": cluster,
+        "flux": flux,
+        "git": git,
+        "notifications": notifications,
+        "variables": variables,
+    }
+    config = stack_config(base_config, stack_file)
+    blocks, stack = assemble(opts.stack, routed, lifter, flux_ns, config, install, report)
+    placed = place(opts.out, opts.stack, blocks, report)
+    unset = [
+        f"eoepca-gitops:{key}"
+        for key, have in (("cluster.publicIp", "publicIp" in cluster), ("git.url", "url" in git))
+        if not have
+    ]
+    secrets = sorted(k for k, _ in config.secret_refs())
+    files |= write_files(opts.stack, tree.root_path, placed, base_config, secrets, unset)
     files["import-report.md"] = report.markdown(opts.stack)
     return ImportResult(files, report.sorted_items(), stack, report.counts)

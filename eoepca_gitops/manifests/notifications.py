@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from eoepca_gitops.flux_apis import CURRENT
-from eoepca_gitops.manifests.sources import meta
-from eoepca_gitops.model.stack import Alert, NotificationProvider, Receiver
+from eoepca_gitops.manifests.sources import given, meta
+from eoepca_gitops.model.notifications import Alert, NotificationProvider, Receiver
 
 __all__ = ["alert", "provider", "provider_secret_name", "receiver", "receiver_secret_name"]
 
@@ -21,9 +21,9 @@ def receiver_secret_name(receiver: Receiver) -> str:
 
 
 def provider(p: NotificationProvider, namespace: str, apis: Mapping[str, str] = CURRENT) -> dict[str, Any]:
-    spec: dict[str, Any] = {"type": p.type, "secretRef": {"name": provider_secret_name(p)}}
-    if p.channel:
-        spec["channel"] = p.channel
+    spec: dict[str, Any] = {"type": p.type, **given(p, ("channel", "username", "address"))}
+    if p.secret_ref or p.address_secret:
+        spec["secretRef"] = {"name": p.secret_ref or provider_secret_name(p)}
     return {
         "apiVersion": apis["Provider"],
         "kind": "Provider",
@@ -33,17 +33,19 @@ def provider(p: NotificationProvider, namespace: str, apis: Mapping[str, str] = 
 
 
 def alert(a: Alert, namespace: str, apis: Mapping[str, str] = CURRENT) -> dict[str, Any]:
-    sources = []
-    for source in a.event_sources:
-        entry = {"kind": source.kind, "name": source.name}
-        if source.namespace:
-            entry["namespace"] = source.namespace
-        sources.append(entry)
+    sources = [
+        {"kind": s.kind, "name": s.name, **given(s, ("namespace", "match_labels"))} for s in a.event_sources
+    ]
     return {
         "apiVersion": apis["Alert"],
         "kind": "Alert",
         "metadata": meta(a.name, namespace),
-        "spec": {"providerRef": {"name": a.provider}, "eventSeverity": a.severity, "eventSources": sources},
+        "spec": {
+            "providerRef": {"name": a.provider},
+            "eventSeverity": a.severity,
+            "eventSources": sources,
+            **given(a, ("inclusion_list", "exclusion_list", "event_metadata")),
+        },
     }
 
 

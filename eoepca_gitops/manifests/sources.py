@@ -7,6 +7,7 @@ from typing import Any
 
 from eoepca_gitops.flux_apis import CURRENT
 from eoepca_gitops.model import defaults
+from eoepca_gitops.model.base import Model
 from eoepca_gitops.model.blocks import HelmRepository
 from eoepca_gitops.model.stack import BucketConfig, ChartsConfig, GitConfig
 
@@ -16,9 +17,20 @@ __all__ = [
     "bucket_secret_name",
     "git_auth_secret_data",
     "git_repository",
+    "given",
     "helm_repository",
     "meta",
 ]
+
+
+_HELM_REPOSITORY_FIELDS = (
+    "provider",
+    "timeout",
+    "secret_ref",
+    "cert_secret_ref",
+    "pass_credentials",
+    "insecure",
+)
 
 
 def meta(name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -29,14 +41,25 @@ def meta(name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any
     return out
 
 
+def given(model: Model, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of `model` that are set (not None, not empty), under their camelCase names: what
+    a block says is what Flux gets, and what it leaves out Flux defaults."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(model, name)
+        if value is not None and value != [] and value != {}:
+            out[type(model).model_fields[name].alias or name] = value
+    return out
+
+
 def git_repository(
     git: GitConfig, namespace: str, name: str = defaults.GIT_SOURCE_NAME, apis: Mapping[str, str] = CURRENT
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "interval": git.interval,
-        "timeout": git.timeout,
         "url": git.url,
         "ref": git.ref(),
+        **given(git, ("timeout",)),
     }
     if git.auth.type != "none":
         spec["secretRef"] = {"name": name}
@@ -72,15 +95,17 @@ def helm_repository(
 ) -> dict[str, Any]:
     """A HelmRepository; `charts` redirects it to a mirror (air-gapped clusters, the dev cluster)."""
     url = charts.url_for(repo.name, repo.url, repo.type == "oci") if charts else repo.url
-    spec: dict[str, Any] = {"interval": repo.interval or defaults.HELM_REPOSITORY_INTERVAL, "url": url}
+    spec: dict[str, Any] = {
+        "interval": repo.interval or defaults.HELM_REPOSITORY_INTERVAL,
+        "url": url,
+        **given(repo, _HELM_REPOSITORY_FIELDS),
+    }
     if repo.type == "oci":
         spec["type"] = "oci"
-    if repo.timeout:
-        spec["timeout"] = repo.timeout
     return {
         "apiVersion": apis["HelmRepository"],
         "kind": "HelmRepository",
-        "metadata": meta(repo.name, repo.namespace),
+        "metadata": meta(repo.name, repo.namespace, labels=repo.labels, annotations=repo.annotations),
         "spec": spec,
     }
 

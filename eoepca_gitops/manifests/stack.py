@@ -46,14 +46,20 @@ def secret(name: str, namespace: str, string_data: dict[str, str]) -> dict[str, 
     }
 
 
+def configmap(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(name, namespace), "data": data}
+
+
 def cluster_vars(stack: Stack) -> dict[str, Any]:
-    """The ConfigMap Flux substitutes ${var}s from in the block manifests it applies from Git."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": meta(defaults.CLUSTER_VARS_CONFIGMAP, stack.config.flux.namespace),
-        "data": dict(sorted(stack.config.cluster.variables().items())),
-    }
+    """The ConfigMap Flux substitutes the cluster's ${var}s from (a block Kustomization's substituteFrom)."""
+    data = dict(sorted(stack.config.cluster.variables().items()))
+    return configmap(defaults.CLUSTER_VARS_CONFIGMAP, stack.config.flux.namespace, data)
+
+
+def variables_configmaps(stack: Stack) -> list[dict[str, Any]]:
+    """The ConfigMaps of the stack's `variables`, which Kustomizations substitute from."""
+    ns = stack.config.flux.namespace
+    return [configmap(c.name, c.namespace or ns, dict(c.data)) for c in stack.config.variables]
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,7 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
         source.append(secret(defaults.GIT_SOURCE_NAME, ns, auth))
     source.append(git_repository(config.git, ns, apis=apis))
     source.append(cluster_vars(stack))
+    source += variables_configmaps(stack)
 
     buckets: dict[str, list[dict[str, Any]]] = {}
     for source_bucket in config.buckets:
@@ -133,7 +140,8 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
     n = config.notifications
     notes: list[dict[str, Any]] = []
     for p in n.providers:
-        notes.append(secret(notif.provider_secret_name(p), ns, {"address": secrets[p.address_secret]}))
+        if p.address_secret:
+            notes.append(secret(notif.provider_secret_name(p), ns, {"address": secrets[p.address_secret]}))
         notes.append(notif.provider(p, ns, apis))
     notes += [notif.alert(a, ns, apis) for a in n.alerts]
     if n.receiver:

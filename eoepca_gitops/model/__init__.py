@@ -2,12 +2,12 @@
 
 from eoepca_gitops.model.blocks import Block, BlockCatalog, HelmRelease, HelmRepository, Kustomization
 from eoepca_gitops.model.loader import load_blocks, load_stack, load_stack_file
+from eoepca_gitops.model.notifications import NotificationsConfig
 from eoepca_gitops.model.stack import (
     BucketConfig,
     ClusterConfig,
     FluxConfig,
     GitConfig,
-    NotificationsConfig,
     PollerConfig,
     Stack,
     StackConfig,

@@ -21,12 +21,9 @@ LOG_LEVEL: Final = "info"
 
 GIT_SOURCE_NAME: Final = "flux-system"
 GIT_INTERVAL: Final = "1m0s"
-GIT_TIMEOUT: Final = "60s"
 GIT_PATH: Final = "./clusters/flux"
 
 KUSTOMIZATION_INTERVAL: Final = "10m0s"
-KUSTOMIZATION_RETRY_INTERVAL: Final = "2m0s"
-KUSTOMIZATION_TIMEOUT: Final = "5m0s"
 HELM_RELEASE_INTERVAL: Final = "5m0s"
 HELM_REPOSITORY_INTERVAL: Final = "10m0s"
 

@@ -23,13 +23,13 @@ from eoepca_gitops.model.blocks import Block, BlockCatalog, BlockOverride, HelmR
 from eoepca_gitops.model.references import check_references
 from eoepca_gitops.model.stack import Stack, StackConfig
 
-__all__ = ["load_blocks", "load_stack", "load_stack_file"]
+__all__ = ["apply_override", "load_blocks", "load_stack", "load_stack_file"]
 
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
 # either a secret (referenced by name) or a mistake.
 _MODEL_KEYS = frozenset(
-    {"cluster", "flux", "git", "charts", "buckets", "blocks", "overrides", "notifications", "await"}
-) | {"kubeconfig", "kubeContext", "driftExempt", "poller"}
+    {"cluster", "flux", "git", "charts", "buckets", "blocks", "overrides", "notifications", "variables"}
+) | {"await", "kubeconfig", "kubeContext", "driftExempt", "poller"}
 # What a missing required key is for, said with the error.
 _WHAT_IT_IS = {
     "git.url": "the URL of the Git repository holding this project's clusters/ folder, which Flux clones",
@@ -104,12 +104,19 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def _apply_override(block: Block, override: BlockOverride, file: str, key: str) -> Block:
+def apply_override(block: Block, override: BlockOverride, file: str, key: str) -> Block:
     releases = {r.name: r for r in block.helm_releases}
-    for name in override.releases:
+    for name, change in override.releases.items():
         if name not in releases:
             raise ConfigError(
                 file, f"{key}.releases.{name}", f"block {block.name!r} has no HelmRelease {name!r}"
+            )
+        if change.version and releases[name].whole_chart:
+            raise ConfigError(
+                file,
+                f"{key}.releases.{name}.version",
+                f"HelmRelease {name!r} takes its chart whole from its {releases[name].source_ref.kind}: "
+                "no chart version to change",
             )
     new_releases: list[HelmRelease] = []
     for release in block.helm_releases:
@@ -128,11 +135,15 @@ def _apply_override(block: Block, override: BlockOverride, file: str, key: str) 
             )
         )
     update: dict[str, Any] = {"helm_releases": new_releases}
-    if block.kustomization and (override.suspend is not None or override.interval):
-        update["kustomization"] = block.kustomization.model_copy(
+    k = block.kustomization
+    if override.substitute and k is None:
+        raise ConfigError(file, f"{key}.substitute", f"block {block.name!r} has no Kustomization")
+    if k and (override.suspend is not None or override.interval or override.substitute):
+        update["kustomization"] = k.model_copy(
             update={
-                "suspend": block.kustomization.suspend if override.suspend is None else override.suspend,
-                "interval": override.interval or block.kustomization.interval,
+                "suspend": k.suspend if override.suspend is None else override.suspend,
+                "interval": override.interval or k.interval,
+                "substitute": {**k.substitute, **override.substitute},
             }
         )
     return block.model_copy(update=update)
@@ -168,6 +179,23 @@ def _order(enabled: list[str], declared: dict[str, tuple[Block, str]], file: str
     for name in enabled:
         visit(name, [])
     return ordered
+
+
+def _kustomizations_once(blocks: list[Block], flux_ns: str, declared: dict[str, tuple[Block, str]]) -> None:
+    """Each enabled block's Kustomization is its own object (`kustomization.name`/`namespace` may
+    name it otherwise than the block)."""
+    seen: dict[tuple[str, str], str] = {}
+    for block in blocks:
+        if block.kustomization:
+            k = block.kustomization
+            where = (k.namespace or flux_ns, k.name or block.name)
+            if where in seen:
+                raise ConfigError(
+                    declared[block.name][1],
+                    "kustomization.name",
+                    f"Kustomization {where[0]}/{where[1]} is block {seen[where]}'s too",
+                )
+            seen[where] = block.name
 
 
 def load_stack(
@@ -253,11 +281,12 @@ def load_stack(
             )
 
     blocks = [
-        _apply_override(declared[b][0], config.overrides[b], file, f"{ns}:overrides.{b}")
+        apply_override(declared[b][0], config.overrides[b], file, f"{ns}:overrides.{b}")
         if b in config.overrides
         else declared[b][0]
         for b in _order(config.blocks, declared, file)
     ]
+    _kustomizations_once(blocks, config.flux.namespace, declared)
     if references:
         check_references(config, blocks, file)
     updates: dict[str, Any] = {"secrets": secrets}

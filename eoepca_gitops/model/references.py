@@ -1,21 +1,21 @@
-"""What the stack and its enabled blocks must agree on, checked once both are loaded: every cluster
-variable a block uses is set by the stack, and every chart repository the stack redirects is one
-a block declares."""
+"""What the stack and its enabled blocks must agree on, checked once both are loaded: every variable
+an object Pulumi applies uses is set (strict, as Flux would be), and every chart repository the
+stack redirects is one a block declares."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.fluxtree.envsubst import SUBSTITUTE_KEY, SubstitutionError, unset_variables
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.blocks import Block
+from eoepca_gitops.model.blocks import Block, HelmRelease
 from eoepca_gitops.model.stack import CLUSTER_VARIABLES, StackConfig
+from eoepca_gitops.model.variables import block_variables, named_variables
 
-__all__ = ["check_references", "variables_used"]
-
-_VAR = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}")
+__all__ = ["Unresolved", "check_references", "unresolved", "variables_used"]
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -29,32 +29,96 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(v)
 
 
+def _substituted(release: HelmRelease) -> bool:
+    return "disabled" not in (release.annotations.get(SUBSTITUTE_KEY), release.labels.get(SUBSTITUTE_KEY))
+
+
+def _places(block: Block) -> Iterator[tuple[str, Any]]:
+    """(where, value) for each object the builders substitute variables into."""
+    for repo in block.helm_repositories:
+        yield f"HelmRepository {repo.name}", repo.model_dump(mode="json")
+    for release in block.helm_releases:
+        if _substituted(release):
+            yield f"HelmRelease {release.name}", release.model_dump(mode="json")
+
+
+def _unset(value: Any, variables: dict[str, str]) -> Iterator[str]:
+    for text in _strings(value):
+        yield from unset_variables(text, variables)
+
+
+def _kustomization_names(block: Block) -> list[str]:
+    return named_variables(block.kustomization.substitute) if block.kustomization else []
+
+
 def variables_used(block: Block) -> dict[str, str]:
     """Cluster variable -> where the block uses it first (`HelmRelease <name>` or `kustomization`)."""
     used: dict[str, str] = {}
-    places: list[tuple[str, Any]] = [(f"HelmRelease {r.name}", r.values) for r in block.helm_releases]
-    if block.kustomization:
-        places.append(("kustomization.substitute", block.kustomization.substitute))
-    for where, value in places:
-        for text in _strings(value):
-            for name in _VAR.findall(text):
-                if name in CLUSTER_VARIABLES:
-                    used.setdefault(name, where)
+    for where, value in _places(block):
+        for name in _unset(value, {}):
+            if name in CLUSTER_VARIABLES:
+                used.setdefault(name, where)
+    for name in _kustomization_names(block):
+        if name in CLUSTER_VARIABLES:
+            used.setdefault(name, "kustomization.substitute")
     return used
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A variable an object Pulumi applies uses that the stack does not set (or a ${...} Flux cannot
+    evaluate: `name` None)."""
+
+    where: str  # "HelmRelease <name>", "HelmRepository <name>" or "kustomization.substitute"
+    name: str | None
+    message: str
+
+
+def unresolved(config: StackConfig, block: Block) -> list[Unresolved]:
+    variables = block_variables(block, config)
+    found: list[Unresolved] = []
+    for where, value in _places(block):
+        try:
+            names = list(_unset(value, variables.values))
+        except SubstitutionError as exc:
+            found.append(Unresolved(where, None, str(exc)))
+            continue
+        for name in names:
+            only = f" (only the cluster knows {', '.join(variables.unknown)})" if variables.unknown else ""
+            found.append(
+                Unresolved(
+                    where,
+                    name,
+                    f"uses ${{{name}}}, which neither its Kustomization's substitute nor a ConfigMap of "
+                    f"the stack's variables sets{only}",
+                )
+            )
+    # Flux-side values: only the cluster values in them are the stack's to set.
+    for name in _kustomization_names(block):
+        if name in CLUSTER_VARIABLES and name not in variables.values:
+            found.append(Unresolved("kustomization.substitute", name, f"uses ${{{name}}}"))
+    return found
+
+
+def _error(config: StackConfig, block: Block, problem: Unresolved, file: str) -> ConfigError:
+    ns = defaults.CONFIG_NAMESPACE
+    name = problem.name
+    if name in CLUSTER_VARIABLES and name not in config.cluster.variables():
+        key = CLUSTER_VARIABLES[name]
+        message = (
+            f"missing: block {block.name} ({problem.where}) uses ${{{name}}}; set {key} for this cluster"
+        )
+        return ConfigError(file, f"{ns}:{key}", message)
+    key = "blocks" if name is None else f"overrides.{block.name}.substitute"
+    return ConfigError(file, f"{ns}:{key}", f"block {block.name} ({problem.where}): {problem.message}")
 
 
 def check_references(config: StackConfig, blocks: list[Block], file: str) -> None:
     ns = defaults.CONFIG_NAMESPACE
-    have = config.cluster.variables()
     for block in blocks:
-        for name, where in variables_used(block).items():
-            if name not in have:
-                key = CLUSTER_VARIABLES[name]
-                raise ConfigError(
-                    file,
-                    f"{ns}:{key}",
-                    f"missing: block {block.name} ({where}) uses ${{{name}}}; set {key} for this cluster",
-                )
+        problems = unresolved(config, block)
+        if problems:
+            raise _error(config, block, problems[0], file)
     declared = {repo.name for block in blocks for repo in block.helm_repositories}
     for name in config.charts.repositories:
         if name not in declared:

@@ -11,6 +11,7 @@ from eoepca_gitops.credentials import secret_name
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.base import Model, unique
 from eoepca_gitops.model.blocks import BlockCatalog, BlockOverride, DriftExemption
+from eoepca_gitops.model.notifications import NotificationsConfig
 from eoepca_gitops.model.types import (
     ChartRepositoryUrl,
     DnsLabel,
@@ -26,6 +27,7 @@ from eoepca_gitops.model.types import (
 )
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_VARIABLE = re.compile(r"^[_a-zA-Z][_a-zA-Z0-9]*$")
 _PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
 
 Controller = Literal[
@@ -189,7 +191,7 @@ class GitConfig(Model):
     commit: str | None = None
     path: str = defaults.GIT_PATH
     interval: GoDuration = defaults.GIT_INTERVAL
-    timeout: GoDuration = defaults.GIT_TIMEOUT
+    timeout: GoDuration | None = None  # Flux's default (60s)
     ignore: str | None = None
     auth: GitAuth = GitAuth()
 
@@ -233,54 +235,21 @@ class BucketConfig(Model):
         return self
 
 
-class EventSource(Model):
-    kind: str
-    name: str = "*"
-    namespace: DnsLabel | None = None
+class VariablesConfigMap(Model):
+    """A ConfigMap of postBuild variables the stack creates: Kustomizations name it in
+    substituteFrom, and the builders substitute its values into the objects Pulumi applies for them."""
 
-
-class NotificationProvider(Model):
     name: K8sName
-    type: Literal["slack", "msteams", "generic", "generic-hmac"]
-    channel: str | None = None
-    address_secret: str = Field(description="stack config key holding the webhook URL, set with --secret")
-
-
-class Alert(Model):
-    name: K8sName
-    provider: K8sName
-    severity: Literal["info", "error"] = "info"
-    event_sources: list[EventSource]
-
-
-class Receiver(Model):
-    name: K8sName = "flux-webhook"
-    type: Literal["github", "gitlab", "bitbucket", "generic"] = "github"
-    token_secret: str = "receiverToken"
-    events: list[str] = ["ping", "push"]
-
-
-class NotificationsConfig(Model):
-    providers: list[NotificationProvider] = []
-    alerts: list[Alert] = []
-    receiver: Receiver | None = None
-
-    @field_validator("providers")
-    @classmethod
-    def _providers_once(cls, value: list[NotificationProvider]) -> list[NotificationProvider]:
-        return list(unique(value, lambda p: p.name, "provider name"))
-
-    @field_validator("alerts")
-    @classmethod
-    def _alerts_once(cls, value: list[Alert]) -> list[Alert]:
-        return list(unique(value, lambda a: a.name, "alert name"))
+    namespace: DnsLabel | None = None  # default: Flux's namespace
+    data: dict[str, str]
 
     @model_validator(mode="after")
-    def _alerts_name_providers(self) -> NotificationsConfig:
-        names = {p.name for p in self.providers}
-        for alert in self.alerts:
-            if alert.provider not in names:
-                raise ValueError(f"alert {alert.name}: no provider named {alert.provider!r}")
+    def _names(self) -> VariablesConfigMap:
+        if self.name == defaults.CLUSTER_VARS_CONFIGMAP:
+            raise ValueError(f"{self.name} is the ConfigMap the stack makes of its cluster config")
+        for key in self.data:
+            if not _VARIABLE.match(key):
+                raise ValueError(f"{key!r} is not a variable name Flux substitutes ([_a-zA-Z][_a-zA-Z0-9]*)")
         return self
 
 
@@ -370,6 +339,7 @@ class StackConfig(Model):
     blocks: list[K8sName] = []
     overrides: dict[str, BlockOverride] = {}
     notifications: NotificationsConfig = NotificationsConfig()
+    variables: list[VariablesConfigMap] = []
     await_: AwaitConfig = Field(default=AwaitConfig(), alias="await")
     # Which cluster: a kubeconfig file (relative to the project folder) and/or a context in it;
     # with neither, the provider uses $KUBECONFIG as kubectl does.
@@ -386,6 +356,16 @@ class StackConfig(Model):
     def _buckets_once(cls, value: list[BucketConfig]) -> list[BucketConfig]:
         return list(unique(value, lambda b: b.name, "bucket name"))
 
+    @model_validator(mode="after")
+    def _variables_once(self) -> StackConfig:
+        seen: set[tuple[str, str]] = set()
+        for configmap in self.variables:
+            where = (configmap.namespace or self.flux.namespace, configmap.name)
+            if where in seen:
+                raise ValueError(f"variables: ConfigMap {where[0]}/{where[1]} given twice")
+            seen.add(where)
+        return self
+
     def secret_refs(self) -> list[tuple[str, str]]:
         """(config key that must hold a secret, the key that names it), for every secret the stack uses."""
         refs: list[tuple[str, str]] = []
@@ -399,7 +379,8 @@ class StackConfig(Model):
                 refs.append((bucket.access_key_secret, f"buckets[{i}].accessKeySecret"))
                 refs.append((bucket.secret_key_secret, f"buckets[{i}].secretKeySecret"))
         for i, provider in enumerate(self.notifications.providers):
-            refs.append((provider.address_secret, f"notifications.providers[{i}].addressSecret"))
+            if provider.address_secret:
+                refs.append((provider.address_secret, f"notifications.providers[{i}].addressSecret"))
         if self.notifications.receiver:
             refs.append((self.notifications.receiver.token_secret, "notifications.receiver.tokenSecret"))
         if self.poller:
