@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -104,42 +105,37 @@ def _url(value: str, schemes: tuple[str, ...]) -> str:
     return value.rstrip("/")
 
 
-def _k8s_name(value: str) -> str:
-    if len(value) > 253 or not _K8S_NAME.match(value):
-        raise ValueError(
-            f"{value!r} is not a Kubernetes object name (at most 253 lower-case letters, digits, '-' "
-            "and '.', starting and ending with a letter or digit)"
-        )
-    return value
+def _name_rule(pattern: re.Pattern[str], limit: int, what: str, alphabet: str) -> Callable[[str], str]:
+    """A check of a name Kubernetes or Helm validates: `pattern`, at most `limit` characters."""
+
+    def check(value: str) -> str:
+        if len(value) > limit or not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what} (at most {limit} {alphabet})")
+        return value
+
+    return check
 
 
-def _dns_label(value: str) -> str:
-    """A namespace name, or another name that is also a label value: DNS-1123 label."""
-    if len(value) > 63 or not _DNS_LABEL.match(value):
-        raise ValueError(
-            f"{value!r} is not a DNS label, as a namespace name must be (at most 63 lower-case "
-            "letters, digits and '-', starting and ending with a letter or digit)"
-        )
-    return value
-
-
-def _service_name(value: str) -> str:
-    if len(value) > 63 or not _SERVICE_NAME.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid Service name (at most 63 lower-case letters, digits and '-', "
-            "starting with a letter)"
-        )
-    return value
-
-
-def helm_release_name(value: str) -> str:
-    """A name Helm accepts for a release (its own check: 53 characters, a DNS-1123 subdomain)."""
-    if len(value) > HELM_RELEASE_NAME_MAX or not _K8S_NAME.match(value):
-        raise ValueError(
-            f"{value!r} is not a Helm release name (at most {HELM_RELEASE_NAME_MAX} lower-case letters, "
-            "digits, '-' and '.')"
-        )
-    return value
+_k8s_name = _name_rule(
+    _K8S_NAME,
+    253,
+    "a Kubernetes object name",
+    "lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+)
+# A namespace name, or another name that is also a label value.
+_dns_label = _name_rule(
+    _DNS_LABEL,
+    63,
+    "a DNS label, as a namespace name must be",
+    "lower-case letters, digits and '-', starting and ending with a letter or digit",
+)
+_service_name = _name_rule(
+    _SERVICE_NAME, 63, "a valid Service name", "lower-case letters, digits and '-', starting with a letter"
+)
+#: A name Helm accepts for a release (its own check: 53 characters, a DNS-1123 subdomain).
+helm_release_name = _name_rule(
+    _K8S_NAME, HELM_RELEASE_NAME_MAX, "a Helm release name", "lower-case letters, digits, '-' and '.'"
+)
 
 
 def _ipv4(value: str) -> str:

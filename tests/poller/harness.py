@@ -31,6 +31,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def applied(rev: str) -> Callable[[StackState], bool]:
+    """A stack state that has `rev` applied and nothing pending."""
+    return lambda s: s.applied_revision == rev and s.phase == "synced"
+
+
 def wait_for(what: str, fn: Callable[[], T | None], timeout: float, every: float = 0.25) -> T:
     """Polls `fn` until it returns something truthy; fails with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -18,6 +18,7 @@ from tests.poller.harness import (
     REPO_ROOT,
     GitRemote,
     PollerProcess,
+    applied,
     configmap_data,
     kubectl,
     stack_history,
@@ -47,10 +48,6 @@ def wait_cm(
     except AssertionError as exc:
         logs = "\n".join(f"--- {w.log_file.name}\n{w.logs()[-3000:]}" for w in watchers)
         raise AssertionError(f"{exc}\n{logs}") from None
-
-
-def applied(rev: str) -> Callable[[StackState], bool]:
-    return lambda s: s.applied_revision == rev and s.phase == "synced"
 
 
 def updates(env: dict[str, str], remote: GitRemote, rev: str) -> int:

@@ -12,13 +12,9 @@ import pytest
 
 from eoepca_gitops.devcluster import DevCluster
 from tests.conftest import DevClusterHandle
-from tests.poller.harness import GitRemote, PollerProcess, configmap_data, kubectl, wait_for
+from tests.poller.harness import GitRemote, PollerProcess, applied, configmap_data, kubectl, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def applied(rev: str) -> Callable[..., bool]:
-    return lambda s: s.applied_revision == rev and s.phase == "synced"
 
 
 @pytest.fixture(scope="module")

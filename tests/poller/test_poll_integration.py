@@ -19,6 +19,7 @@ from tests.poller.harness import (
     GitDaemon,
     GitRemote,
     PollerProcess,
+    applied,
     configmap_data,
     kubectl,
     stack_history,
@@ -26,10 +27,6 @@ from tests.poller.harness import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-def applied(rev: str) -> Callable[..., bool]:
-    return lambda s: s.applied_revision == rev and s.phase == "synced"
 
 
 def test_new_commit_applied_then_next(
