@@ -491,7 +491,8 @@ def test_bad_stack_config_changes_nothing(stack: LocalStack) -> None:
         assert proc.returncode != 0
         out = proc.stdout + proc.stderr
         assert (
-            f"Pulumi.{STACK}.yaml: eoepca-gitops:cluster.publicIp: Input is not a valid IPv4 address" in out
+            f"Pulumi.{STACK}.yaml: eoepca-gitops:cluster.publicIp: '127.0.0' is not an IPv4 address such as "
+            "'203.0.113.7'" in out
         )
         assert "Traceback" not in out
         assert sorted(n["metadata"]["name"] for n in stack.get("namespaces")) == namespaces
