@@ -26,7 +26,7 @@ from eoepca_gitops.flux_layer import check_git_layer
 from eoepca_gitops.manifests.flux_release import manifest_path, read_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack
+from eoepca_gitops.model.loader import load_stack, require_deployable
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.upgrade.live import read_stack_cluster
 
@@ -60,6 +60,7 @@ def run(project_dir: Path) -> None:
     try:
         stack = load_from_pulumi(project_dir)
         file = f"Pulumi.{stack.name}.yaml"
+        require_deployable(stack, file)
         manifest = manifest_path(stack.config.flux, file=file, base_dir=project_dir)
         install = read_install_manifest(manifest)
         manifests = build_stack(stack, install)
@@ -111,7 +112,7 @@ def run(project_dir: Path) -> None:
         after_flux = pulumi.ResourceOptions.merge(provider_opts, pulumi.ResourceOptions(depends_on=[flux]))
         source = GitSource(
             "source",
-            GitSourceArgs(url=config.git.url, ref=config.git.ref(), objects=manifests.source),
+            GitSourceArgs(url=config.git.url or "", ref=config.git.ref(), objects=manifests.source),
             after_flux,
         )
         sources.append(source)

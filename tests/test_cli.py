@@ -67,6 +67,37 @@ def test_render_unset_flux_variable_fails(project: Path, tmp_path: Path) -> None
     assert "variable ${nobody_sets_this} is not set" in result.output
 
 
+def test_render_shows_what_the_stack_does_not_set_yet_and_preview_would_refuse(
+    project: Path, tmp_path: Path
+) -> None:
+    """A stack file as import or new-cluster leave it: no Git URL, no key, a value a block uses."""
+    stack = project / "Pulumi.test.yaml"
+    text = stack.read_text().replace("    url: ssh://git@example.org/gitops\n", "")
+    text = text.replace("  eoepca-gitops:gitSshPrivateKey:\n    secure: v1:AAAABBBBCCCC\n", "")
+    overrides = "  eoepca-gitops:overrides:\n    portal:\n      releases:\n"
+    overrides += "        eoepca-portal: {values: {storage: '${nfs_server}'}}\n"
+    stack.write_text(text + overrides)
+    result = runner.invoke(
+        app, ["render", "-s", "test", "-o", str(tmp_path / "r"), "--project", str(project)]
+    )
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note: ")]
+    tail = " (pulumi preview refuses until it is set; render shows a placeholder)"
+    assert notes == [
+        "note: eoepca-gitops:git.url: missing required key: the URL of the Git repository holding this "
+        "project's clusters/ folder, which Flux clones" + tail,
+        "note: eoepca-gitops:gitSshPrivateKey: missing secret (named by git.auth.sshPrivateKeySecret); "
+        "set it with `pulumi config set --secret gitSshPrivateKey ...`" + tail,
+        "note: eoepca-gitops:cluster.nfs.server: missing: block portal (HelmRelease eoepca-portal) uses "
+        "${nfs_server}; set cluster.nfs.server for this cluster" + tail,
+    ]
+    out = tmp_path / "r"
+    source = yaml.safe_load((out / "source/GitRepository_flux-system_flux-system.yaml").read_text())
+    assert source["spec"]["url"] == "<unset eoepca-gitops:git.url>"
+    release = yaml.safe_load((out / "blocks/portal/HelmRelease_demo_eoepca-portal.yaml").read_text())
+    assert release["spec"]["values"]["storage"] == "<unset eoepca-gitops:cluster.nfs.server>"
+
+
 def test_render_bad_stack_is_one_clear_error(project: Path, tmp_path: Path) -> None:
     stack = project / "Pulumi.test.yaml"
     stack.write_text(stack.read_text().replace("publicIp: 10.0.0.1", "publicIp: 10.0.0"))

@@ -13,6 +13,7 @@ from eoepca_gitops.flux_layer import missing_references
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import load_stack
+from eoepca_gitops.model.loader import require_deployable
 from eoepca_gitops.model.stack import Stack
 from tests.helpers import FIXTURE_BLOCKS, values
 
@@ -147,13 +148,25 @@ def test_bad_chart_config(charts: dict[str, Any], key: str, words: str) -> None:
         ({"url": "https://user:tok@example.org/x", "branch": "main"}, "holds credentials"),
         ({"url": "https://tok@example.org/x", "branch": "main"}, "holds credentials"),
         ({"url": "git@example.org:x.git", "branch": "main"}, "not a URL with scheme"),
-        ({"branch": "main"}, "missing required key: the URL of the Git repository"),
     ],
 )
 def test_git_url_rules(git: dict[str, Any], words: str) -> None:
     with pytest.raises(ConfigError) as info:
         load(values(git=git))
     assert words in info.value.message
+
+
+def test_a_stack_without_git_url_loads_for_offline_views_and_is_refused_for_a_deploy() -> None:
+    stack = load(values(git={"branch": "main"}))
+    what = (
+        "missing required key: the URL of the Git repository holding this project's clusters/ folder, "
+        "which Flux clones"
+    )
+    assert stack.unset == (("eoepca-gitops:git.url", what),)
+    with pytest.raises(ConfigError) as info:
+        require_deployable(stack, "Pulumi.test.yaml")
+    assert str(info.value) == f"Pulumi.test.yaml: eoepca-gitops:git.url: {what}"
+    require_deployable(load(values()), "Pulumi.test.yaml")  # a stack that sets it deploys
 
 
 def test_kubeconfig_is_relative_to_the_project_and_must_exist(tmp_path: Path) -> None:

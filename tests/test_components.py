@@ -119,6 +119,15 @@ def test_bad_config_registers_nothing(mocks: Recorder, tmp_path: Path) -> None:
     assert [r.typ for r in mocks.resources if r.typ.startswith("kubernetes:")] == []
 
 
+def test_a_stack_without_git_url_registers_nothing(mocks: Recorder, tmp_path: Path) -> None:
+    _config(values(git={"branch": "main"}))
+    with pytest.raises(
+        pulumi.RunError, match=r"^Pulumi\.test\.yaml: eoepca-gitops:git\.url: missing required key"
+    ):
+        _run_program(_project(tmp_path))
+    assert mocks.resources == []
+
+
 def test_product_package_imports_no_pulumi() -> None:
     """The CLI and the poller start fast: only components/ and the poller's automation import pulumi."""
     import subprocess

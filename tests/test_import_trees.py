@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from eoepca_gitops.cli.main import app
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.model.loader import load_stack_file, require_deployable
 from tests.import_trees import (
     CLUSTERS,
     built,
@@ -180,8 +180,10 @@ def test_without_a_sync_source_the_git_url_is_left_to_set(tmp_path: Path) -> Non
     stack_file.write_text(
         stack_file.read_text().replace("    name: dev\n", "    name: dev\n    publicIp: 192.0.2.1\n")
     )
+    stack = load_stack_file(out / "Pulumi.dev.yaml", out / defaults.BLOCKS_DIR)  # render and diff work
+    assert [key for key, _ in stack.unset] == ["eoepca-gitops:git.url", "eoepca-gitops:git"]
     with pytest.raises(ConfigError, match=r"git\.url: missing required key: the URL of the Git repository"):
-        load_stack_file(out / "Pulumi.dev.yaml", out / defaults.BLOCKS_DIR)
+        require_deployable(stack, "Pulumi.dev.yaml")  # pulumi preview and up refuse
 
 
 def test_the_domain_and_ip_become_variables_with_their_meaning(tmp_path: Path) -> None:

@@ -37,10 +37,12 @@ def render(
     """
     root = project_dir(project)
     folder = claim(out, [root], force=force)
-    _, manifests = load(stack, root)
+    model, manifests = load(stack, root)
     files = render_files(manifests)
     if flux_layer:
         for name, objects in build_flux_layer(manifests, root).items():
             files |= {f"flux-layer/{name}/{file_name(o)}": dump(o) for o in objects}
     folder.replace(files)
     say(f"rendered {len(files)} objects of stack {stack} into {out}")
+    for key, problem in model.unset:
+        say(f"note: {key}: {problem} (pulumi preview refuses until it is set; render shows a placeholder)")

@@ -57,7 +57,8 @@ def git_repository(
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "interval": git.interval,
-        "url": git.url,
+        # Shown by render until the stack sets it; nothing deploys a stack without it.
+        "url": git.url or f"<unset {defaults.CONFIG_NAMESPACE}:git.url>",
         "ref": git.ref(),
         **given(git, ("timeout",)),
     }

@@ -20,10 +20,16 @@ from eoepca_gitops.credentials import find_plain_credential
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockCatalog, BlockOverride, HelmRelease
-from eoepca_gitops.model.references import check_references
-from eoepca_gitops.model.stack import Stack, StackConfig
+from eoepca_gitops.model.references import check_references, missing_cluster_values
+from eoepca_gitops.model.stack import NO_GIT_REF, Stack, StackConfig
 
-__all__ = ["apply_override", "load_blocks", "load_stack", "load_stack_file"]
+__all__ = [
+    "apply_override",
+    "load_blocks",
+    "load_stack",
+    "load_stack_file",
+    "require_deployable",
+]
 
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
 # either a secret (referenced by name) or a mistake.
@@ -207,13 +213,15 @@ def load_stack(
     project_dir: Path | None = None,
     *,
     references: bool = True,
+    offline: bool = False,
 ) -> Stack:
     """Validate a stack's config values (keys without the project namespace) against the catalog.
 
     Paths in the values (kubeconfig) are relative to `project_dir` (default: the project that holds
     blocks_dir as clusters/blocks), the same in a checkout, a poller's worktree and CI.
     `references=False` leaves out the checks that the stack sets what its blocks use (new-cluster
-    writes a stack that does not yet, and lists what to set).
+    writes a stack that does not yet, and lists what to set). `offline=True` (render, diff: nothing
+    deploys) lets a secret be missing, noted in Stack.unset with a placeholder value.
     """
     ns = defaults.CONFIG_NAMESPACE
     secret_keys = set(secret_keys)
@@ -229,6 +237,10 @@ def load_stack(
         raise ConfigError(file, f"{ns}:{key}", message) from None
 
     if config.poller:
+        if not (config.poller.git_url or config.git.url):
+            raise ConfigError(
+                file, f"{ns}:git.url", "not set, and the poller follows it: set it (or poller.gitUrl)"
+            )
         branch = config.poller.branch or config.git.branch
         if not branch:
             raise ConfigError(file, f"{ns}:poller.branch", "the poller tracks a branch and git names none")
@@ -240,14 +252,22 @@ def load_stack(
         }
         config = config.model_copy(update={"poller": config.poller.model_copy(update=resolved)})
 
+    unset: list[tuple[str, str]] = []
+    if config.git.url is None:
+        unset.append((f"{ns}:git.url", f"missing required key: {_WHAT_IT_IS['git.url']}"))
+        if not config.git.ref():
+            unset.append((f"{ns}:git", NO_GIT_REF))
     secrets: dict[str, SecretStr] = {}
     for key, referrer in config.secret_refs():
         if key not in values:
-            raise ConfigError(
-                file,
-                f"{ns}:{key}",
-                f"missing secret (named by {referrer}); set it with `pulumi config set --secret {key} ...`",
+            missing = (
+                f"missing secret (named by {referrer}); set it with `pulumi config set --secret {key} ...`"
             )
+            if not offline:
+                raise ConfigError(file, f"{ns}:{key}", missing)
+            unset.append((f"{ns}:{key}", missing))
+            secrets[key] = SecretStr(f"<secret {key} unset>")
+            continue
         if key not in secret_keys:
             raise ConfigError(
                 file,
@@ -288,6 +308,15 @@ def load_stack(
     ]
     _kustomizations_once(blocks, config.flux.namespace, declared)
     if references:
+        if offline:
+            # An offline view shows what a value the stack does not set yet would be used for.
+            not_set = missing_cluster_values(config, blocks)
+            placeholders = {name: f"<unset {key}>" for name, (key, _) in not_set.items()}
+            if placeholders:
+                config = config.model_copy(update={"cluster": config.cluster.with_placeholders(placeholders)})
+            for key, problem in not_set.values():  # one line per key, not per variable of it
+                if all(key != k for k, _ in unset):
+                    unset.append((key, problem))
         check_references(config, blocks, file)
     updates: dict[str, Any] = {"secrets": secrets}
     if config.kubeconfig:
@@ -295,7 +324,7 @@ def load_stack(
             _kubeconfig(config.kubeconfig, project_dir or blocks_dir.parents[1], file)
         )
     config = config.model_copy(update=updates)
-    return Stack(name=name, config=config, catalog=BlockCatalog(blocks=blocks))
+    return Stack(name=name, config=config, catalog=BlockCatalog(blocks=blocks), unset=tuple(unset))
 
 
 def _kubeconfig(value: str, project_dir: Path, file: str) -> Path:
@@ -328,4 +357,10 @@ def load_stack_file(path: Path, blocks_dir: Path) -> Stack:
             value = f"<secret {key}>"
         values[key] = value
     name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    return load_stack(name, values, secret_keys, str(path), blocks_dir, path.parent)
+    return load_stack(name, values, secret_keys, str(path), blocks_dir, path.parent, offline=True)
+
+
+def require_deployable(stack: Stack, file: str) -> None:
+    """ConfigError for the first key a deploy needs that the stack leaves unset (Stack.unset)."""
+    for key, problem in stack.unset:
+        raise ConfigError(file, key, problem)

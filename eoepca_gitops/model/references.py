@@ -15,7 +15,7 @@ from eoepca_gitops.model.blocks import Block, HelmRelease
 from eoepca_gitops.model.stack import CLUSTER_VARIABLES, StackConfig
 from eoepca_gitops.model.variables import block_variables, named_variables
 
-__all__ = ["Unresolved", "check_references", "unresolved", "variables_used"]
+__all__ = ["Unresolved", "check_references", "missing_cluster_values", "unresolved", "variables_used"]
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -98,6 +98,19 @@ def unresolved(config: StackConfig, block: Block) -> list[Unresolved]:
         if name in CLUSTER_VARIABLES and name not in variables.values:
             found.append(Unresolved("kustomization.substitute", name, f"uses ${{{name}}}"))
     return found
+
+
+def missing_cluster_values(config: StackConfig, blocks: list[Block]) -> dict[str, tuple[str, str]]:
+    """Cluster variable -> (stack key, what is wrong) for each one a block uses that the stack does
+    not set: what check_references would refuse first, for an offline view to show instead."""
+    missing: dict[str, tuple[str, str]] = {}
+    for block in blocks:
+        for problem in unresolved(config, block):
+            name = problem.name
+            if name in CLUSTER_VARIABLES and name not in config.cluster.variables() and name not in missing:
+                error = _error(config, block, problem, "")
+                missing[name] = (error.key, error.message)
+    return missing
 
 
 def _error(config: StackConfig, block: Block, problem: Unresolved, file: str) -> ConfigError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from eoepca_gitops.credentials import secret_name
 from eoepca_gitops.model import defaults
@@ -68,6 +68,14 @@ class ClusterConfig(Model):
     nfs: NfsConfig | None = None
     eo_data: EoDataConfig | None = None
     object_store: S3Config | None = None
+    # Offline views only (render, diff of a stack that does not set a value its blocks use): the
+    # variable's stand-in text. Never a key of the stack file; nothing deploys such a stack.
+    _placeholders: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def with_placeholders(self, placeholders: dict[str, str]) -> ClusterConfig:
+        copy = self.model_copy()
+        copy._placeholders = dict(placeholders)
+        return copy
 
     @property
     def host_domain(self) -> str:
@@ -94,7 +102,7 @@ class ClusterConfig(Model):
                 "object_store_host": endpoint.split("://", 1)[1].split("/", 1)[0],
                 "object_store_region": self.object_store.region,
             }
-        return out
+        return self._placeholders | out
 
 
 #: Every variable a block may use, and the stack key that gives it (for errors naming what to set).
@@ -181,9 +189,14 @@ class GitAuth(Model):
     password_secret: str = "gitPassword"
 
 
+NO_GIT_REF = "give one Git ref: branch, tag, semver or commit"
+
+
 class GitConfig(Model):
-    url: GitUrl = Field(
-        description="the repository holding this project's clusters/ folder, which Flux clones"
+    # Unset in a stack whose repository is not known yet (an import that found none, a new cluster):
+    # render and diff work; `pulumi preview` and `up` refuse (loader.require_deployable).
+    url: GitUrl | None = Field(
+        default=None, description="the repository holding this project's clusters/ folder, which Flux clones"
     )
     branch: str | None = None
     tag: str | None = None
@@ -200,8 +213,10 @@ class GitConfig(Model):
         given = [k for k in ("branch", "tag", "semver", "commit") if getattr(self, k)]
         if len(given) > 1:
             raise ValueError(f"give one Git ref, not {' and '.join(given)}")
+        if self.url is None:
+            return self  # nothing proves a ref either: both are Stack.unset
         if not given:
-            raise ValueError("give one Git ref: branch, tag, semver or commit")
+            raise ValueError(NO_GIT_REF)
         if self.url.startswith("ssh://") and self.auth.type != "ssh":
             raise ValueError(
                 f"{self.url} is an ssh URL: it needs auth.type: ssh (with the secret "
@@ -396,3 +411,6 @@ class Stack(Model):
     name: str
     config: StackConfig
     catalog: BlockCatalog
+    # (key, what is wrong) for each key a deploy needs that the stack does not set yet: an offline
+    # view (render, diff) shows a placeholder; `pulumi preview` and `up` refuse (require_deployable).
+    unset: tuple[tuple[str, str], ...] = ()
