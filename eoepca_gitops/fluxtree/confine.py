@@ -4,7 +4,8 @@ The rule is eoepca_gitops.files.inside applied to everything a tree names: a Kus
 spec.path and spec.components; every path a kustomization file names (resources, bases,
 components, generators' files and env files, patches, crds, configurations, replacements,
 transformers, ...), in every kustomization file those lead to; the files of a folder Flux
-generates a kustomization for; every file the importer reads below a folder. Each must resolve,
+generates a kustomization for, and of a component's folder (the importer copies it whole; it
+reads every other file of a tree with files.read_text and files.files_under). Each must resolve,
 symlinks followed, to the repository root or below it; a remote resource (a URL, a Git
 repository) is refused before kustomize runs, as nothing is fetched. Each refusal is one
 PathError naming the file, the key and the path, raised before kustomize runs or anything is
