@@ -10,6 +10,12 @@
   so a link swapped in meanwhile is refused too); an existing file is replaced only when
   `replace` says so (stack files: only with --force); the content appears at once or not at all
   (a temporary file renamed into place).
+- `write_files(root, files, replace=...)`: many files, each checked as write_file checks it
+  before the first is written, so a command that writes a set of files (`import`) is refused
+  before it has written any of them.
+- `read_text(root, path)`: the text of a file that must stay in root (`inside` first);
+  `files_under(root, folder)`: the files below a folder, each of which must (a symlink found
+  there pointing out is refused by name).
 - `remove_file(root, rel)`: the same walk to delete one file (and the folders it leaves empty);
   only eoepca_gitops.owned_folder calls it, for files a command wrote itself.
 
@@ -22,12 +28,12 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 from eoepca_gitops.errors import PathError
 
-__all__ = ["inside", "remove_file", "write_file"]
+__all__ = ["files_under", "inside", "inside_found", "read_text", "remove_file", "write_file", "write_files"]
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -40,6 +46,37 @@ def inside(root: Path, path: Path | str) -> Path:
     if real != real_root and real_root not in real.parents:
         raise PathError(f"{path}: leads outside {root} (to {real})")
     return real
+
+
+def inside_found(root: Path, path: Path) -> Path:
+    """`inside` for a path found by listing a folder under root, where only a symlink can lead out."""
+    try:
+        return inside(root, path)
+    except PathError:
+        rel = os.path.relpath(path, root)
+        raise PathError(f"{rel}: a symlink to {os.readlink(path)}, outside {root}") from None
+
+
+def files_under(root: Path, folder: Path) -> list[Path]:
+    """Every file below `folder` (sorted; a folder that is a symlink is not descended into, as Flux's
+    generated kustomization does not descend), each inside root."""
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        dirnames.sort()
+        for name in [*dirnames, *filenames]:
+            inside_found(root, here / name)
+        out += [here / f for f in filenames]
+    return sorted(out)
+
+
+def read_text(root: Path, path: Path | str) -> str:
+    """The text of a file inside root (see `inside`); bytes that are not UTF-8 shown as U+FFFD."""
+    real = inside(root, path)
+    try:
+        return real.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise PathError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _parts(root: Path, rel: str) -> tuple[str, ...]:
@@ -80,6 +117,36 @@ def _entry(name: str, folder: int) -> os.stat_result | None:
         return None
 
 
+def _writable(found: os.stat_result | None, target: Path, *, replace: bool) -> None:
+    if found is not None and stat.S_ISLNK(found.st_mode):
+        raise PathError(f"{target}: a symlink; refusing to write through it")
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        raise PathError(f"{target}: exists and is not a file")
+    if found is not None and not replace:
+        raise PathError(f"{target}: exists already")
+
+
+def _check(root: Path, rel: str, *, replace: bool) -> None:
+    """What write_file would refuse, found without writing (a folder not there yet is no obstacle)."""
+    parts = _parts(root, rel)
+    target = root.joinpath(*parts)
+    try:
+        with _folders(root, parts[:-1], create=False) as fds:
+            _writable(_entry(parts[-1], fds[-1]), target, replace=replace)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise PathError(f"{target}: cannot write: {exc.strerror or exc}") from None
+
+
+def write_files(root: Path, files: Mapping[str, str], *, replace: Callable[[str], bool]) -> None:
+    """Writes each of `files` (relative path -> content) with write_file, after checking them all."""
+    for rel in sorted(files):
+        _check(root, rel, replace=replace(rel))
+    for rel, content in sorted(files.items()):
+        write_file(root, rel, content, replace=replace(rel))
+
+
 def write_file(root: Path, rel: str, content: str, *, replace: bool) -> Path:
     """Writes `content` to root/rel as described in the module doc; returns the path written."""
     parts = _parts(root, rel)
@@ -87,13 +154,7 @@ def write_file(root: Path, rel: str, content: str, *, replace: bool) -> Path:
     try:
         with _folders(root, parts[:-1], create=True) as fds:
             folder, name = fds[-1], parts[-1]
-            found = _entry(name, folder)
-            if found is not None and stat.S_ISLNK(found.st_mode):
-                raise PathError(f"{target}: a symlink; refusing to write through it")
-            if found is not None and not stat.S_ISREG(found.st_mode):
-                raise PathError(f"{target}: exists and is not a file")
-            if found is not None and not replace:
-                raise PathError(f"{target}: exists already")
+            _writable(_entry(name, folder), target, replace=replace)
             tmp = f".{name}.{os.getpid()}.tmp"
             fd = os.open(
                 tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from eoepca_gitops.errors import PathError
-from eoepca_gitops.files import inside, remove_file, write_file
+from eoepca_gitops.files import files_under, inside, read_text, remove_file, write_file, write_files
 from eoepca_gitops.owned_folder import MARKER, claim
 
 
@@ -22,6 +22,55 @@ def test_inside_resolves_links_and_refuses_what_leaves_the_root(tmp_path: Path) 
     for escaping in ("../secret", "a/out", "/etc/passwd", "a/../../secret"):
         with pytest.raises(PathError, match="leads outside"):
             inside(root, escaping)
+
+
+def test_read_text_reads_only_inside_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "a.yaml").write_bytes(b"name: caf\xe9\n")
+    (tmp_path / "secret").write_text("x")
+    (root / "out.yaml").symlink_to(tmp_path / "secret")
+    assert read_text(root, "a.yaml") == "name: caf\ufffd\n"
+    for escaping in ("out.yaml", "../secret", str(tmp_path / "secret")):
+        with pytest.raises(PathError, match="leads outside"):
+            read_text(root, escaping)
+    with pytest.raises(PathError, match=r"nope\.yaml: cannot read"):
+        read_text(root, "nope.yaml")
+
+
+def test_files_under_lists_files_and_refuses_a_symlink_out(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "apps" / "base").mkdir(parents=True)
+    (repo / "apps" / "base" / "cm.yaml").write_text("a")
+    (repo / "apps" / "base" / "kustomization.yaml").write_text("b")
+    (tmp_path / "secret").write_text("x")
+    assert files_under(repo, repo / "apps") == [
+        repo / "apps" / "base" / "cm.yaml",
+        repo / "apps" / "base" / "kustomization.yaml",
+    ]
+    (repo / "apps" / "base" / "leak.yaml").symlink_to(tmp_path / "secret")
+    with pytest.raises(PathError, match=r"^apps/base/leak\.yaml: a symlink to .*secret, outside"):
+        files_under(repo, repo / "apps")
+
+
+def test_write_files_writes_none_when_one_is_refused(tmp_path: Path) -> None:
+    root, victim = tmp_path / "project", tmp_path / "victim"
+    (root / "clusters").mkdir(parents=True)
+    victim.mkdir()
+    (root / "Pulumi.x.yaml").write_text("mine")
+    files = {"Pulumi.x.yaml": "new", "a.md": "a", "clusters/flux/b.yaml": "b"}
+    with pytest.raises(PathError, match=r"Pulumi\.x\.yaml: exists already"):
+        write_files(root, files, replace=lambda rel: rel != "Pulumi.x.yaml")
+    (root / "clusters" / "flux").symlink_to(victim)
+    with pytest.raises(PathError, match="clusters/flux: a symlink or not a folder"):
+        write_files(root, files, replace=lambda rel: True)
+    assert (root / "Pulumi.x.yaml").read_text() == "mine"
+    assert sorted(p.name for p in root.iterdir()) == ["Pulumi.x.yaml", "clusters"]
+    assert list(victim.iterdir()) == []
+    (root / "clusters" / "flux").unlink()
+    write_files(root, files, replace=lambda rel: True)
+    assert (root / "clusters" / "flux" / "b.yaml").read_text() == "b"
+    assert (root / "Pulumi.x.yaml").read_text() == "new"
 
 
 def test_write_file_follows_no_symlink_and_stays_in_its_folder(tmp_path: Path) -> None:

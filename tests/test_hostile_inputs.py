@@ -177,7 +177,66 @@ def previous_render(project: Path, tmp: Path) -> None:
     (tmp / "out" / "source").symlink_to(tmp / "victim")
 
 
+def apps_kustomization(path: str = "./apps", **spec: Any) -> str:
+    """The Flux Kustomization clusters/dev applies (the tree's one block)."""
+    return yaml.safe_dump(
+        {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "apps", "namespace": "flux-system"},
+            "spec": {
+                "interval": "10m",
+                "path": path,
+                "prune": True,
+                "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+                **spec,
+            },
+        }
+    )
+
+
+DEMO = "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo, namespace: demo}\ndata: {host: demo.example.org}\n"
+
+
+def flux_tree(files: dict[str, str] | None = None, links: dict[str, str] | None = None) -> Setup:
+    """tmp/repo, a Flux tree whose clusters/dev applies apps/ (a Namespace and a ConfigMap), with
+    `files` (path -> text) written over it and `links` (path -> target, {tmp}-relative) made."""
+
+    def setup(project: Path, tmp: Path) -> None:
+        tree = {
+            "clusters/dev/apps.yaml": apps_kustomization(),
+            "apps/kustomization.yaml": "resources: [demo.yaml]\n",
+            "apps/demo.yaml": DEMO,
+            **(files or {}),
+        }
+        for rel, text in tree.items():
+            (tmp / "repo" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / "repo" / rel).write_text(text)
+        for rel, target in (links or {}).items():
+            if (tmp / "repo" / rel).is_dir():
+                shutil.rmtree(tmp / "repo" / rel)
+            (tmp / "repo" / rel).unlink(missing_ok=True)
+            (tmp / "repo" / rel).symlink_to(tmp / target)
+
+    return setup
+
+
+def kustomization_file(**doc: Any) -> dict[str, str]:
+    """apps/kustomization.yaml with these fields besides its resources."""
+    return {"apps/kustomization.yaml": yaml.safe_dump({"resources": ["demo.yaml"], **doc})}
+
+
 RENDER = ["render", "-s", "test", "-o", "{tmp}/out", "--project", "{project}"]
+IMPORT = [
+    "import",
+    "{tmp}/repo/clusters/dev",
+    "--stack",
+    "dev",
+    "--repo-root",
+    "{tmp}/repo",
+    "--out",
+    "{tmp}/imported",
+]
 FILE = "Pulumi.test.yaml"
 SSH_URL = {"url": "ssh://git@example.org/gitops", "branch": "main", "auth": {"type": "ssh"}}
 POLLER = {"image": "registry.example/eoepca-gitops:1.0", "backendUrl": "s3://state"}
@@ -304,9 +363,37 @@ CASES = [
     Case("poll-branch-ref", [*POLL, "--branch", "refs/heads/main"], ("branch must be a plain branch name",)),
     Case("poll-pulumi-missing", [*POLL, "--pulumi", "{tmp}/nowhere/pulumi"], ("--pulumi", "no such file")),
     Case("poll-max-parallel", [*POLL, "--max-parallel", "0"], ("--max-parallel", "greater than or equal to 1")),
-    # -- import (the importer's own cases come with its rewrite) ---------------------------------------
+    # -- import: a tree reads nothing outside its repository, writes only through the one writer ---------
     Case("import-path-missing", ["import", "{tmp}/nowhere", "--stack", "x", "--out", "{tmp}/imported"], ("nowhere", "not inside a Git work tree")),
     Case("import-path-a-file", ["import", "{project}/Pulumi.yaml", "--stack", "x", "--repo-root", "{project}", "--out", "{tmp}/imported"], ("Pulumi.yaml", "not a folder")),
+    Case("import-path-climbs-out", IMPORT, ("Kustomization flux-system/apps (applied from clusters/dev)", "spec.path: ../../..", "leads outside the repository"), flux_tree({"clusters/dev/apps.yaml": apps_kustomization("../../..")})),
+    Case("import-path-absolute", IMPORT, ("Kustomization flux-system/apps", "spec.path: /etc", "leads outside the repository"), flux_tree({"clusters/dev/apps.yaml": apps_kustomization("/etc")})),
+    Case("import-path-a-link-out", IMPORT, ("Kustomization flux-system/apps", "spec.path: ./apps", "leads outside the repository"), both(file_at("elsewhere/kustomization.yaml", "resources: []\n"), flux_tree(links={"apps": "elsewhere"}))),
+    Case("import-file-link-out", IMPORT, ("apps/leak.yaml", "a symlink to", "victim/keep", "outside"), flux_tree(links={"apps/leak.yaml": "victim/keep"})),
+    Case("import-generated-folder-link-out", IMPORT, ("apps/demo.yaml", "a symlink to", "victim/keep", "outside"), flux_tree({"apps/kustomization.yaml": ""}, links={"apps/demo.yaml": "victim/keep", "apps/kustomization.yaml": "nowhere"})),
+    Case("import-generated-subfolder-link-out", IMPORT, ("apps/ext", "a symlink to", "elsewhere", "outside"), both(file_at("elsewhere/kustomization.yaml", "resources: []\n"), flux_tree(links={"apps/ext": "elsewhere"}))),
+    Case("import-kustomization-file-link-out", IMPORT, ("apps/kustomization.yaml", "a symlink to", "outside"), both(file_at("elsewhere/k.yaml", "resources: [demo.yaml]\n"), flux_tree(links={"apps/kustomization.yaml": "elsewhere/k.yaml"}))),
+    Case("import-tree-link-to-passwd", IMPORT, ("clusters/dev/passwd.yaml", "a symlink to", "outside"), flux_tree(links={"clusters/dev/passwd.yaml": "../../etc/passwd"})),
+    Case("import-generator-absolute", IMPORT, ("apps/kustomization.yaml", "configMapGenerator[0].files[0]: /etc/passwd", "leads outside the repository"), flux_tree(kustomization_file(configMapGenerator=[{"name": "leak", "files": ["/etc/passwd"]}]))),
+    Case("import-generator-key-absolute", IMPORT, ("apps/kustomization.yaml", "configMapGenerator[0].files[0]: /etc/hostname"), flux_tree(kustomization_file(configMapGenerator=[{"name": "leak", "files": ["host=/etc/hostname"]}]))),
+    Case("import-generator-climbs-out", IMPORT, ("apps/kustomization.yaml", "configMapGenerator[0].files[0]: ../../victim/keep", "leads outside"), flux_tree(kustomization_file(configMapGenerator=[{"name": "leak", "files": ["../../victim/keep"]}]))),
+    Case("import-secret-generator-env", IMPORT, ("apps/kustomization.yaml", "secretGenerator[0].envs[0]: /etc/hostname"), flux_tree(kustomization_file(secretGenerator=[{"name": "leak", "envs": ["/etc/hostname"]}]))),
+    Case("import-patch-path-absolute", IMPORT, ("apps/kustomization.yaml", "patches[0].path: /etc/passwd"), flux_tree(kustomization_file(patches=[{"path": "/etc/passwd"}]))),
+    Case("import-resource-climbs-out", IMPORT, ("apps/kustomization.yaml", "resources[1]: ../../victim", "leads outside"), flux_tree(kustomization_file(resources=["demo.yaml", "../../victim"]))),
+    Case("import-base-generator-absolute", IMPORT, ("base/kustomization.yaml", "configMapGenerator[0].files[0]: /etc/passwd"), flux_tree({**kustomization_file(resources=["demo.yaml", "../base"]), "base/kustomization.yaml": yaml.safe_dump({"configMapGenerator": [{"name": "leak", "files": ["/etc/passwd"]}]})})),
+    Case("import-flux-system-patch-absolute", IMPORT, ("clusters/dev/flux-system/kustomization.yaml", "patches[0].path: /etc/passwd"), flux_tree({"clusters/dev/flux-system/kustomization.yaml": yaml.safe_dump({"resources": [], "patches": [{"path": "/etc/passwd"}]})})),
+    Case("import-component-climbs-out", IMPORT, ("Kustomization flux-system/apps", "spec.components[0]: ../../victim", "leads outside"), flux_tree({"clusters/dev/apps.yaml": apps_kustomization(components=["../../victim"])})),
+    Case("import-remote-https", IMPORT, ("apps/kustomization.yaml", "resources[1]", "is a remote resource", "fetch nothing"), flux_tree(kustomization_file(resources=["demo.yaml", "https://raw.githubusercontent.com/fluxcd/flux2/main/manifests/install/kustomization.yaml"]))),
+    Case("import-remote-git", IMPORT, ("apps/kustomization.yaml", "resources[1]: github.com/fluxcd/flux2//manifests/install?ref=v2.3.0", "is a remote resource"), flux_tree(kustomization_file(resources=["demo.yaml", "github.com/fluxcd/flux2//manifests/install?ref=v2.3.0"]))),
+    Case("import-remote-ssh", IMPORT, ("apps/kustomization.yaml", "resources[1]: git@github.com:fluxcd/flux2.git", "is a remote resource"), flux_tree(kustomization_file(resources=["demo.yaml", "git@github.com:fluxcd/flux2.git"]))),
+    Case("import-remote-component", IMPORT, ("Kustomization flux-system/apps", "spec.components[0]", "is a remote resource"), flux_tree({"clusters/dev/apps.yaml": apps_kustomization(components=["https://example.org/component"])})),
+    Case("import-stack-file-exists", [*IMPORT[:-1], "{project}"], ("Pulumi.dev.yaml exists already", "--force replaces it", "git checkout -- Pulumi.dev.yaml"), both(file_at("a/b/c/project/Pulumi.dev.yaml", "config: {}\n"), flux_tree())),
+    Case("import-stack-file-a-link", [*IMPORT, "--force"], ("Pulumi.dev.yaml", "a symlink; refusing to write through it"), both(link_at("imported/Pulumi.dev.yaml", "victim/keep"), flux_tree())),
+    Case("import-stack-name-escapes", [*IMPORT[:3], "../dev", *IMPORT[4:]], ("--stack", "not a stack name"), flux_tree()),
+    Case("import-out-clusters-flux-a-link-out", IMPORT, ("clusters/flux/", "leads outside", "imported", "victim"), both(link_at("imported/clusters/flux", "victim"), flux_tree())),
+    Case("import-out-clusters-a-link-out", IMPORT, ("clusters/blocks", "leads outside"), both(link_at("imported/clusters", "victim"), flux_tree())),
+    Case("import-out-blocks-a-link-out", IMPORT, ("clusters/blocks", "leads outside"), both(link_at("imported/clusters/blocks", "victim"), flux_tree())),
+    Case("import-out-clusters-flux-a-link-inside", IMPORT, ("clusters/flux", "a symlink or not a folder"), both(file_at("imported/shared/x", "x"), link_at("imported/clusters/flux", "imported/shared"), flux_tree())),
     # -- status ---------------------------------------------------------------------------------------------
     Case("status-state-missing", ["status", "--state-file", "{tmp}/nowhere.json"], ("nowhere.json", "no state file")),
     Case("status-state-not-json", ["status", "--state-file", "{tmp}/state.json"], ("state.json", "unreadable state"), file_at("state.json", "{nope")),

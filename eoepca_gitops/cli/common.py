@@ -36,6 +36,7 @@ __all__ = [
     "duration",
     "err",
     "fail",
+    "keep_stack_file",
     "literal",
     "load",
     "project_dir",
@@ -146,6 +147,15 @@ def stack_file(project: Path, stack: str, option: str = "--stack") -> Path:
             f"{option} {stack!r}: not a stack name (letters, digits, '-', '_' and '.', at most 100)"
         )
     return project / f"Pulumi.{stack}.yaml"
+
+
+def keep_stack_file(path: Path, *, force: bool) -> None:
+    """Refuses to replace an existing stack file (a cluster's definition) unless --force says so."""
+    if path.exists() and not force:
+        raise GitopsError(
+            f"{path.name} exists already: --force replaces it "
+            f"(`git checkout -- {path.name}` brings back the committed one)"
+        )
 
 
 def load(stack: str, project: Path) -> tuple[Stack, StackManifests]:

@@ -1,4 +1,9 @@
-"""`eoepca-gitops import`: convert an existing Flux tree into Pulumi.<stack>.yaml and clusters/."""
+"""`eoepca-gitops import`: convert an existing Flux tree into Pulumi.<stack>.yaml and clusters/.
+
+Every file is written through the one writer (eoepca_gitops.files), after all of them are checked:
+no symlink followed in the project, an existing stack file replaced only with --force (the
+other files are the import's own, replaced by importing again).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from pathlib import Path
 
 import typer
 
-from eoepca_gitops.cli.common import reported, say
+from eoepca_gitops.cli.common import keep_stack_file, reported, say, stack_file
+from eoepca_gitops.errors import PathError
+from eoepca_gitops.files import write_files
 from eoepca_gitops.importer import ImportOptions, import_tree
 
 
@@ -27,6 +34,7 @@ def import_tree_cmd(
     ),
     public_ip: str = typer.Option(None, "--public-ip", help="The cluster's public IP (default: detected)."),
     domain: str = typer.Option(None, "--domain", help="The cluster's domain (default: detected)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing Pulumi.STACK.yaml."),
 ) -> None:
     """Follow the tree at PATH as Flux does and write Pulumi.STACK.yaml, clusters/ and import-report.md.
 
@@ -34,6 +42,8 @@ def import_tree_cmd(
     (file:line and why), printed and written to import-report.md.
     """
     started = time.perf_counter()
+    stack_path = stack_file(out, stack)
+    keep_stack_file(stack_path, force=force)
     opts = ImportOptions(
         path=path,
         stack=stack,
@@ -45,10 +55,11 @@ def import_tree_cmd(
         domain=domain,
     )
     result = import_tree(opts)
-    for rel, content in sorted(result.files.items()):
-        target = out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PathError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
+    write_files(out, result.files, replace=lambda rel: force or rel != stack_path.name)
     for item in result.report:
         typer.echo(str(item))
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items()))

@@ -22,7 +22,7 @@ import typer
 import yaml
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.cli.common import project_dir, reported, say, stack_file
+from eoepca_gitops.cli.common import keep_stack_file, project_dir, reported, say, stack_file
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import write_file
 from eoepca_gitops.model import defaults
@@ -55,11 +55,7 @@ def new_cluster(
     target = stack_file(root, name, "NAME")
     if not source.is_file():
         raise GitopsError(f"{source.name}: no such stack file")
-    if target.exists() and not force:
-        raise GitopsError(
-            f"{target.name} exists already: --force replaces it "
-            f"(`git checkout -- {target.name}` brings back the committed one)"
-        )
+    keep_stack_file(target, force=force)
     try:
         ipaddress.IPv4Address(ip)
     except ValueError:

@@ -3,9 +3,11 @@
 One implementation for the flux layer of `render`, the importer, `diff` and the tests:
 
 - kustomize.py: the kustomization.yaml kustomize-controller generates for a folder without one,
-  `kubectl kustomize` (kustomize built in) with Flux's load restrictions, a Kustomization's own
-  build-time fields (targetNamespace, patches, images, namePrefix, components) as an overlay;
+  `kubectl kustomize` (kustomize built in) with its default load restriction (root only), a
+  Kustomization's own build-time fields (targetNamespace, patches, images, namePrefix,
+  components) as an overlay;
 - envsubst.py: postBuild substitution as Flux's envsubst does it on each object's text;
+- confine.py: what a tree may make them read: files of its repository, nothing remote;
 - tree.py: following a root Kustomization path and every Kustomization it applies;
 - objects.py: object keys (group, kind, namespace, name) and a readable dict diff.
 """

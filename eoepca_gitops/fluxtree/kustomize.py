@@ -4,8 +4,16 @@ A folder without a kustomization file gets the one the controller generates: eve
 `.yml` file below it, recursively, and every sub-folder that has its own kustomization file (not
 descended into); other files (`x._yaml`, `.pem`, `.md`) are ignored. The Kustomization's own
 build-time fields (targetNamespace, namePrefix/nameSuffix, patches, images, components,
-commonMetadata) are applied as an overlay, in a scratch folder: the tree is never written to.
-Loads are unrestricted within the tree (Flux builds with LoadRestrictionsNone).
+commonMetadata) are applied as an overlay, in a scratch folder: the tree is never written to; the
+files of a generated kustomization are copied there (the overlay's own root).
+
+kustomize runs with its default load restriction, LoadRestrictionsRootOnly: a kustomization file
+loads files (generators' sources, patches) only from its own folder and below, as `kustomize
+build` does. (Flux builds with LoadRestrictionsNone inside the repository; a tree that loads a
+file from above its kustomization's folder builds in Flux and is a BuildError here.) Callers
+check first what a tree names (confine.py): nothing outside the repository, nothing remote; and
+kustomize runs with no PATH (no git to clone with) and an unreachable HTTP proxy, so that nothing
+the check might miss reaches the network either.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.errors import GitopsError, PathError
+from eoepca_gitops.files import read_text, write_file
 from eoepca_gitops.fluxtree.envsubst import substitute_object
 from eoepca_gitops.fluxtree.objects import documents
 
@@ -87,29 +96,53 @@ def generated_resources(folder: Path) -> list[Path]:
     return resources
 
 
+# Port 9 (discard) on the loopback interface: refused at once where nothing listens.
+_NO_NETWORK = {
+    "PATH": "",
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "",
+}
+
+
 def _run(folder: Path) -> str:
+    environ = {k: v for k, v in os.environ.items() if k.upper() not in _NO_NETWORK}
     result = subprocess.run(
-        [kubectl(), "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(folder)],
+        [kubectl(), "kustomize", "--load-restrictor", "LoadRestrictionsRootOnly", str(folder)],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "KUBECONFIG": os.devnull},
+        env={**environ, **_NO_NETWORK, "KUBECONFIG": os.devnull},
     )
     if result.returncode != 0:
         raise BuildError(f"kustomize build of {folder} failed: {result.stderr.strip()}")
     return result.stdout
 
 
-def _overlay(
-    folder: Path, spec: Mapping[str, Any], scratch: Path, exclude: frozenset[Path]
-) -> dict[str, Any]:
-    def rel(path: Path) -> str:
-        return os.path.relpath(path, scratch)
-
+def _resources(folder: Path, scratch: Path, exclude: frozenset[Path]) -> list[str]:
+    """The overlay's resources: `folder` when it has a kustomization file, else what Flux's
+    generated one lists, its files copied into the overlay's root (the only place
+    LoadRestrictionsRootOnly lets the overlay load a file from)."""
     if has_kustomization(folder):
-        resources = [rel(folder)]
-    else:
-        resources = [rel(p) for p in generated_resources(folder) if p not in exclude]
+        return [os.path.relpath(folder, scratch)]
+    resources = []
+    for path in generated_resources(folder):
+        if path in exclude:
+            continue
+        if path.is_dir():
+            resources.append(os.path.relpath(path, scratch))
+            continue
+        try:  # as kustomize would refuse to load it from the folder's own kustomization file
+            text = read_text(folder, path)
+        except PathError as exc:
+            raise BuildError(f"kustomize build of {folder} failed: {exc}") from None
+        copied = f"generated/{path.relative_to(folder).as_posix()}"
+        write_file(scratch, copied, text, replace=False)
+        resources.append(copied)
+    return resources
+
+
+def _overlay(folder: Path, spec: Mapping[str, Any], scratch: Path, resources: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -123,7 +156,7 @@ def _overlay(
     if spec.get("patches"):
         out["patches"] = list(spec["patches"])
     if spec.get("components"):
-        out["components"] = [rel(folder / c) for c in spec["components"]]
+        out["components"] = [os.path.relpath(folder / c, scratch) for c in spec["components"]]
     common = spec.get("commonMetadata") or {}
     if common.get("labels"):
         out["labels"] = [{"pairs": common["labels"], "includeSelectors": False}]
@@ -145,10 +178,11 @@ def kustomize(
         return _run(folder)
     with tempfile.TemporaryDirectory(prefix="fluxtree-") as tmp:
         scratch = Path(tmp)
-        overlay = _overlay(folder.resolve(), spec, scratch, exclude)
+        real = folder.resolve()
+        overlay = _overlay(real, spec, scratch, _resources(real, scratch, exclude))
         if not overlay["resources"]:
             return ""
-        (scratch / "kustomization.yaml").write_text(yaml_io.dump(overlay))
+        write_file(scratch, "kustomization.yaml", yaml_io.dump(overlay), replace=False)
         return _run(scratch)
 
 
@@ -177,10 +211,9 @@ def kustomize_split(
             one = copy.deepcopy(obj)
             one.setdefault("metadata", {}).setdefault("annotations", {})[_ORIGIN] = str(i)
             tagged.append(yaml_io.dump(one))
-        (scratch / "objects.yaml").write_text("---\n".join(tagged))
-        overlay = _overlay(folder.resolve(), spec, scratch, frozenset())
-        overlay["resources"] = ["objects.yaml"]
-        (scratch / "kustomization.yaml").write_text(yaml_io.dump(overlay))
+        write_file(scratch, "objects.yaml", "---\n".join(tagged), replace=False)
+        overlay = _overlay(folder.resolve(), spec, scratch, ["objects.yaml"])
+        write_file(scratch, "kustomization.yaml", yaml_io.dump(overlay), replace=False)
         built = list(documents(_run(scratch)))
     out: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []
     for obj in built:

@@ -7,6 +7,8 @@ followed in turn: its folder built by kustomize.py, its postBuild variables take
 `walk(strict=False)` never raises on bad input: a file that is not valid YAML is left out of a
 generated kustomization (Flux would fail the whole Kustomization), a folder kustomize cannot build
 is read file by file, an unset variable leaves the object unsubstituted; each becomes a Problem.
+What would read outside the repository or from the network is refused in both modes (confine.py),
+before kustomize runs on the folder.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import yaml
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import files_under, read_text
 from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP
+from eoepca_gitops.fluxtree.confine import check_build, kustomization_folder
 from eoepca_gitops.fluxtree.envsubst import SubstitutionError, substitute_object
 from eoepca_gitops.fluxtree.kustomize import (
     BUILD_FIELDS,
@@ -82,10 +86,10 @@ def is_flux_kustomization(obj: Mapping[str, Any]) -> bool:
     )
 
 
-def yaml_error(path: Path) -> tuple[int, str] | None:
-    """(line, message) when a file is not valid YAML, else None."""
+def yaml_error(repo_root: Path, path: Path) -> tuple[int, str] | None:
+    """(line, message) when a file of the repository is not valid YAML, else None."""
     try:
-        for _ in yaml_io.load_all(path.read_text(errors="replace")):
+        for _ in yaml_io.load_all(read_text(repo_root, path)):
             pass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -153,7 +157,7 @@ def _lenient_build(
     exclude: set[Path] = set()
     if not has_kustomization(folder):
         for path in generated_resources(folder):
-            if path.is_file() and (error := yaml_error(path)):
+            if path.is_file() and (error := yaml_error(repo_root, path)):
                 exclude.add(path)
                 tree.problems.append(Problem(os.path.relpath(path, repo_root), error[0], error[1]))
     try:
@@ -163,13 +167,13 @@ def _lenient_build(
             Problem(os.path.relpath(folder, repo_root), 0, f"{exc}; its files are read one by one instead")
         )
     out: list[dict[str, Any]] = []
-    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
+    for path in (p for p in files_under(repo_root, folder) if p.suffix in (".yaml", ".yml")):
         if path.name in ("kustomization.yaml", "kustomization.yml") or path in exclude:
             continue
-        if error := yaml_error(path):
+        if error := yaml_error(repo_root, path):
             tree.problems.append(Problem(os.path.relpath(path, repo_root), error[0], error[1]))
             continue
-        out += [d for d in documents(path.read_text()) if "kind" in d and "apiVersion" in d]
+        out += [d for d in documents(read_text(repo_root, path)) if "kind" in d and "apiVersion" in d]
     return out
 
 
@@ -246,9 +250,10 @@ def _walk(
     `builds`: kustomize's output by folder and build fields, the same in every pass."""
     root_source = _source(root_obj)
     tree = FluxTree()
-    todo: list[tuple[dict[str, Any], int]] = [(root_obj, 0)]
+    # (Kustomization, times deferred, the folder whose build applies it)
+    todo: list[tuple[dict[str, Any], int, str]] = [(root_obj, 0, "the root")]
     while todo:
-        k, deferrals = todo.pop(0)
+        k, deferrals, applied_from = todo.pop(0)
         meta, spec = k.get("metadata", {}), k.get("spec", {})
         namespace = meta.get("namespace") or "flux-system"
         name = _id(k)
@@ -257,14 +262,16 @@ def _walk(
             spec, namespace, [*(a.obj for a in tree.objects), *(before or [])]
         )
         if missing and deferrals < 3:
-            todo.append((k, deferrals + 1))  # the ConfigMap may come from a Kustomization not built yet
+            todo.append(
+                (k, deferrals + 1, applied_from)
+            )  # the ConfigMap may come from a Kustomization not built yet
             continue
         if name in tree.kustomizations:
             continue  # the root Kustomization, found again among the objects it applies
         tree.kustomizations[name] = k
         tree.variables[name] = (variables, missing)
-        norm = os.path.normpath(path.removeprefix("./")) if path.strip("./") else "."
-        folder = repo_root / norm
+        folder = kustomization_folder(repo_root, path, name, applied_from)
+        norm = os.path.relpath(folder, repo_root.resolve())
         if not folder.is_dir():
             if strict:
                 raise GitopsError(f"Kustomization {name}: path {path} is not a folder in {repo_root}")
@@ -276,6 +283,7 @@ def _walk(
             tree.unresolved.append(message)
         build = json.dumps([str(folder), [spec.get(f) for f in BUILD_FIELDS]], default=str)
         if build not in builds:
+            check_build(repo_root, folder, spec, name)
             known = len(tree.problems)
             objects = (
                 list(documents(kustomize(folder, spec)))
@@ -295,7 +303,7 @@ def _walk(
                     tree.unresolved.append(f"Kustomization {name}: {exc}")
             tree.objects.append(AppliedObject(obj, name, path, raw))
             if is_flux_kustomization(obj) and _source(obj) == root_source:
-                todo.append((obj, 0))
+                todo.append((obj, 0, norm))
     return tree
 
 

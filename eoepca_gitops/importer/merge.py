@@ -7,7 +7,9 @@ declared again as `<block>-<stack>` otherwise. Every reference follows a rename:
 depend on a renamed one (which then differ too), the stack's block list and overrides; the
 renamed block's Kustomization keeps the tree's name. Plain manifests go to clusters/flux/<block>
 unless another cluster's differ there, kustomize components to clusters/components/<name> likewise.
-A clash no new name resolves is an error, raised before anything is written.
+A clash no new name resolves is an error, raised before anything is written. The project is read
+through the one confinement rule (eoepca_gitops.files): a folder of it that is a symlink leading
+out (clusters/, clusters/flux, ...) is refused.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pydantic import ValidationError
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import files_under, inside, read_text
 from eoepca_gitops.importer.assemble import AssembledBlock
 from eoepca_gitops.importer.files import folder_files, same_folder
 from eoepca_gitops.importer.report import Report
@@ -121,18 +124,35 @@ class _Project:
         self.enabled_elsewhere: set[str] = set()
         for path in out.glob("Pulumi.*.yaml"):
             if path.name != f"Pulumi.{stack}.yaml":
-                config = (yaml_io.load_file(path) or {}).get("config") or {}
+                config = (yaml_io.load_file(self.path(path.name)) or {}).get("config") or {}
                 self.enabled_elsewhere |= set(config.get(f"{defaults.CONFIG_NAMESPACE}:blocks") or [])
 
+    def path(self, rel: str) -> Path:
+        """out/rel, which must stay in the project once symlinks are followed."""
+        inside(self.out, rel)
+        return self.out / rel
+
     def has(self, name: str) -> bool:
-        return (self.out / defaults.BLOCKS_DIR / f"{name}.yaml").is_file()
+        return self.path(f"{defaults.BLOCKS_DIR}/{name}.yaml").is_file()
 
     def declared(self, name: str) -> Block | None:
         """The block declared under `name` (None: none, or a file the model refuses)."""
+        path = self.path(f"{defaults.BLOCKS_DIR}/{name}.yaml")
         try:
-            return Block.model_validate(yaml_io.load_file(self.out / defaults.BLOCKS_DIR / f"{name}.yaml"))
+            return Block.model_validate(yaml_io.load_file(path))
         except (ValidationError, GitopsError):
             return None
+
+    def files(self, folder: str) -> dict[str, str]:
+        """The files below a folder of the project (path relative to the project -> content)."""
+        found = files_under(self.out, self.path(folder))
+        return {p.relative_to(self.out).as_posix(): read_text(self.out, p) for p in found}
+
+    def same(self, folder: str, tree_folder: Path) -> bool:
+        """Whether the project's `folder` holds what a folder of the tree holds (each file of the tree
+        was found inside the repository while it was walked)."""
+        files_under(self.out, self.path(folder))
+        return same_folder(self.out / folder, tree_folder)
 
 
 def _named(block: Block, name: str, renames: Mapping[str, str], components: Mapping[str, str]) -> Block:
@@ -157,8 +177,8 @@ def _components(project: _Project, blocks: list[AssembledBlock]) -> dict[str, st
     for b in blocks:
         for name, folder in b.components.items():
             for candidate in (name, f"{name}-{project.stack}"):
-                there = project.out / "clusters" / "components" / candidate
-                if not there.exists() or same_folder(there, folder):
+                there = f"clusters/components/{candidate}"
+                if not project.path(there).exists() or project.same(there, folder):
                     out[name] = candidate
                     break
             else:
@@ -201,8 +221,8 @@ def place(out: Path, stack: str, blocks: list[AssembledBlock], report: Report) -
                 f"versions, values, postBuild variables, interval); declared as {candidate}",
             )
         shared, own = b.shared, b.own
-        there = out / "clusters" / "flux" / candidate
-        separate = there.is_dir() and folder_files(shared, f"clusters/flux/{candidate}") != _read(there, out)
+        there = f"clusters/flux/{candidate}"
+        separate = project.path(there).is_dir() and folder_files(shared, there) != project.files(there)
         if separate:
             report.note(
                 f"clusters/flux/{candidate}",
@@ -214,7 +234,3 @@ def place(out: Path, stack: str, blocks: list[AssembledBlock], report: Report) -
         named = {components.get(n, n): f for n, f in b.components.items()}
         placed.append(Placed(mine, override is None, override, shared, own, named, separate))
     return placed
-
-
-def _read(folder: Path, out: Path) -> dict[str, str]:
-    return {p.relative_to(out).as_posix(): p.read_text() for p in folder.rglob("*") if p.is_file()}

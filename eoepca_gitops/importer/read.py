@@ -1,5 +1,7 @@
 """Reading a Flux tree: its flux-system folder (install manifest, controller patches, sync objects),
-where each object is written (file:line), and the Git source it follows.
+where each object is written (file:line), and the Git source it follows. Every file is read
+through the tree's confinement rule (eoepca_gitops.fluxtree.confine): nothing outside the
+repository.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import yaml
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import files_under, read_text
 from eoepca_gitops.fluxtree import is_flux_kustomization
 from eoepca_gitops.importer.report import Report
 from eoepca_gitops.manifests.flux_release import release_version
@@ -73,11 +76,11 @@ class FluxSystem:
 
 def read_flux_system(tree: TreeRoot, report: Report) -> FluxSystem:
     flux: dict[str, Any] = {}
-    components = sorted(tree.path.rglob("gotk-components.yaml"))
+    components = [p for p in files_under(tree.repo_root, tree.path) if p.name == "gotk-components.yaml"]
     install_text = None
     if components:
         install = components[0]
-        install_text = install.read_text(errors="replace")
+        install_text = read_text(tree.repo_root, install)
         version = release_version(install_text)
         names = _COMPONENTS.search(install_text[:2048])
         if version:
@@ -114,10 +117,10 @@ def _sync_objects(tree: TreeRoot) -> tuple[dict[str, Any] | None, dict[str, Any]
     """The Kustomization that applies the imported folder (flux bootstrap's gotk-sync.yaml has it,
     in whatever file it is written) and the GitRepository it applies from."""
     docs: list[dict[str, Any]] = []
-    for path in sorted(tree.path.rglob("*")):
-        if path.suffix in (".yaml", ".yml") and path.is_file():
+    for path in files_under(tree.repo_root, tree.path):
+        if path.suffix in (".yaml", ".yml"):
             try:
-                docs += [d for d in yaml_io.load_all(path.read_text(errors="replace")) if isinstance(d, dict)]
+                docs += [d for d in yaml_io.load_all(read_text(tree.repo_root, path)) if isinstance(d, dict)]
             except yaml.YAMLError:
                 continue  # reported where the tree is walked
     here = os.path.normpath(tree.root_path.removeprefix("./"))
@@ -157,21 +160,21 @@ class _ControllerPatches:
         kfile = folder / "kustomization.yaml"
         if not kfile.is_file():
             return {}
-        kust = yaml_io.load(kfile.read_text()) or {}
+        kust = yaml_io.load(self._read(kfile)) or {}
         docs: list[tuple[dict[str, Any], str]] = []
         for name in kust.get("patchesStrategicMerge") or []:
             path = folder / str(name)
             if path.is_file():
                 docs += [
                     (d, self.tree.rel(path))
-                    for d in yaml_io.load_all(path.read_text())
+                    for d in yaml_io.load_all(self._read(path))
                     if isinstance(d, dict)
                 ]
         for entry in kust.get("patches") or []:
             where = self.tree.rel(kfile)
             text = entry.get("patch") if isinstance(entry, dict) else None
             if text is None and isinstance(entry, dict) and entry.get("path"):
-                text = (folder / entry["path"]).read_text()
+                text = self._read(folder / entry["path"])
             parsed = yaml_io.load(text) if text else None
             target = (entry.get("target") or {}) if isinstance(entry, dict) else {}
             if isinstance(parsed, dict):
@@ -201,6 +204,9 @@ class _ControllerPatches:
         for name, args in self.json_args.items():
             patches.setdefault(name, {}).setdefault("args", []).extend(args)
         return patches
+
+    def _read(self, path: Path) -> str:
+        return read_text(self.tree.repo_root, path)
 
     def _json_patch(self, ops: list[Any], target: Mapping[str, Any], where: str) -> None:
         names = [c for c in KNOWN_CONTROLLERS if re.fullmatch(str(target.get("name") or ".*"), c)]
@@ -250,13 +256,13 @@ class SourceIndex:
         self.index: dict[tuple[str, str], list[tuple[str, int]]] = {}
         seen: set[Path] = set()
         for folder in folders:
-            for path in sorted(folder.rglob("*")):
-                if path.suffix in (".yaml", ".yml") and path.is_file() and path not in seen:
+            for path in files_under(repo_root, folder):
+                if path.suffix in (".yaml", ".yml") and path not in seen:
                     seen.add(path)
                     self._scan(path)
 
     def _scan(self, path: Path) -> None:
-        text = path.read_text(errors="replace")
+        text = read_text(self.root, path)
         rel = os.path.relpath(path, self.root)
         starts = [0] + [m.end() + 1 for m in self._DOC.finditer(text)]
         for start in starts:

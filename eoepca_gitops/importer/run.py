@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import read_text
 from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP, SOURCE_GROUP, api_versions, is_flux_group
 from eoepca_gitops.fluxtree import key, walk
 from eoepca_gitops.importer.assemble import assemble, stack_config
@@ -168,9 +169,9 @@ def import_tree(opts: ImportOptions) -> ImportResult:
     for problem in walked.problems:
         report.note(problem.file, problem.line, problem.reason)
         if problem.reason.startswith("not valid YAML"):
-            files[f"clusters/{opts.stack}/unconverted/{problem.file}._yaml"] = (
-                tree.repo_root / problem.file
-            ).read_text(errors="replace")
+            files[f"clusters/{opts.stack}/unconverted/{problem.file}._yaml"] = read_text(
+                tree.repo_root, problem.file
+            )
     sources = SourceIndex(tree.repo_root, [tree.repo_root])
     stack_keys = {key(o) for o in install} | {(SOURCE_GROUP, "GitRepository", flux_ns, source_name)}
     routed = route(walked, root_id, stack_keys, flux_ns, apis, tree, sources, opts.stack, report)
@@ -195,6 +196,6 @@ def import_tree(opts: ImportOptions) -> ImportResult:
         if not have
     ]
     secrets = sorted(k for k, _ in config.secret_refs())
-    files |= write_files(opts.stack, tree.root_path, placed, base_config, secrets, unset)
+    files |= write_files(opts.stack, tree, placed, base_config, secrets, unset)
     files["import-report.md"] = report.markdown(opts.stack)
     return ImportResult(files, report.sorted_items(), stack, report.counts)

@@ -1,4 +1,6 @@
-"""Writing: the placed blocks and the stack as files (relative path -> content); the command writes them.
+"""Writing: the placed blocks and the stack as files (relative path -> content); the command writes them
+(through eoepca_gitops.files, the one writer). A kustomize component's files are read from the
+tree through its confinement rule.
 
 The stack applies its blocks' plain manifests from clusters/flux/<block> (git.path ./clusters/flux),
 or, when it has manifests of its own (secrets, or shared ones another cluster has differently),
@@ -13,8 +15,10 @@ from typing import Any
 
 import yaml
 
+from eoepca_gitops.files import files_under, read_text
 from eoepca_gitops.importer.files import folder_files
 from eoepca_gitops.importer.merge import Placed
+from eoepca_gitops.importer.read import TreeRoot
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockOverride
 
@@ -37,7 +41,7 @@ def _block_file(block: Block) -> str:
 
 def write_files(
     stack: str,
-    root_path: str,
+    tree: TreeRoot,
     placed: list[Placed],
     base_config: Mapping[str, Any],
     secrets: list[str],
@@ -56,10 +60,9 @@ def write_files(
                 base = (f"../../flux/{name}",) if p.shared else ()
                 files |= folder_files(p.own, f"clusters/{stack}/{name}", base)
         for component, folder in p.components.items():
-            for path in sorted(f for f in folder.rglob("*") if f.is_file()):
-                files[f"clusters/components/{component}/{path.relative_to(folder).as_posix()}"] = (
-                    path.read_text()
-                )
+            for path in files_under(tree.repo_root, folder):
+                rel = path.relative_to(folder).as_posix()
+                files[f"clusters/components/{component}/{rel}"] = read_text(tree.repo_root, path)
         if p.declared:
             files[f"{defaults.BLOCKS_DIR}/{name}.yaml"] = _block_file(p.block)
         if p.override is not None and p.override != BlockOverride():
@@ -75,7 +78,7 @@ def write_files(
     for secret in secrets:
         body[f"{ns}:{secret}"] = {"secure": "REPLACE-ME"}
     header = (
-        f"# Stack {stack}, imported by `eoepca-gitops import` from {root_path}.\n"
+        f"# Stack {stack}, imported by `eoepca-gitops import` from {tree.root_path}.\n"
         "# See import-report.md.\n"
         + "".join(f"# Before `pulumi up`: set {key} (the tree does not say it).\n" for key in unset)
         + "".join(
