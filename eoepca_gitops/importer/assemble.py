@@ -255,7 +255,9 @@ def _kustomization_notes(
     routed: Routed, declared: _Declared, stack: Stack, install: tuple[dict[str, Any], ...], report: Report
 ) -> None:
     """What each block's Kustomization says differently from the tree's: the report's to say."""
-    built = {key(o): o for o in build_stack(stack, install).all() if o["kind"] == "Kustomization"}
+    built = {
+        key(o): as_flux_sees_it(o) for o in build_stack(stack, install).all() if o["kind"] == "Kustomization"
+    }
     for b in declared.blocks:
         k_id = routed.blocks[b.block.name].origin
         if k_id is None:
