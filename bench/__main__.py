@@ -22,6 +22,7 @@ from bench.context import Bench, Settings
 from bench.drift_runs import s10_drift
 from bench.flux_runs import s9_flux
 from bench.harness import KUBECTL, Cluster, log, tools_env
+from bench.operations_runs import s11_operations
 from bench.poller_runs import s5_s6_poller
 from bench.report import Result, render
 from bench.scaling import profile_runs, s7_scaling, s8_yaml
@@ -171,6 +172,7 @@ def main() -> int:
         step("7", lambda: s7_scaling(b), (("7", "scaling"),))
         step("9", lambda: s9_flux(b), (("9", "Flux end to end"),))
         step("10", lambda: s10_drift(b), (("10", "drift -> corrected"),))
+        step("11", lambda: s11_operations(b), (("11", "operating a cluster"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -110,19 +111,22 @@ def collect(
 ) -> ClusterStatus:
     controllers, source, blocks = flux_objects(manifests)
     progress(f"stack {stack.name}: pulumi stack history" + (" and preview" if preview else ""))
-    layer = stack_layer(stack.name, project, preview)
-    try:
-        access = ClusterAccess.for_stack(stack)
-        progress("the cluster: Flux install, source, blocks")
-        found = {
-            (k, ns, n): access.get(api, k, ns, n)
-            for api, k, ns, n in [*controllers, *(r for refs in blocks.values() for r in refs)]
-        }
-        source_obj = access.get(*source) if source else None
-        namespace = access.get("v1", "Namespace", "", stack.config.flux.namespace)
-        poller = _poller_state(stack, access, state_file)
-    except GitopsError as exc:
-        return ClusterStatus(layer, stack.config.flux.version, (), None, (), error=str(exc))
+    # The Pulumi CLI takes most of a status's time: it runs while the cluster is read.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(stack_layer, stack.name, project, preview)
+        try:
+            access = ClusterAccess.for_stack(stack)
+            progress("the cluster: Flux install, source, blocks")
+            found = {
+                (k, ns, n): access.get(api, k, ns, n)
+                for api, k, ns, n in [*controllers, *(r for refs in blocks.values() for r in refs)]
+            }
+            source_obj = access.get(*source) if source else None
+            namespace = access.get("v1", "Namespace", "", stack.config.flux.namespace)
+            poller = _poller_state(stack, access, state_file)
+        except GitopsError as exc:
+            return ClusterStatus(pending.result(), stack.config.flux.version, (), None, (), error=str(exc))
+        layer = pending.result()
     installed = (
         ((namespace or {}).get("metadata") or {}).get("labels", {}).get("app.kubernetes.io/version", "")
     )
