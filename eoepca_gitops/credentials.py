@@ -138,14 +138,21 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-def redact_value(value: Any) -> Any:
-    """`value` (JSON-like: dicts, lists, strings) with every string redacted."""
+def redact_value(value: Any, secrets: Iterable[str] = (), keep: frozenset[str] = frozenset()) -> Any:
+    """`value` (JSON-like: dicts, lists, strings) with every string redacted (`redact`), except the
+    keys of mappings and the strings under the keys in `keep`: identifiers the program made (a stack's
+    name, a revision), which a secret value that happens to equal a plain word (a passphrase `local`
+    for the stack `local`) must not overwrite, or the document no longer says what it is about."""
+    secrets = list(secrets)
     if isinstance(value, str):
-        return redact(value)
+        return redact(value, secrets)
     if isinstance(value, dict):
-        return {k: redact_value(v) for k, v in value.items()}
+        return {
+            k: v if k in keep and isinstance(v, str) else redact_value(v, secrets, keep)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [redact_value(v) for v in value]
+        return [redact_value(v, secrets, keep) for v in value]
     return value
 
 

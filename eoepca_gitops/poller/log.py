@@ -17,6 +17,11 @@ from eoepca_gitops.credentials import env_secrets, redact, redact_value
 __all__ = ["configure", "log", "log_event"]
 
 log = logging.getLogger("eoepca_gitops.poller")
+#: Fields of the poller's events and state that hold its own identifiers, never a credential.
+IDENTIFIERS = frozenset(
+    {"event", "stack", "revision", "applied_revision", "attempted_revision", "git_revision",
+     "phase", "reason", "type", "status", "result"}
+)  # fmt: skip
 
 
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -27,13 +32,16 @@ class _JsonLines(logging.Formatter):
     """Every record one JSON object: ours carry a JSON event already, anything else its text."""
 
     def format(self, record: logging.LogRecord) -> str:
-        # Redacting the JSON text keeps it JSON: no credential form spans a quote.
-        message = redact(record.getMessage(), env_secrets(os.environ))
+        secrets = env_secrets(os.environ)
+        message = record.getMessage()
         try:
             body: Any = json.loads(message) if record.name == log.name else None
         except ValueError:
             body = None
-        body = body if isinstance(body, dict) else {"logger": record.name, "text": message}
+        if isinstance(body, dict):
+            body = redact_value(body, secrets, IDENTIFIERS)
+        else:
+            body = {"logger": record.name, "text": redact(message, secrets)}
         if record.exc_info:
             body = {
                 **body,

@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from eoepca_gitops.credentials import env_secrets, redact, redact_value
+from eoepca_gitops.credentials import env_secrets, redact_value
 
 from .conditions import Condition, ConditionType, Phase, Reason, phase, waiting
+from .log import IDENTIFIERS
 
 __all__ = ["FileBackend", "InProgress", "StackState", "StateBackend", "StateStore", "decode", "encode"]
 
@@ -99,9 +100,9 @@ class StackState:
 
 def encode(states: Mapping[str, StackState]) -> dict[str, Any]:
     """The document as it is stored: credentials redacted (errors and notes are redacted where they
-    are made; this catches any that slipped through; redacting JSON text keeps it JSON)."""
+    are made; this catches any that slipped through), the stacks' names and revisions kept."""
     doc = {"version": SCHEMA_VERSION, "stacks": {name: s.to_json() for name, s in sorted(states.items())}}
-    stored: dict[str, Any] = json.loads(redact(json.dumps(doc), env_secrets(os.environ)))
+    stored: dict[str, Any] = redact_value(doc, env_secrets(os.environ), IDENTIFIERS)
     return stored
 
 

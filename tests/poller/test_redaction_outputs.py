@@ -86,3 +86,23 @@ def test_git_errors_show_no_credential(tmp_path: Path) -> None:
         assert "/r.git?access_token=***" in str(exc)
     assert str(listing.value).startswith("git ls-remote http://***@127.0.0.1:")
     assert str(fetching.value).startswith(f"fetching {'a' * 12} failed: ")
+
+
+@pytest.mark.usefixtures("logging_restored")
+def test_a_secret_equal_to_a_stack_name_leaves_the_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The local stack's documented passphrase is `local`: its state and log still name the stack."""
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "local")
+    path = tmp_path / "state.json"
+    StateStore(path).put(StackState(stack="local", last_error="decrypting with local failed"))
+    stored = json.loads(path.read_text())["stacks"]
+    assert list(stored) == ["local"]
+    assert (stored["local"]["stack"], stored["local"]["last_error"]) == (
+        "local",
+        "decrypting with *** failed",
+    )
+    configure("INFO")
+    log_event("update", stack="local", error="decrypting with local failed")
+    line = json.loads(capsys.readouterr().err)["log"]
+    assert line == {"event": "update", "stack": "local", "error": "decrypting with *** failed"}
