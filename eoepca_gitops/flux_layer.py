@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from eoepca_gitops.errors import ConfigError, GitopsError
-from eoepca_gitops.fluxtree import SubstitutionError, build_dir, key, kubectl, postbuild_variables
+from eoepca_gitops.fluxtree import (
+    SubstitutionError,
+    key,
+    kubectl,
+    kustomize_all,
+    postbuild_variables,
+    substituted,
+)
 from eoepca_gitops.manifests.api_gate import check_api_removal, check_live_upgrade
 from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model import defaults
@@ -49,6 +56,16 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
         for k in objects
         if k["kind"] == "Kustomization" and _from_git(k["spec"]["sourceRef"])
     ]
+    folders = {id(k): (project_dir / k["spec"]["path"]).resolve() for k, _ in todo}
+    present = [k for k, _ in todo if folders[id(k)].is_dir()]
+    # Every folder built at once (kustomize does not depend on the variables), substituted in order.
+    built = dict(
+        zip(
+            (id(k) for k in present),
+            kustomize_all([(folders[id(k)], k["spec"]) for k in present]),
+            strict=False,
+        )
+    )
     layer: dict[str, list[dict[str, Any]]] = {}
     while todo:
         k, deferrals = todo.pop(0)
@@ -63,11 +80,10 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
                 f"Kustomization {name}: substituteFrom {', '.join(missing)} is neither in the stack "
                 "nor in Git"
             )
-        folder = (project_dir / spec["path"]).resolve()
-        if not folder.is_dir():
+        if id(k) not in built:
             raise GitopsError(f"Kustomization {name}: path {spec['path']} is not a folder in {project_dir}")
         try:
-            layer[name] = build_dir(folder, variables, spec)
+            layer[name] = substituted(built[id(k)], variables)
         except SubstitutionError as exc:
             raise GitopsError(f"Kustomization {name}: {exc}") from None
     return layer

@@ -26,6 +26,7 @@ from eoepca_gitops.fluxtree import (
     is_flux_kustomization,
     key,
     kustomize,
+    kustomize_all,
     substitute_object,
     substitution_disabled,
     walk,
@@ -500,6 +501,21 @@ def test_build_dir_substitutes_only_with_a_post_build(tmp_path: Path) -> None:
     ]
     assert build_dir(tmp_path / "app", {"v": "1"}) == [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"d": "x-1"}}
+    ]
+
+
+def test_kustomize_all_builds_each_folder_with_its_spec_in_the_order_given(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+            "b/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
+        },
+    )
+    built = kustomize_all([(tmp_path / "b", {"targetNamespace": "x"}), (tmp_path / "a", {})])
+    assert [list(documents(text)) for text in built] == [
+        [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "x"}}],
+        [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}],
     ]
 
 

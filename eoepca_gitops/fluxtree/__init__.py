@@ -30,6 +30,8 @@ from eoepca_gitops.fluxtree.kustomize import (
     has_kustomization,
     kubectl,
     kustomize,
+    kustomize_all,
+    substituted,
 )
 from eoepca_gitops.fluxtree.objects import Key, as_flux_sees_it, diff, documents, key
 from eoepca_gitops.fluxtree.tree import (
@@ -64,8 +66,10 @@ __all__ = [
     "key",
     "kubectl",
     "kustomize",
+    "kustomize_all",
     "postbuild_variables",
     "substitute_object",
+    "substituted",
     "substitution_disabled",
     "unset_variables",
     "walk",

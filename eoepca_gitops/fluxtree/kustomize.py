@@ -24,7 +24,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,9 @@ __all__ = [
     "has_kustomization",
     "kubectl",
     "kustomize",
+    "kustomize_all",
     "kustomize_split",
+    "substituted",
 ]
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -232,7 +235,19 @@ def build_dir(
 
     `variables` None means the Kustomization has no postBuild: nothing is substituted.
     """
-    objects = list(documents(kustomize(folder, spec)))
+    return substituted(kustomize(folder, spec), variables)
+
+
+def substituted(built: str, variables: Mapping[str, str] | None) -> list[dict[str, Any]]:
+    """The objects of kustomize's output after postBuild substitution (none when `variables` is None)."""
+    objects = list(documents(built))
     if variables is None:
         return objects
     return [substitute_object(obj, variables) for obj in objects]
+
+
+def kustomize_all(builds: Sequence[tuple[Path, Mapping[str, Any]]]) -> list[str]:
+    """`kustomize` of each (folder, spec), side by side: each build is a kubectl process of its own,
+    and a stack's Git layer is a dozen of them on every preview."""
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        return list(pool.map(lambda build: kustomize(*build), builds))
