@@ -26,7 +26,7 @@ from eoepca_gitops.flux_layer import check_git_layer
 from eoepca_gitops.manifests.flux_release import manifest_path, read_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack, require_deployable
+from eoepca_gitops.model.loader import load_stack
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.upgrade.live import read_stack_cluster
 
@@ -60,7 +60,6 @@ def run(project_dir: Path) -> None:
     try:
         stack = load_from_pulumi(project_dir)
         file = f"Pulumi.{stack.name}.yaml"
-        require_deployable(stack, file)
         manifest = manifest_path(stack.config.flux, file=file, base_dir=project_dir)
         install = read_install_manifest(manifest)
         manifests = build_stack(stack, install)
@@ -140,7 +139,7 @@ def run(project_dir: Path) -> None:
         # The in-cluster poller (`eoepca-gitops:poller`) keeps this stack at its branch's head.
         Poller("poller", PollerArgs(config.poller, manifests.poller), provider_opts)
 
-    domain = config.cluster.host_domain
+    domain = config.cluster.host_domain or ""  # the loader refused a stack without a public IP
     pulumi.export("kustomizations", [b.name for b in stack.catalog.blocks if b.kustomization])
     pulumi.export("helmReleases", sorted(r.name for b in stack.catalog.blocks for r in b.helm_releases))
     pulumi.export("ingressHosts", sorted(_ingress_hosts(manifests.all(), domain)))

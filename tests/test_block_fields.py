@@ -227,9 +227,11 @@ def test_a_provider_reads_a_secret_the_cluster_has(tmp_path: Path) -> None:
         _build(tmp_path / "b", [], frozenset({"b"}), notifications=both)
 
 
-def test_a_stack_without_its_public_ip_is_refused(tmp_path: Path) -> None:
+def test_a_stack_without_its_public_ip_is_refused_for_a_deploy(tmp_path: Path) -> None:
+    folder = tmp_path / "clusters" / "blocks"
+    folder.mkdir(parents=True)
     with pytest.raises(ConfigError) as info:
-        _build(tmp_path, [], cluster={"name": "test"})
+        load_stack("test", values(blocks=[], cluster={"name": "test"}), (), "Pulumi.test.yaml", folder)
     assert info.value.key == "eoepca-gitops:cluster.publicIp"
     assert info.value.message == "missing required key: the cluster's public (ingress) IPv4 address"
     with pytest.raises(

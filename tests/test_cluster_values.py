@@ -13,7 +13,6 @@ from eoepca_gitops.flux_layer import missing_references
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import load_stack
-from eoepca_gitops.model.loader import require_deployable
 from eoepca_gitops.model.stack import Stack
 from tests.helpers import FIXTURE_BLOCKS, values
 
@@ -157,16 +156,18 @@ def test_git_url_rules(git: dict[str, Any], words: str) -> None:
 
 
 def test_a_stack_without_git_url_loads_for_offline_views_and_is_refused_for_a_deploy() -> None:
-    stack = load(values(git={"branch": "main"}))
+    given = values(git={"branch": "main"})
     what = (
         "missing required key: the URL of the Git repository holding this project's clusters/ folder, "
         "which Flux clones"
     )
+    folder = FIXTURE_BLOCKS
+    stack = load_stack("test", given, set(), "Pulumi.test.yaml", folder, offline=True)
     assert stack.unset == (("eoepca-gitops:git.url", what),)
     with pytest.raises(ConfigError) as info:
-        require_deployable(stack, "Pulumi.test.yaml")
+        load_stack("test", given, set(), "Pulumi.test.yaml", folder)
     assert str(info.value) == f"Pulumi.test.yaml: eoepca-gitops:git.url: {what}"
-    require_deployable(load(values()), "Pulumi.test.yaml")  # a stack that sets it deploys
+    assert load(values()).unset == ()  # a stack that sets it
 
 
 def test_kubeconfig_is_relative_to_the_project_and_must_exist(tmp_path: Path) -> None:

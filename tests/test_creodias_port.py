@@ -367,7 +367,7 @@ def test_minikube_differs_from_creodias_only_by_its_stack_file(tmp_path: Path) -
     swaps = [
         (TREE_GIT_URL, url),
         ("./clusters/creodias", mk.git.path),
-        ("develop.eoepca.org", mk.cluster.host_domain),
+        ("develop.eoepca.org", str(mk.cluster.host_domain)),
         ("185.52.192.231", str(mk.cluster.public_ip)),
     ]
 

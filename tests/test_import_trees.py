@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from eoepca_gitops.cli.main import app
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file, require_deployable
+from eoepca_gitops.model.loader import load_stack_file
 from tests.import_trees import (
     CLUSTERS,
     built,
@@ -159,8 +159,11 @@ def test_only_what_the_tree_proves_is_lifted(tmp_path: Path) -> None:
         "auth": {"type": "ssh"},
         "path": "./clusters/flux",
     }
+    staging_file = out / "Pulumi.monorepo-staging.yaml"
+    unset = load_stack_file(staging_file, out / defaults.BLOCKS_DIR).unset  # render and diff show it
+    assert unset[0][0] == "eoepca-gitops:cluster.publicIp"
     with pytest.raises(ConfigError, match=r"cluster\.publicIp: missing required key: the cluster's public"):
-        load_stack_file(out / "Pulumi.monorepo-staging.yaml", out / defaults.BLOCKS_DIR)
+        load_stack_file(staging_file, out / defaults.BLOCKS_DIR, offline=False)  # as the program
     assert "no public IP recurs in the tree: set eoepca-gitops:cluster.publicIp" in _report(out)
     assert "127.0.0.1" not in (out / "Pulumi.monorepo-staging.yaml").read_text()
     # the chart repositories' hosts (github.io twice) are not taken for the cluster's domain
@@ -185,7 +188,7 @@ def test_without_a_sync_source_the_git_url_is_left_to_set(tmp_path: Path) -> Non
     stack = load_stack_file(out / "Pulumi.dev.yaml", out / defaults.BLOCKS_DIR)  # render and diff work
     assert [key for key, _ in stack.unset] == ["eoepca-gitops:git.url", "eoepca-gitops:git"]
     with pytest.raises(ConfigError, match=r"git\.url: missing required key: the URL of the Git repository"):
-        require_deployable(stack, "Pulumi.dev.yaml")  # pulumi preview and up refuse
+        load_stack_file(out / "Pulumi.dev.yaml", out / defaults.BLOCKS_DIR, offline=False)  # as the program
 
 
 def test_the_domain_and_ip_become_variables_with_their_meaning(tmp_path: Path) -> None:

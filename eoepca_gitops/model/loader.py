@@ -28,7 +28,6 @@ __all__ = [
     "load_blocks",
     "load_stack",
     "load_stack_file",
-    "require_deployable",
 ]
 
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
@@ -221,7 +220,9 @@ def load_stack(
     blocks_dir as clusters/blocks), the same in a checkout, a poller's worktree and CI.
     `references=False` leaves out the checks that the stack sets what its blocks use (new-cluster
     writes a stack that does not yet, and lists what to set). `offline=True` (render, diff: nothing
-    deploys) lets a secret be missing, noted in Stack.unset with a placeholder value.
+    deploys) lets what only the cluster's operators know be missing (the public IP, the Git URL and
+    ref, a secret, a cluster value a block uses), each noted in Stack.unset with a placeholder value;
+    otherwise (the Pulumi program) the first is refused.
     """
     ns = defaults.CONFIG_NAMESPACE
     secret_keys = set(secret_keys)
@@ -253,6 +254,8 @@ def load_stack(
         config = config.model_copy(update={"poller": config.poller.model_copy(update=resolved)})
 
     unset: list[tuple[str, str]] = []
+    if config.cluster.public_ip is None:
+        unset.append((f"{ns}:cluster.publicIp", f"missing required key: {_WHAT_IT_IS['cluster.publicIp']}"))
     if config.git.url is None:
         unset.append((f"{ns}:git.url", f"missing required key: {_WHAT_IT_IS['git.url']}"))
         if not config.git.ref():
@@ -263,8 +266,6 @@ def load_stack(
             missing = (
                 f"missing secret (named by {referrer}); set it with `pulumi config set --secret {key} ...`"
             )
-            if not offline:
-                raise ConfigError(file, f"{ns}:{key}", missing)
             unset.append((f"{ns}:{key}", missing))
             secrets[key] = SecretStr(f"<secret {key} unset>")
             continue
@@ -276,6 +277,8 @@ def load_stack(
                 f"`pulumi config set --secret {key} ...`",
             )
         secrets[key] = SecretStr(str(values[key]))
+    if unset and not offline:
+        raise ConfigError(file, *unset[0])
     unknown = sorted(set(values) - _MODEL_KEYS - {key for key, _ in config.secret_refs()})
     if unknown:
         raise ConfigError(
@@ -340,8 +343,9 @@ def _kubeconfig(value: str, project_dir: Path, file: str) -> Path:
     return path.resolve()
 
 
-def load_stack_file(path: Path, blocks_dir: Path) -> Stack:
-    """Load Pulumi.<stack>.yaml without the engine: secure values stay encrypted and are never read."""
+def load_stack_file(path: Path, blocks_dir: Path, *, offline: bool = True) -> Stack:
+    """Load Pulumi.<stack>.yaml without the engine: secure values stay encrypted and are never read;
+    what the stack leaves unset is in Stack.unset, or with `offline=False` refused."""
     raw = yaml_io.load_file(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("config"), dict):
         raise ConfigError(str(path), "config", "a stack file needs a 'config:' mapping")
@@ -357,10 +361,4 @@ def load_stack_file(path: Path, blocks_dir: Path) -> Stack:
             value = f"<secret {key}>"
         values[key] = value
     name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    return load_stack(name, values, secret_keys, str(path), blocks_dir, path.parent, offline=True)
-
-
-def require_deployable(stack: Stack, file: str) -> None:
-    """ConfigError for the first key a deploy needs that the stack leaves unset (Stack.unset)."""
-    for key, problem in stack.unset:
-        raise ConfigError(file, key, problem)
+    return load_stack(name, values, secret_keys, str(path), blocks_dir, path.parent, offline=offline)

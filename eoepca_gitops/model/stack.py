@@ -62,7 +62,8 @@ class EoDataConfig(S3Config):
 
 class ClusterConfig(Model):
     name: DnsLabel  # also a label value (${cluster_name} in manifests)
-    public_ip: IPv4
+    # Unset in a stack whose tree proved none (import): Stack.unset, as git.url.
+    public_ip: IPv4 | None = None
     domain: DnsName | None = None
     # What differs between clusters by nature: the blocks refer to them as ${nfs_server}, ...
     nfs: NfsConfig | None = None
@@ -78,9 +79,11 @@ class ClusterConfig(Model):
         return copy
 
     @property
-    def host_domain(self) -> str:
+    def host_domain(self) -> str | None:
         """The domain ingress hosts live under: the configured one, or nip.io on the public IP."""
-        return self.domain or f"{str(self.public_ip).replace('.', '-')}.nip.io"
+        if self.domain or not self.public_ip:
+            return self.domain
+        return f"{self.public_ip.replace('.', '-')}.nip.io"
 
     def variables(self) -> dict[str, str]:
         """The values blocks refer to as ${name}, in Pulumi-side values and in Flux postBuild alike.
@@ -88,7 +91,11 @@ class ClusterConfig(Model):
         Only those the stack sets: a block that uses another is refused by the loader, naming the key
         (CLUSTER_VARIABLES).
         """
-        out = {"cluster_name": self.name, "public_ip": str(self.public_ip), "domain": self.host_domain}
+        out = {"cluster_name": self.name}
+        if self.public_ip:
+            out["public_ip"] = self.public_ip
+        if self.host_domain:
+            out["domain"] = self.host_domain
         if self.nfs:
             out |= {"nfs_server": self.nfs.server, "nfs_path": self.nfs.path}
         if self.eo_data:
@@ -194,7 +201,7 @@ NO_GIT_REF = "give one Git ref: branch, tag, semver or commit"
 
 class GitConfig(Model):
     # Unset in a stack whose repository is not known yet (an import that found none, a new cluster):
-    # render and diff work; `pulumi preview` and `up` refuse (loader.require_deployable).
+    # render and diff work (Stack.unset); `pulumi preview` and `up` refuse (loader.load_stack).
     url: GitUrl | None = Field(
         default=None, description="the repository holding this project's clusters/ folder, which Flux clones"
     )
@@ -412,5 +419,5 @@ class Stack(Model):
     config: StackConfig
     catalog: BlockCatalog
     # (key, what is wrong) for each key a deploy needs that the stack does not set yet: an offline
-    # view (render, diff) shows a placeholder; `pulumi preview` and `up` refuse (require_deployable).
+    # view (render, diff: load_stack(offline=True)) shows a placeholder; the program refuses it.
     unset: tuple[tuple[str, str], ...] = ()
