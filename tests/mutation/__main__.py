@@ -208,13 +208,15 @@ def main() -> None:
     )
     if not args.report_only:
         for module in modules:
-            mine = [m for m in mutants() if _matches(m.name, MODULES[module])]
             if args.survivors:
+                mine = [m for m in mutants() if _matches(m.name, MODULES[module])]
                 names = [m.name for m in mine if m.status not in KILLED | {"skipped"}]
                 if names:
                     run_mutmut(names, args.workers)
                 continue
             seconds = run_mutmut(list(MODULES[module]), args.workers)
+            # counted after the run: a first run generates the mutants
+            mine = [m for m in mutants() if _matches(m.name, MODULES[module])]
             run_times[module] = {
                 "mutants": len(mine),
                 "seconds": round(seconds),
