@@ -40,7 +40,6 @@ class RemoteBranch:
                 ["git", "ls-remote", "--", self.url, ref],
                 kill_after_timeout=self.timeout,
                 env=_GIT_ENV,
-                with_extended_output=False,
             )
         except git.GitCommandError as exc:
             detail = redact(str(exc.stderr or exc).strip())
@@ -71,7 +70,7 @@ class Checkout:
     def _bare(self) -> git.Repo:
         if self._repo is None:
             bare = self.cache_dir / "repo.git"
-            self._repo = git.Repo(bare) if bare.exists() else git.Repo.init(bare, bare=True, mkdir=True)
+            self._repo = git.Repo(bare) if bare.exists() else git.Repo.init(bare, bare=True)
         return self._repo
 
     def _has(self, repo: git.Repo, revision: str) -> bool:
@@ -105,7 +104,7 @@ class Checkout:
                 if path.exists():
                     shutil.rmtree(path)
                 repo.git.worktree("prune")
-                self.trees_dir.mkdir(parents=True, exist_ok=True)
+                self.trees_dir.mkdir(exist_ok=True)  # in cache_dir, made with the bare repository
                 repo.git.worktree("add", "--detach", "--force", str(path), revision)
             except git.GitCommandError as exc:
                 detail = redact(str(exc.stderr or exc).strip())
