@@ -27,7 +27,7 @@ def _pure(obj: dict[str, Any]) -> bool:
         obj.get("apiVersion") == "v1"
         and set(obj) <= {"apiVersion", "kind", "metadata", "data"}
         and set(obj.get("metadata") or {}) <= {"name", "namespace"}
-        and all(isinstance(v, str) and _VARIABLE.match(str(k)) for k, v in data.items())
+        and all(isinstance(v, str) and _VARIABLE.fullmatch(str(k)) for k, v in data.items())
     )
 
 

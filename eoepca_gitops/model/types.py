@@ -37,13 +37,13 @@ __all__ = [
 
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 # DNS-1123 subdomain (most object names); DNS-1035 label (Services: a letter first).
-_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_SERVICE_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 #: Helm stores a release in a Secret named after it and labels objects with it: 53 characters at most.
 HELM_RELEASE_NAME_MAX = 53
-_FLUX_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+_FLUX_VERSION = re.compile(r"v\d+\.\d+\.\d+")
 
 
 def parse_duration(value: str) -> float:
@@ -75,7 +75,7 @@ def _dns_name(value: str) -> str:
         len(value) > 253
         or len(labels) < 2
         or labels[-1].isdigit()
-        or not all(_DNS_LABEL.match(label) for label in labels)
+        or not all(_DNS_LABEL.fullmatch(label) for label in labels)
     ):
         raise ValueError(
             f"{value!r} is not a DNS name (lower-case labels separated by dots, e.g. 'eoepca.org')"
@@ -105,7 +105,7 @@ def _url(value: str, schemes: tuple[str, ...]) -> str:
 
 
 def _k8s_name(value: str) -> str:
-    if len(value) > 253 or not _K8S_NAME.match(value):
+    if len(value) > 253 or not _K8S_NAME.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a Kubernetes object name (at most 253 lower-case letters, digits, '-' "
             "and '.', starting and ending with a letter or digit)"
@@ -115,7 +115,7 @@ def _k8s_name(value: str) -> str:
 
 def _dns_label(value: str) -> str:
     """A namespace name, or another name that is also a label value: DNS-1123 label."""
-    if len(value) > 63 or not _DNS_LABEL.match(value):
+    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a DNS label, as a namespace name must be (at most 63 lower-case "
             "letters, digits and '-', starting and ending with a letter or digit)"
@@ -124,7 +124,7 @@ def _dns_label(value: str) -> str:
 
 
 def _service_name(value: str) -> str:
-    if len(value) > 63 or not _SERVICE_NAME.match(value):
+    if len(value) > 63 or not _SERVICE_NAME.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid Service name (at most 63 lower-case letters, digits and '-', "
             "starting with a letter)"
@@ -134,7 +134,7 @@ def _service_name(value: str) -> str:
 
 def helm_release_name(value: str) -> str:
     """A name Helm accepts for a release (its own check: 53 characters, a DNS-1123 subdomain)."""
-    if len(value) > HELM_RELEASE_NAME_MAX or not _K8S_NAME.match(value):
+    if len(value) > HELM_RELEASE_NAME_MAX or not _K8S_NAME.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a Helm release name (at most {HELM_RELEASE_NAME_MAX} lower-case letters, "
             "digits, '-' and '.')"
@@ -151,7 +151,7 @@ def _ipv4(value: str) -> str:
 
 
 def _flux_version(value: str) -> str:
-    if not _FLUX_VERSION.match(value):
+    if not _FLUX_VERSION.fullmatch(value):
         raise ValueError(f"{value!r} is not a Flux release version such as 'v2.9.3'")
     return value
 
