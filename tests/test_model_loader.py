@@ -1,0 +1,101 @@
+"""The loader's own rules, as literal facts: how a validation error is named, how an override's
+values merge into a release's (eoepca_gitops.model.loader)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.model import load_stack
+from eoepca_gitops.model.blocks import Block, BlockOverride
+from eoepca_gitops.model.loader import apply_override, load_blocks
+from tests.helpers import values
+
+SOURCE = {"name": "charts", "namespace": "flux-system"}
+
+
+def _block_error(tmp_path: Path, text: str) -> ConfigError:
+    (tmp_path / "b.yaml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_blocks(tmp_path)
+    return info.value
+
+
+def test_a_block_file_that_is_not_a_mapping_is_named_the_document(tmp_path: Path) -> None:
+    error = _block_error(tmp_path, "- name: a\n- name: b\n")
+    assert (error.key, error.message) == (
+        "(document)",
+        "Input should be a valid dictionary or instance of Block",
+    )
+
+
+def test_a_key_the_model_does_not_know_is_an_unknown_key(tmp_path: Path) -> None:
+    error = _block_error(tmp_path, "name: web\nhelmRelease: []\n")
+    assert (error.file, error.key, error.message) == (str(tmp_path / "b.yaml"), "helmRelease", "unknown key")
+
+
+def test_a_missing_key_says_what_it_is_for_when_that_is_known(tmp_path: Path) -> None:
+    v = values()
+    del v["cluster"]["name"]
+    with pytest.raises(ConfigError) as info:
+        load_stack("test", v, set(), "Pulumi.test.yaml", tmp_path)
+    assert (info.value.key, info.value.message) == ("eoepca-gitops:cluster.name", "missing required key")
+    v = values()
+    del v["cluster"]["publicIp"]
+    with pytest.raises(ConfigError) as info:
+        load_stack("test", v, set(), "Pulumi.test.yaml", tmp_path)
+    assert (info.value.key, info.value.message) == (
+        "eoepca-gitops:cluster.publicIp",
+        "missing required key: the cluster's public (ingress) IPv4 address",
+    )
+
+
+def _release_block() -> Block:
+    return Block.model_validate(
+        {
+            "name": "web",
+            "helmReleases": [
+                {
+                    "name": "site",
+                    "namespace": "web",
+                    "chart": "site",
+                    "version": "1.0.0",
+                    "sourceRef": SOURCE,
+                    "values": {"ingress": {"host": "a.org", "tls": True}, "list": [1, 2], "replicas": 1},
+                }
+            ],
+        }
+    )
+
+
+def test_override_values_merge_deeply_and_replace_what_is_no_mapping_on_both_sides() -> None:
+    override = BlockOverride.model_validate(
+        {
+            "releases": {
+                "site": {"values": {"ingress": {"host": "b.org"}, "list": [3], "replicas": {"min": 2}}}
+            }
+        }
+    )
+    merged = apply_override(_release_block(), override, "Pulumi.test.yaml", "overrides.web")
+    assert merged.helm_releases[0].values == {
+        "ingress": {"host": "b.org", "tls": True},
+        "list": [3],
+        "replicas": {"min": 2},
+    }
+    flat = BlockOverride.model_validate({"releases": {"site": {"values": {"ingress": "off"}}}})
+    assert apply_override(_release_block(), flat, "f", "k").helm_releases[0].values["ingress"] == "off"
+
+
+def test_merged_values_share_nothing_with_the_blocks_own() -> None:
+    block = _release_block()
+    override = BlockOverride.model_validate({"releases": {"site": {"values": {"replicas": 3}}}})
+    merged = apply_override(block, override, "Pulumi.test.yaml", "overrides.web").helm_releases[0].values
+    merged["ingress"]["host"] = "changed.org"
+    merged["list"].append(9)
+    assert block.helm_releases[0].values == {
+        "ingress": {"host": "a.org", "tls": True},
+        "list": [1, 2],
+        "replicas": 1,
+    }
