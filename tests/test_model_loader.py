@@ -10,7 +10,7 @@ import pytest
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import load_stack
 from eoepca_gitops.model.blocks import Block, BlockOverride
-from eoepca_gitops.model.loader import apply_override, load_blocks
+from eoepca_gitops.model.loader import apply_override, load_blocks, load_stack_file
 from tests.helpers import values
 
 SOURCE = {"name": "charts", "namespace": "flux-system"}
@@ -99,3 +99,40 @@ def test_merged_values_share_nothing_with_the_blocks_own() -> None:
         "list": [1, 2],
         "replicas": 1,
     }
+
+
+def test_a_stack_file_is_read_without_the_engine(tmp_path: Path) -> None:
+    blocks = tmp_path / "clusters" / "blocks"
+    blocks.mkdir(parents=True)
+    (blocks / "web.yaml").write_text("name: web\n")
+    (tmp_path / "kubeconfig").write_text("apiVersion: v1\n")
+    (tmp_path / "Pulumi.dev-eu.yaml").write_text(
+        "config:\n"
+        "  aws:region: eu-central-1\n"  # another namespace: not the stack's
+        "  eoepca-gitops:cluster: {name: dev, publicIp: 10.0.0.1}\n"
+        "  eoepca-gitops:git: {url: 'ssh://git@example.org/gitops.git', branch: main,\n"
+        "    auth: {type: ssh, knownHosts: 'example.org ssh-ed25519 AAAA'}}\n"
+        "  eoepca-gitops:flux: {version: v2.9.3}\n"
+        "  eoepca-gitops:blocks: [web]\n"
+        "  eoepca-gitops:kubeconfig: kubeconfig\n"  # relative to the stack file's folder
+        "  eoepca-gitops:gitSshPrivateKey: {secure: v1:AAAA}\n"
+    )
+    stack = load_stack_file(tmp_path / "Pulumi.dev-eu.yaml", blocks)
+    assert stack.name == "dev-eu"
+    assert stack.config.kubeconfig == str((tmp_path / "kubeconfig").resolve())
+    assert {k: v.get_secret_value() for k, v in stack.config.secrets.items()} == {
+        "gitSshPrivateKey": "<secret gitSshPrivateKey>"  # encrypted: never read
+    }
+    assert [b.name for b in stack.catalog.blocks] == ["web"]
+
+
+@pytest.mark.parametrize("text", ["", "- config\n", "config: [a]\n", "other: {}\n"])
+def test_a_stack_file_needs_a_config_mapping(tmp_path: Path, text: str) -> None:
+    (tmp_path / "Pulumi.x.yaml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_stack_file(tmp_path / "Pulumi.x.yaml", tmp_path)
+    assert (info.value.file, info.value.key, info.value.message) == (
+        str(tmp_path / "Pulumi.x.yaml"),
+        "config",
+        "a stack file needs a 'config:' mapping",
+    )
