@@ -179,6 +179,14 @@ CASES: list[tuple[str, StackState, str | None, Action, Reason, float | None]] = 
         None,
     ),
     (
+        "drift corrections failing stall too",
+        SYNCED.with_(failures=3, retry_at=NOW - 1),
+        A,
+        Action.NONE,
+        Reason.TOO_MANY_FAILURES,
+        None,
+    ),
+    (
         "operation running",
         SYNCED.with_(in_progress=InProgress("update", B, 1, "h", NOW)),
         B,
@@ -206,6 +214,7 @@ MESSAGES = {
     "stalled, then a new commit": "apply cccccccccccc",
     "attempted without a failure recorded: a plain update": "apply bbbbbbbbbbbb",
     "failed drift correction retried with backoff": "retry 2",
+    "drift corrections failing stall too": "3 consecutive failures on aaaaaaaaaaaa; waiting for a new commit",
     "operation running": "update running",
 }
 

@@ -207,10 +207,11 @@ def test_the_cache_is_a_bare_repository_without_tags_and_kept_across_restarts(
     tree = restarted.worktree(second)
     assert (tree / "a.txt").read_text() == "two"
     assert Path(git(tree, "rev-parse", "--git-common-dir")).resolve() == (cache / "repo.git").resolve()
-    restarted.prune({second})
+    # restarted again, pruning before any fetch: the worktree of `first` goes, and its registration
+    Checkout(str(repo), "main", cache).prune({second})
     assert sorted(p.name for p in cache.iterdir()) == ["repo.git", "trees"]
-    # the worktree of `first` is gone, and so is its registration (prune without a fetch first)
-    assert git(cache / "repo.git", "worktree", "list").count("\n") == 1
+    assert sorted(p.name for p in (cache / "trees").iterdir()) == [second]
+    assert git(cache / "repo.git", "worktree", "list").count("\n") == 1  # the bare repository and `second`
 
 
 def test_a_commit_in_the_cache_is_not_fetched_again(repo: Path, tmp_path: Path) -> None:
