@@ -97,6 +97,14 @@ def test_a_release_depends_on_its_own_list_then_every_release_of_its_blocks_depe
     }
 
 
+def test_a_block_namespace_is_a_plain_namespace(apps: list[dict[str, Any]]) -> None:
+    assert apps[0] == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "apps", "annotations": PATCH_FORCE},
+    }
+
+
 def test_the_block_objects_in_apply_order(apps: list[dict[str, Any]]) -> None:
     assert [(o["kind"], o["metadata"]["name"]) for o in apps] == [
         ("Namespace", "apps"),
@@ -148,9 +156,22 @@ def test_a_dependency_kustomization_is_named_as_declared_with_its_namespace_when
     [apps] = [o for o in named["apps"] if o["kind"] == "Kustomization"]
     # the dependency's Kustomization in its namespace, then the block's own list
     assert apps["spec"]["dependsOn"] == [{"name": "platform", "namespace": "infra"}, {"name": "extra"}]
-    [jobs] = [o for o in named["jobs"] if o["kind"] == "Kustomization"]
-    assert jobs["metadata"] == {"name": "jobs", "namespace": "infra", "annotations": PATCH_FORCE}
-    assert jobs["spec"]["dependsOn"] == [{"name": "platform"}]  # the same namespace: not repeated
+    assert named["jobs"] == [
+        {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "jobs", "namespace": "infra", "annotations": PATCH_FORCE},
+            "spec": {
+                "interval": "10m0s",
+                "path": "./clusters/flux/jobs",
+                "prune": True,
+                # the Git source stays in Flux's namespace
+                "sourceRef": {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"},
+                "suspend": False,
+                "dependsOn": [{"name": "platform"}],  # the same namespace: not repeated
+            },
+        }
+    ]
 
 
 def test_releases_that_do_not_wait_for_the_blocks_dependencies_keep_their_own_list(
