@@ -202,7 +202,9 @@ def test_what_is_not_a_service_name(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", [K8sName, ServiceName, DnsLabel, HelmReleaseName, FluxVersion, DnsName], ids=lambda k: str(k)[:40]
+    "kind",
+    [K8sName, ServiceName, DnsLabel, HelmReleaseName, FluxVersion, DnsName],
+    ids=["K8sName", "ServiceName", "DnsLabel", "HelmReleaseName", "FluxVersion", "DnsName"],
 )
 def test_a_trailing_newline_is_no_part_of_a_name(kind: object) -> None:
     # a YAML block scalar (`name: |`) ends with one; `$` alone would let it through

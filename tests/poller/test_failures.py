@@ -279,6 +279,7 @@ def test_a_stale_lock_is_cancelled_once_and_the_operation_retried() -> None:
         "locks/a.json: created by poller@pod-other (pid 1) at now",  # another host
         "the stack is currently locked",  # holder unknown
     ],
+    ids=["alive-here", "another-host", "holder-unknown"],  # the same in every process (no pid)
 )
 def test_a_lock_that_may_be_alive_is_never_cancelled(error: str) -> None:
     stack = FakeStack(error)
