@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.md"
 RUN_TIMES = HERE / "run-times.json"
+NOTES = HERE / "notes.md"
 MUTANTS = ROOT / "mutants"
 VENV_BIN = Path(sys.executable).parent
 MIN_SCORE = 85.0
@@ -194,6 +195,8 @@ def report(run_times: dict[str, dict[str, object]], covered: dict[str, float]) -
         lines.append(f"- `{m.name}` ({m.status}{f'; equivalent: {why}' if why else ''}): `{_diff(m.name)}`")
     lines += ["", "## Timed out (counted as killed)", ""]
     lines += [f"- `{m.name}`: `{_diff(m.name)}`" for m in timeouts] or ["None."]
+    if NOTES.exists():  # what the run times and scores do not say (kept by hand, as the run's log)
+        lines += ["", "## Notes on this run", "", NOTES.read_text(encoding="utf-8").strip()]
     lines += ["", "## Unit coverage (lines and branches)", "", "| module | file | coverage | goal |"]
     lines.append("|---|---|---|---|")
     for module, prefixes in COVERAGE.items():
