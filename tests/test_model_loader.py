@@ -136,3 +136,44 @@ def test_a_stack_file_needs_a_config_mapping(tmp_path: Path, text: str) -> None:
         "config",
         "a stack file needs a 'config:' mapping",
     )
+
+
+def test_an_overrides_values_are_copied_too() -> None:
+    override = BlockOverride.model_validate({"releases": {"site": {"values": {"extra": {"a": [1]}}}}})
+    merged = apply_override(_release_block(), override, "f", "k").helm_releases[0].values
+    merged["extra"]["a"].append(2)
+    assert override.releases["site"].values == {"extra": {"a": [1]}}
+
+
+def test_a_suspended_block_suspends_its_releases_unless_a_release_says_otherwise() -> None:
+    block = Block.model_validate(
+        {
+            "name": "web",
+            "helmReleases": [
+                {"name": n, "namespace": "web", "chart": n, "version": "1.0.0", "sourceRef": SOURCE}
+                for n in ("site", "api")
+            ],
+        }
+    )
+    override = BlockOverride.model_validate({"suspend": True, "releases": {"api": {"suspend": False}}})
+    merged = apply_override(block, override, "f", "k")
+    assert [(r.name, r.suspend) for r in merged.helm_releases] == [("site", True), ("api", False)]
+
+
+def test_a_whole_chart_has_no_version_to_override() -> None:
+    block = Block.model_validate(
+        {
+            "name": "web",
+            "helmReleases": [
+                {"name": "site", "namespace": "web", "sourceRef": {"kind": "OCIRepository", "name": "site"}}
+            ],
+        }
+    )
+    override = BlockOverride.model_validate({"releases": {"site": {"version": "2.0.0"}}})
+    with pytest.raises(ConfigError) as info:
+        apply_override(block, override, "Pulumi.test.yaml", "eoepca-gitops:overrides.web")
+    assert (info.value.file, info.value.key, info.value.message) == (
+        "Pulumi.test.yaml",
+        "eoepca-gitops:overrides.web.releases.site.version",
+        "HelmRelease 'site' takes its chart whole from its OCIRepository: no chart version to change",
+    )
