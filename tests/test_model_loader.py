@@ -177,3 +177,14 @@ def test_a_whole_chart_has_no_version_to_override() -> None:
         "eoepca-gitops:overrides.web.releases.site.version",
         "HelmRelease 'site' takes its chart whole from its OCIRepository: no chart version to change",
     )
+
+
+def test_variables_for_a_block_without_a_kustomization_are_refused() -> None:
+    override = BlockOverride.model_validate({"substitute": {"replicas": "2"}})
+    with pytest.raises(ConfigError) as info:
+        apply_override(_release_block(), override, "Pulumi.test.yaml", "eoepca-gitops:overrides.web")
+    assert (info.value.file, info.value.key, info.value.message) == (
+        "Pulumi.test.yaml",
+        "eoepca-gitops:overrides.web.substitute",
+        "block 'web' has no Kustomization",
+    )
