@@ -178,7 +178,16 @@ def test_kubeconfig_is_relative_to_the_project_and_must_exist(tmp_path: Path) ->
     with pytest.raises(ConfigError) as info:
         load(values(kubeconfig=".state/dev-cluster/kubeconfig"), project=tmp_path)
     assert info.value.key == "eoepca-gitops:kubeconfig"
-    assert "no such file" in info.value.message and str(tmp_path) in info.value.message
+    assert info.value.message == (
+        f"{tmp_path}/.state/dev-cluster/kubeconfig: no such file (a path in a stack file is relative to "
+        f"the project folder {tmp_path}; to use $KUBECONFIG leave the key out, or name a context with "
+        "kubeContext)"
+    )
+    # an absolute path is taken as it is, not under the project
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    stack = load(values(kubeconfig=str(tmp_path / ".kube" / "config")), project=elsewhere)
+    assert stack.config.kubeconfig == str((tmp_path / ".kube" / "config").resolve())
 
 
 def test_values_from_that_nothing_provides_is_found() -> None:

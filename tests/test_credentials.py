@@ -71,6 +71,9 @@ def test_redact_keeps_what_is_not_secret() -> None:
 def test_find_names_the_key() -> None:
     value = {"git": {"url": "https://x.org/r"}, "poller": {"env": {"A": [f"https://t:{SECRET}@x.org"]}}}
     assert find_plain_credential(value) == ("poller.env.A[0]", "a credential in a URL's user part")
+    assert find_plain_credential(["ok", f"Bearer {SECRET}"]) == ("[1]", "a bearer token")
+    assert find_plain_credential(f"Bearer {SECRET}") == ("", "a bearer token")
+    assert find_plain_credential({"a": [1, None, "ok"]}) is None
 
 
 def test_log_lines_and_state_documents_never_hold_a_credential(caplog: pytest.LogCaptureFixture) -> None:
@@ -103,3 +106,11 @@ def test_status_page_table_json_and_metrics_never_show_a_credential() -> None:
         StackState(stack="s", applied_revision="0" * 40, last_error=CREDENTIALS[0][0], drift=True)
     )
     assert SECRET not in metrics.render().decode()
+
+
+def test_a_reference_beside_plain_text_is_a_credential() -> None:
+    # only `${...}` references and the `:` between them make a reference; any other character is text
+    text = "https://${user}:XXXX@example.org/r"
+    assert plain_credential(text) == "a credential in a URL's user part"
+    assert redact(text) == "https://***@example.org/r"
+    assert plain_credential("https://${user}:@example.org/r") is None

@@ -25,9 +25,9 @@ from typer.testing import CliRunner
 
 from eoepca_gitops.cli.main import app
 from eoepca_gitops.owned_folder import MARKER
+from tests.helpers import SHARED
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 NS = "eoepca-gitops"
 SECRET = "hunter2-Zq8xW3vT"  # a credential that must never be printed or written
 STACK = (FIXTURE / "Pulumi.test.yaml").read_text()

@@ -129,3 +129,46 @@ def test_duplicate_block_declaration(tmp_path: Path) -> None:
 
 def test_base_values_are_untouched() -> None:
     assert BASE_VALUES["blocks"] == ["base", "portal"]
+
+
+def test_blocks_come_after_their_dependencies_each_once(tmp_path: Path) -> None:
+    blocks = _write_blocks(
+        tmp_path,
+        "name: apps\ndependsOn: [base, infra]\n",
+        "name: infra\ndependsOn: [base]\n",
+        "name: base\n",
+        "name: tools\n",
+    )
+    stack = load(values(blocks=["apps", "tools", "infra", "base"]), blocks=blocks)
+    assert [b.name for b in stack.catalog.blocks] == ["base", "infra", "apps", "tools"]
+    assert stack.catalog.get("infra").depends_on == ["base"]
+    with pytest.raises(KeyError, match="ghost"):
+        stack.catalog.get("ghost")
+
+
+def test_dependency_errors_name_the_file_the_key_and_the_blocks(tmp_path: Path) -> None:
+    blocks = _write_blocks(tmp_path, "name: x\ndependsOn: [ghost]\n")
+    err = error(values(blocks=["x"]), blocks=blocks)
+    assert (err.file, err.key, err.message) == (
+        str(tmp_path / "b0.yaml"),
+        "dependsOn",
+        "unknown block 'ghost'",
+    )
+    off = tmp_path / "off"
+    off.mkdir()
+    _write_blocks(off, "name: x\ndependsOn: [y]\n", "name: y\n")
+    err = error(values(blocks=["x"]), blocks=off)
+    assert (err.file, err.key, err.message) == (
+        "Pulumi.test.yaml",
+        "eoepca-gitops:blocks",
+        "'x' depends on 'y', which is not enabled",
+    )
+    cyc = tmp_path / "cyc"
+    cyc.mkdir()
+    _write_blocks(cyc, "name: a\ndependsOn: [b]\n", "name: b\ndependsOn: [c]\n", "name: c\ndependsOn: [b]\n")
+    err = error(values(blocks=["a", "b", "c"]), blocks=cyc)
+    assert (err.file, err.key, err.message) == (
+        str(cyc / "b1.yaml"),
+        "dependsOn",
+        "dependency cycle: b -> c -> b",
+    )

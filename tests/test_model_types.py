@@ -7,13 +7,16 @@ from pydantic import TypeAdapter, ValidationError
 
 from eoepca_gitops.model.types import (
     ChartRepositoryUrl,
+    DnsLabel,
     DnsName,
     FluxVersion,
     GitUrl,
     GoDuration,
+    HelmReleaseName,
     HostName,
     HttpUrl,
     K8sName,
+    ServiceName,
     duration_seconds,
     parse_duration,
 )
@@ -183,3 +186,27 @@ def test_flux_versions(version: str) -> None:
 @pytest.mark.parametrize("version", ["2.9.3", "v2.9", "v2.9.3-rc.1", "latest", "v2.9.3 "])
 def test_what_is_not_a_flux_version(version: str) -> None:
     assert refused(FluxVersion, version) == f"{version!r} is not a Flux release version such as 'v2.9.3'"
+
+
+@pytest.mark.parametrize("name", ["a", "web-1", "x" * 63])
+def test_service_names(name: str) -> None:
+    assert valid(ServiceName, name) == name
+
+
+@pytest.mark.parametrize("name", ["", "1a", "a-", "A", "a.b", "x" * 64, "web\n"])
+def test_what_is_not_a_service_name(name: str) -> None:
+    assert refused(ServiceName, name) == (
+        f"{name!r} is not a valid Service name (at most 63 lower-case letters, digits and '-', "
+        "starting with a letter)"
+    )
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [K8sName, ServiceName, DnsLabel, HelmReleaseName, FluxVersion, DnsName],
+    ids=["K8sName", "ServiceName", "DnsLabel", "HelmReleaseName", "FluxVersion", "DnsName"],
+)
+def test_a_trailing_newline_is_no_part_of_a_name(kind: object) -> None:
+    # a YAML block scalar (`name: |`) ends with one; `$` alone would let it through
+    with pytest.raises(ValidationError):
+        TypeAdapter(kind).validate_python("v2.9.3\n" if kind is FluxVersion else "web.example.org\n")

@@ -113,3 +113,9 @@ def test_a_four_character_secret_is_long_enough() -> None:
 )
 def test_secret_names(name: str, secret: bool) -> None:
     assert secret_name(name) is secret
+
+
+def test_a_longer_secret_holding_a_shorter_one_is_replaced_whole() -> None:
+    # "tok-9" sorts after "a-tok-9" and is shorter: replaced first, it would leave "a-***" behind
+    assert redact("key a-tok-9 end", ["tok-9", "a-tok-9"]) == "key *** end"
+    assert redact("key a-tok-9 end", ["a-tok-9", "tok-9"]) == "key *** end"

@@ -4,7 +4,6 @@ API versions."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from eoepca_gitops.model.stack import FluxConfig
 from eoepca_gitops.upgrade.migrate import _bridge_versions, _in_version
 from eoepca_gitops.upgrade.plan import LiveCrd, LiveFlux, LiveObject, LiveRelease, plan_upgrade
 from eoepca_gitops.upgrade.schema import dropped_fields
+from tests.helpers import SHARED_FLUX
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "flux"
+SHARED = SHARED_FLUX
 NEW = [d for d in yaml.safe_load_all((SHARED / "install-v2.9.3.yaml").read_text()) if d]
 OLD = crd_specs(d for d in yaml.safe_load_all((SHARED / "install-v0.24.0.yaml").read_text()) if d)
 HR = "helmreleases.helm.toolkit.fluxcd.io"

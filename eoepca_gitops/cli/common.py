@@ -52,7 +52,7 @@ EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 # must not move the cursor, clear or retitle the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Pulumi's rule for a stack name (without an organisation): what may follow `Pulumi.` in a file name.
-_STACK_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")
+_STACK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -142,7 +142,7 @@ def project_dir(start: Path | None = None) -> Path:
 def stack_file(project: Path, stack: str, option: str = "--stack") -> Path:
     """Pulumi.<stack>.yaml of the project, for a name Pulumi accepts as a stack name (so the path
     stays in the project)."""
-    if not _STACK_NAME.match(stack):
+    if not _STACK_NAME.fullmatch(stack):
         raise GitopsError(
             f"{option} {stack!r}: not a stack name (letters, digits, '-', '_' and '.', at most 100)"
         )

@@ -17,7 +17,7 @@ from eoepca_gitops.importer.route import Candidate, Routed
 
 __all__ = ["stack_variables"]
 
-_VARIABLE = re.compile(r"^[_a-zA-Z][_a-zA-Z0-9]*$")
+_VARIABLE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 
 
 def _pure(obj: dict[str, Any]) -> bool:
@@ -27,7 +27,7 @@ def _pure(obj: dict[str, Any]) -> bool:
         obj.get("apiVersion") == "v1"
         and set(obj) <= {"apiVersion", "kind", "metadata", "data"}
         and set(obj.get("metadata") or {}) <= {"name", "namespace"}
-        and all(isinstance(v, str) and _VARIABLE.match(str(k)) for k, v in data.items())
+        and all(isinstance(v, str) and _VARIABLE.fullmatch(str(k)) for k, v in data.items())
     )
 
 

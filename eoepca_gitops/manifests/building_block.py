@@ -133,7 +133,7 @@ def kustomization(
         if dep.kustomization:
             dep_ns, dep_name = kustomization_id(dep, config.flux.namespace)
             deps.append({"name": dep_name, **({"namespace": dep_ns} if dep_ns != ns else {})})
-    deps += [r.model_dump(by_alias=True, exclude_none=True) for r in k.depends_on]
+    deps += [r.model_dump(exclude_none=True) for r in k.depends_on]  # name and namespace: no alias
     if deps:
         spec["dependsOn"] = deps
     annotations = _wait_for(
@@ -173,7 +173,7 @@ def helm_release(
         **_chart(release),
         **given(release, _RELEASE_FIELDS),
     }
-    depends = [r.model_dump(by_alias=True, exclude_none=True) for r in release.depends_on]
+    depends = [r.model_dump(exclude_none=True) for r in release.depends_on]  # as deps above
     if block.releases_wait_for_dependencies:
         # A release waits for the releases of the blocks its block depends on.
         for dep in block.depends_on:

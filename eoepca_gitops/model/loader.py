@@ -63,9 +63,8 @@ def _refuse_plain_credentials(value: Any, file: str, prefix: str = "") -> None:
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors()[0]
-    loc = [p for p in err["loc"] if p not in ("function-after", "lax-or-strict")]
     message = err["msg"].removeprefix("Value error, ")
-    key = _key(loc) or "(document)"
+    key = _key(err["loc"]) or "(document)"
     if err["type"] == "extra_forbidden":
         message = "unknown key"
     if err["type"] == "missing":
@@ -331,8 +330,7 @@ def load_stack(
 
 
 def _kubeconfig(value: str, project_dir: Path, file: str) -> Path:
-    path = Path(value).expanduser()
-    path = path if path.is_absolute() else project_dir / path
+    path = project_dir / Path(value).expanduser()  # an absolute path stays as it is
     if not path.is_file():
         raise ConfigError(
             file,

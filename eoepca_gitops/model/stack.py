@@ -26,8 +26,8 @@ from eoepca_gitops.model.types import (
     ServiceName,
 )
 
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-_VARIABLE = re.compile(r"^[_a-zA-Z][_a-zA-Z0-9]*$")
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_VARIABLE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 _PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
 
 Controller = Literal[
@@ -270,7 +270,7 @@ class VariablesConfigMap(Model):
         if self.name == defaults.CLUSTER_VARS_CONFIGMAP:
             raise ValueError(f"{self.name} is the ConfigMap the stack makes of its cluster config")
         for key in self.data:
-            if not _VARIABLE.match(key):
+            if not _VARIABLE.fullmatch(key):
                 raise ValueError(f"{key!r} is not a variable name Flux substitutes ([_a-zA-Z][_a-zA-Z0-9]*)")
         return self
 
@@ -327,7 +327,7 @@ class PollerConfig(Model):
         if self.replicas > 1 and self.lease is False:
             raise ValueError("replicas > 1 needs the lease (only one replica may update)")
         for name in (*self.env, *self.credential_secrets):
-            if not _ENV_NAME.match(name):
+            if not _ENV_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not an environment variable name (A-Z, 0-9, _)")
         both = sorted(set(self.env) & {*self.credential_secrets, _PASSPHRASE_ENV})
         if both:

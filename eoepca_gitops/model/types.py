@@ -38,13 +38,13 @@ __all__ = [
 
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 # DNS-1123 subdomain (most object names); DNS-1035 label (Services: a letter first).
-_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_SERVICE_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 #: Helm stores a release in a Secret named after it and labels objects with it: 53 characters at most.
 HELM_RELEASE_NAME_MAX = 53
-_FLUX_VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+_FLUX_VERSION = re.compile(r"v\d+\.\d+\.\d+")
 
 
 def parse_duration(value: str) -> float:
@@ -76,7 +76,7 @@ def _dns_name(value: str) -> str:
         len(value) > 253
         or len(labels) < 2
         or labels[-1].isdigit()
-        or not all(_DNS_LABEL.match(label) for label in labels)
+        or not all(_DNS_LABEL.fullmatch(label) for label in labels)
     ):
         raise ValueError(
             f"{value!r} is not a DNS name (lower-case labels separated by dots, e.g. 'eoepca.org')"
@@ -109,7 +109,7 @@ def _name_rule(pattern: re.Pattern[str], limit: int, what: str, alphabet: str) -
     """A check of a name Kubernetes or Helm validates: `pattern`, at most `limit` characters."""
 
     def check(value: str) -> str:
-        if len(value) > limit or not pattern.match(value):
+        if len(value) > limit or not pattern.fullmatch(value):
             raise ValueError(f"{value!r} is not {what} (at most {limit} {alphabet})")
         return value
 
@@ -147,7 +147,7 @@ def _ipv4(value: str) -> str:
 
 
 def _flux_version(value: str) -> str:
-    if not _FLUX_VERSION.match(value):
+    if not _FLUX_VERSION.fullmatch(value):
         raise ValueError(f"{value!r} is not a Flux release version such as 'v2.9.3'")
     return value
 

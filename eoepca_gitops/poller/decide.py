@@ -65,19 +65,20 @@ def backoff(failures: int, policy: Policy, rand: float = 0.5) -> float:
     """
     if failures < 1:
         return 0.0
-    exponent = min(failures - 1, 64)
-    delay = min(policy.backoff_base * policy.backoff_factor**exponent, policy.backoff_cap)
+    try:
+        delay = min(policy.backoff_base * policy.backoff_factor ** (failures - 1), policy.backoff_cap)
+    except OverflowError:  # far beyond any cap
+        delay = policy.backoff_cap
     delay *= 1.0 + policy.jitter * (2.0 * rand - 1.0)
     return min(max(delay, 0.0), policy.backoff_cap)
 
 
-def _retry(state: StackState, now: float, policy: Policy, action: Action) -> Decision:
+def _retry(state: StackState, revision: str, now: float, policy: Policy, action: Action) -> Decision:
     if state.failures >= policy.stall_after and not state.last_failure_transient:
         return Decision(
             Action.NONE,
             Reason.TOO_MANY_FAILURES,
-            f"{state.failures} consecutive failures on {_short(state.attempted_revision)}; "
-            "waiting for a new commit",
+            f"{state.failures} consecutive failures on {revision[:12]}; waiting for a new commit",
         )
     if state.retry_at is not None and now < state.retry_at:
         return Decision(
@@ -103,13 +104,13 @@ def decide(state: StackState, head: str | None, now: float, policy: Policy) -> D
 
     if target != state.applied_revision:
         if state.attempted_revision == target and state.failures > 0:
-            return _retry(state, now, policy, Action.UPDATE)
+            return _retry(state, target, now, policy, Action.UPDATE)
         reason = Reason.NEW_COMMIT if state.applied_revision else Reason.NOT_YET_APPLIED
-        return Decision(Action.UPDATE, reason, f"apply {_short(target)}")
+        return Decision(Action.UPDATE, reason, f"apply {target[:12]}")
 
     # The head is applied: only drift checks remain (and retries of failed ones).
     if state.failures > 0 and state.attempted_revision == target:
-        return _retry(state, now, policy, Action.DRIFT_CHECK)
+        return _retry(state, target, now, policy, Action.DRIFT_CHECK)
     if policy.drift_interval <= 0:
         return Decision(Action.NONE, Reason.SYNCED)
     marks = [t for t in (state.last_drift_check_at, state.last_success_at) if t is not None]
@@ -117,7 +118,3 @@ def decide(state: StackState, head: str | None, now: float, policy: Policy) -> D
     if now >= due:
         return Decision(Action.DRIFT_CHECK, Reason.DRIFT_CHECK_DUE, f"drift check ({policy.drift_mode})")
     return Decision(Action.NONE, Reason.SYNCED, wake_at=due)
-
-
-def _short(revision: str | None) -> str:
-    return revision[:12] if revision else "-"

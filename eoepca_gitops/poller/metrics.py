@@ -104,7 +104,7 @@ class Metrics:
 _HOST_NAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$"
 )
-_PORT = re.compile(r"^[0-9]{1,5}$")
+_PORT = re.compile(r"[0-9]{1,5}")
 
 
 def _host_ok(host: str, bracketed: bool) -> bool:
@@ -121,7 +121,7 @@ def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     bracketed = len(host) > 1 and host[0] == "[" and host[-1] == "]"
     host = host[1:-1] if bracketed else host
-    if not (sep and _PORT.match(port) and int(port) <= 65535 and _host_ok(host, bracketed)):
+    if not (sep and _PORT.fullmatch(port) and int(port) <= 65535 and _host_ok(host, bracketed)):
         raise ValueError(
             f"{value!r} is not HOST:PORT with a port of 0-65535 (e.g. 127.0.0.1:9464 or [::1]:9464)"
         )

@@ -16,7 +16,7 @@ from eoepca_gitops.errors import SourceError
 
 __all__ = ["Checkout", "RemoteBranch", "SourceError"]
 
-_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
 
 
@@ -40,14 +40,13 @@ class RemoteBranch:
                 ["git", "ls-remote", "--", self.url, ref],
                 kill_after_timeout=self.timeout,
                 env=_GIT_ENV,
-                with_extended_output=False,
             )
         except git.GitCommandError as exc:
             detail = redact(str(exc.stderr or exc).strip())
             raise SourceError(f"git ls-remote {redact(self.url)} failed: {detail}") from exc
         for line in str(out).splitlines():
             sha, _, name = line.partition("\t")
-            if name == ref and _SHA.match(sha):
+            if name == ref and _SHA.fullmatch(sha):
                 return sha
         raise SourceError(f"branch {self.branch!r} not found in {redact(self.url)}")
 
@@ -71,7 +70,7 @@ class Checkout:
     def _bare(self) -> git.Repo:
         if self._repo is None:
             bare = self.cache_dir / "repo.git"
-            self._repo = git.Repo(bare) if bare.exists() else git.Repo.init(bare, bare=True, mkdir=True)
+            self._repo = git.Repo(bare) if bare.exists() else git.Repo.init(bare, bare=True)
         return self._repo
 
     def _has(self, repo: git.Repo, revision: str) -> bool:
@@ -83,7 +82,7 @@ class Checkout:
 
     def worktree(self, revision: str) -> Path:
         """A directory holding the tree of `revision`; raises SourceError."""
-        if not _SHA.match(revision):
+        if not _SHA.fullmatch(revision):
             raise SourceError(f"not a full commit id: {revision!r}")
         path = self.trees_dir / revision
         with self._lock:
@@ -105,7 +104,7 @@ class Checkout:
                 if path.exists():
                     shutil.rmtree(path)
                 repo.git.worktree("prune")
-                self.trees_dir.mkdir(parents=True, exist_ok=True)
+                self.trees_dir.mkdir(exist_ok=True)  # in cache_dir, made with the bare repository
                 repo.git.worktree("add", "--detach", "--force", str(path), revision)
             except git.GitCommandError as exc:
                 detail = redact(str(exc.stderr or exc).strip())

@@ -126,7 +126,7 @@ class FileBackend:
     def load(self) -> Any:
         if not self.path.exists():
             return None
-        return json.loads(self.path.read_text(encoding="utf-8"))
+        return json.loads(self.path.read_bytes())
 
     def describe(self) -> str:
         return str(self.path)
@@ -135,7 +135,8 @@ class FileBackend:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            # JSON of ASCII only (json's default): the same bytes in any locale
+            with os.fdopen(fd, "w") as fh:
                 json.dump(payload, fh, indent=2, sort_keys=True)
                 fh.write("\n")
                 fh.flush()
@@ -159,7 +160,7 @@ class StateStore:
 
     @staticmethod
     def read(path: Path) -> dict[str, StackState]:
-        return decode(json.loads(path.read_text(encoding="utf-8")))
+        return decode(json.loads(path.read_bytes()))
 
     def get(self, stack: str) -> StackState:
         with self._lock:

@@ -29,13 +29,13 @@ import pytest
 import yaml
 
 from tests.conftest import DevClusterHandle
+from tests.helpers import SHARED_FLUX
 from tests.integration.drifts import BLOCKS, DRIFTS, Kube
 from tests.integration.local_stack import PASSPHRASE, LocalStack, wait_for
 
 pytestmark = pytest.mark.integration
 
 NAME = "drift"
-SHARED_FLUX = Path(__file__).resolve().parents[3] / "shared" / "flux"
 CLI = str(Path(sys.executable).parent / "eoepca-gitops")
 
 

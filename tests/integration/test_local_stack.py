@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DevClusterHandle, MotoS3
+from tests.helpers import SHARED_FLUX
 from tests.integration.local_stack import (
     PASSPHRASE,
     STACK,
@@ -38,7 +39,6 @@ from tests.integration.local_stack import (
 
 pytestmark = pytest.mark.integration
 
-SHARED_FLUX = Path(__file__).resolve().parents[3] / "shared" / "flux"
 TOKEN = "token-1234567890abcdef"
 
 

@@ -34,12 +34,12 @@ from eoepca_gitops.flux_apis import crd_specs, storage_version
 from eoepca_gitops.kube import kube_client
 from eoepca_gitops.upgrade.live import flux_resource, list_all, read_live_crds
 from tests.conftest import REPO_ROOT, DevClusterHandle
+from tests.helpers import SHARED_FLUX
 from tests.integration.local_stack import HelmRecord, LocalStack, ready, wait_for
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
 
-SHARED_FLUX = REPO_ROOT.parent / "shared" / "flux"
 OLD, NEW = "v0.24.0", "v2.9.3"
 NEW_CRDS = crd_specs(yaml.safe_load_all((SHARED_FLUX / f"install-{NEW}.yaml").read_text()))
 # HelmReleases of the creodias stack without dependencies, whose releases exist before the upgrade:

@@ -37,19 +37,49 @@ def test_backoff_cap_configurable() -> None:
     assert backoff(5, Policy(backoff_cap=60, jitter=0), 0.5) == 60
 
 
+BACKOFF = "backoff needs base > 0, factor >= 1 and cap >= base"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"backoff_base": 0}, "backoff"),
-        ({"backoff_cap": 1}, "backoff"),
-        ({"jitter": 1.0}, "jitter"),
-        ({"stall_after": 0}, "stall_after"),
-        ({"drift_interval": -1}, "drift_interval"),
+        ({"backoff_base": 0}, BACKOFF),
+        ({"backoff_cap": 1}, BACKOFF),
+        ({"backoff_factor": 0.99}, BACKOFF),
+        ({"jitter": 1.0}, "jitter must be in [0, 1)"),
+        ({"jitter": -0.1}, "jitter must be in [0, 1)"),
+        ({"stall_after": 0}, "stall_after must be at least 1"),
+        ({"drift_interval": -1}, "drift_interval must be >= 0 (0 disables drift checks)"),
     ],
 )
 def test_policy_rejects(kwargs: dict[str, float], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError) as info:
         Policy(**kwargs)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
+def test_policy_limits_are_inclusive() -> None:
+    # a constant delay (factor 1, cap = base), no jitter, stalled after the first failure
+    flat = Policy(
+        backoff_base=30, backoff_factor=1, backoff_cap=30, jitter=0, stall_after=1, drift_interval=0
+    )
+    assert [backoff(n, flat) for n in (1, 2, 50)] == [30.0, 30.0, 30.0]
+    failed = SYNCED.with_(attempted_revision=B, failures=1)
+    assert decide(failed, B, NOW, flat) == Decision(
+        Action.NONE,
+        Reason.TOO_MANY_FAILURES,
+        "1 consecutive failures on bbbbbbbbbbbb; waiting for a new commit",
+    )
+
+
+def test_backoff_without_rand_has_no_jitter() -> None:
+    assert [backoff(n, P) for n in (1, 2, 3)] == [10.0, 30.0, 90.0]
+
+
+@pytest.mark.parametrize("factor", [3.0, 60_000.0, 1e6, 1e300])
+def test_backoff_never_overflows_whatever_the_factor(factor: float) -> None:
+    policy = Policy(backoff_base=1, backoff_factor=factor, backoff_cap=3600, jitter=0)
+    assert [backoff(n, policy) for n in (65, 66, 1000, 10**9)] == [3600.0] * 4
 
 
 S = StackState(stack="s")
@@ -133,11 +163,27 @@ CASES: list[tuple[str, StackState, str | None, Action, Reason, float | None]] = 
         None,
     ),
     (
+        "attempted without a failure recorded: a plain update",
+        SYNCED.with_(attempted_revision=B, failures=0),
+        B,
+        Action.UPDATE,
+        Reason.NEW_COMMIT,
+        None,
+    ),
+    (
         "failed drift correction retried with backoff",
         SYNCED.with_(failures=1, retry_at=NOW - 1),
         A,
         Action.DRIFT_CHECK,
         Reason.RETRYING_AFTER_FAILURE,
+        None,
+    ),
+    (
+        "drift corrections failing stall too",
+        SYNCED.with_(failures=3, retry_at=NOW - 1),
+        A,
+        Action.NONE,
+        Reason.TOO_MANY_FAILURES,
         None,
     ),
     (
@@ -166,7 +212,9 @@ MESSAGES = {
     "stalled after N failures": "3 consecutive failures on bbbbbbbbbbbb; waiting for a new commit",
     "transient failures never stall": "retry 6",
     "stalled, then a new commit": "apply cccccccccccc",
+    "attempted without a failure recorded: a plain update": "apply bbbbbbbbbbbb",
     "failed drift correction retried with backoff": "retry 2",
+    "drift corrections failing stall too": "3 consecutive failures on aaaaaaaaaaaa; waiting for a new commit",
     "operation running": "update running",
 }
 
@@ -205,7 +253,7 @@ def test_a_delay_below_one_second_is_kept() -> None:
 
 def test_drift_disabled() -> None:
     d = decide(SYNCED.with_(last_success_at=0), A, NOW, Policy(drift_interval=0))
-    assert (d.action, d.wake_at) == (Action.NONE, None)
+    assert d == Decision(Action.NONE, Reason.SYNCED, "", None)
 
 
 def test_stalled_message_explains() -> None:

@@ -199,6 +199,23 @@ def test_a_lock_of_a_zombie_on_this_host_is_stale(tmp_path: Path, name: str) -> 
         child.wait()
 
 
+@pytest.mark.parametrize(
+    ("stat", "stale"),
+    [
+        ("42 (pulumi) X 1 42 42 0 -1", True),  # dead
+        ("42 (pulumi) Z 1 42 42 0 -1", True),  # a zombie
+        ("42 (pulumi) S 1 42 42 0 -1", False),  # sleeping
+        ("42 (pulumi) R 1 42 42 0 -1", False),  # running
+        ("42 (a) X (b) S 1 42 42 0 -1", False),  # the state follows the last ")"
+    ],
+)
+def test_the_state_in_proc_stat_says_whether_the_holder_is_dead(
+    monkeypatch: pytest.MonkeyPatch, stat: str, stale: bool
+) -> None:
+    monkeypatch.setattr(Path, "read_text", lambda self, *args, **kwargs: stat + "\n")
+    assert LockHolder("me", HOST, 42).stale() is stale
+
+
 def test_a_lock_whose_process_cannot_be_read_is_not_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     def unreadable(self: Path, *args: Any, **kwargs: Any) -> str:
         raise PermissionError(13, "Permission denied", str(self))
@@ -262,6 +279,7 @@ def test_a_stale_lock_is_cancelled_once_and_the_operation_retried() -> None:
         "locks/a.json: created by poller@pod-other (pid 1) at now",  # another host
         "the stack is currently locked",  # holder unknown
     ],
+    ids=["alive-here", "another-host", "holder-unknown"],  # the same in every process (no pid)
 )
 def test_a_lock_that_may_be_alive_is_never_cancelled(error: str) -> None:
     stack = FakeStack(error)

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from eoepca_gitops.poller import conditions as c
-from eoepca_gitops.poller.state import FileBackend, InProgress, StackState, StateStore
+from eoepca_gitops.poller.state import FileBackend, InProgress, StackState, StateStore, decode
 
 
 def test_round_trip_and_atomic(tmp_path: Path) -> None:
@@ -125,3 +125,58 @@ def test_a_document_of_few_fields_reads_with_the_defaults(tmp_path: Path) -> Non
     assert states["old"].conditions == (c.Condition(c.ConditionType.READY, True, c.Reason.SYNCED, ""),)
     assert (states["old"].notes, states["old"].drift_items) == ((), ())
     assert FileBackend(path).describe() == str(path)
+
+
+def test_the_state_file_may_be_folders_deep_and_is_renamed_from_a_hidden_sibling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a" / "b" / "state.json"
+    renamed: list[tuple[str, str]] = []
+    replace = os.replace
+
+    def record(src: str, dst: str) -> None:
+        renamed.append((src, str(dst)))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", record)
+    FileBackend(path).save({"stacks": {}, "version": 1})
+    assert path.read_text() == '{\n  "stacks": {},\n  "version": 1\n}\n'
+    [(src, dst)] = renamed
+    assert dst == str(path)
+    # beside the file (a rename within one folder is atomic), hidden, named after it
+    assert Path(src).parent == path.parent
+    assert Path(src).name.startswith(".state.json.")
+
+
+def test_a_document_without_stacks_or_not_a_mapping_holds_no_state() -> None:
+    assert decode({"version": 1}) == {}
+    assert decode([]) == {}
+    assert decode(None) == {}
+
+
+class Memory:
+    """A StateBackend that is not a file (as the ConfigMap backend in the cluster)."""
+
+    def __init__(self) -> None:
+        self.saved: list[dict[str, Any]] = []
+
+    def load(self) -> Any:
+        return self.saved[-1] if self.saved else None
+
+    def save(self, payload: Mapping[str, Any]) -> None:
+        self.saved.append(json.loads(json.dumps(payload)))
+
+    def describe(self) -> str:
+        return "memory"
+
+
+def test_a_store_keeps_its_document_in_any_backend() -> None:
+    backend = Memory()
+    store = StateStore(backend)
+    assert store.backend is backend
+    store.put(StackState(stack="dev", applied_revision="a" * 40))
+    [doc] = backend.saved
+    assert doc["version"] == 1
+    assert list(doc["stacks"]) == ["dev"]
+    assert doc["stacks"]["dev"]["applied_revision"] == "a" * 40
+    assert StateStore(backend).get("dev") == StackState(stack="dev", applied_revision="a" * 40)
