@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.stack import PollerConfig
+from eoepca_gitops.model.poller import PollerConfig
 from eoepca_gitops.model.types import duration_seconds
 
 __all__ = ["lease_name", "network_policy", "poller_args", "poller_objects", "state_configmap"]

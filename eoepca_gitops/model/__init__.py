@@ -3,12 +3,12 @@
 from eoepca_gitops.model.blocks import Block, BlockCatalog, HelmRelease, HelmRepository, Kustomization
 from eoepca_gitops.model.loader import load_blocks, load_stack, load_stack_file
 from eoepca_gitops.model.notifications import NotificationsConfig
+from eoepca_gitops.model.poller import PollerConfig
 from eoepca_gitops.model.stack import (
     BucketConfig,
     ClusterConfig,
     FluxConfig,
     GitConfig,
-    PollerConfig,
     Stack,
     StackConfig,
 )
