@@ -60,3 +60,31 @@ def test_objects_flux_leaves_alone() -> None:
     assert substitute_object(obj, {"B": "1"}) is obj
     assert substitute_object({"v": "$${A}"}, {}) == {"v": "$${A}"}  # no variables: no substitution at all
     assert substitute_object({"v": "${N}"}, {"N": "3"}) == {"v": 3}  # as Flux's YAML reads it
+
+
+@pytest.mark.parametrize(
+    ("text", "variables", "expected"),
+    [
+        # Go's path.Match globs in #, ##: `?` one character, `*` never across `/`, classes, escapes
+        ("${v#?b}", {"v": "abc"}, "c"),
+        ("${v##*/}", {"v": "a/b/c"}, "b/c"),
+        ("${v#[a-c]}", {"v": "bcd"}, "cd"),
+        ("${v#[^a]}", {"v": "bcd"}, "cd"),
+        ("${v#[!a]}", {"v": "bcd"}, "bcd"),  # `!` is no negation in Go: a class of `!` and `a`
+        ("${v#\\*}", {"v": "*x"}, "x"),
+        ("${v#z}", {"v": "abc"}, "abc"),  # no match: unchanged
+        # ${v:pos:len} as fluxcd/pkg's toSubstr: a part that is no integer leaves the value unchanged
+        ("${v:x}", {"v": "abcd"}, "abcd"),
+        ("${v:1:x}", {"v": "abcd"}, "abcd"),
+        ("${v:1:-1}", {"v": "abcd"}, "bc"),
+        ("${v:3:-2}", {"v": "abcd"}, ""),
+        ("${v:-2}", {"v": "abcd"}, "abcd"),  # `:-` is the default operator, not a negative offset
+        # arguments: `\/` and `$$` escapes, a nested expression
+        ("${v/a\\/b/c}", {"v": "xa/by"}, "xcy"),
+        ("${x:=${y}}", {"y": "7"}, "7"),
+    ],
+)
+def test_pattern_and_substring_operators_as_flux_evaluates_them(
+    text: str, variables: dict[str, str], expected: str
+) -> None:
+    assert flux_envsubst(text, variables) == expected

@@ -64,7 +64,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
             out += re.escape(pattern[i])
         elif c == "[" and (end := pattern.find("]", i + 2)) != -1:
             body = pattern[i + 1 : end]
-            out += "[" + ("^" + body[1:] if body[:1] in ("^", "!") else body) + "]"
+            out += "[" + body + "]"  # Go negates with ^ only, as re does
             i = end
         else:
             out += re.escape(c)

@@ -69,6 +69,21 @@ def test_list_items_and_quoted_keys_are_followed_in_managed_fields() -> None:
     assert field_owner(managed, parse_path("spec.interval"), live) is None
 
 
+def test_set_elements_indexes_and_unowned_paths_in_managed_fields() -> None:
+    live = {"spec": {"finalizers": ["a", "b"], "args": ["--x", "--y"], "n": 1}}
+    managed = [
+        {**PULUMI, "fieldsV1": {"f:spec": {"f:n": {}}}},  # Pulumi's own: never named
+        {"manager": "sets", "operation": "Apply", "fieldsV1": {"f:spec": {"f:finalizers": {'v:"b"': {}}}}},
+        {"manager": "lists", "operation": "Update", "fieldsV1": {"f:spec": {"f:args": {"i:1": {}}}}},
+    ]
+    assert field_owner(managed, ["spec", "finalizers", 1], live) == "sets"
+    assert field_owner(managed, ["spec", "finalizers", 0], live) is None
+    assert field_owner(managed, ["spec", "args", 1], live) == "lists"
+    assert field_owner(managed, ["spec", "args", 5], live) is None  # past the list's end
+    assert field_owner(managed, ["spec", "n"], live) is None
+    assert field_owner(managed, ["spec", "n", "deeper"], live) is None  # a leaf has no fields below
+
+
 def test_a_removed_field_or_a_deleted_object_is_drift_too() -> None:
     live = release(
         "1m",
