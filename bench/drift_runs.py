@@ -142,7 +142,7 @@ def s10_drift(b: Bench) -> Result:
             ratio=auto.median / hand.median,
             goal=f"p50 <= drift interval + one update ({bound:.1f}s)",
             verdict=v,
-            reason=why if v == "MISS" else "",
+            reason=why,
         ),
     ]
     res.headline = (

@@ -105,7 +105,7 @@ def s9_flux(b: Bench) -> Result:
             ratio=ratio,
             goal="<= 1.5x",
             verdict=v,
-            reason=why if v == "MISS" else "",
+            reason=why,
         ),
     ]
     res.headline = f"{up_s.median:.0f} s vs {base_s.median:.0f} s = {ratio:.2f}x; idle RSS " + ", ".join(

@@ -108,7 +108,7 @@ def s11_operations(b: Bench) -> Result:
             ratio=ratio,
             goal="<= 1 s",
             verdict=v,
-            reason=why if v == "MISS" else "",
+            reason=why,
         ),
         Row(f"eoepca-gitops reconcile --stack local {BLOCK}: request to Ready", Stats(reconcile_t)),
         Row("status page: GET / (every block of the stack)", Stats(page_t)),

@@ -9,6 +9,8 @@
   state folder, stopped at the end. Its Git server serves `git_repo`, a snapshot of this checkout
   (what Git tracks plus untracked files it does not ignore) committed on branch main, which tests
   may commit to.
+- `mocks` -> Recorder: Pulumi's mocks installed for a program run in-process, every registered
+  resource recorded.
 - `moto_s3` -> MotoS3(endpoint, bucket, port, aws_env, env, backend_url): moto's real S3 server
   on 127.0.0.1 with one bucket; `aws_env` holds only the AWS_* settings, `env` is os.environ plus them.
 
@@ -21,7 +23,9 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pulumi
 import pytest
 
 from eoepca_gitops.devcluster import ClusterError, DevCluster, ToolsMissingError
@@ -182,3 +186,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", help="rewrite the golden files under tests/golden/"
     )
+
+
+class Recorder(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        return f"{args.name}-id", args.inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.fixture
+def mocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
+    # The program reads the live cluster for the upgrade gate: with mocks there is none to read.
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-cluster"))
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(recorder, project="eoepca-gitops", stack="test", preview=False)
+    return recorder

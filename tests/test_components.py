@@ -9,28 +9,8 @@ from typing import Any
 import pulumi
 import pytest
 
+from tests.conftest import Recorder
 from tests.helpers import FIXTURE_BLOCKS, values
-
-
-class Recorder(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(args)
-        return f"{args.name}-id", args.inputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
-
-
-@pytest.fixture
-def mocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
-    # The program reads the live cluster for the upgrade gate: with mocks there is none to read.
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-cluster"))
-    recorder = Recorder()
-    pulumi.runtime.set_mocks(recorder, project="eoepca-gitops", stack="test", preview=False)
-    return recorder
 
 
 def _config(v: dict[str, Any], secrets: dict[str, str] | None = None) -> None:

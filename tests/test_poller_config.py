@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import load_stack
+from tests.conftest import Recorder
 from tests.helpers import FIXTURE_BLOCKS, values
-from tests.test_components import Recorder, _config, _project, _run_program
+from tests.test_components import _config, _project, _run_program
 
 FILE = "Pulumi.test.yaml"
 POLLER = {
@@ -115,14 +115,6 @@ def test_branch_needed_when_git_tracks_a_tag() -> None:
     assert load(
         values(git={"url": "https://example.org/g.git", "tag": "v1"}, poller={**POLLER, "branch": "main"})
     ).config.poller
-
-
-@pytest.fixture
-def mocks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Recorder:
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-cluster"))  # no live cluster to read
-    recorder = Recorder()
-    pulumi.runtime.set_mocks(recorder, project="eoepca-gitops", stack="test", preview=False)
-    return recorder
 
 
 def test_program_registers_the_poller_component(mocks: Recorder, tmp_path: Path) -> None:
