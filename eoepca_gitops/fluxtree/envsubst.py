@@ -50,19 +50,23 @@ class SubstitutionError(ValueError):
         self.name = name  # the variable that is not set, if that is the problem
 
 
-def _glob(pattern: str) -> re.Pattern[str]:
-    """Go's path.Match pattern as a regular expression (`*` and `?` never match `/`)."""
+def _glob(pattern: str) -> re.Pattern[str] | None:
+    """fluxcd/pkg's path.Match pattern (Go's, except that `*` and `?` match `/` too) as a regular
+    expression; None for a class never closed, a bad pattern that matches nothing."""
     out, i = "", 0
     while i < len(pattern):
         c = pattern[i]
         if c == "*":
-            out += "[^/]*"
+            out += ".*"
         elif c == "?":
-            out += "[^/]"
+            out += "."
         elif c == "\\" and i + 1 < len(pattern):
             i += 1
             out += re.escape(pattern[i])
-        elif c == "[" and (end := pattern.find("]", i + 2)) != -1:
+        elif c == "[":
+            end = pattern.find("]", i + 2)
+            if end == -1:
+                return None
             body = pattern[i + 1 : end]
             out += "[" + body + "]"  # Go negates with ^ only, as re does
             i = end
@@ -75,6 +79,8 @@ def _glob(pattern: str) -> re.Pattern[str]:
 def _trim(s: str, pattern: str, longest: bool) -> str:
     """s without its shortest or longest non-empty prefix matching the glob pattern."""
     glob = _glob(pattern)
+    if glob is None:
+        return s
     matches = [n for n in range(len(s), 0, -1) if glob.match(s[:n])]
     if not matches:
         return s
