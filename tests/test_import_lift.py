@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eoepca_gitops.importer.lift import Lifter
+from eoepca_gitops.importer.lift import Lifter, map_strings
 
 
 def test_a_value_is_lifted_in_each_of_its_strings_and_the_rest_is_kept() -> None:
@@ -12,7 +12,7 @@ def test_a_value_is_lifted_in_each_of_its_strings_and_the_rest_is_kept() -> None
         "urls": ["https://home.example.net/x", "http://203-0-113-7.nip.io", None],
         "other": "203.0.113.70 and example.net",
     }
-    assert Lifter("203.0.113.7", "home.example.net").lift(value) == {
+    assert map_strings(value, Lifter("203.0.113.7", "home.example.net")) == {
         "host": "grafana.${domain}",
         "service": {"loadBalancerIP": "${public_ip}", "port": 443, "tls": True},
         "urls": ["https://${domain}/x", "http://203-0-113-7.nip.io", None],
@@ -21,7 +21,7 @@ def test_a_value_is_lifted_in_each_of_its_strings_and_the_rest_is_kept() -> None
 
 
 def test_without_a_domain_the_ips_nip_io_form_is_the_domain() -> None:
-    assert Lifter("203.0.113.7", None).lift(["a.203-0-113-7.nip.io", "203.0.113.7"]) == [
+    assert map_strings(["a.203-0-113-7.nip.io", "203.0.113.7"], Lifter("203.0.113.7", None)) == [
         "a.${domain}",
         "${public_ip}",
     ]
