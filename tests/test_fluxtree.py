@@ -506,6 +506,13 @@ def test_build_dir_substitutes_only_with_a_post_build(tmp_path: Path) -> None:
     ]
 
 
+def test_build_dir_builds_with_the_kustomizations_build_fields(tmp_path: Path) -> None:
+    write(tmp_path, {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"})
+    assert build_dir(tmp_path / "app", None, {"namePrefix": "p-", "targetNamespace": "t"}) == [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "p-c", "namespace": "t"}}
+    ]
+
+
 def test_kustomize_all_builds_each_folder_with_its_spec_in_the_order_given(tmp_path: Path) -> None:
     write(
         tmp_path,
