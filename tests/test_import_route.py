@@ -172,3 +172,38 @@ def test_a_provider_and_an_alert_of_the_tree_are_the_stacks_notifications(tmp_pa
             }
         ],
     }
+
+
+def test_a_kustomization_whose_build_fields_cannot_be_kept_over_gits_objects_leaves_them_out(
+    tmp_path: Path,
+) -> None:
+    """Its patch tests the annotations as Git has them: over the objects tagged by the import it
+    fails, so the objects are written as Flux builds them and the block's Kustomization has no patches."""
+    settings = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "web", "annotations": {"team": "a"}},
+        "data": {"color": "blue"},
+    }
+    patch = {
+        "patch": "- op: test\n  path: /metadata/annotations\n  value:\n    team: a\n",
+        "target": {"kind": "ConfigMap"},
+    }
+    out, result = import_small(
+        tmp_path,
+        {
+            "clusters/home/apps.yaml": [flux_kustomization("apps", "./apps", patches=[patch])],
+            "apps/settings.yaml": [settings],
+        },
+    )
+    assert declared(out, "apps") == {
+        "name": "apps",
+        "description": "Objects of the Flux Kustomization flux-system/apps.",
+        "kustomization": {"path": "apps", "interval": "10m"},
+    }
+    report = [str(item) for item in result.report]
+    assert "./apps: Kustomization flux-system/apps: spec.patches applied at import" in report
+    assert (
+        "./apps: Kustomization flux-system/apps: its own build fields (targetNamespace, patches, ...) are "
+        "applied at import: its manifests are written as built and the block's Kustomization leaves them out"
+    ) in report
