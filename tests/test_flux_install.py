@@ -188,7 +188,8 @@ def test_a_node_selector_patch_on_a_deployment_without_one_sets_it() -> None:
         },
     }
     flux = FluxConfig(
-        manifest=str(SHARED_FLUX), patches={"helm-controller": {"nodeSelector": {"pool": "infra"}}}
+        manifest=str(SHARED_FLUX),
+        patches={"helm-controller": ControllerPatch(node_selector={"pool": "infra"})},
     )
     (built,) = build_flux_install([deployment], flux)
     assert built["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "infra"}
