@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -100,8 +101,13 @@ def mutants() -> list[Mutant]:
 
 def run_mutmut(patterns: list[str], children: int) -> float:
     started = time.monotonic()
+    # mypy (pyproject's type_check_command) from the same environment
+    path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     subprocess.run(
-        [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children), *patterns], cwd=ROOT, check=True
+        [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children), *patterns],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "PATH": path},
     )
     return time.monotonic() - started
 
