@@ -3,10 +3,12 @@ mutmut over the modules where a silent regression hurts most, then the unit cove
 code, into tests/mutation/results.md.
 
 mutmut copies the project into mutants/, generates every mutant of the files `[tool.mutmut]` in
-pyproject.toml names, and runs, for each mutant of the chosen modules, the unit tests that reach
-the mutated function. Results accumulate in mutants/ (a function's mutants are tested again only
-when it changes, or when its module is named on the command line), so the modules can be run one
-at a time and the report always shows every result there is.
+pyproject.toml names, rejects those mypy rejects, and runs, for each other mutant of the chosen
+modules, the unit tests that reach the mutated function. Results accumulate in mutants/ (a
+function's mutants are tested again only when it changes, or when its module is named on the
+command line), so modules can be run one at a time and the report always shows every result there
+is. `--sample N` tests N mutants per module drawn at random instead of all of them (the report
+then gives that sample's score with its 95 % interval).
 """
 
 from __future__ import annotations
@@ -19,19 +21,20 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
+from tests.mutation import sample
 from tests.mutation.equivalent import EQUIVALENT  # survivors that cannot change behaviour, with why
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.md"
-RUN_TIMES = HERE / "run-times.json"
 NOTES = HERE / "notes.md"
 MUTANTS = ROOT / "mutants"
 VENV_BIN = Path(sys.executable).parent
 MIN_SCORE = 85.0
+# Matches no mutant: a mutmut run that only generates the mutants (and collects the tests' stats).
+GENERATE_ONLY = "eoepca_gitops.x_generate_only__mutmut_0"
 MIN_COVERAGE = 90.0
 
 # Module -> the mutmut name patterns of its mutants. The poller's automation.py is mutated only in
@@ -53,7 +56,16 @@ MODULES: dict[str, tuple[str, ...]] = {
         "eoepca_gitops.poller.automation.xǁLockHolderǁstale__mutmut_*",
     ),
     "cli": ("eoepca_gitops.cli.common.*",),
+    # Where blocks' dependencies become an order and Flux dependsOn lists (also in model, manifests).
+    "dependencies": (
+        "eoepca_gitops.model.loader.x__order__mutmut_*",
+        "eoepca_gitops.model.blocks.xǁBlockCatalogǁ*",
+        "eoepca_gitops.manifests.building_block.x_kustomization__mutmut_*",
+        "eoepca_gitops.manifests.building_block.x_helm_release__mutmut_*",
+    ),
 }
+# No survivor at all is the goal here; MIN_SCORE elsewhere.
+NO_SURVIVOR = {"redaction", "dependencies"}
 # Unit coverage is reported for the same code (the pure parts of the poller: its logic).
 COVERAGE: dict[str, tuple[str, ...]] = {
     "model": ("eoepca_gitops/model/",),
@@ -79,6 +91,7 @@ class Mutant:
     name: str  # eoepca_gitops.poller.decide.x_decide__mutmut_3
     module: str  # eoepca_gitops.poller.decide
     status: str  # mutmut's word: killed, survived, timeout, no tests, not checked, ...
+    seconds: float  # how long its tests ran (0 when none did)
 
 
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
@@ -94,19 +107,23 @@ def mutants() -> list[Mutant]:
     out: list[Mutant] = []
     for meta in sorted(MUTANTS.rglob("*.py.meta")):
         module = ".".join(meta.relative_to(MUTANTS).with_suffix("").with_suffix("").parts)
-        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
-        out += [Mutant(name, module, status_by_exit_code[code]) for name, code in codes.items()]
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        seconds = data.get("durations_by_key", {})
+        out += [
+            Mutant(name, module, status_by_exit_code[code], seconds.get(name) or 0.0)
+            for name, code in data["exit_code_by_key"].items()
+        ]
     return out
 
 
-def run_mutmut(patterns: list[str], children: int) -> float:
+def run_mutmut(patterns: list[str], children: int, *, check: bool = True) -> float:
     started = time.monotonic()
     # mypy (pyproject's type_check_command) from the same environment
     path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     subprocess.run(
         [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children), *patterns],
         cwd=ROOT,
-        check=True,
+        check=check,
         env={**os.environ, "PATH": path},
     )
     return time.monotonic() - started
@@ -145,54 +162,75 @@ def _diff(name: str) -> str:
     return " / ".join(ln.strip() for ln in changed) or "?"
 
 
-def report(run_times: dict[str, dict[str, object]], covered: dict[str, float]) -> str:
+def _score(mine: list[Mutant]) -> tuple[int, int, int]:
+    """(killed, of which timed out, tested) of these mutants."""
+    counts = Counter(m.status for m in mine)
+    tested = sum(counts.values()) - counts["skipped"] - counts["not checked"]
+    killed = sum(n for status, n in counts.items() if status in KILLED)
+    return killed, counts["timeout"], tested
+
+
+def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
     every = mutants()
     lines = [
         "# Mutation testing and unit coverage",
         "",
         "Written by `make mutation` (`python -m tests.mutation`; mutmut "
-        f"{_version('mutmut')}, pytest-cov {_version('pytest-cov')}). Score = killed (a test failed, "
-        "or the mutant hung until mutmut's timeout) / mutants tested; `no tests` (no unit test reaches "
-        f"the function) counts as surviving. Goal: >= {MIN_SCORE:.0f} % per module, no survivor in "
-        f"redaction or dependency code; unit coverage >= {MIN_COVERAGE:.0f} %.",
-        "",
-        "## Run times",
-        "",
-        "| module | mutants run | seconds | date | workers |",
-        "|---|---|---|---|---|",
-    ]
-    for module in MODULES:
-        t = run_times.get(module)
-        if t:
-            lines.append(f"| {module} | {t['mutants']} | {t['seconds']} | {t['date']} | {t['workers']} |")
-    lines += [
+        f"{_version('mutmut')}, pytest-cov {_version('pytest-cov')}). Score = killed (mypy rejects "
+        "the mutant, a test failed, or the mutant hung until mutmut's timeout) / mutants tested; "
+        "`no tests` (no unit test reaches the function) counts as surviving. Goal: "
+        f">= {MIN_SCORE:.0f} % per module, no survivor in redaction or dependency code; unit "
+        f"coverage >= {MIN_COVERAGE:.0f} %.",
         "",
         "## Score per module",
         "",
-        "`not tested`: generated mutants no run has reached yet (a module stopped for time); "
-        "`timeout`: counted as killed, listed below.",
+        "`mutants`: all the module's mutants; `scored`: the ones the score is over (a random sample "
+        "where the module was sampled: tests/mutation/samples.json, with its seed); `seconds`: "
+        "the scored mutants' test time, one after the other, as mutmut measured it.",
         "",
-        "| module | file | killed | timeout | survived | not tested | score | goal |",
-        "|---|---|---|---|---|---|---|---|",
+        "| module | mutants | scored | tested | killed | by mypy | survived | score | 95 % interval | "
+        "seconds | goal |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    scored_by_module: dict[str, list[Mutant]] = {}
+    for module, patterns in MODULES.items():
+        mine = [m for m in every if _matches(m.name, patterns)]
+        drawn = samples.get(module)
+        scored = [m for m in mine if m.name in set(drawn.names)] if drawn else mine
+        scored_by_module[module] = scored
+        killed, _, tested = _score(scored)
+        by_mypy = sum(m.status == "caught by type check" for m in scored)
+        score = 100.0 * killed / tested if tested else None
+        low, high = sample.wilson(killed, tested)
+        interval = f"{low:.1f}-{high:.1f} %" if drawn and tested else "-"
+        goal = 100.0 if module in NO_SURVIVOR else MIN_SCORE
+        verdict = "-" if score is None else "PASS" if score >= goal else "MISS"
+        lines.append(
+            f"| {module} | {len(mine)} | {len(scored)}{' (sample)' if drawn else ''} | {tested} | {killed} | "
+            f"{by_mypy} | {tested - killed} | {'-' if score is None else f'{score:.1f} %'} | {interval} | "
+            f"{sum(m.seconds for m in scored):.0f} | {verdict} |"
+        )
+    lines += [
+        "",
+        "## Score per file",
+        "",
+        "Over the same mutants; `not tested`: scored mutants no run has reached yet; `timeout`: counted "
+        "as killed, listed below.",
+        "",
+        "| module | file | killed | timeout | survived | not tested | score |",
+        "|---|---|---|---|---|---|---|",
     ]
     survivors: list[Mutant] = []
     timeouts: list[Mutant] = []
-    for module, patterns in MODULES.items():
-        mine = [m for m in every if _matches(m.name, patterns)]
-        for file in sorted({m.module for m in mine}):
-            counts = Counter(m.status for m in mine if m.module == file)
-            timeout = counts["timeout"]
-            killed = sum(n for status, n in counts.items() if status in KILLED) - timeout
-            untested = counts["not checked"]
-            tested = sum(counts.values()) - counts["skipped"] - untested
-            score = 100.0 * (killed + timeout) / tested if tested else None
-            verdict = "-" if score is None else "PASS" if score >= MIN_SCORE else "MISS"
-            lines.append(
-                f"| {module} | {file} | {killed} | {timeout} | {tested - killed - timeout} | {untested} | "
-                f"{'-' if score is None else f'{score:.1f} %'} | {verdict} |"
-            )
-        survivors += [m for m in mine if m.status not in KILLED | {"skipped", "not checked"}]
-        timeouts += [m for m in mine if m.status == "timeout"]
+    for module, scored in scored_by_module.items():
+        for file in sorted({m.module for m in scored}):
+            killed, timeout, tested = _score([m for m in scored if m.module == file])
+            untested = sum(m.status == "not checked" for m in scored if m.module == file)
+            percent = f"{100.0 * killed / tested:.1f} %" if tested else "-"
+            row = (module, file, killed - timeout, timeout, tested - killed, untested, percent)
+            lines.append("| " + " | ".join(str(cell) for cell in row) + " |")
+        survivors += [m for m in scored if m.status not in KILLED | {"skipped", "not checked"}]
+        timeouts += [m for m in scored if m.status == "timeout"]
     lines += ["", "## Surviving mutants", ""]
     if not survivors:
         lines.append("None.")
@@ -201,15 +239,15 @@ def report(run_times: dict[str, dict[str, object]], covered: dict[str, float]) -
         lines.append(f"- `{m.name}` ({m.status}{f'; equivalent: {why}' if why else ''}): `{_diff(m.name)}`")
     lines += ["", "## Timed out (counted as killed)", ""]
     lines += [f"- `{m.name}`: `{_diff(m.name)}`" for m in timeouts] or ["None."]
-    if NOTES.exists():  # what the run times and scores do not say (kept by hand, as the run's log)
+    if NOTES.exists():  # what the scores do not say (kept by hand, as the run's log)
         lines += ["", "## Notes on this run", "", NOTES.read_text(encoding="utf-8").strip()]
     lines += ["", "## Unit coverage (lines and branches)", "", "| module | file | coverage | goal |"]
     lines.append("|---|---|---|---|")
     for module, prefixes in COVERAGE.items():
-        for path, percent in sorted(covered.items()):
+        for path, covered_percent in sorted(covered.items()):
             if path.startswith(prefixes):
-                verdict = "PASS" if percent >= MIN_COVERAGE else "MISS"
-                lines.append(f"| {module} | {path} | {percent:.1f} % | {verdict} |")
+                verdict = "PASS" if covered_percent >= MIN_COVERAGE else "MISS"
+                lines.append(f"| {module} | {path} | {covered_percent:.1f} % | {verdict} |")
     return "\n".join(lines) + "\n"
 
 
@@ -217,6 +255,22 @@ def _version(package: str) -> str:
     from importlib.metadata import version
 
     return version(package)
+
+
+def _targets(
+    module: str, every: list[Mutant], args: argparse.Namespace, samples: dict[str, sample.Sample]
+) -> list[str]:
+    """What mutmut runs for `module`: name patterns (every mutant, tested again) or mutant names."""
+    mine = [m for m in every if _matches(m.name, MODULES[module])]
+    if args.survivors:
+        return [m.name for m in mine if m.status not in KILLED | {"skipped", "not checked"}]
+    if not args.sample:
+        samples.pop(module, None)
+        return list(MODULES[module])
+    drawn = sample.draw(module, [m.name for m in mine], args.sample, args.seed)
+    samples[module] = drawn
+    untested = {m.name for m in mine if m.status == "not checked"}
+    return [name for name in drawn.names if name in untested]
 
 
 def main() -> None:
@@ -227,33 +281,28 @@ def main() -> None:
     parser.add_argument(
         "--survivors", action="store_true", help="test again only the mutants that survived the last run"
     )
+    parser.add_argument(
+        "--sample", type=int, metavar="N", help="test N mutants per module, drawn at random, instead of all"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the draw of --sample (default 1)")
     args = parser.parse_args()
     modules = args.modules or list(MODULES)
     unknown = sorted(set(modules) - set(MODULES))
     if unknown:
         parser.error(f"unknown modules {', '.join(unknown)}: choose from {', '.join(MODULES)}")
-    run_times: dict[str, dict[str, object]] = (
-        json.loads(RUN_TIMES.read_text(encoding="utf-8")) if RUN_TIMES.exists() else {}
-    )
+    samples = sample.load()
     if not args.report_only:
-        for module in modules:
-            if args.survivors:
-                mine = [m for m in mutants() if _matches(m.name, MODULES[module])]
-                names = [m.name for m in mine if m.status not in KILLED | {"skipped"}]
-                if names:
-                    run_mutmut(names, args.workers)
-                continue
-            seconds = run_mutmut(list(MODULES[module]), args.workers)
-            # counted after the run: a first run generates the mutants
-            mine = [m for m in mutants() if _matches(m.name, MODULES[module]) and m.status != "not checked"]
-            run_times[module] = {
-                "mutants": len(mine),
-                "seconds": round(seconds),
-                "date": date.today().isoformat(),
-                "workers": args.workers,
-            }
-            RUN_TIMES.write_text(json.dumps(run_times, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    RESULTS.write_text(report(run_times, coverage()), encoding="utf-8")
+        if args.sample and not MUTANTS.exists():
+            # A sample is drawn from the generated mutants; mutmut exits 1 as nothing matches.
+            run_mutmut([GENERATE_ONLY], args.workers, check=False)
+        every = mutants()
+        # One mutmut run for all the modules: each run type-checks every mutant first (minutes).
+        targets = [t for module in modules for t in _targets(module, every, args, samples)]
+        sample.save(samples)
+        if targets:
+            seconds = run_mutmut(targets, args.workers)
+            print(f"mutmut ran {len(targets)} names or patterns in {seconds:.0f} s", file=sys.stderr)
+    RESULTS.write_text(report(coverage(), samples), encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
 
 
