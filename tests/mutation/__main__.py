@@ -269,8 +269,9 @@ def _targets(
         return list(MODULES[module])
     drawn = sample.draw(module, [m.name for m in mine], args.sample, args.seed)
     samples[module] = drawn
-    untested = {m.name for m in mine if m.status == "not checked"}
-    return [name for name in drawn.names if name in untested]
+    # Killed stays killed while its function is unchanged; survivors are tried again with the new tests.
+    killed = {m.name for m in mine if m.status in KILLED | {"skipped"}}
+    return [name for name in drawn.names if name not in killed]
 
 
 def main() -> None:
