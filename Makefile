@@ -27,7 +27,7 @@ help:
 	@echo "make mutation      mutation score and unit coverage -> tests/mutation/results.md;"
 	@echo "                   MODULES=\"model poller ...\" for some modules, WORKERS=N (default 1, niced),"
 	@echo "                   SURVIVORS=1 to test again only the mutants that survived the last run,"
-	@echo "                   SAMPLE=N to test N mutants per module drawn at random instead of all"
+	@echo "                   SAMPLE=N to test N mutants drawn at random of each large module"
 
 demo:
 	scripts/demo.sh

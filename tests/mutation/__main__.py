@@ -7,8 +7,8 @@ pyproject.toml names, rejects those mypy rejects, and runs, for each other mutan
 modules, the unit tests that reach the mutated function. Results accumulate in mutants/ (a
 function's mutants are tested again only when it changes, or when its module is named on the
 command line), so modules can be run one at a time and the report always shows every result there
-is. `--sample N` tests N mutants per module drawn at random instead of all of them (the report
-then gives that sample's score with its 95 % interval).
+is. `--sample N` tests N mutants drawn at random of each large module instead of all of them (the
+report then gives that sample's score with its 95 % interval); the small ones are run in full.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "eoepca_gitops.manifests.building_block.x_helm_release__mutmut_*",
     ),
 }
+# Thousands of mutants each, at seconds to a minute per mutant: what --sample samples.
+LARGE = {"model", "manifests", "fluxtree", "importer"}
 # No survivor at all is the goal here; MIN_SCORE elsewhere.
 NO_SURVIVOR = {"redaction", "dependencies"}
 # Unit coverage is reported for the same code (the pure parts of the poller: its logic).
@@ -264,7 +266,7 @@ def _targets(
     mine = [m for m in every if _matches(m.name, MODULES[module])]
     if args.survivors:
         return [m.name for m in mine if m.status not in KILLED | {"skipped", "not checked"}]
-    if not args.sample:
+    if not args.sample or module not in LARGE:
         samples.pop(module, None)
         return list(MODULES[module])
     drawn = sample.draw(module, [m.name for m in mine], args.sample, args.seed)
@@ -283,7 +285,10 @@ def main() -> None:
         "--survivors", action="store_true", help="test again only the mutants that survived the last run"
     )
     parser.add_argument(
-        "--sample", type=int, metavar="N", help="test N mutants per module, drawn at random, instead of all"
+        "--sample",
+        type=int,
+        metavar="N",
+        help=f"test N mutants, drawn at random, of each of {', '.join(sorted(LARGE))} instead of all",
     )
     parser.add_argument("--seed", type=int, default=1, help="the draw of --sample (default 1)")
     args = parser.parse_args()
