@@ -55,6 +55,54 @@ def repository(layout: str, tmp: Path) -> Path:
     return repo
 
 
+def flux_kustomization(name: str, path: str, **spec: Any) -> dict[str, Any]:
+    """A Flux Kustomization in flux-system of the small repository's Git source."""
+    return {
+        "apiVersion": f"{K}/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": "flux-system"},
+        "spec": {
+            "interval": "10m",
+            "path": path,
+            "prune": True,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+            **spec,
+        },
+    }
+
+
+def small_repository(tmp: Path, files: dict[str, list[dict[str, Any]]]) -> Path:
+    """A repository of one cluster, clusters/home, without Flux's install manifest: its sync objects
+    (Git source flux-system, https://git.example.org/fleet, root Kustomization flux-system) and
+    `files` (repository path -> its objects)."""
+    repo = tmp / "repos" / "small"
+    sync = [
+        {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {"interval": "1m", "ref": {"branch": "main"}, "url": "https://git.example.org/fleet"},
+        },
+        flux_kustomization("flux-system", "./clusters/home"),
+    ]
+    for rel, docs in {"clusters/home/flux-system/gotk-sync.yaml": sync, **files}.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text("---\n".join(yaml.safe_dump(d, sort_keys=False) for d in docs))
+    return repo
+
+
+def import_small(tmp: Path, files: dict[str, list[dict[str, Any]]]) -> tuple[Path, ImportResult]:
+    """(the project, the import) of the small repository of `files`, imported as stack home."""
+    out = project(tmp)
+    return out, import_cluster(small_repository(tmp, files), "clusters/home", "home", out)
+
+
+def declared(out: Path, block: str) -> dict[str, Any]:
+    """A block as the project's clusters/blocks/ file declares it."""
+    data: dict[str, Any] = yaml.safe_load((out / defaults.BLOCKS_DIR / f"{block}.yaml").read_text())
+    return data
+
+
 def project(tmp: Path) -> Path:
     """An empty project beside a link to the shared Flux manifests."""
     out = tmp / "project"
@@ -182,9 +230,13 @@ __all__ = [
     "TREES",
     "built",
     "complete",
+    "declared",
     "differences",
+    "flux_kustomization",
     "import_cluster",
+    "import_small",
     "project",
     "repository",
+    "small_repository",
     "stack_name",
 ]

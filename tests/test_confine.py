@@ -194,3 +194,75 @@ def test_kustomize_itself_reaches_no_network(repo: Path, remote: str, why: str) 
     kustomization(repo / "apps" / "dev", resources=[remote])
     with pytest.raises(BuildError, match=why):
         kustomize(repo / "apps" / "dev")
+
+
+def remote_refusal(repo: Path, folder: str) -> str:
+    with pytest.raises(PathError) as info:
+        check_build(repo, repo / folder, {}, "flux-system/apps")
+    return str(info.value)
+
+
+@pytest.mark.parametrize("field", ["bases", "components"])
+def test_a_remote_base_or_component_is_refused_naming_its_kustomization_file(repo: Path, field: str) -> None:
+    kustomization(repo / "apps" / "dev", **{field: ["github.com/org/repo//deploy?ref=v1"]})
+    assert remote_refusal(repo, "apps/dev") == (
+        f"apps/dev/kustomization.yaml: {field}[0]: github.com/org/repo//deploy?ref=v1 is a remote "
+        "resource; import and render fetch nothing (copy it into the repository)"
+    )
+
+
+def test_a_remote_generator_file_is_refused(repo: Path) -> None:
+    kustomization(repo / "apps" / "dev", generators=["https://example.org/generator.yaml"])
+    assert remote_refusal(repo, "apps/dev") == (
+        "apps/dev/kustomization.yaml: generators[0]: https://example.org/generator.yaml is a remote "
+        "resource; import and render fetch nothing (copy it into the repository)"
+    )
+
+
+def test_an_inline_transformer_is_not_read_as_a_remote_path(repo: Path) -> None:
+    inline = "apiVersion: builtin\nkind: PrefixTransformer\nmetadata:\n  name: p\nprefix: x-\n"
+    kustomization(repo / "apps" / "dev", resources=["../base"], transformers=[inline])
+    check_build(repo, repo / "apps" / "dev", {}, "flux-system/apps")
+
+
+def test_an_inline_strategic_merge_patch_is_not_read_as_a_path(repo: Path) -> None:
+    inline = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: base\ndata:\n  dir: ../../../../../../x\n"
+    kustomization(repo / "apps" / "dev", resources=["../base"], patchesStrategicMerge=[inline])
+    check_build(repo, repo / "apps" / "dev", {}, "flux-system/apps")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"patches": [{"path": "example.org/patch.yaml"}]},
+        {"configMapGenerator": [{"name": "g", "files": ["example.org/data.txt"]}]},
+        {"configMapGenerator": [{"name": "g", "envs": ["example.org/vars.env"]}]},
+        {"secretGenerator": [{"name": "g", "env": "example.org/vars.env"}]},
+        {"openapi": {"path": "example.org/schema.json"}},
+    ],
+)
+def test_a_path_kustomize_only_reads_locally_is_never_taken_for_a_remote_one(
+    repo: Path, fields: dict[str, Any]
+) -> None:
+    kustomization(repo / "apps" / "dev", resources=["../base"], **fields)
+    check_build(repo, repo / "apps" / "dev", {}, "flux-system/apps")  # missing: left to kustomize
+
+
+def test_a_generator_after_one_that_is_not_a_mapping_is_still_confined(repo: Path) -> None:
+    kustomization(repo / "apps" / "dev", configMapGenerator=["junk", {"name": "g", "files": ["/etc/passwd"]}])
+    with pytest.raises(PathError) as info:
+        check_build(repo, repo / "apps" / "dev", {}, "flux-system/apps")
+    assert str(info.value) == (
+        f"apps/dev/kustomization.yaml: configMapGenerator[1].files[0]: /etc/passwd leads outside "
+        f"the repository {repo}"
+    )
+
+
+def test_a_generator_files_key_ends_at_the_first_equals_sign(repo: Path) -> None:
+    kustomization(repo / "apps" / "dev", configMapGenerator=[{"name": "g", "files": ["pw=../../../a=b"]}])
+    with pytest.raises(PathError) as info:
+        check_build(repo, repo / "apps" / "dev", {}, "flux-system/apps")
+    assert str(info.value) == (
+        f"apps/dev/kustomization.yaml: configMapGenerator[0].files[0]: ../../../a=b leads outside "
+        f"the repository {repo}"
+    )

@@ -28,9 +28,11 @@ from eoepca_gitops.fluxtree import (
     kustomize,
     kustomize_all,
     substitute_object,
+    substituted,
     substitution_disabled,
     walk,
 )
+from eoepca_gitops.fluxtree.tree import postbuild_variables
 
 
 def test_key_is_group_kind_namespace_name() -> None:
@@ -576,3 +578,84 @@ def test_a_folder_kustomize_cannot_build_is_read_file_by_file(tmp_path: Path) ->
     assert [(p.file, p.line) for p in tree.problems] == [("clusters/dev", 0), ("clusters/dev/broken.yaml", 2)]
     assert tree.problems[0].reason.endswith("; its files are read one by one instead")
     assert [a.obj["metadata"]["name"] for a in tree.objects] == ["cm", "n"]
+
+
+BUILT = (
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {d: "x-${v}"}\n---\n'
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {d: "y-${v}"}\n'
+)
+
+
+def test_substituted_applies_the_post_build_variables_to_each_object() -> None:
+    assert substituted(BUILT, {"v": "1"}) == [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"d": "x-1"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}, "data": {"d": "y-1"}},
+    ]
+
+
+def test_substituted_without_a_post_build_is_the_objects_as_built() -> None:
+    assert substituted(BUILT, None) == [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"d": "x-${v}"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}, "data": {"d": "y-${v}"}},
+    ]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"app/kustomization.yaml": "resources: [cm.yaml]", "app/cm.yaml": CM},  # its own kustomization
+        {"app/sub/kustomization.yaml": "resources: [cm.yaml]", "app/sub/cm.yaml": CM},  # a sub-folder's
+    ],
+)
+def test_a_build_with_build_fields_does_not_depend_on_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str]
+) -> None:
+    write(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    (cm,) = documents(kustomize(tmp_path / "app", {"namePrefix": "p-"}))
+    assert cm["metadata"] == {"name": "p-cm", "labels": {"app": "a"}}
+
+
+def test_a_generated_folders_symlink_to_a_file_beside_it_fails_the_build(tmp_path: Path) -> None:
+    write(tmp_path, {"other/cm.yaml": CM})
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "cm.yaml").symlink_to(tmp_path / "other" / "cm.yaml")
+    app = (tmp_path / "app").resolve()
+    with pytest.raises(BuildError) as info:
+        kustomize(tmp_path / "app")
+    assert str(info.value) == (
+        f"kustomize build of {app} failed: {app / 'cm.yaml'}: leads outside {app} "
+        f"(to {(tmp_path / 'other' / 'cm.yaml').resolve()})"
+    )
+
+
+def test_flux_objects_names_the_root_kustomization_as_given(tmp_path: Path) -> None:
+    write(tmp_path, {"app/cm.yaml": CM})
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cm", "labels": {"app": "a"}},
+        "data": {"image": "nginx:1.0"},
+    }
+    assert flux_objects(tmp_path, "./app", "infra/root") == [AppliedObject(cm, "infra/root", "./app", cm)]
+
+
+SECRET_VARIABLES = {"postBuild": {"substituteFrom": [{"kind": "Secret", "name": "s"}]}}
+
+
+def secret(**data: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": data}
+
+
+def test_a_secret_value_with_a_character_outside_base64_is_taken_as_written() -> None:
+    assert postbuild_variables(SECRET_VARIABLES, "flux-system", [secret(user="YWxp*Y2U=")]) == (
+        {"user": "YWxp*Y2U="},
+        [],
+    )
+
+
+def test_a_secret_value_split_over_lines_is_decoded_as_kubernetes_does() -> None:
+    assert postbuild_variables(SECRET_VARIABLES, "flux-system", [secret(user="YWxp\nY2U=\n")]) == (
+        {"user": "alice"},
+        [],
+    )

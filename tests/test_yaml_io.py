@@ -68,3 +68,19 @@ def test_flux_install_manifests_load() -> None:
     for path in sorted(SHARED_FLUX.glob("install-*.yaml")):
         docs = yaml_io.load_all_file(path)
         assert any(d and d.get("kind") == "CustomResourceDefinition" for d in docs)
+
+
+def test_a_value_two_keys_share_is_written_at_both_without_an_anchor() -> None:
+    labels = {"app": "poller"}
+    assert yaml_io.dump({"selector": labels, "template": labels}) == (
+        "selector:\n  app: poller\ntemplate:\n  app: poller\n"
+    )
+
+
+def test_text_of_several_lines_is_a_block() -> None:
+    assert yaml_io.dump({"ignore": "/docs\n*.md\n"}) == "ignore: |\n  /docs\n  *.md\n"
+
+
+def test_text_a_block_cannot_hold_exactly_is_quoted() -> None:
+    # trailing spaces on a line would be lost in a block
+    assert yaml_io.dump({"v": "a  \nb"}) == 'v: "a  \\nb"\n'

@@ -7,6 +7,7 @@ One implementation for the flux layer of `render`, the importer, `diff` and the 
   Kustomization's own build-time fields (targetNamespace, patches, images, namePrefix,
   components) as an overlay;
 - envsubst.py: postBuild substitution as Flux's envsubst does it on each object's text;
+- gomatch.py: the glob patterns of its trim operators, as its fork of Go's path.Match reads them;
 - confine.py: what a tree may make them read: files of its repository, nothing remote;
 - tree.py: following a root Kustomization path and every Kustomization it applies;
 - objects.py: object keys (group, kind, namespace, name) and a readable dict diff.

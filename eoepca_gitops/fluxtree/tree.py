@@ -99,8 +99,9 @@ def yaml_error(repo_root: Path, path: Path) -> tuple[int, str] | None:
 
 
 def _decoded(value: str) -> str:
+    """A Secret's data value as Kubernetes decodes it (Go's base64: line breaks ignored), else as written."""
     try:
-        return base64.b64decode(value, validate=True).decode()
+        return base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         return value
 

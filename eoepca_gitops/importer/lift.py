@@ -118,6 +118,3 @@ class Lifter:
         for pattern, replacement in self.rules:
             text = pattern.sub(replacement, text)
         return text
-
-    def lift(self, value: Any) -> Any:
-        return map_strings(value, self)

@@ -1,0 +1,174 @@
+"""Routing an import's objects (importer/route.py): each object the tree applies to a block's
+declaration, a plain manifest, the stack's notifications, or left out with a report line. Each test
+imports a small tree written by hand (tests/import_trees.small_repository)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.import_trees import declared, flux_kustomization, import_small
+
+N = "notification.toolkit.fluxcd.io/v1beta3"
+SETTINGS = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "settings", "namespace": "web"},
+    "data": {"color": "blue"},
+}
+# What the report says of every small tree: it has no install manifest and no recurring IP.
+NO_INSTALL = "./clusters/home: no flux-system/gotk-components.yaml: the stack uses the default Flux"
+NO_IP = (
+    "Pulumi.home.yaml: no public IP recurs in the tree: set eoepca-gitops:cluster.publicIp "
+    "(the stack is refused until then)"
+)
+
+
+def _namespace(name: str, **metadata: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, **metadata}}
+
+
+def test_a_namespace_of_a_name_only_is_declared_in_its_block(tmp_path: Path) -> None:
+    out, _ = import_small(
+        tmp_path,
+        {
+            "clusters/home/apps.yaml": [flux_kustomization("apps", "./apps")],
+            "apps/ns.yaml": [_namespace("web")],
+        },
+    )
+    assert declared(out, "apps") == {
+        "name": "apps",
+        "description": "Objects of the Flux Kustomization flux-system/apps.",
+        "namespaces": ["web"],
+        "kustomization": {"path": "apps", "interval": "10m"},
+    }
+    assert not (out / "clusters/flux/apps/namespace__cluster_web.yaml").exists()
+
+
+def test_a_namespace_with_labels_is_kept_as_a_plain_manifest(tmp_path: Path) -> None:
+    out, result = import_small(
+        tmp_path,
+        {
+            "clusters/home/apps.yaml": [flux_kustomization("apps", "./apps")],
+            "apps/ns.yaml": [_namespace("web", labels={"team": "a"})],
+        },
+    )
+    assert [str(item) for item in result.report] == [NO_INSTALL, NO_IP]
+    assert declared(out, "apps") == {
+        "name": "apps",
+        "description": "Objects of the Flux Kustomization flux-system/apps.",
+        "kustomization": {"path": "apps", "interval": "10m"},
+    }
+    kept = yaml.safe_load((out / "clusters/flux/apps/namespace__cluster_web.yaml").read_text())
+    assert kept == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"labels": {"team": "a"}, "name": "web"},
+    }
+
+
+def test_a_namespace_with_a_spec_is_kept_as_a_plain_manifest(tmp_path: Path) -> None:
+    namespace = _namespace("web") | {"spec": {"finalizers": ["kubernetes"]}}
+    out, result = import_small(
+        tmp_path,
+        {"clusters/home/apps.yaml": [flux_kustomization("apps", "./apps")], "apps/ns.yaml": [namespace]},
+    )
+    assert [str(item) for item in result.report] == [NO_INSTALL, NO_IP]
+    assert declared(out, "apps") == {
+        "name": "apps",
+        "description": "Objects of the Flux Kustomization flux-system/apps.",
+        "kustomization": {"path": "apps", "interval": "10m"},
+    }
+    kept = yaml.safe_load((out / "clusters/flux/apps/namespace__cluster_web.yaml").read_text())
+    assert kept == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "web"},
+        "spec": {"finalizers": ["kubernetes"]},
+    }
+
+
+def test_an_object_applied_again_is_left_out_and_the_objects_after_it_are_still_routed(
+    tmp_path: Path,
+) -> None:
+    """Flux applies a folder's Namespaces first, its ConfigMaps before its sources: the repeated
+    ConfigMap comes before the HelmRepository."""
+    repository = {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "HelmRepository",
+        "metadata": {"name": "charts", "namespace": "web"},
+        "spec": {"interval": "1h", "url": "https://charts.example.org"},
+    }
+    out, result = import_small(
+        tmp_path,
+        {
+            "clusters/home/apps.yaml": [flux_kustomization("apps", "./apps")],
+            "clusters/home/more.yaml": [flux_kustomization("more", "./more")],
+            "apps/settings.yaml": [SETTINGS],
+            "more/settings.yaml": [SETTINGS, repository],
+        },
+    )
+    assert [str(item) for item in result.report] == [
+        NO_INSTALL,
+        NO_IP,
+        "more/settings.yaml:2: ConfigMap web/settings applied again (first by flux-system/apps); left out",
+    ]
+    assert declared(out, "more") == {
+        "name": "more",
+        "description": "Objects of the Flux Kustomization flux-system/more.",
+        "kustomization": {"path": "more", "interval": "10m"},
+        "helmRepositories": [
+            {"name": "charts", "namespace": "web", "url": "https://charts.example.org", "interval": "1h"}
+        ],
+    }
+
+
+def test_the_counts_are_of_the_kustomizations_beside_the_root_and_of_the_objects_lifted(
+    tmp_path: Path,
+) -> None:
+    _, result = import_small(
+        tmp_path,
+        {
+            "clusters/home/apps.yaml": [flux_kustomization("apps", "./apps")],
+            "clusters/home/more.yaml": [flux_kustomization("more", "./more")],
+            "apps/ns.yaml": [_namespace("web")],
+            "apps/settings.yaml": [SETTINGS],
+        },
+    )
+    assert result.counts == {"Flux Kustomizations (blocks)": 2, "lifted into block declarations": 1}
+
+
+def test_a_provider_and_an_alert_of_the_tree_are_the_stacks_notifications(tmp_path: Path) -> None:
+    provider = {
+        "apiVersion": N,
+        "kind": "Provider",
+        "metadata": {"name": "slack", "namespace": "flux-system"},
+        "spec": {"type": "slack", "channel": "ops", "address": "https://hooks.example.org/x"},
+    }
+    alert = {
+        "apiVersion": N,
+        "kind": "Alert",
+        "metadata": {"name": "on-error", "namespace": "flux-system"},
+        "spec": {
+            "providerRef": {"name": "slack"},
+            "eventSeverity": "error",
+            "eventSources": [{"kind": "Kustomization", "name": "*"}],
+        },
+    }
+    out, _ = import_small(tmp_path, {"clusters/home/notify.yaml": [provider, alert]})
+    config = yaml.safe_load((out / "Pulumi.home.yaml").read_text())["config"]
+    assert config["eoepca-gitops:notifications"] == {
+        "providers": [
+            {"name": "slack", "address": "https://hooks.example.org/x", "channel": "ops", "type": "slack"}
+        ],
+        "alerts": [
+            {
+                "name": "on-error",
+                "provider": "slack",
+                "severity": "error",
+                "eventSources": [{"kind": "Kustomization", "name": "*"}],
+            }
+        ],
+    }
