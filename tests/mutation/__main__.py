@@ -113,6 +113,15 @@ def mutants() -> list[Mutant]:
     return out
 
 
+def _stale() -> bool:
+    """Whether mutants/ lacks the mutants of a source file as it is now (mutmut's own test: mtime)."""
+    for source in (ROOT / "eoepca_gitops").rglob("*.py"):
+        copy = MUTANTS / source.relative_to(ROOT)
+        if not copy.exists() or copy.stat().st_mtime < source.stat().st_mtime:
+            return True
+    return False
+
+
 def run_mutmut(patterns: list[str], children: int, *, check: bool = True) -> float:
     started = time.monotonic()
     # mypy (pyproject's type_check_command) from the same environment
@@ -291,8 +300,8 @@ def main() -> None:
         parser.error(f"unknown modules {', '.join(unknown)}: choose from {', '.join(MODULES)}")
     samples = sample.load()
     if not args.report_only:
-        if args.sample and not MUTANTS.exists():
-            # A sample is drawn from the generated mutants; mutmut exits 1 as nothing matches.
+        if args.sample and _stale():
+            # A sample is drawn from the mutants of the code as it is; mutmut exits 1 as nothing matches.
             run_mutmut([GENERATE_ONLY], args.workers, check=False)
         every = mutants()
         # One mutmut run for all the modules: each run type-checks every mutant first (minutes).
