@@ -203,3 +203,42 @@ def test_values_from_that_nothing_provides_is_found() -> None:
         "portal": [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "in-git", "namespace": ns}}]
     }
     assert missing_references(m, layer) == [(f"{ns}/eoepca-portal", f"Secret {ns}/nowhere")]
+
+
+def test_the_object_store_host_is_the_endpoints_host_without_its_path() -> None:
+    cluster = {
+        **values()["cluster"],
+        "objectStore": {"endpoint": "https://s3.example.org/eo/data", "region": "r"},
+    }
+    variables = load(values(cluster=cluster)).config.cluster.variables()
+    assert variables["object_store_host"] == "s3.example.org"
+    assert variables["object_store_endpoint"] == "https://s3.example.org/eo/data"
+
+
+def test_only_the_trailing_slashes_of_a_url_are_dropped() -> None:
+    eo_data = {
+        "endpoint": "https://eodata.example.org/X//",
+        "region": "r",
+        "catalogue": "https://cat.example.org/X",
+    }
+    variables = load(values(cluster={**values()["cluster"], "eoData": eo_data})).config.cluster.variables()
+    assert (variables["eodata_endpoint"], variables["eodata_catalogue"]) == (
+        "https://eodata.example.org/X",
+        "https://cat.example.org/X",
+    )
+
+
+def test_an_https_git_password_left_unset_names_the_key_that_wants_it() -> None:
+    git = {
+        "url": "https://git.example.org/gitops.git",
+        "branch": "main",
+        "auth": {"type": "https", "passwordSecret": "gitToken"},
+    }
+    stack = load_stack("test", values(git=git), (), FILE, FIXTURE_BLOCKS, offline=True)
+    assert stack.unset == (
+        (
+            "eoepca-gitops:gitToken",
+            "missing secret (named by git.auth.passwordSecret); set it with "
+            "`pulumi config set --secret gitToken ...`",
+        ),
+    )

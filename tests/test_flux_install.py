@@ -148,3 +148,20 @@ def test_a_mirror_folder_stands_in_for_the_download(monkeypatch: pytest.MonkeyPa
     (tmp_path / "flux" / "v0.24.0" / "install.yaml").write_text("# Flux Version: v0.24.0\n")
     cached = manifest_path(FluxConfig(version="v0.24.0"), file="f", base_dir=tmp_path)
     assert cached == tmp_path / "flux" / "v0.24.0" / "install.yaml"
+
+
+def test_the_release_manifests_timestamps_and_status_are_left_out() -> None:
+    # v0.24.0's manifest gives its CRDs `creationTimestamp: null` and a status; kept, every preview
+    # would show them as changes.
+    objects = install(version="v0.24.0")
+    kept = [o["metadata"]["name"] for o in objects if "creationTimestamp" in o["metadata"] or "status" in o]
+    assert kept == []
+
+
+def test_an_objects_component_label_names_its_controller() -> None:
+    labelled = {
+        "kind": "ConfigMap",
+        "metadata": {"name": "x", "labels": {"app.kubernetes.io/component": "helm-controller"}},
+    }
+    assert component_of(labelled) == "helm-controller"
+    assert component_of({"kind": "ConfigMap", "metadata": {"name": "x"}}) is None
