@@ -8,6 +8,7 @@ from __future__ import annotations
 
 _UNLINK = "the temporary file exists whenever the except runs (os.replace is the try's last step)"
 _DETACH = "a full commit id (the only revision accepted) is checked out detached anyway"
+_ONE_WORD = "every field of SourceRef and SubstituteReference is one word: its alias is its name"
 _FORCE = "the folder was removed and `worktree prune` dropped its registration just before"
 
 EQUIVALENT: dict[str, str] = {
@@ -27,7 +28,11 @@ EQUIVALENT: dict[str, str] = {
     "eoepca_gitops.model.references.x__places__mutmut_3": (
         "every HelmRepository field is a str, bool, dict or None: its python and JSON dumps are equal"
     ),
-    "eoepca_gitops.manifests.building_block.x__chart__mutmut_2": "SourceRef has no field alias",
+    "eoepca_gitops.manifests.building_block.x__chart__mutmut_2": _ONE_WORD,
+    **{
+        f"eoepca_gitops.manifests.building_block.x_kustomization__mutmut_{n}": _ONE_WORD
+        for n in (19, 21, 23, 70, 72, 74)
+    },
     "eoepca_gitops.manifests.flux_install.x__set_arg__mutmut_8": (
         "the text before the first '=' is the same however many times the rest is split"
     ),
