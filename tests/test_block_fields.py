@@ -268,3 +268,22 @@ def test_a_chart_a_source_holds_whole(tmp_path: Path) -> None:
             [{"name": "db", "helmReleases": [release]}],
             overrides={"db": {"releases": {"redis": {"version": "2.0.0"}}}},
         )
+
+
+def test_a_kustomization_outside_fluxs_namespace_keeps_the_source_namespace_it_names(tmp_path: Path) -> None:
+    ops = {
+        "name": "ops",
+        "kustomization": {
+            "path": "ops",
+            "namespace": "ops",
+            "sourceRef": {"kind": "GitRepository", "name": "tools", "namespace": "tools"},
+        },
+    }
+    spec = _find(_build(tmp_path, [ops]).blocks["ops"], "Kustomization", "ops")["spec"]
+    assert spec["sourceRef"] == {"kind": "GitRepository", "name": "tools", "namespace": "tools"}
+
+
+def test_a_git_path_ending_in_slashes_joins_a_block_path_with_one(tmp_path: Path) -> None:
+    git = {**values()["git"], "path": "./fleet//"}
+    m = _build(tmp_path, [{"name": "base", "kustomization": {"path": "base"}}], git=git)
+    assert _find(m.blocks["base"], "Kustomization", "base")["spec"]["path"] == "./fleet/base"

@@ -242,3 +242,18 @@ def test_an_https_git_password_left_unset_names_the_key_that_wants_it() -> None:
             "`pulumi config set --secret gitToken ...`",
         ),
     )
+
+
+def test_every_secret_a_stack_names_is_listed_with_the_key_that_names_it() -> None:
+    git = {"url": "https://git.example.org/gitops.git", "branch": "main", "auth": {"type": "https"}}
+    poller = {
+        "image": "poller:1",
+        "backendUrl": "s3://state",
+        "credentialSecrets": {"AWS_SECRET_ACCESS_KEY": "s3Key"},
+    }
+    stack = load_stack("test", values(git=git, poller=poller), (), FILE, FIXTURE_BLOCKS, offline=True)
+    assert stack.config.secret_refs() == [
+        ("gitPassword", "git.auth.passwordSecret"),
+        ("pollerPassphrase", "poller.passphraseSecret"),
+        ("s3Key", "poller.credentialSecrets.AWS_SECRET_ACCESS_KEY"),
+    ]

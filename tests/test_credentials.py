@@ -114,3 +114,12 @@ def test_a_reference_beside_plain_text_is_a_credential() -> None:
     assert plain_credential(text) == "a credential in a URL's user part"
     assert redact(text) == "https://***@example.org/r"
     assert plain_credential("https://${user}:@example.org/r") is None
+
+
+def test_identifiers_the_program_made_are_kept_at_any_depth() -> None:
+    # the passphrase `local` of the stack `local`: its name stays, the word in free text does not
+    state = {"stack": "local", "runs": [{"stack": "local", "message": "passphrase local refused"}]}
+    assert redact_value(state, ["local"], frozenset({"stack"})) == {
+        "stack": "local",
+        "runs": [{"stack": "local", "message": "passphrase *** refused"}],
+    }

@@ -208,6 +208,9 @@ AS_FLUX_V1_7_1 = [
     ("${v/%a/b}", {"v": "aaa"}, "aab"),
     ("${v/#/x}", {"v": "abc"}, REFUSED),
     ("${v/a//b}", {"v": "xay"}, "xby"),  # was x/by
+    ("${v/a/b/c}", {"v": "xay"}, "xb/cy"),
+    ("${v///a/x}", {"v": "//a"}, REFUSED),
+    ("${v//a/b/c/d}", {"v": "xaya"}, "xb/c/dyb/c/d"),
     ("${v/${e}/x}", {"v": "ab", "e": ""}, "xab"),
     ("${v//${e}/x}", {"v": "ab", "e": ""}, "xaxbx"),
     ("${v//${e}/x}", {"v": "é", "e": ""}, "xéx"),

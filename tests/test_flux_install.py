@@ -165,3 +165,31 @@ def test_an_objects_component_label_names_its_controller() -> None:
     }
     assert component_of(labelled) == "helm-controller"
     assert component_of({"kind": "ConfigMap", "metadata": {"name": "x"}}) is None
+
+
+def test_a_crd_without_a_component_label_belongs_to_the_controller_of_its_group() -> None:
+    crd = {"kind": "CustomResourceDefinition", "metadata": {"name": "helmreleases.helm.toolkit.fluxcd.io"}}
+    assert component_of(crd) == "helm-controller"
+
+
+def test_a_node_selector_patch_on_a_deployment_without_one_sets_it() -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "helm-controller", "namespace": "flux-system"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "manager", "image": "ghcr.io/fluxcd/helm-controller:v1", "args": []}
+                    ]
+                }
+            }
+        },
+    }
+    flux = FluxConfig(
+        manifest=str(SHARED_FLUX),
+        patches={"helm-controller": ControllerPatch(node_selector={"pool": "infra"})},
+    )
+    (built,) = build_flux_install([deployment], flux)
+    assert built["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "infra"}

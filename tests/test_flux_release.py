@@ -150,3 +150,12 @@ def test_the_manifest_is_parsed_into_its_mappings(isolated: Path) -> None:
         r"CRD kustomizations.kustomize.toolkit.fluxcd.io\)$",
     ):
         load_install_manifest(FluxConfig(manifest="namespace.yaml"), file="f", base_dir=isolated)
+
+
+def test_a_cached_manifest_that_is_no_install_manifest_names_the_version(isolated: Path) -> None:
+    cached = isolated / "cache" / "flux" / "v2.9.3" / "install.yaml"
+    cached.parent.mkdir(parents=True)
+    cached.write_text(MANIFEST)
+    with pytest.raises(ConfigError) as info:
+        load_install_manifest(FluxConfig(), file="f", base_dir=isolated)
+    assert info.value.key == "eoepca-gitops:flux.version"

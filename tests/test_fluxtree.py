@@ -32,7 +32,7 @@ from eoepca_gitops.fluxtree import (
     substitution_disabled,
     walk,
 )
-from eoepca_gitops.fluxtree.tree import postbuild_variables
+from eoepca_gitops.fluxtree.tree import postbuild_variables, yaml_error
 
 
 def test_key_is_group_kind_namespace_name() -> None:
@@ -506,6 +506,13 @@ def test_build_dir_substitutes_only_with_a_post_build(tmp_path: Path) -> None:
     ]
 
 
+def test_build_dir_builds_with_the_kustomizations_build_fields(tmp_path: Path) -> None:
+    write(tmp_path, {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"})
+    assert build_dir(tmp_path / "app", None, {"namePrefix": "p-", "targetNamespace": "t"}) == [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "p-c", "namespace": "t"}}
+    ]
+
+
 def test_kustomize_all_builds_each_folder_with_its_spec_in_the_order_given(tmp_path: Path) -> None:
     write(
         tmp_path,
@@ -658,4 +665,33 @@ def test_a_secret_value_split_over_lines_is_decoded_as_kubernetes_does() -> None
     assert postbuild_variables(SECRET_VARIABLES, "flux-system", [secret(user="YWxp\nY2U=\n")]) == (
         {"user": "alice"},
         [],
+    )
+
+
+def test_a_kustomization_naming_no_namespace_applies_from_flux_systems_source(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "clusters/dev/apps.yaml": f"""
+                apiVersion: {K}
+                kind: Kustomization
+                metadata: {{name: apps}}
+                spec: {{path: ./apps, sourceRef: {{kind: GitRepository, name: flux-system}}}}
+            """,
+            "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: a}\n",
+        },
+    )
+    tree = walk(tmp_path, "./clusters/dev")
+    assert list(tree.kustomizations) == ["flux-system/flux-system", "flux-system/apps"]
+    assert [(o.kustomization, o.obj["metadata"]["name"]) for o in tree.objects] == [
+        ("flux-system/flux-system", "apps"),
+        ("flux-system/apps", "c"),
+    ]
+
+
+def test_a_character_yaml_refuses_is_reported_at_its_line(tmp_path: Path) -> None:
+    write(tmp_path, {"f.yaml": 'a: 1\nb: "\x07"\n'})
+    assert yaml_error(tmp_path, tmp_path / "f.yaml") == (
+        2,
+        "not valid YAML: unacceptable character #x0007: control characters are not allowed",
     )

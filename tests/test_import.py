@@ -11,6 +11,7 @@ import pytest
 from eoepca_gitops.fluxtree import Key
 from tests.helpers import SHARED
 from tests.import_roundtrip import compare, index, original, render, run_import
+from tests.import_trees import flux_kustomization, import_small
 
 ROOT = Path(__file__).resolve().parents[1]
 TREE = SHARED / "eoepca"
@@ -111,3 +112,38 @@ def test_creodias_import_with_a_flux_upgrade(tmp_path: Path, version: str) -> No
         if (o["metadata"].get("labels") or {}).get("app.kubernetes.io/part-of") != "flux"
     }
     assert non_install <= set(ours)
+
+
+def test_a_public_ip_the_tree_reveals_is_the_stacks_and_not_listed_as_unset(tmp_path: Path) -> None:
+    settings = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "web"},
+        "data": {"address": "192.0.2.7", "url": "http://192.0.2.7:8080"},
+    }
+    out, result = import_small(
+        tmp_path,
+        {"clusters/home/apps.yaml": [flux_kustomization("apps", "./apps")], "apps/settings.yaml": [settings]},
+    )
+    assert [str(item) for item in result.report] == [
+        "./clusters/home: no flux-system/gotk-components.yaml: the stack uses the default Flux"
+    ]
+    assert (out / "Pulumi.home.yaml").read_text() == (
+        "# Stack home, imported by `eoepca-gitops import` from ./clusters/home.\n"
+        "# See import-report.md.\n"
+        "config:\n"
+        "  eoepca-gitops:cluster:\n"
+        "    name: home\n"
+        "    publicIp: 192.0.2.7\n"
+        "  eoepca-gitops:flux:\n"
+        "    version: v2.9.3\n"
+        "    manifest: ../shared/flux\n"
+        "  eoepca-gitops:git:\n"
+        "    url: https://git.example.org/fleet\n"
+        "    branch: main\n"
+        "    interval: 1m\n"
+        "    path: ./clusters/flux\n"
+        "  eoepca-gitops:blocks:\n"
+        "  - flux-system\n"
+        "  - apps\n"
+    )

@@ -221,3 +221,20 @@ def test_a_block_without_a_kustomization_does_not_end_the_notes_of_the_blocks_af
     assert report.items == [
         ReportItem("./apps", 0, "Kustomization flux-system/apps: differs: spec.prune: only in ours: True")
     ]
+
+
+# --- the block file
+
+
+def test_a_values_key_written_as_a_number_is_declared_as_the_text_kubernetes_reads(tmp_path: Path) -> None:
+    """kustomize refuses a number as a key (the files are then read one by one); the block file says
+    the key as text, as Kubernetes' YAML-to-JSON reads it: '80', not 80."""
+    out, _ = _import(
+        tmp_path,
+        {
+            "clusters/home/apps.yaml": [flux_kustomization("apps", "./apps")],
+            "apps/site.yaml": [_repository(), _release("site", values={"ports": {80: "http"}})],
+        },
+    )
+    assert declared(out, "apps")["helmReleases"][0]["values"] == {"ports": {"80": "http"}}
+    assert "      '80': http\n" in (out / "clusters/blocks/apps.yaml").read_text()

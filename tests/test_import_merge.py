@@ -4,6 +4,7 @@ likewise. Each test writes the project's few files by hand."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,18 @@ def test_a_component_the_project_holds_otherwise_gets_the_stacks_name(tmp_path: 
     [placed] = _placed(out, _with_component(folder))
     assert placed.components == {"debug-prod": folder}
     assert placed.block.kustomization is not None and placed.block.kustomization.components == ["debug-prod"]
+
+
+def test_a_component_the_project_holds_with_other_bytes_of_the_same_size_and_time_gets_the_stacks_name(
+    tmp_path: Path,
+) -> None:
+    out = _project(tmp_path, [])
+    theirs = _component(out, "clusters/components/debug", "kind: Component\nresources: [a.yaml]\n")
+    folder = _component(tmp_path, "tree/components/debug", "kind: Component\nresources: [b.yaml]\n")
+    for f in (theirs, folder):
+        os.utime(f / "kustomization.yaml", (1_700_000_000, 1_700_000_000))
+    [placed] = _placed(out, _with_component(folder))
+    assert placed.components == {"debug-prod": folder}
 
 
 def test_a_component_both_names_of_which_hold_other_content_is_an_error(tmp_path: Path) -> None:

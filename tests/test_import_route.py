@@ -172,3 +172,105 @@ def test_a_provider_and_an_alert_of_the_tree_are_the_stacks_notifications(tmp_pa
             }
         ],
     }
+
+
+def test_a_kustomization_whose_build_fields_cannot_be_kept_over_gits_objects_leaves_them_out(
+    tmp_path: Path,
+) -> None:
+    """Its patch tests the annotations as Git has them: over the objects tagged by the import it
+    fails, so the objects are written as Flux builds them and the block's Kustomization has no patches."""
+    settings = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "web", "annotations": {"team": "a"}},
+        "data": {"color": "blue"},
+    }
+    patch = {
+        "patch": "- op: test\n  path: /metadata/annotations\n  value:\n    team: a\n",
+        "target": {"kind": "ConfigMap"},
+    }
+    out, result = import_small(
+        tmp_path,
+        {
+            "clusters/home/apps.yaml": [flux_kustomization("apps", "./apps", patches=[patch])],
+            "apps/settings.yaml": [settings],
+        },
+    )
+    assert declared(out, "apps") == {
+        "name": "apps",
+        "description": "Objects of the Flux Kustomization flux-system/apps.",
+        "kustomization": {"path": "apps", "interval": "10m"},
+    }
+    report = [str(item) for item in result.report]
+    assert "./apps: Kustomization flux-system/apps: spec.patches applied at import" in report
+    assert (
+        "./apps: Kustomization flux-system/apps: its own build fields (targetNamespace, patches, ...) are "
+        "applied at import: its manifests are written as built and the block's Kustomization leaves them out"
+    ) in report
+
+
+def _crd(name: str, **metadata: Any) -> dict[str, Any]:
+    group, plural = name.split(".", 1)[1], name.split(".", 1)[0]
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": name, **metadata},
+        "spec": {
+            "group": group,
+            "names": {"kind": plural.capitalize().rstrip("s"), "plural": plural},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object"}},
+                }
+            ],
+        },
+    }
+
+
+def test_a_crd_of_another_group_is_a_plain_manifest_not_one_of_fluxs_install(tmp_path: Path) -> None:
+    out, result = import_small(
+        tmp_path,
+        {
+            "clusters/home/apps.yaml": [flux_kustomization("apps", "./apps")],
+            "apps/crd.yaml": [_crd("certificates.cert-manager.io")],
+        },
+    )
+    assert result.counts == {"Flux Kustomizations (blocks)": 1, "lifted into block declarations": 0}
+    assert [str(item) for item in result.report] == [NO_INSTALL, NO_IP]
+    assert sorted(p.name for p in (out / "clusters/flux/apps").iterdir()) == [
+        "customresourcedefinition__cluster_certificates.cert-manager.io.yaml",
+        "kustomization.yaml",
+    ]
+
+
+def test_fluxs_crds_and_the_objects_labelled_as_its_install_are_counted_and_left_out(
+    tmp_path: Path,
+) -> None:
+    install = {"app.kubernetes.io/part-of": "flux", "app.kubernetes.io/instance": "flux-system"}
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "helm-controller", "namespace": "flux-system", "labels": install},
+    }
+    out, result = import_small(
+        tmp_path,
+        {
+            "clusters/home/apps.yaml": [flux_kustomization("apps", "./apps")],
+            "apps/flux.yaml": [_crd("helmreleases.helm.toolkit.fluxcd.io"), account],
+            "apps/settings.yaml": [SETTINGS],
+        },
+    )
+    assert result.counts == {
+        "Flux Kustomizations (blocks)": 1,
+        "Flux install objects (installed by the stack)": 2,
+        "lifted into block declarations": 0,
+    }
+    assert [str(item) for item in result.report] == [NO_INSTALL, NO_IP]
+    assert sorted(p.name for p in (out / "clusters/flux/apps").iterdir()) == [
+        "configmap_web_settings.yaml",
+        "kustomization.yaml",
+    ]

@@ -49,6 +49,7 @@ def test_domain_given_wins_over_nip_io() -> None:
         ),
         ({"blocks": ["base", "nope"]}, "eoepca-gitops:blocks[1]", "unknown building block 'nope'"),
         ({"blocks": ["base", "base"]}, "eoepca-gitops:blocks", "duplicate block name 'base'"),
+        ({"blocks": ["base", "portal", "portal"]}, "eoepca-gitops:blocks", "duplicate block name 'portal'"),
         ({"blocks": ["portal"]}, "eoepca-gitops:blocks", "depends on 'base', which is not enabled"),
         (
             {"git": {"url": "https://example.org/g.git", "branch": "main", "interval": "1 minute"}},

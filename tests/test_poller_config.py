@@ -10,8 +10,10 @@ import pytest
 
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.poller import poller_args
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import load_stack
+from eoepca_gitops.model.poller import PollerConfig
 from tests.conftest import Recorder
 from tests.helpers import FIXTURE_BLOCKS, values
 from tests.test_components import _config, _project, _run_program
@@ -137,3 +139,9 @@ def test_program_without_poller_registers_none(mocks: Recorder, tmp_path: Path) 
     _config(values())
     _run_program(_project(tmp_path))
     assert not [r for r in mocks.resources if r.typ == "eoepca:gitops:Poller"]
+
+
+def test_the_poller_arguments_need_what_the_loader_fills_in() -> None:
+    with pytest.raises(ValueError) as info:
+        poller_args(PollerConfig.model_validate({"image": "poller:1", "backendUrl": "s3://state"}))
+    assert str(info.value) == "the poller's gitUrl, branch and stacks are filled in by the loader"

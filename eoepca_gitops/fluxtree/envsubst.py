@@ -108,7 +108,7 @@ def _substring(s: bytes, args: list[bytes]) -> bytes:
 
 
 def _replace(s: bytes, args: list[bytes], count: int) -> bytes:
-    old, new = args[0], b"".join(args[1:])
+    old, new = args[0], args[1] if len(args) > 1 else b""  # `${v/a/}`: a deletion
     if old:
         return s.replace(old, new, count)
     # Go's strings.Replace matches an empty string before each character, not each byte

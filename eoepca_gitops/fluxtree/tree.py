@@ -88,12 +88,14 @@ def is_flux_kustomization(obj: Mapping[str, Any]) -> bool:
 
 def yaml_error(repo_root: Path, path: Path) -> tuple[int, str] | None:
     """(line, message) when a file of the repository is not valid YAML, else None."""
+    text = read_text(repo_root, path)
     try:
-        for _ in yaml_io.load_all(read_text(repo_root, path)):
+        for _ in yaml_io.load_all(text):
             pass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark else 1
+        # a ReaderError (a character YAML does not allow) has no mark, only its position in the text
+        line = mark.line + 1 if mark else text.count("\n", 0, getattr(exc, "position", 0)) + 1
         return line, f"not valid YAML: {str(exc).splitlines()[0]}"
     return None
 
