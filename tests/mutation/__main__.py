@@ -277,9 +277,9 @@ def _targets(
         killed = {m.name for m in mine if m.status in KILLED | {"skipped"}}
         return [name for name in drawn.names if name not in killed]
     if args.survivors:  # of the module's sample, where it has one
-        drawn = samples.get(module)
+        kept = samples.get(module)
         alive = [m.name for m in mine if m.status not in KILLED | {"skipped", "not checked"}]
-        return [name for name in alive if drawn is None or name in drawn.names]
+        return [name for name in alive if kept is None or name in kept.names]
     samples.pop(module, None)
     return list(MODULES[module])
 
