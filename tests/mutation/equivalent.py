@@ -36,6 +36,9 @@ EQUIVALENT: dict[str, str] = {
     "eoepca_gitops.manifests.flux_install.x__set_arg__mutmut_8": (
         "the text before the first '=' is the same however many times the rest is split"
     ),
+    "eoepca_gitops.manifests.flux_release.x_manifest_path__mutmut_18": (
+        "release_version reads only the first 2048 characters of what it is given"
+    ),
     "eoepca_gitops.importer.merge.x__named__mutmut_32": (
         "every component of a block's Kustomization is a key of the map (an unrenamed one maps to itself)"
     ),
