@@ -26,7 +26,8 @@ help:
 	@echo "make bench         benchmarks vs kubectl/Flux on an own dev cluster (~25 min) -> bench/results.md"
 	@echo "make mutation      mutation score and unit coverage -> tests/mutation/results.md;"
 	@echo "                   MODULES=\"model poller ...\" for some modules, WORKERS=N (default 1, niced),"
-	@echo "                   SURVIVORS=1 to test again only the mutants that survived the last run"
+	@echo "                   SURVIVORS=1 to test again only the mutants that survived the last run,"
+	@echo "                   SAMPLE=N to test N mutants drawn at random of each large module"
 
 demo:
 	scripts/demo.sh
@@ -80,6 +81,7 @@ bench: venv tools
 
 # niced and one worker by default: the machine is shared; the times per module are in the results file
 MODULES ?=
+SAMPLE ?=
 WORKERS ?= 1
 mutation: venv
-	nice -n 19 $(VENV)/bin/python -m tests.mutation --workers $(WORKERS) $(if $(SURVIVORS),--survivors) $(MODULES)
+	nice -n 19 $(VENV)/bin/python -m tests.mutation --workers $(WORKERS) $(if $(SURVIVORS),--survivors) $(if $(SAMPLE),--sample $(SAMPLE)) $(MODULES)

@@ -33,6 +33,9 @@ from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
 from tests.helpers import SHARED_FLUX
 
+# `make mutation` only: a mutant's quickest test first.
+pytest_plugins = ["tests.mutation.fastest_first"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The tests read the shared copies of the Flux release manifests instead of downloading them.
 os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(SHARED_FLUX))

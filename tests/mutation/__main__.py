@@ -3,34 +3,38 @@ mutmut over the modules where a silent regression hurts most, then the unit cove
 code, into tests/mutation/results.md.
 
 mutmut copies the project into mutants/, generates every mutant of the files `[tool.mutmut]` in
-pyproject.toml names, and runs, for each mutant of the chosen modules, the unit tests that reach
-the mutated function. Results accumulate in mutants/ (a function's mutants are tested again only
-when it changes, or when its module is named on the command line), so the modules can be run one
-at a time and the report always shows every result there is.
+pyproject.toml names, rejects those mypy rejects, and runs, for each other mutant of the chosen
+modules, the unit tests that reach the mutated function. Results accumulate in mutants/ (a
+function's mutants are tested again only when it changes, or when its module is named on the
+command line), so modules can be run one at a time and the report always shows every result there
+is. `--sample N` tests N mutants drawn at random of each large module instead of all of them (the
+report then gives that sample's score with its 95 % interval); the small ones are run in full.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
+from tests.mutation import sample
 from tests.mutation.equivalent import EQUIVALENT  # survivors that cannot change behaviour, with why
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.md"
-RUN_TIMES = HERE / "run-times.json"
 NOTES = HERE / "notes.md"
 MUTANTS = ROOT / "mutants"
 VENV_BIN = Path(sys.executable).parent
 MIN_SCORE = 85.0
+# Matches no mutant: a mutmut run that only generates the mutants (and collects the tests' stats).
+GENERATE_ONLY = "eoepca_gitops.x_generate_only__mutmut_0"
 MIN_COVERAGE = 90.0
 
 # Module -> the mutmut name patterns of its mutants. The poller's automation.py is mutated only in
@@ -52,7 +56,18 @@ MODULES: dict[str, tuple[str, ...]] = {
         "eoepca_gitops.poller.automation.xǁLockHolderǁstale__mutmut_*",
     ),
     "cli": ("eoepca_gitops.cli.common.*",),
+    # Where blocks' dependencies become an order and Flux dependsOn lists (also in model, manifests).
+    "dependencies": (
+        "eoepca_gitops.model.loader.x__order__mutmut_*",
+        "eoepca_gitops.model.blocks.xǁBlockCatalogǁ*",
+        "eoepca_gitops.manifests.building_block.x_kustomization__mutmut_*",
+        "eoepca_gitops.manifests.building_block.x_helm_release__mutmut_*",
+    ),
 }
+# Thousands of mutants each, at seconds to a minute per mutant: what --sample samples.
+LARGE = {"model", "manifests", "fluxtree", "importer"}
+# No survivor at all is the goal here; MIN_SCORE elsewhere.
+NO_SURVIVOR = {"redaction", "dependencies"}
 # Unit coverage is reported for the same code (the pure parts of the poller: its logic).
 COVERAGE: dict[str, tuple[str, ...]] = {
     "model": ("eoepca_gitops/model/",),
@@ -98,10 +113,24 @@ def mutants() -> list[Mutant]:
     return out
 
 
-def run_mutmut(patterns: list[str], children: int) -> float:
+def _stale() -> bool:
+    """Whether mutants/ lacks the mutants of a source file as it is now (mutmut's own test: mtime)."""
+    for source in (ROOT / "eoepca_gitops").rglob("*.py"):
+        copy = MUTANTS / source.relative_to(ROOT)
+        if not copy.exists() or copy.stat().st_mtime < source.stat().st_mtime:
+            return True
+    return False
+
+
+def run_mutmut(patterns: list[str], children: int, *, check: bool = True) -> float:
     started = time.monotonic()
+    # mypy (pyproject's type_check_command) from the same environment
+    path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     subprocess.run(
-        [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children), *patterns], cwd=ROOT, check=True
+        [str(VENV_BIN / "mutmut"), "run", "--max-children", str(children), *patterns],
+        cwd=ROOT,
+        check=check,
+        env={**os.environ, "PATH": path},
     )
     return time.monotonic() - started
 
@@ -139,54 +168,77 @@ def _diff(name: str) -> str:
     return " / ".join(ln.strip() for ln in changed) or "?"
 
 
-def report(run_times: dict[str, dict[str, object]], covered: dict[str, float]) -> str:
+def _score(mine: list[Mutant]) -> tuple[int, int, int]:
+    """(killed, of which timed out, tested) of these mutants."""
+    counts = Counter(m.status for m in mine)
+    tested = sum(counts.values()) - counts["skipped"] - counts["not checked"]
+    killed = sum(n for status, n in counts.items() if status in KILLED)
+    return killed, counts["timeout"], tested
+
+
+def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
     every = mutants()
     lines = [
         "# Mutation testing and unit coverage",
         "",
         "Written by `make mutation` (`python -m tests.mutation`; mutmut "
-        f"{_version('mutmut')}, pytest-cov {_version('pytest-cov')}). Score = killed (a test failed, "
-        "or the mutant hung until mutmut's timeout) / mutants tested; `no tests` (no unit test reaches "
-        f"the function) counts as surviving. Goal: >= {MIN_SCORE:.0f} % per module, no survivor in "
-        f"redaction or dependency code; unit coverage >= {MIN_COVERAGE:.0f} %.",
-        "",
-        "## Run times",
-        "",
-        "| module | mutants run | seconds | date | workers |",
-        "|---|---|---|---|---|",
-    ]
-    for module in MODULES:
-        t = run_times.get(module)
-        if t:
-            lines.append(f"| {module} | {t['mutants']} | {t['seconds']} | {t['date']} | {t['workers']} |")
-    lines += [
+        f"{_version('mutmut')}, pytest-cov {_version('pytest-cov')}). Score = killed (mypy rejects "
+        "the mutant, a test failed, or the mutant hung until mutmut's timeout) / mutants tested; "
+        "`no tests` (no unit test reaches the function) counts as surviving. Goal: "
+        f">= {MIN_SCORE:.0f} % per module, no survivor in redaction or dependency code but the "
+        f"equivalent ones (listed with their reason); unit coverage >= {MIN_COVERAGE:.0f} %.",
         "",
         "## Score per module",
         "",
-        "`not tested`: generated mutants no run has reached yet (a module stopped for time); "
-        "`timeout`: counted as killed, listed below.",
+        "`mutants`: all the module's mutants; `scored`: the ones the score is over (a random sample "
+        "where the module was sampled: tests/mutation/samples.json, with its seed). How long the runs "
+        "took is in the notes below.",
         "",
-        "| module | file | killed | timeout | survived | not tested | score | goal |",
-        "|---|---|---|---|---|---|---|---|",
+        "| module | mutants | scored | tested | killed | by mypy | survived | score | 95 % interval | goal |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    scored_by_module: dict[str, list[Mutant]] = {}
+    for module, patterns in MODULES.items():
+        mine = [m for m in every if _matches(m.name, patterns)]
+        drawn = samples.get(module)
+        scored = [m for m in mine if m.name in set(drawn.names)] if drawn else mine
+        scored_by_module[module] = scored
+        killed, _, tested = _score(scored)
+        by_mypy = sum(m.status == "caught by type check" for m in scored)
+        score = 100.0 * killed / tested if tested else None
+        low, high = sample.wilson(killed, tested)
+        interval = f"{low:.1f}-{high:.1f} %" if drawn and tested else "-"
+        if module in NO_SURVIVOR:  # no survivor but those that cannot change behaviour
+            alive = [m for m in scored if m.status not in KILLED | {"skipped", "not checked"}]
+            met = all(m.name in EQUIVALENT for m in alive)
+        else:
+            met = score is not None and score >= MIN_SCORE
+        verdict = "-" if score is None else "PASS" if met else "MISS"
+        percent = "-" if score is None else f"{score:.1f} %"
+        cells = [module, len(mine), f"{len(scored)}{' (sample)' if drawn else ''}", tested, killed, by_mypy]
+        cells += [tested - killed, percent, interval, verdict]
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    lines += [
+        "",
+        "## Score per file",
+        "",
+        "Over the same mutants; `not tested`: scored mutants no run has reached yet; `timeout`: counted "
+        "as killed, listed below.",
+        "",
+        "| module | file | killed | timeout | survived | not tested | score |",
+        "|---|---|---|---|---|---|---|",
     ]
     survivors: list[Mutant] = []
     timeouts: list[Mutant] = []
-    for module, patterns in MODULES.items():
-        mine = [m for m in every if _matches(m.name, patterns)]
-        for file in sorted({m.module for m in mine}):
-            counts = Counter(m.status for m in mine if m.module == file)
-            timeout = counts["timeout"]
-            killed = sum(n for status, n in counts.items() if status in KILLED) - timeout
-            untested = counts["not checked"]
-            tested = sum(counts.values()) - counts["skipped"] - untested
-            score = 100.0 * (killed + timeout) / tested if tested else None
-            verdict = "-" if score is None else "PASS" if score >= MIN_SCORE else "MISS"
-            lines.append(
-                f"| {module} | {file} | {killed} | {timeout} | {tested - killed - timeout} | {untested} | "
-                f"{'-' if score is None else f'{score:.1f} %'} | {verdict} |"
-            )
-        survivors += [m for m in mine if m.status not in KILLED | {"skipped", "not checked"}]
-        timeouts += [m for m in mine if m.status == "timeout"]
+    for module, scored in scored_by_module.items():
+        for file in sorted({m.module for m in scored}):
+            killed, timeout, tested = _score([m for m in scored if m.module == file])
+            untested = sum(m.status == "not checked" for m in scored if m.module == file)
+            percent = f"{100.0 * killed / tested:.1f} %" if tested else "-"
+            row = (module, file, killed - timeout, timeout, tested - killed, untested, percent)
+            lines.append("| " + " | ".join(str(cell) for cell in row) + " |")
+        survivors += [m for m in scored if m.status not in KILLED | {"skipped", "not checked"}]
+        timeouts += [m for m in scored if m.status == "timeout"]
     lines += ["", "## Surviving mutants", ""]
     if not survivors:
         lines.append("None.")
@@ -195,15 +247,15 @@ def report(run_times: dict[str, dict[str, object]], covered: dict[str, float]) -
         lines.append(f"- `{m.name}` ({m.status}{f'; equivalent: {why}' if why else ''}): `{_diff(m.name)}`")
     lines += ["", "## Timed out (counted as killed)", ""]
     lines += [f"- `{m.name}`: `{_diff(m.name)}`" for m in timeouts] or ["None."]
-    if NOTES.exists():  # what the run times and scores do not say (kept by hand, as the run's log)
+    if NOTES.exists():  # what the scores do not say (kept by hand, as the run's log)
         lines += ["", "## Notes on this run", "", NOTES.read_text(encoding="utf-8").strip()]
     lines += ["", "## Unit coverage (lines and branches)", "", "| module | file | coverage | goal |"]
     lines.append("|---|---|---|---|")
     for module, prefixes in COVERAGE.items():
-        for path, percent in sorted(covered.items()):
+        for path, covered_percent in sorted(covered.items()):
             if path.startswith(prefixes):
-                verdict = "PASS" if percent >= MIN_COVERAGE else "MISS"
-                lines.append(f"| {module} | {path} | {percent:.1f} % | {verdict} |")
+                verdict = "PASS" if covered_percent >= MIN_COVERAGE else "MISS"
+                lines.append(f"| {module} | {path} | {covered_percent:.1f} % | {verdict} |")
     return "\n".join(lines) + "\n"
 
 
@@ -213,41 +265,60 @@ def _version(package: str) -> str:
     return version(package)
 
 
+def _targets(
+    module: str, every: list[Mutant], args: argparse.Namespace, samples: dict[str, sample.Sample]
+) -> list[str]:
+    """What mutmut runs for `module`: name patterns (every mutant, tested again) or mutant names."""
+    mine = [m for m in every if _matches(m.name, MODULES[module])]
+    if args.sample and module in LARGE:
+        drawn = sample.draw(module, [m.name for m in mine], args.sample, args.seed)
+        samples[module] = drawn
+        # Killed stays killed while its function is unchanged; survivors are tried with the new tests.
+        killed = {m.name for m in mine if m.status in KILLED | {"skipped"}}
+        return [name for name in drawn.names if name not in killed]
+    if args.survivors:  # of the module's sample, where it has one
+        kept = samples.get(module)
+        alive = [m.name for m in mine if m.status not in KILLED | {"skipped", "not checked"}]
+        return [name for name in alive if kept is None or name in kept.names]
+    samples.pop(module, None)
+    return list(MODULES[module])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.mutation", description=__doc__)
     parser.add_argument("modules", nargs="*", help=f"any of {', '.join(MODULES)} (default: all)")
     parser.add_argument("--workers", type=int, default=1, help="mutants tested at once (default 1)")
     parser.add_argument("--report-only", action="store_true", help="only write results.md from mutants/")
     parser.add_argument(
-        "--survivors", action="store_true", help="test again only the mutants that survived the last run"
+        "--survivors",
+        action="store_true",
+        help="test again only the mutants that survived the last run (with --sample: of the small modules)",
     )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help=f"test N mutants, drawn at random, of each of {', '.join(sorted(LARGE))} instead of all",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the draw of --sample (default 1)")
     args = parser.parse_args()
     modules = args.modules or list(MODULES)
     unknown = sorted(set(modules) - set(MODULES))
     if unknown:
         parser.error(f"unknown modules {', '.join(unknown)}: choose from {', '.join(MODULES)}")
-    run_times: dict[str, dict[str, object]] = (
-        json.loads(RUN_TIMES.read_text(encoding="utf-8")) if RUN_TIMES.exists() else {}
-    )
+    samples = sample.load()
     if not args.report_only:
-        for module in modules:
-            if args.survivors:
-                mine = [m for m in mutants() if _matches(m.name, MODULES[module])]
-                names = [m.name for m in mine if m.status not in KILLED | {"skipped"}]
-                if names:
-                    run_mutmut(names, args.workers)
-                continue
-            seconds = run_mutmut(list(MODULES[module]), args.workers)
-            # counted after the run: a first run generates the mutants
-            mine = [m for m in mutants() if _matches(m.name, MODULES[module]) and m.status != "not checked"]
-            run_times[module] = {
-                "mutants": len(mine),
-                "seconds": round(seconds),
-                "date": date.today().isoformat(),
-                "workers": args.workers,
-            }
-            RUN_TIMES.write_text(json.dumps(run_times, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    RESULTS.write_text(report(run_times, coverage()), encoding="utf-8")
+        if args.sample and _stale():
+            # A sample is drawn from the mutants of the code as it is; mutmut exits 1 as nothing matches.
+            run_mutmut([GENERATE_ONLY], args.workers, check=False)
+        every = mutants()
+        # One mutmut run for all the modules: each run type-checks every mutant first (minutes).
+        targets = [t for module in modules for t in _targets(module, every, args, samples)]
+        sample.save(samples)
+        if targets:
+            seconds = run_mutmut(targets, args.workers)
+            print(f"mutmut ran {len(targets)} names or patterns in {seconds:.0f} s", file=sys.stderr)
+    RESULTS.write_text(report(coverage(), samples), encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
 
 
