@@ -136,8 +136,13 @@ def test_a_commit_to_a_plain_manifest_is_applied_by_flux_alone(stack: LocalStack
         )
 
     wait_for(f"Flux to apply commit {revision[:12]} (no pulumi up)", labelled, timeout=120)
-    kustomization = stack.get("kustomization", "system-test", "flux-system")
-    assert kustomization["status"]["lastAppliedRevision"] == f"main@sha1:{revision}"
+
+    # Flux records the revision once the whole apply is done, a moment after the object changed
+    def recorded() -> bool:
+        kustomization = stack.get("kustomization", "system-test", "flux-system") or {}
+        return (kustomization.get("status") or {}).get("lastAppliedRevision") == f"main@sha1:{revision}"
+
+    wait_for(f"Flux to record commit {revision[:12]} as applied", recorded, timeout=60)
 
 
 def test_an_object_flux_applied_and_someone_deleted_comes_back(stack: LocalStack) -> None:
