@@ -284,6 +284,6 @@ def test_a_kustomization_outside_fluxs_namespace_keeps_the_source_namespace_it_n
 
 
 def test_a_git_path_ending_in_slashes_joins_a_block_path_with_one(tmp_path: Path) -> None:
-    git = {**values()["git"], "path": "./fleet//"}
+    git = {**values()["git"], "path": "./fleet/BOX//"}
     m = _build(tmp_path, [{"name": "base", "kustomization": {"path": "base"}}], git=git)
-    assert _find(m.blocks["base"], "Kustomization", "base")["spec"]["path"] == "./fleet/base"
+    assert _find(m.blocks["base"], "Kustomization", "base")["spec"]["path"] == "./fleet/BOX/base"

@@ -193,3 +193,12 @@ def test_a_node_selector_patch_on_a_deployment_without_one_sets_it() -> None:
     )
     (built,) = build_flux_install([deployment], flux)
     assert built["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "infra"}
+
+
+def test_another_namespace_holds_every_namespaced_object_and_binding_subject() -> None:
+    objects = install(namespace="gitops")
+    namespaces = {o["metadata"].get("namespace") for o in objects if o["kind"] != "CustomResourceDefinition"}
+    assert namespaces == {"gitops", None}
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"] == ["gitops"]
+    subjects = [s for o in objects if o["kind"] == "ClusterRoleBinding" for s in o["subjects"]]
+    assert subjects and {s["namespace"] for s in subjects} == {"gitops"}

@@ -159,3 +159,23 @@ def test_a_cached_manifest_that_is_no_install_manifest_names_the_version(isolate
     with pytest.raises(ConfigError) as info:
         load_install_manifest(FluxConfig(), file="f", base_dir=isolated)
     assert info.value.key == "eoepca-gitops:flux.version"
+
+
+def test_a_download_completes_a_cache_folder_an_interrupted_one_left(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = isolated / "cache" / "flux" / "v2.9.3"
+    folder.mkdir(parents=True)
+    (folder / "install.tmp").write_text("# Flux Version: v2.9.3\npart")
+    monkeypatch.setattr(flux_release, "_download", lambda url: MANIFEST.encode())
+    path = manifest_path(FluxConfig(), file="f", base_dir=isolated)
+    assert path.read_text() == MANIFEST
+    assert sorted(p.name for p in folder.iterdir()) == ["install.yaml"]
+
+
+def test_only_the_header_says_the_version(isolated: Path) -> None:
+    # a "Flux Version" comment further down (past the first 2048 characters) is not the release's header
+    body = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  pad: '" + "x" * 2100
+    (isolated / "install.yaml").write_text(MANIFEST + body + "'\n# Flux Version: v2.0.0\n")
+    path = manifest_path(FluxConfig(manifest="install.yaml"), file="f", base_dir=isolated)
+    assert path == isolated / "install.yaml"

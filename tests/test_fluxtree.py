@@ -3,6 +3,7 @@ substitution as Flux does it, and the walk of a small tree written here by hand.
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from eoepca_gitops.fluxtree import (
     substitution_disabled,
     walk,
 )
+from eoepca_gitops.fluxtree.kustomize import kubectl
 from eoepca_gitops.fluxtree.tree import postbuild_variables, yaml_error
 
 
@@ -695,3 +697,16 @@ def test_a_character_yaml_refuses_is_reported_at_its_line(tmp_path: Path) -> Non
         2,
         "not valid YAML: unacceptable character #x0007: control characters are not allowed",
     )
+
+
+def test_kubectl_is_found_on_the_path_when_none_is_beside_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "venv").mkdir()
+    (tmp_path / "bin").mkdir()
+    on_path = tmp_path / "bin" / "kubectl"
+    on_path.write_text("#!/bin/sh\n")
+    on_path.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "venv" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert kubectl() == str(on_path)

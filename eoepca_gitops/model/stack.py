@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
@@ -103,7 +104,7 @@ class ClusterConfig(Model):
             endpoint = self.object_store.endpoint
             out |= {
                 "object_store_endpoint": endpoint,
-                "object_store_host": endpoint.split("://", 1)[1].split("/", 1)[0],
+                "object_store_host": urlsplit(endpoint).netloc,
                 "object_store_region": self.object_store.region,
             }
         return self._placeholders | out

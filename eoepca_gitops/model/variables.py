@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, Kustomization
@@ -33,16 +32,10 @@ __all__ = [
 _VAR = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)\}")
 
 
-def cluster_substitute(value: Any, variables: Mapping[str, str]) -> Any:
-    """`value` with the cluster values it names replaced: only known names, so a literal `${...}`
+def cluster_substitute(text: str, variables: Mapping[str, str]) -> str:
+    """`text` with the cluster values it names replaced: only known names, so a literal `${...}`
     meant for Flux or another tool is left as written."""
-    if isinstance(value, str):
-        return _VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), value)
-    if isinstance(value, dict):
-        return {k: cluster_substitute(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [cluster_substitute(v, variables) for v in value]
-    return value
+    return _VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
 
 
 def named_variables(values: Mapping[str, str]) -> list[str]:
@@ -52,8 +45,8 @@ def named_variables(values: Mapping[str, str]) -> list[str]:
 
 def kustomization_substitute(k: Kustomization, config: StackConfig) -> dict[str, str]:
     """The Kustomization's postBuild.substitute as Flux gets it: cluster values filled in."""
-    out: dict[str, str] = cluster_substitute(dict(k.substitute), config.cluster.variables())
-    return out
+    variables = config.cluster.variables()
+    return {name: cluster_substitute(text, variables) for name, text in k.substitute.items()}
 
 
 @dataclass(frozen=True)
