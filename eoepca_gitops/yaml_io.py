@@ -39,6 +39,7 @@ __all__ = [
     "KubeLoader",
     "RefusedYamlError",
     "dump",
+    "error_mark",
     "load",
     "load_all",
     "load_all_file",
@@ -184,15 +185,22 @@ def _text(path: Path) -> str:
         ) from None
 
 
+def error_mark(text: str, exc: yaml.YAMLError) -> Mark | None:
+    """Where in `text` a YAML problem is; a ReaderError (a character YAML does not allow) has no
+    mark, only a position, from which one is made."""
+    if isinstance(exc, MarkedYAMLError):
+        return exc.problem_mark or exc.context_mark
+    position = getattr(exc, "position", 0)
+    line_start = text.rfind("\n", 0, position) + 1
+    return Mark("", position, text.count("\n", 0, position), position - line_start, "", 0)
+
+
 def _refused(path: Path, text: str, exc: yaml.YAMLError) -> ConfigError:
     """One ConfigError for a YAML problem: line (and column), the problem, a hint; no quoted text."""
+    mark = error_mark(text, exc)
     if isinstance(exc, MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "not valid YAML"
-    else:  # a ReaderError: a character YAML does not allow, at a position in the text
-        position = getattr(exc, "position", 0)
-        line_start = text.rfind("\n", 0, position) + 1
-        mark = Mark("", position, text.count("\n", 0, position), position - line_start, "", 0)
+    else:
         problem = f"character U+{int(getattr(exc, 'character', 0)):04X} is not allowed in YAML text"
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
     hint = next((h for start, h in _HINTS.items() if problem.startswith(start)), None)

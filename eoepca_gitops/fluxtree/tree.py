@@ -93,10 +93,8 @@ def yaml_error(repo_root: Path, path: Path) -> tuple[int, str] | None:
         for _ in yaml_io.load_all(text):
             pass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        # a ReaderError (a character YAML does not allow) has no mark, only its position in the text
-        line = mark.line + 1 if mark else text.count("\n", 0, getattr(exc, "position", 0)) + 1
-        return line, f"not valid YAML: {str(exc).splitlines()[0]}"
+        mark = yaml_io.error_mark(text, exc)
+        return (mark.line + 1 if mark else 1), f"not valid YAML: {str(exc).splitlines()[0]}"
     return None
 
 
