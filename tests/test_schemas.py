@@ -442,6 +442,27 @@ def test_a_crd_among_the_objects_with_an_unusable_schema(flux2: SchemaCatalog) -
     ]  # the CRD itself passes: Kubernetes' JSONSchemaProps has no enum of types (the server checks it)
 
 
+def test_a_pattern_python_cannot_read_is_left_unchecked(flux2: SchemaCatalog) -> None:
+    """CRD patterns are Go's RE2; the few constructs Python's re lacks (\\p{L}) cannot fail an object."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "pattern": r"^\p{L}+$"},
+                    "code": {"type": "string", "pattern": r"^[A-Z]{3}$"},
+                },
+            }
+        },
+    }
+    definition = crd("example.org", "Widget", schema)
+    assert problems(flux2, definition, widget(name="ok", code="ABC")) == []
+    assert problems(flux2, definition, widget(name="1 2", code="AB")) == [
+        ("spec.code", "invalid", "string 'AB' does not match ^[A-Z]{3}$")
+    ]
+
+
 def test_a_crd_among_the_objects_does_not_replace_flux_s_own(flux2: SchemaCatalog) -> None:
     loose = crd(
         "helm.toolkit.fluxcd.io",

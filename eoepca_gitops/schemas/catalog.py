@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,25 @@ def _required(
                 yield ValidationError(f"{name!r} is a required property", path=[name])
 
 
-_Strict = validators.extend(Draft202012Validator, {"properties": _properties, "required": _required})
+@functools.lru_cache(maxsize=1024)
+def _regex(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:  # RE2 syntax Python's re lacks (\p{L}, ...): that pattern is left unchecked
+        return None
+
+
+def _pattern(
+    validator: Validator, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    regex = _regex(pattern)
+    if validator.is_type(instance, "string") and regex is not None and not regex.search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Strict = validators.extend(
+    Draft202012Validator, {"properties": _properties, "required": _required, "pattern": _pattern}
+)
 
 
 @dataclass(frozen=True)
@@ -180,7 +199,7 @@ class _Crds:
         converted = crd_schema(schema, builtin.ref("v1", OBJECT_META))
         if self.checked:
             try:
-                _Strict.check_schema(converted)
+                _Strict.check_schema(converted, format_checker=None)  # RE2 patterns: see _regex
             except SchemaError as exc:
                 message = f"{self.origin} has an unusable schema for it ({exc.json_path}: {exc.message})"
                 return Lookup(error=message, problem="invalid schema")

@@ -10,9 +10,9 @@ Two sources, each with its server's rules, strict as kubeconform -strict:
   unknown unless x-kubernetes-preserve-unknown-fields (the server would prune it; kubectl's
   strict field validation refuses it); `nullable` admits null; x-kubernetes-int-or-string;
   an x-kubernetes-embedded-resource object carries apiVersion and kind (required) and an
-  ObjectMeta; the top-level metadata is an ObjectMeta; a required field with a default is not
-  missing (the server defaults before it validates); OpenAPI 3.0's boolean exclusiveMinimum/Maximum
-  become 2020-12's numbers.
+  ObjectMeta; at the top, apiVersion and kind are strings and metadata is an ObjectMeta; a
+  required field with a default is not missing (the server defaults before it validates);
+  OpenAPI 3.0's boolean exclusiveMinimum/Maximum become 2020-12's numbers.
 
 A null field counts as absent (the server drops it) unless its schema admits null: the catalog's
 validator does that, not the schemas.
@@ -39,6 +39,7 @@ QUANTITY_PATTERN: Final = (
 _PRESERVE = "x-kubernetes-preserve-unknown-fields"
 _INT_OR_STRING_FLAG = "x-kubernetes-int-or-string"
 _EMBEDDED = "x-kubernetes-embedded-resource"
+_TYPE_META: Final = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}}
 _INT_OR_STRING_BRANCHES = ({"type": "integer"}, {"type": "string"})
 
 
@@ -101,12 +102,7 @@ def _structural(node: Mapping[str, Any], object_meta: Schema) -> Schema:
         if kept:
             out["anyOf"] = kept
     if node.get(_EMBEDDED):
-        out["properties"] = {
-            "apiVersion": {"type": "string"},
-            "kind": {"type": "string"},
-            **out.get("properties", {}),
-            "metadata": object_meta,
-        }
+        out["properties"] = {**_TYPE_META, **out.get("properties", {}), "metadata": object_meta}
         out["required"] = sorted({*out.get("required", ()), "apiVersion", "kind"})
     if out.get("type") == "object" and not node.get(_PRESERVE) and "additionalProperties" not in out:
         out["additionalProperties"] = False
@@ -123,5 +119,6 @@ def crd_schema(open_api_v3_schema: Mapping[str, Any], object_meta: Schema) -> Sc
     """A CRD version's openAPIV3Schema with the API server's rules; `object_meta` is the schema
     (a $ref) that the object's metadata and each embedded resource's metadata must match."""
     root = _structural(open_api_v3_schema, object_meta)
-    root["properties"] = {**root.get("properties", {}), "metadata": object_meta}
+    # every object has them, whether its CRD's schema says so or not
+    root["properties"] = {**_TYPE_META, **root.get("properties", {}), "metadata": object_meta}
     return root
