@@ -153,6 +153,16 @@ def test_validate_files_and_folders(project: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+def test_validate_files_with_flux_layer_is_refused(project: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["validate", "-s", "test", "--flux-layer", str(tmp_path), "--project", str(project)]
+    )
+    assert result.exit_code == 2
+    assert lines(result.output) == [
+        "error: --flux-layer is for the stack's render; with FILE, the files are what is checked"
+    ]
+
+
 def test_validate_a_file_that_is_not_yaml_is_one_error(project: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [\n")

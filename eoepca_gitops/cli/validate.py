@@ -17,6 +17,7 @@ import typer
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.cli.common import EXIT_ERROR, fail_each, load, project_dir, reported, say
+from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_layer import build_flux_layer
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.render import rendered_objects
@@ -113,6 +114,8 @@ def validate_cmd(
     naming file, object and field) or an error.
     """
     root = project_dir(project)
+    if files and flux_layer:
+        raise GitopsError("--flux-layer is for the stack's render; with FILE, the files are what is checked")
     if files:
         model, _ = load(stack, root)
         objects = _read(files)
