@@ -9,6 +9,7 @@ define, e.g. a SealedSecret) is not validated: one note per kind, as kubeconform
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def field_path(parts: Iterable[str | int]) -> str:
         elif _PLAIN_KEY.fullmatch(part):
             out += f".{part}" if out else part
         else:
-            out += f"[{part!r}]".replace("'", '"')
+            out += f"[{json.dumps(part)}]"
     return out
 
 
