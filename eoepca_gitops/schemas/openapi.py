@@ -1,15 +1,18 @@
 """The pinned Kubernetes version's OpenAPI v3, cached outside the repository, read per group-version.
 
-What a kube-apiserver serves at /openapi/v3/<path> is what Kubernetes keeps in
-api/openapi-spec/v3/ of the k8s.io/kubernetes module (regenerated from the same Go types at each
-release), one file per group-version: `apis__apps__v1_openapi.json` is /openapi/v3/apis/apps/v1.
+Kubernetes keeps what kube-apiserver serves at /openapi/v3/<path> in api/openapi-spec/v3/ of the
+k8s.io/kubernetes module, one file per group-version (`apis__apps__v1_openapi.json` is
+/openapi/v3/apis/apps/v1), regenerated from the same Go types at each release but without the
+enums of built-in kinds (hack/update-openapi-spec.sh runs the server with OpenAPIEnums=false).
 They are Kubernetes' files: never committed here, copied once into
-~/.cache/eoepca-gitops/openapi/<version>/ (EOEPCA_CACHE_DIR moves it) from
+~/.cache/eoepca-gitops/openapi/<version>/ (EOEPCA_CACHE_DIR moves it; its SOURCE file says which
+way) from
 
-- the Go module cache, where `scripts/tools.sh` left the module when it built kube-apiserver,
-  or `go mod download` from the Go module proxy (`fetch_from_module`, the primary way: cheap and
-  the same on a machine without the engine);
-- or a running kube-apiserver of that version (`fetch_from_cluster`, through kubectl).
+- the Go module cache, where `scripts/tools.sh` left the module when it built kube-apiserver, or
+  `go mod download` from the Go module proxy (`fetch_from_module`, the primary way: cheap, the same
+  on a machine without the engine, as strict as kubeconform's schemas, also made without enums);
+- or a running kube-apiserver of that version (`fetch_from_cluster`, through kubectl): the same
+  schemas with the enums, so a value outside one is refused too, as the API server refuses it.
 
 Reading finds them in the cache or, offline and at no cost, in the Go module cache; otherwise it
 fails once, naming the command that fetches them.
