@@ -155,8 +155,9 @@ def fetch_schemas(
 ) -> None:
     """Cache the OpenAPI of the pinned Kubernetes version that validation needs.
 
-    From api/openapi-spec/v3 of the k8s.io/kubernetes Go module (what kube-apiserver serves): the Go
-    module cache, else `go mod download` from the Go module proxy. Kept in
+    From api/openapi-spec/v3 of the k8s.io/kubernetes Go module (what kube-apiserver serves, less the
+    enums of built-in kinds): the Go module cache, else `go mod download` from the Go module proxy;
+    or with --kubeconfig what a running kube-apiserver serves, enums included. Kept in
     ~/.cache/eoepca-gitops/openapi/<version>/ (EOEPCA_CACHE_DIR moves it), never in the project.
     """
     folder = fetch_from_cluster(kubeconfig) if kubeconfig else fetch_from_module()
