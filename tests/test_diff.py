@@ -46,8 +46,9 @@ def repo(tmp_path: Path) -> Path:
 
 
 def _diff(project: Path, *extra: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["diff", "--stack", "test", "--project", str(project), *extra])
-    return result.exit_code, result.output
+    """(exit code, stdout + stderr); the Helm layer is tested in tests/test_review_helm.py."""
+    result = runner.invoke(app, ["diff", "--stack", "test", "--project", str(project), "--no-helm", *extra])
+    return result.exit_code, result.stdout + result.stderr
 
 
 def _commit(project: Path) -> None:
