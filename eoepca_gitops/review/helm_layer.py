@@ -123,6 +123,10 @@ def _what(job: _Job) -> str:
     if b is None or h is None:
         return f"{(h or b).chart_label} ({'new release' if b is None else 'release removed'})"  # type: ignore[union-attr]
     parts = [f"{b.chart_label} -> {h.chart_label}" if b.chart_label != h.chart_label else h.chart_label]
+    if b.source and h.source and b.source.chart == h.source.chart and b.source.version != h.source.version:
+        parts = [f"{h.source.chart} {b.source.version} -> {h.source.version}"]
+    if b.source and h.source and b.source.url != h.source.url:
+        parts.append(f"from {h.source.url} (was {b.source.url})")
     if b.values != h.values:
         parts.append("values changed")
     if (b.name, b.namespace) != (h.name, h.namespace):
