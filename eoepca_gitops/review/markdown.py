@@ -35,7 +35,7 @@ __all__ = ["DEFAULT_MAX_CHARS", "MIN_MAX_CHARS", "markdown"]
 DEFAULT_MAX_CHARS = 60_000
 MIN_MAX_CHARS = 1_000
 _LAYER_TITLES = {"pulumi": "Pulumi layer", "flux": "Flux layer", "helm": "Helm layer"}
-_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
+_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<#!|~&])")
 
 
 def _text(value: str) -> str:
