@@ -20,6 +20,7 @@ from eoepca_gitops.review.markdown import markdown
 from eoepca_gitops.review.text import text
 
 # GitHub-flavoured markdown as far as a comment uses it: CommonMark (HTML blocks: <details>) and tables.
+MISSING = 'chart "pdp-engine" version "9.9.9" not found'
 GFM = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
@@ -57,7 +58,7 @@ def sample() -> Review:
                 "block user-management",
                 release="HelmRelease um/um-pdp-engine",
                 chart="pdp-engine 1.1.12 -> 9.9.9",
-                error='head: pdp-engine 9.9.9: chart "pdp-engine" version "9.9.9" not found in http://127.0.0.1:8181/eoepca/ repository',
+                error=f"head: pdp-engine 9.9.9: {MISSING} in http://127.0.0.1:8181/eoepca/ repository",
             ),
             Section("flux", "block portal", _changes([], [_obj("ConfigMap", "n", "demo")])),
             Section(
@@ -65,12 +66,10 @@ def sample() -> Review:
                 "block portal",
                 release="HelmRelease demo/eoepca-portal",
                 chart="eoepca-portal 1.0.11, values changed",
-                note='chart not fetched at base: looks like "https://eoepca.github.io/helm-charts/" is not a valid chart repository or cannot be reached',
+                note="chart not fetched at base: https://eoepca.github.io/helm-charts/ cannot be reached",
             ),
         ),
-        errors=(
-            'HelmRelease um/um-pdp-engine: head: pdp-engine 9.9.9: chart "pdp-engine" version "9.9.9" not found',
-        ),
+        errors=(f"HelmRelease um/um-pdp-engine: head: pdp-engine 9.9.9: {MISSING}",),
     )
     creodias = StackReview(
         "creodias",
@@ -158,7 +157,7 @@ def test_markdown_never_exceeds_the_cap_and_stays_well_formed(
     assert rendered.count("<details") == rendered.count("</details>")
     total = 2 * n_objects
     if len(markdown(review, 10**9)) > cap and total:
-        assert "not shown (size limit)" in md
+        assert "not shown (size limit)" in md or "more lines not shown" in md
 
 
 def test_a_capped_comment_counts_what_it_leaves_out() -> None:

@@ -11,7 +11,7 @@ import pytest
 from eoepca_gitops.fluxtree import key
 from eoepca_gitops.review.releases import ChartSource, merged, release_input, release_name
 
-REPO = {
+REPO: dict[str, Any] = {
     "apiVersion": "source.toolkit.fluxcd.io/v1",
     "kind": "HelmRepository",
     "metadata": {"name": "eoepca", "namespace": "common"},

@@ -88,7 +88,7 @@ def _object(obj: ObjectChange, cap: int) -> Leaf:
             size += len(lines[kept]) + 1
             kept += 1
         text = form(kept)
-        return text if kept and len(text) <= room else None
+        return text if kept >= min(2, len(lines)) and len(text) <= room else None  # more than a hunk header
 
     return Leaf(form(len(lines)), short=short, limit=max(cap // 4, MIN_MAX_CHARS))
 
