@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from eoepca_gitops import yaml_io
+from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.fluxtree import key
 from eoepca_gitops.review.charts import ChartMissing, ChartUnavailable
 from eoepca_gitops.review.helm_layer import RenderError, Revision, helm_layer
@@ -186,8 +187,8 @@ def test_a_stack_only_in_the_working_tree_is_added(repo: Path) -> None:
     assert {o.change for s in review.sections for o in s.objects} == {"added"}
 
 
-def test_a_stack_that_does_not_load_is_an_error_of_that_stack(repo: Path) -> None:
+def test_a_stack_that_does_not_load_is_an_error(repo: Path) -> None:
     (repo / "Pulumi.test.yaml").write_text("config: [\n")
-    with at_revision(repo, "HEAD") as base:
-        review = review_stack("test", base, repo, None)
-    assert review.errors[0].startswith("in the working tree: ") and "not valid YAML" in review.errors[0]
+    with at_revision(repo, "HEAD") as base, pytest.raises(GitopsError) as exc:
+        review_stack("test", base, repo, None)
+    assert str(exc.value).startswith("in the working tree: ") and "not valid YAML" in str(exc.value)

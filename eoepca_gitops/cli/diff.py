@@ -3,7 +3,9 @@ field, in three layers: what Pulumi applies, what Flux applies from Git, what He
 HelmReleases (eoepca_gitops.review).
 
 stdout carries the review in the chosen format and nothing else; progress and notes go to stderr.
-Exit 0: no change in any stack; 1: changes; 2: an error (one `error:` line, after the review).
+Exit 0: no change in any stack; 1: changes; 2: an error, one `error:` line on stderr: a stack that
+does not load or build at either revision (nothing on stdout), or what the review finds wrong
+(the upgrade gate, a chart version its repository does not have), after the review.
 """
 
 from __future__ import annotations
@@ -43,10 +45,8 @@ def _renderer(no_helm: bool) -> Iterator[tuple[Renderer | None, str]]:
         yield None, "--no-helm"
         return
     helm = find_binary("helm")
-    if helm is None:
-        note = "helm not found: build it with `scripts/tools.sh helm` (or put helm on PATH)"
-        say(f"note: Helm layer not rendered: {note}")
-        yield None, note
+    if helm is None:  # said in the review
+        yield None, "helm not found: build it with `scripts/tools.sh helm` (or put helm on PATH)"
         return
     with helm_renderer(helm) as renderer:
         yield renderer, ""
@@ -80,23 +80,21 @@ def diff(
         stack_file(root, name)  # valid names before anything runs
     with at_revision(root, against) as base, _renderer(no_helm) as (renderer, note):
         names = list(dict.fromkeys(stack)) or sorted(_stacks(root) | _stacks(base))
-        reviews = []
-        for name in names:
-            say(f"stack {name} ...")
-            reviews.append(review_stack(name, base, root, renderer, note))
-    review = Review(against, "working tree", tuple(reviews))
+        # Every stack loads and builds at both revisions, or one error line and nothing else.
+        reviews = tuple(review_stack(name, base, root, renderer, note) for name in names)
+    review = Review(against, "working tree", reviews)
     formats: dict[Format, Callable[[Review], str]] = {
         Format.text: text,
         Format.markdown: lambda r: markdown(r, max_chars),
         Format.json: as_json,
     }
     typer.echo(formats[output](review), nl=False)
+    if review.errors:  # what the review found wrong: shown in it, and one line here
+        more = len(review.errors) - 1
+        fail(review.errors[0] + (f" (and {more} more error(s), in the output)" if more else ""))
     changed = [s.name for s in review.stacks if s.changed]
     say(
         f"{len(changed)} of {len(review.stacks)} stack(s) changed"
         + (f": {', '.join(changed)}" if changed else "")
     )
-    if review.errors:
-        more = len(review.errors) - 1
-        fail(review.errors[0] + (f" (and {more} more error(s), in the output)" if more else ""))
     raise typer.Exit(EXIT_CHANGES if review.changed else EXIT_OK)

@@ -150,14 +150,13 @@ def review_stack(
     name: str, base_project: Path, head_project: Path, renderer: Renderer | None, helm_note: str = ""
 ) -> StackReview:
     """Stack `name` from `base_project` (the base revision) to `head_project` (the working tree);
-    without `renderer` the Helm layer is left out, `helm_note` saying why."""
-    try:
-        base = _side(base_project, name, head_project, "at the base revision")
-        head = _side(head_project, name, head_project, "in the working tree")
-    except GitopsError as exc:
-        return StackReview(name, errors=(str(exc),))
+    without `renderer` the Helm layer is left out, `helm_note` saying why. A stack that does not load
+    or build at either revision raises GitopsError (bad input, as everywhere); what the review finds
+    wrong (the upgrade gate, a chart version the repository does not have) is in its `errors`."""
+    base = _side(base_project, name, head_project, "at the base revision")
+    head = _side(head_project, name, head_project, "in the working tree")
     if base is None and head is None:
-        return StackReview(name, errors=(f"Pulumi.{name}.yaml: no such stack file at either revision",))
+        raise GitopsError(f"Pulumi.{name}.yaml: no such stack file at either revision")
     groups = {**(base.groups if base else {}), **(head.groups if head else {})}
     flux_groups = {**(base.flux_groups if base else {}), **(head.flux_groups if head else {})}
     order = list(dict.fromkeys([*(head.order if head else ()), *(base.order if base else ())]))
