@@ -117,11 +117,18 @@ class _Job:
     base: ReleaseInput | None
     head: ReleaseInput | None
 
+    @property
+    def shown(self) -> ReleaseInput:
+        """The head's release, or the base's when it is removed."""
+        shown = self.head or self.base
+        assert shown is not None, "a release is at one revision at least"
+        return shown
+
 
 def _what(job: _Job) -> str:
     b, h = job.base, job.head
     if b is None or h is None:
-        return f"{(h or b).chart_label} ({'new release' if b is None else 'release removed'})"  # type: ignore[union-attr]
+        return f"{job.shown.chart_label} ({'new release' if b is None else 'release removed'})"
     parts = [f"{b.chart_label} -> {h.chart_label}" if b.chart_label != h.chart_label else h.chart_label]
     if b.source and h.source and b.source.chart == h.source.chart and b.source.version != h.source.version:
         parts = [f"{h.source.chart} {b.source.version} -> {h.source.version}"]
@@ -155,7 +162,7 @@ def _section(renderer: Renderer, job: _Job, base: Path, head: Path) -> Section |
     upgrade = job.base is not None and job.head is not None
     old, base_note, base_error = _side(renderer, job.base, base, upgrade, "base")
     new, head_note, error = _side(renderer, job.head, head, upgrade, "head")
-    notes = [*(job.head or job.base).notes, base_note, head_note, base_error]  # type: ignore[union-attr]
+    notes = [*job.shown.notes, base_note, head_note, base_error]
     objects: tuple[ObjectChange, ...] = ()
     if old is not None and new is not None:
         objects = tuple(c for _, c in compare({key(o): o for o in old}, {key(o): o for o in new}))
@@ -175,7 +182,7 @@ def _section(renderer: Renderer, job: _Job, base: Path, head: Path) -> Section |
 
 
 def helm_layer(base: Revision, head: Revision, renderer: Renderer) -> list[Section]:
-    """A section per HelmRelease whose rendering may differ, in the order of `head`'s groups."""
+    """A section per HelmRelease whose rendering may differ between the revisions, in key order."""
     jobs = []
     for k in sorted(set(base.releases) | set(head.releases)):
         old, new = base.releases.get(k), head.releases.get(k)
@@ -185,7 +192,9 @@ def helm_layer(base: Revision, head: Revision, renderer: Renderer) -> list[Secti
         in_repository = any(r and r.source and r.source.kind == "folder" for r in (b, h))
         if b == h and not in_repository:
             continue
-        jobs.append(_Job(k, (new or old)[1], b, h))  # type: ignore[index]
+        either = new or old
+        assert either is not None, "a key of one revision at least"
+        jobs.append(_Job(k, either[1], b, h))
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         sections = list(pool.map(lambda j: _section(renderer, j, base.project, head.project), jobs))
     return [s for s in sections if s is not None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,8 +154,10 @@ def review_stack(
     without `renderer` the Helm layer is left out, `helm_note` saying why. A stack that does not load
     or build at either revision raises GitopsError (bad input, as everywhere); what the review finds
     wrong (the upgrade gate, a chart version the repository does not have) is in its `errors`."""
-    base = _side(base_project, name, head_project, "at the base revision")
-    head = _side(head_project, name, head_project, "in the working tree")
+    with ThreadPoolExecutor(max_workers=2) as pool:  # each side is mostly kustomize processes
+        at_base = pool.submit(_side, base_project, name, head_project, "at the base revision")
+        at_head = pool.submit(_side, head_project, name, head_project, "in the working tree")
+        base, head = at_base.result(), at_head.result()
     if base is None and head is None:
         raise GitopsError(f"Pulumi.{name}.yaml: no such stack file at either revision")
     groups = {**(base.groups if base else {}), **(head.groups if head else {})}
