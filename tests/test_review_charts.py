@@ -3,12 +3,17 @@ chart repository: tests/integration/test_diff_helm.py)."""
 
 from __future__ import annotations
 
+import io
+import tarfile
+from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from eoepca_gitops.review.charts import ChartMissing, ChartUnavailable, Helm, cache_dir, fetch
-from eoepca_gitops.review.releases import ChartSource
+from eoepca_gitops.review.helm_layer import HelmRenderer
+from eoepca_gitops.review.releases import ChartSource, ReleaseInput
 
 REPO = ChartSource("repository", "https://charts.example.org/", "login-service", "1.2.8")
 
@@ -99,3 +104,39 @@ def test_a_chart_folder_of_the_project(tmp_path: Path) -> None:
         fetch(helm, ChartSource("folder", "./charts", "", "*"), project)
     with pytest.raises(ChartUnavailable, match="leads outside"):
         fetch(helm, ChartSource("folder", "../../etc", "", "*"), project)
+
+
+def _chart(cache: Path) -> Path:
+    """A packaged chart in the cache, as `helm pull` leaves it, with a values file of its own."""
+    entry = cache / "x" / "login-service-1.2.8.tgz"
+    entry.parent.mkdir(parents=True)
+    with tarfile.open(entry, "w:gz") as tar:
+        for name, text in (
+            ("Chart.yaml", "name: login-service\n"),
+            ("values-prod.yaml", "replicaCount: 5\n"),
+        ):
+            info = tarfile.TarInfo(f"login-service/{name}")
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text.encode()))
+    return entry
+
+
+def test_helm_template_gets_the_release_as_helm_controller_gives_it(tmp_path: Path) -> None:
+    # template: its arguments and every --values file into a log, one ConfigMap out
+    helm = _helm(
+        tmp_path,
+        'for a in "$@"; do case "$a" in *.yaml) cat "$a" >> ' + str(tmp_path) + "/values.log;; esac; done\n"
+        "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: x}\\n---\\n# empty\\n'",
+    )
+    release = ReleaseInput("um-login-service", "um", REPO, {"replicaCount": 2}, ("values-prod.yaml",), True)
+    with mock.patch("eoepca_gitops.review.helm_layer.fetch", return_value=_chart(tmp_path / "c")):
+        objects = HelmRenderer(helm).render(release, tmp_path, upgrade=False)
+        HelmRenderer(helm).render(replace(release, include_crds=False), tmp_path, upgrade=True)
+    assert objects == [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}]
+    install, upgrade = (tmp_path / "calls.log").read_text().splitlines()
+    chart = tmp_path / "c" / "x" / "login-service-1.2.8.tgz"
+    assert install.startswith(f"template um-login-service {chart} --namespace um --skip-tests --values ")
+    assert install.endswith(" --include-crds") and "--is-upgrade" not in install
+    assert upgrade.endswith(" --is-upgrade") and "--include-crds" not in upgrade
+    # the chart's values file first, then the release's values
+    assert (tmp_path / "values.log").read_text().startswith("replicaCount: 5\nreplicaCount: 2\n")
