@@ -7,7 +7,7 @@ from typing import Any
 
 from eoepca_gitops.fluxtree import key
 from eoepca_gitops.review.compare import compare, unified
-from eoepca_gitops.review.shown import CHANGED_MASK, shown, shown_pair
+from eoepca_gitops.review.shown import CHANGED_MASK, secret_key, shown, shown_pair
 
 
 def _cm(name: str, **data: str) -> dict[str, Any]:
@@ -96,3 +96,34 @@ def test_a_change_only_in_a_secret_value_is_named_not_shown() -> None:
     old, new = _cm("c", url="https://u:one@h/x"), _cm("c", url="https://u:two@h/x")
     [(_, change)] = compare({key(old): old}, {key(new): new})
     assert change.diff == "" and change.detail == "the change is in a redacted value"
+
+
+def test_values_under_secret_named_keys_are_masked_anywhere() -> None:
+    old = _obj_values(
+        {"adminPassword": "pw1", "auth": {"api_key": "k1", "tokens": ["t1"]}, "secretName": "tls"}
+    )
+    new = _obj_values(
+        {"adminPassword": "pw2", "auth": {"api_key": "k1", "tokens": ["t1"]}, "secretName": "tls"}
+    )
+    before, after = shown_pair(old, new)
+    assert not {"pw1", "pw2", "k1", "t1"} & set(before.split() + after.split())
+    assert "adminPassword: '*** (changed)'" in after and "api_key: '***'" in after
+    assert "secretName: tls" in after  # where a secret is, not what
+    assert [
+        secret_key(k) for k in ("password", "db-password", "clientSecret", "passwordSecretRef", "tokenTTL")
+    ] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def _obj_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": "r"},
+        "spec": {"values": values},
+    }
