@@ -126,7 +126,7 @@ def test_a_chart_that_cannot_be_fetched_is_a_note() -> None:
     [section] = helm_layer(_revision(HR, repo=repo), _revision(_bumped(), repo=repo), StandIn())
     assert section.objects == () and not section.error
     refused = "dial tcp: connection refused"
-    assert section.note == f"chart not fetched at base: {refused}; chart not fetched at head: {refused}"
+    assert section.note == f"chart not fetched: {refused}"
 
 
 def test_a_chart_that_refuses_the_heads_values_is_an_error() -> None:

@@ -141,31 +141,47 @@ def _what(job: _Job) -> str:
     return ", ".join(parts)
 
 
-def _side(
-    renderer: Renderer, release: ReleaseInput | None, project: Path, upgrade: bool, at: str
-) -> tuple[list[dict[str, Any]] | None, str, str]:
-    """(objects or None when not rendered, note, error)."""
+@dataclass(frozen=True)
+class _Rendered:
+    """One revision of a release: its objects, or why there are none."""
+
+    objects: list[dict[str, Any]] | None  # None: not rendered
+    unavailable: str = ""  # why the chart was not fetched
+    failed: str = ""  # the repository has no such version, or the chart refuses the values
+
+
+def _side(renderer: Renderer, release: ReleaseInput | None, project: Path, upgrade: bool) -> _Rendered:
     if release is None:
-        return [], "", ""
+        return _Rendered([])
     if release.source is None:
-        return None, "", ""  # the release's notes say why
+        return _Rendered(None)  # the release's notes say why
     try:
-        return renderer.render(release, project, upgrade=upgrade), "", ""
+        return _Rendered(renderer.render(release, project, upgrade=upgrade))
     except (ChartMissing, RenderError) as exc:
-        problem = f"{at}: {release.chart_label}: {exc}"
-        return (None, problem, "") if at == "base" else (None, "", problem)
+        return _Rendered(None, failed=f"{release.chart_label}: {exc}")
     except ChartUnavailable as exc:
-        return None, f"chart not fetched at {at}: {exc}", ""
+        return _Rendered(None, unavailable=str(exc))
 
 
 def _section(renderer: Renderer, job: _Job, base: Path, head: Path) -> Section | None:
     upgrade = job.base is not None and job.head is not None
-    old, base_note, base_error = _side(renderer, job.base, base, upgrade, "base")
-    new, head_note, error = _side(renderer, job.head, head, upgrade, "head")
-    notes = [*job.shown.notes, base_note, head_note, base_error]
+    old = _side(renderer, job.base, base, upgrade)
+    new = _side(renderer, job.head, head, upgrade)
+    notes = list(job.shown.notes)
+    if old.unavailable and old.unavailable == new.unavailable:
+        notes.append(f"chart not fetched: {old.unavailable}")
+    else:
+        notes += [
+            f"chart not fetched at {at}: {r.unavailable}"
+            for at, r in (("base", old), ("head", new))
+            if r.unavailable
+        ]
+    notes += [f"base: {old.failed}"] if old.failed else []  # the base was broken already
     objects: tuple[ObjectChange, ...] = ()
-    if old is not None and new is not None:
-        objects = tuple(c for _, c in compare({key(o): o for o in old}, {key(o): o for o in new}))
+    if old.objects is not None and new.objects is not None:
+        objects = tuple(
+            c for _, c in compare({key(o): o for o in old.objects}, {key(o): o for o in new.objects})
+        )
         if not objects:
             if job.head and job.head.source and job.head.source.kind == "folder" and job.base == job.head:
                 return None  # a chart in the repository, unchanged: nothing to say
@@ -176,8 +192,8 @@ def _section(renderer: Renderer, job: _Job, base: Path, head: Path) -> Section |
         objects=objects,
         release=f"HelmRelease {job.key[2]}/{job.key[3]}",
         chart=_what(job),
-        note="; ".join(dict.fromkeys(n for n in notes if n)),
-        error=error,
+        note="; ".join(dict.fromkeys(notes)),
+        error=f"head: {new.failed}" if new.failed else "",
     )
 
 
