@@ -127,5 +127,5 @@ def test_an_unreachable_repository_is_a_note_and_the_rest_stands(project: Path, 
         _git(project, "checkout", "--", "Pulumi.local.yaml")
     assert result.returncode == 1, result.stderr
     assert "  HelmRelease um/um-login-service: login-service 1.2.8 -> 1.2.9, from http" in result.stdout
-    assert "    note: chart not fetched: " in result.stdout
+    assert "    note: chart not fetched at head: " in result.stdout  # the base's repository answers
     assert "~ HelmRepository common/eoepca" in result.stdout  # the Pulumi layer stands
