@@ -136,7 +136,8 @@ def s12_diff(b: Bench) -> Result:
         for d in docs:  # as helm-controller applies them: in the release's namespace
             d["metadata"].setdefault("namespace", "um")
         (target / "helm").mkdir(exist_ok=True)
-        (target / "helm" / "release.yaml").write_text(yaml.safe_dump_all(docs))
+        for i, d in enumerate(docs):  # one object a file, as render writes them
+            (target / "helm" / f"{i:02d}-{d['kind']}.yaml").write_text(yaml.safe_dump(d))
     first, rest = split_for_kubectl(base_render, work / "kubectl-base")
     b.cluster.kubectl("apply", "--server-side", "-f", str(first))
     b.cluster.kubectl("wait", "--for", "condition=established", "crd", "--all", "--timeout=120s")
