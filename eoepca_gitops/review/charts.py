@@ -106,9 +106,10 @@ def _pull(helm: Helm, source: ChartSource) -> Path:
         version = pulled[0].name.removeprefix(f"{source.chart}-").removesuffix(".tgz")
         entry = _entry(source, version)
         entry.parent.mkdir(parents=True, exist_ok=True)
-        staged = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-        staged.write_bytes(pulled[0].read_bytes())
-        staged.replace(entry)  # whole or not at all, whoever else pulls the same chart meanwhile
+        # Whole or not at all, whoever else (another release's thread, another run) pulls it meanwhile.
+        with tempfile.NamedTemporaryFile(dir=entry.parent, prefix=f".{entry.name}.", delete=False) as staged:
+            staged.write(pulled[0].read_bytes())
+        Path(staged.name).replace(entry)
         return entry
 
 
