@@ -19,7 +19,6 @@ from typing import Any
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.cache import cache_root
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import FluxConfig

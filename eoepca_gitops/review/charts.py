@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eoepca_gitops.cache import cache_root
+from eoepca_gitops.manifests.flux_release import cache_root
 from eoepca_gitops.credentials import redact
 from eoepca_gitops.errors import GitopsError, PathError
 from eoepca_gitops.files import inside
