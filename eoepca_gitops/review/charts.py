@@ -21,10 +21,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eoepca_gitops.manifests.flux_release import cache_root
 from eoepca_gitops.credentials import redact
 from eoepca_gitops.errors import GitopsError, PathError
 from eoepca_gitops.files import inside
+from eoepca_gitops.manifests.flux_release import cache_root
 from eoepca_gitops.review.releases import ChartSource
 
 __all__ = ["ChartMissing", "ChartUnavailable", "Helm", "cache_dir", "fetch", "last_line"]
