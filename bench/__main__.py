@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.context import Bench, Settings
+from bench.diff_runs import s12_diff
 from bench.drift_runs import s10_drift
 from bench.flux_runs import s9_flux
 from bench.harness import KUBECTL, Cluster, log, tools_env
@@ -173,6 +174,7 @@ def main() -> int:
         step("9", lambda: s9_flux(b), (("9", "Flux end to end"),))
         step("10", lambda: s10_drift(b), (("10", "drift -> corrected"),))
         step("11", lambda: s11_operations(b), (("11", "operating a cluster"),))
+        step("12", lambda: s12_diff(b), (("12", "diff of a chart bump"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

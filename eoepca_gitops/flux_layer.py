@@ -26,14 +26,15 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.upgrade.plan import LiveFlux, UpgradePlan, plan_upgrade
 
-__all__ = ["build_flux_layer", "check_git_layer", "kubectl", "missing_references"]
+__all__ = ["build_flux_layer", "check_git_layer", "kubectl", "layer_key", "missing_references"]
 
 
 def _from_git(ref: Mapping[str, Any]) -> bool:
     return ref.get("kind") == "GitRepository" and ref.get("name") == defaults.GIT_SOURCE_NAME
 
 
-def _layer_key(k: Mapping[str, Any], flux_namespace: str) -> str:
+def layer_key(k: Mapping[str, Any], flux_namespace: str) -> str:
+    """How build_flux_layer names a Kustomization's objects: its name (namespace/name outside Flux's)."""
     meta = k["metadata"]
     ns = meta.get("namespace") or flux_namespace
     return str(meta["name"]) if ns == flux_namespace else f"{ns}/{meta['name']}"
@@ -69,7 +70,7 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
     layer: dict[str, list[dict[str, Any]]] = {}
     while todo:
         k, deferrals = todo.pop(0)
-        name, spec = _layer_key(k, flux_ns), k["spec"]
+        name, spec = layer_key(k, flux_ns), k["spec"]
         applied = (o for objects in layer.values() for o in objects)
         variables, missing = postbuild_variables(spec, k["metadata"]["namespace"], [*stack_objects, *applied])
         if missing and deferrals < len(todo) + 1:
