@@ -21,6 +21,7 @@ from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.newcluster import roundtrip
+from eoepca_gitops.newcluster.checklist import possessive
 
 __all__ = ["OWN_CLUSTER_KEYS", "StackCopy", "add_cluster_secrets", "copy_stack", "secret_key_name"]
 
@@ -49,17 +50,17 @@ def _config(raw: Any, file: str) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError(file, "config", "a stack file needs a 'config:' mapping")
     for key, value in config.items():
-        if isinstance(value, dict) and "secure" in value and (
-            set(value) != {"secure"} or not isinstance(value["secure"], str)
+        if (
+            isinstance(value, dict)
+            and "secure" in value
+            and (set(value) != {"secure"} or not isinstance(value["secure"], str))
         ):
             raise ConfigError(
-                file, str(key), "a secure value is `secure: <ciphertext>` and nothing else (as Pulumi writes it)"
+                file,
+                str(key),
+                "a secure value is `secure: <ciphertext>` and nothing else (as Pulumi writes it)",
             )
     return config
-
-
-def _of(name: str) -> str:
-    return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
 def _is_secure(value: Any) -> bool:
@@ -75,18 +76,22 @@ def _edit_cluster(
         old = cluster[key]
         if key in OWN_CLUSTER_KEYS:
             roundtrip.drop(
-                cluster, key, f"new-cluster: {_of(source)} {key} dropped (its own infrastructure): set {name}'s"
+                cluster,
+                key,
+                f"new-cluster: {possessive(source)} {key} dropped (its own infrastructure): "
+                f"set {possessive(name)}",
             )
         elif key == "domain" and domain is None:
             roundtrip.drop(
                 cluster,
                 key,
-                f"new-cluster: {_of(source)} domain {old} dropped: {name}'s hosts are under {dashed}.nip.io "
+                f"new-cluster: {possessive(source)} domain {old} dropped: {possessive(name)} hosts are "
+                f"under {dashed}.nip.io "
                 "until cluster.domain is set",
             )
     for key, value in (("domain", domain), ("publicIp", ip), ("name", name)):
         if key in cluster and value is not None:
-            roundtrip.replace(cluster, key, value, f"new-cluster: {name}'s (was {cluster[key]})")
+            roundtrip.replace(cluster, key, value, f"new-cluster: {possessive(name)} (was {cluster[key]})")
     for key, value in (("name", name), ("publicIp", ip), ("domain", domain)):
         if key not in cluster and value is not None:
             at = list(cluster).index("publicIp") + 1 if key == "domain" else len(cluster)
@@ -105,22 +110,22 @@ def copy_stack(text: str, file: str, source: str, name: str, ip: str, domain: st
             roundtrip.drop(
                 rt_config,
                 key,
-                f"new-cluster: {_of(source)} secret {short} dropped (encrypted with its passphrase): "
-                f"set {name}'s with `pulumi config set --secret`",
+                f"new-cluster: {possessive(source)} secret {short} dropped (encrypted with its passphrase): "
+                f"set {possessive(name)} with `pulumi config set --secret`",
             )
         elif key in {f"{NS}:{k}" for k in _WHICH_CLUSTER}:
             roundtrip.drop(
                 rt_config,
                 key,
-                f"new-cluster: {_of(source)} {short} dropped (it names {_of(source)} cluster): "
+                f"new-cluster: {possessive(source)} {short} dropped (it names {possessive(source)} cluster): "
                 f"{name} uses $KUBECONFIG until kubeconfig or kubeContext names its own",
             )
     for key in reversed([k for k in document if k in _PROVIDER_STATE]):
         roundtrip.drop(
             document,
             key,
-            f"new-cluster: {_of(source)} {key} dropped (its secrets provider's): "
-            f"`pulumi stack init {name} --secrets-provider passphrase` writes {name}'s",
+            f"new-cluster: {possessive(source)} {key} dropped (its secrets provider's): "
+            f"`pulumi stack init {name} --secrets-provider passphrase` writes {possessive(name)}",
         )
     cluster = rt_config.get(f"{NS}:cluster")
     if cluster is None:
@@ -136,13 +141,13 @@ def copy_stack(text: str, file: str, source: str, name: str, ip: str, domain: st
             git,
             "path",
             defaults.GIT_PATH,
-            f"new-cluster: was {own_folder}, {_of(source)} own objects (secrets sealed with its key): "
+            f"new-cluster: was {own_folder}, {possessive(source)} own objects (secrets sealed with its key): "
             f"{name} applies the shared manifests until it has its own folder (see the checklist)",
         )
     roundtrip.head(
         document,
         f"Cluster {name}, made by `eoepca-gitops new-cluster {name} --from {source}`. The comments are\n"
-        f"{_of(source)}, but where a `new-cluster:` note says what changed.\n",
+        f"{possessive(source)}, but where a `new-cluster:` note says what changed.\n",
     )
     return StackCopy(document, secrets, own_folder.removeprefix("./") if switched else None)
 

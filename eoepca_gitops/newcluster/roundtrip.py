@@ -16,7 +16,7 @@ import textwrap
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
@@ -52,7 +52,7 @@ def dump(document: Any) -> str:
 _Slot = tuple[list[Any], int, bool]
 
 
-def _end(node: CommentedBase, key: Any) -> _Slot:
+def _end(node: CommentedMap | CommentedSeq, key: Any) -> _Slot:
     """Where the comment after node[key]'s value lives: with its last scalar, however deep."""
     value = node[key]
     # A comment after a flow collection ({...}, [...]) is the key's: inside, it would break the flow.
