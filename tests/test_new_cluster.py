@@ -33,12 +33,14 @@ LOST = {
         "# The tree uses develop.eoepca.org (the design page's 185.52.193.87 + nip.io is not what runs).",
         "# creodias' own infrastructure, which the blocks use as ${nfs_server}, ${eodata_endpoint}, ...",
         "# The blocks' plain manifests: clusters/flux/<block> plus creodias' sealed secrets",
-        "# (clusters/creodias/<block>/kustomization.yaml includes ../../flux/<block>); see clusters/README.md.",
+        "# (clusters/creodias/<block>/kustomization.yaml includes ../../flux/<block>); "
+        "see clusters/README.md.",
     ],
     "minikube": [],
     "local": [
         "# Stand-ins: the local charts neither mount nor call these; a real cluster names its own.",
-        "# The shared manifests plus the local cluster's own (clusters/local/: its cache credentials stand-in).",
+        "# The shared manifests plus the local cluster's own "
+        "(clusters/local/: its cache credentials stand-in).",
         "# The dev cluster's kubeconfig context: the cluster of $KUBECONFIG (scripts/env.sh sets it), and",
         "# nothing else: a kubeconfig without this context is refused, so this stack never lands elsewhere.",
     ],
@@ -193,7 +195,8 @@ def test_flux_prerequisites_and_notification_secrets_of_creodias(project: Path) 
     ]
     assert [o["id"] for o in steps["git-auth"]["options"]] == ["ssh", "https", "none"]
     assert steps["notify:flux-system/slack-url"]["commands"] == [
-        "kubectl create secret generic slack-url --namespace flux-system --from-file=address=<SLACK_URL_ADDRESS_FILE>"
+        "kubectl create secret generic slack-url --namespace flux-system "
+        "--from-file=address=<SLACK_URL_ADDRESS_FILE>"
     ]
     sealed = steps["sealed"]["commands"]
     files = sorted(

@@ -33,9 +33,13 @@ __all__ = [
 
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
 # either a secret (referenced by name) or a mistake.
-_MODEL_KEYS = frozenset(
-    {"cluster", "flux", "git", "charts", "buckets", "blocks", "overrides", "notifications", "variables"}
-) | {"clusterSecrets"} | {"await", "kubeconfig", "kubeContext", "driftExempt", "poller"}
+_MODEL_KEYS = (
+    frozenset(
+        {"cluster", "flux", "git", "charts", "buckets", "blocks", "overrides", "notifications", "variables"}
+    )
+    | {"clusterSecrets"}
+    | {"await", "kubeconfig", "kubeContext", "driftExempt", "poller"}
+)
 # What a missing required key is for, said with the error.
 _WHAT_IT_IS = {
     "git.url": "the URL of the Git repository holding this project's clusters/ folder, which Flux clones",

@@ -97,12 +97,18 @@ def _split(slot: _Slot) -> tuple[str, str]:
 
 def _set(slot: _Slot, eol: str, lines: str, column: int) -> None:
     container, index, whole_lines = slot
+    held = container[index]
     if whole_lines:
         tokens = [CommentToken(line.lstrip() + "\n", CommentMark(column)) for line in lines.splitlines()]
-        container[index] = tokens or None
+        if isinstance(held, list):
+            held[:] = tokens  # the same list is the parent's comment for this key: change both
+        else:
+            container[index] = tokens or None
         return
     text = f"{eol}\n{lines}" if (eol or lines) else ""
-    container[index] = CommentToken(text, CommentMark(column)) if text and text != "\n" else None
+    # An end-of-line comment keeps its column (the spaces before it are the mark's, not the text's).
+    mark = held.start_mark if eol and isinstance(held, CommentToken) else CommentMark(column)
+    container[index] = CommentToken(text, mark) if text and text != "\n" else None
 
 
 def _note_lines(note: str, column: int) -> str:
@@ -153,13 +159,17 @@ def _commented(value: Any) -> Any:
 
 
 def append(mapping: CommentedMap, key: Any, value: Any, note: str, column: int) -> None:
-    """mapping[key] = value as its last key, `note` above it; the comment lines that ended the
-    mapping (about what follows it) still end it."""
+    """mapping[key] = value as its last key (at `column`), `note` above it; of the comment lines that
+    ended the mapping, those indented as its keys stay above the new one, those of an outer level
+    (about what follows the mapping) still end it."""
     last = _end(mapping, list(mapping)[-1])
     eol, lines = _split(last)
+    split = [(len(line) - len(line.lstrip()) >= column, line) for line in lines.splitlines(keepends=True)]
+    inner = [line for is_inner, line in split if is_inner]
+    outer = [line for is_inner, line in split if not is_inner]
     mapping[key] = _commented(value)
-    _set(last, eol, _note_lines(note, column), column)
-    _set(_end(mapping, key), "", lines, column)
+    _set(last, eol, "".join(inner) + _note_lines(note, column), column)
+    _set(_end(mapping, key), "", "".join(outer), column)
 
 
 def head(document: CommentedMap, note: str) -> None:
