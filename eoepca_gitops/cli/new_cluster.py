@@ -102,7 +102,8 @@ def _check(root: Path, name: str, json_: bool) -> None:
         say(f"{name}: nothing missing; `pulumi preview --stack {name}` takes it")
     else:
         say(f"{name}: {len(steps)} step(s) before `pulumi preview --stack {name}` takes it")
-    _print(Checklist(name, tuple(steps)), json_, ready=not steps)
+    if steps or json_:
+        _print(Checklist(name, tuple(steps)), json_, ready=not steps)
     raise typer.Exit(EXIT_CHANGES if steps else EXIT_OK)
 
 
