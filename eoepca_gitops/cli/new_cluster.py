@@ -27,6 +27,7 @@ from eoepca_gitops.cli.common import (
     EXIT_CHANGES,
     EXIT_OK,
     keep_stack_file,
+    literal,
     project_dir,
     reported,
     say,
@@ -85,7 +86,7 @@ def _print(checklist: Checklist, as_json_: bool, **extra: Any) -> None:
     if as_json_:
         typer.echo(json.dumps({**as_json(checklist), **extra}, indent=2))
     else:
-        typer.echo("\n".join(render_text(checklist)))
+        typer.echo(literal("\n".join(render_text(checklist))))  # text from a stack file: no terminal codes
 
 
 def _check(root: Path, name: str, json_: bool) -> None:
