@@ -249,9 +249,9 @@ def _sealed(stack: Stack, source: Source, project: Path, by_hand: list[Step]) ->
         Step(
             "sealed",
             f"Later, when the sealed-secrets controller runs on {name}: {source.own_folder}/ holds "
-            f"{possessive(source.name)} own objects, its secrets sealed with its key, which {name} cannot "
-            f"open; seal each again with {possessive(name)} key (the values from {possessive(source.name)} "
-            f"operators or cluster) into {own}/, which then replaces the shared folder:",
+            f"{possessive(source.name)} own objects, its Secrets (sealed with its key, which {name} cannot "
+            f"open, or stand-ins); seal {possessive(name)} own with {possessive(name)} key (the values from "
+            f"{possessive(name)} operators) into {own}/, which then replaces the shared folder:",
             tuple(commands),
             tuple(blanks),
         )
