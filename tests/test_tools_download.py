@@ -6,6 +6,7 @@ error and nothing installed, a download that cannot be reached built instead. Th
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.server
 import io
@@ -56,12 +57,13 @@ def stub(text: str) -> bytes:
 
 
 def tar_gz(member: str, content: bytes) -> bytes:
+    """The same bytes for the same content: gzip's header otherwise carries the current second."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buf, mode="w") as tar:
         info = tarfile.TarInfo(member)
         info.size, info.mode = len(content), 0o755
         tar.addfile(info, io.BytesIO(content))
-    return buf.getvalue()
+    return gzip.compress(buf.getvalue(), mtime=0)
 
 
 # tool -> (path under the server, the member in the archive or None for a bare binary)
