@@ -15,6 +15,9 @@
   on 127.0.0.1 with one bucket; `aws_env` holds only the AWS_* settings, `env` is os.environ plus them.
 
 Missing tools make these fixtures FAIL (not skip), naming scripts/tools.sh.
+
+No test leaves a process behind (tests/leftovers.py): the session is a run whose marker every process
+it starts inherits; each test module, and the session, fails naming what it left running.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ import pytest
 from eoepca_gitops.devcluster import ClusterError, DevCluster, ToolsMissingError
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
+from eoepca_gitops.runs import Run, kill
 from tests.helpers import SHARED_FLUX
+from tests.leftovers import ProcessCheck, report, settle
 
 # `make mutation` only: a mutant's quickest test first.
 pytest_plugins = ["tests.mutation.fastest_first"]
@@ -40,6 +45,33 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # The tests read the shared copies of the Flux release manifests instead of downloading them.
 os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(SHARED_FLUX))
 K8S_PROVIDER_VERSION = "4.25.0"
+# Set before any test runs, so that every process a test starts carries it.
+SESSION = Run.new("pytest")
+os.environ.update(SESSION.variables)
+PROCESSES = ProcessCheck(SESSION)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_process_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails the module (naming each process) if a process it started still runs after it."""
+    before = PROCESSES.snapshot()
+    yield
+    left = PROCESSES.started_since(before)
+    if left:
+        pytest.fail(report(kill(left), request.node.nodeid), pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the session's fixtures stopped their services: nothing the session started runs."""
+    left = settle(PROCESSES.ours)
+    if left:
+        message = report(kill(left), "this test session")
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        else:
+            print(message)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @dataclass(frozen=True)
@@ -109,6 +141,7 @@ def dev_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster
     )
     served = snapshot_repository(REPO_ROOT, tmp_path_factory.mktemp("served-repo"))
     try:
+        PROCESSES.service_pid_dirs.append(cluster.layout.pids)  # lives as long as the session
         try:
             info = cluster.up(flux=True, git_repo=served)
         except ToolsMissingError as err:
