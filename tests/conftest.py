@@ -22,6 +22,7 @@ it starts inherits; each test module, and the session, fails naming what it left
 
 from __future__ import annotations
 
+import filecmp
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -120,6 +121,9 @@ def tools_env() -> dict[str, str]:
     plugin = pulumi_home / "plugins" / f"resource-kubernetes-v{K8S_PROVIDER_VERSION}"
     if not plugin.is_dir():
         _fail_missing(f"the Kubernetes provider {K8S_PROVIDER_VERSION} is not in the plugin cache {plugin}")
+    launcher = bin_dir / "pulumi-resource-kubernetes"
+    if not filecmp.cmp(plugin / launcher.name, launcher, shallow=False):
+        _fail_missing(f"{plugin} holds a provider that would outlive its engine, not the launcher {launcher}")
     env = dict(os.environ)
     env.update(
         PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",

@@ -14,13 +14,18 @@ Each leftover is named (pid, command line) and killed (runs.kill), and the check
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
+import pytest
 
 from eoepca_gitops.devcluster.processes import read_records
 from eoepca_gitops.runs import MARKER, Run, kill
@@ -77,6 +82,19 @@ class ProcessCheck:
 
     def started_since(self, before: set[Key]) -> list[psutil.Process]:
         return settle(lambda: [p for p in self.ours() if key(p) not in before])
+
+
+def kill_engine(engine: subprocess.Popen[Any], run: Run, within: float = 5.0) -> None:
+    """SIGKILL to `engine` (a `pulumi` started in a session of its own) and its process group, as a
+    cancelled CI job or a `kill -9` does. The processes of its `run`, its plugins (in process groups
+    of their own) among them, must then end by themselves within `within` seconds (polled, not timed);
+    those that do not are named in the failure, and killed."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(engine.pid, signal.SIGKILL)
+    engine.wait(timeout=60)
+    left = settle(run.processes, within)
+    if left:
+        pytest.fail(report(kill(left), f"a pulumi killed {within:.0f} s ago"), pytrace=False)
 
 
 def report(left: list[str], where: str) -> str:
