@@ -20,10 +20,8 @@ One rule, two ways (standard library only: any python3 runs it):
 from __future__ import annotations
 
 import os
-import runpy
 import signal
 import sys
-import threading
 import time
 
 EVERY = 0.5  # seconds between looks at the parent
@@ -32,6 +30,8 @@ EVERY = 0.5  # seconds between looks at the parent
 def exit_with_engine(every: float = EVERY) -> None:
     """Exits this process (os._exit: nothing is left to flush to a dead engine) as soon as the
     process that started it, its engine, is gone."""
+    import threading  # not for the launcher in front of a binary: runpy and threading double its start
+
     engine = os.getppid()
 
     def watch() -> None:
@@ -82,12 +82,17 @@ def main(argv: list[str]) -> None:
     if argv in ([], ["-m"]):
         sys.exit("usage: engine_watch.py BINARY [ARGS...] | engine_watch.py -m MODULE [ARGS...]")
     if argv[0] == "-m":
+        import runpy
+
         exit_with_engine()
         sys.argv = [argv[1], *argv[2:]]
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
         return
     if os.path.exists(f"/proc/{os.getpid()}/stat"):
         _fork_watcher(EVERY)
+    # Python ignores these at start, and an exec keeps what is ignored: the binary gets the defaults.
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
     try:
         os.execv(argv[0], argv)
     except OSError as exc:
