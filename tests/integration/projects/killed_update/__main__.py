@@ -21,6 +21,10 @@ class Waits(ResourceProvider):
         return CreateResult(id_="waited", outs=props)
 
 
+class Waiting(Resource):
+    """A dynamic resource's type is named after its class."""
+
+
 config = pulumi.Config()
 provider = k8s.Provider("cluster", kubeconfig=config.require("kubeconfig"))
 before = k8s.core.v1.ConfigMap(
@@ -29,6 +33,6 @@ before = k8s.core.v1.ConfigMap(
     data={"k": "v"},
     opts=pulumi.ResourceOptions(provider=provider),
 )
-Resource(
+Waiting(
     Waits(), "waiting", {"started": config.require("started")}, pulumi.ResourceOptions(depends_on=[before])
 )
