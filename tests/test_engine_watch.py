@@ -49,12 +49,15 @@ def _command(pid: int) -> list[str]:
         return []
 
 
-def _start_engine(env: dict[str, str], plugin: list[str]) -> tuple[subprocess.Popen[str], int]:
+def _start_engine(
+    env: dict[str, str], plugin: list[str], cwd: Path | None = None
+) -> tuple[subprocess.Popen[str], int]:
     engine = subprocess.Popen(
         [sys.executable, "-c", ENGINE, *plugin],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
+        cwd=cwd,
         start_new_session=True,
     )
     assert engine.stdout is not None
@@ -89,8 +92,9 @@ def test_a_python_module_ends_with_its_engine(tmp_path: Path) -> None:
         f"import sys, time\nopen({str(out)!r}, 'w').write(' '.join(sys.argv[1:]))\ntime.sleep(300)\n"
     )
     run = Run.new("engine-watch")
-    env = run.env({**os.environ, "PYTHONPATH": str(tmp_path)})
-    engine, plugin = _start_engine(env, [sys.executable, str(WATCH), "-m", "sleeper", "--port", "1"])
+    # Found in the working folder, as `python -m` finds it (the engine starts plugins in the project).
+    watched = [sys.executable, str(WATCH), "-m", "sleeper", "--port", "1"]
+    engine, plugin = _start_engine(run.env(), watched, cwd=tmp_path)
     try:
         _until("the module runs", lambda: out.exists() and out.read_text() == "--port 1")
         assert not psutil.Process(plugin).children()  # no process of its own: a thread watches

@@ -85,6 +85,9 @@ def main(argv: list[str]) -> None:
         import runpy
 
         exit_with_engine()
+        # As `python -m`: the working folder first on sys.path, not this file's (the dynamic
+        # provider unpickles classes of the project's own modules, e.g. components/).
+        sys.path[0] = os.getcwd()
         sys.argv = [argv[1], *argv[2:]]
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
         return
