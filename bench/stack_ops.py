@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 
 import yaml
 
@@ -29,6 +30,30 @@ from bench.harness import (
     run,
 )
 from bench.report import Result, Row, verdict
+
+# Schema validation of what `render --flux-layer` writes, in a new process each time (as render pays
+# it: the Kubernetes OpenAPI documents read and each kind's schema compiled); prints seconds, objects.
+_VALIDATE = """
+import sys, time
+from pathlib import Path
+from eoepca_gitops.cli.validate import stack_catalog, stack_objects
+from eoepca_gitops.schemas import validate
+repo = Path(sys.argv[1])
+model, objects = stack_objects(sys.argv[2], repo, flux_layer=True)
+start = time.perf_counter()
+problems = validate(objects.items(), stack_catalog(model, repo))
+print(time.perf_counter() - start, len(objects), sum(not p.note for p in problems))
+"""
+
+
+def _validation_seconds(stack: str) -> tuple[float, int]:
+    seconds, objects, errors = run([sys.executable, "-c", _VALIDATE, str(REPO), stack])[1].stdout.split()
+    if errors != "0":
+        raise RuntimeError(
+            f"{stack}: {errors} schema problems (eoepca-gitops validate --stack {stack} --flux-layer)"
+        )
+    return float(seconds), int(objects)
+
 
 # ---- 2: up from empty ---------------------------------------------------------------------------
 
@@ -247,13 +272,21 @@ def s4_render(b: Bench) -> Result:
     has_import = "import" in run([CLI, "--help"])[1].stdout
     out = b.work / "render-creodias"
     imp = b.work / "import-creodias"
-    samples: dict[str, list[float]] = {"kustomize": [], "render": [], "flux": [], "import": []}
+    samples: dict[str, list[float]] = {
+        "kustomize": [],
+        "render": [],
+        "flux": [],
+        "import": [],
+        "validate": [],
+    }
+    n_validated = 0
     for i in b.iterations():
         tk = 0.0
         for t in targets:
             tk += run([KUBECTL, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(t)], env=env)[0]
         tr = render(REPO, "creodias", out)
         tf = render(REPO, "creodias", out, "--flux-layer")
+        tv, n_validated = _validation_seconds("creodias")
         ti = None
         if has_import:
             shutil.rmtree(imp, ignore_errors=True)
@@ -274,15 +307,20 @@ def s4_render(b: Bench) -> Result:
             samples["kustomize"].append(tk)
             samples["render"].append(tr)
             samples["flux"].append(tf)
+            samples["validate"].append(tv)
             if ti is not None:
                 samples["import"].append(ti)
-        log(f"4: kustomize {tk:.2f}s, render {tr:.2f}s, render --flux-layer {tf:.2f}s, import {ti or 0:.2f}s")
+        log(
+            f"4: kustomize {tk:.2f}s, render {tr:.2f}s, render --flux-layer {tf:.2f}s, "
+            f"validation {tv:.2f}s, import {ti or 0:.2f}s"
+        )
     base = Stats(samples["kustomize"])
     rows = [Row(f"baseline: kubectl kustomize of the tree's {len(targets)} Flux paths (4 processes)", base)]
     n_files = len(list(out.rglob("*.yaml")))
     for key, what in (
         ("render", f"eoepca-gitops render --stack creodias ({n_files} objects)"),
         ("flux", "eoepca-gitops render --stack creodias --flux-layer"),
+        ("validate", f"of which schema validation of its {n_validated} objects (schemas read and compiled)"),
         ("import", "eoepca-gitops import of the creodias tree"),
     ):
         if not samples[key]:
@@ -300,6 +338,9 @@ def s4_render(b: Bench) -> Result:
         "Whole command runs (a new Python process each: interpreter start and imports included).",
         "Folders without a kustomization.yaml get the one kustomize-controller generates, written once "
         "before the runs; `--flux-layer` runs the same `kubectl kustomize` builds itself.",
+        "Both render rows include the schema validation render does before writing; its own row is timed "
+        "in a new process each run (`validate()` with a new catalog: Kubernetes' OpenAPI documents read, "
+        "each kind's schema compiled), after the objects are built.",
     ]
     if not has_import:
         res.notes.append("`eoepca-gitops import` does not exist in this revision: not measured.")

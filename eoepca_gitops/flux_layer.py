@@ -7,7 +7,8 @@ points at.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,15 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.upgrade.plan import LiveFlux, UpgradePlan, plan_upgrade
 
-__all__ = ["build_flux_layer", "check_git_layer", "kubectl", "missing_references"]
+__all__ = ["Reference", "build_flux_layer", "check_git_layer", "kubectl", "layer_key", "missing_references"]
 
 
 def _from_git(ref: Mapping[str, Any]) -> bool:
     return ref.get("kind") == "GitRepository" and ref.get("name") == defaults.GIT_SOURCE_NAME
 
 
-def _layer_key(k: Mapping[str, Any], flux_namespace: str) -> str:
+def layer_key(k: Mapping[str, Any], flux_namespace: str) -> str:
+    """How build_flux_layer names a Kustomization's objects: its name (namespace/name outside Flux's)."""
     meta = k["metadata"]
     ns = meta.get("namespace") or flux_namespace
     return str(meta["name"]) if ns == flux_namespace else f"{ns}/{meta['name']}"
@@ -69,7 +71,7 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
     layer: dict[str, list[dict[str, Any]]] = {}
     while todo:
         k, deferrals = todo.pop(0)
-        name, spec = _layer_key(k, flux_ns), k["spec"]
+        name, spec = layer_key(k, flux_ns), k["spec"]
         applied = (o for objects in layer.values() for o in objects)
         variables, missing = postbuild_variables(spec, k["metadata"]["namespace"], [*stack_objects, *applied])
         if missing and deferrals < len(todo) + 1:
@@ -89,25 +91,46 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
     return layer
 
 
+@dataclass(frozen=True, order=True)
+class Reference:
+    """A Secret or ConfigMap an object reads from the cluster by name."""
+
+    kind: str  # Secret or ConfigMap
+    namespace: str
+    name: str
+    key: str  # the data key it reads
+    reader: str  # "HelmRelease rm/data-access"
+    # Flux fails the reader without it (a HelmRelease's valuesFrom); a Provider's secretRef is only
+    # needed when an event is sent.
+    required: bool
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+def _reads(obj: Mapping[str, Any]) -> Iterator[Reference]:
+    meta, spec = obj["metadata"], obj.get("spec") or {}
+    ns = meta.get("namespace") or ""
+    reader = f"{obj['kind']} {ns}/{meta['name']}"
+    if obj["kind"] == "HelmRelease":
+        for ref in spec.get("valuesFrom") or []:
+            if not ref.get("optional") and ref.get("kind") in ("Secret", "ConfigMap"):
+                key_ = str(ref.get("valuesKey") or "values.yaml")
+                yield Reference(ref["kind"], ns, str(ref.get("name", "")), key_, reader, True)
+    elif obj["kind"] == "Provider" and (spec.get("secretRef") or {}).get("name"):
+        yield Reference("Secret", ns, str(spec["secretRef"]["name"]), "address", reader, False)
+
+
 def missing_references(
     manifests: StackManifests, layer: Mapping[str, Iterable[Mapping[str, Any]]]
-) -> list[tuple[str, str]]:
-    """(HelmRelease, the Secret/ConfigMap it reads through valuesFrom) where neither the stack nor
-    its Git layer provides that object; Flux would fail the release."""
-    have = {key(o) for o in manifests.all()} | {key(o) for objs in layer.values() for o in objs}
-    releases: list[Mapping[str, Any]] = [o for o in manifests.all() if o["kind"] == "HelmRelease"]
-    releases += [o for objs in layer.values() for o in objs if o.get("kind") == "HelmRelease"]
-    missing = []
-    for release in releases:
-        ns = release["metadata"].get("namespace") or ""
-        for ref in (release.get("spec") or {}).get("valuesFrom") or []:
-            if ref.get("optional") or ref.get("kind") not in ("Secret", "ConfigMap"):
-                continue
-            if ("", ref["kind"], ns, ref.get("name", "")) not in have:
-                missing.append(
-                    (f"{ns}/{release['metadata']['name']}", f"{ref['kind']} {ns}/{ref.get('name')}")
-                )
-    return sorted(set(missing))
+) -> list[Reference]:
+    """What the stack's objects and its Git layer read from the cluster (a HelmRelease's valuesFrom,
+    a notification Provider's secretRef) that neither provides."""
+    applied = [*manifests.all(), *(o for objs in layer.values() for o in objs)]
+    have = {key(o) for o in applied}
+    return sorted(
+        {ref for o in applied for ref in _reads(o) if ("", ref.kind, ref.namespace, ref.name) not in have}
+    )
 
 
 def check_git_layer(
@@ -146,15 +169,16 @@ def check_git_layer(
     if layer is None:
         return plan
     check_api_removal(stack.config.flux, install, layer, file)
-    missing = missing_references(manifests, layer)
+    missing = [ref for ref in missing_references(manifests, layer) if ref.required]
     if missing:
-        release, wanted = missing[0]
+        release, wanted = missing[0].reader.removeprefix("HelmRelease "), str(missing[0])
         raise ConfigError(
             file,
             f"{defaults.CONFIG_NAMESPACE}:git.path",
             f"HelmRelease {release} reads {wanted} (valuesFrom), which neither the stack nor its Git layer "
             f"({stack.config.git.path}) provides; this cluster's own objects go in clusters/{stack.name}/"
-            f"<block>/ with git.path ./clusters/{stack.name} (clusters/README.md)"
+            f"<block>/ with git.path ./clusters/{stack.name} (clusters/README.md), or the stack makes the "
+            "Secret from its own secret keys (clusterSecrets)"
             + (f"; and {len(missing) - 1} more" if len(missing) > 1 else ""),
         )
     return plan

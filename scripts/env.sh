@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Source this (`. scripts/env.sh`) to run pulumi, kubectl and eoepca-gitops by hand against the
 # local stack: the built tools on PATH, the local state backend, the local stack's passphrase and
 # the dev cluster's kubeconfig. Each value can be overridden by setting it before sourcing.

@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
-# Builds or finds the real engine parts this project runs against: the Pulumi CLI, the Kubernetes
-# provider, kube-apiserver/controller-manager/scheduler, etcd, kwok and the four Flux controllers
-# (source, kustomize, helm, notification) to run as host processes. Everything comes from the Go
-# module proxy at the versions pinned in tools/go/*/go.mod (+ go.sum) and lands in a cache outside
-# the repository, once. A second run with everything present rebuilds nothing.
+# Builds, downloads or finds the real engine parts this project runs against: the Pulumi CLI, the
+# Kubernetes provider, kube-apiserver/controller-manager/scheduler, etcd, kwok and the four Flux
+# controllers (source, kustomize, helm, notification) to run as host processes. Each lands in a cache
+# outside the repository, once; a run with everything present fetches and builds nothing.
 #
-#   scripts/tools.sh            build or find every tool, print the env to use them
+# Where the internet is there (GitHub's runners), a tool comes from its project's official release
+# download, pinned by version and sha256 (builtin_pins below; a mismatch is refused and nothing is
+# installed). A tool without a pinned checksum, or whose download cannot be reached (always the case
+# on a machine that reaches only package registries), is built from the Go module proxy at the
+# versions pinned in tools/go/*/go.mod (+ go.sum).
+#
+#   scripts/tools.sh            every engine tool
 #   scripts/tools.sh NAME...    only these (pulumi kubernetes-provider kubernetes etcd kwok flux,
 #                               or one controller: flux-source-controller flux-kustomize-controller
 #                               flux-helm-controller flux-notification-controller; `flux` = all four;
-#                               helm: the Helm 3 client the upgrade test installs old releases with)
+#                               helm: the Helm 3 client of the upgrade test and of `diff`'s Helm layer;
+#                               actionlint: the workflow linter of `make check`)
 #   scripts/tools.sh --env      print the exports only (for eval)
 #
 # EOEPCA_TOOLS_DIR moves the cache (default ~/.cache/eoepca-gitops/tools).
+# EOEPCA_TOOLS_DOWNLOAD=0 builds everything (no download is tried).
+# EOEPCA_GITHUB_RELEASES, EOEPCA_HELM_RELEASES and EOEPCA_K8S_RELEASES move the download hosts (a mirror;
+# the download path's test serves the release layout on 127.0.0.1). EOEPCA_TOOLS_PINS names a file of
+# `tool version sha256` lines that replaces the pin table (that test's made-up artefacts).
+# EOEPCA_TOOLS_LEAN=1 empties Go's build and module caches after each build: a cold build of
+# everything otherwise leaves ~23 GB of them, more than a hosted CI runner's disk.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,15 +47,37 @@ FLUX_NOTIFICATION_VERSION=v1.9.2
 # A Helm 3 client, as the Helm of Flux v0.x's helm-controller: the upgrade test installs releases with it
 # the way an old helm-controller left them (tests/integration/test_upgrade.py).
 HELM_VERSION=v3.18.6
+ACTIONLINT_VERSION=v1.7.12
+
+GITHUB_RELEASES=${EOEPCA_GITHUB_RELEASES:-https://github.com}
+HELM_RELEASES=${EOEPCA_HELM_RELEASES:-https://get.helm.sh}
+K8S_RELEASES=${EOEPCA_K8S_RELEASES:-https://dl.k8s.io}
+
+# The sha256 of each linux/amd64 release artefact as its project publishes it, found in two
+# independent public copies (docs/engine.md names them); never taken from a first download. A tool
+# with no line here is always built: no published checksum of its pinned version could be found
+# (docs/engine.md says where we looked), or its project publishes no binary (Flux's controllers ship
+# as container images only).
+builtin_pins() {
+  cat <<'EOF'
+helm v3.18.6 3f43c0aa57243852dd542493a0f54f1396c0bc8ec7296bbb2c01e802010819ce
+kwok v0.8.0 f5a4385a2ae1b9dd7f8acae18e002a75c0ebba124ae9d7259aa8dadb50711f46
+EOF
+}
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 log() { printf '[tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+need_go() {
+  command -v go >/dev/null || { log "go is required (1.26+) to build the tools"; exit 1; }
+}
+
 # Runs a build step with its elapsed time; the step's output goes to a log kept beside the tool.
 timed() {
   local name=$1 logfile=$2; shift 2
+  need_go
   local start=$SECONDS
   log "$name: building (log: $logfile)"
   if ! "$@" >"$logfile" 2>&1; then
@@ -52,31 +86,112 @@ timed() {
     exit 1
   fi
   log "$name: built in $((SECONDS - start)) s"
+  if [ "${EOEPCA_TOOLS_LEAN:-0}" = 1 ]; then
+    go clean -cache -modcache
+    log "$name: Go's build and module caches emptied (EOEPCA_TOOLS_LEAN=1)"
+  fi
+}
+
+pin() {
+  if [ -n "${EOEPCA_TOOLS_PINS:-}" ]; then cat "$EOEPCA_TOOLS_PINS"; else builtin_pins; fi |
+    awk -v tool="$1" -v version="$2" '$1 == tool && $2 == version { print $3 }'
+}
+
+# Where a tool's project publishes its linux/amd64 binary: "URL MEMBER", MEMBER being the binary's
+# path in the archive, or - when the artefact is the binary itself.
+release_artefact() {
+  local tool=$1 v=$2
+  case "$tool" in
+    pulumi) echo "$GITHUB_RELEASES/pulumi/pulumi/releases/download/$v/pulumi-$v-linux-x64.tar.gz pulumi/pulumi" ;;
+    pulumi-resource-kubernetes)
+      echo "$GITHUB_RELEASES/pulumi/pulumi-kubernetes/releases/download/v$v/pulumi-resource-kubernetes-v$v-linux-amd64.tar.gz pulumi-resource-kubernetes" ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler) echo "$K8S_RELEASES/release/$v/bin/linux/amd64/$tool -" ;;
+    etcd) echo "$GITHUB_RELEASES/etcd-io/etcd/releases/download/$v/etcd-$v-linux-amd64.tar.gz etcd-$v-linux-amd64/etcd" ;;
+    kwok) echo "$GITHUB_RELEASES/kubernetes-sigs/kwok/releases/download/$v/kwok-linux-amd64 -" ;;
+    helm) echo "$HELM_RELEASES/helm-$v-linux-amd64.tar.gz linux-amd64/helm" ;;
+    *) echo "" ;;
+  esac
+}
+
+# Installs a tool's official binary as DEST: downloaded into a staging folder beside it, its sha256
+# checked against the pin, then renamed into place, so that DEST is never a partial or unchecked
+# file. Returns 1 (the caller builds instead) when nothing is pinned or the download cannot be
+# reached; a checksum other than the pinned one stops everything.
+download() {
+  local tool=$1 version=$2 dest=$3
+  [ "${EOEPCA_TOOLS_DOWNLOAD:-1}" != 0 ] && [ "$(uname -sm)" = "Linux x86_64" ] || return 1
+  local want url member
+  want=$(pin "$tool" "$version")
+  read -r url member <<<"$(release_artefact "$tool" "$version")"
+  if [ -z "$want" ] || [ -z "$url" ]; then
+    log "$tool $version: no release download pinned (builtin_pins): building it"
+    return 1
+  fi
+  local stage
+  stage=$(mktemp -d "$(dirname "$dest")/.download-$tool-XXXXXX")
+  if ! curl -fsSL --connect-timeout 10 --retry 2 -o "$stage/artefact" "$url" 2>"$stage/curl.log"; then
+    log "$tool $version: download unreachable ($(tail -n 1 "$stage/curl.log")): building it"
+    rm -rf "$stage"
+    return 1
+  fi
+  local got
+  got=$(sha256sum "$stage/artefact" | cut -d' ' -f1)
+  if [ "$got" != "$want" ]; then
+    rm -rf "$stage"
+    log "$tool $version: REFUSED $url: its sha256 is $got, the pinned one is $want; nothing installed"
+    exit 1
+  fi
+  if [ "$member" = - ]; then
+    mv "$stage/artefact" "$stage/binary"
+  elif tar -xzf "$stage/artefact" -C "$stage" "$member" 2>"$stage/tar.log"; then
+    mv "$stage/$member" "$stage/binary"
+  else
+    log "$tool $version: $url holds no $member ($(tail -n 1 "$stage/tar.log")); nothing installed"
+    rm -rf "$stage"
+    exit 1
+  fi
+  chmod 0755 "$stage/binary"
+  mv -f "$stage/binary" "$dest"
+  rm -rf "$stage"
+  log "$tool $version: downloaded $url (sha256 verified)"
+}
+
+# DEST if present, else its official download (pinned), else what the remaining arguments build.
+obtain() {
+  local tool=$1 version=$2 dest=$3
+  shift 3
+  if [ -x "$dest" ]; then
+    log "$tool $version: present in $(dirname "$dest")"
+    return
+  fi
+  mkdir -p "$(dirname "$dest")"
+  download "$tool" "$version" "$dest" || "$@"
 }
 
 link() { mkdir -p "$bin_dir"; ln -sfn "$1" "$bin_dir/$(basename "$1")"; }
 
-module_dir() { go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
+module_dir() {
+  need_go
+  go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'
+}
 
 build_pulumi() {
   local dir=$tools_dir/pulumi-$PULUMI_VERSION
-  if [ -x "$dir/pulumi" ]; then
-    log "pulumi $PULUMI_VERSION: present in $dir"
-  else
-    mkdir -p "$dir"
+  obtain pulumi "$PULUMI_VERSION" "$dir/pulumi" \
     timed "pulumi $PULUMI_VERSION" "$dir.build.log" bash -c "cd '$wrappers/pulumi' && go build -trimpath \
       -tags osusergo,grpcnotrace \
       -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION' \
       -o '$dir/pulumi.tmp' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi && mv '$dir/pulumi.tmp' '$dir/pulumi'"
-  fi
   # The Python language host is looked up beside the CLI (tools/language-host/README.md). Copied, not
   # linked: every checkout shares this cache, and a link into one breaks when that one is removed.
   rm -f "$dir/pulumi-language-python"
   install -m 0755 "$repo/tools/language-host/pulumi-language-python" "$dir/pulumi-language-python"
   install -m 0644 "$repo/tools/language-host/pulumi_language_python.py" "$dir/pulumi_language_python.py"
-  local sdk
-  sdk=$(cd "$wrappers/pulumi" && module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION")
-  install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$dir/pulumi-language-python-exec"
+  if [ ! -x "$dir/pulumi-language-python-exec" ]; then
+    local sdk
+    sdk=$(cd "$wrappers/pulumi" && module_dir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION")
+    install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$dir/pulumi-language-python-exec"
+  fi
   # Python dynamic providers (pulumi.dynamic; the Flux upgrade's migration step) run through this
   # bundled plugin, which the CLI also looks up beside itself (tools/language-host/README.md).
   install -m 0755 "$repo/tools/language-host/pulumi-resource-pulumi-python" "$dir/pulumi-resource-pulumi-python"
@@ -106,8 +221,9 @@ EOF
 
 build_kubernetes_provider() {
   local dir=$tools_dir/pulumi-resource-kubernetes-$K8S_PROVIDER_VERSION
-  if [ ! -x "$dir/pulumi-resource-kubernetes" ]; then
-    mkdir -p "$dir"
+  # The single quotes are meant: the build script expands its own positional arguments.
+  # shellcheck disable=SC2016
+  obtain pulumi-resource-kubernetes "$K8S_PROVIDER_VERSION" "$dir/pulumi-resource-kubernetes" \
     timed "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION" "$dir.build.log" bash -c '
       set -euo pipefail
       wrapper=$1 out=$2 version=$3 module_version=$4
@@ -126,9 +242,6 @@ build_kubernetes_provider() {
         -o "$out/pulumi-resource-kubernetes.tmp" github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes
       mv "$out/pulumi-resource-kubernetes.tmp" "$out/pulumi-resource-kubernetes"
     ' _ "$wrappers/kubernetes-provider" "$dir" "$K8S_PROVIDER_VERSION" "$K8S_PROVIDER_MODULE_VERSION"
-  else
-    log "pulumi-resource-kubernetes $K8S_PROVIDER_VERSION: present in $dir"
-  fi
   mkdir -p "$bin_dir"
   write_provider_launcher "$dir" "$bin_dir/pulumi-resource-kubernetes"
 }
@@ -143,13 +256,9 @@ build_kubernetes() {
   done
   local bin
   for bin in kube-apiserver kube-controller-manager kube-scheduler; do
-    if [ ! -x "$dir/$bin" ]; then
-      mkdir -p "$dir"
+    obtain "$bin" "$K8S_VERSION" "$dir/$bin" \
       timed "$bin $K8S_VERSION" "$dir/$bin.build.log" bash -c "cd '$wrappers/kubernetes' && \
         go build -trimpath -ldflags '$ldflags' -o '$dir/$bin.tmp' k8s.io/kubernetes/cmd/$bin && mv '$dir/$bin.tmp' '$dir/$bin'"
-    else
-      log "$bin $K8S_VERSION: present in $dir"
-    fi
     link "$dir/$bin"
   done
 }
@@ -159,13 +268,9 @@ build_kubernetes() {
 build_simple() {
   local name=$1 version=$2 wrapper=$3 pkg=$4 ldflags=${5:-} prefix=${6:-$1}
   local dir=$tools_dir/$prefix-$version
-  if [ ! -x "$dir/$name" ]; then
-    mkdir -p "$dir"
+  obtain "$name" "$version" "$dir/$name" \
     timed "$name $version" "$dir.build.log" bash -c "cd '$wrappers/$wrapper' && \
       go build -trimpath -ldflags '-s -w $ldflags' -o '$dir/$name.tmp' $pkg && mv '$dir/$name.tmp' '$dir/$name'"
-  else
-    log "$name $version: present in $dir"
-  fi
   link "$dir/$name"
 }
 
@@ -174,13 +279,14 @@ build_etcd() { build_simple etcd "$ETCD_VERSION" etcd go.etcd.io/etcd/server/v3;
 build_kwok() {
   build_simple kwok "$KWOK_VERSION" kwok sigs.k8s.io/kwok/cmd/kwok \
     "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
-  # Stage definitions (fake node heartbeat, pods Running/Ready) ship in the module.
+  # Stage definitions (fake node heartbeat, pods Running/Ready) ship in the module, not the release.
+  local stages=$tools_dir/kwok-$KWOK_VERSION/stages
+  compgen -G "$stages/*.yaml" >/dev/null && return
   local src
   src=$(cd "$wrappers/kwok" && module_dir "sigs.k8s.io/kwok@$KWOK_VERSION")
-  mkdir -p "$tools_dir/kwok-$KWOK_VERSION/stages"
-  cp -f "$src"/kustomize/stage/node/fast/*.yaml "$src"/kustomize/stage/pod/fast/*.yaml \
-    "$tools_dir/kwok-$KWOK_VERSION/stages/" 2>/dev/null || true
-  chmod -R u+w "$tools_dir/kwok-$KWOK_VERSION/stages"
+  mkdir -p "$stages"
+  cp -f "$src"/kustomize/stage/node/fast/*.yaml "$src"/kustomize/stage/pod/fast/*.yaml "$stages/" 2>/dev/null || true
+  chmod -R u+w "$stages"
 }
 
 # Flux controllers: one wrapper each (tools/go/flux-<name>, regenerated by tools/go/flux-gen-go-mod.sh); the
@@ -201,6 +307,12 @@ build_flux() {
 build_helm() {
   build_simple helm "$HELM_VERSION" helm helm.sh/helm/v3/cmd/helm \
     "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+}
+
+# The workflow linter of `make check` (it runs shellcheck on the workflows' scripts).
+build_actionlint() {
+  build_simple actionlint "$ACTIONLINT_VERSION" actionlint github.com/rhysd/actionlint/cmd/actionlint \
+    "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION"
 }
 
 # A user who installed Pulumi the official way keeps it: we only add what is missing.
@@ -251,7 +363,6 @@ EOF
 
 main() {
   if [ "${1:-}" = "--env" ]; then print_env; return; fi
-  command -v go >/dev/null || { log "go is required (1.26+) to build the tools"; exit 1; }
   local start=$SECONDS
   local wanted=("$@")
   [ ${#wanted[@]} -gt 0 ] || wanted=(pulumi kubernetes-provider kubernetes etcd kwok flux helm)
@@ -265,11 +376,12 @@ main() {
       kwok) build_kwok ;;
       flux) build_flux ;;
       helm) build_helm ;;
+      actionlint) build_actionlint ;;
       flux-source-controller) build_flux_controller source-controller "$FLUX_SOURCE_VERSION" ;;
       flux-kustomize-controller) build_flux_controller kustomize-controller "$FLUX_KUSTOMIZE_VERSION" ;;
       flux-helm-controller) build_flux_controller helm-controller "$FLUX_HELM_VERSION" ;;
       flux-notification-controller) build_flux_controller notification-controller "$FLUX_NOTIFICATION_VERSION" ;;
-      *) log "unknown tool '$t' (known: pulumi kubernetes-provider kubernetes etcd kwok flux helm" \
+      *) log "unknown tool '$t' (known: pulumi kubernetes-provider kubernetes etcd kwok flux helm actionlint" \
            "flux-source-controller flux-kustomize-controller flux-helm-controller flux-notification-controller)"
          exit 2 ;;
     esac

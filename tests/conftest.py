@@ -13,6 +13,10 @@
   resource recorded.
 - `moto_s3` -> MotoS3(endpoint, bucket, port, aws_env, env, backend_url): moto's real S3 server
   on 127.0.0.1 with one bucket; `aws_env` holds only the AWS_* settings, `env` is os.environ plus them.
+- `kubernetes_openapi` (autouse) -> str: prepares, once, the Kubernetes OpenAPI that schema
+  validation reads (render validates what it writes): from the Go module cache, else `go mod
+  download` (eoepca-gitops fetch-schemas). "" when ready, else why not: a test that needs it then
+  fails with the error naming what to run.
 
 Missing tools make these fixtures FAIL (not skip), naming scripts/tools.sh.
 
@@ -35,7 +39,10 @@ import pytest
 from eoepca_gitops.devcluster import ClusterError, DevCluster, ToolsMissingError
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.manifests.flux_release import cache_root
 from eoepca_gitops.runs import Run, kill
+from eoepca_gitops.schemas import OpenAPIMissingError, fetch_from_module, kubernetes_openapi_dir
 from tests.helpers import SHARED_FLUX
 from tests.leftovers import ProcessCheck, report, settle
 
@@ -45,6 +52,8 @@ pytest_plugins = ["tests.mutation.fastest_first"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The tests read the shared copies of the Flux release manifests instead of downloading them.
 os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(SHARED_FLUX))
+# Schema validation reads the Kubernetes OpenAPI from the user's cache, whatever $HOME a test sets.
+os.environ.setdefault("EOEPCA_CACHE_DIR", str(cache_root()))
 K8S_PROVIDER_VERSION = "4.25.0"
 # Set before any test runs, so that every process a test starts carries it.
 SESSION = Run.new("pytest")
@@ -101,6 +110,18 @@ class MotoS3:
             f"s3://{self.bucket}{path}?endpoint=127.0.0.1:{self.port}&s3ForcePathStyle=true"
             "&region=us-east-1&disableSSL=true&response_checksum_validation=when_required"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kubernetes_openapi() -> str:
+    try:
+        kubernetes_openapi_dir()
+    except OpenAPIMissingError:
+        try:
+            fetch_from_module()
+        except GitopsError as exc:
+            return str(exc)
+    return ""
 
 
 def _fail_missing(what: str) -> None:

@@ -1,4 +1,5 @@
-"""The render and new-cluster commands, through typer's CliRunner, on a small fixture project."""
+"""The render command, through typer's CliRunner, on a small fixture project (new-cluster:
+tests/test_new_cluster.py)."""
 
 from __future__ import annotations
 
@@ -107,63 +108,6 @@ def test_render_bad_stack_is_one_clear_error(project: Path, tmp_path: Path) -> N
     assert result.exit_code == 2
     assert "Pulumi.test.yaml: eoepca-gitops:cluster.publicIp:" in result.output
     assert not (tmp_path / "r").exists()
-
-
-def test_new_cluster_copies_everything_but_identity_and_secrets(project: Path) -> None:
-    result = runner.invoke(
-        app, ["new-cluster", "demo", "--from", "test", "--ip", "192.168.49.2", "--project", str(project)]
-    )
-    assert result.exit_code == 0, result.output
-    assert "pulumi config set --stack demo --secret gitSshPrivateKey" in result.output
-    new = yaml.safe_load((project / "Pulumi.demo.yaml").read_text())["config"]
-    old = yaml.safe_load((project / "Pulumi.test.yaml").read_text())["config"]
-    assert new["eoepca-gitops:cluster"] == {"name": "demo", "publicIp": "192.168.49.2"}
-    assert "eoepca-gitops:gitSshPrivateKey" not in new
-    assert {k: v for k, v in new.items() if k != "eoepca-gitops:cluster"} == {
-        k: v for k, v in old.items() if k not in ("eoepca-gitops:cluster", "eoepca-gitops:gitSshPrivateKey")
-    }
-
-
-def test_new_cluster_refuses_bad_ip_and_existing_file(project: Path) -> None:
-    bad = runner.invoke(
-        app, ["new-cluster", "x", "--from", "test", "--ip", "1.2.3", "--project", str(project)]
-    )
-    assert bad.exit_code == 2 and "not an IPv4 address" in bad.output
-    again = runner.invoke(
-        app, ["new-cluster", "test", "--from", "test", "--ip", "1.2.3.4", "--project", str(project)]
-    )
-    assert again.exit_code == 2 and "exists already" in again.output
-
-
-def test_new_cluster_never_hands_over_what_is_a_clusters_own(project: Path) -> None:
-    """Infrastructure, kubeconfig and the source's own folder (its sealed secrets) are not copied:
-    the command ends with the checklist of what the new cluster must set."""
-    stack = project / "Pulumi.test.yaml"
-    raw = yaml.safe_load(stack.read_text())
-    raw["config"]["eoepca-gitops:cluster"]["nfs"] = {"server": "10.9.9.9", "path": "/data"}
-    raw["config"]["eoepca-gitops:git"]["path"] = "./clusters/test"
-    raw["config"]["eoepca-gitops:kubeContext"] = "test-admin"
-    portal = project / "clusters" / "blocks" / "portal.yaml"
-    portal.parent.mkdir(parents=True, exist_ok=True)
-    block = yaml.safe_load((Path(__file__).parent / "fixtures" / "blocks" / "portal.yaml").read_text())
-    block["helmReleases"][0]["values"]["storage"] = "${nfs_server}:${nfs_path}"
-    portal.write_text(yaml.safe_dump(block))
-    (portal.parent / "base.yaml").write_text(
-        (Path(__file__).parent / "fixtures" / "blocks" / "base.yaml").read_text()
-    )
-    stack.write_text(yaml.safe_dump(raw))
-    result = runner.invoke(
-        app, ["new-cluster", "demo", "--from", "test", "--ip", "192.168.49.2", "--project", str(project)]
-    )
-    assert result.exit_code == 0, result.output
-    new = yaml.safe_load((project / "Pulumi.demo.yaml").read_text())["config"]
-    assert new["eoepca-gitops:cluster"] == {"name": "demo", "publicIp": "192.168.49.2"}
-    assert new["eoepca-gitops:git"]["path"] == "./clusters/flux"
-    assert "eoepca-gitops:kubeContext" not in new
-    out = " ".join(result.output.split())
-    assert "set cluster.nfs.server (block portal)" in out and "set cluster.nfs.path (block portal)" in out
-    assert "kubeconfig" in out and "gitSshPrivateKey" in out
-    assert "clusters/test/ holds test's, sealed with its key" in out
 
 
 def test_render_holds_every_object_up_and_diff_hold(project: Path, tmp_path: Path) -> None:

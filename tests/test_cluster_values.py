@@ -202,7 +202,13 @@ def test_values_from_that_nothing_provides_is_found() -> None:
     layer = {
         "portal": [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "in-git", "namespace": ns}}]
     }
-    assert missing_references(m, layer) == [(f"{ns}/eoepca-portal", f"Secret {ns}/nowhere")]
+    (missing,) = missing_references(m, layer)
+    assert (missing.reader, str(missing), missing.key, missing.required) == (
+        f"HelmRelease {ns}/eoepca-portal",
+        f"Secret {ns}/nowhere",
+        "values.yaml",
+        True,
+    )
 
 
 def test_the_object_store_host_is_the_endpoints_host_without_its_path() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -46,8 +47,9 @@ def repo(tmp_path: Path) -> Path:
 
 
 def _diff(project: Path, *extra: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["diff", "--stack", "test", "--project", str(project), *extra])
-    return result.exit_code, result.output
+    """(exit code, stdout + stderr); the Helm layer is tested in tests/test_review_helm.py."""
+    result = runner.invoke(app, ["diff", "--stack", "test", "--project", str(project), "--no-helm", *extra])
+    return result.exit_code, result.stdout + result.stderr
 
 
 def _commit(project: Path) -> None:
@@ -144,3 +146,46 @@ def test_flux_upgrade_is_named_with_the_objects_it_migrates(repo: Path) -> None:
     assert "  migrate HelmRelease helm.toolkit.fluxcd.io/v2beta1 -> v2: " in out
     assert "  ~ HelmRelease demo/eoepca-portal (helm.toolkit.fluxcd.io/v2beta1 -> v2, in place)" in out
     assert "  - HelmRelease" not in out and "  + HelmRelease" not in out
+
+
+def _run(project: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["diff", "--project", str(project), "--no-helm", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_stdout_holds_the_review_only_and_stderr_the_progress(repo: Path) -> None:
+    code, out, err = _run(repo, "--stack", "test", "--format", "json")
+    assert code == 0 and json.loads(out)["stacks"][0]["state"] == "unchanged"
+    assert err == "0 of 1 stack(s) changed\n"
+
+
+def test_all_stacks_shows_a_stack_only_in_the_working_tree_as_new(repo: Path) -> None:
+    shutil.copy(repo / "Pulumi.test.yaml", repo / "Pulumi.other.yaml")
+    code, out, _ = _run(repo, "--all-stacks", "--format", "markdown")
+    assert code == 1
+    assert "| `other` | added |" in out and "No change in `test`." in out
+    code, out, _ = _run(repo, "--stack", "test", "--stack", "other", "--format", "text")
+    assert code == 1 and "stack other: HEAD -> working tree (a new stack)" in out
+
+
+def test_a_removed_stack_is_shown_as_deleted(repo: Path) -> None:
+    (repo / "Pulumi.test.yaml").unlink()
+    code, out, _ = _run(repo, "--all-stacks", "--format", "json")
+    assert code == 1
+    [stack] = json.loads(out)["stacks"]
+    assert stack["state"] == "deleted"
+    assert {o["change"] for o in stack["layers"]["pulumi"]["objects"]} == {"deleted"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "name the stacks: --stack X (repeatable) or --all-stacks"),
+        (("--stack", "test", "--all-stacks"), "name the stacks"),
+        (("--stack", "nope"), "Pulumi.nope.yaml: no such stack file at either revision"),
+        (("--stack", "test", "--max-chars", "10"), "--max-chars"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(repo: Path, args: tuple[str, ...], message: str) -> None:
+    code, _, err = _run(repo, *args)
+    assert code == 2 and message in err and err.count("error:") == 1

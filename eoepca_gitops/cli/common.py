@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
@@ -36,6 +36,7 @@ __all__ = [
     "duration",
     "err",
     "fail",
+    "fail_each",
     "keep_stack_file",
     "literal",
     "load",
@@ -72,6 +73,13 @@ def say(message: str) -> None:
 def fail(message: str) -> NoReturn:
     """One `error:` line on stderr and exit code 2."""
     _error(message)
+    raise typer.Exit(EXIT_ERROR)
+
+
+def fail_each(messages: Iterable[str]) -> NoReturn:
+    """One `error:` line per message on stderr and exit code 2 (several problems found at once)."""
+    for message in messages:
+        _error(message)
     raise typer.Exit(EXIT_ERROR)
 
 

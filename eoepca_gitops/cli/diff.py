@@ -1,151 +1,100 @@
-"""`eoepca-gitops diff`: what a change does to a stack, both layers, against a Git revision.
+"""`eoepca-gitops diff`: what the working tree changes in stacks against a Git revision, field by
+field, in three layers: what Pulumi applies, what Flux applies from Git, what Helm applies for the
+HelmReleases (eoepca_gitops.review).
 
-Renders the stack at REV (a `git archive` of REV in a temporary folder) and in the working tree,
-and prints per layer the objects added, changed and deleted. Exit 0: no change; 1: changes; 2: error.
-A Flux version change is named as an upgrade (from -> to, the objects migrated to new API versions
-in place), with the Git half of the upgrade gate (eoepca_gitops.manifests.api_gate); the live half
-needs the cluster: `pulumi preview` runs it.
+stdout carries the review in the chosen format and nothing else; progress and notes go to stderr.
+Exit 0: no change in any stack; 1: changes; 2: an error, one `error:` line on stderr: a stack that
+does not load or build at either revision (nothing on stdout), or what the review finds wrong
+(the upgrade gate, a chart version its repository does not have), after the review.
 """
 
 from __future__ import annotations
 
-import io
-import subprocess
-import tarfile
-import tempfile
-from collections import Counter
+import contextlib
+from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from eoepca_gitops.cli.common import EXIT_CHANGES, EXIT_OK, project_dir, reported, say, stack_file
-from eoepca_gitops.errors import ConfigError, GitopsError
-from eoepca_gitops.flux_layer import build_flux_layer
-from eoepca_gitops.fluxtree import Key, key
-from eoepca_gitops.manifests.api_gate import check_api_removal
-from eoepca_gitops.manifests.flux_release import load_install_manifest
-from eoepca_gitops.manifests.stack import build_stack
-from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
-from eoepca_gitops.model.stack import Stack
-
-Layer = dict[Key, dict[str, Any]]
+from eoepca_gitops.cli.common import EXIT_CHANGES, EXIT_OK, fail, project_dir, reported, say, stack_file
+from eoepca_gitops.devcluster.tools import find_binary
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.review.changes import Review
+from eoepca_gitops.review.helm_layer import Renderer, helm_renderer
+from eoepca_gitops.review.json_format import as_json
+from eoepca_gitops.review.markdown import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, markdown
+from eoepca_gitops.review.revision import at_revision
+from eoepca_gitops.review.stacks import review_stack
+from eoepca_gitops.review.text import text
 
 
-def _git(repo: Path, *args: str) -> bytes:
-    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
-    if result.returncode != 0:
-        raise GitopsError(f"git {' '.join(args)}: {result.stderr.decode(errors='replace').strip()}")
-    return result.stdout
+class Format(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
 
 
-def _render(
-    project: Path, stack: str, manifest_base: Path
-) -> tuple[Stack, tuple[dict[str, Any], ...], Layer, Layer]:
-    path = stack_file(project, stack)
-    if not path.is_file():
-        raise GitopsError(f"{path.name}: no such stack file in {project}")
-    model = load_stack_file(path, project / defaults.BLOCKS_DIR)
-    try:
-        install = load_install_manifest(model.config.flux, file=path.name, base_dir=project)
-    except ConfigError:  # a manifest path outside the repository: as the working tree has it
-        install = load_install_manifest(model.config.flux, file=path.name, base_dir=manifest_base)
-    manifests = build_stack(model, install)
-    pulumi_layer = {key(o): o for o in manifests.all()}
-    flux_layer = {key(o): o for objs in build_flux_layer(manifests, project).values() for o in objs}
-    return model, install, pulumi_layer, flux_layer
+def _stacks(project: Path) -> set[str]:
+    return {p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in project.glob("Pulumi.*.yaml")}
 
 
-def _name(k: Key) -> str:
-    return f"{k[1]} {k[2] + '/' if k[2] else ''}{k[3]}"
-
-
-def _version(obj: dict[str, Any]) -> str:
-    return str(obj.get("apiVersion", "")).rpartition("/")[2]
-
-
-def summarize(title: str, old: Layer, new: Layer) -> tuple[int, list[str]]:
-    """The objects added, changed and deleted; an object whose API version changed is the same object
-    (its identity is group, kind, namespace and name), changed in place: its versions are shown."""
-    added = sorted(set(new) - set(old))
-    deleted = sorted(set(old) - set(new))
-    changed = sorted(k for k in set(old) & set(new) if old[k] != new[k])
-    lines = [f"{title}: {len(added)} added, {len(changed)} changed, {len(deleted)} deleted"]
-    lines += [f"  + {_name(k)}" for k in added]
-    for k in changed:
-        was, now = _version(old[k]), _version(new[k])
-        lines.append(f"  ~ {_name(k)}" + (f" ({k[0]}/{was} -> {now}, in place)" if was != now else ""))
-    lines += [f"  - {_name(k)}" for k in deleted]
-    return len(added) + len(changed) + len(deleted), lines
-
-
-def upgrade_lines(old_version: str, new_version: str, old: Layer, new: Layer) -> list[str]:
-    """A Flux version change named as an upgrade: the objects it moves to other API versions, by kind."""
-    moved = Counter(
-        (k[1], f"{k[0]}/{_version(old[k])}", _version(new[k]))
-        for k in set(old) & set(new)
-        if _version(old[k]) != _version(new[k])
-    )
-    total = sum(moved.values())
-    lines = [
-        f"flux upgrade: {old_version} -> {new_version}: {total} object(s) of this stack migrated to new API "
-        "versions in place (updated, never deleted and recreated); `pulumi up` first rewrites what the "
-        "cluster stores in versions the new release drops"
-    ]
-    lines += [f"  migrate {kind} {was} -> {now}: {n}" for (kind, was, now), n in sorted(moved.items())]
-    return lines
+@contextlib.contextmanager
+def _renderer(no_helm: bool) -> Iterator[tuple[Renderer | None, str]]:
+    if no_helm:
+        yield None, "--no-helm"
+        return
+    helm = find_binary("helm")
+    if helm is None:  # said in the review
+        yield None, "helm not found: build it with `scripts/tools.sh helm` (or put helm on PATH)"
+        return
+    with helm_renderer(helm) as renderer:
+        yield renderer, ""
 
 
 @reported
 def diff(
-    stack: str = typer.Option(..., "--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml."),
+    stack: list[str] = typer.Option(
+        [], "--stack", "-s", help="Stack name (Pulumi.<stack>.yaml); repeatable."
+    ),
+    all_stacks: bool = typer.Option(
+        False, "--all-stacks", help="Every stack of the project (either revision)."
+    ),
     against: str = typer.Option("HEAD", "--against", help="Git revision to compare the working tree with."),
+    output: Format = typer.Option(Format.text, "--format", help="text, markdown (a PR comment) or json."),
+    max_chars: int = typer.Option(
+        DEFAULT_MAX_CHARS, "--max-chars", min=MIN_MAX_CHARS, help="Markdown: the most characters to print."
+    ),
+    no_helm: bool = typer.Option(False, "--no-helm", help="Leave out the Helm layer (no chart is fetched)."),
     project: Path = typer.Option(None, "--project", help="Project folder (default: nearest Pulumi.yaml)."),
 ) -> None:
-    """Objects added / changed / deleted by the working tree against REV, per layer (Pulumi, Flux).
+    """What the working tree changes against REV, per stack and layer (Pulumi, Flux, Helm): every
+    object added, changed or deleted, with the unified diff of its YAML (secret values redacted).
 
     Exit 0 when nothing changes, 1 when something does, 2 on error.
     """
     root = project_dir(project)
-    stack_file(root, stack)  # a valid name before anything runs
-    repo = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip())
-    rel = root.relative_to(repo)
-    with tempfile.TemporaryDirectory(prefix="eoepca-gitops-diff-") as tmp:
-        archive = _git(
-            repo,
-            "archive",
-            "--format=tar",
-            _git(repo, "rev-parse", "--verify", "--end-of-options", against).decode().strip(),
-        )
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
-        old_project = Path(tmp) / rel
-        if stack_file(old_project, stack).is_file():
-            old_model, _, old_pulumi, old_flux = _render(old_project, stack, root)
-        else:
-            old_model, old_pulumi, old_flux = None, {}, {}
-    new_model, install, new_pulumi, new_flux = _render(root, stack, root)
-    n1, pulumi_lines = summarize("pulumi layer", old_pulumi, new_pulumi)
-    n2, flux_lines = summarize("flux layer", old_flux, new_flux)
-    typer.echo(f"stack {stack}: {against} -> working tree")
-    old_version, new_version = (
-        old_model.config.flux.version if old_model else None,
-        new_model.config.flux.version,
+    if bool(stack) == all_stacks:
+        raise GitopsError("name the stacks: --stack X (repeatable) or --all-stacks")
+    for name in stack:
+        stack_file(root, name)  # valid names before anything runs
+    with at_revision(root, against) as base, _renderer(no_helm) as (renderer, note):
+        names = list(dict.fromkeys(stack)) or sorted(_stacks(root) | _stacks(base))
+        # Every stack loads and builds at both revisions, or one error line and nothing else.
+        reviews = tuple(review_stack(name, base, root, renderer, note) for name in names)
+    review = Review(against, "working tree", reviews)
+    formats: dict[Format, Callable[[Review], str]] = {
+        Format.text: text,
+        Format.markdown: lambda r: markdown(r, max_chars),
+        Format.json: as_json,
+    }
+    typer.echo(formats[output](review), nl=False)
+    if review.errors:  # what the review found wrong: shown in it, and one line here
+        more = len(review.errors) - 1
+        fail(review.errors[0] + (f" (and {more} more error(s), in the output)" if more else ""))
+    changed = [s.name for s in review.stacks if s.changed]
+    say(
+        f"{len(changed)} of {len(review.stacks)} stack(s) changed"
+        + (f": {', '.join(changed)}" if changed else "")
     )
-    if old_version is not None and old_version != new_version:
-        typer.echo("\n".join(upgrade_lines(old_version, new_version, old_pulumi, new_pulumi)))
-    typer.echo("\n".join(pulumi_lines + flux_lines))
-    if old_version is not None and old_version != new_version:
-        by_kustomization = {"git": list(new_flux.values())}
-        found = check_api_removal(
-            new_model.config.flux.model_copy(update={"allow_api_removal": True}),
-            install,
-            by_kustomization,
-            "",
-        )
-        for item in found:
-            typer.echo(f"  removed API: {item}")
-        check_api_removal(new_model.config.flux, install, by_kustomization, f"Pulumi.{stack}.yaml")
-    say(f"{n1 + n2} change(s)")
-    raise typer.Exit(EXIT_CHANGES if n1 + n2 else EXIT_OK)
+    raise typer.Exit(EXIT_CHANGES if review.changed else EXIT_OK)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from eoepca_gitops.cli import dev_cluster, diff, import_cmd, new_cluster, operate, poll, render, status
+from eoepca_gitops.cli import (
+    dev_cluster,
+    diff,
+    import_cmd,
+    new_cluster,
+    operate,
+    poll,
+    render,
+    status,
+    validate,
+)
 from eoepca_gitops.cli.common import Commands
 
 app = typer.Typer(
@@ -17,6 +27,8 @@ app.add_typer(dev_cluster.app, name="dev-cluster")
 app.command("render")(render.render)
 app.command("new-cluster")(new_cluster.new_cluster)
 app.command("import")(import_cmd.import_tree_cmd)
+app.command("validate")(validate.validate_cmd)
+app.command("fetch-schemas")(validate.fetch_schemas)
 app.command("diff")(diff.diff)
 app.command("poll")(poll.poll)
 app.command("status")(status.status)

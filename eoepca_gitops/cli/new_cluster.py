@@ -1,119 +1,169 @@
-"""`eoepca-gitops new-cluster`: a new stack file from an existing one — the whole job of adding a cluster.
+"""`eoepca-gitops new-cluster`: a new stack file from an existing one — the whole job of adding a
+cluster — and `new-cluster --check NAME`: what a stack still lacks before `pulumi preview` takes it.
 
-What is the same for every cluster of the project is copied (Flux version and patches, the Git
-repository and branch, blocks, overrides, notifications); what is a cluster's own by nature is not:
-its name, IP and domain come from the command line; its infrastructure (NFS, EO data, object store),
-kubeconfig and secrets must be set for it; its sealed secrets (clusters/<cluster>/) are sealed
-with the source cluster's key, so the new stack applies the shared manifests until they are
-re-sealed. The command ends with that checklist.
+The copy (eoepca_gitops.newcluster.copy) keeps the source's text but what is a cluster's own, and
+is validated offline: what only the new cluster can know is missing, not fatal. Where an object
+reads a Secret from the cluster that the new cluster's Git layer does not make (the source's was
+in its own folder), the copy makes it from a secret key of its own (clusterSecrets). The command
+ends with the checklist (eoepca_gitops.newcluster.advice), as text or JSON, whose commands work
+as printed once each <BLANK> is filled in.
 
 A stack file is the cluster's definition: it is written through the one writer
-(eoepca_gitops.files), never over an existing one unless --force says so, and the command says how
-to get one back from Git.
+(eoepca_gitops.files), never over an existing one unless --force says so. Bad input is one error
+line and exit 2, with nothing written.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import json
 from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
+from pydantic import TypeAdapter, ValidationError
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.cli.common import keep_stack_file, project_dir, reported, say, stack_file
+from eoepca_gitops.cli.common import (
+    EXIT_CHANGES,
+    EXIT_OK,
+    keep_stack_file,
+    literal,
+    project_dir,
+    reported,
+    say,
+    stack_file,
+)
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import write_file
+from eoepca_gitops.flux_layer import Reference, check_git_layer
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack
-from eoepca_gitops.model.references import variables_used
-from eoepca_gitops.model.stack import CLUSTER_VARIABLES
+from eoepca_gitops.model.loader import load_blocks, load_stack, load_stack_file, stack_values
+from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.model.types import DnsLabel, DnsName, IngressIPv4
+from eoepca_gitops.newcluster import roundtrip
+from eoepca_gitops.newcluster.advice import Source, new_cluster_checklist
+from eoepca_gitops.newcluster.checklist import Checklist, as_json, render_text
+from eoepca_gitops.newcluster.copy import StackCopy, add_cluster_secrets, copy_stack, secret_key_name
+from eoepca_gitops.newcluster.missing import initialised, missing_steps, stack_references
 
 __all__ = ["new_cluster"]
 
-# Keys of a cluster's own, never copied to another (kubeconfig and context name another cluster).
-_OWN_CLUSTER_KEYS = ("nfs", "eoData", "objectStore")
-_OWN_KEYS = ("kubeconfig", "kubeContext")
+
+def _valid(value: str, option: str, kind: Any) -> str:
+    try:
+        return str(TypeAdapter(kind).validate_python(value))
+    except ValidationError as exc:
+        raise GitopsError(
+            f"{option} {value!r}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}"
+        ) from None
+
+
+def _load(copy: StackCopy, name: str, file: str, root: Path) -> Stack:
+    values, secret_keys = stack_values(yaml_io.load(roundtrip.dump(copy.document)), file)
+    return load_stack(name, values, secret_keys, file, root / defaults.BLOCKS_DIR, root, offline=True)
+
+
+def _made_by_the_stack(copy: StackCopy, refs: list[Reference], name: str, git_path: str) -> list[Reference]:
+    """Adds a clusterSecrets entry for each Secret an object must read that nothing provides; returns
+    those it added."""
+    made = [r for r in refs if r.required and r.kind == "Secret"]
+    if made:
+        entries = [
+            {"name": r.name, "namespace": r.namespace, "data": {r.key: secret_key_name(r.name, r.key, False)}}
+            for r in made
+        ]
+        readers = ", ".join(f"{r.reader} ({r})" for r in made)
+        add_cluster_secrets(
+            copy,
+            entries,
+            f"new-cluster: read from the cluster by {readers}, which neither the stack nor its Git layer "
+            f"({git_path}) makes: {name} makes them from its own secret keys (pulumi config set --secret).",
+        )
+    return made
+
+
+def _print(checklist: Checklist, as_json_: bool, **extra: Any) -> None:
+    if as_json_:
+        typer.echo(json.dumps({**as_json(checklist), **extra}, indent=2))
+    else:
+        typer.echo(literal("\n".join(render_text(checklist))))  # text from a stack file: no terminal codes
+
+
+def _check(root: Path, name: str, json_: bool) -> None:
+    path = stack_file(root, name, "NAME")
+    if not path.is_file():
+        raise GitopsError(f"{path.name}: no such stack file")
+    raw = yaml_io.load_file(path)
+    stack = load_stack_file(path, root / defaults.BLOCKS_DIR)
+    install, manifests, refs = stack_references(stack, root, path.name, say)
+    steps = missing_steps(stack, initialised=initialised(raw), references=refs)
+    if not steps:
+        # The rest of what preview checks offline: Git objects in API versions this Flux removed.
+        check_git_layer(stack, install, manifests, root, path.name, say)
+        say(f"{name}: nothing missing; `pulumi preview --stack {name}` takes it")
+    else:
+        say(f"{name}: {len(steps)} step(s) before `pulumi preview --stack {name}` takes it")
+    if steps or json_:
+        _print(Checklist(name, tuple(steps)), json_, ready=not steps)
+    raise typer.Exit(EXIT_CHANGES if steps else EXIT_OK)
 
 
 @reported
 def new_cluster(
-    name: str = typer.Argument(..., help="Name of the new cluster and stack."),
-    from_stack: str = typer.Option(..., "--from", help="Existing stack to copy, e.g. creodias."),
-    ip: str = typer.Option(..., "--ip", help="The new cluster's public (ingress) IPv4 address."),
+    name: str = typer.Argument(..., help="Name of the new cluster and stack (a DNS label)."),
+    from_stack: str = typer.Option(None, "--from", help="Existing stack to copy, e.g. creodias."),
+    ip: str = typer.Option(None, "--ip", help="The new cluster's public (ingress) IPv4 address."),
     domain: str = typer.Option(
         None, "--domain", help="Domain for ingress hosts (default: <ip-dashed>.nip.io)."
     ),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Print what stack NAME still lacks before `pulumi preview` takes it (exit 0: nothing).",
+    ),
+    json_: bool = typer.Option(False, "--json", help="Print the checklist as JSON (for scripts)."),
     project: Path = typer.Option(None, "--project", help="Project folder (default: nearest Pulumi.yaml)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing Pulumi.NAME.yaml."),
 ) -> None:
-    """Write Pulumi.NAME.yaml from Pulumi.FROM.yaml with the new cluster's name, IP and domain,
-    then list what the new cluster must still set before `pulumi up`."""
+    """Write Pulumi.NAME.yaml from Pulumi.FROM.yaml with the new cluster's name, IP and domain, and
+    print the checklist to `pulumi up` (or, with --check, what NAME still lacks)."""
     root = project_dir(project)
+    if check:
+        return _check(root, name, json_)
+    if from_stack is None or ip is None:
+        raise GitopsError("new-cluster NAME needs --from STACK and --ip ADDRESS (or --check NAME)")
     source = stack_file(root, from_stack, "--from")
     target = stack_file(root, name, "NAME")
+    _valid(name, "NAME", DnsLabel)
+    _valid(ip, "--ip", IngressIPv4)
+    if domain is not None:
+        _valid(domain, "--domain", DnsName)
     if not source.is_file():
         raise GitopsError(f"{source.name}: no such stack file")
     keep_stack_file(target, force=force)
-    try:
-        ipaddress.IPv4Address(ip)
-    except ValueError:
-        raise GitopsError(f"--ip: {ip!r} is not an IPv4 address") from None
-    ns = defaults.CONFIG_NAMESPACE
-    config: dict[str, Any] = {}
-    secrets: list[str] = []
-    for key, value in (yaml_io.load_file(source) or {}).get("config", {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            secrets.append(key.split(":", 1)[1])
-        elif key not in {f"{ns}:{k}" for k in _OWN_KEYS}:
-            config[key] = value
-    cluster = {"name": name, "publicIp": ip, **({"domain": domain} if domain else {})}
-    config[f"{ns}:cluster"] = cluster
-    git = dict(config.get(f"{ns}:git") or {})
-    own_path = git.get("path") == f"./clusters/{from_stack}"
-    if own_path:
-        git["path"] = defaults.GIT_PATH
-        config[f"{ns}:git"] = git
-    # Validate as the program will (secrets counted as set; the cluster's own values come later).
-    short = {k[len(ns) + 1 :]: v for k, v in config.items() if k.startswith(f"{ns}:")}
-    stack = load_stack(
-        name,
-        short | dict.fromkeys(secrets, "<to set>"),
-        secrets,
-        target.name,
-        root / defaults.BLOCKS_DIR,
-        root,
-        references=False,
+    yaml_io.load_file(source)  # the strict loader's refusals (a key twice, aliases, ...), with a line
+    copy = copy_stack(source.read_text(encoding="utf-8-sig"), source.name, from_stack, name, ip, domain)
+    stack = _load(copy, name, target.name, root)
+    _, _, refs = stack_references(stack, root, target.name, say)
+    made = _made_by_the_stack(copy, refs, name, stack.config.git.path)
+    if made:
+        stack = _load(copy, name, target.name, root)
+    rest = [r for r in refs if r not in made]
+    declared = load_blocks(root / defaults.BLOCKS_DIR)
+    source_info = Source(
+        from_stack,
+        stack.config.flux.version,  # the source's, copied
+        tuple((b, declared[b][0].description) for b in sorted(declared) if b not in stack.config.blocks),
+        copy.own_folder,
     )
-    write_file(
-        root,
-        target.name,
-        f"# Cluster {name}, made by `eoepca-gitops new-cluster {name} --from {from_stack}`.\n"
-        + yaml.safe_dump({"config": config}, sort_keys=False),
-        replace=force,
+    required = missing_steps(stack, initialised=False, references=rest)
+    checklist = new_cluster_checklist(
+        stack, source_info, required, rest, root, domain_given=domain is not None
     )
+    write_file(root, target.name, roundtrip.dump(copy.document), replace=force)
     say(
-        f"wrote {target.name}, the cluster's definition: commit it (`git checkout -- {target.name}` "
-        f"brings the committed one back; `pulumi stack rm {name}` deletes it unless --preserve-config)."
+        f"wrote {target.name}, the cluster's definition, from {source.name} (`git checkout -- {target.name}` "
+        f"brings a committed one back; `pulumi stack rm {name}` deletes it unless --preserve-config)"
     )
-    say(f"Before `pulumi up --stack {name}`:")
-    say(
-        "  - the cluster: set kubeconfig (a file, relative to the project) or kubeContext, or leave both "
-        "out to use $KUBECONFIG"
-    )
-    used: dict[str, str] = {}
-    for block in stack.catalog.blocks:
-        for variable, _where in variables_used(block).items():
-            used.setdefault(CLUSTER_VARIABLES[variable], block.name)
-    for key, block_name in sorted(used.items()):
-        if key.split(".")[1] in _OWN_CLUSTER_KEYS:
-            say(f"  - set {key} (block {block_name}): pulumi config set --stack {name} --path {key} <value>")
-    for key in secrets:
-        say(f"  - its secret {key}: pulumi config set --stack {name} --secret {key} <value>")
-    if own_path:
-        say(
-            f"  - sealed secrets: clusters/{from_stack}/ holds {from_stack}'s, sealed with its key; {name} "
-            f"applies {defaults.GIT_PATH} (shared manifests only) until you re-seal them for {name} into "
-            f"clusters/{name}/<block>/ and set git.path ./clusters/{name}"
-        )
+    _print(checklist, json_)
+    return None

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import typer
 
-from eoepca_gitops.cli.common import load, project_dir, reported, say
-from eoepca_gitops.flux_layer import build_flux_layer
-from eoepca_gitops.manifests.render import dump, file_name, render_files
+from eoepca_gitops.cli.common import project_dir, reported, say
+from eoepca_gitops.cli.validate import check_objects, stack_objects
+from eoepca_gitops.manifests.render import dump
 from eoepca_gitops.owned_folder import claim
+from eoepca_gitops.schemas import OpenAPIMissingError
 
 
 @reported
@@ -29,20 +30,27 @@ def render(
         False, "--force", help="Write into a non-empty folder render did not write (adding files only)."
     ),
     project: Path = typer.Option(None, "--project", help="Project folder (default: nearest Pulumi.yaml)."),
+    no_validate: bool = typer.Option(
+        False, "--no-validate", help="Write without checking the objects against their schemas."
+    ),
 ) -> None:
     """Write one YAML file per object of STACK: the Pulumi layer, and with --flux-layer the Git layer.
 
-    Output is deterministic: two runs give byte-identical files. Secrets are never written:
-    their values show as <secret KEY>. Render deletes nothing but files it wrote itself.
+    Every object is first checked against its schema as `eoepca-gitops validate` checks it
+    (strict: an unknown or mistyped field is an error naming file, object and field); on a problem
+    nothing is written. Output is deterministic: two runs give byte-identical files. Secrets are
+    never written: their values show as <secret KEY>. Render deletes nothing but files it wrote
+    itself.
     """
     root = project_dir(project)
     folder = claim(out, [root], force=force)
-    model, manifests = load(stack, root)
-    files = render_files(manifests)
-    if flux_layer:
-        for name, objects in build_flux_layer(manifests, root).items():
-            files |= {f"flux-layer/{name}/{file_name(o)}": dump(o) for o in objects}
-    folder.replace(files)
-    say(f"rendered {len(files)} objects of stack {stack} into {out}")
+    model, objects = stack_objects(stack, root, flux_layer=flux_layer)
+    if not no_validate:
+        try:
+            check_objects(model, root, objects)
+        except OpenAPIMissingError as exc:
+            raise OpenAPIMissingError(f"{exc}; or render with --no-validate") from None
+    folder.replace({path: dump(o) for path, o in objects.items()})
+    say(f"rendered {len(objects)} objects of stack {stack} into {out}")
     for key, problem in model.unset:
         say(f"note: {key}: {problem} (pulumi preview refuses until it is set; render shows a placeholder)")

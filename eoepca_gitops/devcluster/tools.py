@@ -40,7 +40,8 @@ def default_state_dir() -> Path:
     return Path(env) if env else REPO_ROOT / ".state" / "dev-cluster"
 
 
-def _find(name: str) -> Path | None:
+def find_binary(name: str) -> Path | None:
+    """A binary of the tool cache, or else of PATH; None when neither has it."""
     candidate = tools_bin_dir() / name
     if os.access(candidate, os.X_OK):
         return candidate
@@ -50,7 +51,7 @@ def _find(name: str) -> Path | None:
 
 def find_tools() -> Tools:
     """All binaries, the tool cache first, then PATH; raises ToolsMissingError naming scripts/tools.sh."""
-    found = {name: _find(name) for name in BINARIES}
+    found = {name: find_binary(name) for name in BINARIES}
     missing = [name for name, path in found.items() if path is None]
     stage_dirs = sorted(tools_dir().glob("kwok-*/stages"))
     stages = tuple(
@@ -81,7 +82,7 @@ def find_tools() -> Tools:
 
 def find_flux_controllers() -> dict[str, Path]:
     """The Flux controllers scripts/tools.sh builds (`scripts/tools.sh flux`), by name."""
-    found = {name: _find(name) for name in FLUX_CONTROLLERS}
+    found = {name: find_binary(name) for name in FLUX_CONTROLLERS}
     missing = [name for name, path in found.items() if path is None]
     if missing:
         raise ToolsMissingError(

@@ -26,6 +26,7 @@ from eoepca_gitops.model.stack import FluxConfig
 __all__ = [
     "MIRROR_ENV",
     "cache_dir",
+    "cache_root",
     "load_install_manifest",
     "manifest_path",
     "read_install_manifest",
@@ -48,9 +49,13 @@ def release_version(manifest_text: str) -> str | None:
     return found.group(1) if found else None
 
 
+def cache_root() -> Path:
+    """Where downloads are kept: ~/.cache/eoepca-gitops, or EOEPCA_CACHE_DIR."""
+    return Path(os.environ.get("EOEPCA_CACHE_DIR") or os.path.join(Path.home(), ".cache", "eoepca-gitops"))
+
+
 def cache_dir() -> Path:
-    base = os.environ.get("EOEPCA_CACHE_DIR") or os.path.join(Path.home(), ".cache", "eoepca-gitops")
-    return Path(base) / "flux"
+    return cache_root() / "flux"
 
 
 def _local_candidates(path: Path, version: str) -> list[Path]:

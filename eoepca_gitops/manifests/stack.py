@@ -89,7 +89,7 @@ class StackManifests:
 # The stack key behind each group, for an error naming what to change.
 _GROUP_KEYS = {
     "flux-system": "flux",
-    "source": "git",
+    "source": "git",  # and clusterSecrets outside the blocks' namespaces
     "buckets": "buckets",
     "blocks": "blocks",
     "notifications": "notifications",
@@ -136,6 +136,11 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
         buckets[source_bucket.name] = [*objects, bucket(source_bucket, ns, apis)]
 
     blocks = {block.name: block_objects(block, stack, apis) for block in stack.catalog.blocks}
+    for made in config.cluster_secrets:
+        # With the block that makes its namespace (registered after it), else with the source.
+        owner = next((b.name for b in stack.catalog.blocks if made.namespace in b.namespaces), None)
+        obj = secret(made.name, made.namespace, {k: secrets[key] for k, key in made.data.items()})
+        (blocks[owner] if owner else source).append(obj)
 
     n = config.notifications
     notes: list[dict[str, Any]] = []

@@ -28,13 +28,18 @@ __all__ = [
     "load_blocks",
     "load_stack",
     "load_stack_file",
+    "stack_values",
 ]
 
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
 # either a secret (referenced by name) or a mistake.
-_MODEL_KEYS = frozenset(
-    {"cluster", "flux", "git", "charts", "buckets", "blocks", "overrides", "notifications", "variables"}
-) | {"await", "kubeconfig", "kubeContext", "driftExempt", "poller"}
+_MODEL_KEYS = (
+    frozenset(
+        {"cluster", "flux", "git", "charts", "buckets", "blocks", "overrides", "notifications", "variables"}
+    )
+    | {"clusterSecrets"}
+    | {"await", "kubeconfig", "kubeContext", "driftExempt", "poller"}
+)
 # What a missing required key is for, said with the error.
 _WHAT_IT_IS = {
     "git.url": "the URL of the Git repository holding this project's clusters/ folder, which Flux clones",
@@ -341,12 +346,11 @@ def _kubeconfig(value: str, project_dir: Path, file: str) -> Path:
     return path.resolve()
 
 
-def load_stack_file(path: Path, blocks_dir: Path, *, offline: bool = True) -> Stack:
-    """Load Pulumi.<stack>.yaml without the engine: secure values stay encrypted and are never read;
-    what the stack leaves unset is in Stack.unset, or with `offline=False` refused."""
-    raw = yaml_io.load_file(path)
+def stack_values(raw: Any, file: str) -> tuple[dict[str, Any], set[str]]:
+    """The project's keys of a stack file's document (without the namespace), and which of them are
+    secure values (never decrypted: each is a placeholder)."""
     if not isinstance(raw, dict) or not isinstance(raw.get("config"), dict):
-        raise ConfigError(str(path), "config", "a stack file needs a 'config:' mapping")
+        raise ConfigError(file, "config", "a stack file needs a 'config:' mapping")
     prefix = f"{defaults.CONFIG_NAMESPACE}:"
     values: dict[str, Any] = {}
     secret_keys: set[str] = set()
@@ -358,5 +362,12 @@ def load_stack_file(path: Path, blocks_dir: Path, *, offline: bool = True) -> St
             secret_keys.add(key)
             value = f"<secret {key}>"
         values[key] = value
+    return values, secret_keys
+
+
+def load_stack_file(path: Path, blocks_dir: Path, *, offline: bool = True) -> Stack:
+    """Load Pulumi.<stack>.yaml without the engine: secure values stay encrypted and are never read;
+    what the stack leaves unset is in Stack.unset, or with `offline=False` refused."""
+    values, secret_keys = stack_values(yaml_io.load_file(path), str(path))
     name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     return load_stack(name, values, secret_keys, str(path), blocks_dir, path.parent, offline=offline)

@@ -22,11 +22,13 @@ from eoepca_gitops.model.types import (
     GoDuration,
     HostName,
     HttpUrl,
-    IPv4,
+    IngressIPv4,
     K8sName,
 )
 
 _VARIABLE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+# What the API server accepts as a key of a Secret's data.
+_SECRET_DATA_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 Controller = Literal[
     "source-controller",
@@ -61,7 +63,7 @@ class EoDataConfig(S3Config):
 class ClusterConfig(Model):
     name: DnsLabel  # also a label value (${cluster_name} in manifests)
     # Unset in a stack whose tree proved none (import): Stack.unset, as git.url.
-    public_ip: IPv4 | None = None
+    public_ip: IngressIPv4 | None = None
     domain: DnsName | None = None
     # What differs between clusters by nature: the blocks refer to them as ${nfs_server}, ...
     nfs: NfsConfig | None = None
@@ -273,6 +275,24 @@ class VariablesConfigMap(Model):
         return self
 
 
+class ClusterSecret(Model):
+    """A Secret the stack makes from its own secret keys: a credential of this cluster that an object
+    reads from the cluster (a HelmRelease's valuesFrom), kept encrypted in the stack like the Git key
+    rather than made by hand or committed to Git."""
+
+    name: K8sName
+    namespace: DnsLabel
+    # key in the Secret -> the stack's secret config key holding its value (pulumi config set --secret)
+    data: dict[str, str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _keys(self) -> ClusterSecret:
+        for key in self.data:
+            if len(key) > 253 or not _SECRET_DATA_KEY.fullmatch(key):
+                raise ValueError(f"{key!r} is not a Secret data key (letters, digits, '-', '_' and '.')")
+        return self
+
+
 class AwaitConfig(Model):
     """Whether an update waits for Flux to report Ready (pulumi.com/waitFor) on these kinds."""
 
@@ -293,6 +313,7 @@ class StackConfig(Model):
     overrides: dict[str, BlockOverride] = {}
     notifications: NotificationsConfig = NotificationsConfig()
     variables: list[VariablesConfigMap] = []
+    cluster_secrets: list[ClusterSecret] = []
     await_: AwaitConfig = Field(default=AwaitConfig(), alias="await")
     # Which cluster: a kubeconfig file (relative to the project folder) and/or a context in it;
     # with neither, the provider uses $KUBECONFIG as kubectl does.
@@ -308,6 +329,11 @@ class StackConfig(Model):
     @classmethod
     def _buckets_once(cls, value: list[BucketConfig]) -> list[BucketConfig]:
         return list(unique(value, lambda b: b.name, "bucket name"))
+
+    @field_validator("cluster_secrets")
+    @classmethod
+    def _cluster_secrets_once(cls, value: list[ClusterSecret]) -> list[ClusterSecret]:
+        return list(unique(value, lambda s: f"{s.namespace}/{s.name}", "Secret"))
 
     @model_validator(mode="after")
     def _variables_once(self) -> StackConfig:
@@ -334,6 +360,9 @@ class StackConfig(Model):
         for i, provider in enumerate(self.notifications.providers):
             if provider.address_secret:
                 refs.append((provider.address_secret, f"notifications.providers[{i}].addressSecret"))
+        for i, made in enumerate(self.cluster_secrets):
+            for data_key, key in made.data.items():
+                refs.append((key, f"clusterSecrets[{i}].data.{data_key}"))
         if self.notifications.receiver:
             refs.append((self.notifications.receiver.token_secret, "notifications.receiver.tokenSecret"))
         if self.poller:

@@ -29,6 +29,7 @@ __all__ = [
     "HostName",
     "HttpUrl",
     "IPv4",
+    "IngressIPv4",
     "K8sName",
     "ServiceName",
     "duration_seconds",
@@ -146,6 +147,24 @@ def _ipv4(value: str) -> str:
     return value
 
 
+# What no host answers on, so no ingress can. Loopback stays: the local dev cluster's ingress is
+# this host (127.0.0.1); so do private, shared (100.64.0.0/10) and documentation addresses, which
+# clusters have (minikube's 192.168.49.2, the README's 203.0.113.7).
+_NO_HOST = {
+    ipaddress.IPv4Network("0.0.0.0/8"): "'this network', the unspecified address 0.0.0.0 among them",
+    ipaddress.IPv4Network("224.0.0.0/4"): "multicast",
+    ipaddress.IPv4Network("240.0.0.0/4"): "reserved, the broadcast address 255.255.255.255 among them",
+}
+
+
+def _ingress_ipv4(value: str) -> str:
+    address = ipaddress.IPv4Address(_ipv4(value))
+    for network, what in _NO_HOST.items():
+        if address in network:
+            raise ValueError(f"{value!r} is not a usable unicast address ({network}: {what})")
+    return value
+
+
 def _flux_version(value: str) -> str:
     if not _FLUX_VERSION.fullmatch(value):
         raise ValueError(f"{value!r} is not a Flux release version such as 'v2.9.3'")
@@ -164,4 +183,6 @@ ServiceName = Annotated[str, AfterValidator(_service_name)]
 HelmReleaseName = Annotated[str, AfterValidator(helm_release_name)]
 # A string: an integer is refused, never read as the address it would be in dotted form.
 IPv4 = Annotated[str, AfterValidator(_ipv4)]
+#: An address a cluster's ingress can have (see _NO_HOST).
+IngressIPv4 = Annotated[str, AfterValidator(_ingress_ipv4)]
 FluxVersion = Annotated[str, AfterValidator(_flux_version)]

@@ -1,0 +1,255 @@
+"""The pull-request scripts exactly as the workflow's jobs run them (scripts/pr-review.sh,
+scripts/pr-preview.sh, scripts/pr-comment.py), on a scratch repository with a base commit and
+pull-request commits, with the real CLI, helm, Pulumi engine and dev cluster:
+
+- review, a pull request that (a) bumps a chart version, (b) changes a Helm value, (c) adds a block:
+  green; the markdown shows (a) and (b) as field lines, with the objects Helm renders from them (the
+  Deployment's image, its replicas), and (c)'s objects as added; rendered/ holds every object; the
+  comment built from it is valid and under GitHub's limit. A pull request that (d) adds an invalid
+  field to a block: exit 2, the field named.
+- preview of a stack on the dev cluster: its changes; after a pull request that breaks the stack,
+  red (the preview's exit code) with the error in the comment.
+
+The charts are the dev cluster's stand-ins (eoepca_gitops/devcluster/charts.py: the Deployment's
+image tag is the chart version, its replicas `replicaCount`), served on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+import yaml
+
+from eoepca_gitops.devcluster.charts import charts_of_project, server_argv, write_repository
+from tests.conftest import DevClusterHandle
+from tests.helpers import SHARED_FLUX
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = Path(sys.executable).parent / "eoepca-gitops"
+LIMIT = 65_536
+
+
+def git(project: Path, *args: str) -> str:
+    out = subprocess.run(["git", "-C", str(project), *args], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def tree_at(repo: Path, rev: str, dest: Path) -> Path:
+    archive = subprocess.run(["git", "-C", str(repo), "archive", rev], capture_output=True, check=True)
+    dest.mkdir(parents=True)
+    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
+def scratch(dest: Path, stacks: dict[str, dict[str, object]]) -> Path:
+    """The committed project at HEAD in a new repository, with only the stack files `stacks` names
+    (each a copy of Pulumi.local.yaml with those config keys replaced; a value None removes the key)."""
+    tree_at(REPO, "HEAD", dest)
+    local = yaml.safe_load((dest / "Pulumi.local.yaml").read_text())
+    for stack_file in dest.glob("Pulumi.*.yaml"):
+        stack_file.unlink()
+    for name, changes in stacks.items():
+        config = {**local["config"]}
+        for key, value in changes.items():
+            if value is None:
+                config.pop(f"eoepca-gitops:{key}", None)
+            else:
+                config[f"eoepca-gitops:{key}"] = value
+        text = yaml.safe_dump({**local, "config": config}, sort_keys=False)
+        (dest / f"Pulumi.{name}.yaml").write_text(text)
+    (dest / ".venv").symlink_to(REPO / ".venv")
+    (dest / ".gitignore").write_text(".venv\nrendered/\nreview/\npreview/\n")
+    git(dest, "init", "-q", "-b", "main")
+    commit(dest, "base")
+    return dest
+
+
+def commit(project: Path, message: str) -> str:
+    git(project, "add", "-A")
+    git(project, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", message)
+    return git(project, "rev-parse", "HEAD")
+
+
+def edit_yaml(path: Path, edit: object) -> None:
+    data = yaml.safe_load(path.read_text())
+    edit(data)  # type: ignore[operator]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def run(project: Path, argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, cwd=project, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+# ---- review --------------------------------------------------------------------------------------
+
+EXTRA_BLOCK = {
+    "name": "pr-extra",
+    "description": "A block a pull request adds.",
+    "namespaces": ["pr-extra"],
+    "dependsOn": ["system-common"],
+    "helmReleases": [
+        {
+            "name": "extra",
+            "namespace": "pr-extra",
+            "chart": "extra",
+            "version": "0.1.0",
+            "sourceRef": {"kind": "HelmRepository", "name": "eoepca", "namespace": "common"},
+            "interval": "1m0s",
+        }
+    ],
+}
+
+
+def release(block: dict[str, object], name: str) -> dict[str, object]:
+    releases = block["helmReleases"]
+    assert isinstance(releases, list)
+    found: dict[str, object] = next(r for r in releases if r["name"] == name)
+    return found
+
+
+@pytest.fixture
+def chart_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    root, port = tmp_path / "charts", free_port()
+    root.mkdir()
+    server = subprocess.Popen(server_argv(root, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield f"http://127.0.0.1:{port}", root
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_review_shows_a_chart_bump_a_value_and_a_new_block_and_refuses_a_bad_field(
+    tmp_path: Path, tools_env: dict[str, str], chart_server: tuple[str, Path]
+) -> None:
+    mirror, charts = chart_server
+    project = scratch(tmp_path / "project", {"local": {"charts": {"mirror": mirror}}})
+    base = git(project, "rev-parse", "HEAD")
+    demo = project / "clusters/blocks/system-demo.yaml"
+
+    def pull_request(block: dict[str, object]) -> None:
+        release(block, "eoepca-portal")["version"] = "1.0.10"  # (a)
+        values = release(block, "django-portal")["values"]
+        assert isinstance(values, dict)
+        values["replicaCount"] = 3  # (b)
+
+    edit_yaml(demo, pull_request)
+    (project / "clusters/blocks/pr-extra.yaml").write_text(
+        yaml.safe_dump(EXTRA_BLOCK, sort_keys=False)
+    )  # (c)
+    edit_yaml(project / "Pulumi.local.yaml", lambda s: s["config"]["eoepca-gitops:blocks"].append("pr-extra"))
+    commit(project, "pull request")
+    # the chart repository serves what both revisions name
+    at_base = tree_at(project, base, tmp_path / "at-base")
+    write_repository({*charts_of_project(project), *charts_of_project(at_base)}, charts)
+
+    env = {**tools_env, "EOEPCA_GITOPS": str(CLI), "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX)}
+    env["EOEPCA_CACHE_DIR"] = str(tmp_path / "cache")
+    proc = run(project, ["scripts/pr-review.sh", base, "review"], env)
+    assert proc.returncode == 0, proc.stderr + (project / "review" / "errors.txt").read_text()
+    markdown = (project / "review" / "diff.md").read_text()
+    changed = [line for line in markdown.splitlines() if line.startswith(("+", "-"))]
+
+    def shown(pattern: str) -> bool:
+        return any(re.fullmatch(pattern, line) for line in changed)
+
+    # (a) the HelmRelease's chart version (Pulumi layer), and the image Helm renders from it
+    assert shown(r"-\s+version: ['\"]?1\.0\.9['\"]?") and shown(r"\+\s+version: ['\"]?1\.0\.10['\"]?"), (
+        markdown
+    )
+    assert shown(r"\+\s+(- )?image: \S+/eoepca-portal:1\.0\.10"), markdown
+    # (b) the value (Pulumi layer), and the Deployment's replicas Helm renders from it
+    assert shown(r"\+\s+replicaCount: 3") and shown(r"\+\s+replicas: 3"), markdown
+    assert "pr-extra" in markdown  # (c)
+    assert '"pr-extra"' in (project / "review" / "diff.json").read_text()
+    json.loads((project / "review" / "diff.json").read_text())
+    assert list((project / "rendered" / "local").rglob("*.yaml")), "nothing rendered"
+    assert list((project / "rendered" / "local" / "flux-layer").rglob("*.yaml")), "no Flux layer rendered"
+
+    comment = run(
+        project, ["python3", "scripts/pr-comment.py", "--review", "review", "--previews", "preview"], env
+    )
+    assert comment.returncode == 0, comment.stderr
+    assert len(comment.stdout.encode("utf-16-le")) // 2 <= LIMIT
+    assert "✅" in comment.stdout.splitlines()[3]
+
+    # (d) an invalid field in a block: the review fails, naming it
+    edit_yaml(demo, lambda block: release(block, "eoepca-portal").update(intervall="5m"))
+    commit(project, "a typo")
+    proc = run(project, ["scripts/pr-review.sh", base, "review"], env)
+    assert proc.returncode == 2
+    errors = (project / "review" / "errors.txt").read_text()
+    assert "render local: error:" in errors and "intervall" in errors, errors
+
+
+# ---- preview -------------------------------------------------------------------------------------
+
+
+def test_a_preview_shows_the_changes_and_a_broken_stack_is_red(
+    tmp_path: Path, tools_env: dict[str, str], dev_cluster: DevClusterHandle
+) -> None:
+    assert dev_cluster.git_url and dev_cluster.charts_url
+    stack = "devtest"  # the local stack, pointed at this cluster through its Environment's kubeconfig
+    project = scratch(
+        tmp_path / "project",
+        {
+            stack: {
+                "git": {"url": dev_cluster.git_url, "branch": "main", "path": "./clusters/local"},
+                "charts": {"mirror": dev_cluster.charts_url.rstrip("/")},
+                "kubeContext": None,
+                "await": None,
+            }
+        },
+    )
+    state = tmp_path / "state"
+    state.mkdir()
+    env = {
+        **tools_env,
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": "local",  # the salt of Pulumi.local.yaml is for it
+        "KUBECONFIG_DATA": dev_cluster.kubeconfig.read_text(),
+        "PULUMI_PYTHON_CMD": sys.executable,
+        "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX),
+    }
+    init = run(project, ["pulumi", "stack", "init", stack, "--non-interactive"], env)
+    assert init.returncode == 0, init.stderr
+
+    proc = run(project, ["scripts/pr-preview.sh", stack, "preview"], env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    status, summary = (project / "preview" / f"{stack}.result").read_text().splitlines()
+    assert status == "changes" and re.search(r"\+ \d+ to create", summary), summary
+
+    edit_yaml(project / f"Pulumi.{stack}.yaml", lambda s: s["config"]["eoepca-gitops:git"].pop("url"))
+    commit(project, "a pull request that breaks the stack")
+    proc = run(project, ["scripts/pr-preview.sh", stack, "preview"], env)
+    assert proc.returncode != 0  # red
+    status, error = (project / "preview" / f"{stack}.result").read_text().splitlines()
+    assert status == "failed" and "git.url" in error, error
+
+    (project / "review").mkdir()
+    (project / "review" / "stacks.txt").write_text(f"{stack}\n")
+    comment = run(
+        project, ["python3", "scripts/pr-comment.py", "--review", "review", "--previews", "preview"], env
+    )
+    assert f"| `{stack}` | ❌ failed |" in comment.stdout and "git.url" in comment.stdout

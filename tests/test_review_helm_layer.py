@@ -1,0 +1,194 @@
+"""The Helm layer with a renderer standing in for helm (the real one: tests/integration/test_diff_helm.py),
+and a stack reviewed across two revisions of a project."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eoepca_gitops import yaml_io
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.fluxtree import key
+from eoepca_gitops.review.charts import ChartMissing, ChartUnavailable
+from eoepca_gitops.review.helm_layer import RenderError, Revision, helm_layer
+from eoepca_gitops.review.releases import ReleaseInput
+from eoepca_gitops.review.revision import at_revision
+from eoepca_gitops.review.stacks import review_stack
+from tests.helpers import SHARED
+from tests.test_review_releases import HR, REPO
+
+FIXTURE = Path(__file__).parent / "fixtures" / "project"
+
+
+class StandIn:
+    """Renders what the dev cluster's stand-in charts render: the values, and a Deployment whose
+    image names the chart version."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bool]] = []
+
+    def render(self, release: ReleaseInput, project: Path, *, upgrade: bool) -> list[dict[str, Any]]:
+        assert release.source is not None
+        self.calls.append((release.chart_label, upgrade))
+        if release.source.version == "9.9.9":
+            raise ChartMissing(
+                f'chart "{release.source.chart}" version "9.9.9" not found in {release.source.url}'
+            )
+        if "unreachable" in release.source.url:
+            raise ChartUnavailable("dial tcp: connection refused")
+        if release.values.get("fail"):
+            raise RenderError("template: values.fail is set")
+        image = f"stand-in/{release.source.chart}:{release.source.version}"
+        return [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"{release.name}-values"},
+                "data": {"values.yaml": yaml_io.dump(dict(release.values))},
+            },
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": release.name},
+                "spec": {
+                    "replicas": release.values.get("replicaCount", 1),
+                    "template": {"spec": {"containers": [{"image": image}]}},
+                },
+            },
+        ]
+
+
+def _revision(*releases: dict[str, Any], repo: dict[str, Any] = REPO) -> Revision:
+    return Revision(
+        {key(r): (r, "block user-management") for r in releases},
+        {key(o): o for o in (repo, *releases)},
+        Path("."),
+    )
+
+
+def _bumped(version: str = "1.2.9", **values: Any) -> dict[str, Any]:
+    hr = copy.deepcopy(HR)
+    hr["spec"]["chart"]["spec"]["version"] = version
+    hr["spec"]["values"].update(values)
+    return hr
+
+
+def test_unchanged_releases_are_not_rendered() -> None:
+    renderer = StandIn()
+    assert helm_layer(_revision(HR), _revision(copy.deepcopy(HR)), renderer) == []
+    assert renderer.calls == []
+
+
+def test_a_chart_bump_shows_the_rendered_objects_that_change() -> None:
+    renderer = StandIn()
+    [section] = helm_layer(_revision(HR), _revision(_bumped()), renderer)
+    assert section.release == "HelmRelease um/um-login-service" and section.group == "block user-management"
+    assert section.chart == "login-service 1.2.8 -> 1.2.9" and not section.note and not section.error
+    [deployment] = [o for o in section.objects if o.kind == "Deployment"]
+    assert deployment.change == "changed"
+    assert "-      - image: stand-in/login-service:1.2.8" in deployment.diff
+    assert "+      - image: stand-in/login-service:1.2.9" in deployment.diff
+    assert sorted(renderer.calls) == [("login-service 1.2.8", True), ("login-service 1.2.9", True)]
+
+
+def test_a_value_change_shows_in_the_rendered_objects() -> None:
+    [section] = helm_layer(_revision(HR), _revision(_bumped("1.2.8", replicaCount=3)), StandIn())
+    assert section.chart == "login-service 1.2.8, values changed"
+    [deployment] = [o for o in section.objects if o.kind == "Deployment"]
+    assert "-  replicas: 2" in deployment.diff and "+  replicas: 3" in deployment.diff
+
+
+def test_added_and_removed_releases() -> None:
+    [added] = helm_layer(_revision(), _revision(HR), StandIn())
+    assert added.chart == "login-service 1.2.8 (new release)" and {o.change for o in added.objects} == {
+        "added"
+    }
+    [removed] = helm_layer(_revision(HR), _revision(), StandIn())
+    assert removed.chart == "login-service 1.2.8 (release removed)"
+    assert {o.change for o in removed.objects} == {"deleted"}
+
+
+def test_a_version_the_repository_does_not_have_is_an_error() -> None:
+    [section] = helm_layer(_revision(HR), _revision(_bumped("9.9.9")), StandIn())
+    assert section.objects == () and section.error.startswith("head: login-service 9.9.9: chart")
+    [fixed] = helm_layer(_revision(_bumped("9.9.9")), _revision(HR), StandIn())
+    assert not fixed.error and fixed.note.startswith("base: login-service 9.9.9: chart")
+
+
+def test_a_chart_that_cannot_be_fetched_is_a_note() -> None:
+    repo = copy.deepcopy(REPO)
+    repo["spec"]["url"] = "https://unreachable.example.org/"
+    [section] = helm_layer(_revision(HR, repo=repo), _revision(_bumped(), repo=repo), StandIn())
+    assert section.objects == () and not section.error
+    refused = "dial tcp: connection refused"
+    assert section.note == f"chart not fetched: {refused}"
+
+
+def test_a_chart_that_refuses_the_heads_values_is_an_error() -> None:
+    [section] = helm_layer(_revision(HR), _revision(_bumped("1.2.8", fail=True)), StandIn())
+    assert section.error == "head: login-service 1.2.8: template: values.fail is set"
+
+
+def test_values_that_render_the_same_objects_say_so() -> None:
+    class Same(StandIn):
+        def render(self, release: ReleaseInput, project: Path, *, upgrade: bool) -> list[dict[str, Any]]:
+            return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fixed"}}]
+
+    [section] = helm_layer(_revision(HR), _revision(_bumped("1.2.8", unused=1)), Same())
+    assert section.objects == () and section.note == "renders the same objects"
+
+
+# ---- a stack across two revisions ---------------------------------------------------------------
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    project = tmp_path / "a" / "b" / "c" / "project"
+    shutil.copytree(FIXTURE, project)
+    (tmp_path / "shared").symlink_to(SHARED)
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "one")
+    return project
+
+
+def test_a_stack_review_groups_each_layer_by_block(repo: Path) -> None:
+    block = repo / "clusters" / "blocks" / "portal.yaml"
+    block.write_text(block.read_text().replace("version: 1.0.11", "version: 1.0.12"))
+    with at_revision(repo, "HEAD") as base:
+        review = review_stack("test", base, repo, StandIn())
+    assert [(s.layer, s.group) for s in review.sections] == [
+        ("pulumi", "block portal"),
+        ("helm", "block portal"),
+    ]
+    [helm] = review.layer("helm")
+    assert helm.chart == "eoepca-portal 1.0.11 -> 1.0.12" and review.changed and review.errors == ()
+    assert review.state == "changed" and review.helm_note == ""
+
+
+def test_a_stack_only_in_the_working_tree_is_added(repo: Path) -> None:
+    shutil.copy(repo / "Pulumi.test.yaml", repo / "Pulumi.other.yaml")
+    with at_revision(repo, "HEAD") as base:
+        review = review_stack("other", base, repo, None, "--no-helm")
+    assert review.state == "added" and review.helm_note == "--no-helm"
+    assert {o.change for s in review.sections for o in s.objects} == {"added"}
+
+
+def test_a_stack_that_does_not_load_is_an_error(repo: Path) -> None:
+    (repo / "Pulumi.test.yaml").write_text("config: [\n")
+    with at_revision(repo, "HEAD") as base, pytest.raises(GitopsError) as exc:
+        review_stack("test", base, repo, None)
+    assert str(exc.value).startswith("in the working tree: ") and "not valid YAML" in str(exc.value)
