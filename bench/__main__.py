@@ -29,6 +29,7 @@ from bench.pr_runs import s13_pr_checks
 from bench.report import Result, render
 from bench.scaling import profile_runs, s7_scaling, s8_yaml
 from bench.stack_ops import s1_preview, s2_up_from_empty, s3_one_change, s4_render
+from eoepca_gitops.runs import Run
 
 HERE = Path(__file__).resolve().parent
 
@@ -99,6 +100,9 @@ def main() -> int:
     load0 = os.getloadavg()
     results: list[Result] = []
     log(f"work folder {work}; results -> {opts.out}")
+    # Every process the benchmark starts carries its marker (eoepca_gitops/runs.py): none outlives it.
+    bench_run = Run.new("bench")
+    os.environ.update(bench_run.variables)
     cluster = Cluster(work / "cluster")
     env = tools_env(work / "state")
     tool_versions = versions(env)
@@ -180,6 +184,8 @@ def main() -> int:
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()
+        for left in bench_run.stop():
+            log(f"stopped, left running by the benchmark: {left}")
         write()
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)

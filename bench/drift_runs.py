@@ -20,7 +20,7 @@ import yaml
 
 from bench.context import Bench
 from bench.flux_runs import flux_project, flux_work
-from bench.harness import CLI, STACK, Pulumi, Stats, log
+from bench.harness import CLI, STACK, Pulumi, Stats, log, stop
 from bench.report import Result, Row, verdict
 from tests.integration.drifts import BLOCKS, DRIFTS, Drift, Kube
 
@@ -115,14 +115,12 @@ def s10_drift(b: Bench) -> Result:
             by_poller.append(time.monotonic() - started)
             log(f"10: poller {d.obj} {d.field}: {by_poller[-1]:.1f}s")
             _until("the correction recorded", lambda: _phase(state_file) == ("synced", False))
-        poller.terminate()
-        poller.wait(timeout=120)
+        stop(poller, grace=120)
         poller = None
         correct_by_hand()  # the baseline before and after: the machine's load may have moved
     finally:
         if poller is not None:
-            poller.terminate()
-            poller.wait(timeout=120)
+            stop(poller, grace=120)
         cluster.dev.down(purge=True)
         shutil.rmtree(work, ignore_errors=True)
     hand, auto = Stats(by_hand), Stats(by_poller)

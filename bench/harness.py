@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import yaml
 from eoepca_gitops.devcluster import DevCluster
 from eoepca_gitops.devcluster.processes import read_records
 from eoepca_gitops.devcluster.tools import tools_bin_dir
+from eoepca_gitops.runs import Run
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"  # ../shared relative to the repository, as Pulumi.<stack>.yaml say
@@ -73,12 +75,18 @@ def run(
     ok: Sequence[int] = (0,),
     timeout: float = 900,
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Runs a command; returns (wall seconds, result); raises CommandFailed on another exit code."""
-    started = time.perf_counter()
-    proc = subprocess.run(
-        list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    elapsed = time.perf_counter() - started
+    """Runs a command; returns (wall seconds, result); raises CommandFailed on another exit code.
+    Whatever the command started (a pulumi's plugins) is stopped once it returns, times out or is
+    interrupted, outside the time measured."""
+    run = Run.new("bench-command")
+    try:
+        started = time.perf_counter()
+        proc = subprocess.run(
+            list(args), cwd=cwd, env=run.env(env), capture_output=True, text=True, timeout=timeout
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        run.stop()
     if proc.returncode not in ok:
         tail = (proc.stdout[-1500:] + "\n" + proc.stderr[-2500:]).strip()
         raise CommandFailed(f"`{' '.join(args[:6])} ...` exited {proc.returncode}:\n{tail}")
@@ -359,3 +367,18 @@ def cpu_of(pids: dict[str, int]) -> Iterator[dict[str, float]]:
 
 def popen(args: Sequence[str], **kw: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen(list(args), **kw)
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = 90) -> None:
+    """A long-running command the benchmark started (a poller, a status page): SIGTERM, then SIGKILL
+    after `grace` seconds, to its process group too when it has one of its own (start_new_session:
+    a poller's pulumi)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # no such group unless it leads one
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)

@@ -12,7 +12,7 @@ import urllib.request
 
 from bench.context import Bench
 from bench.flux_runs import flux_project, flux_work
-from bench.harness import CLI, STACK, Pulumi, Stats, log, popen, run
+from bench.harness import CLI, STACK, Pulumi, Stats, log, popen, run, stop
 from bench.report import Result, Row, verdict
 
 __all__ = ["s11_operations"]
@@ -94,8 +94,7 @@ def s11_operations(b: Bench) -> Result:
                 page_t.append(took)
     finally:
         if page is not None:
-            page.terminate()
-            page.wait(timeout=30)
+            stop(page, grace=30)
         cluster.dev.down(purge=True)
     status_s, kubectl_s = Stats(status_t), Stats(kubectl_t)
     ratio = status_s.median / kubectl_s.median

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import random
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -26,6 +23,7 @@ from bench.harness import (
     log,
     make_project,
     proc_times,
+    stop,
     vm_rss,
 )
 from bench.report import Result, Row, verdict
@@ -119,16 +117,6 @@ def _wait_applied(p: PollerRun, rev: str, timeout: float) -> tuple[float, float 
     raise TimeoutError(f"{rev[:12]} not applied after {timeout:.0f} s:\n{p.log_file.read_text()[-3000:]}")
 
 
-def _stop_poller(p: PollerRun) -> None:
-    if p.proc.poll() is None:
-        p.proc.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            p.proc.wait(timeout=90)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(p.proc.pid, signal.SIGKILL)
-    p.proc.wait(timeout=30)
-
-
 def s5_s6_poller(b: Bench) -> tuple[Result, Result]:
     r5 = Result("5", "Poller: commit -> applied latency")
     r6 = Result("6", "Poller idle cost")
@@ -205,7 +193,7 @@ def s5_s6_poller(b: Bench) -> tuple[Result, Result]:
         r6.rows, r6.notes, r6.headline = _idle(b, p)
         r6.seconds = time.monotonic() - t6
     finally:
-        _stop_poller(p)
+        stop(p.proc)
     return r5, r6
 
 

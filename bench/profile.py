@@ -3,6 +3,7 @@ etcd) read from /proc, and py-spy's samples of the Python program (when py-spy i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.harness import STACK, TreeSampler, cpu_of, log
+from eoepca_gitops.runs import Run
 
 if TYPE_CHECKING:
     from bench.context import Bench
@@ -125,11 +127,16 @@ def profiled_run(b: Bench, label: str, args: tuple[str, ...]) -> str:
 
     cmd = ["pulumi", *args, "--json", "--stack", STACK, "--non-interactive"]
     steps: dict[str, list[float]] = {}
-    with cpu_of({k: v for k, v in b.cluster.pids().items() if k in ("kube-apiserver", "etcd")}) as server:
+    run = Run.new("profiled")
+    with (
+        cpu_of({k: v for k, v in b.cluster.pids().items() if k in ("kube-apiserver", "etcd")}) as server,
+        contextlib.ExitStack() as cleanup,
+    ):
+        cleanup.callback(run.stop)  # a failed or timed-out run leaves neither pulumi nor its plugins
         started = time.perf_counter()
         errfile = (b.work / "profile-stderr.txt").open("w+")
         proc = subprocess.Popen(
-            cmd, cwd=b.project, env=b.env, stdout=subprocess.PIPE, stderr=errfile, text=True
+            cmd, cwd=b.project, env=run.env(b.env), stdout=subprocess.PIPE, stderr=errfile, text=True
         )
         sampler = TreeSampler(proc.pid, every=0.05, on_new=on_new).start()
         assert proc.stdout is not None

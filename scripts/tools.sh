@@ -195,7 +195,28 @@ build_pulumi() {
   # Python dynamic providers (pulumi.dynamic; the Flux upgrade's migration step) run through this
   # bundled plugin, which the CLI also looks up beside itself (tools/language-host/README.md).
   install -m 0755 "$repo/tools/language-host/pulumi-resource-pulumi-python" "$dir/pulumi-resource-pulumi-python"
+  # Both Python plugins end with their engine through it (tools/language-host/README.md).
+  install -m 0644 "$repo/tools/language-host/engine_watch.py" "$dir/engine_watch.py"
   link "$dir/pulumi"
+}
+
+# The Kubernetes provider as the engine starts it: a launcher in front of the binary, which stays where
+# it was built. engine_watch.py (copied beside the binary) execs the binary and kills it when its engine
+# is gone (tools/language-host/README.md). The interpreter is resolved once: a pyenv shim costs 0.1 s
+# a start; stdlib only, so any python3 will do if that one goes away.
+write_provider_launcher() {
+  local dir=$1 out=$2 python
+  install -m 0644 "$repo/tools/language-host/engine_watch.py" "$dir/engine_watch.py"
+  python=$(python3 -c 'import sys; print(sys.executable)')
+  cat >"$out.tmp" <<EOF
+#!/bin/sh
+# pulumi-resource-kubernetes $K8S_PROVIDER_VERSION as the engine starts it (scripts/tools.sh): ends with its engine.
+python='$python'
+[ -x "\$python" ] || python=python3
+exec "\$python" -I -S '$dir/engine_watch.py' '$dir/pulumi-resource-kubernetes' "\$@"
+EOF
+  chmod 0755 "$out.tmp"
+  mv -f "$out.tmp" "$out"  # replaces the link to the binary that earlier versions of this script made
 }
 
 build_kubernetes_provider() {
@@ -221,7 +242,8 @@ build_kubernetes_provider() {
         -o "$out/pulumi-resource-kubernetes.tmp" github.com/pulumi/pulumi-kubernetes/provider/v4/cmd/pulumi-resource-kubernetes
       mv "$out/pulumi-resource-kubernetes.tmp" "$out/pulumi-resource-kubernetes"
     ' _ "$wrappers/kubernetes-provider" "$dir" "$K8S_PROVIDER_VERSION" "$K8S_PROVIDER_MODULE_VERSION"
-  link "$dir/pulumi-resource-kubernetes"
+  mkdir -p "$bin_dir"
+  write_provider_launcher "$dir" "$bin_dir/pulumi-resource-kubernetes"
 }
 
 build_kubernetes() {
@@ -310,15 +332,24 @@ official_provider() {
   log "pulumi-resource-kubernetes: plugin $K8S_PROVIDER_VERSION already installed; not building it"
 }
 
+# The plugin cache gets the launcher (bin/pulumi-resource-kubernetes), not a copy of the binary; one that
+# holds anything else (a copy installed by an earlier version of this script) is replaced.
 install_provider_plugin() {
-  local pulumi=$1 have
+  local pulumi=$1 have installed staging
+  installed=${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-kubernetes-v$K8S_PROVIDER_VERSION/pulumi-resource-kubernetes
+  if cmp -s "$installed" "$bin_dir/pulumi-resource-kubernetes"; then
+    log "plugin kubernetes $K8S_PROVIDER_VERSION: installed"
+    return
+  fi
   have=$("$pulumi" plugin ls 2>/dev/null | awk '$1=="kubernetes" && $2=="resource" {print $3}')
   case " $have " in
-    *" $K8S_PROVIDER_VERSION "*) log "plugin kubernetes $K8S_PROVIDER_VERSION: installed" ;;
-    *) "$pulumi" plugin install resource kubernetes "$K8S_PROVIDER_VERSION" \
-         --file "$bin_dir/pulumi-resource-kubernetes" >&2
-       log "plugin kubernetes $K8S_PROVIDER_VERSION: installed into the plugin cache" ;;
+    *" $K8S_PROVIDER_VERSION "*) "$pulumi" plugin rm resource kubernetes "$K8S_PROVIDER_VERSION" --yes >&2 ;;
   esac
+  staging=$(mktemp -d)
+  cp "$bin_dir/pulumi-resource-kubernetes" "$staging/"
+  "$pulumi" plugin install resource kubernetes "$K8S_PROVIDER_VERSION" --file "$staging" >&2
+  rm -rf "$staging"
+  log "plugin kubernetes $K8S_PROVIDER_VERSION: its launcher installed into the plugin cache"
 }
 
 print_env() {

@@ -19,10 +19,14 @@
   fails with the error naming what to run.
 
 Missing tools make these fixtures FAIL (not skip), naming scripts/tools.sh.
+
+No test leaves a process behind (tests/leftovers.py): the session is a run whose marker every process
+it starts inherits; each test module, and the session, fails naming what it left running.
 """
 
 from __future__ import annotations
 
+import filecmp
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,8 +41,10 @@ from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.manifests.flux_release import cache_root
+from eoepca_gitops.runs import Run, kill
 from eoepca_gitops.schemas import OpenAPIMissingError, fetch_from_module, kubernetes_openapi_dir
 from tests.helpers import SHARED_FLUX
+from tests.leftovers import ProcessCheck, report, settle
 
 # `make mutation` only: a mutant's quickest test first.
 pytest_plugins = ["tests.mutation.fastest_first"]
@@ -49,6 +55,33 @@ os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(SHARED_FLUX))
 # Schema validation reads the Kubernetes OpenAPI from the user's cache, whatever $HOME a test sets.
 os.environ.setdefault("EOEPCA_CACHE_DIR", str(cache_root()))
 K8S_PROVIDER_VERSION = "4.25.0"
+# Set before any test runs, so that every process a test starts carries it.
+SESSION = Run.new("pytest")
+os.environ.update(SESSION.variables)
+PROCESSES = ProcessCheck(SESSION)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_process_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails the module (naming each process) if a process it started still runs after it."""
+    before = PROCESSES.snapshot()
+    yield
+    left = PROCESSES.started_since(before)
+    if left:
+        pytest.fail(report(kill(left), request.node.nodeid), pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the session's fixtures stopped their services: nothing the session started runs."""
+    left = settle(PROCESSES.ours)
+    if left:
+        message = report(kill(left), "this test session")
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        else:
+            print(message)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @dataclass(frozen=True)
@@ -109,6 +142,9 @@ def tools_env() -> dict[str, str]:
     plugin = pulumi_home / "plugins" / f"resource-kubernetes-v{K8S_PROVIDER_VERSION}"
     if not plugin.is_dir():
         _fail_missing(f"the Kubernetes provider {K8S_PROVIDER_VERSION} is not in the plugin cache {plugin}")
+    launcher = bin_dir / "pulumi-resource-kubernetes"
+    if not filecmp.cmp(plugin / launcher.name, launcher, shallow=False):
+        _fail_missing(f"{plugin} holds a provider that would outlive its engine, not the launcher {launcher}")
     env = dict(os.environ)
     env.update(
         PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
@@ -130,6 +166,7 @@ def dev_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster
     )
     served = snapshot_repository(REPO_ROOT, tmp_path_factory.mktemp("served-repo"))
     try:
+        PROCESSES.service_pid_dirs.append(cluster.layout.pids)  # lives as long as the session
         try:
             info = cluster.up(flux=True, git_repo=served)
         except ToolsMissingError as err:

@@ -15,6 +15,8 @@ The state backend, passphrase and cloud credentials come from the environment, a
 from __future__ import annotations
 
 import logging
+import shlex
+import shutil
 import signal
 import threading
 from enum import StrEnum
@@ -32,6 +34,7 @@ from eoepca_gitops.model.types import parse_duration
 from eoepca_gitops.poller.decide import DriftMode, Policy
 from eoepca_gitops.poller.log import configure, log_event
 from eoepca_gitops.poller.state import StateStore
+from eoepca_gitops.runs import Run, tied_to_this_process
 
 __all__ = ["poll"]
 
@@ -58,6 +61,22 @@ def _listen(value: str) -> str:
 def _duration(help_: str, default: str) -> Any:
     """A duration option (seconds as float) whose --help shows the default as written."""
     return typer.Option(parser=duration, help=help_, show_default=default)
+
+
+def _tied_pulumi(work: Path, pulumi: Path | None) -> Path | None:
+    """A Pulumi root whose bin/pulumi runs `pulumi` (--pulumi, else the one on PATH) so that it is
+    killed with the poller (runs.tied_to_this_process): a poller killed with SIGKILL leaves no update
+    running, and the update's plugins end with it."""
+    binary = str(pulumi.resolve()) if pulumi is not None else shutil.which("pulumi")
+    if binary is None:
+        return None  # the first operation reports it
+    root = work / "pulumi-root"
+    (root / "bin").mkdir(parents=True, exist_ok=True)
+    script = root / "bin" / "pulumi"
+    script.unlink(missing_ok=True)  # a link to the binary, as earlier versions made it
+    script.write_text(f'#!/bin/sh\nexec {shlex.join(tied_to_this_process([binary]))} "$@"\n')
+    script.chmod(0o755)
+    return root
 
 
 @reported
@@ -150,16 +169,12 @@ def poll(
     from eoepca_gitops.poller.automation import AutomationSettings, StackAutomation
 
     work = work_dir or state_file.parent / "work"
-    pulumi_root: Path | None = None
-    if pulumi is not None:
-        if not pulumi.is_file():
-            raise GitopsError(f"--pulumi {pulumi}: no such file")
-        pulumi_root = work / "pulumi-root"
-        (pulumi_root / "bin").mkdir(parents=True, exist_ok=True)
-        link = pulumi_root / "bin" / "pulumi"
-        link.unlink(missing_ok=True)
-        link.symlink_to(pulumi.resolve())
-    settings = AutomationSettings(project_dir=project_dir, pulumi_root=pulumi_root)
+    if pulumi is not None and not pulumi.is_file():
+        raise GitopsError(f"--pulumi {pulumi}: no such file")
+    run = Run.new("poller")
+    settings = AutomationSettings(
+        project_dir=project_dir, env=run.variables, pulumi_root=_tied_pulumi(work, pulumi)
+    )
     metrics = Metrics()
     stop = threading.Event()
     elector = None
@@ -266,6 +281,9 @@ def poll(
             elector.release()
         if server is not None:
             server.stop()
+        # The loop waited for its updates and cancelled them: what is left of them now goes.
+        if left := run.stop():
+            log_event("stopped-leftovers", logging.WARNING, processes=left)
     if lost_leadership:
         log_event("exiting", logging.WARNING, reason="lease lost; another replica updates now")
         raise typer.Exit(1)

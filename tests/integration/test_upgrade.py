@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,10 +31,12 @@ from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
 from eoepca_gitops.flux_apis import crd_specs, storage_version
 from eoepca_gitops.kube import kube_client
+from eoepca_gitops.runs import Run
 from eoepca_gitops.upgrade.live import flux_resource, list_all, read_live_crds
 from tests.conftest import REPO_ROOT, DevClusterHandle
 from tests.helpers import SHARED_FLUX
 from tests.integration.local_stack import HelmRecord, LocalStack, ready, wait_for
+from tests.leftovers import kill_engine
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -212,17 +213,19 @@ def _objects(stack: LocalStack) -> dict[str, list[tuple[str, str, str]]]:
 
 
 def up_killed(stack: LocalStack, log: Path, what: str, when: Callable[[], T | None]) -> T:
-    """`pulumi up`, killed (SIGKILL, with the plugins it started) as soon as `when` returns something."""
+    """`pulumi up`, killed (SIGKILL) as soon as `when` returns something; the plugins it started end
+    with it (tests/leftovers.py: kill_engine)."""
+    run = Run.new("upgrade-up")
     with log.open("w") as out:
         up = subprocess.Popen(
             ["pulumi", "up", "--yes", "--skip-preview", "--stack", stack.name, "--non-interactive"],
-            cwd=stack.project, env=stack.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=stack.project, env=run.env(stack.env), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )  # fmt: skip
         try:
             return wait_for(what, when, every=0.05)
         finally:
-            os.killpg(up.pid, signal.SIGKILL)
-            up.wait()
+            kill_engine(up, run)
 
 
 def _all_new(crds: dict[str, dict[str, Any]]) -> bool:

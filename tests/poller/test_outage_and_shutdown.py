@@ -1,17 +1,21 @@
 """The runner against an API server that stops mid-update (on a cluster of its own, so the other
 tests' cluster is untouched), and SIGTERM with the real engine: a running update finishes within
-the grace period; past it, the update is cancelled (SIGINT to pulumi) and the next start recovers."""
+the grace period; past it, the update is cancelled (SIGINT to pulumi) and the next start recovers; a
+poller killed meanwhile leaves no process running."""
 
 from __future__ import annotations
 
+import signal
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from eoepca_gitops.devcluster import DevCluster
 from tests.conftest import DevClusterHandle
+from tests.leftovers import settle
 from tests.poller.harness import GitRemote, PollerProcess, applied, configmap_data, kubectl, wait_for
 
 pytestmark = pytest.mark.integration
@@ -126,3 +130,27 @@ def test_sigterm_past_the_grace_cancels_and_the_next_start_recovers(
     assert configmap_data(kc, namespace) == {"k": "v2"}
     # Cancelled cleanly: the lock was released (nothing stale to remove), or reported if not.
     assert not locks or any("stale lock" in n for n in s.notes), (locks, s.notes)
+
+
+def test_a_poller_killed_in_its_grace_period_leaves_no_process(
+    remote: GitRemote,
+    namespace: str,
+    dev_cluster: DevClusterHandle,
+    start_poller: Callable[..., PollerProcess],
+) -> None:
+    """SIGTERM, then SIGKILL to the poller alone while it waits for its update (a supervisor's
+    shorter grace, a `kill -9`): its pulumi dies with it, and the update's plugins with their engine."""
+    kc = dev_cluster.kubeconfig
+    base = {"kubeconfig": str(kc), "namespace": namespace}
+    remote.commit({**base, "data": {"k": "v1"}, "pause": 300}, "an update killed with its poller")
+    w = start_poller(remote.url, "--grace", "300s", name="killed")
+    wait_for("the first object applied", lambda: configmap_data(kc, namespace) == {"k": "v1"}, 120)
+    assert w.proc is not None
+    started = psutil.Process(w.proc.pid).children(recursive=True)
+    assert {"pulumi", "pulumi-resource-kubernetes"} <= {p.name() for p in started}, started
+    w.proc.send_signal(signal.SIGTERM)
+    wait_for("the poller waits for its update", lambda: '"event": "shutdown-waiting"' in w.logs(), 30)
+    w.proc.kill()
+    w.proc.wait(timeout=30)
+    left = settle(lambda: [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], 10)
+    assert not left, f"left running by a poller killed 10 s ago: {left}"

@@ -14,11 +14,12 @@ import os
 import runpy
 import signal
 import sys
-import threading
-import time
 from concurrent import futures
 
 import grpc
+
+# Beside this file (the script's folder is first on sys.path): the host ends with its engine.
+from engine_watch import exit_with_engine
 from pulumi.automation._server import LanguageServer
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
@@ -51,28 +52,6 @@ class ProjectLanguageServer(LanguageServer):
         del forwarded.args[:]
         forwarded.args.append(self._engine_address)
         return super().Run(forwarded, context)
-
-
-def exit_with_engine(every: float = 0.5) -> None:
-    """Exits the process as soon as the engine that started it is gone.
-
-    The engine (the `pulumi` CLI) is this process's parent: it starts plugins itself, and the
-    wrapper script execs Python in its own place. An engine that is killed, or dies writing to a
-    closed pipe (`pulumi preview | head`), cannot send the SIGINT that normally ends the host, which
-    would then run on with parent PID 1 (the provider plugins end with their gRPC connection; this
-    server does not). The parent changes when that happens, on every Unix: a watch of getppid() is
-    enough, and unlike PR_SET_PDEATHSIG it does not fire when the engine's creating thread (a Go
-    runtime thread) ends. os._exit: a program still running in-process cannot finish without its
-    engine, and nothing is left to flush to it.
-    """
-    engine = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == engine:
-            time.sleep(every)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="engine-watch", daemon=True).start()
 
 
 def main() -> None:
