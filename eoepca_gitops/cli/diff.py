@@ -81,6 +81,7 @@ def diff(
 ) -> None:
     """What the working tree changes against REV, per stack and layer (Pulumi, Flux, Helm): every
     object added, changed or deleted, with the unified diff of its YAML (secret values redacted).
+
     What the head renders in each layer is checked against its schema, as `validate` checks it.
 
     Exit 0 when nothing changes, 1 when something does, 2 on error.
