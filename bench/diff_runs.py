@@ -6,11 +6,13 @@ release at both chart versions, `diff -u`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -104,6 +106,18 @@ def _by_hand(project: Path, paths: list[str], charts_dir: Path, helm: str, value
     return time.perf_counter() - started
 
 
+@contextlib.contextmanager
+def _cpu(into: list[float], counted: bool) -> Iterator[None]:
+    """Appends the CPU seconds (user + system) of the processes the block runs and waits for."""
+    before = os.times()
+    yield
+    after = os.times()
+    if counted:
+        into.append(
+            after.children_user - before.children_user + after.children_system - before.children_system
+        )
+
+
 def s12_diff(b: Bench) -> Result:
     res = Result("12", "`eoepca-gitops diff` of a chart bump vs `kubectl diff --server-side` and by hand")
     helm = find_binary("helm")
@@ -146,12 +160,15 @@ def s12_diff(b: Bench) -> Result:
     paths = _flux_paths(head_render)
 
     diff_t, cold_t, kubectl_t, hand_t = [], [], [], []
+    cpu: dict[str, list[float]] = {"hand": [], "diff": [], "cold": []}
     for i in b.iterations():
         tk, _ = b.cluster.kubectl(
             "diff", "--server-side", "--force-conflicts", "-R", "-f", str(head_render), ok=(0, 1)
         )
-        th = _by_hand(project, paths, chart_root / "eoepca", str(helm), str(values))
-        td, proc = run([CLI, "diff", *where, "--format", "markdown"], cwd=project, env=env, ok=(1,))
+        with _cpu(cpu["hand"], b.counted(i)):
+            th = _by_hand(project, paths, chart_root / "eoepca", str(helm), str(values))
+        with _cpu(cpu["diff"], b.counted(i)):
+            td, proc = run([CLI, "diff", *where, "--format", "markdown"], cwd=project, env=env, ok=(1,))
         if (
             f"{CHART} {BASE} -> {HEAD}" not in proc.stdout
             or "stand-in/login-service:1.2.9" not in proc.stdout
@@ -161,7 +178,8 @@ def s12_diff(b: Bench) -> Result:
             )
         # as a first run on a machine: no kustomize build kept (the charts stay cached)
         shutil.rmtree(work / "cache" / "kustomize", ignore_errors=True)
-        tc, _ = run([CLI, "diff", *where, "--format", "markdown"], cwd=project, env=env, ok=(1,))
+        with _cpu(cpu["cold"], b.counted(i)):
+            tc, _ = run([CLI, "diff", *where, "--format", "markdown"], cwd=project, env=env, ok=(1,))
         if b.counted(i):
             diff_t.append(td)
             cold_t.append(tc)
@@ -175,6 +193,7 @@ def s12_diff(b: Bench) -> Result:
     kubectl, hand, ours, unbuilt = Stats(kubectl_t), Stats(hand_t), Stats(diff_t), Stats(cold_t)
     r_kubectl, r_hand = ours.median / kubectl.median, ours.median / hand.median
     r_unbuilt = unbuilt.median / hand.median
+    cpu_hand = Stats(cpu["hand"])
     v1, why1 = verdict(r_kubectl <= 3, f"{r_kubectl:.1f}x > 3x")
     v2, why2 = verdict(r_hand <= 2, f"{r_hand:.1f}x > 2x")
     v3, why3 = verdict(r_unbuilt <= 2, f"{r_unbuilt:.1f}x > 2x")
@@ -219,6 +238,17 @@ def s12_diff(b: Bench) -> Result:
             goal="<= 2x",
             verdict=v3,
             reason=why3,
+        ),
+        Row("CPU: by hand (its processes' user + system)", cpu_hand),
+        Row(
+            "CPU: eoepca-gitops diff (charts cached, kustomize builds kept)",
+            Stats(cpu["diff"]),
+            ratio=Stats(cpu["diff"]).median / cpu_hand.median,
+        ),
+        Row(
+            "CPU: eoepca-gitops diff, no kustomize build kept",
+            Stats(cpu["cold"]),
+            ratio=Stats(cpu["cold"]).median / cpu_hand.median,
         ),
         Row(
             "eoepca-gitops diff, cache folder empty (fetches both chart versions, builds every Flux path)",
