@@ -12,7 +12,7 @@ import yaml
 
 from eoepca_gitops import kustomize_cache
 from eoepca_gitops.errors import PathError
-from eoepca_gitops.fluxtree import BuildError
+from eoepca_gitops.fluxtree import BuildError, documents
 from eoepca_gitops.kustomize_cache import build_key, cached_kustomize_all
 
 CONFIG_MAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\n"
@@ -134,3 +134,15 @@ def test_entries_are_files_named_by_their_key(tmp_path: Path, builds: list[Path]
     kustomize_cache._building.clear()
     cached_kustomize_all(root, [("apps", root / "apps" / "dev", {})])
     assert len(builds) == 2
+
+
+def test_each_folder_is_built_with_its_spec_in_the_order_given(tmp_path: Path, builds: list[Path]) -> None:
+    root = tmp_path / "repo"
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        (root / name / "cm.yaml").write_text(CONFIG_MAP.format(name))
+    built = cached_kustomize_all(root, [("b", root / "b", {"targetNamespace": "x"}), ("a", root / "a", {})])
+    assert [list(documents(text)) for text in built] == [
+        [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "x"}}],
+        [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}],
+    ]
