@@ -12,7 +12,7 @@ import yaml
 
 from eoepca_gitops import kustomize_cache
 from eoepca_gitops.errors import PathError
-from eoepca_gitops.fluxtree import BuildError, documents
+from eoepca_gitops.fluxtree import BuildError, documents, kustomize
 from eoepca_gitops.kustomize_cache import build_key, cached_kustomize_all
 
 CONFIG_MAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\n"
@@ -40,13 +40,13 @@ def builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     monkeypatch.setenv("EOEPCA_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(kustomize_cache, "_building", {})
     done: list[Path] = []
-    real = kustomize_cache.kustomize
+    real = kustomize
 
     def recorded(folder: Path, spec: Mapping[str, Any] | None = None) -> str:
         done.append(folder)
         return real(folder, spec)
 
-    monkeypatch.setattr(kustomize_cache, "kustomize", recorded)
+    monkeypatch.setattr("eoepca_gitops.kustomize_cache.kustomize", recorded)
     return done
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.review import revision
 from eoepca_gitops.review.revision import at_revision
 
 
@@ -47,7 +46,7 @@ def test_the_project_as_the_revision_has_it(
     repo: Path, with_tar: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not with_tar:
-        monkeypatch.setattr(revision.shutil, "which", lambda name: None)
+        monkeypatch.setattr("eoepca_gitops.review.revision.shutil.which", lambda name: None)
     with at_revision(repo, "HEAD") as project:
         assert project.name == "project" and (project / "Pulumi.yaml").is_file()
         assert (project / "clusters" / "a.yaml").read_text() == "kind: A\n"
