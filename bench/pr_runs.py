@@ -1,5 +1,5 @@
 """Scenario 13: the pull-request checks. The review job's steps (`scripts/pr-review.sh`: render and
-validate every shipped stack, the three-layer diff of every stack as markdown and JSON) on a warm
+validate every shipped stack, the three-layer diff of every stack, markdown and JSON from one run) on a warm
 cache, for a pull request that bumps a chart version and changes a value; the engine tools' set-up:
 with everything cached, by release download served on 127.0.0.1 (the cached binaries packaged in each
 project's release layout, with a pin table of their checksums), and cold from the Go module proxy

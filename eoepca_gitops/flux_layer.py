@@ -2,7 +2,8 @@
 
 Built by eoepca_gitops.fluxtree (the one implementation of Flux's rules: generated kustomizations,
 kubectl kustomize, envsubst), on the project's own checkout, which is what the GitRepository
-points at.
+points at; what kustomize may read stays in the project (fluxtree.confine), and a folder whose
+files were built before is not built again (eoepca_gitops.kustomize_cache).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from eoepca_gitops.fluxtree import (
     SubstitutionError,
     key,
     kubectl,
-    kustomize_all,
     postbuild_variables,
     substituted,
 )
+from eoepca_gitops.fluxtree.confine import kustomization_folder
+from eoepca_gitops.kustomize_cache import cached_kustomize_all
 from eoepca_gitops.manifests.api_gate import check_api_removal, check_live_upgrade
 from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model import defaults
@@ -58,20 +60,25 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
         for k in objects
         if k["kind"] == "Kustomization" and _from_git(k["spec"]["sourceRef"])
     ]
-    folders = {id(k): (project_dir / k["spec"]["path"]).resolve() for k, _ in todo}
+    names = {id(k): layer_key(k, flux_ns) for k, _ in todo}
+    folders = {
+        id(k): kustomization_folder(project_dir, k["spec"]["path"], names[id(k)], "the stack")
+        for k, _ in todo
+    }
     present = [k for k, _ in todo if folders[id(k)].is_dir()]
-    # Every folder built at once (kustomize does not depend on the variables), substituted in order.
+    # Every folder built at once (kustomize does not depend on the variables), substituted in order;
+    # a folder whose files were built before is not built again (eoepca_gitops.kustomize_cache).
     built = dict(
         zip(
             (id(k) for k in present),
-            kustomize_all([(folders[id(k)], k["spec"]) for k in present]),
-            strict=False,
+            cached_kustomize_all(project_dir, [(names[id(k)], folders[id(k)], k["spec"]) for k in present]),
+            strict=True,
         )
     )
     layer: dict[str, list[dict[str, Any]]] = {}
     while todo:
         k, deferrals = todo.pop(0)
-        name, spec = layer_key(k, flux_ns), k["spec"]
+        name, spec = names[id(k)], k["spec"]
         applied = (o for objects in layer.values() for o in objects)
         variables, missing = postbuild_variables(spec, k["metadata"]["namespace"], [*stack_objects, *applied])
         if missing and deferrals < len(todo) + 1:

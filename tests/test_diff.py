@@ -112,7 +112,15 @@ def test_flux_upgrade_across_api_removal_is_refused(repo: Path) -> None:
     stack.write_text(
         stack.read_text().replace("version: v2.9.3", "version: v2.9.3\n    allowApiRemoval: true")
     )
+    # the gate lets the upgrade through; what Flux can then no longer apply still fails the check
     code, out = _diff(repo)
+    assert code == 2 and "removed API: HelmRelease demo/legacy" in out
+    assert out.splitlines()[-1] == (
+        "error: stack test: flux layer, block portal: helm.toolkit.fluxcd.io/v2beta1 HelmRelease "
+        "demo/legacy: apiVersion: Flux v2.9.3 serves HelmRelease as helm.toolkit.fluxcd.io/v2, "
+        "not helm.toolkit.fluxcd.io/v2beta1"
+    )
+    code, out = _diff(repo, "--no-validate")
     assert code == 1 and "removed API: HelmRelease demo/legacy" in out
 
 
@@ -189,3 +197,31 @@ def test_a_removed_stack_is_shown_as_deleted(repo: Path) -> None:
 def test_usage_errors_exit_2_with_one_line(repo: Path, args: tuple[str, ...], message: str) -> None:
     code, _, err = _run(repo, *args)
     assert code == 2 and message in err and err.count("error:") == 1
+
+
+def test_an_invalid_field_at_the_head_fails_the_diff_naming_it(repo: Path, tmp_path: Path) -> None:
+    pvc = repo / "clusters/flux/portal/pvc.yaml"
+    pvc.write_text(pvc.read_text().replace("accessModes:", "accesModes:"))
+    code, out, err = _run(
+        repo, "--stack", "test", "--format", "markdown", "--json-out", str(tmp_path / "d.json")
+    )
+    problem = (
+        "stack test: flux layer, block portal: v1 PersistentVolumeClaim demo/portal-data: spec.accesModes: "
+        "unknown field (did you mean 'accessModes'?)"
+    )
+    assert code == 2
+    assert "> [!CAUTION]" in out and "spec.accesModes: unknown field" in out  # the failures, in the comment
+    assert err.splitlines()[-1] == f"error: {problem}"
+    assert json.loads((tmp_path / "d.json").read_text())["errors"] == [problem]
+
+
+def test_json_out_writes_the_json_of_the_same_run_beside_the_chosen_format(
+    repo: Path, tmp_path: Path
+) -> None:
+    stack = repo / "Pulumi.test.yaml"
+    stack.write_text(stack.read_text().replace("publicIp: 10.0.0.1", "publicIp: 10.0.0.2"))
+    code, out, _ = _run(
+        repo, "--stack", "test", "--format", "markdown", "--json-out", str(tmp_path / "d.json")
+    )
+    assert code == 1 and out.startswith("### eoepca-gitops diff: `HEAD`")
+    assert (tmp_path / "d.json").read_text() == _run(repo, "--stack", "test", "--format", "json")[1]

@@ -27,7 +27,6 @@ from eoepca_gitops.fluxtree import (
     is_flux_kustomization,
     key,
     kustomize,
-    kustomize_all,
     substitute_object,
     substituted,
     substitution_disabled,
@@ -512,21 +511,6 @@ def test_build_dir_builds_with_the_kustomizations_build_fields(tmp_path: Path) -
     write(tmp_path, {"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"})
     assert build_dir(tmp_path / "app", None, {"namePrefix": "p-", "targetNamespace": "t"}) == [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "p-c", "namespace": "t"}}
-    ]
-
-
-def test_kustomize_all_builds_each_folder_with_its_spec_in_the_order_given(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        {
-            "a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
-            "b/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
-        },
-    )
-    built = kustomize_all([(tmp_path / "b", {"targetNamespace": "x"}), (tmp_path / "a", {})])
-    assert [list(documents(text)) for text in built] == [
-        [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "x"}}],
-        [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}],
     ]
 
 

@@ -19,6 +19,7 @@ from eoepca_gitops.review.helm_layer import RenderError, Revision, helm_layer
 from eoepca_gitops.review.releases import ReleaseInput
 from eoepca_gitops.review.revision import at_revision
 from eoepca_gitops.review.stacks import review_stack
+from eoepca_gitops.review.validation import HeadSchemas
 from tests.helpers import SHARED
 from tests.test_review_releases import HR, REPO
 
@@ -27,7 +28,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "project"
 
 class StandIn:
     """Renders what the dev cluster's stand-in charts render: the values, and a Deployment whose
-    image names the chart version."""
+    image names the chart version and whose container takes the value `securityContext` verbatim."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, bool]] = []
@@ -44,6 +45,8 @@ class StandIn:
         if release.values.get("fail"):
             raise RenderError("template: values.fail is set")
         image = f"stand-in/{release.source.chart}:{release.source.version}"
+        context = release.values.get("securityContext")
+        container = {"securityContext": context} if context else {}
         return [
             {
                 "apiVersion": "v1",
@@ -57,7 +60,11 @@ class StandIn:
                 "metadata": {"name": release.name},
                 "spec": {
                     "replicas": release.values.get("replicaCount", 1),
-                    "template": {"spec": {"containers": [{"image": image}]}},
+                    "selector": {"matchLabels": {"app": release.name}},
+                    "template": {
+                        "metadata": {"labels": {"app": release.name}},
+                        "spec": {"containers": [{"image": image, "name": "stand-in", **container}]},
+                    },
                 },
             },
         ]
@@ -80,13 +87,17 @@ def _bumped(version: str = "1.2.9", **values: Any) -> dict[str, Any]:
 
 def test_unchanged_releases_are_not_rendered() -> None:
     renderer = StandIn()
-    assert helm_layer(_revision(HR), _revision(copy.deepcopy(HR)), renderer) == []
+    assert helm_layer(_revision(HR), _revision(copy.deepcopy(HR)), renderer).sections == []
     assert renderer.calls == []
 
 
 def test_a_chart_bump_shows_the_rendered_objects_that_change() -> None:
     renderer = StandIn()
-    [section] = helm_layer(_revision(HR), _revision(_bumped()), renderer)
+    layer = helm_layer(_revision(HR), _revision(_bumped()), renderer)
+    [section] = layer.sections
+    rendered = layer.rendered["HelmRelease um/um-login-service"]  # the head's, for the schema check
+    assert [o["kind"] for o in rendered] == ["ConfigMap", "Deployment"]
+    assert "stand-in/login-service:1.2.9" in str(rendered)
     assert section.release == "HelmRelease um/um-login-service" and section.group == "block user-management"
     assert section.chart == "login-service 1.2.8 -> 1.2.9" and not section.note and not section.error
     [deployment] = [o for o in section.objects if o.kind == "Deployment"]
@@ -97,40 +108,40 @@ def test_a_chart_bump_shows_the_rendered_objects_that_change() -> None:
 
 
 def test_a_value_change_shows_in_the_rendered_objects() -> None:
-    [section] = helm_layer(_revision(HR), _revision(_bumped("1.2.8", replicaCount=3)), StandIn())
+    [section] = helm_layer(_revision(HR), _revision(_bumped("1.2.8", replicaCount=3)), StandIn()).sections
     assert section.chart == "login-service 1.2.8, values changed"
     [deployment] = [o for o in section.objects if o.kind == "Deployment"]
     assert "-  replicas: 2" in deployment.diff and "+  replicas: 3" in deployment.diff
 
 
 def test_added_and_removed_releases() -> None:
-    [added] = helm_layer(_revision(), _revision(HR), StandIn())
+    [added] = helm_layer(_revision(), _revision(HR), StandIn()).sections
     assert added.chart == "login-service 1.2.8 (new release)" and {o.change for o in added.objects} == {
         "added"
     }
-    [removed] = helm_layer(_revision(HR), _revision(), StandIn())
+    [removed] = helm_layer(_revision(HR), _revision(), StandIn()).sections
     assert removed.chart == "login-service 1.2.8 (release removed)"
     assert {o.change for o in removed.objects} == {"deleted"}
 
 
 def test_a_version_the_repository_does_not_have_is_an_error() -> None:
-    [section] = helm_layer(_revision(HR), _revision(_bumped("9.9.9")), StandIn())
+    [section] = helm_layer(_revision(HR), _revision(_bumped("9.9.9")), StandIn()).sections
     assert section.objects == () and section.error.startswith("head: login-service 9.9.9: chart")
-    [fixed] = helm_layer(_revision(_bumped("9.9.9")), _revision(HR), StandIn())
+    [fixed] = helm_layer(_revision(_bumped("9.9.9")), _revision(HR), StandIn()).sections
     assert not fixed.error and fixed.note.startswith("base: login-service 9.9.9: chart")
 
 
 def test_a_chart_that_cannot_be_fetched_is_a_note() -> None:
     repo = copy.deepcopy(REPO)
     repo["spec"]["url"] = "https://unreachable.example.org/"
-    [section] = helm_layer(_revision(HR, repo=repo), _revision(_bumped(), repo=repo), StandIn())
+    [section] = helm_layer(_revision(HR, repo=repo), _revision(_bumped(), repo=repo), StandIn()).sections
     assert section.objects == () and not section.error
     refused = "dial tcp: connection refused"
     assert section.note == f"chart not fetched: {refused}"
 
 
 def test_a_chart_that_refuses_the_heads_values_is_an_error() -> None:
-    [section] = helm_layer(_revision(HR), _revision(_bumped("1.2.8", fail=True)), StandIn())
+    [section] = helm_layer(_revision(HR), _revision(_bumped("1.2.8", fail=True)), StandIn()).sections
     assert section.error == "head: login-service 1.2.8: template: values.fail is set"
 
 
@@ -139,7 +150,7 @@ def test_values_that_render_the_same_objects_say_so() -> None:
         def render(self, release: ReleaseInput, project: Path, *, upgrade: bool) -> list[dict[str, Any]]:
             return [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fixed"}}]
 
-    [section] = helm_layer(_revision(HR), _revision(_bumped("1.2.8", unused=1)), Same())
+    [section] = helm_layer(_revision(HR), _revision(_bumped("1.2.8", unused=1)), Same()).sections
     assert section.objects == () and section.note == "renders the same objects"
 
 
@@ -192,3 +203,90 @@ def test_a_stack_that_does_not_load_is_an_error(repo: Path) -> None:
     with at_revision(repo, "HEAD") as base, pytest.raises(GitopsError) as exc:
         review_stack("test", base, repo, None)
     assert str(exc.value).startswith("in the working tree: ") and "not valid YAML" in str(exc.value)
+
+
+# ---- the head checked against the schemas -------------------------------------------------------
+
+
+def _portal_values(repo: Path, extra: str) -> None:
+    block = repo / "clusters" / "blocks" / "portal.yaml"
+    text = block.read_text().replace(
+        "      publicIp: ${public_ip}\n", f"      publicIp: ${{public_ip}}\n{extra}"
+    )
+    block.write_text(text)
+
+
+def test_what_helm_renders_at_the_head_is_checked_against_its_schema(repo: Path) -> None:
+    _portal_values(repo, "      securityContext: {runAsUsr: 1000}\n")
+    with at_revision(repo, "HEAD") as base:
+        review = review_stack("test", base, repo, StandIn(), schemas=HeadSchemas())
+    assert review.errors == (
+        "helm layer, HelmRelease demo/eoepca-portal: apps/v1 Deployment eoepca-portal: "
+        "spec.template.spec.containers[0].securityContext.runAsUsr: unknown field "
+        "(did you mean 'runAsUser'?)",
+    )
+    assert review.changed  # shown all the same
+    with at_revision(repo, "HEAD") as base:
+        assert review_stack("test", base, repo, StandIn()).errors == ()  # without schemas: not checked
+
+
+def test_the_base_is_not_checked(repo: Path) -> None:
+    _portal_values(repo, "      securityContext: {runAsUsr: 1000}\n")
+    _git(repo, "commit", "-qam", "broken")
+    _portal_values(repo, "      replicaCount: 2\n")
+    (repo / "clusters" / "blocks" / "portal.yaml").write_text(
+        (repo / "clusters" / "blocks" / "portal.yaml").read_text().replace("runAsUsr", "runAsUser")
+    )
+    with at_revision(repo, "HEAD") as base:
+        review = review_stack("test", base, repo, StandIn(), schemas=HeadSchemas())
+    assert review.errors == () and review.changed
+
+
+class WithCrd(StandIn):
+    """A chart that installs a CRD and an object of it, and one of a kind nothing defines."""
+
+    def render(self, release: ReleaseInput, project: Path, *, upgrade: bool) -> list[dict[str, Any]]:
+        schema = {
+            "type": "object",
+            "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
+        }
+        crd = {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.org"},
+            "spec": {
+                "group": "example.org",
+                "scope": "Namespaced",
+                "names": {
+                    "kind": "Widget",
+                    "plural": "widgets",
+                    "singular": "widget",
+                    "listKind": "WidgetList",
+                },
+                "versions": [
+                    {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}
+                ],
+            },
+        }
+        widget = {
+            "apiVersion": "example.org/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w"},
+            "spec": {"size": release.values.get("size", 1)},
+        }
+        gadget = {"apiVersion": "other.example.org/v1", "kind": "Gadget", "metadata": {"name": "g"}}
+        return [*super().render(release, project, upgrade=upgrade), crd, widget, gadget]
+
+
+def test_a_crd_a_chart_renders_gives_the_schema_of_its_objects(repo: Path) -> None:
+    _portal_values(repo, "      size: big\n")
+    with at_revision(repo, "HEAD") as base:
+        review = review_stack("test", base, repo, WithCrd(), schemas=HeadSchemas())
+    assert review.errors == (
+        "helm layer, HelmRelease demo/eoepca-portal: example.org/v1 Widget w: spec.size: "
+        "wrong type: expected integer, got string 'big'",
+    )
+    assert review.notes == (
+        "helm layer, HelmRelease demo/eoepca-portal: other.example.org/v1 Gadget: not validated: no schema "
+        "in Kubernetes v1.37.2, Flux v2.9.3 or a CRD among the objects (1 object)",
+    )

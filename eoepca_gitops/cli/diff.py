@@ -2,10 +2,13 @@
 field, in three layers: what Pulumi applies, what Flux applies from Git, what Helm applies for the
 HelmReleases (eoepca_gitops.review).
 
-stdout carries the review in the chosen format and nothing else; progress and notes go to stderr.
-Exit 0: no change in any stack; 1: changes; 2: an error, one `error:` line on stderr: a stack that
-does not load or build at either revision (nothing on stdout), or what the review finds wrong
-(the upgrade gate, a chart version its repository does not have), after the review.
+What each layer renders at the head is checked against its schema (eoepca_gitops.review.validation).
+
+stdout carries the review in the chosen format and nothing else (`--json-out FILE` writes the JSON
+beside it, from the same run); progress and notes go to stderr. Exit 0: no change in any stack; 1:
+changes; 2: an error, one `error:` line on stderr: a stack that does not load or build at either
+revision (nothing on stdout), or what the review finds wrong (the upgrade gate, a chart version its
+repository does not have, an object that does not match its schema), after the review.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from eoepca_gitops.review.markdown import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, mark
 from eoepca_gitops.review.revision import at_revision
 from eoepca_gitops.review.stacks import review_stack
 from eoepca_gitops.review.text import text
+from eoepca_gitops.review.validation import HeadSchemas
+from eoepca_gitops.schemas import OpenAPIMissingError
 
 
 class Format(StrEnum):
@@ -66,10 +71,18 @@ def diff(
         DEFAULT_MAX_CHARS, "--max-chars", min=MIN_MAX_CHARS, help="Markdown: the most characters to print."
     ),
     no_helm: bool = typer.Option(False, "--no-helm", help="Leave out the Helm layer (no chart is fetched)."),
+    no_validate: bool = typer.Option(
+        False, "--no-validate", help="Do not check what the head renders against the schemas."
+    ),
+    json_out: Path = typer.Option(
+        None, "--json-out", help="Also write the review as JSON (complete, uncapped) to this file."
+    ),
     project: Path = typer.Option(None, "--project", help="Project folder (default: nearest Pulumi.yaml)."),
 ) -> None:
     """What the working tree changes against REV, per stack and layer (Pulumi, Flux, Helm): every
     object added, changed or deleted, with the unified diff of its YAML (secret values redacted).
+
+    What the head renders in each layer is checked against its schema, as `validate` checks it.
 
     Exit 0 when nothing changes, 1 when something does, 2 on error.
     """
@@ -78,11 +91,17 @@ def diff(
         raise GitopsError("name the stacks: --stack X (repeatable) or --all-stacks")
     for name in stack:
         stack_file(root, name)  # valid names before anything runs
+    schemas = None if no_validate else HeadSchemas()
     with at_revision(root, against) as base, _renderer(no_helm) as (renderer, note):
         names = list(dict.fromkeys(stack)) or sorted(_stacks(root) | _stacks(base))
         # Every stack loads and builds at both revisions, or one error line and nothing else.
-        reviews = tuple(review_stack(name, base, root, renderer, note) for name in names)
+        try:
+            reviews = tuple(review_stack(name, base, root, renderer, note, schemas) for name in names)
+        except OpenAPIMissingError as exc:
+            raise OpenAPIMissingError(f"{exc}; or diff with --no-validate") from None
     review = Review(against, "working tree", reviews)
+    if json_out is not None:
+        json_out.write_text(as_json(review), encoding="utf-8")
     formats: dict[Format, Callable[[Review], str]] = {
         Format.text: text,
         Format.markdown: lambda r: markdown(r, max_chars),

@@ -3,12 +3,13 @@
 For every chart and version the project's HelmReleases name (in clusters/blocks/ and in the stack
 files' overrides), a small valid chart: a ConfigMap holding the release's values and a Deployment
 whose replica count follows `replicaCount`, so that a change of values shows in the release and in
-the cluster. They stand in for the real EOEPCA charts, which this machine cannot download.
-Charts whose real counterparts install CustomResourceDefinitions that the Git layer uses
-(cert-manager's ClusterIssuer, sealed-secrets' SealedSecret) ship those CRDs, so a Kustomization
-applying such objects can apply once that release is installed, in the same order as on a real
-cluster. The repository is a folder per HelmRepository name, `<name>/index.yaml` plus the packaged
-charts, served as static files over HTTP.
+the cluster, and whose container takes the value `securityContext` verbatim, as real charts do (so
+that a value can make a chart render an invalid object). They stand in for the real EOEPCA charts,
+which this machine cannot download. Charts whose real counterparts install CustomResourceDefinitions
+that the Git layer uses (cert-manager's ClusterIssuer, sealed-secrets' SealedSecret) ship those
+CRDs, so a Kustomization applying such objects can apply once that release is installed, in the same
+order as on a real cluster. The repository is a folder per HelmRepository name, `<name>/index.yaml`
+plus the packaged charts, served as static files over HTTP.
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ spec:
       containers:
         - name: stand-in
           image: registry.invalid/eoepca-gitops/stand-in/{{ .Chart.Name }}:{{ .Chart.Version }}
+          {{- with .Values.securityContext }}
+          securityContext:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
 """
 
 _COMPARATOR = re.compile(r"^(>=|<=|!=|>|<|=|~|\^)?\s*v?([0-9x*]+(?:\.[0-9x*]+){0,2})$")

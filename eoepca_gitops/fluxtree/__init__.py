@@ -31,7 +31,6 @@ from eoepca_gitops.fluxtree.kustomize import (
     has_kustomization,
     kubectl,
     kustomize,
-    kustomize_all,
     substituted,
 )
 from eoepca_gitops.fluxtree.objects import Key, as_flux_sees_it, diff, documents, key
@@ -67,7 +66,6 @@ __all__ = [
     "key",
     "kubectl",
     "kustomize",
-    "kustomize_all",
     "postbuild_variables",
     "substitute_object",
     "substituted",

@@ -106,6 +106,8 @@ def _check_entry(
     real = _local(repo_root, base, entry, where, key)
     if real.is_dir():
         _check_folder(repo_root, real, seen)
+    else:
+        seen.add(real)
 
 
 def _check_folder(repo_root: Path, folder: Path, seen: set[Path]) -> None:
@@ -132,13 +134,16 @@ def _check_folder(repo_root: Path, folder: Path, seen: set[Path]) -> None:
         _check_entry(repo_root, folder, entry, where, key, remote, seen)
 
 
-def check_build(repo_root: Path, folder: Path, spec: Mapping[str, Any], name: str) -> None:
+def check_build(repo_root: Path, folder: Path, spec: Mapping[str, Any], name: str) -> frozenset[Path]:
     """Refuses (PathError) what building `folder` for the Flux Kustomization `name` (its `spec`)
-    would read outside the repository or from the network."""
+    would read outside the repository or from the network. Returns what kustomize may read: real
+    paths of folders (any file below them: a generated kustomization takes what it finds) and of
+    the files a kustomization file names outside them."""
     seen: set[Path] = set()
     for i, component in enumerate(_list(spec, "components")):
         key = f"spec.components[{i}]"
         _check_entry(repo_root, folder, str(component), f"Kustomization {name}", key, True, seen)
         if (folder / str(component)).is_dir():  # the importer copies a component's folder whole
             files_under(repo_root, folder / str(component))
-    _check_folder(repo_root, folder, seen)
+    _check_folder(repo_root, folder.resolve(), seen)
+    return frozenset(seen)

@@ -24,8 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,6 @@ __all__ = [
     "has_kustomization",
     "kubectl",
     "kustomize",
-    "kustomize_all",
     "kustomize_split",
     "substituted",
 ]
@@ -244,10 +242,3 @@ def substituted(built: str, variables: Mapping[str, str] | None) -> list[dict[st
     if variables is None:
         return objects
     return [substitute_object(obj, variables) for obj in objects]
-
-
-def kustomize_all(builds: Sequence[tuple[Path, Mapping[str, Any]]]) -> list[str]:
-    """`kustomize` of each (folder, spec), side by side: each build is a kubectl process of its own,
-    and a stack's Git layer is a dozen of them on every preview."""
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        return list(pool.map(lambda build: kustomize(*build), builds))

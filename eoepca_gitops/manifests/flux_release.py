@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -140,9 +141,13 @@ def _missing(objects: tuple[dict[str, Any], ...]) -> list[str]:
     return missing
 
 
+_parsing = threading.Lock()
+
+
 def read_install_manifest(path: Path) -> tuple[dict[str, Any], ...]:
     """The parsed objects of an install manifest file (shared, never mutate: builders copy)."""
-    return _parse(str(path), path.stat().st_mtime_ns)
+    with _parsing:  # the two revisions of a review read it at once: parsed once
+        return _parse(str(path), path.stat().st_mtime_ns)
 
 
 def load_install_manifest(flux: FluxConfig, *, file: str, base_dir: Path) -> tuple[dict[str, Any], ...]:

@@ -30,7 +30,7 @@ from eoepca_gitops.review.charts import ChartMissing, ChartUnavailable, Helm, fe
 from eoepca_gitops.review.compare import compare
 from eoepca_gitops.review.releases import ReleaseInput, release_input
 
-__all__ = ["HelmRenderer", "RenderError", "Renderer", "Revision", "helm_layer", "helm_renderer"]
+__all__ = ["HelmLayer", "HelmRenderer", "RenderError", "Renderer", "Revision", "helm_layer", "helm_renderer"]
 
 #: Releases rendered at once (each is a helm process or two).
 WORKERS = 4
@@ -53,6 +53,16 @@ class Revision:
     releases: Mapping[Key, tuple[Mapping[str, Any], str]]  # HelmRelease -> (the object, its group)
     objects: Mapping[Key, Mapping[str, Any]]  # the stack's and its Git layer's
     project: Path
+
+
+@dataclass(frozen=True)
+class HelmLayer:
+    """The Helm layer of a review: a section per release whose rendering may differ, and what Helm
+    renders for each of them at the head ("HelmRelease namespace/name" -> objects; what the review
+    checks against the schemas)."""
+
+    sections: list[Section]
+    rendered: dict[str, list[dict[str, Any]]]
 
 
 def _values_files(chart: Path, names: tuple[str, ...], tmp: Path) -> list[str]:
@@ -125,6 +135,10 @@ class _Job:
         return shown
 
 
+def _release(job: _Job) -> str:
+    return f"HelmRelease {job.key[2]}/{job.key[3]}"
+
+
 def _what(job: _Job) -> str:
     b, h = job.base, job.head
     if b is None or h is None:
@@ -163,10 +177,14 @@ def _side(renderer: Renderer, release: ReleaseInput | None, project: Path, upgra
         return _Rendered(None, unavailable=str(exc))
 
 
-def _section(renderer: Renderer, job: _Job, base: Path, head: Path) -> Section | None:
+def _section(renderer: Renderer, job: _Job, base: Path, head: Path) -> tuple[Section | None, _Rendered]:
     upgrade = job.base is not None and job.head is not None
     old = _side(renderer, job.base, base, upgrade)
     new = _side(renderer, job.head, head, upgrade)
+    return _compared(job, old, new), new
+
+
+def _compared(job: _Job, old: _Rendered, new: _Rendered) -> Section | None:
     notes = list(job.shown.notes)
     if old.unavailable and old.unavailable == new.unavailable:
         notes.append(f"chart not fetched: {old.unavailable}")
@@ -190,15 +208,16 @@ def _section(renderer: Renderer, job: _Job, base: Path, head: Path) -> Section |
         layer="helm",
         group=job.group,
         objects=objects,
-        release=f"HelmRelease {job.key[2]}/{job.key[3]}",
+        release=_release(job),
         chart=_what(job),
         note="; ".join(dict.fromkeys(notes)),
         error=f"head: {new.failed}" if new.failed else "",
     )
 
 
-def helm_layer(base: Revision, head: Revision, renderer: Renderer) -> list[Section]:
-    """A section per HelmRelease whose rendering may differ between the revisions, in key order."""
+def helm_layer(base: Revision, head: Revision, renderer: Renderer) -> HelmLayer:
+    """A section per HelmRelease whose rendering may differ between the revisions, in key order,
+    and the objects each renders at the head."""
     jobs = []
     for k in sorted(set(base.releases) | set(head.releases)):
         old, new = base.releases.get(k), head.releases.get(k)
@@ -212,5 +231,8 @@ def helm_layer(base: Revision, head: Revision, renderer: Renderer) -> list[Secti
         assert either is not None, "a key of one revision at least"
         jobs.append(_Job(k, either[1], b, h))
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        sections = list(pool.map(lambda j: _section(renderer, j, base.project, head.project), jobs))
-    return [s for s in sections if s is not None]
+        done = list(pool.map(lambda j: _section(renderer, j, base.project, head.project), jobs))
+    return HelmLayer(
+        [s for s, _ in done if s is not None],
+        {_release(j): new.objects for j, (_, new) in zip(jobs, done, strict=True) if new.objects},
+    )

@@ -26,7 +26,9 @@ from eoepca_gitops.model.loader import load_stack_file
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.review.changes import ObjectChange, Section, StackReview
 from eoepca_gitops.review.compare import compare
-from eoepca_gitops.review.helm_layer import Renderer, Revision, helm_layer
+from eoepca_gitops.review.helm_layer import HelmLayer, Renderer, Revision, helm_layer
+from eoepca_gitops.review.validation import HeadSchemas, layer_source
+from eoepca_gitops.schemas import Sourced
 
 __all__ = ["Side", "build_side", "review_stack", "upgrade_lines"]
 
@@ -147,13 +149,33 @@ def _side(project: Path, name: str, manifest_base: Path, where: str) -> Side | N
         raise GitopsError(f"{where}: {exc}") from None
 
 
+def _head_objects(head: Side, helm: HelmLayer | None) -> list[Sourced]:
+    """What the head renders in each layer, each named by its layer and block (or release)."""
+    return [
+        *((layer_source("pulumi", head.groups[k]), o) for k, o in head.pulumi.items()),
+        *((layer_source("flux", head.flux_groups[k]), o) for k, o in head.flux.items()),
+        *(
+            (layer_source("helm", release), o)
+            for release, objects in (helm.rendered.items() if helm else ())
+            for o in objects
+        ),
+    ]
+
+
 def review_stack(
-    name: str, base_project: Path, head_project: Path, renderer: Renderer | None, helm_note: str = ""
+    name: str,
+    base_project: Path,
+    head_project: Path,
+    renderer: Renderer | None,
+    helm_note: str = "",
+    schemas: HeadSchemas | None = None,
 ) -> StackReview:
     """Stack `name` from `base_project` (the base revision) to `head_project` (the working tree);
-    without `renderer` the Helm layer is left out, `helm_note` saying why. A stack that does not load
-    or build at either revision raises GitopsError (bad input, as everywhere); what the review finds
-    wrong (the upgrade gate, a chart version the repository does not have) is in its `errors`."""
+    without `renderer` the Helm layer is left out, `helm_note` saying why; with `schemas` what the
+    head renders in each layer is checked against its schema. A stack that does not load or build
+    at either revision raises GitopsError (bad input, as everywhere); what the review finds wrong
+    (the upgrade gate, a chart version the repository does not have, an object that does not match
+    its schema) is in its `errors`."""
     with ThreadPoolExecutor(max_workers=2) as pool:  # each side is mostly kustomize processes
         at_base = pool.submit(_side, base_project, name, head_project, "at the base revision")
         at_head = pool.submit(_side, head_project, name, head_project, "in the working tree")
@@ -165,14 +187,20 @@ def review_stack(
     order = list(dict.fromkeys([*(head.order if head else ()), *(base.order if base else ())]))
     sections = _sections("pulumi", compare(base.pulumi if base else {}, head.pulumi if head else {}), groups)
     sections += _sections("flux", compare(base.flux if base else {}, head.flux if head else {}), flux_groups)
+    helm = None
     if renderer is not None:
         empty = Revision({}, {}, head_project)
-        sections += helm_layer(
-            base.revision() if base else empty, head.revision() if head else empty, renderer
-        )
+        helm = helm_layer(base.revision() if base else empty, head.revision() if head else empty, renderer)
+        sections += helm.sections
     sections.sort(key=lambda s: order.index(s.group) if s.group in order else len(order))
     upgrade, gate_notes, errors = _gate(base, head, name) if base and head else ([], [], [])
     errors += [f"{s.release}: {s.error}" for s in sections if s.error]
+    if head is not None and schemas is not None:
+        invalid, unchecked = schemas.check(
+            head.model.config.flux.version, head.install, _head_objects(head, helm)
+        )
+        errors += invalid
+        gate_notes += unchecked
     return StackReview(
         name,
         tuple(sections),

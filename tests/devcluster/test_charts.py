@@ -56,6 +56,7 @@ def test_a_stand_in_chart_uses_the_release_values() -> None:
     assert yaml.safe_load(files["login-service/Chart.yaml"])["version"] == "1.2.8"
     template = files["login-service/templates/stand-in.yaml"]
     assert "toYaml .Values" in template and ".Values.replicaCount" in template
+    assert "toYaml . | nindent 12" in template.split(".Values.securityContext")[1]  # verbatim
     assert not [f for f in files if "/crds/" in f]
 
 

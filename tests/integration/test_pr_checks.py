@@ -5,13 +5,19 @@ pull-request commits, with the real CLI, helm, Pulumi engine and dev cluster:
 - review, a pull request that (a) bumps a chart version, (b) changes a Helm value, (c) adds a block:
   green; the markdown shows (a) and (b) as field lines, with the objects Helm renders from them (the
   Deployment's image, its replicas), and (c)'s objects as added; rendered/ holds every object; the
-  comment built from it is valid and under GitHub's limit. A pull request that (d) adds an invalid
-  field to a block: exit 2, the field named.
+  comment built from it (as the workflow's comment job runs pr-comment.py) is the golden file
+  tests/golden/pr-review-comment.md (commits and the chart server's port left out), parses as
+  GitHub-flavoured markdown and is under GitHub's limit. A pull request that (d) adds an invalid
+  field to a block: exit 2, the field named; one that (e) puts an invalid field into a Helm value
+  the chart copies verbatim into its Deployment: exit 2, naming the release, the Helm-rendered
+  Deployment and the field (render, which does not run helm, passes: the diff's schema check of the
+  Helm layer catches it).
 - preview of a stack on the dev cluster: its changes; after a pull request that breaks the stack,
   red (the preview's exit code) with the error in the comment.
 
 The charts are the dev cluster's stand-ins (eoepca_gitops/devcluster/charts.py: the Deployment's
-image tag is the chart version, its replicas `replicaCount`), served on 127.0.0.1.
+image tag is the chart version, its replicas `replicaCount`, its container's securityContext the
+value `securityContext`), served on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import socket
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from io import BytesIO
 from pathlib import Path
 
@@ -32,6 +38,7 @@ import yaml
 from eoepca_gitops.devcluster.charts import charts_of_project, server_argv, write_repository
 from tests.conftest import DevClusterHandle
 from tests.helpers import SHARED_FLUX
+from tests.test_pr_scripts import gfm
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +87,23 @@ def commit(project: Path, message: str) -> str:
     git(project, "add", "-A")
     git(project, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", message)
     return git(project, "rev-parse", "HEAD")
+
+
+def steady(text: str, volatile: dict[str, str]) -> str:
+    """`text` with each volatile string (a commit also by its abbreviations) as its stand-in."""
+    for value, name in volatile.items():
+        text = text.replace(value, name)
+        if re.fullmatch(r"[0-9a-f]{40}", value):
+            text = re.sub(rf"\b{value[:7]}[0-9a-f]{{0,33}}\b", name, text)
+    return text
+
+
+def comment(project: Path, env: dict[str, str], head: str) -> str:
+    """The comment as the workflow's comment job composes it."""
+    argv = ["python3", "scripts/pr-comment.py", "--review", "review", "--previews", "preview"]
+    proc = run(project, [*argv, "--head", head, "--base", "main"], env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
 
 
 def edit_yaml(path: Path, edit: object) -> None:
@@ -141,7 +165,10 @@ def chart_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def test_the_review_shows_a_chart_bump_a_value_and_a_new_block_and_refuses_a_bad_field(
-    tmp_path: Path, tools_env: dict[str, str], chart_server: tuple[str, Path]
+    tmp_path: Path,
+    tools_env: dict[str, str],
+    chart_server: tuple[str, Path],
+    golden: Callable[[str, str], None],
 ) -> None:
     mirror, charts = chart_server
     project = scratch(tmp_path / "project", {"local": {"charts": {"mirror": mirror}}})
@@ -159,7 +186,7 @@ def test_the_review_shows_a_chart_bump_a_value_and_a_new_block_and_refuses_a_bad
         yaml.safe_dump(EXTRA_BLOCK, sort_keys=False)
     )  # (c)
     edit_yaml(project / "Pulumi.local.yaml", lambda s: s["config"]["eoepca-gitops:blocks"].append("pr-extra"))
-    commit(project, "pull request")
+    head = commit(project, "pull request")
     # the chart repository serves what both revisions name
     at_base = tree_at(project, base, tmp_path / "at-base")
     write_repository({*charts_of_project(project), *charts_of_project(at_base)}, charts)
@@ -187,20 +214,44 @@ def test_the_review_shows_a_chart_bump_a_value_and_a_new_block_and_refuses_a_bad
     assert list((project / "rendered" / "local").rglob("*.yaml")), "nothing rendered"
     assert list((project / "rendered" / "local" / "flux-layer").rglob("*.yaml")), "no Flux layer rendered"
 
-    comment = run(
-        project, ["python3", "scripts/pr-comment.py", "--review", "review", "--previews", "preview"], env
-    )
-    assert comment.returncode == 0, comment.stderr
-    assert len(comment.stdout.encode("utf-16-le")) // 2 <= LIMIT
-    assert "✅" in comment.stdout.splitlines()[3]
+    text = comment(project, env, head)
+    assert len(text.encode("utf-16-le")) // 2 <= LIMIT
+    assert "✅" in text.splitlines()[3]
+    html = gfm(text)
+    assert html.count("<details") == html.count("</details>") > 0 and "<table>" in html
+    golden("pr-review-comment.md", steady(text, {head: "HEAD", base: "BASE", mirror: "MIRROR"}))
 
     # (d) an invalid field in a block: the review fails, naming it
+    good = demo.read_text()
     edit_yaml(demo, lambda block: release(block, "eoepca-portal").update(intervall="5m"))
     commit(project, "a typo")
     proc = run(project, ["scripts/pr-review.sh", base, "review"], env)
     assert proc.returncode == 2
     errors = (project / "review" / "errors.txt").read_text()
     assert "render local: error:" in errors and "intervall" in errors, errors
+
+    # (e) an invalid field in a Helm value the chart puts verbatim into its Deployment: render does
+    # not run helm and passes; the diff checks what Helm renders and fails, naming object and field
+    demo.write_text(good)
+
+    def bad_value(block: dict[str, object]) -> None:
+        values = release(block, "django-portal")["values"]
+        assert isinstance(values, dict)
+        values["securityContext"] = {"runAsUsr": 1}
+
+    edit_yaml(demo, bad_value)
+    head = commit(project, "a typo in a value")
+    proc = run(project, ["scripts/pr-review.sh", base, "review"], env)
+    assert proc.returncode == 2
+    problem = (
+        "stack local: helm layer, HelmRelease demo/django-portal: apps/v1 Deployment django-portal: "
+        "spec.template.spec.containers[0].securityContext.runAsUsr: unknown field (did you mean 'runAsUser'?)"
+    )
+    errors = (project / "review" / "errors.txt").read_text()
+    assert errors == f"diff against {base}: error: {problem}\n", errors
+    assert problem in json.loads((project / "review" / "diff.json").read_text())["errors"]
+    text = comment(project, env, head)
+    assert "❌" in text.splitlines()[3] and "securityContext.runAsUsr: unknown field" in text
 
 
 # ---- preview -------------------------------------------------------------------------------------

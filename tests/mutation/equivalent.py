@@ -48,12 +48,6 @@ EQUIVALENT: dict[str, str] = {
     "eoepca_gitops.fluxtree.kustomize.x__resources__mutmut_32": (
         "each file is copied once, under its own path, into a fresh scratch folder"
     ),
-    **{
-        f"eoepca_gitops.fluxtree.kustomize.x_kustomize_all__mutmut_{n}": (
-            "only the number of worker threads changes; pool.map keeps the order"
-        )
-        for n in (1, 6, 8)
-    },
     "eoepca_gitops.fluxtree.tree.x_flux_objects__mutmut_5": (
         "a root named namespace/name has one '/': partition and rpartition agree"
     ),

@@ -185,7 +185,8 @@ def test_every_argument_the_deployment_passes_is_parsed_by_the_poll_command(
     assert poller_args(p) == expected_args
     pod_ip = "10.244.0.7"  # what Kubernetes puts in for $(POD_IP)
     given = [a.replace("$(POD_IP)", pod_ip) for a in expected_args[1:]]
-    poll = typer.main.get_command(app).commands["poll"]  # type: ignore[attr-defined]
+    group = typer.main.get_command(app)
+    poll = group.get_command(typer.Context(group), "poll")  # type: ignore[attr-defined]
     ctx = poll.make_context("poll", given)  # parses and converts every option; no run
     expected = {
         **COMMON_PARAMS,
