@@ -68,8 +68,12 @@ format: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
+# Each pytest run keeps its temporary folders under its own root: pytest's cleanup of a shared
+# /tmp/pytest-of-<user> races with other runs on the machine (an unclosed scandir, fatal here).
+PYTEST := PYTEST_DEBUG_TEMPROOT="$$(mktemp -d -t eoepca-pytest-XXXXXX)" $(VENV)/bin/pytest
+
 unit: venv
-	$(VENV)/bin/pytest -m "not integration"
+	$(PYTEST) -m "not integration"
 
 check: lint typecheck unit
 
@@ -77,7 +81,7 @@ browser:
 	command -v chromium >/dev/null || (apt-get install -y -q chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium))
 
 integration: venv tools browser
-	$(VENV)/bin/pytest -m integration
+	$(PYTEST) -m integration
 
 # Every process `make test` starts carries this marker (eoepca_gitops/runs.py; each pytest run nests its
 # own below it): the last step fails, naming them, if any still runs.
