@@ -10,12 +10,13 @@ STAMP := $(VENV)/.installed
 LOCK := $(wildcard requirements.lock)
 CLI := $(VENV)/bin/eoepca-gitops
 
-.PHONY: help demo tools browser venv cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench mutation
+.PHONY: help demo tools browser venv lock cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench mutation
 
 help:
 	@echo "make demo          set up, start the local cluster and pulumi up --stack local (scripts/demo.sh)"
 	@echo "make tools         build or find the engine binaries (scripts/tools.sh; cached in ~/.cache/eoepca-gitops/tools)"
-	@echo "make venv          create .venv and install the project with its dev extras"
+	@echo "make venv          create .venv and install the project with its dev extras (versions from requirements.lock)"
+	@echo "make lock          write requirements.lock again from a fresh install of pyproject.toml's pins"
 	@echo "make browser       install Debian's Chromium (the status page's tests look at it headless)"
 	@echo "make cluster-up    start the local dev cluster (state in .state/dev-cluster)"
 	@echo "make cluster-down  stop it"
@@ -41,6 +42,15 @@ $(STAMP): pyproject.toml $(LOCK)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]' $(if $(LOCK),-c $(LOCK))
 	touch $@
+
+# Every package's exact version, the transitive ones too, from a throwaway venv: pyproject.toml pins
+# what the code imports, the lock pins what those bring.
+lock:
+	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	{ echo "# make lock: every package make venv installs, at the version it installs"; \
+	  $(VENV)-lock/bin/pip freeze --exclude-editable; } > requirements.lock
+	rm -rf $(VENV)-lock
 
 cluster-up: venv
 	$(CLI) dev-cluster up

@@ -8,10 +8,17 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from eoepca_gitops.errors import ToolsMissingError
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ModuleNotFoundError as exc:  # an install without the dev cluster's extra
+    raise ToolsMissingError(
+        "the dev cluster needs the 'devcluster' extra: pip install 'eoepca-gitops[devcluster]'"
+    ) from exc
 
 VALIDITY = datetime.timedelta(days=365)
 
