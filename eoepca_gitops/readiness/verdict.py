@@ -14,7 +14,11 @@ every rule is a table test (tests/test_verdict.py).
     persistent build errors: a chart or version that does not exist is InvalidChartReference);
   - a HelmRelease whose install or upgrade failed (InstallFailed, UpgradeFailed) with its
     remediation retries used up, a moment before helm-controller marks it Stalled; not with the
-    RetryOnFailure strategy, under which helm-controller retries forever;
+    RetryOnFailure strategy, under which helm-controller retries for ever;
+  - a HelmRelease whose install or upgrade failed before Helm stored a release: values the chart's
+    values.schema.json refuses, a template that fails (`required`, `fail`). helm-controller counts
+    no remediation then and retries with a backoff for ever, but the same chart and values fail
+    the same way every time;
   - a HelmRelease whose source (its HelmChart) is failed: helm-controller only says SourceNotReady;
   - a Kustomization whose path is not in the source's artifact (ArtifactFailed "kustomization path
     not found") or whose kustomize build fails (BuildFailed): the same revision fails again;
@@ -53,6 +57,9 @@ NOT_FOUND = "NotFound"
 NOT_RECONCILED = "NotReconciled"
 _HELM_FAILURES = {"InstallFailed": "install", "UpgradeFailed": "upgrade"}
 _PATH_NOT_FOUND = "kustomization path not found"
+# Helm's errors for a chart and values that can never render (chartutil.ValidateAgainstSchema, the
+# template engine's `required`/`fail`): helm-controller reports them in InstallFailed/UpgradeFailed.
+_HELM_NEVER_RENDERS = ("values don't meet the specifications of the schema", "execution error at (")
 _SOURCE_REASONS = ("SourceNotReady", "ArtifactFailed")
 
 
@@ -169,9 +176,10 @@ def _failed_dependency(obj: Mapping[str, Any], lookup: Lookup, seen: frozenset[s
 def _final_failure(obj: Mapping[str, Any], ready_: _Condition, lookup: Lookup) -> Verdict | None:
     """A Ready=False reason that Flux will not get past by retrying this generation."""
     kind = obj.get("kind")
-    exhausted = ready_.reason in _HELM_FAILURES and _remediation_exhausted(obj, ready_.reason)
-    if kind == "HelmRelease" and exhausted:
-        return failed(ready_.reason, ready_.message)
+    if kind == "HelmRelease" and ready_.reason in _HELM_FAILURES:
+        never = any(text in ready_.message for text in _HELM_NEVER_RENDERS)
+        if never or _remediation_exhausted(obj, ready_.reason):
+            return failed(ready_.reason, ready_.message)
     if kind == "Kustomization" and (
         ready_.reason == "BuildFailed"
         or (ready_.reason == "ArtifactFailed" and ready_.message.startswith(_PATH_NOT_FOUND))
@@ -182,9 +190,12 @@ def _final_failure(obj: Mapping[str, Any], ready_: _Condition, lookup: Lookup) -
         if source is not None:
             found = _judge_source(lookup(*source))
             if found.state is State.FAILED:
-                detail = f"{_ref(*source)}: {found}"
-                message = ready_.message if found.message in ready_.message else f"{ready_.message}; {detail}"
-                return failed(ready_.reason, message)
+                # Flux's message may predate the source's failure (helm-controller wrote it while the
+                # HelmChart it had just changed was not reconciled yet): then the source's own words,
+                # as helm-controller puts them on its next pass.
+                kind_, namespace, name = source
+                now = f"{kind_} '{namespace}/{name}' is not ready: {found.message}"
+                return failed(ready_.reason, ready_.message if found.message in ready_.message else now)
     return None
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "block_report",
     "describe",
     "flux_assess",
+    "one_line",
     "settle",
 ]
 
@@ -77,6 +78,11 @@ class Settled(Generic[T]):
         return all(v.state is State.READY for v in self.verdicts.values())
 
 
+def one_line(text: str) -> str:
+    """Flux's messages may span lines (Helm's schema errors): one line for a status or an error."""
+    return " ".join(text.split())
+
+
 def describe(ref: FluxRef) -> str:
     _, kind, namespace, name = ref
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
@@ -114,7 +120,7 @@ def settle(
             return Settled(verdicts, seconds)
         if clock.monotonic() - started > timeout:
             return Settled(verdicts, seconds, timed_out=True)
-        line = f"{name(pending[0])}: {verdicts[pending[0]]}"
+        line = one_line(f"{name(pending[0])}: {verdicts[pending[0]]}")
         if len(targets) > 1:
             line += f" ({len(seconds)} of {len(targets)} settled)"
         if line != shown:
@@ -165,11 +171,13 @@ def block_report(block: str, settled: Settled[FluxRef], timeout_text: str) -> st
     """None when every object is Ready; else why the block's update fails: each Failed object with
     Flux's reason and message, or, at the timeout, what each pending object was waiting for."""
     if settled.failed:
-        return f"block {block}: " + "; ".join(
-            f"Flux reports {describe(ref)} failed: {v}" for ref, v in settled.failed
+        return one_line(
+            f"block {block}: "
+            + "; ".join(f"Flux reports {describe(ref)} failed: {v}" for ref, v in settled.failed)
         )
     if settled.timed_out:
-        return f"block {block}: not Ready within await.timeout ({timeout_text}): " + "; ".join(
-            f"{describe(ref)} was waiting: {v}" for ref, v in settled.pending
+        return one_line(
+            f"block {block}: not Ready within await.timeout ({timeout_text}): "
+            + "; ".join(f"{describe(ref)} was waiting: {v}" for ref, v in settled.pending)
         )
     return None

@@ -135,6 +135,7 @@ def failure(proc: subprocess.CompletedProcess[str]) -> str:
     lines = [ln.strip() for ln in proc.stdout.splitlines() if "FluxNotReady: " in ln]
     assert lines, proc.stdout
     assert "Traceback" not in proc.stdout
+    print(proc.stdout)  # what an operator sees (pytest -s)
     return lines[-1]
 
 
