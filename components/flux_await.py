@@ -27,6 +27,7 @@ from typing import Any
 
 import grpc
 import pulumi
+from lightkube.core.exceptions import ConfigError as KubeConfigError
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
@@ -109,7 +110,7 @@ def _wait(props: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> Non
     refs: list[FluxRef] = [(e["apiVersion"], e["kind"], e["namespace"], e["name"]) for e in entries]
     try:
         client = kube_client(props.get("kubeconfig"), props.get("context"), timeout=30.0)
-    except (*KUBE_ERRORS, ValueError) as exc:
+    except (*KUBE_ERRORS, KubeConfigError, ValueError) as exc:
         raise FluxNotReady(redact(f"block {block}: no Kubernetes configuration: {exc}", secrets)) from None
     status = EngineStatus(str(props["logUrn"]))
     try:
