@@ -1,9 +1,9 @@
 """`pulumi up` ends as soon as Flux's answer is final, failing with Flux's own reason (issue 31), on
 the dev cluster with the real Flux controllers.
 
-Each case is a block of its own, written into the served repository's clusters/blocks/ and enabled
-beside system-common (which holds the HelmRepositories) on a stack of its own (`await`, a copy of
-the local stack), so one case's failure leaves the next case's cluster as it was. The await timeout
+Each case is a block of its own (tests/integration/await_cases.py), written into the served
+repository's clusters/blocks/ and enabled beside system-common on a stack of its own (`await`, a
+copy of the local stack), so one case's failure leaves the next case's cluster as it was. The await timeout
 is 5 minutes: a failure reported with Flux's message (not the timeout's) is one that did not wait
 for it. How long each took is measured by the bench (python -m bench --only 12), not here.
 """
@@ -24,6 +24,7 @@ import yaml
 
 from tests.conftest import DevClusterHandle
 from tests.helpers import SHARED_FLUX
+from tests.integration.await_cases import DEPENDENCY, enable, remove_blocks, write_blocks
 from tests.integration.local_stack import PASSPHRASE, LocalStack, ready
 
 pytestmark = pytest.mark.integration
@@ -31,49 +32,6 @@ pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK = "await"
 AWAIT = "pulumi-python:dynamic/eoepca:FluxAwait"
-SOURCE = {"kind": "HelmRepository", "name": "eoepca", "namespace": "common"}
-
-
-def release(name: str, namespace: str, **extra: Any) -> dict[str, Any]:
-    """A release of a stand-in chart the dev cluster's chart repository has (eoepca-portal 1.0.9)."""
-    return {
-        "name": name,
-        "namespace": namespace,
-        "chart": "eoepca-portal",
-        "version": "1.0.9",
-        "sourceRef": SOURCE,
-        "interval": "1m0s",
-        # Helm gives up on a pod that is not Ready after 30 s (the slow case is Ready after 20 s).
-        "timeout": "30s",
-        **extra,
-    }
-
-
-def block(name: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "namespaces": [name], "dependsOn": ["system-common"], **extra}
-
-
-BLOCKS = {
-    # Ready 20 s after its pod starts (kwok's delay from the stand-in chart's readyAfter).
-    "await-slow": block(
-        "await-slow", helmReleases=[release("slow", "await-slow", values={"readyAfter": "20s"})]
-    ),
-    # The stack overrides its version with one the chart repository does not have.
-    "await-version": block("await-version", helmReleases=[release("app", "await-version")]),
-    # Values the stand-in chart's values.schema.json refuses.
-    "await-schema": block(
-        "await-schema", helmReleases=[release("app", "await-schema", values={"replicaCount": "many"})]
-    ),
-    # A Kustomization whose path is not in Git.
-    "await-path": block("await-path", kustomization={"path": "await-path-is-not-in-git"}),
-    # A release that depends on one Flux applies from Git (here: kubectl), whose chart does not exist.
-    "await-dependency": block(
-        "await-dependency",
-        helmReleases=[
-            release("app", "await-dependency", dependsOn=[{"name": "await-dep", "namespace": "common"}])
-        ],
-    ),
-}
 
 
 @pytest.fixture(scope="module")
@@ -100,29 +58,20 @@ def stack(
     config["eoepca-gitops:await"] = {"kustomizations": True, "helmReleases": True, "timeout": "5m"}
     config["eoepca-gitops:blocks"] = ["system-common"]
     (project / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    for name, content in BLOCKS.items():
-        (project / "clusters" / "blocks" / f"{name}.yaml").write_text(
-            yaml.safe_dump(content, sort_keys=False)
-        )
+    write_blocks(project)
     local = LocalStack(dev_cluster, project, env, name=STACK)
     local.commit("the await cases' stack and blocks")
     subprocess.run(["pulumi", "stack", "init", STACK], cwd=project, env=env, check=True, capture_output=True)
     yield local
     local.pulumi("destroy", "--yes", "--skip-preview", check=False)
-    for name in BLOCKS:
-        (project / "clusters" / "blocks" / f"{name}.yaml").unlink()
+    remove_blocks(project)
     (project / f"Pulumi.{STACK}.yaml").unlink()
     local.commit("the await cases are done")
 
 
-def enable(stack: LocalStack, name: str, **overrides: Any) -> None:
-    """Only system-common and block `name`, with these release overrides."""
-
-    def edit(c: dict[str, Any]) -> None:
-        c["blocks"] = ["system-common", name]
-        c["overrides"] = {name: {"releases": overrides}} if overrides else {}
-
-    stack.edit_config(edit)
+def use(stack: LocalStack, name: str) -> None:
+    """Only system-common and case `name` (await_cases.enable)."""
+    stack.edit_config(lambda c: enable(c, name))
 
 
 def up(stack: LocalStack) -> subprocess.CompletedProcess[str]:
@@ -166,11 +115,8 @@ def test_an_existing_stack_keeps_its_objects_and_gains_the_waits(stack: LocalSta
     """A stack `pulumi up`ed by the project before this change (objects with pulumi.com/waitFor):
     the next `pulumi up` updates its Flux objects in place and creates the waits; nothing else."""
     old = old_program(tmp_path / "old")
-    enable(stack, "await-slow")
-    for name in ("await-slow",):
-        (old / "clusters" / "blocks" / f"{name}.yaml").write_text(
-            (stack.project / "clusters" / "blocks" / f"{name}.yaml").read_text()
-        )
+    use(stack, "await-slow")
+    write_blocks(old)
     (old / f"Pulumi.{STACK}.yaml").write_text(stack.stack_file.read_text())
     before = subprocess.run(
         ["pulumi", "up", "--yes", "--skip-preview", "--stack", STACK, "--non-interactive"],
@@ -216,7 +162,7 @@ def test_a_release_that_takes_a_while_still_succeeds(stack: LocalStack) -> None:
 
 
 def test_a_chart_version_that_does_not_exist_fails_with_flux_s_message(stack: LocalStack) -> None:
-    enable(stack, "await-version", app={"version": "9.9.9"})
+    use(stack, "await-version")
     line = failure(up(stack))
     assert "FluxNotReady: block await-version: Flux reports HelmRelease await-version/app failed: " in line
     assert (
@@ -226,14 +172,14 @@ def test_a_chart_version_that_does_not_exist_fails_with_flux_s_message(stack: Lo
 
 
 def test_values_that_fail_the_chart_s_schema_fail_with_flux_s_message(stack: LocalStack) -> None:
-    enable(stack, "await-schema")
+    use(stack, "await-schema")
     line = failure(up(stack))
     assert "FluxNotReady: block await-schema: Flux reports HelmRelease await-schema/app failed: " in line
     assert "InstallFailed: " in line and "schema" in line and "replicaCount" in line
 
 
 def test_a_kustomization_whose_path_is_not_in_git_fails_with_flux_s_message(stack: LocalStack) -> None:
-    enable(stack, "await-path")
+    use(stack, "await-path")
     line = failure(up(stack))
     assert (
         "FluxNotReady: block await-path: Flux reports Kustomization flux-system/await-path failed: " in line
@@ -242,20 +188,11 @@ def test_a_kustomization_whose_path_is_not_in_git_fails_with_flux_s_message(stac
 
 
 def test_a_release_whose_dependency_failed_fails_naming_it(stack: LocalStack) -> None:
-    dependency = {
-        "apiVersion": "helm.toolkit.fluxcd.io/v2",
-        "kind": "HelmRelease",
-        "metadata": {"name": "await-dep", "namespace": "common"},
-        "spec": {
-            "interval": "1m0s",
-            "chart": {"spec": {"chart": "eoepca-portal", "version": "9.9.9", "sourceRef": SOURCE}},
-        },
-    }
     manifest = stack.project.parent / "await-dep.yaml"
-    manifest.write_text(yaml.safe_dump(dependency))
+    manifest.write_text(yaml.safe_dump(DEPENDENCY))
     stack.kubectl("apply", "-f", str(manifest))
     try:
-        enable(stack, "await-dependency")
+        use(stack, "await-dependency")
         line = failure(up(stack))
     finally:
         stack.kubectl("delete", "-f", str(manifest), "--wait=false")
