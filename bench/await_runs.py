@@ -4,7 +4,7 @@ refuses, a Kustomization path not in Git, a release whose dependency failed), th
 start until it exits failed, beside the time until Flux first reports the failure (the object's
 status, read every 0.2 s by a watcher from the same start). Then what the waits cost: `pulumi
 preview` of the whole local stack, no changes, with `await` on (one wait per block) against the
-same stack with `await` off, in the same run."""
+same stack with `await` off, interleaved in the same run."""
 
 from __future__ import annotations
 
@@ -94,24 +94,26 @@ def _case(cluster: Cluster, pulumi: Pulumi, project: Path, name: str) -> tuple[f
 
 
 def _preview_cost(b: Bench, pulumi: Pulumi, project: Path, blocks: list[str]) -> tuple[Stats, Stats, int]:
-    """`pulumi preview`, no changes, of the whole local stack: await on, then off (its waits deleted)."""
-    on: list[float] = []
-    off: list[float] = []
+    """`pulumi preview`, no changes, of the whole local stack with await on and off, interleaved
+    (each switch is a `pulumi up` that creates or deletes the waits; the objects stay the same)."""
+    timed: dict[bool, list[float]] = {True: [], False: []}
+    waits = 0
+
+    def switch(on: bool) -> None:
+        _edit(project, lambda c: c.update({"await": {"kustomizations": on, "helmReleases": on}}))
+        pulumi("up", "--yes", "--skip-preview")
+
     _edit(project, lambda c: c.update(blocks=blocks, overrides={}))
-    pulumi("up", "--yes", "--skip-preview")
-    _, listed = pulumi("stack", "export")
-    waits = listed.stdout.count('"type": "pulumi-python:dynamic/eoepca:FluxAwait"')
     for i in b.iterations():
-        took, _ = pulumi("preview", "--expect-no-changes")
-        if b.counted(i):
-            on.append(took)
-    _edit(project, lambda c: c.pop("await"))
-    pulumi("up", "--yes", "--skip-preview")  # the waits go; the objects are the same
-    for i in b.iterations():
-        took, _ = pulumi("preview", "--expect-no-changes")
-        if b.counted(i):
-            off.append(took)
-    return Stats(on), Stats(off), waits
+        for on in (True, False):
+            switch(on)
+            if on:
+                _, state = pulumi("stack", "export")
+                waits = state.stdout.count('"type": "pulumi-python:dynamic/eoepca:FluxAwait"')
+            took, _ = pulumi("preview", "--expect-no-changes")
+            if b.counted(i):
+                timed[on].append(took)
+    return Stats(timed[True]), Stats(timed[False]), waits
 
 
 def s14_await(b: Bench) -> Result:
