@@ -1,4 +1,4 @@
-"""Scenario 14: a broken change fails `pulumi up` with Flux's reason (issue 31). For each case of
+"""Scenario 16: a broken change fails `pulumi up` with Flux's reason (issue 31). For each case of
 tests/integration/await_cases.py (a chart version that does not exist, values the chart's schema
 refuses, a Kustomization path not in Git, a release whose dependency failed), the time from `pulumi up`
 start until it exits failed, beside the time until Flux first reports the failure (the object's
@@ -26,7 +26,7 @@ from eoepca_gitops.readiness.verdict import State
 from eoepca_gitops.readiness.wait import flux_assess
 from tests.integration.await_cases import DEPENDENCY, FAILING, enable, write_blocks
 
-__all__ = ["s14_await"]
+__all__ = ["s16_await"]
 
 CASES = {
     "await-version": "a chart version that does not exist",
@@ -116,8 +116,8 @@ def _preview_cost(b: Bench, pulumi: Pulumi, project: Path, blocks: list[str]) ->
     return Stats(timed[True]), Stats(timed[False]), waits
 
 
-def s14_await(b: Bench) -> Result:
-    res = Result("14", "A broken change fails `pulumi up` with Flux's reason: time to the failure")
+def s16_await(b: Bench) -> Result:
+    res = Result("16", "A broken change fails `pulumi up` with Flux's reason: time to the failure")
     work = b.work / "await"
     served, cluster, env = flux_work(work)
     write_blocks(served)
@@ -140,7 +140,7 @@ def s14_await(b: Bench) -> Result:
         for i in b.iterations(reps=max(1, b.settings.reps // 2)):
             for name in CASES:
                 failed, flux = _case(cluster, pulumi, project, name)
-                log(f"14: {name}: pulumi up failed after {failed:.1f}s; Flux reported it after {flux:.1f}s")
+                log(f"16: {name}: pulumi up failed after {failed:.1f}s; Flux reported it after {flux:.1f}s")
                 if b.counted(i):
                     times[name][0].append(failed)
                     times[name][1].append(flux)

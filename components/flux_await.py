@@ -119,6 +119,8 @@ def _wait(props: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> Non
                 refs,
                 flux_assess(ClusterAccess(client).get, props["apis"]),
                 float(props["timeout"]),
+                # Blocks wait in their dependency order: a shorter poll ends each wait sooner.
+                poll=0.5,
                 progress=lambda line: status(redact(line, secrets)),
                 name=describe,
             )

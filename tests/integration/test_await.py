@@ -5,7 +5,7 @@ Each case is a block of its own (tests/integration/await_cases.py), written into
 repository's clusters/blocks/ and enabled beside system-common on a stack of its own (`await`, a
 copy of the local stack), so one case's failure leaves the next case's cluster as it was. The await timeout
 is 5 minutes: a failure reported with Flux's message (not the timeout's) is one that did not wait
-for it. How long each took is measured by the bench (python -m bench --only 14), not here.
+for it. How long each took is measured by the bench (python -m bench --only 16), not here.
 """
 
 from __future__ import annotations
