@@ -4,10 +4,13 @@ refuses, a Kustomization path not in Git, a release whose dependency failed), th
 start until it exits failed, beside the time until Flux first reports the failure (the object's
 status, read every 0.2 s by a watcher from the same start). Then what the waits cost: `pulumi
 preview` of the whole local stack, no changes, with `await` on (one wait per block) against the
-same stack with `await` off, interleaved in the same run."""
+same stack with `await` off, interleaved in the same run. And the path that succeeds: `pulumi up` of the
+whole local stack from an empty cluster until Flux reports every object Ready, with one wait per
+block against the program before issue 31 (the provider's waitFor on each object), interleaved."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -24,7 +27,7 @@ from eoepca_gitops.kube import kube_client
 from eoepca_gitops.operations.cluster import ClusterAccess
 from eoepca_gitops.readiness.verdict import State
 from eoepca_gitops.readiness.wait import flux_assess
-from tests.integration.await_cases import DEPENDENCY, FAILING, enable, write_blocks
+from tests.integration.await_cases import DEPENDENCY, FAILING, enable, old_program, write_blocks
 
 __all__ = ["s16_await"]
 
@@ -116,6 +119,36 @@ def _preview_cost(b: Bench, pulumi: Pulumi, project: Path, blocks: list[str]) ->
     return Stats(timed[True]), Stats(timed[False]), waits
 
 
+def _from_empty(
+    b: Bench, work: Path, served: Path, cluster: Cluster, env: dict[str, str], blocks: list[str]
+) -> tuple[Stats, Stats]:
+    """`pulumi up` of the whole local stack on a fresh cluster until Flux reports every object Ready:
+    (this program, the program before issue 31), interleaved; each with a state backend of its own."""
+    old = old_program(work / "old")
+    old_env = {**env, "PULUMI_BACKEND_URL": f"file://{work / 'old-state'}"}
+    (work / "old-state").mkdir(parents=True, exist_ok=True)
+    programs = {True: Pulumi(served, env), False: Pulumi(old, old_env)}
+    programs[False].init()
+    timed: dict[bool, list[float]] = {True: [], False: []}
+
+    def whole(c: dict[str, Any]) -> None:
+        c.update(blocks=blocks, overrides={}, **{"await": {"kustomizations": True, "helmReleases": True}})
+
+    for i in b.iterations(reps=max(1, b.settings.reps // 2)):
+        for new in (True, False):
+            cluster.dev.down(purge=True)
+            cluster.dev.up(flux=True, git_repo=served)
+            project = flux_project(served, cluster)
+            _edit(project, whole)
+            shutil.copy(project / f"Pulumi.{STACK}.yaml", old / f"Pulumi.{STACK}.yaml")
+            programs[new].reset()
+            took, _ = programs[new]("up", "--yes", "--skip-preview")
+            log(f"16: from empty, {'one wait per block' if new else 'before issue 31'}: {took:.1f}s")
+            if b.counted(i):
+                timed[new].append(took)
+    return Stats(timed[True]), Stats(timed[False])
+
+
 def s16_await(b: Bench) -> Result:
     res = Result("16", "A broken change fails `pulumi up` with Flux's reason: time to the failure")
     work = b.work / "await"
@@ -145,6 +178,7 @@ def s16_await(b: Bench) -> Result:
                     times[name][0].append(failed)
                     times[name][1].append(flux)
         on, off, waits = _preview_cost(b, pulumi, project, blocks)
+        now, before = _from_empty(b, work, served, cluster, env, blocks)
     finally:
         cluster.dev.down(purge=True)
     for name, title in CASES.items():
@@ -166,12 +200,25 @@ def s16_await(b: Bench) -> Result:
     res.rows.append(
         Row(f"the same with await on ({waits} waits, one per block)", on, ratio=ratio, goal="reference")
     )
+    slower = now.median / before.median
+    res.rows.append(
+        Row(
+            "baseline: `pulumi up` from empty until every object Ready, the program before issue 31 "
+            "(pulumi.com/waitFor on each Kustomization and HelmRelease)",
+            before,
+        )
+    )
+    v, why = verdict(slower <= 1.1, f"{slower:.2f}x > 1.1x")
+    res.rows.append(
+        Row("the same with one wait per block", now, ratio=slower, goal="<= 1.1x", verdict=v, reason=why)
+    )
     medians = {name: (Stats(up).median, Stats(flux).median) for name, (up, flux) in times.items()}
     res.headline = "; ".join(
         f"{name.removeprefix('await-')} {up:.1f} s (Flux {flux:.1f} s)"
         for name, (up, flux) in medians.items()
     )
     res.headline += f"; preview {on.median:.2f} s with the waits vs {off.median:.2f} s = {ratio:.2f}x"
+    res.headline += f"; up from empty {now.median:.0f} s vs {before.median:.0f} s before = {slower:.2f}x"
     res.notes = [
         "On a fresh dev cluster with the real Flux controllers; each case enabled beside system-common "
         "on the local stack (await on, timeout 10m), then disabled again (not timed).",

@@ -5,10 +5,15 @@ releases use a stand-in chart the dev cluster's chart repository has (eoepca-por
 
 from __future__ import annotations
 
+import subprocess
+import tarfile
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SOURCE = {"kind": "HelmRepository", "name": "eoepca", "namespace": "common"}
 
@@ -89,3 +94,26 @@ def enable(config: dict[str, Any], name: str | None) -> None:
     """A stack's `eoepca-gitops:*` config (keys without the prefix): system-common and case `name`."""
     config["blocks"] = ["system-common", *([name] if name else [])]
     config["overrides"] = {name: {"releases": VERSION_OVERRIDE}} if name == "await-version" else {}
+
+
+def old_program(dest: Path) -> Path:
+    """This project as it was before the wait resource (the provider's pulumi.com/waitFor on each
+    object): the parent of the commit that took those annotations off the builders, from Git."""
+    log = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%H", "-S", '"pulumi.com/waitFor"', "--",
+         "eoepca_gitops/manifests/building_block.py"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    removal = log.stdout.strip()
+    if log.returncode != 0 or not removal:
+        raise RuntimeError(
+            "the commit that removed the waitFor annotations is not in this checkout's history: "
+            "run `git fetch --unshallow`"
+        )
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", f"{removal}^"], capture_output=True, check=True
+    ).stdout
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest

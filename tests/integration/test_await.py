@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tarfile
 from collections.abc import Iterator
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +22,11 @@ import yaml
 
 from tests.conftest import DevClusterHandle
 from tests.helpers import SHARED_FLUX
-from tests.integration.await_cases import DEPENDENCY, enable, remove_blocks, write_blocks
+from tests.integration.await_cases import DEPENDENCY, enable, old_program, remove_blocks, write_blocks
 from tests.integration.local_stack import PASSPHRASE, LocalStack, ready
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK = "await"
 AWAIT = "pulumi-python:dynamic/eoepca:FluxAwait"
 
@@ -86,29 +83,6 @@ def failure(proc: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in proc.stdout
     print(proc.stdout)  # what an operator sees (pytest -s)
     return lines[-1]
-
-
-def old_program(tmp: Path) -> Path:
-    """This project as it was before the wait resource: the parent of the commit that took the
-    provider's pulumi.com/waitFor annotations off the builders."""
-    log = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%H", "-S", '"pulumi.com/waitFor"', "--",
-         "eoepca_gitops/manifests/building_block.py"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    removal = log.stdout.strip()
-    if log.returncode != 0 or not removal:
-        pytest.fail(
-            "the commit that removed the waitFor annotations is not in this checkout's history: "
-            "run `git fetch --unshallow` (the test replays an existing stack made before it)",
-            pytrace=False,
-        )
-    archive = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "archive", f"{removal}^"], capture_output=True, check=True
-    ).stdout
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(tmp, filter="data")
-    return tmp
 
 
 def test_an_existing_stack_keeps_its_objects_and_gains_the_waits(stack: LocalStack, tmp_path: Path) -> None:
