@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from eoepca_gitops.readiness.verdict import Lookup, State, Verdict, verdict
+from eoepca_gitops.readiness.verdict import Lookup, Verdict, failed, ready, verdict, waiting
 from tests.fake_cluster import condition as c
 from tests.fake_cluster import flux_object as o
 
@@ -56,18 +56,6 @@ class Case(NamedTuple):
     obj: dict[str, Any] | None
     related: tuple[dict[str, Any], ...]
     expected: Verdict
-
-
-def ready(reason: str, message: str = "") -> Verdict:
-    return Verdict(State.READY, reason, message)
-
-
-def failed(reason: str, message: str = "") -> Verdict:
-    return Verdict(State.FAILED, reason, message)
-
-
-def waiting(reason: str, message: str = "") -> Verdict:
-    return Verdict(State.WAITING, reason, message)
 
 
 CASES = [
