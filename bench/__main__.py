@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.await_runs import s16_await
 from bench.context import Bench, Settings
 from bench.diff_runs import s12_diff
 from bench.drift_runs import s10_drift
@@ -181,6 +182,7 @@ def main() -> int:
         step("11", lambda: s11_operations(b), (("11", "operating a cluster"),))
         step("12", lambda: s12_diff(b), (("12", "diff of a chart bump"),))
         step("13", lambda: s13_pr_checks(b), (("13", "pull-request checks"),))
+        step("16", lambda: s16_await(b), (("16", "a broken change fails pulumi up fast"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

@@ -29,7 +29,6 @@ HELM_REPOSITORY_INTERVAL: Final = "10m0s"
 
 # The ConfigMap Flux substitutes cluster values from (postBuild.substituteFrom).
 CLUSTER_VARS_CONFIGMAP: Final = "cluster-vars"
-WAIT_FOR_READY: Final = "condition=Ready"
 AWAIT_TIMEOUT: Final = "10m"
 
 # Size profiles, after the Flux Operator's: reconcile concurrency and the manager's resources.

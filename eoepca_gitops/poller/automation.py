@@ -40,6 +40,11 @@ _UNREACHABLE = re.compile(
     r"server is currently unable|the server could not find the requested resource \(get",
     re.IGNORECASE,
 )
+# A block's wait for Flux (components/flux_await.py). A failure Flux reports is final whatever its
+# message names (a chart repository's refused connection is not the cluster's): recognised first.
+# A wait that timed out is classified like any failure, its reason if nothing else says more.
+_FLUX_FAILED = re.compile(r"\bFluxNotReady: block \S+: Flux reports ")
+_FLUX = re.compile(r"\bFluxNotReady: ")
 _CONFLICT = re.compile(r"field conflict|conflicts with \"|Apply failed with \d+ conflicts?", re.IGNORECASE)
 _PROVIDER = re.compile(
     r"kubernetes:[\w./-]+:\w+ .*(error|failed)|is invalid|is forbidden|admission webhook|"
@@ -82,12 +87,16 @@ def _summary(text: str, limit: int = 1500) -> str:
 def classify(text: str) -> tuple[Reason, bool]:
     """Named reason and whether the failure is transient (retried forever, never stalls).
 
-    Only an unreachable cluster is transient: a conflict, an invalid config or an object the API
-    server refuses fails the same way again, so it stalls after a few tries, named as what it is
-    (never as drift).
+    Only an unreachable cluster is transient: a conflict, an invalid config, an object the API
+    server refuses or a Flux failure fails the same way again, so it stalls after a few tries, named
+    as what it is (never as drift).
     """
+    if _FLUX_FAILED.search(text):
+        return Reason.FLUX_FAILED, False
     if _UNREACHABLE.search(text):
         return Reason.CLUSTER_UNREACHABLE, True
+    if _FLUX.search(text):
+        return Reason.FLUX_FAILED, False
     if _CONFLICT.search(text):
         return Reason.FIELD_CONFLICT, False
     if _CONFIG.search(text):
