@@ -112,7 +112,7 @@ test: check integration
 	$(VENV)/bin/python -m tests.leftovers
 
 # py-spy profiles the Python program in the benchmark's profile step (optional: skipped if absent)
-bench: venv tools
+bench: venv tools image-tools
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check py-spy==0.4.3 || echo "py-spy not installed: no Python profile"
 	$(VENV)/bin/python -m bench
 

@@ -12,15 +12,16 @@
 # Kubernetes provider from the tool cache scripts/tools.sh fills (with the language host and the
 # launchers beside them), and the Containerfile. Their hash names the image, so an unchanged
 # checkout reuses the image it built (podman's storage keeps it between runs).
-# EOEPCA_IMAGE_STATE moves the staging folder (default .state/image).
+# EOEPCA_IMAGE_STATE moves the staging folder (default .state/image); EOEPCA_IMAGE_NAME names the image
+# (default localhost/eoepca-gitops; its base is <name>-base): a build under another name starts cold.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 state=${EOEPCA_IMAGE_STATE:-$repo/.state/image}
 tools_dir=${EOEPCA_TOOLS_DIR:-$HOME/.cache/eoepca-gitops/tools}
-name=localhost/eoepca-gitops
-base_name=localhost/eoepca-gitops-base
+name=${EOEPCA_IMAGE_NAME:-localhost/eoepca-gitops}
+base_name=$name-base
 # Debian trixie's Python, for which the wheels are chosen (the Containerfile's venv runs it).
 py_version=3.13
 platforms=(manylinux_2_39_x86_64 manylinux_2_34_x86_64 manylinux_2_28_x86_64 manylinux_2_17_x86_64

@@ -60,8 +60,9 @@ POLLER_IMAGE: Final = "ghcr.io/eoepca/eoepca-gitops:0.1.0"
 # The container's user (Containerfile): the pod runs as it, with runAsNonRoot.
 POLLER_UID: Final = 65532
 # Idle it holds ~85 MB; a `pulumi up` adds the CLI, the language host and the Kubernetes provider.
-POLLER_REQUESTS: Final = {"cpu": "100m", "memory": "256Mi"}
-POLLER_LIMITS: Final = {"memory": "1Gi"}
+POLLER_CPU_REQUEST: Final = "100m"
+POLLER_MEMORY_REQUEST: Final = "256Mi"
+POLLER_MEMORY_LIMIT: Final = "1Gi"
 POLLER_BACKOFF_BASE: Final = "10s"
 POLLER_BACKOFF_CAP: Final = "1h"
 POLLER_STALL_AFTER: Final = 3

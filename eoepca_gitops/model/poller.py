@@ -29,11 +29,19 @@ class MetricsPeer(Model):
 ResourceName = Literal["cpu", "memory", "ephemeral-storage"]
 
 
+def _requests() -> dict[ResourceName, Quantity]:
+    return {"cpu": defaults.POLLER_CPU_REQUEST, "memory": defaults.POLLER_MEMORY_REQUEST}
+
+
+def _limits() -> dict[ResourceName, Quantity]:
+    return {"memory": defaults.POLLER_MEMORY_LIMIT}
+
+
 class PollerResources(Model):
     """The poller container's requests and limits; each side given replaces its default."""
 
-    requests: dict[ResourceName, Quantity] = Field(default_factory=lambda: dict(defaults.POLLER_REQUESTS))
-    limits: dict[ResourceName, Quantity] = Field(default_factory=lambda: dict(defaults.POLLER_LIMITS))
+    requests: dict[ResourceName, Quantity] = Field(default_factory=_requests)
+    limits: dict[ResourceName, Quantity] = Field(default_factory=_limits)
 
 
 class PollerConfig(Model):
