@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.context import Bench
@@ -67,9 +69,9 @@ def _cold_build(b: Bench) -> tuple[float, float]:
     return cold, warm
 
 
-def _pollers(b: Bench, ref: str) -> tuple[dict[str, int], dict[str, object]]:
+def _pollers(b: Bench, ref: str) -> Pollers:
     """The same watched stack kept by a poller in the container and by one on the host, each with
-    its own repository and backend; returns their PIDs once both applied it, and what to stop."""
+    its own repository and backend."""
     kc = b.cluster.kubeconfig
     daemon = GitDaemon(b.work / "image-git")
     daemon.base.mkdir()
@@ -91,7 +93,7 @@ def _pollers(b: Bench, ref: str) -> tuple[dict[str, int], dict[str, object]]:
             "stacks": ["dev"],
             "projectDir": PROJECT_DIR,
             "namespace": "bench-image",
-            "backendUrl": "file:///var/lib/eoepca-gitops/backend",
+            "backendUrl": "file:///var/lib/eoepca-gitops",  # its emptyDir: the state dies with it here
         }
     )
     b.cluster.kubectl("create", "namespace", config.namespace, ok=(0, 1))
@@ -134,14 +136,35 @@ def _pollers(b: Bench, ref: str) -> tuple[dict[str, int], dict[str, object]]:
             path.exists() and json.loads(path.read_text())["stacks"].get("dev", {}).get("phase") == "synced"
         )
 
-    deadline = time.monotonic() + 300
-    while not (container_synced() and host_synced()):
-        if time.monotonic() > deadline:
-            logs = subprocess.run(["podman", "logs", "bench-poller"], capture_output=True, text=True)
-            raise TimeoutError(f"the pollers did not apply the stack:\n{logs.stderr[-2000:]}")
-        time.sleep(1)
-    pid = int(_podman(*runtime_flags()[0], "inspect", "--format", "{{.State.Pid}}", "bench-poller"))
-    return {"container": pid, "host": host.pid}, {"daemon": daemon, "host": host, "host_log": host_log}
+    return Pollers(daemon, host, lambda: container_synced() and host_synced())
+
+
+@dataclass
+class Pollers:
+    daemon: GitDaemon
+    host: subprocess.Popen[bytes]
+    synced: Callable[[], bool]
+    container: str = "bench-poller"
+
+    def wait_synced(self, timeout: float = 300) -> dict[str, int]:
+        """The PIDs of both pollers once each applied the stack."""
+        deadline = time.monotonic() + timeout
+        while not self.synced():
+            if time.monotonic() > deadline:
+                logs = subprocess.run(["podman", "logs", self.container], capture_output=True, text=True)
+                raise TimeoutError(f"the pollers did not apply the stack:\n{logs.stderr[-2000:]}")
+            time.sleep(1)
+        pid = int(_podman(*runtime_flags()[0], "inspect", "--format", "{{.State.Pid}}", self.container))
+        return {"container": pid, "host": self.host.pid}
+
+    def stop(self) -> None:
+        subprocess.run(
+            ["podman", *runtime_flags()[0], "rm", "--force", "--time", "0", self.container],
+            capture_output=True,
+        )
+        self.host.terminate()
+        self.host.wait(timeout=120)
+        self.daemon.stop()
 
 
 def s14_image(b: Bench) -> Result:
@@ -155,8 +178,9 @@ def s14_image(b: Bench) -> Result:
             value=f"{cold:.0f}"),
         Row("the same build again, inputs unchanged (found by their hash)", None, value=f"{warm:.1f}"),
     ]  # fmt: skip
-    pids, running = _pollers(b, ref)
+    pollers = _pollers(b, ref)
     try:
+        pids = pollers.wait_synced()
         time.sleep(2)
         log(f"14: both pollers idle; sampling for {b.settings.idle_seconds:.0f} s")
         idle = sample_idle(pids, b.settings.idle_seconds)
@@ -165,15 +189,7 @@ def s14_image(b: Bench) -> Result:
         )
         logs = subprocess.run(["podman", "logs", "bench-poller"], capture_output=True, text=True).stderr
     finally:
-        subprocess.run(["podman", *runtime_flags()[0], "rm", "--force", "--time", "0", "bench-poller"],
-                       capture_output=True)  # fmt: skip
-        host = running["host"]
-        assert isinstance(host, subprocess.Popen)
-        host.terminate()
-        host.wait(timeout=120)
-        daemon = running["daemon"]
-        assert isinstance(daemon, GitDaemon)
-        daemon.stop()
+        pollers.stop()
     c, h = idle["container"], idle["host"]
     vr, wr = verdict(c.rss.max <= 100, f"{c.rss.max:.0f} MB > 100 MB")
     vc, wc = verdict(c.cpu_percent <= 0.5, f"{c.cpu_percent:.2f} % > 0.5 %")

@@ -121,3 +121,27 @@ def test_the_document_is_spdx_with_every_package_contained(tmp_path: Path) -> No
     contained = {r["relatedSpdxElement"] for r in doc["relationships"] if r["relationshipType"] == "CONTAINS"}
     assert contained == set(ids[1:])
     json.dumps(doc)  # serialisable
+
+
+def test_the_podman_arguments_are_the_pod_spec(tmp_path: Path) -> None:
+    """tests/container.py turns the rendered pod spec into `podman run` as the kubelet would run it,
+    secret values in the environment only, never on the command line."""
+    from eoepca_gitops.manifests.poller import poller_objects
+    from eoepca_gitops.model import PollerConfig
+    from tests.container import Pod, expand, podman_run
+
+    config = PollerConfig.model_validate(
+        {"gitUrl": "https://git.example/c.git", "branch": "main", "stacks": ["s"], "backendUrl": "s3://b"}
+    )
+    objs = poller_objects(config, {"PULUMI_CONFIG_PASSPHRASE": "pass-0c1d"})
+    spec = next(o for o in objs if o["kind"] == "Deployment")["spec"]["template"]["spec"]
+    secrets = {o["metadata"]["name"]: o["stringData"] for o in objs if o["kind"] == "Secret"}
+    args, env = podman_run(spec, Pod("p", "ns", "127.0.0.9"), secrets, tmp_path)
+    assert "pass-0c1d" not in " ".join(args)
+    assert env["PULUMI_CONFIG_PASSPHRASE"] == "pass-0c1d" and env["POD_IP"] == "127.0.0.9"
+    assert {"--read-only", "--user=65532:65532", "--cap-drop=ALL", "--network=host"} <= set(args)
+    assert f"--volume={tmp_path}/p/state:/var/lib/eoepca-gitops" in args
+    assert args[args.index(config.image) + 1 :][:2] == ["poll", "--repo"]
+    assert "[127.0.0.9]:9464" in args
+    assert (tmp_path / "p" / "state").stat().st_mode & 0o777 == 0o777
+    assert expand("$(A)-$$(A)-$(B)", {"A": "x"}) == "x-$(A)-$(B)"
