@@ -95,7 +95,7 @@ browser:
 # cgroup v2 hierarchy holds controllers next to v1 ones).
 IMAGE_TOOLS := buildah podman debootstrap crun runc
 image-tools:
-	command -v $(IMAGE_TOOLS) >/dev/null || (apt-get install -y -q --no-install-recommends $(IMAGE_TOOLS) >/dev/null || (apt-get update -q && apt-get install -y -q --no-install-recommends $(IMAGE_TOOLS) >/dev/null))
+	missing=; for t in $(IMAGE_TOOLS); do command -v $$t >/dev/null || missing=1; done; [ -z "$$missing" ] || (apt-get install -y -q --no-install-recommends $(IMAGE_TOOLS) >/dev/null || (apt-get update -q && apt-get install -y -q --no-install-recommends $(IMAGE_TOOLS) >/dev/null))
 
 # Built once per set of inputs (their hash names it; podman's storage keeps it between runs).
 image: venv tools image-tools

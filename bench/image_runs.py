@@ -1,4 +1,4 @@
-"""Scenario 14: the poller's image — its size, a cold build here, and the poller's idle cost inside
+"""Scenario 15: the poller's image — its size, a cold build here, and the poller's idle cost inside
 the container (run as the Deployment's pod spec says: tests/container.py) next to the same poller
 as a host process, idle in the same window on the same kind of stack."""
 
@@ -59,7 +59,7 @@ def _cold_build(b: Bench) -> tuple[float, float]:
     env = {**os.environ, "EOEPCA_IMAGE_NAME": COLD_NAME, "EOEPCA_IMAGE_STATE": str(b.work / "image")}
     try:
         ref, cold = _image(env)
-        log(f"14: cold build {cold:.0f} s ({ref})")
+        log(f"15: cold build {cold:.0f} s ({ref})")
         _, warm = _image(env)
     finally:
         names = _podman("images", "--format", "{{.Repository}}:{{.Tag}}").splitlines()
@@ -167,10 +167,10 @@ class Pollers:
         self.daemon.stop()
 
 
-def s14_image(b: Bench) -> Result:
-    r = Result("14", "The poller's image: size, cold build, idle in the container")
+def s15_image(b: Bench) -> Result:
+    r = Result("15", "The poller's image: size, cold build, idle in the container")
     ref, present = _image(dict(os.environ))
-    log(f"14: {ref} ready in {present:.1f} s")
+    log(f"15: {ref} ready in {present:.1f} s")
     rows, size, packed = _size_rows(ref)
     cold, warm = _cold_build(b)
     rows += [
@@ -182,7 +182,7 @@ def s14_image(b: Bench) -> Result:
     try:
         pids = pollers.wait_synced()
         time.sleep(2)
-        log(f"14: both pollers idle; sampling for {b.settings.idle_seconds:.0f} s")
+        log(f"15: both pollers idle; sampling for {b.settings.idle_seconds:.0f} s")
         idle = sample_idle(pids, b.settings.idle_seconds)
         stats = _podman(
             *runtime_flags()[0], "stats", "--no-stream", "--format", "{{.MemUsage}}", "bench-poller"
