@@ -219,6 +219,6 @@ def s15_image(b: Bench) -> Result:
         "emptyDir), the host process `eoepca-gitops poll` with a state file, both after applying the stack.",
         IDLE_METHOD + " The container's tree starts at its PID 1 (tini).",
         f"Child processes seen: container {c.children or 'none'}, host {h.children or 'none'}; "
-        f"container log events in the window: {event_counts(logs.splitlines()[-50:]) or 'none'}.",
+        f"the container's last log events (up to 50): {event_counts(logs.splitlines()[-50:]) or 'none'}.",
     ]
     return r
