@@ -93,7 +93,8 @@ inputs_hash() {
 
 base_ref() {
   # shellcheck disable=SC1091 # plain KEY=value pins
-  echo "$base_name:$(. image/base.env && echo "$DEBIAN_SUITE")-$(cat image/base.env scripts/image-base.sh | sha256sum | cut -c1-12)"
+  # Named by what makes it: the pins, the script and how it is imported (ensure_base, labels included).
+  echo "$base_name:$(. image/base.env && echo "$DEBIAN_SUITE")-$({ cat image/base.env scripts/image-base.sh; declare -f ensure_base; } | sha256sum | cut -c1-12)"
 }
 
 # The Debian base, made once per pin (podman's storage keeps it).
@@ -110,8 +111,9 @@ ensure_base() {
   local suite snapshot mirror releases
   # shellcheck disable=SC1090
   . "$tar.info"
-  podman import --quiet --change "LABEL org.debian.suite=$suite org.debian.snapshot=$snapshot" \
-    --change "LABEL org.debian.mirror=$mirror org.debian.releases=\"$releases\"" "$tar" "$ref" >/dev/null
+  # One label a --change: podman import reads the rest of a LABEL line as the first label's value.
+  podman import --quiet --change "LABEL org.debian.suite=$suite" --change "LABEL org.debian.snapshot=$snapshot" \
+    --change "LABEL org.debian.mirror=$mirror" --change "LABEL org.debian.releases=\"$releases\"" "$tar" "$ref" >/dev/null
   rm -f "$tar" "$tar.info"
   log "base $ref imported"
 }
