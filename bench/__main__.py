@@ -24,6 +24,7 @@ from bench.diff_runs import s12_diff
 from bench.drift_runs import s10_drift
 from bench.flux_runs import s9_flux
 from bench.harness import KUBECTL, Cluster, log, tools_env
+from bench.image_runs import s15_image
 from bench.operations_runs import s11_operations
 from bench.poller_runs import s5_s6_poller
 from bench.pr_runs import s13_pr_checks
@@ -182,6 +183,7 @@ def main() -> int:
         step("11", lambda: s11_operations(b), (("11", "operating a cluster"),))
         step("12", lambda: s12_diff(b), (("12", "diff of a chart bump"),))
         step("13", lambda: s13_pr_checks(b), (("13", "pull-request checks"),))
+        step("15", lambda: s15_image(b), (("15", "the poller's image"),))
         step("16", lambda: s16_await(b), (("16", "a broken change fails pulumi up fast"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:

@@ -69,6 +69,16 @@ def _go_duration(value: str) -> str:
     return value
 
 
+# A Kubernetes resource quantity (100m, 0.5, 256Mi, 1e3), as resource.ParseQuantity reads it.
+_QUANTITY = re.compile(r"[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?")
+
+
+def _quantity(value: str) -> str:
+    if not _QUANTITY.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 100m, 0.5, 256Mi, 1Gi)")
+    return value
+
+
 def _dns_name(value: str) -> str:
     labels = value.split(".")
     # A single label resolves nowhere public, and an all-numeric top label is a mistyped IP address
@@ -172,6 +182,7 @@ def _flux_version(value: str) -> str:
 
 
 GoDuration = Annotated[str, AfterValidator(_go_duration)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
 HostName = Annotated[str, AfterValidator(_host_name)]
 HttpUrl = Annotated[str, AfterValidator(lambda v: _url(v, ("http", "https")))]
 GitUrl = Annotated[str, AfterValidator(lambda v: _url(v, ("http", "https", "ssh")))]
