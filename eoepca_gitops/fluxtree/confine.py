@@ -106,6 +106,8 @@ def _check_entry(
     real = _local(repo_root, base, entry, where, key)
     if real.is_dir():
         _check_folder(repo_root, real, seen)
+    elif real.exists() and not real.is_file():  # kustomize would wait on a FIFO or read a device forever
+        raise PathError(f"{where}: {key}: {entry} is not a regular file")
     else:
         seen.add(real)
 

@@ -364,6 +364,17 @@ class PollLoop:
                 stop.wait(min(0.2, max(0.0, deadline - time.monotonic())))
         self.shutdown()
 
+    def run_once(self) -> bool:
+        """One round (recover, read the branch, start what is due and wait for it), then shut down;
+        True when every stack is synced afterwards (`poll --once`)."""
+        self.recover_all()
+        self.tick()
+        with self._lock:
+            running = list(self.busy.values())
+        wait_futures(running)
+        self.shutdown()
+        return all(self.store.get(s).phase is c.Phase.SYNCED for s in self.config.stacks)
+
     def shutdown(self) -> None:
         from .automation import interrupt_pulumi_children  # the only pulumi-importing module
 
