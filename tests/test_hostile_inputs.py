@@ -200,9 +200,12 @@ DEMO = "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n---\napiVersion
 
 def flux_tree(files: dict[str, str] | None = None, links: dict[str, str] | None = None) -> Setup:
     """tmp/repo, a Flux tree whose clusters/dev applies apps/ (a Namespace and a ConfigMap), with
-    `files` (path -> text) written over it and `links` (path -> target, {tmp}-relative) made."""
+    `files` (path -> text) written over it and `links` (path -> target, {tmp}-relative) made; and
+    tmp/imported, a project to import it into."""
 
     def setup(project: Path, tmp: Path) -> None:
+        (tmp / "imported").mkdir(exist_ok=True)
+        (tmp / "imported" / "Pulumi.yaml").write_text("name: eoepca-gitops\nruntime: python\n")
         tree = {
             "clusters/dev/apps.yaml": apps_kustomization(),
             "apps/kustomization.yaml": "resources: [demo.yaml]\n",
@@ -411,7 +414,7 @@ CASES = [
     Case("status-state-missing", ["status", "--state-file", "{tmp}/nowhere.json"], ("nowhere.json", "no state file")),
     Case("status-state-not-json", ["status", "--state-file", "{tmp}/state.json"], ("state.json", "unreadable state"), file_at("state.json", "{nope")),
     Case("status-state-not-utf8", ["status", "--state-file", "{tmp}/state.json"], ("state.json", "unreadable state"), file_at("state.json", b"\xff\xfe")),
-    Case("status-state-a-folder", ["status", "--state-file", "{tmp}/victim"], ("victim", "Is a directory")),
+    Case("status-state-a-folder", ["status", "--state-file", "{tmp}/victim"], ("victim", "a folder, not a regular file")),
     Case("status-stack-escapes", ["status", "-s", "../x", "--project", "{project}"], ("--stack", "not a stack name")),
     Case("status-serve-port", ["status", "-s", "test", "--serve", "127.0.0.1:99999", "--project", "{project}"], ("--serve", "port of 0-65535")),
 ]  # fmt: skip

@@ -1,10 +1,17 @@
-"""What every command shares: the one error path, finding the project, loading a stack file.
+"""What every command shares: the one output path, the one error path, finding the project,
+loading a stack file.
+
+Every message goes out through `show` (stdout), `say` (stderr), `fail` (the one `error:` line) or
+the console `stdout_console` gives (tables): each shows text `shown`, i.e. with every credential
+redacted (eoepca_gitops.credentials: found by structure, whatever the message is) and its control
+characters escaped (`literal`), never read as terminal markup or emoji codes.
 
 Every command is wrapped by `reported`: a GitopsError, or an OSError (a disk full, a folder
-read-only: the machine's, not the program's, to fix), becomes one line on stderr, printed as
-written (user text is never read as terminal markup or emoji codes, and its control characters
-are shown escaped: `literal`), and exit code 2. A usage error (an option missing or of the wrong
-form) is the same one line (`Commands`). Anything else is a bug.
+read-only: the machine's, not the program's, to fix), becomes one line on stderr and exit code 2.
+A usage error (an option missing or of the wrong form) is the same one line (`Commands`). Ctrl-C
+(KeyboardInterrupt) at any moment is one line, `error: interrupted`, and exit code 130 (128 +
+SIGINT, as a shell reports it); writes finish whole or never start (files.no_interrupt).
+Anything else is a bug.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from eoepca_gitops.credentials import literal, shown
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
@@ -31,6 +39,7 @@ from eoepca_gitops.model.types import parse_duration
 __all__ = [
     "EXIT_CHANGES",
     "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "Commands",
     "duration",
@@ -43,15 +52,16 @@ __all__ = [
     "project_dir",
     "reported",
     "say",
+    "show",
+    "shown",
     "stack_file",
+    "stdout_console",
 ]
 
 err = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
-# C0 and C1 control characters but tab and newline: a key or message from a file or a cluster
-# must not move the cursor, clear or retitle the terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+EXIT_INTERRUPTED = 130
 # Pulumi's rule for a stack name (without an organisation): what may follow `Pulumi.` in a file name.
 _STACK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
@@ -59,15 +69,20 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def literal(text: str, *, one_line: bool = False) -> str:
-    """`text` with control characters escaped (`\\x1b`), and with `one_line` newlines and tabs too."""
-    text = _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
-    return text.replace("\n", "\\n").replace("\t", "\\t") if one_line else text
-
-
 def say(message: str) -> None:
-    """A progress or summary line on stderr, printed literally."""
-    err.print(literal(message))
+    """A progress or summary line on stderr, shown (see the module doc)."""
+    err.print(shown(message))
+
+
+def show(text: str, *, nl: bool = True) -> None:
+    """What a command prints as its result (a diff, a report, JSON) on stdout, shown."""
+    typer.echo(shown(text), nl=nl)
+
+
+def stdout_console() -> Console:
+    """Stdout for tables: wide, and nothing in a string read as markup, emoji codes or highlights;
+    what goes in a cell is to be `shown` first."""
+    return Console(width=200, markup=False, emoji=False, highlight=False)
 
 
 def fail(message: str) -> NoReturn:
@@ -84,7 +99,11 @@ def fail_each(messages: Iterable[str]) -> NoReturn:
 
 
 def _error(message: str) -> None:
-    err.print(f"error: {literal(message, one_line=True)}")
+    err.print(f"error: {shown(message, one_line=True)}")
+
+
+class Interrupted(Exception):
+    """Ctrl-C, carried out of click (which would print an empty line and abort with code 1)."""
 
 
 class Commands(TyperGroup):
@@ -98,6 +117,8 @@ class Commands(TyperGroup):
             return super().main(*args, **kwargs)
         try:
             code = super().main(*args, **kwargs)
+        except (Interrupted, KeyboardInterrupt):
+            interrupted()
         except typer.TyperException as exc:  # typer's click: usage errors, bad parameters
             ctx = getattr(exc, "ctx", None)
             if exc.format_message():  # empty: no arguments at all, and the help is shown
@@ -108,6 +129,24 @@ class Commands(TyperGroup):
             err.print("aborted")
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise Interrupted from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted from None
+
+
+def interrupted() -> NoReturn:
+    """The one line and exit code of Ctrl-C (see the module doc)."""
+    _error("interrupted")
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def reported(command: Callable[P, R]) -> Callable[P, R]:
@@ -121,6 +160,8 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
             fail(str(exc))
         except OSError as exc:
             fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
+        except KeyboardInterrupt:
+            raise Interrupted from None
 
     return run
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import typer
 
-from eoepca_gitops.cli.common import EXIT_CHANGES, EXIT_OK, fail, project_dir, reported, say, stack_file
+from eoepca_gitops.cli.common import EXIT_CHANGES, EXIT_OK, fail, project_dir, reported, say, show, stack_file
 from eoepca_gitops.devcluster.tools import find_binary
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.review.changes import Review
@@ -107,7 +107,7 @@ def diff(
         Format.markdown: lambda r: markdown(r, max_chars),
         Format.json: as_json,
     }
-    typer.echo(formats[output](review), nl=False)
+    show(formats[output](review), nl=False)
     if review.errors:  # what the review found wrong: shown in it, and one line here
         more = len(review.errors) - 1
         fail(review.errors[0] + (f" (and {more} more error(s), in the output)" if more else ""))
