@@ -62,6 +62,7 @@ __all__ = [
     "read_file",
     "read_text",
     "remove_file",
+    "resolved",
     "walk",
     "write_file",
     "write_files",
@@ -89,6 +90,11 @@ def _why(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "a symlink loop"
     return exc.strerror or str(exc)
+
+
+def resolved(path: Path) -> Path:
+    """`path` with every symlink resolved (Path.resolve); PathError for a loop or a path too long."""
+    return _resolve(path)
 
 
 def _resolve(path: Path) -> Path:

@@ -24,10 +24,10 @@ from pathlib import Path, PurePosixPath
 from eoepca_gitops.errors import GitopsError, PathError
 from eoepca_gitops.files import (
     check_writable,
-    inside,
     no_interrupt,
     read_file,
     remove_file,
+    resolved,
     write_file,
     write_files,
 )
@@ -110,9 +110,9 @@ def _refuse_holders(out: Path, what: str, keep: Iterable[Path]) -> Path:
         raise PathError(f"{what}: a symlink; give the folder itself")
     if out.exists() and not out.is_dir():
         raise PathError(f"{what}: not a folder")
-    real = inside(Path("/"), out)  # its symlinks resolved, a loop refused
+    real = resolved(out)
     for kept in (Path.home(), *keep):
-        kept = inside(Path("/"), kept)
+        kept = resolved(kept)
         if real == kept or real in kept.parents:
             raise PathError(f"{what}: it is or holds {kept}; choose a new or empty folder")
     return real

@@ -29,6 +29,7 @@ from typer.core import TyperGroup
 
 from eoepca_gitops.credentials import literal, shown
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import resolved
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import defaults
@@ -181,7 +182,7 @@ def duration(value: str | float) -> float:
 
 def project_dir(start: Path | None = None) -> Path:
     """The folder holding Pulumi.yaml: the given one or the nearest parent of the working directory."""
-    here = (start or Path.cwd()).resolve()
+    here = resolved(start or Path.cwd())
     for folder in (here, *here.parents):
         if (folder / "Pulumi.yaml").is_file():
             return folder

@@ -21,7 +21,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import ConfigError, GitopsError
-from eoepca_gitops.files import MAX_FILE_BYTES, decoded, read_file, write_file
+from eoepca_gitops.files import MAX_FILE_BYTES, decoded, read_file, resolved, write_file
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import FluxConfig
 
@@ -89,7 +89,10 @@ def manifest_path(flux: FluxConfig, *, file: str, base_dir: Path) -> Path:
     """The install manifest for flux.version; raises ConfigError naming the key when there is none."""
     key = f"{defaults.CONFIG_NAMESPACE}:flux"
     if flux.manifest:
-        local = (base_dir / flux.manifest).resolve()
+        try:
+            local = resolved(base_dir / flux.manifest)
+        except GitopsError as exc:
+            raise ConfigError(file, f"{key}.manifest", str(exc)) from None
         for candidate in _local_candidates(local, flux.version):
             if candidate.is_file():
                 try:

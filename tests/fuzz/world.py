@@ -233,7 +233,7 @@ def check(
     view_on_2: bool = False,
 ) -> None:
     """The contract (see the module doc). `view_on_2`: exit code 2 may also be `status --stack`'s
-    view of a cluster it cannot read (its documented meaning), line by line."""
+    view of a cluster it cannot read (its documented meaning), as a table or JSON."""
     exc = outcome.exception
     assert exc is None or isinstance(exc, SystemExit), f"{type(exc).__name__}: {exc}\n{outcome.output}"
     assert outcome.exit_code in codes, f"exit {outcome.exit_code}:\n{outcome.output}"
@@ -242,9 +242,10 @@ def check(
     lines = [line for line in outcome.output.splitlines() if line.strip()]
     if logs:  # the poller's JSON log lines are its output; anything else is one error line
         lines = [line for line in lines if not line.startswith("{")]
-    if outcome.exit_code == 130 or (
-        outcome.exit_code == 2 and not (view_on_2 and "cannot tell" in outcome.output)
-    ):
+    if outcome.exit_code == 130:  # what the command printed before Ctrl-C, then the one line
+        assert lines[-1] == "error: interrupted", outcome.output
+        assert sum(line.startswith("error: ") for line in lines) == 1, outcome.output
+    elif outcome.exit_code == 2 and not view_on_2:
         assert len(lines) == 1 and lines[0].startswith("error: "), outcome.output
     assert SECRET not in outcome.output, outcome.output
     assert SENTINEL not in outcome.output, outcome.output
