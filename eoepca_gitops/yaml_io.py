@@ -148,7 +148,9 @@ class KubeLoader(Composer, yaml.CSafeLoader):
         """A scalar its tag cannot read (`!!int abc`) is a YAMLError at its line, never a ValueError."""
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, OverflowError, UnicodeError) as exc:
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # PyYAML's constructors fail as they may (`!!timestamp x`: AttributeError)
             raise RefusedYamlError(
                 f"a {node.tag.rpartition(':')[2][:40]} value that cannot be read ({type(exc).__name__})",
                 node.start_mark,

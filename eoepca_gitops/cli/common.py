@@ -17,6 +17,7 @@ Anything else is a bug.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -59,6 +60,8 @@ __all__ = [
     "stdout_console",
 ]
 
+# A spinner's console (status); lines go out through typer.echo, which leaves no state behind when
+# Ctrl-C interrupts it.
 err = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
@@ -72,7 +75,7 @@ R = TypeVar("R")
 
 def say(message: str) -> None:
     """A progress or summary line on stderr, shown (see the module doc)."""
-    err.print(shown(message))
+    typer.echo(shown(message), err=True)
 
 
 def show(text: str, *, nl: bool = True) -> None:
@@ -100,7 +103,7 @@ def fail_each(messages: Iterable[str]) -> NoReturn:
 
 
 def _error(message: str) -> None:
-    err.print(f"error: {shown(message, one_line=True)}")
+    typer.echo(f"error: {shown(message, one_line=True)}", err=True)
 
 
 class Interrupted(Exception):
@@ -127,7 +130,7 @@ class Commands(TyperGroup):
                 _error(f"{exc.format_message()}{where}")
             sys.exit(exc.exit_code)
         except typer.Abort:
-            err.print("aborted")
+            typer.echo("aborted", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
 
@@ -210,7 +213,7 @@ def keep_stack_file(path: Path, *, force: bool) -> None:
 
 def load(stack: str, project: Path) -> tuple[Stack, StackManifests]:
     path = stack_file(project, stack)
-    if not path.is_file():
+    if not os.path.lexists(path):
         known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project.glob("Pulumi.*.yaml"))
         raise GitopsError(f"{path.name}: no such stack file (stacks here: {', '.join(known) or 'none'})")
     model = load_stack_file(path, project / defaults.BLOCKS_DIR)

@@ -218,7 +218,7 @@ def lay_shape(w: World, shape: Shape) -> None:
     elif kind == "dangling":
         path.symlink_to(w.root / "nowhere")
     elif kind in ("deep", "very-deep"):
-        _chain(path, 80 if kind == "deep" else 10_000)
+        chain(path, 80 if kind == "deep" else 10_000)
     elif kind == "folder":
         path.mkdir()
     elif kind == "empty":
@@ -232,7 +232,7 @@ def lay_shape(w: World, shape: Shape) -> None:
             (path / os.fsdecode(name)).write_bytes(b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
 
 
-def _chain(top: Path, depth: int) -> None:
+def chain(top: Path, depth: int) -> None:
     """`top`/d/d/.../d (depth folders) with a manifest at the bottom, made through folder descriptors
     (the whole path is longer than a path may be)."""
     top.mkdir()

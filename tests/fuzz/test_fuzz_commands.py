@@ -106,11 +106,13 @@ def _lay(w: World, shapes: tuple[i.Shape, ...]) -> None:
                 i.lay_shape(w, shape)
 
 
-def _own_out(w: World, out: str) -> tuple[Path, ...]:
+def _own_out(w: World, out: str, *, into_project: bool = False) -> tuple[Path, ...]:
     """What a command told to write into `out` may change: the folder, unless it is one no command
-    may write into (the world's own folders, outside)."""
-    path = w.path(out)
-    refused = {w.root, w.project, w.home, w.outside, Path("/"), w.root / "out-link"}
+    may write into (the world's own folders, outside; the project, but for import)."""
+    path = w.path(out) if out != "." else w.project  # the working folder is the project
+    refused = {w.root, w.home, w.outside, Path("/"), w.root / "out-link"}
+    if not into_project:
+        refused.add(w.project)
     if path in refused or not path.is_absolute():
         return ()
     while not path.parent.exists():  # the folders it makes on the way
@@ -345,7 +347,8 @@ def _import(case: Import) -> None:
         _lay(w, case.shapes)
         i.lay_out_folder(w, case.out)
         argv = ["import", case.path, "--stack", case.stack, "--repo-root", "{root}/repo", "--out", case.out]
-        outcome = run(w, _argv(w, argv + ["--force"] * case.force), own=_own_out(w, case.out))
+        own = _own_out(w, case.out, into_project=True)
+        outcome = run(w, _argv(w, argv + ["--force"] * case.force), own=own)
         check(outcome, frozenset({0, 2}))
 
 
