@@ -36,6 +36,7 @@ from eoepca_gitops.credentials import plain_credential
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.types import parse_duration
+from eoepca_gitops.poller.conditions import Phase
 from eoepca_gitops.poller.decide import DriftMode, Policy
 from eoepca_gitops.poller.log import configure, log_event
 from eoepca_gitops.poller.state import StateStore
@@ -284,10 +285,10 @@ def poll(
             metrics,
         )
         holder["loop"] = loop
-        if once:
-            all_synced = loop.run_once()
-        else:
-            loop.run(stop)
+        loop.run(stop, once=once)
+        if once and stop.is_set():
+            raise KeyboardInterrupt  # Ctrl-C or SIGTERM cut the one round short: updates were cancelled
+        all_synced = not once or all(store.get(s).phase is Phase.SYNCED for s in stack)
         flush = getattr(store.backend, "flush", None)
         if flush is not None:  # a ConfigMap write that failed is tried once more
             flush()

@@ -349,11 +349,17 @@ class PollLoop:
                     )
                 )
 
-    def run(self, stop: threading.Event) -> None:
-        """Ticks until `stop` is set, then shuts down with the grace period."""
+    def run(self, stop: threading.Event, *, once: bool = False) -> None:
+        """Ticks until `stop` is set (`once`: one tick, waited for), then shuts down with the grace period."""
         self.recover_all()
         while not stop.is_set():
             wake = self.tick()
+            if once:
+                with self._lock:
+                    running = list(self.busy.values())
+                while running and not stop.is_set():
+                    running = list(wait_futures(running, timeout=0.2).not_done)
+                break
             delay = self.config.interval
             if wake is not None:
                 delay = max(0.05, min(delay, wake - self.clock()))
@@ -363,17 +369,6 @@ class PollLoop:
             while not stop.is_set() and not self.wake.is_set() and time.monotonic() < deadline:
                 stop.wait(min(0.2, max(0.0, deadline - time.monotonic())))
         self.shutdown()
-
-    def run_once(self) -> bool:
-        """One round (recover, read the branch, start what is due and wait for it), then shut down;
-        True when every stack is synced afterwards (`poll --once`)."""
-        self.recover_all()
-        self.tick()
-        with self._lock:
-            running = list(self.busy.values())
-        wait_futures(running)
-        self.shutdown()
-        return all(self.store.get(s).phase is c.Phase.SYNCED for s in self.config.stacks)
 
     def shutdown(self) -> None:
         from .automation import interrupt_pulumi_children  # the only pulumi-importing module

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -102,7 +103,7 @@ def _lay(w: World, shapes: tuple[i.Shape, ...]) -> None:
     for shape in shapes:
         parent = w.path(shape.path).parent
         if os.path.realpath(parent) == str(parent):  # never through a link an earlier shape made
-            with contextlib.suppress(FileExistsError, NotADirectoryError):  # under a file it made
+            with contextlib.suppress(OSError):  # under a file or a loop an earlier shape made
                 i.lay_shape(w, shape)
 
 
@@ -586,7 +587,31 @@ def _valid_world(w: World) -> None:
 
 
 def _interrupted_run(w: World, argv: list[str], at: int | None, own: str) -> tuple[Outcome, int]:
-    """The command, SIGINT sent at its `at`-th Python call (None: counts its calls)."""
+    """The command, SIGINT sent at its `at`-th Python call (None: counts its calls), in a forked
+    process: an interrupt may leave a library's cache half built, as it would in a real run, where the
+    process ends there; the fuzzer's own process must go on unharmed."""
+    before = snapshot(w.root)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and never returns
+        try:
+            os.close(read)
+            result = _traced(w, argv, at)
+            with os.fdopen(write, "wb") as pipe:
+                pickle.dump(result, pipe)
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(child, 0)
+    assert data, "the forked command died without a word"
+    code, output, exc, calls = pickle.loads(data)
+    owned = (w.path(own),) if own else ()
+    return outcome_of(w, before, code, output, exc, owned), calls
+
+
+def _traced(w: World, argv: list[str], at: int | None) -> tuple[int, str, BaseException | None, int]:
     calls = 0
     inside = False
     main = common.Commands.main
@@ -606,20 +631,20 @@ def _interrupted_run(w: World, argv: list[str], at: int | None, own: str) -> tup
             if calls == at:
                 signal.raise_signal(signal.SIGINT)
 
-    before = snapshot(w.root)
     common.Commands.main = counting_main  # type: ignore[method-assign]
-    try:
-        with isolated(w):
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            sys.settrace(tracer)
-            try:
-                result = runner.invoke(app, _argv(w, argv))
-            finally:
-                sys.settrace(None)
-    finally:
-        common.Commands.main = main  # type: ignore[method-assign]
-    owned = (w.path(own),) if own else ()
-    return outcome_of(w, before, result.exit_code, result.output, result.exception, owned), calls
+    with isolated(w):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.settrace(tracer)
+        try:
+            result = runner.invoke(app, _argv(w, argv))
+        except BaseException as escaped:  # what escaped the command: reported as its exception
+            return -1, "", RuntimeError(f"{type(escaped).__name__} escaped: {escaped}"), calls
+        finally:
+            sys.settrace(None)
+    bug = result.exception
+    if bug is not None and not isinstance(bug, SystemExit):
+        return result.exit_code, result.output, RuntimeError(f"{type(bug).__name__}: {bug}"), calls
+    return result.exit_code, result.output, None, calls
 
 
 def _files(folder: Path) -> dict[str, bytes]:
