@@ -49,10 +49,10 @@ EXAMPLES = {
     "render": 45,
     "import": 30,
     "new-cluster": 30,
-    "diff": 12,
-    "status": 40,
-    "poll": 20,
-    "operate": 16,
+    "diff": 8,
+    "status": 30,
+    "poll": 16,
+    "operate": 12,
     "interrupt": 16,
     "entry-point": 4,
 }
@@ -509,7 +509,9 @@ def _poll(case: Poll) -> None:
             case.branch,
             "--once",
         ]
-        check(run(w, _argv(w, argv), own=(w.state,)), frozenset({0, 1, 2}), logs=True)
+        # a state folder linked elsewhere is where the user's state lives: written there
+        own = (w.state, *((w.outside,) if w.state.is_symlink() else ()))
+        check(run(w, _argv(w, argv), own=own), frozenset({0, 1, 2}), logs=True)
 
 
 def test_poll_once() -> None:
@@ -718,9 +720,8 @@ def _entry(case: tuple[Render, float | None]) -> None:
             time.sleep(interrupt_after)
             proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=HANG_SECONDS)
-        if proc.returncode == -signal.SIGINT:  # before the interpreter set its handler: as a shell sees it
-            assert not output, output
-            return
+        if proc.returncode == -signal.SIGINT or "Fatal Python error: init_import_site" in output:
+            return  # before the program runs or after it ends, Ctrl-C is the interpreter's (see the table)
         check(outcome_of(w, before, proc.returncode, output, None, (w.root / "out",)), frozenset({0, 2, 130}))
 
 
