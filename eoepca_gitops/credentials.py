@@ -22,7 +22,7 @@ as, not a credential), a credential in a URL's query (`?token=`, `&password=`, `
 secret (Slack, Microsoft Teams, Discord, Telegram), a private key. A part made only of `${var}`
 references (Flux substitution) is a reference, not a credential.
 
-Scanning is linear in the length of the text (a 10 MB value takes well under a second: bench 12):
+Scanning is linear in the length of the text (a 10 MB value takes well under a second: bench 14):
 URLs are found from their `://` and read up to where their authority ends, never twice; every
 pattern starts at a literal or at the start of a run of name characters, and its repetitions are
 possessive, so no regular expression tries a position again after failing there.
@@ -93,14 +93,22 @@ _SECRET_WORDS = ("pass", "pwd", "secret", "token", "api", "credential")  # what 
 _SECRET_NAME = re.compile(
     r"PASSPHRASE|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_?KEY", re.IGNORECASE
 )
-# The last word of a key that holds a secret (`DB_PASSWORD`, `apiToken`, `client-secret`), or its
-# last two (`apiKey`, `privateKey`); a key that names where a secret is (`secretRef`,
-# `passwordSecretName`) ends otherwise.
-_KEY_WORDS = re.compile(r"[A-Z]?[a-z0-9]++|[A-Z0-9]++(?![a-z])")
-_SECRET_LAST_WORDS = frozenset(
-    {"password", "passwd", "pwd", "passphrase", "token", "secret", "credential", "credentials"}
+# What the name of a key holding a secret ends with, once lower-cased without `_` and `-`.
+_SECRET_ENDINGS = tuple(
+    f"{word}{plural}"
+    for word in (
+        "password",
+        "passwd",
+        "passphrase",
+        "token",
+        "secret",
+        "secretkey",
+        "apikey",
+        "privatekey",
+        "credential",
+    )
+    for plural in ("", "s")
 )
-_SECRET_LAST_PAIRS = frozenset({"apikey", "privatekey", "secretkey"})
 # C0 and C1 control characters but tab and newline.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Shorter values are too common as plain words ("true", "dev") to be replaced everywhere.
@@ -248,7 +256,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 def redact_value(value: Any, secrets: Iterable[str] = (), keep: frozenset[str] = frozenset()) -> Any:
     """`value` (JSON-like: dicts, lists, strings) with every string redacted (`redact`) and the
-    string under a key whose name says secret (`secret_key`) replaced whole, except the keys of
+    string under a key whose name says secret (`secret_key`) replaced whole (one masked already, as
+    `*** (changed)`, stays), except the keys of
     mappings and the strings under the keys in `keep`: identifiers the program made (a stack's
     name, a revision), which a secret value that happens to equal a plain word (a passphrase `local`
     for the stack `local`) must not overwrite, or the document no longer says what it is about."""
@@ -260,7 +269,7 @@ def redact_value(value: Any, secrets: Iterable[str] = (), keep: frozenset[str] =
             k: v
             if k in keep and isinstance(v, str)
             else MASK
-            if isinstance(v, str) and v and secret_key(str(k))
+            if isinstance(v, str) and v and secret_key(str(k)) and not v.startswith(MASK)
             else redact_value(v, secrets, keep)
             for k, v in value.items()
         }
@@ -279,12 +288,11 @@ def secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
-def secret_key(key: str) -> bool:
-    """True for a mapping key whose value is a secret by its last word(s): `password`, `DB_PASSWORD`,
-    `apiToken`, `client-secret`, `apiKey`; not `secretRef` or `passwordSecretName`, which say where
-    one is."""
-    words = [w.lower() for w in _KEY_WORDS.findall(key[:200])]
-    return bool(words) and (words[-1] in _SECRET_LAST_WORDS or "".join(words[-2:]) in _SECRET_LAST_PAIRS)
+def secret_key(name: str) -> bool:
+    """A mapping key whose value is a secret: its name, lower-cased without `_` and `-`, ends with a
+    secret's (`password`, `DB_PASSWORD`, `adminPassword`, `apiToken`, `client-secret`, `apiKey`); not
+    `secretName` or `passwordSecretRef`, which say where one is."""
+    return name.replace("_", "").replace("-", "").lower().endswith(_SECRET_ENDINGS)
 
 
 def literal(text: str, *, one_line: bool = False) -> str:

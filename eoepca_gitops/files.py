@@ -323,7 +323,7 @@ def check_writable(root: Path, rel: str, *, replace: bool) -> None:
         raise PathError(f"{target}: cannot write: {exc.strerror or exc}") from None
 
 
-def write_files(root: Path, files: Mapping[str, str], *, replace: Callable[[str], bool]) -> None:
+def write_files(root: Path, files: Mapping[str, str | bytes], *, replace: Callable[[str], bool]) -> None:
     """Writes each of `files` (relative path -> content) with write_file, after checking them all."""
     for rel in sorted(files):
         check_writable(root, rel, replace=replace(rel))
@@ -332,7 +332,7 @@ def write_files(root: Path, files: Mapping[str, str], *, replace: Callable[[str]
             write_file(root, rel, content, replace=replace(rel))
 
 
-def write_file(root: Path, rel: str, content: str, *, replace: bool, durable: bool = False) -> Path:
+def write_file(root: Path, rel: str, content: str | bytes, *, replace: bool, durable: bool = False) -> Path:
     """Writes `content` to root/rel as described in the module doc; returns the path written.
     `durable`: on the disk before it replaces the file (a state a restart reads)."""
     parts = _parts(root, rel)
@@ -341,11 +341,13 @@ def write_file(root: Path, rel: str, content: str, *, replace: bool, durable: bo
         with _folders(root, parts[:-1], create=True) as fds:
             folder, name = fds[-1], parts[-1]
             _writable(_entry(name, folder), target, replace=replace)
-            tmp = f".{name[:200]}.{os.getpid()}.tmp"
+            # unique to this thread: two threads may write the same file (a chart both releases use)
+            tmp = f".{name[:200]}.{os.getpid()}.{threading.get_ident()}.tmp"
             fd = os.open(tmp, _NEW_FILE_FLAGS, 0o644, dir_fd=folder)
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(content)
+                data = content.encode("utf-8") if isinstance(content, str) else content
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
                     if durable:
                         handle.flush()
                         os.fsync(handle.fileno())
