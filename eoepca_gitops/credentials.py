@@ -90,6 +90,7 @@ _KEY_RUN = re.compile(r"[\w.-]++(?P<sep>[ \t]*+[=:]\s*+)?")
 _ASSIGNED_VALUE = re.compile(r"\"[^\"]*+\"|'[^']*+'|[^\s,;&\"'}\]]++")
 _SECRET_WORD = re.compile(r"password|passwd|pwd|passphrase|secret|token|api_?key|credential")
 _SECRET_WORDS = ("pass", "pwd", "secret", "token", "api", "credential")  # what _SECRET_WORD needs
+_SECRET_WORDS_ALONE = frozenset({"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey"})
 _SECRET_NAME = re.compile(
     r"PASSPHRASE|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_?KEY", re.IGNORECASE
 )
@@ -173,9 +174,7 @@ def _lower(text: str) -> str:
 
 def _assignments(text: str, low: str) -> Iterator[tuple[int, int]]:
     """(start, end) of the value of every `name=value` whose name holds a secret word, and of every
-    `name: value` whose name, in one case, ends with one (`token: x`, `DB_PASSWORD: x`): not a path,
-    a namespaced key or a camelCase key name, as messages name them (`passwd.yaml: not found`,
-    `ns:gitPassword: missing`, `its secret gitPassword: set it`)."""
+    `name: value` whose name is a credential's (`_colon_key`) and not namespaced (`ns:gitPassword:`)."""
     if not any(word in low for word in _SECRET_WORDS):
         return
     after = 0
@@ -187,18 +186,22 @@ def _assignments(text: str, low: str) -> Iterator[tuple[int, int]]:
                 continue
         else:
             key = text[run.start() : run.start("sep")]
-            one_case = key in (key.lower(), key.upper())
-            if (
-                not one_case
-                or "." in key
-                or text[run.start() - 1 : run.start()] == ":"
-                or not secret_key(key)
-            ):
+            if not _colon_key(key) or text[run.start() - 1 : run.start()] == ":":
                 continue
         value = _ASSIGNED_VALUE.match(low, run.end())
         if value:
             after = value.end()
             yield value.start(), value.end()
+
+
+def _colon_key(key: str) -> bool:
+    """Whether `key: value` in free text is a credential's: the key one secret word (`token`,
+    `password`) or a compound one in one case (`DB_PASSWORD`, `client-secret`); not a path
+    (`passwd.yaml`), a camelCase key name or prose (`its secret gitPassword: ...`, `sealed secrets:`)."""
+    if key.lower() in _SECRET_WORDS_ALONE:
+        return True
+    compound = ("_" in key or "-" in key) and "." not in key and key in (key.lower(), key.upper())
+    return compound and secret_key(key)
 
 
 def plain_credential(text: str) -> str | None:
