@@ -643,10 +643,13 @@ def _traced(w: World, argv: list[str], at: int | None) -> tuple[int, str, BaseEx
             return -1, "", RuntimeError(f"{type(escaped).__name__} escaped: {escaped}"), calls
         finally:
             sys.settrace(None)
+    # Each stream as captured on its own: the runner's mixed copy of both is Python code that Ctrl-C
+    # may cut between its two writes (a terminal has no such copy).
+    output = result.stdout + result.stderr
     bug = result.exception
     if bug is not None and not isinstance(bug, SystemExit):
-        return result.exit_code, result.output, RuntimeError(f"{type(bug).__name__}: {bug}"), calls
-    return result.exit_code, result.output, None, calls
+        return result.exit_code, output, RuntimeError(f"{type(bug).__name__}: {bug}"), calls
+    return result.exit_code, output, None, calls
 
 
 def _files(folder: Path) -> dict[str, bytes]:
