@@ -52,6 +52,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_TREE_DEPTH",
     "MAX_TREE_ENTRIES",
+    "OutsideError",
     "check_writable",
     "decoded",
     "files_under",
@@ -92,6 +93,10 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+class OutsideError(PathError):
+    """What `inside` raises for a path that leads out of its root."""
+
+
 def resolved(path: Path) -> Path:
     """`path` with every symlink resolved (Path.resolve); PathError for a loop or a path too long."""
     return _resolve(path)
@@ -104,6 +109,8 @@ def _resolve(path: Path) -> Path:
         raise PathError(f"{path}: a symlink loop") from None
     except OSError as exc:
         raise PathError(f"{path}: cannot follow: {_why(exc)}") from None
+    except ValueError:  # a NUL character, which no path may hold
+        raise PathError(f"{literal(str(path), one_line=True)}: not a path (a NUL character)") from None
 
 
 def inside(root: Path, path: Path | str) -> Path:
@@ -111,7 +118,7 @@ def inside(root: Path, path: Path | str) -> Path:
     real_root = _resolve(root)
     real = _resolve(root / path)
     if real != real_root and real_root not in real.parents:
-        raise PathError(f"{path}: leads outside {root} (to {real})")
+        raise OutsideError(f"{path}: leads outside {root} (to {real})")
     return real
 
 
@@ -143,6 +150,8 @@ def read_bytes(path: Path | str, *, root: Path | None = None, limit: int = MAX_F
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         raise PathError(f"{path}: cannot read: {_why(exc)}") from None
+    except ValueError:
+        raise PathError(f"{literal(str(path), one_line=True)}: not a path (a NUL character)") from None
     try:
         found = os.fstat(fd)
         kind = _kind(found.st_mode)  # swapped meanwhile

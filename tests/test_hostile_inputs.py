@@ -509,6 +509,8 @@ CASES = [
     Case("new-from-key-not-a-string", NEW, (FILE, "config.1", "a key must be a string"), stack_text("config:\n  1: x\n")),
     Case("out-a-symlink-loop", ["render", "-s", "test", "-o", "{tmp}/loop", "--project", "{project}"], ("--out", "a symlink"), link_to("loop", "loop")),
     Case("project-a-symlink-loop", ["render", "-s", "test", "-o", "{tmp}/out", "--project", "{tmp}/loop"], ("loop", "a symlink loop"), link_to("loop", "loop")),
+    Case("import-path-a-nul", IMPORT, ("spec.path", "not a path (a NUL character)"), flux_tree({"clusters/dev/apps.yaml": apps_kustomization("\x00")})),  # found by the fuzzer
+    Case("flux-layer-path-a-nul", [*RENDER, "--flux-layer"], ("spec.path", "not a path (a NUL character)"), block("extra", a_block(namespaces=["extra"], kustomization={"path": "a\x00b"}))),
     Case("import-tree-symlink-loop", IMPORT, ("apps/loop.yaml", "a symlink loop"), both(flux_tree(), link_to("repo/apps/loop.yaml", "loop.yaml"))),
     Case("import-tree-10000-deep", IMPORT, ("nested more than 64 folders",), both(flux_tree(), chain_at("repo/apps/deep", 10_000))),
     Case("import-tree-name-not-utf8", IMPORT, ("caf\\udce9.yaml", "not UTF-8", "rename it"), both(flux_tree(), named("repo/apps", b"caf\xe9.yaml"))),

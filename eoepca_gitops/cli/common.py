@@ -106,10 +106,6 @@ def _error(message: str) -> None:
     typer.echo(f"error: {shown(message, one_line=True)}", err=True)
 
 
-class Interrupted(Exception):
-    """Ctrl-C, carried out of click (which would print an empty line and abort with code 1)."""
-
-
 class Commands(TyperGroup):
     """The command group: a usage error is one `error:` line with exit code 2, as any other error,
     instead of click's usage block or typer's panel."""
@@ -121,7 +117,7 @@ class Commands(TyperGroup):
             return super().main(*args, **kwargs)
         try:
             code = super().main(*args, **kwargs)
-        except (Interrupted, KeyboardInterrupt):
+        except KeyboardInterrupt:  # before typer's own handler
             interrupted()
         except typer.TyperException as exc:  # typer's click: usage errors, bad parameters
             ctx = getattr(exc, "ctx", None)
@@ -132,19 +128,9 @@ class Commands(TyperGroup):
         except typer.Abort:
             typer.echo("aborted", err=True)
             sys.exit(1)
+        if code == EXIT_INTERRUPTED:  # typer's word for a Ctrl-C anywhere in the command: no line
+            interrupted()
         sys.exit(code if isinstance(code, int) else EXIT_OK)
-
-    def make_context(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().make_context(*args, **kwargs)
-        except KeyboardInterrupt:
-            raise Interrupted from None
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            raise Interrupted from None
 
 
 def interrupted() -> NoReturn:
@@ -164,8 +150,6 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
             fail(str(exc))
         except OSError as exc:
             fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
-        except KeyboardInterrupt:
-            raise Interrupted from None
 
     return run
 
