@@ -46,6 +46,8 @@ FUNCTIONS = {
     "shutil.copy2": _WRITE,
     "shutil.copyfile": _WRITE,
     "shutil.copytree": _WRITE,
+    "tempfile.NamedTemporaryFile": _WRITE,
+    "tempfile.mkstemp": _WRITE,
     "tarfile.open": "tarfile.open(fileobj=...) of bytes read through files",
     "yaml.load": "yaml_io.load / load_file",
     "yaml.load_all": "yaml_io.load_all / load_all_file",

@@ -23,6 +23,7 @@ import typer
 from eoepca_gitops.cli.common import EXIT_CHANGES, EXIT_OK, fail, project_dir, reported, say, show, stack_file
 from eoepca_gitops.devcluster.tools import find_binary
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import write_file
 from eoepca_gitops.review.changes import Review
 from eoepca_gitops.review.helm_layer import Renderer, helm_renderer
 from eoepca_gitops.review.json_format import as_json
@@ -101,7 +102,7 @@ def diff(
             raise OpenAPIMissingError(f"{exc}; or diff with --no-validate") from None
     review = Review(against, "working tree", reviews)
     if json_out is not None:
-        json_out.write_text(as_json(review), encoding="utf-8")
+        write_file(json_out.parent, json_out.name, as_json(review), replace=True)
     formats: dict[Format, Callable[[Review], str]] = {
         Format.text: text,
         Format.markdown: lambda r: markdown(r, max_chars),

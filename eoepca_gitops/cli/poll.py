@@ -34,6 +34,7 @@ import typer
 from eoepca_gitops.cli.common import duration, reported
 from eoepca_gitops.credentials import plain_credential
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import write_file
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.types import parse_duration
 from eoepca_gitops.poller.conditions import Phase
@@ -80,7 +81,12 @@ def _tied_pulumi(work: Path, pulumi: Path | None) -> Path | None:
     (root / "bin").mkdir(parents=True, exist_ok=True)
     script = root / "bin" / "pulumi"
     script.unlink(missing_ok=True)  # a link to the binary, as earlier versions made it
-    script.write_text(f'#!/bin/sh\nexec {shlex.join(tied_to_this_process([binary]))} "$@"\n')
+    write_file(
+        script.parent,
+        script.name,
+        f'#!/bin/sh\nexec {shlex.join(tied_to_this_process([binary]))} "$@"\n',
+        replace=True,
+    )
     script.chmod(0o755)
     return root
 
