@@ -102,7 +102,7 @@ bench: venv tools
 FUZZ_MINUTES ?= 30
 FUZZ_SEED ?= $(shell date +%s)
 fuzz: venv
-	FUZZ_MINUTES=$(FUZZ_MINUTES) FUZZ_SEED=$(FUZZ_SEED) nice -n 10 $(VENV)/bin/pytest tests/fuzz -q -p no:cacheprovider
+	FUZZ_MINUTES=$(FUZZ_MINUTES) FUZZ_SEED=$(FUZZ_SEED) nice -n 10 env $(PYTEST) tests/fuzz -q -p no:cacheprovider
 
 # niced and one worker by default: the machine is shared; the times per module are in the results file
 MODULES ?=

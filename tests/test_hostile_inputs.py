@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from typer._click.core import Context  # the click typer carries
 from typer.testing import CliRunner
 
 from eoepca_gitops.cli.main import app
@@ -31,6 +32,7 @@ from eoepca_gitops.owned_folder import MARKER
 from tests.fuzz.inputs import chain
 from tests.fuzz.world import snapshot
 from tests.helpers import SHARED
+from tests.import_trees import flux_kustomization
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
 NS = "eoepca-gitops"
@@ -234,20 +236,7 @@ def previous_render(project: Path, tmp: Path) -> None:
 
 def apps_kustomization(path: str = "./apps", **spec: Any) -> str:
     """The Flux Kustomization clusters/dev applies (the tree's one block)."""
-    return yaml.safe_dump(
-        {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": "apps", "namespace": "flux-system"},
-            "spec": {
-                "interval": "10m",
-                "path": path,
-                "prune": True,
-                "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
-                **spec,
-            },
-        }
-    )
+    return yaml.safe_dump(flux_kustomization("apps", path, **spec))
 
 
 DEMO = "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo, namespace: demo}\ndata: {host: demo.example.org}\n"
@@ -617,6 +606,27 @@ def test_a_lone_stalled_condition_is_shown(world: tuple[Path, Path, Path]) -> No
     result = runner.invoke(app, ["status", "--state-file", str(tmp / "state.json")])
     assert result.exit_code == 0, result.output
     assert "stalled" in result.output and "gave up" in result.output
+
+
+def test_ctrl_c_in_clicks_teardown_is_one_line(
+    world: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C after the command, while click closes its context: typer made it exit 130 without a
+    word (found by the fuzzer)."""
+    tmp, project, _ = world
+    close = Context._close_with_exception_info
+
+    def interrupted_close(ctx: Context, *exc_info: Any) -> Any:
+        closed = close(ctx, *exc_info)
+        if ctx.parent is None:
+            raise KeyboardInterrupt
+        return closed
+
+    monkeypatch.setattr(Context, "_close_with_exception_info", interrupted_close)
+    result = runner.invoke(app, [a.format(project=project, tmp=tmp) for a in RENDER])
+    assert result.exit_code == 130, result.output
+    assert result.output.splitlines()[-1] == "error: interrupted", result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("after", [0.0, 0.05, 0.3, 1.0])

@@ -40,6 +40,7 @@ from tests.fuzz.world import (
     snapshot,
     world,
 )
+from tests.import_trees import flux_kustomization
 
 COUNTS: dict[str, int] = {}
 SEED = int(os.environ.get("FUZZ_SEED", "20261207"))
@@ -239,21 +240,7 @@ def test_render() -> None:
 
 # -- import -------------------------------------------------------------------------------------------
 def _kustomization(path: Any = "./apps", **spec: Any) -> str:
-    path, spec = i.expand(path), i.expand(spec)
-    return yaml.safe_dump(
-        {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": "apps", "namespace": "flux-system"},
-            "spec": {
-                "interval": "10m",
-                "path": path,
-                "prune": True,
-                **spec,
-                "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
-            },
-        }
-    )
+    return yaml.safe_dump(flux_kustomization("apps", i.expand(path), **i.expand(spec)))
 
 
 def _source(kind: str, url: Any) -> str:
