@@ -30,6 +30,7 @@ possessive, so no regular expression tries a position again after failing there.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -86,8 +87,10 @@ _PRIVATE_KEY = re.compile(
 # each run of name characters once, whole (the separator is optional, so a match never fails after
 # reading a run), and the name is then judged by _SECRET_WORD; only a text holding one of
 # _SECRET_WORDS is read so.
-_KEY_RUN = re.compile(r"[\w.-]++(?P<sep>[ \t]*+[=:]\s*+)?")
-_ASSIGNED_VALUE = re.compile(r"\"[^\"]*+\"|'[^']*+'|[^\s,;&\"'}\]]++")
+# A value in free text ends with its line: quotes on two lines are two strings' (JSON's `token:",`
+# and the next key), not one value.
+_KEY_RUN = re.compile(r"[\w.-]++(?P<sep>[ \t]*+[=:][ \t]*+)?")
+_ASSIGNED_VALUE = re.compile(r"\"[^\"\n]*+\"|'[^'\n]*+'|[^\s,;&\"'}\]]++")
 _SECRET_WORD = re.compile(r"password|passwd|pwd|passphrase|secret|token|api_?key|credential")
 _SECRET_WORDS = ("pass", "pwd", "secret", "token", "api", "credential")  # what _SECRET_WORD needs
 _SECRET_WORDS_ALONE = frozenset({"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey"})
@@ -309,3 +312,10 @@ def literal(text: str, *, one_line: bool = False) -> str:
 def shown(text: str, *, one_line: bool = False) -> str:
     """`text` as it may be shown (see the module doc)."""
     return literal(redact(text), one_line=one_line)
+
+
+def shown_json(value: Any, **options: Any) -> str:
+    """`value` as JSON as it may be shown: every string redacted (`redact_value`: masking the JSON
+    text could cut across a string's quotes, and it would be JSON no more) and every control
+    character escaped as JSON writes it, DEL too (which JSON leaves raw)."""
+    return json.dumps(redact_value(value), **options).replace("\x7f", "\\u007f")

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from eoepca_gitops.credentials import env_secrets, plain_credential, redact, redact_value, secret_name
+from eoepca_gitops.credentials import (
+    env_secrets,
+    plain_credential,
+    redact,
+    redact_value,
+    secret_name,
+    shown_json,
+)
 
 
 @pytest.mark.parametrize(
@@ -144,6 +153,12 @@ def test_a_longer_secret_holding_a_shorter_one_is_replaced_whole() -> None:
         ),
         ("its secret gitSshPrivateKey: pulumi config set", "its secret gitSshPrivateKey: pulumi config set"),
         ("sealed secrets: clusters/x/ holds them", "sealed secrets: clusters/x/ holds them"),
+        # a value ends with its line: JSON's `"...a token:",` and the next line's key are no value
+        (
+            '"text": "a user and a token:",\n  "commands": [',
+            '"text": "a user and a token:",\n  "commands": [',
+        ),
+        ("token:\n  'abc'", "token:\n  'abc'"),
     ],
 )
 def test_credentials_are_found_by_structure(text: str, shown: str) -> None:
@@ -174,3 +189,22 @@ def test_scanning_a_long_adversarial_value_is_linear(shape: str) -> None:
     text = shape * (1_000_000 // len(shape))
     assert len(redact(text)) <= len(text) + 3
     assert plain_credential(text) in (None, "an Authorization header")
+
+
+def test_json_shown_stays_json_with_every_credential_masked() -> None:
+    """Found by new-cluster --json (a step's text ending `token:`): masked as text, JSON was cut
+    across its quotes; each string is redacted on its own."""
+    doc = {
+        "text": "a user and a token:",
+        "run": 'git clone https://ci:pass word@h/r.git; echo "password=x\\"y"',
+        "DB_PASSWORD": "hunter22",
+        "odd": "\x7f\x1b[2J",
+    }
+    text = shown_json(doc, indent=2)
+    assert json.loads(text) == {
+        "text": "a user and a token:",
+        "run": 'git clone https://***@h/r.git; echo "password=***"y"',
+        "DB_PASSWORD": "***",
+        "odd": "\x7f\x1b[2J",
+    }
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in text.replace("\n", ""))

@@ -4,7 +4,8 @@ loading a stack file.
 Every message goes out through `show` (stdout), `say` (stderr), `fail` (the one `error:` line) or
 the console `stdout_console` gives (tables): each shows text `shown`, i.e. with every credential
 redacted (eoepca_gitops.credentials: found by structure, whatever the message is) and its control
-characters escaped (`literal`), never read as terminal markup or emoji codes.
+characters escaped (`literal`), never read as terminal markup or emoji codes. JSON goes out through
+`show_json`: redacted string by string, so that it stays JSON.
 
 Every command is wrapped by `reported`: a GitopsError, or an OSError (a disk full, a folder
 read-only: the machine's, not the program's, to fix), becomes one line on stderr and exit code 2.
@@ -28,7 +29,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from eoepca_gitops.credentials import literal, shown
+from eoepca_gitops.credentials import literal, shown, shown_json
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import resolved
 from eoepca_gitops.manifests.flux_release import load_install_manifest
@@ -81,6 +82,11 @@ def say(message: str) -> None:
 def show(text: str, *, nl: bool = True) -> None:
     """What a command prints as its result (a diff, a report, JSON) on stdout, shown."""
     typer.echo(shown(text), nl=nl)
+
+
+def show_json(value: Any, **options: Any) -> None:
+    """A command's result as JSON on stdout, shown as JSON (`shown_json`): it stays JSON."""
+    typer.echo(shown_json(value, **options))
 
 
 def stdout_console() -> Console:

@@ -15,7 +15,6 @@ line and exit 2, with nothing written.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from eoepca_gitops.cli.common import (
     reported,
     say,
     show,
+    show_json,
     stack_file,
 )
 from eoepca_gitops.errors import GitopsError
@@ -84,7 +84,7 @@ def _made_by_the_stack(copy: StackCopy, refs: list[Reference], name: str, git_pa
 
 def _print(checklist: Checklist, as_json_: bool, **extra: Any) -> None:
     if as_json_:
-        show(json.dumps({**as_json(checklist), **extra}, indent=2))
+        show_json({**as_json(checklist), **extra}, indent=2)
     else:
         show("\n".join(render_text(checklist)))  # text from a stack file: shown, no terminal codes
 

@@ -7,7 +7,6 @@ offline against the schemas the cluster would check them with (eoepca_gitops.sch
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import typer
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.cli.common import EXIT_ERROR, fail_each, load, project_dir, reported, say, show
+from eoepca_gitops.cli.common import EXIT_ERROR, fail_each, load, project_dir, reported, say, show_json
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import walk
 from eoepca_gitops.flux_layer import build_flux_layer
@@ -136,7 +135,7 @@ def validate_cmd(
             "errors": [dataclasses.asdict(p) for p in errors],
             "notes": [dataclasses.asdict(p) for p in problems if p.note],
         }
-        show(json.dumps(document, indent=2))
+        show_json(document, indent=2)
         if errors:
             raise typer.Exit(EXIT_ERROR)
         return
