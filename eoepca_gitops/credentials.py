@@ -88,9 +88,12 @@ _PRIVATE_KEY = re.compile(
 # reading a run), and the name is then judged by _SECRET_WORD; only a text holding one of
 # _SECRET_WORDS is read so.
 # A value in free text ends with its line: quotes on two lines are two strings' (JSON's `token:",`
-# and the next key), not one value.
-_KEY_RUN = re.compile(r"[\w.-]++(?P<sep>[ \t]*+[=:][ \t]*+)?")
-_ASSIGNED_VALUE = re.compile(r"\"[^\"\n]*+\"|'[^'\n]*+'|[^\s,;&\"'}\]]++")
+# and the next key), not one value. `key: value` has a space after its colon, as YAML's (an id such
+# as `secret:cacheAccessSecret` is no assignment).
+_KEY_RUN = re.compile(r"[\w.-]++(?P<sep>[ \t]*+(?:=[ \t]*+|:[ \t]++))?")
+_ASSIGNED_VALUE = re.compile(r"\$\{[^}$\n]*+\}|\"[^\"\n]*+\"|'[^'\n]*+'|[^\s,;&\"'}\]]++")
+# A blank the program asks the user to fill (`--from-file=password=<DB_PASSWORD_FILE>`): no secret.
+_BLANK = re.compile(r"<[A-Z0-9_]++>")
 _SECRET_WORD = re.compile(r"password|passwd|pwd|passphrase|secret|token|api_?key|credential")
 _SECRET_WORDS = ("pass", "pwd", "secret", "token", "api", "credential")  # what _SECRET_WORD needs
 _SECRET_WORDS_ALONE = frozenset({"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey"})
@@ -194,7 +197,9 @@ def _assignments(text: str, low: str) -> Iterator[tuple[int, int]]:
         value = _ASSIGNED_VALUE.match(low, run.end())
         if value:
             after = value.end()
-            yield value.start(), value.end()
+            found = text[value.start() : value.end()]
+            if not (_is_reference(found) or _BLANK.fullmatch(found)):
+                yield value.start(), value.end()
 
 
 def _colon_key(key: str) -> bool:
@@ -315,7 +320,18 @@ def shown(text: str, *, one_line: bool = False) -> str:
 
 
 def shown_json(value: Any, **options: Any) -> str:
-    """`value` as JSON as it may be shown: every string redacted (`redact_value`: masking the JSON
-    text could cut across a string's quotes, and it would be JSON no more) and every control
-    character escaped as JSON writes it, DEL too (which JSON leaves raw)."""
-    return json.dumps(redact_value(value), **options).replace("\x7f", "\\u007f")
+    """`value` as JSON as it may be shown: each string redacted on its own (masking the JSON text
+    could cut across a string's quotes, and it would be JSON no more; a document's secret-named
+    keys are the caller's to mask, `redact_value`) and every control character escaped as JSON
+    writes it, DEL too (which JSON leaves raw)."""
+    return json.dumps(_strings_redacted(value), **options).replace("\x7f", "\\u007f")
+
+
+def _strings_redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _strings_redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strings_redacted(v) for v in value]
+    return value

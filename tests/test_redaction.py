@@ -159,6 +159,10 @@ def test_a_longer_secret_holding_a_shorter_one_is_replaced_whole() -> None:
             '"text": "a user and a token:",\n  "commands": [',
         ),
         ("token:\n  'abc'", "token:\n  'abc'"),
+        ("step secret:cacheAccessSecret", "step secret:cacheAccessSecret"),
+        # what the user fills in or Flux substitutes is no secret
+        ("--from-file=password=<DB_PASSWORD_FILE>", "--from-file=password=<DB_PASSWORD_FILE>"),
+        ("password=${PW} next", "password=${PW} next"),
     ],
 )
 def test_credentials_are_found_by_structure(text: str, shown: str) -> None:
@@ -197,14 +201,14 @@ def test_json_shown_stays_json_with_every_credential_masked() -> None:
     doc = {
         "text": "a user and a token:",
         "run": 'git clone https://ci:pass word@h/r.git; echo "password=x\\"y"',
-        "DB_PASSWORD": "hunter22",
+        "secret": "cacheAccessSecret",  # a key's name: the caller's to mask a document's keys
         "odd": "\x7f\x1b[2J",
     }
     text = shown_json(doc, indent=2)
     assert json.loads(text) == {
         "text": "a user and a token:",
         "run": 'git clone https://***@h/r.git; echo "password=***"y"',
-        "DB_PASSWORD": "***",
+        "secret": "cacheAccessSecret",
         "odd": "\x7f\x1b[2J",
     }
     assert not any(ord(c) < 32 or ord(c) == 127 for c in text.replace("\n", ""))

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from eoepca_gitops.cli.common import err, load, project_dir, reported, show_json, shown, stdout_console
+from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.operations.status import ClusterStatus
@@ -150,7 +151,8 @@ def status(
             state_file or Path(defaults.POLLER_STATE_FILE), state_configmap, kube_namespace
         )
         if as_json:
-            show_json({n: s.to_json() for n, s in sorted(states.items())}, indent=2, sort_keys=True)
+            document = redact_value({n: s.to_json() for n, s in sorted(states.items())})
+            show_json(document, indent=2, sort_keys=True)
         else:
             _poller_table(where, states)
         return
@@ -169,7 +171,7 @@ def status(
             results.append(collect(model, manifests, root, preview=preview, state_file=state_file,
                                    progress=lambda m: spinner.update(_text(m))))  # fmt: skip
     if as_json:
-        payload = [r.to_json() for r in results]
+        payload = [redact_value(r.to_json()) for r in results]
         show_json(payload[0] if len(payload) == 1 else payload, indent=2, sort_keys=True)
     else:
         console = stdout_console()
