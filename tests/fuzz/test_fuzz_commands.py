@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -634,8 +635,9 @@ def _traced(w: World, argv: list[str], at: int | None) -> tuple[int, str, BaseEx
     # may cut between its two writes (a terminal has no such copy).
     output = result.stdout + result.stderr
     bug = result.exception
-    if bug is not None and not isinstance(bug, SystemExit):
-        return result.exit_code, output, RuntimeError(f"{type(bug).__name__}: {bug}"), calls
+    if bug is not None and not isinstance(bug, SystemExit):  # where it was raised, to make it a case
+        where = "".join(traceback.format_exception(bug)[-4:])
+        return result.exit_code, output, RuntimeError(f"{type(bug).__name__}: {bug}\n{where}"), calls
     return result.exit_code, output, None, calls
 
 
