@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 LOCK := $(wildcard requirements.lock)
 CLI := $(VENV)/bin/eoepca-gitops
 
-.PHONY: help demo tools browser image image-tools venv lock cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench mutation
+.PHONY: help demo tools browser image image-tools venv lock cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench mutation fuzz
 
 help:
 	@echo "make demo          set up, start the local cluster and pulumi up --stack local (scripts/demo.sh)"
@@ -26,6 +26,8 @@ help:
 	@echo "make test          check, then integration: what .ci/run runs"
 	@echo "make format        reformat the code (ruff format)"
 	@echo "make bench         benchmarks vs kubectl/Flux on an own dev cluster (~25 min) -> bench/results.md"
+	@echo "make fuzz          the fuzzer (tests/fuzz) for FUZZ_MINUTES (default 30), niced, new inputs each"
+	@echo "                   run (FUZZ_SEED=N to choose); \`make check\` runs it with a fixed budget and seed"
 	@echo "make mutation      mutation score and unit coverage -> tests/mutation/results.md;"
 	@echo "                   MODULES=\"model poller ...\" for some modules, WORKERS=N (default 1, niced),"
 	@echo "                   SURVIVORS=1 to test again only the mutants that survived the last run,"
@@ -115,6 +117,13 @@ test: check integration
 bench: venv tools image-tools
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check py-spy==0.4.3 || echo "py-spy not installed: no Python profile"
 	$(VENV)/bin/python -m bench
+
+# The fuzzer for a while longer than `make check` gives it: every failure it finds becomes a case of
+# tests/test_hostile_inputs.py. The inputs tried per command are printed at the end.
+FUZZ_MINUTES ?= 30
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: venv
+	FUZZ_MINUTES=$(FUZZ_MINUTES) FUZZ_SEED=$(FUZZ_SEED) nice -n 10 env $(PYTEST) tests/fuzz -q -p no:cacheprovider
 
 # niced and one worker by default: the machine is shared; the times per module are in the results file
 MODULES ?=

@@ -22,6 +22,7 @@ from components.git_source import GitSource, GitSourceArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.poller import Poller, PollerArgs
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import read_file
 from eoepca_gitops.flux_apis import api_versions, crd_specs, storage_version
 from eoepca_gitops.flux_layer import check_git_layer
 from eoepca_gitops.manifests.awaited import awaited
@@ -81,7 +82,7 @@ def run(project_dir: Path) -> None:
         # The loader resolved the path (relative to the project) and checked that it exists.
         provider = k8s.Provider(
             "cluster",
-            kubeconfig=Path(config.kubeconfig).read_text() if config.kubeconfig else None,
+            kubeconfig=read_file(config.kubeconfig) if config.kubeconfig else None,
             context=config.kube_context,
         )
         provider_opts = pulumi.ResourceOptions(providers={"kubernetes": provider})

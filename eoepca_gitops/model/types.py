@@ -20,6 +20,7 @@ from pydantic import AfterValidator
 __all__ = [
     "HELM_RELEASE_NAME_MAX",
     "ChartRepositoryUrl",
+    "ChartVersion",
     "DnsLabel",
     "DnsName",
     "FluxVersion",
@@ -175,6 +176,14 @@ def _ingress_ipv4(value: str) -> str:
     return value
 
 
+def _chart_version(value: str) -> str:
+    """A chart version or version range as Helm reads it (`1.2.3`, `>=1.0.0 <2.0.0`, `${version}`):
+    one line of printable text."""
+    if len(value) > 256 or not value.isprintable():
+        raise ValueError("not a chart version: one line of at most 256 printable characters such as '1.2.3'")
+    return value
+
+
 def _flux_version(value: str) -> str:
     if not _FLUX_VERSION.fullmatch(value):
         raise ValueError(f"{value!r} is not a Flux release version such as 'v2.9.3'")
@@ -196,4 +205,5 @@ HelmReleaseName = Annotated[str, AfterValidator(helm_release_name)]
 IPv4 = Annotated[str, AfterValidator(_ipv4)]
 #: An address a cluster's ingress can have (see _NO_HOST).
 IngressIPv4 = Annotated[str, AfterValidator(_ingress_ipv4)]
+ChartVersion = Annotated[str, AfterValidator(_chart_version)]
 FluxVersion = Annotated[str, AfterValidator(_flux_version)]

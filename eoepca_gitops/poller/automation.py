@@ -22,6 +22,7 @@ from pulumi import automation as auto
 
 from eoepca_gitops.credentials import env_secrets, redact
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import read_file
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
 from eoepca_gitops.operations.cluster import ClusterAccess
@@ -117,11 +118,9 @@ class LockHolder:
         incarnation on another host (a pod replaced by its Deployment)."""
         if self.host == socket.gethostname():
             try:
-                stat = Path(f"/proc/{self.pid}/stat").read_text()
-            except FileNotFoundError:
-                return True
-            except OSError:
-                return False
+                stat = read_file(f"/proc/{self.pid}/stat")
+            except GitopsError:  # gone, or not ours to read
+                return not Path(f"/proc/{self.pid}").exists()
             # A zombie (killed, not yet reaped: PID 1 in a container may never reap it) is dead.
             return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
         return previous_host is not None and self.host == previous_host
@@ -387,9 +386,9 @@ def interrupt_pulumi_children(sig: int = signal.SIGINT) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
-            comm = (entry / "comm").read_text().strip()
-        except OSError:
+            stat = read_file(entry / "stat")
+            comm = read_file(entry / "comm").strip()
+        except GitopsError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         if ppid == me and comm == "pulumi":
