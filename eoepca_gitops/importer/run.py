@@ -167,6 +167,14 @@ def import_tree(opts: ImportOptions) -> ImportResult:
     root_meta = root_k["metadata"]
     root_id = f"{root_meta.get('namespace') or flux_ns}/{root_meta['name']}"
     walked = walk(tree.repo_root, tree.root_path, root_k, source_name=source_name, strict=False)
+    for use in walked.remote:
+        what = "a Git repository" if use.remote.kind == "git" else "a URL"
+        report.note(
+            use.file,
+            use.line,
+            f"{use.key}: {use.remote.entry}: {what}, built by Flux at apply time; the folder "
+            f"{use.folder} is carried unchanged and its objects are not known here",
+        )
     for problem in walked.problems:
         report.note(problem.file, problem.line, problem.reason)
         if problem.reason.startswith("not valid YAML"):
