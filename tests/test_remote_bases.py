@@ -110,7 +110,7 @@ def imported(tmp_path: Path, remotes: list[str] | None = None) -> tuple[Path, Pa
 
 
 def test_import_carries_remote_folders_unchanged_and_reports_each(tmp_path: Path) -> None:
-    repo, out, result = imported(tmp_path)
+    repo, _out, result = imported(tmp_path)
     listed = yaml.safe_load(result.files["clusters/flux/infra/kustomization.yaml"])["resources"]
     assert listed[: len(FORMS)] == [f"remote/infrastructure/base/b{i}" for i in range(len(FORMS))]
     for i in range(len(FORMS)):
@@ -126,7 +126,7 @@ def test_import_carries_remote_folders_unchanged_and_reports_each(tmp_path: Path
 def test_render_shows_the_local_objects_and_each_remote_folder(tmp_path: Path) -> None:
     _, out, _ = imported(tmp_path)
     _, objects, _ = render(out, "home")
-    assert [o for o in objects if o.get("metadata", {}).get("name") == "local"][0]["kind"] == "ConfigMap"
+    assert next(o for o in objects if o.get("metadata", {}).get("name") == "local")["kind"] == "ConfigMap"
     standins = sorted(o["metadata"]["name"] for o in objects if is_standin(o))
     assert standins == [f"clusters/flux/infra/remote/infrastructure/base/b{i}" for i in range(len(FORMS))]
 

@@ -180,12 +180,13 @@ def validate(objects: Iterable[Sourced], catalog: SchemaCatalog) -> list[SchemaP
             errors.update(_problems(source, obj, found.validator))
     built_by_flux = [
         SchemaProblem(
-            remote[0],
+            source,
             "folders that name remote resources",
             "",
             "remote",
             f"built by Flux at apply time: their objects are not known offline ({len(remote)} folders)",
             note=True,
         )
+        for source in remote[:1]
     ]
-    return [*sorted(errors), *_no_schema(unknown, catalog), *(built_by_flux if remote else [])]
+    return [*sorted(errors), *_no_schema(unknown, catalog), *built_by_flux]
