@@ -22,10 +22,12 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "FETCHED_ANNOTATION",
     "REMOTE_ANNOTATION",
     "Remote",
     "RemoteUse",
     "classify",
+    "fetched_with",
     "is_standin",
     "standin",
 ]
@@ -34,6 +36,9 @@ _SCHEMES = ("ssh://", "https://", "http://", "file://")
 _USER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*@")
 REMOTE_ANNOTATION = "eoepca-gitops.io/remote"
 _URLS_ANNOTATION = "eoepca-gitops.io/remote-urls"
+#: On each object built from a folder whose remote resources were fetched (import --fetch-remote):
+#: that folder, which the project carries unchanged (Flux builds it at apply time).
+FETCHED_ANNOTATION = "eoepca-gitops.io/fetched-with"
 _STANDIN_NOTE = "built by Flux at apply time: its objects are unknown offline"
 
 
@@ -173,3 +178,10 @@ def is_standin(obj: Mapping[str, Any]) -> bool:
     return str(obj.get("apiVersion", "")).startswith("kustomize.config.k8s.io/") and (
         REMOTE_ANNOTATION in annotations
     )
+
+
+def fetched_with(obj: Mapping[str, Any]) -> str | None:
+    """The folder whose fetched build `obj` comes from (FETCHED_ANNOTATION), else None."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    found = annotations.get(FETCHED_ANNOTATION) if isinstance(annotations, Mapping) else None
+    return str(found) if found is not None else None

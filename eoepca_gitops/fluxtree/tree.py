@@ -31,6 +31,7 @@ from eoepca_gitops.files import files_under, read_text
 from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP
 from eoepca_gitops.fluxtree.confine import Reads, check_build, kustomization_folder
 from eoepca_gitops.fluxtree.envsubst import SubstitutionError, substitute_object
+from eoepca_gitops.fluxtree.fetch import Fetcher
 from eoepca_gitops.fluxtree.kustomize import BUILD_FIELDS, BuildError, generated_resources, has_kustomization
 from eoepca_gitops.fluxtree.objects import documents
 from eoepca_gitops.fluxtree.offline import build_offline
@@ -151,7 +152,12 @@ def _source(kustomization: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def _lenient_build(
-    folder: Path, spec: Mapping[str, Any], repo_root: Path, tree: FluxTree, reads: Reads
+    folder: Path,
+    spec: Mapping[str, Any],
+    repo_root: Path,
+    tree: FluxTree,
+    reads: Reads,
+    fetcher: Fetcher | None,
 ) -> list[dict[str, Any]]:
     """kustomize build that reports instead of failing (see the module doc)."""
     exclude: set[Path] = set()
@@ -161,7 +167,7 @@ def _lenient_build(
                 exclude.add(path)
                 tree.problems.append(Problem(os.path.relpath(path, repo_root), error[0], error[1]))
     try:
-        return list(documents(build_offline(repo_root, folder, spec, reads, frozenset(exclude))))
+        return list(documents(build_offline(repo_root, folder, spec, reads, frozenset(exclude), fetcher)))
     except BuildError as exc:
         tree.problems.append(
             Problem(os.path.relpath(folder, repo_root), 0, f"{exc}; its files are read one by one instead")
@@ -187,12 +193,14 @@ def walk(
     *,
     source_name: str = "flux-system",
     strict: bool = True,
+    fetcher: Fetcher | None = None,
 ) -> FluxTree:
     """Every object Flux applies from `root_path` (relative to repo_root), nested Kustomizations followed.
 
     `root` is the root Flux Kustomization object when known (its postBuild and build fields count).
     A root that applies itself (flux-system) counts as it applies itself, flux-system's patches
-    applied, as the cluster has it from its first reconciliation on.
+    applied, as the cluster has it from its first reconciliation on. With `fetcher`, the folders
+    naming remote resources are built with what it fetches (offline.py).
     """
     root_obj: dict[str, Any] = dict(
         root
@@ -204,7 +212,7 @@ def walk(
         }
     )
     builds: dict[str, tuple[list[dict[str, Any]], list[Problem], list[RemoteUse]]] = {}
-    tree = _walk(repo_root, root_obj, strict, builds)
+    tree = _walk(repo_root, root_obj, strict, builds, fetcher)
     # Flux's steady state: each reconciliation finds on the cluster what the one before applied (the
     # ConfigMap of an optional substituteFrom, the root's own patches).
     for _ in range(3):
@@ -217,7 +225,7 @@ def walk(
         if not stale and (applied is None or _effect(applied) == _effect(root_obj)):
             break
         root_obj = applied or root_obj
-        tree = _walk(repo_root, root_obj, strict, builds, objects)
+        tree = _walk(repo_root, root_obj, strict, builds, fetcher, objects)
     if (applied := _applied_root(tree)) is not None:
         tree.kustomizations[_id(applied)] = applied
     if strict and tree.unresolved:
@@ -247,6 +255,7 @@ def _walk(
     root_obj: dict[str, Any],
     strict: bool,
     builds: dict[str, tuple[list[dict[str, Any]], list[Problem], list[RemoteUse]]],
+    fetcher: Fetcher | None,
     before: list[dict[str, Any]] | None = None,
 ) -> FluxTree:
     """One pass; `before`: what a previous reconciliation applied, where variables are read too;
@@ -289,9 +298,9 @@ def _walk(
             reads = check_build(repo_root, folder, spec, name)
             known = len(tree.problems)
             objects = (
-                list(documents(build_offline(repo_root, folder, spec, reads)))
+                list(documents(build_offline(repo_root, folder, spec, reads, fetcher=fetcher)))
                 if strict
-                else _lenient_build(folder, spec, repo_root, tree, reads)
+                else _lenient_build(folder, spec, repo_root, tree, reads, fetcher)
             )
             builds[build] = (objects, tree.problems[known:], reads.remote)
         else:
