@@ -192,7 +192,7 @@ def _clone(remote: Remote, into: Path, home: Path, deadline: float, limits: Limi
     if not remote.repo.lower().startswith(("https://", "http://")):
         raise FetchError("not fetched: an SSH or file:// repository needs the credentials or files of Flux")
     into.mkdir(parents=True)
-    _git(["init", "-q"], into, home, deadline, limits)
+    _git(["init", "-q", "--template="], into, home, deadline, limits)  # no hooks, nothing to count
     _git_fetch(remote, into, home, deadline, limits)
     # what the checkout writes, known before it is written
     listed = _git(["ls-tree", "-r", "-l", "FETCH_HEAD"], into, home, deadline, limits)
