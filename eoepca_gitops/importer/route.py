@@ -11,8 +11,7 @@ its secrets), or a notification.
   (serviceAccountName): Pulumi would not apply them the same way;
 - SealedSecrets and Secrets stay this cluster's own; Providers and Alerts become notifications;
 - a folder Flux builds from remote resources (the stand-in of fluxtree.offline) is carried
-  unchanged into the folder of the block whose Kustomization applies it (importer.files.Carried);
-  the objects fetched for it (import --fetch-remote) are counted by the import, not converted.
+  unchanged into the folder of the block whose Kustomization applies it (importer.files.Carried).
 
 Each object comes in three forms (Forms): as Flux applies it, before postBuild substitution, and
 before its Kustomization's own build fields (fluxtree.kustomize_split), which Git keeps.
@@ -31,7 +30,7 @@ from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import is_flux_group
 from eoepca_gitops.fluxtree import AppliedObject, FluxTree, Key, is_flux_kustomization, key
 from eoepca_gitops.fluxtree.kustomize import has_build_fields, kustomize_split
-from eoepca_gitops.fluxtree.remote import fetched_with, is_standin
+from eoepca_gitops.fluxtree.remote import is_standin
 from eoepca_gitops.importer.files import Carried
 from eoepca_gitops.importer.naming import block_name, unique
 from eoepca_gitops.importer.read import SourceIndex, TreeRoot
@@ -244,8 +243,6 @@ def route(
         at = position[item.kustomization] = position.get(item.kustomization, -1) + 1
         git = git_forms[item.kustomization][at]
         obj = item.obj
-        if fetched_with(obj) is not None:  # shown, counted: its folder is carried as a stand-in's
-            continue
         meta = obj.get("metadata") or {}
         kind, group = str(obj.get("kind")), str(obj.get("apiVersion", "")).rpartition("/")[0]
         file, line = (

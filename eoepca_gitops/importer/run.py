@@ -6,6 +6,7 @@ the command writes them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,7 +216,9 @@ def import_tree(opts: ImportOptions) -> ImportResult:
             )
     sources = SourceIndex(tree.repo_root, [tree.repo_root])
     stack_keys = {key(o) for o in install} | {(SOURCE_GROUP, "GitRepository", flux_ns, source_name)}
-    routed = route(walked, root_id, stack_keys, flux_ns, apis, tree, sources, opts.stack, report)
+    # what was fetched for a remote folder is counted, not converted: the folder is carried
+    known = dataclasses.replace(walked, objects=[a for a in walked.objects if fetched_with(a.obj) is None])
+    routed = route(known, root_id, stack_keys, flux_ns, apis, tree, sources, opts.stack, report)
 
     variables = stack_variables(routed, flux_ns, report)
     notifications = notifications_config(routed, flux_ns, report)
