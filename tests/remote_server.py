@@ -1,5 +1,6 @@
 """A local HTTP server for `import --fetch-remote` tests: files, a redirect, a redirect to a file:
-URL, a 404, a server that stalls past any cap, a body past a size cap. Never the internet."""
+URL, a 404, a server that stalls or drips its body past any time cap, a body past a size cap.
+Never the internet."""
 
 from __future__ import annotations
 
@@ -53,6 +54,13 @@ def http_server() -> Iterator[str]:
                 self._send(200, b"# " + b"x" * BIG + b"\n")
             elif self.path == "/stalls.yaml":
                 stop.wait(30)  # answers nothing until the test is over
+            elif self.path == "/drips.yaml":  # a byte at a time, until the test is over
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                while not stop.wait(0.05):
+                    self.wfile.write(b"#")
+                    self.wfile.flush()
             else:
                 self._send(404, b"not here\n")
 

@@ -47,6 +47,7 @@ def test_a_file_is_fetched_through_a_redirect(server: str) -> None:
         ("/missing.yaml", "HTTP 404 Not Found"),
         ("/to-file.yaml", "redirected to file:///etc/passwd, which is not an http(s) URL"),
         ("/stalls.yaml", "past the time cap (0.5 s)"),
+        ("/drips.yaml", "past the time cap (0.5 s)"),
         ("/big.yaml", f"larger than the size cap ({BIG // 2} bytes)"),
     ],
 )

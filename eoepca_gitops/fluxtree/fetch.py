@@ -16,6 +16,7 @@ What is fetched lives in a scratch folder for the run (`fetching`); offline.py b
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import subprocess
 import tempfile
@@ -26,7 +27,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import yaml
 
@@ -87,10 +88,10 @@ def _past_size(limits: Limits) -> CapError:
     return CapError(f"larger than the size cap ({limits.max_bytes} bytes)")
 
 
-def _body(response: IO[bytes], deadline: float, limits: Limits) -> bytes:
+def _body(response: http.client.HTTPResponse, deadline: float, limits: Limits) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    while chunk := response.read(_CHUNK):
+    while chunk := response.read1(_CHUNK):  # what one read of the socket brings: a slow body stops too
         size += len(chunk)
         if size > limits.max_bytes:
             raise _past_size(limits)
