@@ -144,15 +144,3 @@ def test_a_stack_whose_flux_refuses_remote_bases_refuses_them(tmp_path: Path) ->
         "github.com/org/repo//deploy?ref=v1 is a remote resource, and this stack's kustomize-controller "
         "runs with --no-remote-bases"
     )
-
-
-def test_the_report_carries_no_control_character_from_a_folder_name(tmp_path: Path) -> None:
-    repo = remote_tree(tmp_path, [])
-    write(repo, "infrastructure/kustomization.yaml", {"resources": ["local.yaml", "b\x1b[31m"]})
-    write(
-        repo, "infrastructure/b\x1b[31m/kustomization.yaml", {"resources": ["https://example.org/\x07.yaml"]}
-    )
-    out = project(tmp_path)
-    report = import_cluster(repo, "clusters/home", "home", out).files["import-report.md"]
-    assert "infrastructure/b\\x1b[31m/kustomization.yaml" in report
-    assert not any(c < " " and c != "\n" for c in report)

@@ -3,20 +3,11 @@ shows names and reasons as a terminal would (credentials.shown)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from eoepca_gitops.credentials import shown
+from eoepca_gitops.credentials import literal, shown
 
 __all__ = ["Report", "ReportItem"]
-
-# C0 and C1 control characters and DEL, as a file or folder name of a tree may hold them.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _escaped(text: str) -> str:
-    """`text` with each control character written as its \\xNN escape (a terminal would act on it)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @dataclass(frozen=True, order=True)
@@ -35,7 +26,8 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
 
     def note(self, file: str, line: int, reason: str) -> None:
-        self.items.append(ReportItem(_escaped(file), line, _escaped(reason)))
+        # one line each, printed and written, whatever a file or folder name of the tree holds
+        self.items.append(ReportItem(literal(file, one_line=True), line, literal(reason, one_line=True)))
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] = self.counts.get(what, 0) + n
