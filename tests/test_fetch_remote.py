@@ -88,7 +88,7 @@ def test_import_counts_what_it_fetched_and_carries_the_folder_unchanged(tmp_path
     report = result.files["import-report.md"]
     assert "objects fetched for remote folders (not converted: Flux builds them): 1" in report
     assert (
-        f"- `infrastructure/base/b0/kustomization.yaml:2` resources[0]: {server}/deploy.yaml: a URL, "
+        f"- `infrastructure/base/b0/kustomization.yaml:2` resources[0]: {server}/deploy.yaml (a URL), "
         "built by Flux at apply time; the folder infrastructure/base/b0 is carried unchanged; "
         "fetched: 1 object(s) built with infrastructure/base/b0"
     ) in report

@@ -119,7 +119,7 @@ def test_import_carries_remote_folders_unchanged_and_reports_each(tmp_path: Path
             assert carried == (repo / f"infrastructure/base/b{i}/{name}").read_text()
     report = result.files["import-report.md"]
     for i, entry in enumerate(FORMS):
-        assert f"- `infrastructure/base/b{i}/kustomization.yaml:2` resources[0]: {entry}: " in report
+        assert f"- `infrastructure/base/b{i}/kustomization.yaml:2` resources[0]: {entry} (" in report
     assert report.count("built by Flux at apply time") == len(FORMS)
 
 

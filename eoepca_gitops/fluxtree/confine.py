@@ -129,8 +129,20 @@ class Reads:
         return frozenset(f for f in found if not any(o in f.parents for o in found))
 
 
+# A URL longer than this is refused by common HTTP servers (nginx, Apache: an 8 KiB request line);
+# one that long in a kustomization is a mistake or an attack, not a base Flux could fetch.
+_MAX_URL = 8192
+
+
 def _line(text: str, entry: str) -> int:
     return next((n for n, line in enumerate(text.splitlines(), 1) if entry in line), 0)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system: no local file, as kustomize finds
+        return False
 
 
 @dataclasses.dataclass
@@ -142,9 +154,16 @@ class _Reader:
         self, base: Path, entry: str, where: str, key: str, folder_field: bool, parent: Path | None, text: str
     ) -> None:
         remote = classify(entry, folder_field)
-        if remote is not None and not (base / entry).is_file():  # kustomize reads a local file first
+        if remote is not None and not _is_file(base / entry):  # kustomize reads a local file first
+            line = _line(text, entry)
+            if len(entry) > _MAX_URL:
+                at = f"{where}:{line}" if line else where
+                raise PathError(
+                    f"{at}: {key}: a remote resource of {len(entry)} characters (more than {_MAX_URL}, "
+                    f"which no server takes): {entry[:60]}..."
+                )
             folder = os.path.relpath(base, self.repo_root)
-            self.reads.remote.append(RemoteUse(folder, where, _line(text, entry), key, remote))
+            self.reads.remote.append(RemoteUse(folder, where, line, key, remote))
             return
         real = _local(self.repo_root, base, entry, where, key)
         if real.is_dir():

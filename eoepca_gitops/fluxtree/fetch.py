@@ -116,6 +116,10 @@ def _get(url: str, deadline: float, limits: Limits) -> bytes:
         raise FetchError(f"unreachable: {exc.reason}") from None
     except OSError as exc:
         raise FetchError(f"unreachable: {exc.strerror or exc}") from None
+    except http.client.InvalidURL as exc:  # a control character, a port that is no number
+        raise FetchError(f"not a URL an HTTP request can carry: {exc}") from None
+    except http.client.HTTPException as exc:  # an answer cut short or not HTTP
+        raise FetchError(f"a broken HTTP answer: {type(exc).__name__} {exc}") from None
 
 
 def _git_env(home: Path) -> dict[str, str]:

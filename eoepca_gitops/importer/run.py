@@ -179,7 +179,8 @@ def _report_remote(walked: FluxTree, report: Report, fetched: bool) -> None:
         report.note(
             use.file,
             use.line,
-            f"{use.key}: {use.remote.entry}: {what}, built by Flux at apply time; the folder "
+            # no `: ` after the URL: one ending in a secret's name (.../passwd) would read as `key: value`
+            f"{use.key}: {use.remote.entry} ({what}), built by Flux at apply time; the folder "
             f"{use.folder} is carried unchanged; {known}",
         )
 

@@ -87,7 +87,7 @@ def test_each_remote_form_is_fetched_and_counted(tmp_path: Path, git_url: str) -
     report = (tmp_path / "project/import-report.md").read_text()
     assert "objects fetched for remote folders (not converted: Flux builds them): 3" in report
     for i, entry in enumerate(remotes):
-        assert f"resources[0]: {entry}: " in report
+        assert f"resources[0]: {entry} (" in report
         assert f"fetched: 1 object(s) built with infrastructure/base/b{i}" in report
     carried = tmp_path / "project/clusters/flux/infra/remote/infrastructure/base"
     assert sorted(p.name for p in carried.iterdir()) == ["b0", "b1", "b2"]
