@@ -27,6 +27,19 @@ BIG = 4096  # bytes of /big.yaml
 
 
 @contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[str]:
+    """http://127.0.0.1:PORT of `server`, served in a thread until the block ends."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@contextmanager
 def http_server() -> Iterator[str]:
     """http://127.0.0.1:PORT serving the paths below until the block ends (a stalled answer ends then)."""
     stop = threading.Event()
@@ -66,12 +79,8 @@ def http_server() -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        with serving(server) as url:
+            yield url
     finally:
         stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import yaml
 
 from eoepca_gitops.devcluster.git_server import serve
 from tests.import_trees import project
-from tests.remote_server import DEPLOYMENT, http_server
+from tests.remote_server import DEPLOYMENT, http_server, serving
 from tests.remote_trees import remote_tree
 
 pytestmark = pytest.mark.integration
@@ -51,15 +50,8 @@ def git_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _git(repo, "commit", "-q", "-m", name)
         if name == "fetched-v1":
             _git(repo, "tag", "v1")
-    server = serve(repo, "remote", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/remote.git"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(serve(repo, "remote", 0)) as url:
+        yield f"{url}/remote.git"
 
 
 def _import(
