@@ -17,18 +17,10 @@ import yaml
 
 from eoepca_gitops.devcluster.git_server import serve
 from tests.import_trees import project
-from tests.remote_server import DEPLOYMENT, http_server, serving
+from tests.remote_server import DEPLOYMENT, git, http_server, serving
 from tests.remote_trees import remote_tree
 
 pytestmark = pytest.mark.integration
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-    )
 
 
 def _deployment(name: str) -> str:
@@ -42,14 +34,14 @@ def git_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     repo = tmp_path_factory.mktemp("served") / "remote"
     (repo / "deploy").mkdir(parents=True)
     (repo / "random.bin").write_bytes(os.urandom(64 * 1024))
-    _git(repo, "init", "-q", "-b", "main")
+    git(repo, "init", "-q", "-b", "main")
     (repo / "deploy/kustomization.yaml").write_text("resources: [deployment.yaml]\n")
     for name in ("fetched-v1", "fetched-main"):
         (repo / "deploy/deployment.yaml").write_text(_deployment(name))
-        _git(repo, "add", "-A")
-        _git(repo, "commit", "-q", "-m", name)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", name)
         if name == "fetched-v1":
-            _git(repo, "tag", "v1")
+            git(repo, "tag", "v1")
     with serving(serve(repo, "remote", 0)) as url:
         yield f"{url}/remote.git"
 
