@@ -1,14 +1,15 @@
-"""The Kubernetes API client of the CLI and the poller (lightkube), from a stack's kubeconfig and
-context, $KUBECONFIG, or the pod's service account; and what its calls may fail with.
+"""The Kubernetes API client of the CLI, the poller and the program (lightkube), from a stack's
+kubeconfig and context, the pod's service account, or $KUBECONFIG; and what its calls may fail with.
 
 A kubeconfig is read like any file the user names (eoepca_gitops.yaml_io.load_file: bounded, one
-error naming the line); one lightkube cannot use is a ValueError saying so, as a missing one is.
+error naming the line); none, or one lightkube cannot use, is one NoKubeconfigError saying so.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx2
 from lightkube import ApiError, Client
@@ -16,12 +17,22 @@ from lightkube.config.kubeconfig import DEFAULT_KUBECONFIG, KubeConfig
 from lightkube.core.exceptions import ConfigError
 
 from eoepca_gitops import yaml_io
+from eoepca_gitops.errors import GitopsError, NoKubeconfigError
+from eoepca_gitops.files import read_file
 
-__all__ = ["FIELD_MANAGER", "KUBE_ERRORS", "kube_client"]
+__all__ = ["FIELD_MANAGER", "KUBE_ERRORS", "EventLog", "kube_client", "pod_namespace"]
 
 FIELD_MANAGER = "eoepca-gitops"
 # What an API call may fail with: an answer other than success, or no answer at all.
 KUBE_ERRORS = (ApiError, httpx2.HTTPError, OSError)
+SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+class EventLog(Protocol):
+    """Where the adapter's long-lived parts (the Lease, the state ConfigMap) say what happened: the
+    poller passes its log (eoepca_gitops.poller.log.log_event)."""
+
+    def __call__(self, event: str, level: int = ..., **fields: Any) -> None: ...
 
 
 def kube_client(
@@ -32,10 +43,15 @@ def kube_client(
         config = _config(kubeconfig)
         single = config.get(context) if context else config.get()
     except (ConfigError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"not a kubeconfig lightkube can use ({exc})") from None
+        raise NoKubeconfigError(f"not a kubeconfig lightkube can use ({exc})") from None
     if single is None:
-        raise ValueError(f"no context {context!r} in the kubeconfig" if context else "no kubeconfig context")
-    return Client(config=single, timeout=httpx2.Timeout(timeout), field_manager=FIELD_MANAGER)
+        raise NoKubeconfigError(
+            f"no context {context!r} in the kubeconfig" if context else "no kubeconfig context"
+        )
+    try:
+        return Client(config=single, timeout=httpx2.Timeout(timeout), field_manager=FIELD_MANAGER)
+    except (ConfigError, ValueError, OSError) as exc:  # e.g. a certificate file it names is missing
+        raise NoKubeconfigError(str(exc)) from None
 
 
 def _config(kubeconfig: Path | str | None) -> KubeConfig:
@@ -46,8 +62,20 @@ def _config(kubeconfig: Path | str | None) -> KubeConfig:
             kubeconfig = os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
     path = Path(kubeconfig).expanduser()
     if not path.is_file():
-        raise ValueError(f"{kubeconfig}: no kubeconfig file there")
+        raise NoKubeconfigError(f"{kubeconfig}: no kubeconfig file there")
     doc = yaml_io.load_file(path)
     if not isinstance(doc, dict):
-        raise ValueError(f"{kubeconfig}: not a kubeconfig (no mapping)")
+        raise NoKubeconfigError(f"{kubeconfig}: not a kubeconfig (no mapping)")
     return KubeConfig.from_dict(doc, fname=path)
+
+
+def pod_namespace(explicit: str | None = None) -> str:
+    """`explicit`, else $POD_NAMESPACE, else the pod's service account's namespace, else `default`."""
+    if explicit:
+        return explicit
+    if os.environ.get("POD_NAMESPACE"):
+        return os.environ["POD_NAMESPACE"]
+    try:
+        return read_file(SA_NAMESPACE).strip()
+    except GitopsError:
+        return "default"
