@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import err, load, project_dir, reported, show_json, shown, stdout_console
+from eoepca_gitops.cli.common import err, load, project_dir, reported, say, show_json, shown, stdout_console
 from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
@@ -163,7 +163,7 @@ def status(
     if serve:
         from eoepca_gitops.operations.page import serve_status
 
-        serve_status(serve, list(stack), root, state_file)
+        serve_status(serve, list(stack), root, state_file, load=load, say=say)
         return
     from eoepca_gitops.operations.collect import collect
 
