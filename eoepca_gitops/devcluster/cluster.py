@@ -16,9 +16,9 @@ from pathlib import Path
 from eoepca_gitops.devcluster import certs, charts, git_server, processes
 from eoepca_gitops.devcluster import kubernetes as k8s
 from eoepca_gitops.devcluster.flux import CONTROLLERS, default_ports, read_states
-from eoepca_gitops.devcluster.kubeapi import KubeApi, healthz, http_ok
 from eoepca_gitops.devcluster.kubeconfig import IDENTITIES, ensure_tokens, write_kubeconfig
 from eoepca_gitops.devcluster.layout import ClusterInfo, ComponentStatus, StateLayout
+from eoepca_gitops.devcluster.probes import healthz, http_ok
 from eoepca_gitops.devcluster.processes import ProcessRecord
 from eoepca_gitops.devcluster.supervisor import supervisor_argv
 from eoepca_gitops.devcluster.tools import (
@@ -29,6 +29,7 @@ from eoepca_gitops.devcluster.tools import (
     find_tools,
 )
 from eoepca_gitops.errors import ClusterError
+from eoepca_gitops.kube.raw import KubeApi
 
 __all__ = ["COMPONENTS", "GIT_REPO_NAME", "DevCluster"]
 
