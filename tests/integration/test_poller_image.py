@@ -71,6 +71,8 @@ def stack(
     config["eoepca-gitops:git"]["url"] = dev_cluster.git_url
     config["eoepca-gitops:flux"] = {"version": "v2.9.3", "enabled": False}
     config["eoepca-gitops:blocks"] = []
+    # no blocks, so none of their overrides (what other modules of the session left in the local stack)
+    config.pop("eoepca-gitops:overrides", None)
     config["eoepca-gitops:poller"] = {
         "image": image,
         "replicas": 2,
