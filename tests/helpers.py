@@ -6,17 +6,16 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from tests.outside_data import find_flux_manifests
+
 FIXTURE_BLOCKS = Path(__file__).parent / "fixtures" / "blocks"
-# The nearest shared/ above the checkout (beside it, or beside the copy `make mutation` tests in).
-SHARED = next(
-    (d / "shared" for d in Path(__file__).resolve().parents if (d / "shared" / "flux").is_dir()),
-    Path(__file__).resolve().parents[2] / "shared",
-)
-SHARED_FLUX = SHARED / "flux"
+# Flux's release manifests (tests/outside_data.py); where they are missing, a stack of these values
+# is refused naming the folder, and the tests that load one carry the marker `flux_manifests`.
+FLUX_MANIFESTS = find_flux_manifests().folder or Path(__file__).resolve().parents[2] / "shared" / "flux"
 
 BASE_VALUES: dict[str, Any] = {
     "cluster": {"name": "test", "publicIp": "10.0.0.1"},
-    "flux": {"version": "v2.9.3", "manifest": str(SHARED_FLUX)},
+    "flux": {"version": "v2.9.3", "manifest": str(FLUX_MANIFESTS)},
     "git": {"url": "https://example.org/gitops.git", "branch": "main"},
     "blocks": ["base", "portal"],
 }

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from eoepca_gitops.cli.common import load
 from eoepca_gitops.cli.main import app
-from tests.helpers import SHARED
+from tests.outside_data import link_shared_flux
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
 runner = CliRunner()
@@ -22,7 +22,7 @@ runner = CliRunner()
 def project(tmp_path: Path) -> Path:
     dest = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, dest, symlinks=False)
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     return dest
 
 
@@ -34,6 +34,7 @@ def render(project: Path, out: Path, *extra: str) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.yaml"))}
 
 
+@pytest.mark.flux_manifests
 def test_render_writes_one_file_per_object_deterministically(project: Path, tmp_path: Path) -> None:
     first = render(project, tmp_path / "r1", "--flux-layer")
     second = render(project, tmp_path / "r2", "--flux-layer")
@@ -48,6 +49,7 @@ def test_render_writes_one_file_per_object_deterministically(project: Path, tmp_
     assert b"AAAABBBB" not in b"".join(first.values())
 
 
+@pytest.mark.flux_manifests
 def test_render_flux_layer_substitutes_like_flux(project: Path, tmp_path: Path) -> None:
     files = render(project, tmp_path / "r", "--flux-layer")
     pvc = yaml.safe_load(files["flux-layer/portal/PersistentVolumeClaim_demo_portal-data.yaml"])
@@ -58,6 +60,7 @@ def test_render_flux_layer_substitutes_like_flux(project: Path, tmp_path: Path) 
     assert ingress["metadata"]["annotations"]["example.org/literal"] == "${not_a_var}"
 
 
+@pytest.mark.flux_manifests
 def test_render_unset_flux_variable_fails(project: Path, tmp_path: Path) -> None:
     pvc = project / "clusters/flux/portal/pvc.yaml"
     pvc.write_text(pvc.read_text().replace("${cluster_name}", "${nobody_sets_this}"))
@@ -68,6 +71,7 @@ def test_render_unset_flux_variable_fails(project: Path, tmp_path: Path) -> None
     assert "variable ${nobody_sets_this} is not set" in result.output
 
 
+@pytest.mark.flux_manifests
 def test_render_shows_what_the_stack_does_not_set_yet_and_preview_would_refuse(
     project: Path, tmp_path: Path
 ) -> None:
@@ -110,6 +114,7 @@ def test_render_bad_stack_is_one_clear_error(project: Path, tmp_path: Path) -> N
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.flux_manifests
 def test_render_holds_every_object_up_and_diff_hold(project: Path, tmp_path: Path) -> None:
     """Buckets and the in-cluster poller too (render once left them out), each secret a placeholder."""
     stack = project / "Pulumi.test.yaml"

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from eoepca_gitops.cli.main import app
 from eoepca_gitops.owned_folder import MARKER
-from tests.helpers import SHARED
+from tests.outside_data import link_shared_flux
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
 NS = "eoepca-gitops"
@@ -50,6 +50,7 @@ class Case:
     expect: tuple[str, ...]  # each must be in the one error line
     setup: Setup = field(default=lambda project, tmp: None)
     own_output: str = ""  # a folder the command may write into ({tmp}-relative), if any
+    flux: bool = False  # the command gets as far as reading Flux's install manifest
 
 
 def _config(project: Path) -> dict[str, Any]:
@@ -291,7 +292,7 @@ CASES = [
     Case("poller-namespace", RENDER, (FILE, "poller.namespace", "not a DNS label"), stack(poller={**POLLER, "namespace": "Bad_NS"}, pollerPassphrase={"secure": "v1:AAAA"})),
     Case("poller-name-digit-first", RENDER, (FILE, "poller.name", "Service name"), stack(poller={**POLLER, "name": "1poller"}, pollerPassphrase={"secure": "v1:AAAA"})),
     Case("poller-port", RENDER, (FILE, "poller.port", "less than 65536"), stack(poller={**POLLER, "port": 70000}, pollerPassphrase={"secure": "v1:AAAA"})),
-    Case("poller-in-flux-namespace", RENDER, (FILE, f"{NS}:poller", "Namespace flux-system is declared twice"), stack(poller={**POLLER, "namespace": "flux-system"}, pollerPassphrase={"secure": "v1:AAAA"})),
+    Case("poller-in-flux-namespace", RENDER, (FILE, f"{NS}:poller", "Namespace flux-system is declared twice"), stack(poller={**POLLER, "namespace": "flux-system"}, pollerPassphrase={"secure": "v1:AAAA"}), flux=True),
     Case("unknown-block", RENDER, (FILE, "blocks[2]", "unknown building block"), stack(blocks=["base", "portal", "nope"])),
     Case("block-enabled-twice", RENDER, (FILE, "blocks", "duplicate block name"), stack(blocks=["base", "portal", "base"])),
     Case("override-unknown-release", RENDER, (FILE, "overrides.portal.releases.nope", "no HelmRelease"), stack(overrides={"portal": {"releases": {"nope": {"version": "1"}}}})),
@@ -312,8 +313,8 @@ CASES = [
     Case("block-duplicate-key", RENDER, ("extra.yaml", "line 3", "'name' given twice"), block("extra", "name: extra\nnamespaces: [x]\nname: other\n")),
     Case("block-repository-credentials", RENDER, ("extra.yaml", "helmRepositories[0].url", "credentials"), block("extra", a_block(helmRepositories=[{"name": "r", "namespace": "demo", "url": f"https://u:{SECRET}@charts.example.org"}]))),
     Case("block-substitute-webhook", RENDER, ("extra.yaml", "kustomization.substitute.hook", "webhook URL"), block("extra", a_block(kustomization={"path": "extra", "substitute": {"hook": f"https://discord.com/api/webhooks/1/{SECRET}"}}))),
-    Case("block-same-release-as-another", RENDER, (FILE, f"{NS}:blocks", "HelmRelease demo/eoepca-portal is declared twice (blocks/portal and blocks/extra)"), block("extra", a_block(namespaces=["other"], helmReleases=[release(name="eoepca-portal")]))),
-    Case("block-claims-flux-system", RENDER, (FILE, f"{NS}:blocks", "Namespace flux-system is declared twice"), block("extra", a_block(namespaces=["flux-system"]))),
+    Case("block-same-release-as-another", RENDER, (FILE, f"{NS}:blocks", "HelmRelease demo/eoepca-portal is declared twice (blocks/portal and blocks/extra)"), block("extra", a_block(namespaces=["other"], helmReleases=[release(name="eoepca-portal")])), flux=True),
+    Case("block-claims-flux-system", RENDER, (FILE, f"{NS}:blocks", "Namespace flux-system is declared twice"), block("extra", a_block(namespaces=["flux-system"])), flux=True),
     Case("block-depends-on-itself", RENDER, ("extra.yaml", "dependsOn", "dependency cycle"), block("extra", a_block(dependsOn=["extra"]))),
     Case("block-a-list", RENDER, ("extra.yaml", "(document)", "valid dictionary"), block("extra", "- name: extra\n")),
     # -- render --out ----------------------------------------------------------------------------------
@@ -327,9 +328,9 @@ CASES = [
     Case("out-not-empty", RENDER, ("--out", "not empty and not written by render"), file_at("out/notes.txt", "mine")),
     Case("out-clusters-folder", ["render", "-s", "test", "-o", "{project}/clusters", "--project", "{project}"], ("clusters", "not empty")),
     Case("out-hostile-marker", RENDER, (MARKER, "line 2", "not a file of this folder"), file_at(f"out/{MARKER}", "# x\n../victim/keep\n")),
-    Case("out-subfolder-swapped-for-link", RENDER, ("out/source", "a symlink"), previous_render, own_output="out"),
-    Case("out-under-a-file", ["render", "-s", "test", "-o", "{project}/Pulumi.yaml/out", "--project", "{project}"], ("Pulumi.yaml/out", "cannot create the folder")),
-    Case("out-in-proc", ["render", "-s", "test", "-o", "/proc/eoepca/out", "--project", "{project}"], ("/proc/eoepca/out", "cannot create the folder")),
+    Case("out-subfolder-swapped-for-link", RENDER, ("out/source", "a symlink"), previous_render, own_output="out", flux=True),
+    Case("out-under-a-file", ["render", "-s", "test", "-o", "{project}/Pulumi.yaml/out", "--project", "{project}"], ("Pulumi.yaml/out", "cannot create the folder"), flux=True),
+    Case("out-in-proc", ["render", "-s", "test", "-o", "/proc/eoepca/out", "--project", "{project}"], ("/proc/eoepca/out", "cannot create the folder"), flux=True),
     Case("stack-name-escapes", ["render", "-s", "../../etc/passwd", "-o", "{tmp}/out", "--project", "{project}"], ("--stack", "not a stack name")),
     Case("stack-missing", ["render", "-s", "nope", "-o", "{tmp}/out", "--project", "{project}"], ("Pulumi.nope.yaml", "no such stack file")),
     Case("project-missing", ["render", "-s", "test", "-o", "{tmp}/out", "--project", "{tmp}/nowhere"], ("no Pulumi.yaml", "nowhere")),
@@ -363,7 +364,7 @@ CASES = [
     Case("diff-against-an-option", ["diff", "-s", "test", "--against", "--output={tmp}/victim/x", "--project", "{project}"], ("git rev-parse", "Needed a single revision"), git_repo),
     Case("diff-against-missing", ["diff", "-s", "test", "--against", "nope", "--project", "{project}"], ("git rev-parse", "nope"), git_repo),
     Case("diff-stack-escapes", ["diff", "-s", "../x", "--project", "{project}"], ("--stack", "not a stack name"), git_repo),
-    Case("diff-bad-stack-file", ["diff", "-s", "test", "--project", "{project}"], (FILE, "line 2", "refers to its own anchor"), both(git_repo, stack_text("config:\n  a: &a [*a]\n"))),
+    Case("diff-bad-stack-file", ["diff", "-s", "test", "--project", "{project}"], (FILE, "line 2", "refers to its own anchor"), both(git_repo, stack_text("config:\n  a: &a [*a]\n")), flux=True),
     # -- poll ---------------------------------------------------------------------------------------------
     Case("poll-listen-port", [*POLL, "--listen", "127.0.0.1:99999"], ("--listen", "port of 0-65535")),
     Case("poll-listen-open-bracket", [*POLL, "--listen", "[::1"], ("--listen", "not HOST:PORT")),
@@ -443,7 +444,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, 
     tmp/victim with a file in it; the working folder is the project."""
     project = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, project, symlinks=False)
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / ".profile").write_text("# mine\n")
     (tmp_path / "victim").mkdir()
@@ -458,7 +459,9 @@ def test_there_are_at_least_sixty_cases() -> None:
     assert len({c.id for c in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c.id, marks=[pytest.mark.flux_manifests] if c.flux else []) for c in CASES]
+)
 def test_hostile_input(case: Case, world: tuple[Path, Path, Path]) -> None:
     tmp, project, home = world
     case.setup(project, tmp)
