@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx2
 from lightkube import ApiError, Client
 from lightkube.config.kubeconfig import KubeConfig
+from lightkube.core.exceptions import ConfigError as KubeConfigError
 
 __all__ = ["FIELD_MANAGER", "KUBE_ERRORS", "kube_client"]
 
@@ -19,8 +20,12 @@ KUBE_ERRORS = (ApiError, httpx2.HTTPError, OSError)
 def kube_client(
     kubeconfig: Path | str | None = None, context: str | None = None, timeout: float = 10.0
 ) -> Client:
-    """`kubeconfig` (a file) and `context` when given; else $KUBECONFIG, ~/.kube/config, or in-cluster."""
-    config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+    """`kubeconfig` (a file) and `context` when given; else $KUBECONFIG, ~/.kube/config, or in-cluster.
+    ValueError when there is none of them, or no such context."""
+    try:
+        config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+    except KubeConfigError as exc:  # lightkube's own class: every caller catches ValueError
+        raise ValueError(str(exc)) from None
     single = config.get(context) if context else config.get()
     if single is None:
         raise ValueError(f"no context {context!r} in the kubeconfig" if context else "no kubeconfig context")

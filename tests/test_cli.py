@@ -3,6 +3,7 @@ tests/test_new_cluster.py)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -143,3 +144,18 @@ def test_render_holds_every_object_up_and_diff_hold(project: Path, tmp_path: Pat
     assert "poller/Deployment_eoepca-gitops_eoepca-gitops-poller.yaml" in files
     secret = yaml.safe_load(files["buckets/manifests/Secret_flux-system_manifests-bucket.yaml"])
     assert secret["stringData"] == {"accesskey": "<secret bucketKeyId>", "secretkey": "<secret bucketKey>"}
+
+
+@pytest.mark.flux_manifests
+def test_status_of_a_stack_whose_cluster_cannot_be_reached_says_why_and_exits_2(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no pulumi either
+    result = runner.invoke(app, ["status", "--stack", "test", "--project", str(project), "--json"])
+    assert result.exit_code == 2, result.output
+    shown = json.loads(result.stdout)
+    assert shown["error"] == (
+        f"stack test: no Kubernetes configuration: Configuration file {tmp_path / 'no-kubeconfig'} not found"
+    )
+    assert shown["stack"]["error"] == "pulumi is not on PATH (. scripts/env.sh puts it there)"

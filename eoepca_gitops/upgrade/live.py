@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx2
 from lightkube import ApiError, Client
-from lightkube.core.exceptions import ConfigError as KubeConfigError
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Secret
@@ -165,7 +164,7 @@ def read_stack_cluster(
     config = stack.config
     try:
         client = kube_client(config.kubeconfig, config.kube_context)
-    except (KubeConfigError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:
         warn(
             f"the cluster was not read (no Kubernetes configuration: {exc}): the upgrade gate checks Git only"
         )
