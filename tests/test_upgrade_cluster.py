@@ -17,7 +17,6 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Secret
 from lightkube.types import PatchType
 
-from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.kube import FIELD_MANAGER
 from eoepca_gitops.model.stack import Stack
@@ -27,22 +26,18 @@ from eoepca_gitops.upgrade.live import list_all, read_live, read_live_crds, read
 from eoepca_gitops.upgrade.migrate import migrate_storage
 from eoepca_gitops.upgrade.plan import LiveObject, LiveRelease
 from tests.fakes import FakeKube, api_error
+from tests.helpers import fixture_install
 
-INSTALLS = Path(__file__).parent / "fixtures" / "flux-install"
 HR = "helmreleases.helm.toolkit.fluxcd.io"
 GIT = "gitrepositories.source.toolkit.fluxcd.io"
 KS = "kustomizations.kustomize.toolkit.fluxcd.io"
 HELM = "helm.toolkit.fluxcd.io"
 
 
-def install(release: str) -> list[dict[str, Any]]:
-    return [d for d in yaml_io.load_all_file(INSTALLS / f"{release}.yaml") if d]
-
-
 def live_crds(release: str, stored: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
     """A fixture release's CRDs as the API server returns them: each storing its storage version."""
     out = []
-    for obj in install(release):
+    for obj in fixture_install(release):
         if obj["kind"] == "CustomResourceDefinition":
             names = [v["name"] for v in obj["spec"]["versions"] if v["storage"]]
             out.append(
@@ -114,7 +109,7 @@ def test_only_fluxs_crds_are_read_with_their_stored_versions_conversion_and_rele
 
 def test_a_cluster_staying_on_its_release_costs_one_list_of_crds() -> None:
     kube = FakeKube(*live_crds("new"), helm_release("a"))
-    flux = read_live(kube, install("new"))  # type: ignore[arg-type]
+    flux = read_live(kube, fixture_install("new"))  # type: ignore[arg-type]
     assert (flux.objects, flux.releases, len(flux.crds)) == ((), (), 4)
     assert kube.calls == [("list", "CustomResourceDefinition", "")]
 
@@ -145,7 +140,7 @@ def test_a_cluster_whose_crds_change_has_its_objects_and_releases_read(
         Secret(metadata=ObjectMeta(name="no-labels", namespace="demo", labels={"owner": "helm"})),
         Secret(metadata=None),
     ]
-    flux = read_live(kube, install("new"))  # type: ignore[arg-type]
+    flux = read_live(kube, fixture_install("new"))  # type: ignore[arg-type]
     read_in = f"{HELM}/{'v2beta1' if release == 'old' else 'v2'}"  # the live storage version
     spec = helm_release("a")["spec"]
     assert flux.objects == (
@@ -166,7 +161,7 @@ def test_objects_of_a_crd_without_a_storage_version_are_not_listed() -> None:
         for version in crd["spec"]["versions"]:
             version["storage"] = False
     kube = FakeKube(*crds, helm_release("a"))
-    assert read_live(kube, install("new")).objects == ()  # type: ignore[arg-type]
+    assert read_live(kube, fixture_install("new")).objects == ()  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -181,7 +176,7 @@ def test_a_cluster_that_cannot_be_read_is_one_error(error: BaseException, messag
     kube = FakeKube()
     kube.fail("list", "CustomResourceDefinition", error)
     with pytest.raises(GitopsError) as exc:
-        read_live(kube, install("new"))  # type: ignore[arg-type]
+        read_live(kube, fixture_install("new"))  # type: ignore[arg-type]
     assert str(exc.value) == message
 
 
@@ -224,7 +219,7 @@ def test_a_stack_without_kubernetes_configuration_is_checked_in_git_only(
     )
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     warnings: list[str] = []
-    assert read_stack_cluster(stack, install("new"), warnings.append) is None
+    assert read_stack_cluster(stack, fixture_install("new"), warnings.append) is None
     assert len(warnings) == 1 and warnings[0].startswith(
         "the cluster was not read (no Kubernetes configuration: "
     )
@@ -237,7 +232,7 @@ def test_a_stack_without_kubernetes_configuration_is_checked_in_git_only(
         return kube
 
     monkeypatch.setattr(live_module, "kube_client", kube_client)
-    flux = read_stack_cluster(stack, install("new"), warnings.append)
+    flux = read_stack_cluster(stack, fixture_install("new"), warnings.append)
     assert flux is not None and len(flux.crds) == 4 and len(warnings) == 1
     assert asked == [(None, "elsewhere")] and kube.calls[-1] == ("close", "", "")
 
@@ -253,7 +248,7 @@ def test_the_migration_bridges_rewrites_and_cleans_each_crd_storing_an_old_versi
     pulumi = {"manager": "pulumi-kubernetes-1", "operation": "Apply", "apiVersion": f"{HELM}/v2beta1"}
     ours = {"manager": FIELD_MANAGER, "operation": "Update", "apiVersion": f"{HELM}/v2"}
     kube = FakeKube(*live_crds("old"), helm_release("a", pulumi), helm_release("b", pulumi, ours))
-    done = migrate_storage(kube, install("new"))  # type: ignore[arg-type]
+    done = migrate_storage(kube, fixture_install("new"))  # type: ignore[arg-type]
     assert done == [
         "GitRepository: 0 object(s) stored as source.toolkit.fluxcd.io/v1 (was v1beta1)",
         "HelmRelease: 2 object(s) stored as helm.toolkit.fluxcd.io/v2 (was v2beta1)",
@@ -283,14 +278,14 @@ def test_the_migration_bridges_rewrites_and_cleans_each_crd_storing_an_old_versi
     assert patches[HR] == ({"status": {"storedVersions": ["v2"]}}, PatchType.MERGE)
     # done: a second run finds nothing to do and writes nothing
     before = len(kube.calls)
-    assert migrate_storage(kube, install("new")) == []  # type: ignore[arg-type]
+    assert migrate_storage(kube, fixture_install("new")) == []  # type: ignore[arg-type]
     assert kube.calls[before:] == [("list", "CustomResourceDefinition", "")]
 
 
 def test_a_crd_already_storing_the_new_version_is_rewritten_without_a_bridge() -> None:
     kube = FakeKube(*live_crds("middle", {HR: ["v2beta1", "v2"]}), helm_release("a"))
     versions = copy.deepcopy(_crd(kube, HR)["spec"]["versions"])
-    done = migrate_storage(kube, install("new"))  # type: ignore[arg-type]
+    done = migrate_storage(kube, fixture_install("new"))  # type: ignore[arg-type]
     assert done == ["HelmRelease: 1 object(s) stored as helm.toolkit.fluxcd.io/v2 (was v2beta1, v2)"]
     assert _crd(kube, HR)["spec"]["versions"] == versions
     assert ("patch", "CustomResourceDefinition", HR) not in [c[:3] for c in kube.calls]
@@ -301,9 +296,9 @@ def test_a_run_stopped_after_the_bridge_is_finished_by_the_next() -> None:
     kube = FakeKube(*live_crds("old"), helm_release("a"))
     kube.fail("replace", "HelmRelease", api_error(500, "etcd leader changed"))
     with pytest.raises(GitopsError, match=r"^migrating Flux's stored API versions: etcd leader changed$"):
-        migrate_storage(kube, install("new"))  # type: ignore[arg-type]
+        migrate_storage(kube, fixture_install("new"))  # type: ignore[arg-type]
     assert _crd(kube, HR)["status"]["storedVersions"] == ["v2beta1"]  # not cleaned: objects left
-    done = migrate_storage(kube, install("new"))  # type: ignore[arg-type]
+    done = migrate_storage(kube, fixture_install("new"))  # type: ignore[arg-type]
     assert done == [
         "HelmRelease: 1 object(s) stored as helm.toolkit.fluxcd.io/v2 (was v2beta1)",
         "Kustomization: 0 object(s) stored as kustomize.toolkit.fluxcd.io/v1 (was v1beta2)",
@@ -329,7 +324,7 @@ def test_an_object_changed_meanwhile_is_read_again_and_one_deleted_meanwhile_is_
         return real_replace(obj)
 
     kube.replace = replace  # type: ignore[method-assign]
-    migrate_storage(kube, install("new"))  # type: ignore[arg-type]
+    migrate_storage(kube, fixture_install("new"))  # type: ignore[arg-type]
     helm = [c[:3] for c in kube.calls if c[1] == "HelmRelease"]
     assert helm[2:] == [
         ("replace", "HelmRelease", "a"),  # 409: changed meanwhile
@@ -346,7 +341,7 @@ def test_retries_end() -> None:
     kube = FakeKube(*live_crds("old"), helm_release("a"))
     kube.fail("replace", "HelmRelease", *[api_error(409, "still changing")] * migrate_module._RETRIES)
     with pytest.raises(GitopsError, match="still changing"):
-        migrate_storage(kube, install("new"))  # type: ignore[arg-type]
+        migrate_storage(kube, fixture_install("new"))  # type: ignore[arg-type]
     assert [c[0] for c in kube.calls if c[1] == "HelmRelease"].count("replace") == migrate_module._RETRIES
 
 
@@ -356,12 +351,12 @@ def test_a_cluster_that_does_not_answer_is_one_error() -> None:
     with pytest.raises(
         GitopsError, match=r"^migrating Flux's stored API versions: no answer: connection reset$"
     ):
-        migrate_storage(kube, install("new"))  # type: ignore[arg-type]
+        migrate_storage(kube, fixture_install("new"))  # type: ignore[arg-type]
 
 
 def test_crds_the_new_release_does_not_install_are_left_alone() -> None:
     kube = FakeKube(*live_crds("old"))
-    assert migrate_storage(kube, [o for o in install("new") if "helm" not in str(o)]) == [  # type: ignore[arg-type]
+    assert migrate_storage(kube, [o for o in fixture_install("new") if "helm" not in str(o)]) == [  # type: ignore[arg-type]
         "GitRepository: 0 object(s) stored as source.toolkit.fluxcd.io/v1 (was v1beta1)",
         "Kustomization: 0 object(s) stored as kustomize.toolkit.fluxcd.io/v1 (was v1beta2)",
     ]

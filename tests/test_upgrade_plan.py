@@ -10,13 +10,11 @@ last tests check the same facts against Flux's real v0.24.0 and v2.9.3 manifests
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.flux_apis import crd_specs
 from eoepca_gitops.manifests.api_gate import check_live_upgrade
@@ -34,16 +32,11 @@ from eoepca_gitops.upgrade.plan import (
     plan_upgrade,
 )
 from eoepca_gitops.upgrade.schema import dropped_fields, version_schema
+from tests.helpers import fixture_install
 from tests.outside_data import install_manifest
 
-INSTALLS = Path(__file__).parent / "fixtures" / "flux-install"
 HR = "helmreleases.helm.toolkit.fluxcd.io"
 HELM, SOURCE, KUSTOMIZE = "helm.toolkit.fluxcd.io", "source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io"
-
-
-def install(release: str) -> list[dict[str, Any]]:
-    """A fixture release (old, middle, new) as its install manifest's objects."""
-    return [d for d in yaml_io.load_all_file(INSTALLS / f"{release}.yaml") if d]
 
 
 def live_crds(
@@ -64,7 +57,7 @@ def live_crds(
     )
 
 
-OLD = live_crds(crd_specs(install("old")), "v0.1.0")
+OLD = live_crds(crd_specs(fixture_install("old")), "v0.1.0")
 CHART_SPEC: dict[str, Any] = {"chart": "c", "sourceRef": {"kind": "HelmRepository", "name": "r"}}
 CHART: dict[str, Any] = {"interval": "5m", "chart": {"spec": CHART_SPEC}}
 LOSSY: dict[str, Any] = {**CHART, "chart": {"spec": {**CHART_SPEC, "valuesFile": "prod.yaml"}}}
@@ -84,7 +77,7 @@ def test_every_crd_storing_a_version_the_new_release_drops_is_migrated_through_a
         (release("a", CHART), release("b", CHART), git_repository({"url": "https://x", "interval": "1m"})),
         (LiveRelease("demo", "a", 2, "deployed"),),
     )
-    plan = plan_upgrade(live, install("new"), "v2.9.0")
+    plan = plan_upgrade(live, fixture_install("new"), "v2.9.0")
     assert (plan.refused, plan.from_git, plan.from_release, plan.to_release) == ((), (), "v0.1.0", "v2.9.0")
     assert plan.steps == (
         CrdStep(SOURCE, "GitRepository", ("v1beta1",), "v1", bridge=True, objects=1),
@@ -105,20 +98,22 @@ def test_every_crd_storing_a_version_the_new_release_drops_is_migrated_through_a
 def test_a_crd_storing_both_an_old_and_the_new_storage_version_is_migrated_without_a_bridge() -> None:
     """A cluster that ran a release serving both (Flux >= 2.3) without `flux migrate`: its CRD already
     stores the new version, but objects written before are still stored in the old one."""
-    middle = crd_specs(install("middle"))
+    middle = crd_specs(fixture_install("middle"))
     crds = live_crds(middle, "v2.3.0", {HR: ("v2beta1", "v2")})
-    plan = plan_upgrade(LiveFlux(crds, (release("a", CHART, f"{HELM}/v2"),)), install("new"), "v2.9.0")
+    plan = plan_upgrade(
+        LiveFlux(crds, (release("a", CHART, f"{HELM}/v2"),)), fixture_install("new"), "v2.9.0"
+    )
     assert plan.refused == ()
     assert plan.steps == (CrdStep(HELM, "HelmRelease", ("v2beta1", "v2"), "v2", bridge=False, objects=1),)
     assert plan.lines()[1] == "  migrate HelmRelease helm.toolkit.fluxcd.io v2beta1 -> v2 (1 object(s))"
 
 
 def test_such_a_crd_gets_the_refusals_too() -> None:
-    crds = live_crds(crd_specs(install("middle")), "v2.3.0", {HR: ("v2beta1", "v2")})
+    crds = live_crds(crd_specs(fixture_install("middle")), "v2.3.0", {HR: ("v2beta1", "v2")})
     live = LiveFlux(
         crds, (release("lossy", LOSSY, f"{HELM}/v2"),), (LiveRelease("demo", "x", 3, "pending-upgrade"),)
     )
-    plan = plan_upgrade(live, install("new"), "v2.9.0")
+    plan = plan_upgrade(live, fixture_install("new"), "v2.9.0")
     assert plan.refused == (
         "HelmRelease demo/lossy (helm.toolkit.fluxcd.io/v2) sets .spec.chart.spec.valuesFile, which "
         "helm.toolkit.fluxcd.io/v2 does not have: upgrade to Flux v2.3.0, which serves both, and change it "
@@ -129,16 +124,16 @@ def test_such_a_crd_gets_the_refusals_too() -> None:
 
 
 def test_a_cluster_storing_only_the_new_versions_has_nothing_to_do() -> None:
-    crds = live_crds(crd_specs(install("new")), "v2.9.0")
+    crds = live_crds(crd_specs(fixture_install("new")), "v2.9.0")
     # a release mid-action does not matter once nothing is to migrate
     lossy = release("lossy", LOSSY, f"{HELM}/v2")
     live = LiveFlux(crds, (lossy,), (LiveRelease("demo", "a", 1, "pending-install"),))
-    plan = plan_upgrade(live, install("new"), "v2.9.0")
+    plan = plan_upgrade(live, fixture_install("new"), "v2.9.0")
     assert (plan.steps, plan.refused, plan.migrated) == ((), (), 0)
     assert plan.lines() == ["Flux v2.9.0: no object is stored in a version it does not serve"]
     # nor for a CRD that stores nothing (status.storedVersions empty)
     empty = tuple(LiveCrd(c.name, c.group, c.kind, c.plural, c.versions, ()) for c in OLD)
-    assert plan_upgrade(LiveFlux(empty), install("new"), "v2.9.0").steps == ()
+    assert plan_upgrade(LiveFlux(empty), fixture_install("new"), "v2.9.0").steps == ()
 
 
 def test_what_a_rewrite_would_lose_is_refused_naming_the_release_to_go_through() -> None:
@@ -147,7 +142,7 @@ def test_what_a_rewrite_would_lose_is_refused_naming_the_release_to_go_through()
         "Kustomization", "flux-system", "k", f"{KUSTOMIZE}/v1beta2", {"path": "./", "validation": "client"}
     )
     live = LiveFlux(OLD, (release("lossy", LOSSY), git, kustomization))
-    plan = plan_upgrade(live, install("new"), "v2.9.0")
+    plan = plan_upgrade(live, fixture_install("new"), "v2.9.0")
     # gitImplementation and validation stopped mattering long ago: dropping them is not a loss
     assert plan.refused == (
         "HelmRelease demo/lossy (helm.toolkit.fluxcd.io/v2beta1) sets .spec.chart.spec.valuesFile, which "
@@ -197,7 +192,7 @@ def test_each_crd_counts_only_its_own_objects() -> None:
         LiveObject("HelmRelease", "demo", "near", "helm.toolkit.fluxcd.io.example/v1", {}),
         LiveObject("Kustomization", "flux-system", "k", f"{KUSTOMIZE}/v1beta2", {"path": "./"}),
     )
-    plan = plan_upgrade(LiveFlux(OLD, objects), install("new"), "v2.9.0")
+    plan = plan_upgrade(LiveFlux(OLD, objects), fixture_install("new"), "v2.9.0")
     assert {s.kind: s.objects for s in plan.steps} == {
         "GitRepository": 0,
         "Kustomization": 1,
@@ -218,7 +213,9 @@ def test_each_crd_counts_only_its_own_objects() -> None:
     ],
 )
 def test_a_helm_action_running_refuses_the_upgrade(status: str, refused: bool) -> None:
-    plan = plan_upgrade(LiveFlux(OLD, (), (LiveRelease("ns", "r", 7, status),)), install("new"), "v2.9.0")
+    plan = plan_upgrade(
+        LiveFlux(OLD, (), (LiveRelease("ns", "r", 7, status),)), fixture_install("new"), "v2.9.0"
+    )
     expected = (
         f"Helm release ns/r is {status} (revision 7): a Helm action is running; upgrade once it has finished",
     )
@@ -233,14 +230,16 @@ def test_a_crd_converting_through_a_webhook_is_not_migrated() -> None:
         else c
         for c in OLD
     )
-    plan = plan_upgrade(LiveFlux(crds, (release("a", LOSSY),)), install("new"), "v2.9.0")
+    plan = plan_upgrade(LiveFlux(crds, (release("a", LOSSY),)), fixture_install("new"), "v2.9.0")
     assert plan.refused == (f"CRD {HR} converts through a Webhook: not a Flux CRD to migrate",)
     assert [s.kind for s in plan.steps] == ["GitRepository", "Kustomization"]
 
 
 def test_a_downgrade_across_api_versions_is_refused() -> None:
-    crds = live_crds(crd_specs(install("new")), "v2.9.0", {HR: ("v2beta1", "v2")})
-    plan = plan_upgrade(LiveFlux(crds, (release("lossy", LOSSY, f"{HELM}/v2"),)), install("old"), "v0.1.0")
+    crds = live_crds(crd_specs(fixture_install("new")), "v2.9.0", {HR: ("v2beta1", "v2")})
+    plan = plan_upgrade(
+        LiveFlux(crds, (release("lossy", LOSSY, f"{HELM}/v2"),)), fixture_install("old"), "v0.1.0"
+    )
     assert plan.refused == (
         "GitRepository: v0.1.0 stores source.toolkit.fluxcd.io/v1beta1, older than the v1 the cluster "
         "stores: a downgrade across API versions loses what the newer version holds",
@@ -256,7 +255,7 @@ def test_objects_flux_applies_from_git_in_a_removed_version_are_refused_unless_a
     applied = release("from-git", CHART, flux_applied=f"{HELM}/v2beta1", kustomization="apps")
     current = release("current", CHART, f"{HELM}/v2", flux_applied=f"{HELM}/v2", kustomization="apps")
     ours = release("ours", CHART)  # this stack's own: Pulumi rewrites it
-    plan = plan_upgrade(LiveFlux(OLD, (applied, current, ours)), install("new"), "v2.9.0")
+    plan = plan_upgrade(LiveFlux(OLD, (applied, current, ours)), fixture_install("new"), "v2.9.0")
     assert plan.from_git == (applied,) and plan.refused == ()
     with pytest.raises(ConfigError) as exc:
         check_live_upgrade(FluxConfig(version="v2.9.3"), plan, "Pulumi.x.yaml")
@@ -268,15 +267,17 @@ def test_objects_flux_applies_from_git_in_a_removed_version_are_refused_unless_a
     in_git = {(HELM, "HelmRelease", "demo", "from-git")}
     check_live_upgrade(FluxConfig(version="v2.9.3"), plan, "Pulumi.x.yaml", in_git)
     # on the old release that version is served: nothing to say
-    assert plan_upgrade(LiveFlux(OLD, (applied,)), install("old"), "v0.1.0").from_git == ()
+    assert plan_upgrade(LiveFlux(OLD, (applied,)), fixture_install("old"), "v0.1.0").from_git == ()
 
 
 def test_the_installed_release_is_what_the_crds_say() -> None:
     assert LiveFlux(OLD).release == "v0.1.0"
-    mixed = (*OLD[:1], *live_crds(crd_specs(install("new")), "v2.9.0"), *live_crds({}, None))
+    mixed = (*OLD[:1], *live_crds(crd_specs(fixture_install("new")), "v2.9.0"), *live_crds({}, None))
     assert LiveFlux(mixed).release == "v0.1.0, v2.9.0"
-    assert LiveFlux(live_crds(crd_specs(install("new")), None)).release is None
-    unknown = plan_upgrade(LiveFlux(live_crds(crd_specs(install("old")), None)), install("new"), "v2.9.0")
+    assert LiveFlux(live_crds(crd_specs(fixture_install("new")), None)).release is None
+    unknown = plan_upgrade(
+        LiveFlux(live_crds(crd_specs(fixture_install("old")), None)), fixture_install("new"), "v2.9.0"
+    )
     assert unknown.lines()[0].startswith("Flux upgrade (release unknown) -> v2.9.0: 0 object(s)")
     assert len(unknown.lines()) == 4  # no Helm release: no line about them
 
@@ -324,7 +325,7 @@ def test_dropped_fields_follow_the_schema() -> None:
 
 
 def test_a_versions_schema_is_found_by_name() -> None:
-    spec = crd_specs(install("middle"))[HR]
+    spec = crd_specs(fixture_install("middle"))[HR]
     assert version_schema(spec, "v2beta1") == spec["versions"][0]["schema"]["openAPIV3Schema"]
     assert version_schema(spec, "v9") is None
     assert version_schema({"versions": [{"name": "v1"}]}, "v1") == {}
@@ -333,7 +334,7 @@ def test_a_versions_schema_is_found_by_name() -> None:
 
 def test_the_bridge_serves_the_old_versions_and_stores_the_new() -> None:
     live = next(c for c in OLD if c.name == HR)
-    new_entry = crd_specs(install("new"))[HR]["versions"][0]
+    new_entry = crd_specs(fixture_install("new"))[HR]["versions"][0]
     versions = _bridge_versions(live, new_entry)
     assert [(v["name"], v["served"], v["storage"]) for v in versions] == [
         ("v2beta1", True, False),
@@ -341,7 +342,7 @@ def test_the_bridge_serves_the_old_versions_and_stores_the_new() -> None:
     ]
     assert versions[1]["schema"] == new_entry["schema"]
     # a live CRD that serves the new version already keeps one entry of it
-    middle = next(c for c in live_crds(crd_specs(install("middle")), "v2.3.0") if c.name == HR)
+    middle = next(c for c in live_crds(crd_specs(fixture_install("middle")), "v2.3.0") if c.name == HR)
     assert [v["name"] for v in _bridge_versions(middle, new_entry)] == ["v2beta1", "v2"]
 
 
