@@ -50,7 +50,7 @@ class Registered:
             self.props[name] = props
             return real(t, name, props, opts)
 
-        monkeypatch.setattr(objects.pulumi, "CustomResource", register)
+        monkeypatch.setattr(pulumi, "CustomResource", register)  # as components.objects calls it
 
     def opts(self, name: str) -> pulumi.ResourceOptions:
         return next(o for _, n, o in self.calls if n == name)
@@ -346,7 +346,7 @@ def test_create_and_update_migrate_the_cluster_of_the_stack(monkeypatch: pytest.
     assert created.outs == {**props(), "migrated": "v2.9.3", "done": ["5 CRDs"]}
     assert asked == [("/k", "ctx", 60.0)] and clients[0].closed
     updated = FluxMigrationProvider().update("flux-api-migration", props(), props(toVersion="v2.9.3"))
-    assert updated.outs["migrated"] == "v2.9.3"
+    assert updated.outs is not None and updated.outs["migrated"] == "v2.9.3"
 
 
 def test_the_step_refuses_a_manifest_of_another_release(

@@ -14,6 +14,7 @@ import pulumi
 import pytest
 
 import components.program as program
+from components.building_block import BuildingBlock
 from eoepca_gitops.flux_apis import crd_specs
 from eoepca_gitops.upgrade.plan import LiveCrd, LiveFlux, LiveObject, LiveRelease
 from tests.conftest import Recorder
@@ -200,11 +201,10 @@ def test_each_block_waits_for_the_source_and_the_blocks_it_depends_on(
     mocks: Recorder, cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     waits: dict[str, list[str]] = {}
-    real = program.BuildingBlock
 
-    class Recorded(real):  # type: ignore[misc, valid-type]
+    class Recorded(BuildingBlock):
         def __init__(self, name: str, args: Any, opts: pulumi.ResourceOptions) -> None:
-            waits[name] = [type(d).__name__ + ":" + d._name for d in opts.depends_on or []]  # type: ignore[union-attr]
+            waits[name] = [f"{type(d).__name__}:{d._name}" for d in opts.depends_on or []]  # type: ignore[union-attr]
             super().__init__(name, args, opts)
 
     monkeypatch.setattr(program, "BuildingBlock", Recorded)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from eoepca_gitops.devcluster import certs, flux, kubernetes, tools
 from eoepca_gitops.devcluster.flux import CONTROLLERS, ControllerState, controller_argv, default_ports
@@ -131,19 +132,14 @@ def test_certificates_are_made_once_with_private_keys_private(tmp_path: Path) ->
         ipaddress.ip_address("10.0.0.1"),
     ]
     assert "kubernetes.default.svc.cluster.local" in names.get_values_for_type(x509.DNSName)
-    assert ca.public_key().verify(serving.signature, serving.tbs_certificate_bytes, *_ecdsa(serving)) is None
+    ca_key = ca.public_key()
+    assert isinstance(ca_key, ec.EllipticCurvePublicKey) and serving.signature_hash_algorithm is not None
+    ca_key.verify(serving.signature, serving.tbs_certificate_bytes, ec.ECDSA(serving.signature_hash_algorithm))
     before = files.ca_cert.read_bytes()
     assert certs.generate(tmp_path / "pki") == files and files.ca_cert.read_bytes() == before
     files.sa_pub.unlink()  # an incomplete set is made again, whole
     certs.generate(tmp_path / "pki")
     assert files.ca_cert.read_bytes() != before and files.all_exist()
-
-
-def _ecdsa(cert: x509.Certificate) -> tuple[Any, ...]:
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    assert cert.signature_hash_algorithm is not None
-    return (ec.ECDSA(cert.signature_hash_algorithm),)
 
 
 # -- the tools --------------------------------------------------------------------------------------
@@ -295,10 +291,8 @@ def test_the_fake_node_is_ready_once_kwok_says_so_and_the_taint_is_gone() -> Non
     ready = {"type": "Ready", "status": "True"}
     assert kubernetes.node_ready(Api({})) is False  # type: ignore[arg-type]
     assert kubernetes.node_ready(Api({path: {"status": {"conditions": [ready]}}})) is True  # type: ignore[arg-type]
-    assert (
-        kubernetes.node_ready(Api({path: {"status": {"conditions": [{**ready, "status": "False"}]}}}))
-        is False
-    )  # type: ignore[arg-type]
+    not_ready = {"status": {"conditions": [{**ready, "status": "False"}]}}
+    assert kubernetes.node_ready(Api({path: not_ready})) is False  # type: ignore[arg-type]
     tainted = {
         "status": {"conditions": [ready]},
         "spec": {"taints": [{"key": "node.kubernetes.io/not-ready"}]},

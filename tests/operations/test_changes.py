@@ -17,6 +17,7 @@ from eoepca_gitops.model.loader import load_stack
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.operations import changes
 from eoepca_gitops.operations.changes import Publish, set_suspended, undeploy
+from eoepca_gitops.operations.cluster import ClusterAccess
 from tests.fakes import FakeAccess, FakeClock, FakePulumi
 from tests.helpers import FIXTURE_BLOCKS, fixture_install, values
 
@@ -131,7 +132,7 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeAccess, FakeClock]:
     )
     clock = FakeClock()
     monkeypatch.setattr(changes, "time", clock)
-    monkeypatch.setattr(changes.ClusterAccess, "for_stack", classmethod(lambda cls, s: access))
+    monkeypatch.setattr(ClusterAccess, "for_stack", classmethod(lambda cls, s: access))
     real = access.merge_patch
 
     def merge_patch(api_version: str, kind: str, namespace: str, name: str, patch: Any) -> None:

@@ -81,7 +81,7 @@ def test_every_failure_is_one_error(error: BaseException, message: str) -> None:
         kube = FakeKube(release())
         kube.fail(method, "HelmRelease", error)
         with pytest.raises(GitopsError) as exc:
-            call(ClusterAccess(kube))  # type: ignore[arg-type]
+            call(ClusterAccess(kube))  # type: ignore[arg-type, no-untyped-call]
         assert str(exc.value) == message.format(what=what)
     kube = FakeKube(release())
     kube.fail("list", "HelmRelease", error)

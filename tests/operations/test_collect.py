@@ -14,6 +14,7 @@ from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model.loader import load_stack
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.operations import collect as collect_module
+from eoepca_gitops.operations.cluster import ClusterAccess
 from eoepca_gitops.operations.collect import collect, flux_objects, stack_layer
 from eoepca_gitops.operations.status import EXIT_ALL_READY, EXIT_CANNOT_TELL, EXIT_NOT_READY, StackLayer
 from eoepca_gitops.poller.state import StackState, StateStore, encode
@@ -78,7 +79,7 @@ def pulumi(monkeypatch: pytest.MonkeyPatch) -> FakePulumi:
 
 
 def use(monkeypatch: pytest.MonkeyPatch, access: FakeAccess) -> None:
-    monkeypatch.setattr(collect_module.ClusterAccess, "for_stack", classmethod(lambda cls, s: access))
+    monkeypatch.setattr(ClusterAccess, "for_stack", classmethod(lambda cls, s: access))
 
 
 def test_the_objects_of_a_status_are_the_stacks_controllers_source_and_flux_objects() -> None:
@@ -180,7 +181,7 @@ def test_a_cluster_that_cannot_be_read_still_shows_the_stack(
     def no_config(cls: Any, s: Stack) -> FakeAccess:
         raise GitopsError("stack test: no Kubernetes configuration: no kubeconfig context")
 
-    monkeypatch.setattr(collect_module.ClusterAccess, "for_stack", classmethod(no_config))
+    monkeypatch.setattr(ClusterAccess, "for_stack", classmethod(no_config))
     assert (
         collect(model, manifests, tmp_path).error
         == "stack test: no Kubernetes configuration: no kubeconfig context"

@@ -174,7 +174,7 @@ def test_an_object_not_in_the_cluster_says_to_run_pulumi_up(cluster: tuple[FakeA
     def get(*ref: str) -> dict[str, Any] | None:
         return None if ref[3] == "gone" else real(*ref)
 
-    access.get = get  # type: ignore[method-assign]
+    access.get = get  # type: ignore[method-assign, assignment]
     with pytest.raises(GitopsError) as exc:
         reconcile(access, [[missing]], timeout=30)  # type: ignore[arg-type]
     assert str(exc.value) == "HelmRelease demo/gone is not in the cluster: run pulumi up first"

@@ -197,7 +197,7 @@ def test_a_recovery_that_finds_nothing_pending_says_so_plainly(tmp_path: Path) -
     store = StateStore(tmp_path / "state.json")
     store.put(StackState("dev", attempted_revision=B, in_progress=InProgress("drift-check", B, 1, "h", 1.0)))
     loop, _, runners, _ = loop_with(tmp_path, FakeCheckout())
-    runners["dev"].recover = lambda tree, host: Out(True, Reason.SYNCED, "", notes=())  # type: ignore[method-assign]
+    runners["dev"].recover = lambda tree, previous_host: Out(True, Reason.SYNCED, "")  # type: ignore[method-assign]
     loop.recover_all()
     s = loop.store.get("dev")
     assert s.conditions[0].message == f"interrupted drift-check of {B[:12]} recovered"
@@ -279,10 +279,7 @@ def test_metrics_follow_every_operation(tmp_path: Path) -> None:
     assert 'eoepca_gitops_drift_checks_total{result="drift",stack="dev"} 1.0' in text
     assert 'eoepca_gitops_drift_total{kind="Deployment",stack="dev"} 1.0' in text
     assert 'eoepca_gitops_operation_duration_seconds_count{operation="update",stack="dev"} 2.0' in text
-    assert (
-        'eoepca_gitops_operation_duration_seconds_count{operation="drift-check",stack="dev"} 1.0'
-        in text
-    )
+    assert 'eoepca_gitops_operation_duration_seconds_count{operation="drift-check",stack="dev"} 1.0' in text
 
 
 def test_a_clean_drift_check_and_a_failed_correction(tmp_path: Path) -> None:
