@@ -134,7 +134,8 @@ def test_certificates_are_made_once_with_private_keys_private(tmp_path: Path) ->
     assert "kubernetes.default.svc.cluster.local" in names.get_values_for_type(x509.DNSName)
     ca_key = ca.public_key()
     assert isinstance(ca_key, ec.EllipticCurvePublicKey) and serving.signature_hash_algorithm is not None
-    ca_key.verify(serving.signature, serving.tbs_certificate_bytes, ec.ECDSA(serving.signature_hash_algorithm))
+    signed_with = ec.ECDSA(serving.signature_hash_algorithm)
+    ca_key.verify(serving.signature, serving.tbs_certificate_bytes, signed_with)  # raises if not
     before = files.ca_cert.read_bytes()
     assert certs.generate(tmp_path / "pki") == files and files.ca_cert.read_bytes() == before
     files.sa_pub.unlink()  # an incomplete set is made again, whole
