@@ -82,3 +82,10 @@ def test_the_processes_own_environment_is_used_when_none_is_given(
     monkeypatch.setenv("MARK", "inherited")
     cli = PulumiCli("dev", tmp_path)
     assert cli.available() is None and cli.run("whoami") == "inherited\n"
+
+
+def test_a_pulumi_that_does_not_answer_in_time_is_one_error(tmp_path: Path) -> None:
+    env = fake_pulumi(tmp_path, "exec sleep 30\n")
+    with pytest.raises(GitopsError) as exc:
+        PulumiCli("dev", tmp_path, env).run("preview", timeout=1)
+    assert str(exc.value) == "pulumi preview --stack dev: not done after 1 s, stopped"
