@@ -1,9 +1,10 @@
 """Fakes for unit tests of the code that talks to a cluster, to Pulumi, or waits: no API server, no
 engine, no real time.
 
-- FakeKube: the lightkube Client calls the product makes (get, list, patch, replace, create, close),
-  over objects held as dicts by (kind, namespace, name), whatever version they are asked in; every
-  call recorded, and failures (an ApiError, an outage) queued per call.
+- FakeKube: the lightkube Client calls the product makes (get, list with a label selector, patch,
+  replace, close), over objects held as dicts by (kind, namespace, name), whatever version they are
+  asked in, and lightkube models (`models`: Secrets, Deployments) returned as they are; every call
+  recorded, and failures (an ApiError, an outage) queued per call.
 - FakeAccess: eoepca_gitops.operations.cluster.ClusterAccess over such objects, for the operations
   and the poller: reads, patches and reconcile requests recorded, the controllers' answers given by a
   callback.
@@ -40,6 +41,11 @@ def merge(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
         else:
             target[key] = copy.deepcopy(value)
     return target
+
+
+def _has(labels: Mapping[str, str] | None, wanted: Mapping[str, str]) -> bool:
+    """Whether an object's labels match a label selector given as a mapping (as lightkube's list)."""
+    return all((labels or {}).get(k) == v for k, v in wanted.items())
 
 
 def _key(obj: Mapping[str, Any]) -> Key:
@@ -81,8 +87,12 @@ class FakeKube:
     def _as(self, obj: dict[str, Any], api_version: str) -> dict[str, Any]:
         return {**copy.deepcopy(obj), "apiVersion": api_version}
 
-    def get(self, resource: Any, name: str, namespace: str | None = None) -> dict[str, Any]:
+    def get(self, resource: Any, name: str, namespace: str | None = None) -> Any:
         kind, api_version = self._call("get", resource, name)
+        for model in self.models:  # lightkube's own classes answer as models, not dicts
+            meta = model.metadata
+            if type(model).__name__ == kind and (meta.namespace or "", meta.name) == (namespace or "", name):
+                return model
         found = self.objects.get((kind, namespace or "", name))
         if found is None:
             raise api_error(404, f'{kind} "{name}" not found')
@@ -90,11 +100,12 @@ class FakeKube:
 
     def list(self, resource: Any, namespace: str | None = None, labels: Any = None) -> Iterator[Any]:
         kind, api_version = self._call("list", resource, namespace or "")
+        wanted = dict(labels or {})
         for model in self.models:
-            if type(model).__name__ == kind:
+            if type(model).__name__ == kind and _has(getattr(model.metadata, "labels", None), wanted):
                 yield model
         for (k, ns, _), obj in sorted(self.objects.items()):
-            if k == kind and namespace in (None, "*", ns):
+            if k == kind and namespace in (None, "*", ns) and _has(obj["metadata"].get("labels"), wanted):
                 yield self._as(obj, api_version)
 
     def replace(self, obj: Mapping[str, Any]) -> dict[str, Any]:

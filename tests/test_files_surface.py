@@ -147,6 +147,7 @@ def test_remove_file_keeps_folders_that_hold_something_else_and_refuses_a_folder
         remove_file(tmp_path, "d")
     assert str(exc.value) == f"{tmp_path / 'd'}: a folder, not a file this command wrote"
     remove_file(tmp_path, "gone/a/b.yaml")  # a folder on the way is gone already: so is the file
+    assert not (tmp_path / "gone").exists()  # and none is made looking for it
     (tmp_path / "f").write_text("x")
     with pytest.raises(PathError, match="a symlink or not a folder"):
         remove_file(tmp_path, "f/x")
@@ -260,3 +261,22 @@ def test_a_folder_that_cannot_be_created_is_one_error(tmp_path: Path) -> None:
     with pytest.raises(PathError) as exc:
         OwnedFolder(tmp_path / "file" / "out", frozenset()).replace({"a": "a"})
     assert str(exc.value) == f"{tmp_path / 'file' / 'out'}: cannot create the folder: Not a directory"
+
+
+def test_every_folder_a_removal_leaves_empty_goes_up_to_the_root(tmp_path: Path) -> None:
+    write_file(tmp_path, "a/b/c/d/file.yaml", "x", replace=False)
+    write_file(tmp_path, "a/keep.yaml", "k", replace=False)
+    remove_file(tmp_path, "a/b/c/d/file.yaml")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["a", "a/keep.yaml"]
+
+
+def test_a_file_that_cannot_be_deleted_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_file(tmp_path, "a/f.yaml", "x", replace=False)
+
+    def unlink(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "unlink", unlink)  # as on a read-only mount
+    with pytest.raises(PathError) as exc:
+        remove_file(tmp_path, "a/f.yaml")
+    assert str(exc.value) == f"{tmp_path / 'a' / 'f.yaml'}: cannot delete: Permission denied"

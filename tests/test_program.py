@@ -91,7 +91,9 @@ def test_a_stack_naming_its_cluster_gets_an_explicit_provider_for_every_object(
     mocks: Recorder, cluster: Cluster, tmp_path: Path, kubeconfig: str | None, context: str | None
 ) -> None:
     (tmp_path / "kubeconfig.yaml").write_text(KUBECONFIG)
-    run(tmp_path, **{"kubeconfig": kubeconfig, "kubeContext": context})
+    bucket = {"name": "artifacts", "bucketName": "eoepca", "endpoint": "s3.example.org"}
+    notifications = {"providers": [{"name": "hook", "type": "generic", "secretRef": "hook-url"}]}
+    run(tmp_path, kubeconfig=kubeconfig, kubeContext=context, buckets=[bucket], notifications=notifications)
     (provider,) = [r for r in mocks.resources if r.typ == PROVIDER]
     assert provider.name == "cluster"
     # without a kubeconfig of the stack's, the provider's own default: $KUBECONFIG
@@ -100,6 +102,7 @@ def test_a_stack_naming_its_cluster_gets_an_explicit_provider_for_every_object(
     objects = kubernetes(mocks)
     ref = f"urn:pulumi:test::eoepca-gitops::pulumi:pulumi:Stack${PROVIDER}::cluster::cluster-id"
     assert len(objects) > 10 and {r.provider for r in objects} == {ref}
+    assert {"Bucket/flux-system/artifacts", "Provider/flux-system/hook"} <= {r.name for r in objects}
     expected = str(tmp_path / kubeconfig) if kubeconfig else None
     assert cluster.asked == [(expected, context)]  # the upgrade gate reads that cluster too
     (migration,) = [r for r in mocks.resources if r.name == "flux-api-migration"]

@@ -132,6 +132,7 @@ def test_a_cluster_whose_crds_change_has_its_objects_and_releases_read(
         helm_release("b", {**applied, "operation": "Update"}, {"manager": "helm", "operation": "Apply"}),
     )
     kube.models = [
+        helm_secret("demo", "a", "99", "deployed", owner="someone-else"),  # not Helm's
         helm_secret("demo", "a", "1", "superseded"),
         helm_secret("demo", "a", "2", "pending-upgrade"),
         helm_secret("demo", "a", "10", "deployed"),  # revisions compare as numbers
@@ -153,6 +154,36 @@ def test_a_cluster_whose_crds_change_has_its_objects_and_releases_read(
     )
     assert ("list", "Secret", "*") in kube.calls
     assert ("list", "HelmRelease", "*") in kube.calls
+
+
+def test_helm_releases_are_read_from_helms_own_secrets_only() -> None:
+    kube = FakeKube(*live_crds("old"))
+    kube.models = [
+        Secret(
+            metadata=ObjectMeta(name="n", namespace="demo", labels={"owner": "helm", "version": "3"})
+        ),  # no name
+        Secret(
+            metadata=ObjectMeta(name="s", labels={"owner": "helm", "name": "x", "version": "2"})
+        ),  # no namespace
+        Secret(
+            metadata=ObjectMeta(
+                name="t", namespace="demo", labels={"owner": "helm", "name": "y", "version": "1"}
+            )
+        ),
+    ]
+    flux = read_live(kube, fixture_install("new"))  # type: ignore[arg-type]
+    assert flux.releases == (LiveRelease("", "x", 2, ""), LiveRelease("demo", "y", 1, ""))
+
+
+def test_an_object_without_a_namespace_reads_with_none() -> None:
+    kube = FakeKube(*live_crds("old"))
+    kube.objects[("HelmRelease", "", "cluster-wide")] = {
+        "kind": "HelmRelease",
+        "metadata": {"name": "cluster-wide"},
+        "spec": {},
+    }
+    (obj,) = read_live(kube, fixture_install("new")).objects  # type: ignore[arg-type]
+    assert (obj.namespace, str(obj)) == ("", "HelmRelease cluster-wide")
 
 
 def test_objects_of_a_crd_without_a_storage_version_are_not_listed() -> None:

@@ -141,3 +141,18 @@ def test_a_stack_without_kubernetes_configuration_is_one_error(
     plain = load_stack("test", values(), set(), "Pulumi.test.yaml", FIXTURE_BLOCKS)
     assert isinstance(ClusterAccess.for_stack(plain).client, FakeKube)
     assert asked == [(None, "other"), (None, None)]
+
+
+def test_kubernetes_own_kinds_come_back_as_dicts_too() -> None:
+    from lightkube.models.apps_v1 import DeploymentSpec
+    from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
+    from lightkube.resources.apps_v1 import Deployment
+
+    kube = FakeKube()
+    spec = DeploymentSpec(selector=LabelSelector(matchLabels={"app": "x"}), template={}, replicas=0)  # type: ignore[arg-type]
+    kube.models = [
+        Deployment(metadata=ObjectMeta(name="helm-controller", namespace="flux-system"), spec=spec)
+    ]
+    got = ClusterAccess(kube).get("apps/v1", "Deployment", "flux-system", "helm-controller")  # type: ignore[arg-type]
+    assert got is not None and got["spec"]["replicas"] == 0 and got["metadata"]["name"] == "helm-controller"
+    assert isinstance(got, dict)

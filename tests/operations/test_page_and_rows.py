@@ -158,8 +158,10 @@ def test_recent_updates_with_the_latency_from_commit_to_applied(
         Update(datetime(2026, 11, 30, 4, tzinfo=UTC), 10.0, "failed", "f" * 40, None),
         Update(datetime(2026, 11, 30, 3, tzinfo=UTC), 5.0, "", "", None),
     ]
-    monkeypatch.setattr(page_module, "PulumiCli", FakePulumi())
+    empty = FakePulumi()
+    monkeypatch.setattr(page_module, "PulumiCli", empty)
     assert recent_updates("t", tmp_path) == []
+    assert empty.runs == [("stack", "history", "--page-size", "20", "--json")]  # the last 20 by default
 
 
 # -- the page -------------------------------------------------------------------------------------
@@ -247,3 +249,49 @@ def test_the_page_is_served_at_root_only_and_a_failure_is_a_503_page(
 def test_serving_on_an_address_that_cannot_be_used_is_one_error(tmp_path: Path) -> None:
     with pytest.raises(GitopsError, match=r"^--serve nonsense: "):
         page_module.serve_status("nonsense", ["t"], tmp_path, None)
+
+
+def test_the_page_is_gathered_afresh_for_each_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import eoepca_gitops.cli.common as common
+    import eoepca_gitops.operations.collect as collect_module
+
+    asked: list[tuple[str, Any]] = []
+    status = ClusterStatus(StackLayer("a"), "v2.9.3", (), None, ())
+
+    def collect(model: Any, manifests: Any, project: Path, **kw: Any) -> ClusterStatus:
+        asked.append((model, kw.get("state_file")))
+        return status
+
+    def history(name: str, project: Path) -> list[Update]:
+        if name == "b":
+            raise GitopsError("no history")
+        return [update(0, 5.0)]
+
+    pages: list[bytes] = []
+
+    class Server:
+        server_address = ("127.0.0.1", 1234)
+
+        def __init__(self, render: Any) -> None:
+            self.render = render
+
+        def serve_forever(self) -> None:
+            pages.append(self.render())
+            raise KeyboardInterrupt  # Ctrl-C
+
+        def server_close(self) -> None:
+            pages.append(b"closed")
+
+    monkeypatch.setattr(common, "load", lambda name, project: (name, None))
+    monkeypatch.setattr(collect_module, "collect", collect)
+    monkeypatch.setattr(page_module, "recent_updates", history)
+    monkeypatch.setattr(page_module, "status_server", lambda host, port, render: Server(render))
+    said: list[str] = []
+    monkeypatch.setattr(common, "say", said.append)
+    page_module.serve_status("127.0.0.1:0", ["a", "b"], tmp_path, tmp_path / "state.json")
+    assert asked == [("a", tmp_path / "state.json"), ("b", tmp_path / "state.json")]
+    assert pages[1] == b"closed" and pages[0].count(b"<section") == 2
+    assert pages[0].count(b"No update recorded.") == 1  # b's history could not be read
+    assert said == ["status page of a, b at http://127.0.0.1:1234/ (Ctrl-C stops it)"]

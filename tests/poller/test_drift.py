@@ -203,3 +203,30 @@ def test_every_other_step_says_what_it_found() -> None:
 def test_pulumi_paths_with_escaped_quotes_and_indexes() -> None:
     assert parse_path('metadata.annotations["a\\"b"].x[12]') == ["metadata", "annotations", 'a"b', "x", 12]
     assert parse_path("") == []
+
+
+def test_values_are_shown_as_json_with_sorted_keys_up_to_120_characters() -> None:
+    token = "kubernetes:v1:ConfigMap"
+    live = {"data": {"b": "2", "a": "1"}, "x": "z" * 118}
+    (item, long) = describe_step("update", "ConfigMap/n/c", token, live, {}, {"data": {}, "x": {}})
+    assert item.live == '{"a": "1", "b": "2"}'
+    assert long.live == '"' + "z" * 118 + '"'  # 120 characters: shown whole
+
+
+def test_the_last_writer_is_the_newest_update_that_is_not_pulumis_nor_a_status_write() -> None:
+    managed = [
+        {"manager": "kubectl-edit", "operation": "Update", "time": "2026-11-30T05:00:00Z"},
+        {"manager": "kubectl-patch", "operation": "Update", "time": "2026-11-30T07:00:00Z"},
+        {"manager": "helm", "operation": "Update", "time": "2026-11-30T06:00:00Z"},
+        {"manager": "pulumi-kubernetes-1", "operation": "Update", "time": "2026-11-30T09:00:00Z"},
+        {"manager": "flux", "operation": "Apply", "time": "2026-11-30T10:00:00Z"},
+    ]
+    live = {"metadata": {"managedFields": managed}}
+    (item,) = describe_step(
+        "update", "ConfigMap/n/c", "kubernetes:v1:ConfigMap", live, {"data": {"k": "v"}}, {"data": {}}
+    )
+    assert item.manager == "kubectl-patch?"
+    (whole,) = describe_step("replace", "ConfigMap/n/c", "kubernetes:v1:ConfigMap", live, {}, {})
+    assert (whole.manager, whole.api_version) == ("kubectl-patch?", "v1")
+    (gone,) = describe_step("create", "ConfigMap/n/c", "kubernetes:v1:ConfigMap", None, {}, None)
+    assert (gone.declared, gone.live, gone.api_version) == ("present", "deleted", "v1")

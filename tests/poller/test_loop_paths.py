@@ -360,3 +360,39 @@ def test_a_shutdown_past_its_grace_interrupts_pulumi(tmp_path: Path, monkeypatch
     loop.shutdown()
     assert interrupted == [True]
     assert loop.busy == {}
+
+
+class Stop(threading.Event):
+    """The stop event of `run`, recording how long each wait is asked for."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+        self.after = after
+
+    def wait(self, timeout: float | None = None) -> bool:
+        assert timeout is not None
+        self.waits.append(timeout)
+        if len(self.waits) >= self.after:
+            self.set()
+        return super().wait(0)
+
+
+def test_run_waits_no_longer_than_the_interval_or_the_next_wake_up(tmp_path: Path) -> None:
+    loop, _, _, _ = loop_with(tmp_path, FakeCheckout())
+    loop.config = LoopConfig(stacks=("dev",), interval=0.05, policy=loop.config.policy, grace=1)
+    stop = Stop(after=20)
+    loop.run(stop)
+    assert stop.waits and all(0 <= w <= 0.05 for w in stop.waits)
+
+
+def test_health_allows_three_intervals_or_a_minute_without_a_tick(tmp_path: Path) -> None:
+    loop, _, _, _ = loop_with(tmp_path, FakeCheckout())
+    loop.config = LoopConfig(stacks=("dev",), interval=30, policy=loop.config.policy)
+    loop.last_tick = time.monotonic() - 85
+    assert loop.healthy()
+    loop.last_tick = time.monotonic() - 95
+    assert not loop.healthy()
+    loop.config = LoopConfig(stacks=("dev",), interval=1, policy=loop.config.policy)
+    loop.last_tick = time.monotonic() - 55
+    assert loop.healthy()
