@@ -67,3 +67,15 @@ def test_pushes_are_refused_and_other_paths_not_served(served: tuple[Path, str],
     assert not (repo / "b.txt").exists()
     with pytest.raises(subprocess.CalledProcessError):
         git("ls-remote", url.replace("project.git", "other.git"), cwd=tmp_path)
+
+
+def test_another_path_is_answered_404_saying_what_is_served(served: tuple[Path, str]) -> None:
+    import urllib.error
+    import urllib.request
+
+    _, url = served
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(url.replace("project.git", "other.git") + "/info/refs")
+    with exc.value:
+        assert exc.value.code == 404
+        assert b"only /project.git/ is served here" in exc.value.read()

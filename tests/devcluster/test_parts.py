@@ -58,6 +58,7 @@ def test_what_up_records_is_read_back_as_it_was(tmp_path: Path) -> None:
     )  # fmt: skip
     (tmp_path / "cluster.json").write_text(info.to_json())
     assert ClusterInfo.from_file(tmp_path / "cluster.json") == info
+    assert info.to_json().startswith('{\n  "state_dir": ')  # for people to read
     bare = ClusterInfo(tmp_path, tmp_path / "k", "https://s", {})
     (tmp_path / "bare.json").write_text(bare.to_json())
     assert ClusterInfo.from_file(tmp_path / "bare.json") == bare
@@ -76,7 +77,7 @@ def test_what_up_records_is_read_back_as_it_was(tmp_path: Path) -> None:
 
 
 def test_tokens_are_made_once_for_every_identity_and_kept(tmp_path: Path) -> None:
-    path = tmp_path / "pki" / "tokens.csv"
+    path = tmp_path / "state" / "pki" / "tokens.csv"  # no folder of it yet
     tokens = ensure_tokens(path)
     assert set(tokens) == set(IDENTITIES) and len(set(tokens.values())) == len(IDENTITIES)
     assert all(len(t) == 48 for t in tokens.values())
@@ -120,12 +121,17 @@ def test_a_kubeconfig_embeds_the_ca_and_the_token(tmp_path: Path) -> None:
 def test_certificates_are_made_once_with_private_keys_private(tmp_path: Path) -> None:
     files = certs.generate(tmp_path / "pki")
     assert files == certs.CertFiles.in_dir(tmp_path / "pki") and files.all_exist()
+    assert sorted(p.name for p in (tmp_path / "pki").iterdir()) == [
+        "apiserver.crt", "apiserver.key", "ca.crt", "ca.key", "sa.key", "sa.pub",
+    ]  # fmt: skip
     for key in (files.ca_key, files.serving_key, files.sa_key):
         assert mode(key) == 0o600
     ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
     serving = x509.load_pem_x509_certificate(files.serving_cert.read_bytes())
     assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
     assert serving.issuer == ca.subject
+    assert serving.subject.rfc4514_string() == "CN=kube-apiserver"
+    assert ca.subject.rfc4514_string() == "CN=eoepca-dev-cluster-ca"
     names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert names.get_values_for_type(x509.IPAddress) == [
         ipaddress.ip_address("127.0.0.1"),
@@ -266,10 +272,14 @@ def test_every_kubernetes_part_listens_on_loopback_at_its_port(tmp_path: Path) -
     assert kubernetes.scheduler_argv(t, lay, PORTS, tmp_path / "s.kubeconfig")[2] == "--secure-port=10259"
     kwok = kubernetes.kwok_argv(t, PORTS, tmp_path / "kwok.kubeconfig")
     assert f"--config={t.kwok_stages[0]}" in kwok and f"--config={t.kwok_stages[1]}" in kwok
-    assert (
-        "--server-address=127.0.0.1:10247" in kwok
-        and "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake" in kwok
-    )
+    assert kwok[-5:] == [
+        "--server-address=127.0.0.1:10247",
+        "--node-ip=127.0.0.1",
+        "--node-port=10247",
+        "--node-lease-duration-seconds=40",
+        "--cidr=10.244.0.0/16",
+    ]
+    assert "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake" in kwok
 
 
 class Api:
@@ -285,9 +295,23 @@ class Api:
 
 
 def test_the_fake_node_is_ready_once_kwok_says_so_and_the_taint_is_gone() -> None:
-    node = kubernetes.fake_node()
-    assert node["metadata"]["name"] == kubernetes.NODE_NAME == "kwok-node-0"
-    assert node["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
+    assert kubernetes.fake_node() == {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": "kwok-node-0",
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "kubernetes.io/hostname": "kwok-node-0",
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "kubernetes.io/role": "agent",
+                "node-role.kubernetes.io/agent": "",
+                "type": "kwok",
+            },
+        },
+        "spec": {},
+    }
     path = f"/api/v1/nodes/{kubernetes.NODE_NAME}"
     ready = {"type": "Ready", "status": "True"}
     assert kubernetes.node_ready(Api({})) is False  # type: ignore[arg-type]

@@ -82,6 +82,8 @@ def test_a_spawned_process_is_recorded_runs_in_its_own_session_and_stops(
     assert processes.log_tail(Path(record.log)) == "started\noops"
     assert processes.log_tail(Path(record.log), 1) == "oops"
     assert processes.log_tail(tmp_path / "none.log") == ""
+    (tmp_path / "bytes.log").write_bytes(b"ok\nbad \xff byte\n")
+    assert processes.log_tail(tmp_path / "bytes.log") == "ok\nbad \ufffd byte"
 
 
 def test_a_pid_now_used_by_another_program_is_never_signalled(
@@ -248,6 +250,22 @@ def test_one_part_is_stopped_and_started_again_as_it_was(
         cluster.start_component("git-server")
 
 
+def test_the_api_server_started_again_is_waited_for(tmp_path: Path, started: list[ProcessRecord]) -> None:
+    cluster = cluster_with(tmp_path, started, "kube-apiserver", "kwok")
+    info = ClusterInfo(tmp_path, tmp_path / "k", "https://127.0.0.1:1", {})
+    cluster.layout.info.write_text(info.to_json())
+    certs.generate(cluster.layout.pki)
+    (cluster.layout.logs / "kube-apiserver.log").write_text("the last start's lines\n")
+    for name in ("kube-apiserver", "kwok"):
+        cluster.stop_component(name)
+    cluster.start_component("kwok", timeout=0.3)  # nothing to wait for
+    started.append(processes.read_records(cluster.layout.pids)["kwok"])
+    with pytest.raises(ClusterError, match=r"^timed out waiting for kube-apiserver /readyz"):
+        cluster.start_component("kube-apiserver", timeout=0.3)  # nothing answers at that address
+    started.append(processes.read_records(cluster.layout.pids)["kube-apiserver"])
+    assert (cluster.layout.logs / "kube-apiserver.log").read_text() == ""  # one start per log
+
+
 def test_only_one_up_or_down_at_a_time(tmp_path: Path) -> None:
     cluster = DevCluster(tmp_path)
     with cluster._locked(), pytest.raises(ClusterError, match=f"^another up/down runs on {tmp_path}$"):
@@ -291,7 +309,7 @@ def test_a_snapshot_holds_what_git_would_commit(tmp_path: Path) -> None:
     source = tmp_path / "source"
     subprocess.run(["git", "init", "-q", str(source)], check=True)
     (source / ".gitignore").write_text("ignored/\n")
-    for rel in ("tracked.txt", "new.txt", "ignored/x.txt", "sub/deep.txt"):
+    for rel in ("tracked.txt", "new.txt", "ignored/x.txt", "sub/deep.txt", "a/b/c/deeper.txt"):
         (source / rel).parent.mkdir(parents=True, exist_ok=True)
         (source / rel).write_text(rel)
     subprocess.run(["git", "-C", str(source), "add", "tracked.txt", ".gitignore"], check=True)
@@ -300,7 +318,7 @@ def test_a_snapshot_holds_what_git_would_commit(tmp_path: Path) -> None:
     files = subprocess.run(
         ["git", "-C", str(dest), "ls-files"], capture_output=True, text=True, check=True
     ).stdout.split()
-    assert files == [".gitignore", "new.txt", "sub/deep.txt", "tracked.txt"]
+    assert files == [".gitignore", "a/b/c/deeper.txt", "new.txt", "sub/deep.txt", "tracked.txt"]
     assert (dest / "tracked.txt").read_text() == "changed, not committed"
     log = subprocess.run(
         ["git", "-C", str(dest), "log", "--format=%an %s", "main"], capture_output=True, text=True, check=True
@@ -324,6 +342,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "/api/v1/broken": 500,
             "/api/v1/nodes": 201,
             "/api/v1/exists": 409,
+            "/api/v1/accepted": 202,
         }
         status = code.get(self.path.split("?")[0], 200)
         payload = b'{"kind": "Node"}' if status in (200, 201) else b"problem " * 100
@@ -360,10 +379,11 @@ def test_the_api_calls_carry_the_token_and_say_what_failed(server: str, tmp_path
     assert exc.value.status == 500 and str(exc.value) == "HTTP 500: " + ("problem " * 100)[:500]
     assert api.create("/api/v1/nodes", {"kind": "Node"}) is True
     assert api.create("/api/v1/exists", {}) is False
+    assert api.create("/api/v1/accepted", {}) is True
     with pytest.raises(ApiError, match=r"^HTTP 500: problem"):
         api.create("/api/v1/broken", {})
     assert api.ready() is True
-    assert Handler.seen[0][:3] == ("GET", "/api/v1/nodes/x", "Bearer tok")
+    assert Handler.seen[0] == ("GET", "/api/v1/nodes/x", "Bearer tok", b"")  # no body
     assert Handler.seen[3] == ("POST", "/api/v1/nodes", "Bearer tok", b'{"kind": "Node"}')
     assert KubeApi("http://127.0.0.1:1", "t", files.ca_cert).ready() is False  # nothing listens
 
@@ -375,3 +395,46 @@ def test_plain_and_self_signed_health_endpoints(server: str) -> None:
     assert healthz(server + "/healthz") is True
     assert healthz(server + "/api/v1/broken") is False
     assert healthz("https://127.0.0.1:1/healthz", timeout=0.5) is False
+
+
+def test_the_git_server_runs_as_its_own_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eoepca_gitops.devcluster import git_server
+
+    assert git_server.argv(tmp_path, "project", 8180)[1:] == [
+        "-m",
+        "eoepca_gitops.devcluster.git_server",
+        f"--repo={tmp_path}",
+        "--name=project",
+        "--port=8180",
+    ]
+    served: list[tuple[Path, str, int]] = []
+
+    class Server:
+        def serve_forever(self) -> None:
+            pass
+
+    def serve(repo: Path, name: str, port: int) -> Server:
+        served.append((repo, name, port))
+        return Server()
+
+    monkeypatch.setattr(git_server, "serve", serve)
+    monkeypatch.setattr("sys.argv", ["git_server", "--repo", str(tmp_path), "--name", "p", "--port", "8180"])
+    git_server.main()
+    assert served == [(tmp_path, "p", 8180)]
+    monkeypatch.setattr("sys.argv", ["git_server", "--repo", str(tmp_path), "--name", "p"])
+    with pytest.raises(SystemExit):
+        git_server.main()  # --port is required
+
+
+def test_publish_charts_writes_every_chart_the_project_names(tmp_path: Path) -> None:
+    from tests.helpers import FIXTURE_BLOCKS
+
+    project = tmp_path / "project"
+    (project / "clusters").mkdir(parents=True)
+    (project / "clusters" / "blocks").symlink_to(FIXTURE_BLOCKS)
+    cluster = DevCluster(tmp_path / "state", progress=lambda _: None)
+    assert cluster.publish_charts(project) == 1
+    assert sorted(p.name for p in (cluster.layout.charts / "eoepca").iterdir()) == [
+        "eoepca-portal-1.0.11.tgz",
+        "index.yaml",
+    ]
