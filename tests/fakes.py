@@ -257,7 +257,7 @@ class FakePulumi:
 
     def __call__(self, stack: str, project: Any, env: Any = None) -> FakePulumi:
         """Stands in for the class: `monkeypatch.setattr(module, "PulumiCli", fake)`."""
-        self.stack = stack
+        self.stack, self.env = stack, env
         return self
 
     def available(self) -> str | None:

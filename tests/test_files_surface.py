@@ -280,3 +280,26 @@ def test_a_file_that_cannot_be_deleted_is_one_error(tmp_path: Path, monkeypatch:
     with pytest.raises(PathError) as exc:
         remove_file(tmp_path, "a/f.yaml")
     assert str(exc.value) == f"{tmp_path / 'a' / 'f.yaml'}: cannot delete: Permission denied"
+
+
+def test_write_files_checks_every_file_before_it_writes_the_first(tmp_path: Path) -> None:
+    (tmp_path / "z.yaml").write_text("theirs")
+    with pytest.raises(PathError, match=r"z\.yaml: exists already"):
+        write_files(tmp_path, {"a.yaml": "ours", "z.yaml": "ours"}, replace=lambda rel: False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["z.yaml"]  # a.yaml, first in order, not written
+
+
+def test_a_folder_that_cannot_be_looked_into_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.stat
+
+    def stat_(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if kwargs.get("dir_fd") is not None:
+            raise PermissionError(13, "Permission denied")
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", stat_)
+    with pytest.raises(PathError) as exc:
+        write_files(tmp_path, {"a/b.yaml": "x"}, replace=lambda rel: False)
+    assert str(exc.value) == f"{tmp_path / 'a' / 'b.yaml'}: cannot write: Permission denied"

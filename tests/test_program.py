@@ -72,8 +72,8 @@ def project(folder: Path) -> Path:
     return folder
 
 
-def run(folder: Path, **changes: Any) -> None:
-    configure(values(**{"flux": FLUX, **changes}))
+def run(folder: Path, secrets: dict[str, str] | None = None, **changes: Any) -> None:
+    configure(values(**{"flux": FLUX, **changes}), secrets)
     # the decorator drives the event loop until every registration has reached the mocks
     pulumi.runtime.test(lambda: program.run(project(folder)))()  # type: ignore[no-untyped-call]
 
@@ -93,7 +93,16 @@ def test_a_stack_naming_its_cluster_gets_an_explicit_provider_for_every_object(
     (tmp_path / "kubeconfig.yaml").write_text(KUBECONFIG)
     bucket = {"name": "artifacts", "bucketName": "eoepca", "endpoint": "s3.example.org"}
     notifications = {"providers": [{"name": "hook", "type": "generic", "secretRef": "hook-url"}]}
-    run(tmp_path, kubeconfig=kubeconfig, kubeContext=context, buckets=[bucket], notifications=notifications)
+    poller = {"image": "registry.example/eoepca-gitops:1.0", "backendUrl": "s3://state?region=eu-west-1"}
+    run(
+        tmp_path,
+        {"pollerPassphrase": "p"},
+        kubeconfig=kubeconfig,
+        kubeContext=context,
+        buckets=[bucket],
+        notifications=notifications,
+        poller=poller,
+    )
     (provider,) = [r for r in mocks.resources if r.typ == PROVIDER]
     assert provider.name == "cluster"
     # without a kubeconfig of the stack's, the provider's own default: $KUBECONFIG
@@ -102,7 +111,12 @@ def test_a_stack_naming_its_cluster_gets_an_explicit_provider_for_every_object(
     objects = kubernetes(mocks)
     ref = f"urn:pulumi:test::eoepca-gitops::pulumi:pulumi:Stack${PROVIDER}::cluster::cluster-id"
     assert len(objects) > 10 and {r.provider for r in objects} == {ref}
-    assert {"Bucket/flux-system/artifacts", "Provider/flux-system/hook"} <= {r.name for r in objects}
+    every = {
+        "Bucket/flux-system/artifacts",
+        "Provider/flux-system/hook",
+        "Deployment/eoepca-gitops/eoepca-gitops-poller",
+    }
+    assert every <= {r.name for r in objects}
     expected = str(tmp_path / kubeconfig) if kubeconfig else None
     assert cluster.asked == [(expected, context)]  # the upgrade gate reads that cluster too
     (migration,) = [r for r in mocks.resources if r.name == "flux-api-migration"]

@@ -70,10 +70,14 @@ def helm_secret(namespace: str, name: str, version: str, status: str, **labels: 
     )
 
 
+SLEPT: list[float] = []
+
+
 @pytest.fixture(autouse=True)
 def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pauses between retries (time.sleep in live and migrate) take no time."""
-    monkeypatch.setattr(time, "sleep", lambda _: None)
+    """The pauses between retries (time.sleep in live and migrate) take no time; SLEPT says which."""
+    SLEPT.clear()
+    monkeypatch.setattr(time, "sleep", SLEPT.append)
 
 
 # -- live: what the plan reads -------------------------------------------------------------------
@@ -219,13 +223,17 @@ def test_a_busy_api_server_is_asked_again_until_it_answers(monkeypatch: pytest.M
     kube.fail("list", "HelmRelease", api_error(429), busy, api_error(503))
     resource = live_module.flux_resource(HELM, "v2", "HelmRelease", "helmreleases")
     assert [o["metadata"]["name"] for o in list_all(kube, resource, namespace="*")] == ["a"]  # type: ignore[arg-type]
-    assert len(kube.calls) == 4
+    assert len(kube.calls) == 4 and SLEPT == [0.5, 0.5, 0.5]
     kube.fail("list", "HelmRelease", api_error(404))
     with pytest.raises(Exception, match="404"):
         list_all(kube, resource)  # type: ignore[arg-type]
     kube.fail("list", "HelmRelease", api_error(404))
     assert len(list_all(kube, resource, (404,))) == 1  # type: ignore[arg-type]
     # after a minute of it, the answer stands
+    now = iter([0.0, 60.0])  # at the minute exactly it is asked once more
+    monkeypatch.setattr(time, "monotonic", lambda: next(now, 60.5))
+    kube.fail("list", "HelmRelease", api_error(503))
+    assert len(list_all(kube, resource)) == 1  # type: ignore[arg-type]
     now = iter([0.0, 30.0])
     monkeypatch.setattr(time, "monotonic", lambda: next(now, 61.0))
     kube.fail("list", "HelmRelease", api_error(503), api_error(503))
@@ -307,6 +315,8 @@ def test_the_migration_bridges_rewrites_and_cleans_each_crd_storing_an_old_versi
         assert obj["metadata"]["managedFields"] == [{**pulumi, "apiVersion": f"{HELM}/v2"}]
     patches = {c[2]: (c[3], c[4]) for c in kube.calls if c[0] == "patch" and c[1].endswith("status")}
     assert patches[HR] == ({"status": {"storedVersions": ["v2"]}}, PatchType.MERGE)
+    bridge = next(c for c in kube.calls if c[:3] == ("patch", "CustomResourceDefinition", HR))
+    assert bridge[4] == PatchType.MERGE
     # done: a second run finds nothing to do and writes nothing
     before = len(kube.calls)
     assert migrate_storage(kube, fixture_install("new")) == []  # type: ignore[arg-type]
@@ -355,9 +365,11 @@ def test_an_object_changed_meanwhile_is_read_again_and_one_deleted_meanwhile_is_
         return real_replace(obj)
 
     kube.replace = replace  # type: ignore[method-assign]
+    kube.fail("list", "HelmRelease", api_error(404))  # the bridged CRD is served a moment later
     migrate_storage(kube, fixture_install("new"))  # type: ignore[arg-type]
+    assert 0.5 in SLEPT and 0.2 in SLEPT  # asked again after those pauses
     helm = [c[:3] for c in kube.calls if c[1] == "HelmRelease"]
-    assert helm[2:] == [
+    assert helm[3:] == [
         ("replace", "HelmRelease", "a"),  # 409: changed meanwhile
         ("get", "HelmRelease", "a"),
         ("replace", "HelmRelease", "a"),  # 429, then 503: asked again as it was
@@ -392,3 +404,37 @@ def test_crds_the_new_release_does_not_install_are_left_alone() -> None:
         "Kustomization: 0 object(s) stored as kustomize.toolkit.fluxcd.io/v1 (was v1beta2)",
     ]
     assert _crd(kube, HR)["status"]["storedVersions"] == ["v2beta1"]
+
+
+def test_crds_are_read_whatever_comes_first_and_as_lightkubes_models_too() -> None:
+    from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+
+    other = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "aaa.example.org"},
+        "spec": {"group": "example.org", "names": {"kind": "A", "plural": "aaa"}, "versions": []},
+    }
+    kube = FakeKube(other, *live_crds("new"))  # a CRD of another group listed first
+    kinds = [c.kind for c in read_live_crds(kube)]  # type: ignore[arg-type]
+    assert kinds == ["Bucket", "GitRepository", "HelmRelease", "Kustomization"]
+    models = FakeKube()
+    models.models = [CustomResourceDefinition.from_dict(crd) for crd in live_crds("new")]
+    assert [c.name for c in read_live_crds(models)][:1] == ["buckets.source.toolkit.fluxcd.io"]  # type: ignore[arg-type]
+
+
+def test_a_crd_the_new_release_does_not_install_and_one_no_longer_served_change_nothing_to_read() -> None:
+    crds = live_crds("new")
+    oci = {
+        **crds[0],
+        "metadata": {"name": "ocirepositories.source.toolkit.fluxcd.io"},
+        "spec": {**crds[0]["spec"], "names": {"kind": "OCIRepository", "plural": "ocirepositories"}},
+    }
+    git = next(c for c in crds if c["metadata"]["name"] == GIT)
+    git["spec"]["versions"] = [
+        {**git["spec"]["versions"][0]},
+        {"name": "v1beta2", "served": False, "storage": False},
+    ]
+    kube = FakeKube(*crds, oci, helm_release("a"))
+    read_live(kube, fixture_install("new"))  # type: ignore[arg-type]
+    assert kube.calls == [("list", "CustomResourceDefinition", "")]

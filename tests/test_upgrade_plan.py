@@ -321,6 +321,11 @@ def test_dropped_fields_follow_the_schema() -> None:
         ".spec.gone",
     ]
     assert dropped_fields(value, {}) == [] and dropped_fields("text", schema) == []
+    assert dropped_fields({"gone": 1}, schema) == [".gone"]  # paths start at the value
+    kept = {"x-kubernetes-preserve-unknown-fields": True, "properties": {"a": {}}}
+    assert dropped_fields({"a": 1, "b": 2}, kept) == []
+    two: dict[str, Any] = {"additionalProperties": {"properties": {"x": {}}}}
+    assert dropped_fields({"k1": {"y": 1}, "k2": {"z": 2}}, two) == [".k1.y", ".k2.z"]
     assert dropped_fields([{"a": 1}], {"type": "array"}) == []
 
 

@@ -239,6 +239,10 @@ def test_the_stack_layer_says_what_pulumi_says(monkeypatch: pytest.MonkeyPatch, 
     assert layer(FakePulumi(answers={("stack", "history"): HISTORY})) == StackLayer(
         "test", "2026-11-30T05:01:00Z", "succeeded", "0123456789abcdef"
     )
+    with_env = FakePulumi()
+    monkeypatch.setattr(collect_module, "PulumiCli", with_env)
+    stack_layer("test", tmp_path, False, {"PULUMI_BACKEND_URL": "file:///x"})
+    assert with_env.env == {"PULUMI_BACKEND_URL": "file:///x"}
     running = [{"startTime": "2026-11-30T05:00:00Z", "result": "in-progress"}]
     assert layer(FakePulumi(answers={("stack", "history"): running})) == StackLayer(
         "test", "2026-11-30T05:00:00Z", "in-progress", ""
@@ -255,3 +259,14 @@ def test_the_stack_layer_says_what_pulumi_says(monkeypatch: pytest.MonkeyPatch, 
     )
     failing = FakePulumi(answers={("stack", "history"): GitopsError("pulumi stack --stack test: no stack")})
     assert layer(failing) == StackLayer("test", error="pulumi stack --stack test: no stack")
+
+
+def test_a_status_with_preview_says_so_while_it_runs(
+    pulumi: FakePulumi, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    model, manifests = stack()
+    use(monkeypatch, cluster())
+    said: list[str] = []
+    status = collect(model, manifests, tmp_path, preview=True, progress=said.append)
+    assert said[0] == "stack test: pulumi stack history and preview"
+    assert status.stack.pending == {}

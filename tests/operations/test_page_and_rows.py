@@ -52,6 +52,14 @@ def test_a_deployment_is_ready_when_available(conditions: list[dict[str, Any]], 
     if ready != "Unknown":
         assert (row.reason, row.message, row.since) == ("R", "M", "T")
     assert object_status("Deployment", "ns", "d", {}).revision == ""
+    bare = object_status(
+        "Deployment", "ns", "d", {"status": {"conditions": [{"type": "Available", "status": "True"}]}}
+    )
+    assert (bare.ready, bare.reason, bare.message, bare.since) == ("True", "", "", "")
+    flux_bare = object_status(
+        "Kustomization", "ns", "k", {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    )
+    assert (flux_bare.reason, flux_bare.message, flux_bare.since) == ("", "", "")
 
 
 def test_a_flux_objects_row_says_what_its_controller_said() -> None:
@@ -198,10 +206,19 @@ def test_a_ready_stack_with_its_poller_and_updates() -> None:
     assert f"<code>{'1' * 40}</code>" in page and "1" * 41 not in page
     assert "<td>30 s</td>" in page and "<td>-</td>" in page and "<td>12</td>" in page
     assert page.count("<circle") == 2 and "max 30 s" in page
+    # oldest first, left to right; the highest latency at the top
+    assert '<polyline points="10.0,75.0 470.0,15.0"' in page
+    assert '<tr class="ok"><td>flux</td><td>Deployment flux-system/source-controller</td>' in page
+    assert "</tbody></table><h3>Commit &rarr; applied latency</h3>" in page
+    assert "tr.bad{background:#ffebe9}.bad{color:#cf222e}" in page
     empty = page_html([(ClusterStatus(StackLayer("e"), "v", (), None, ()), [update(0, 5.0)])])
     assert "No update recorded" not in empty and "Not enough updates with a known commit" in empty
     assert "<small>all Ready</small>" in empty and "<p>poller" not in empty
     assert "No update recorded." in page_html([(ClusterStatus(StackLayer("e"), "v", (), None, ()), [])])
+    no_phase = ClusterStatus(StackLayer("e"), "v", (), None, (), poller={})
+    assert "<p>poller:  at <code>-</code></p>" in page_html([(no_phase, [])])
+    two = page_html([(no_phase, []), (ClusterStatus(StackLayer("f"), "v", (), None, ()), [])])
+    assert '</section><section id="stack-f">' in two
 
 
 def test_page_error_is_escaped() -> None:

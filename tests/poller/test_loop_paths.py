@@ -396,3 +396,126 @@ def test_health_allows_three_intervals_or_a_minute_without_a_tick(tmp_path: Path
     loop.config = LoopConfig(stacks=("dev",), interval=1, policy=loop.config.policy)
     loop.last_tick = time.monotonic() - 55
     assert loop.healthy()
+
+
+def events(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
+    import json
+
+    return [
+        {"level": r.levelname, **json.loads(r.getMessage())}
+        for r in caplog.records
+        if r.name == "eoepca_gitops.poller"
+    ]
+
+
+def test_every_operation_says_what_happened_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    loop, _, runners, clock = loop_with(
+        tmp_path, FakeCheckout(), drift_interval=60, drift_mode=DriftMode.CORRECT
+    )
+    runners["dev"].fail[A] = Out(False, Reason.CONFIG_INVALID, "bad value")
+    with caplog.at_level(logging.INFO, logger="eoepca_gitops.poller"):
+        loop.tick()
+        settle(loop)
+        runners["dev"].fail.clear()
+        clock.now = 1010
+        loop.tick()
+        settle(loop)
+        clock.now += 61
+        loop.tick()
+        settle(loop)
+        runners["dev"].drift_out = Out(
+            True, Reason.DRIFT_DETECTED, "drift: 1 to update", drift=True, drift_items=(REPLICAS,)
+        )
+        clock.now += 61
+        loop.tick()
+        settle(loop)
+    seen = events(caplog)
+    failed = next(e for e in seen if e["event"] == "update-failed")
+    assert failed == {
+        "level": "WARNING",
+        "event": "update-failed",
+        "stack": "dev",
+        "revision": A,
+        "reason": "ConfigInvalid",
+        "failures": 1,
+        "stalled": False,
+        "retry_in": 10.0,
+        "error": "bad value",
+    }
+    assert {"level": "INFO", "event": "drift-check", "stack": "dev", "revision": A, "result": "clean"} in seen
+    detected = next(e for e in seen if e["event"] == "drift-detected")
+    assert detected == {
+        "level": "WARNING",
+        "event": "drift-detected",
+        "stack": "dev",
+        "revision": A,
+        "detail": "drift: 1 to update",
+        "drifted": [REPLICAS.to_json()],
+        "mode": "correct",
+    }
+    text = loop.metrics.render().decode()
+    assert 'stack="None"' not in text
+    assert 'eoepca_gitops_operation_duration_seconds_count{operation="drift-correct",stack="dev"} 1.0' in text
+
+
+def test_recovery_and_shutdown_are_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eoepca_gitops.poller import automation
+    from eoepca_gitops.poller import loop as loop_module
+
+    store = StateStore(tmp_path / "state.json")
+    store.put(
+        StackState("dev", attempted_revision=B, in_progress=InProgress("update", B, 7, "old-host", 1.0))
+    )
+    loop, _, runners, _ = loop_with(tmp_path, FakeCheckout())
+    loop.config = LoopConfig(stacks=("dev",), interval=1, policy=loop.config.policy, grace=0.01)
+    waited: list[float | None] = []
+    from concurrent.futures import wait as real_wait
+
+    def wait_futures(futures: object, timeout: float | None = None) -> object:
+        waited.append(timeout)
+        return real_wait(futures, timeout=timeout)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop_module, "wait_futures", wait_futures)
+    runners["dev"].block.clear()
+
+    def interrupt() -> list[int]:
+        runners["dev"].block.set()  # the update ends once its pulumi is interrupted
+        return [99]
+
+    monkeypatch.setattr(automation, "interrupt_pulumi_children", interrupt)
+    with caplog.at_level(logging.INFO, logger="eoepca_gitops.poller"):
+        loop.recover_all()
+        loop.tick()
+        loop.shutdown()
+    seen = events(caplog)
+    assert seen[0] == {
+        "level": "WARNING",
+        "event": "recovering",
+        "stack": "dev",
+        "operation": "update",
+        "revision": B,
+        "previous_pid": 7,
+        "previous_host": "old-host",
+    }
+    assert {"level": "WARNING", "event": "shutdown-cancelling", "pulumi_pids": [99]} in seen
+    assert seen[-1] == {"level": "INFO", "event": "stopped"}
+    assert waited[-2:] == [0.01, 60]  # the grace, then a minute for the interrupted update to end
+
+
+def test_a_cancelled_drift_check_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    loop, _, runners, clock = loop_with(tmp_path, FakeCheckout(), drift_interval=1)
+    loop.tick()
+    settle(loop)
+    runners["dev"].drift_out = Out(False, Reason.PROVIDER_ERROR, "preview interrupted")
+    runners["dev"].during_check = loop.stopping.set
+    clock.now += 5
+    with caplog.at_level(logging.INFO, logger="eoepca_gitops.poller"):
+        loop.tick()
+        settle(loop)
+    assert {"level": "INFO", "event": "drift-check-cancelled", "stack": "dev", "revision": A} in events(
+        caplog
+    )
