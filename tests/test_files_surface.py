@@ -303,3 +303,13 @@ def test_a_folder_that_cannot_be_looked_into_is_one_error(
     with pytest.raises(PathError) as exc:
         write_files(tmp_path, {"a/b.yaml": "x"}, replace=lambda rel: False)
     assert str(exc.value) == f"{tmp_path / 'a' / 'b.yaml'}: cannot write: Permission denied"
+
+
+def test_a_folder_someone_else_filled_is_refused_saying_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "theirs.txt").write_text("x")
+    with pytest.raises(PathError) as exc:
+        claim(tmp_path, [], force=False)
+    assert str(exc.value) == (
+        f"--out {tmp_path}: not empty and not written by render (no {MARKER}); choose a new or empty "
+        "folder, or --force to add the files without deleting or replacing anything there"
+    )

@@ -202,6 +202,32 @@ def test_what_the_upgrade_cannot_carry_over_registers_nothing(
     assert kubernetes(mocks) == []
 
 
+def test_flux_disabled_still_sends_the_blocks_to_the_stacks_cluster(
+    mocks: Recorder, cluster: Cluster, tmp_path: Path
+) -> None:
+    run(tmp_path, kubeContext="ctx", flux={**FLUX, "enabled": False})
+    ref = f"urn:pulumi:test::eoepca-gitops::pulumi:pulumi:Stack${PROVIDER}::cluster::cluster-id"
+    objects = kubernetes(mocks)
+    assert objects and {r.provider for r in objects} == {ref}
+
+
+def test_a_secret_given_in_plain_text_is_refused(mocks: Recorder, cluster: Cluster, tmp_path: Path) -> None:
+    git = {"url": "ssh://git@example.org/g", "branch": "main", "auth": {"type": "ssh"}}
+    configure(values(flux=FLUX, git=git) | {"gitSshPrivateKey": "PRIVATE KEY IN PLAIN TEXT"})
+    with pytest.raises(pulumi.RunError, match="eoepca-gitops:gitSshPrivateKey: given in plain text"):
+        pulumi.runtime.test(lambda: program.run(project(tmp_path)))()  # type: ignore[no-untyped-call]
+    assert kubernetes(mocks) == []
+
+
+def test_a_git_layer_that_does_not_build_is_said(
+    mocks: Recorder, cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warned: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda line, *a, **k: warned.append(line))
+    run(tmp_path)
+    assert [w for w in warned if w.startswith(f"Git layer not checked: it does not build in {tmp_path}: ")]
+
+
 def test_flux_disabled_registers_the_blocks_alone_and_reads_no_cluster(
     mocks: Recorder, cluster: Cluster, tmp_path: Path, exports: dict[str, Any]
 ) -> None:
@@ -244,6 +270,9 @@ def test_the_stacks_outputs(
         "helmReleases",
         "ingressHosts",
     }
+    assert all(isinstance(exports[k], pulumi.Output) for k in ("fluxVersion", "sourceUrl", "sourceRef"))
+    components = {r.typ: r.name for r in mocks.resources if r.typ.startswith("eoepca:")}
+    assert components["eoepca:flux:FluxSystem"] == "flux" and components["eoepca:flux:GitSource"] == "source"
     assert exports["kustomizations"] == ["portal"]
     assert exports["helmReleases"] == ["eoepca-portal"]
     assert exports["ingressHosts"] == ["eoepca-portal.10-0-0-1.nip.io"]

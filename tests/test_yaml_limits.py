@@ -199,3 +199,11 @@ def test_the_dump_is_for_review() -> None:
     assert "  text: |\n    one\n    two\n" in text
     assert max(len(line) for line in text.splitlines()) <= 130  # wrapped near 120 columns
     assert yaml_io.load(text) == {"a": ["x"], "b": {"text": "one\ntwo\n", "list": ["x"]}, "long": "w " * 80}
+
+
+def test_where_a_character_yaml_does_not_allow_is_counted_from_the_start() -> None:
+    for text, line, column in (("a: 1\nb: 2\nc: d\x02\n", 2, 4), ("\na: b\x02\n", 1, 4), ("\x02", 0, 0)):
+        with pytest.raises(yaml.YAMLError) as exc:
+            yaml_io.load(text)
+        mark = yaml_io.error_mark(text, exc.value)
+        assert mark is not None and (mark.line, mark.column) == (line, column), text
