@@ -36,6 +36,7 @@ MIN_SCORE = 85.0
 # Matches no mutant: a mutmut run that only generates the mutants (and collects the tests' stats).
 GENERATE_ONLY = "eoepca_gitops.x_generate_only__mutmut_0"
 MIN_COVERAGE = 90.0
+CARRIED = "*"  # marks a module whose results are the previous report's
 
 # The dev cluster's modules (and DevCluster's methods) that run without the engine's binaries; the
 # rest (DevCluster.up, the supervisor's loop) starts them and is proven by the integration tests.
@@ -213,8 +214,53 @@ def _score(mine: list[Mutant]) -> tuple[int, int, int]:
     return killed, counts["timeout"], tested
 
 
+def _section(text: str, title: str) -> list[str]:
+    """The lines of a section (`## title`) of a report."""
+    lines = text.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln == f"## {title}"), None)
+    if start is None:
+        return []
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return lines[start + 1 : end]
+
+
+def _widened(row: str) -> str:
+    """A module's row of an earlier report, with this report's columns, marked as carried over."""
+    cells = [c.strip() for c in row.strip().strip("|").split("|")]
+    if len(cells) == 10:  # before `by tests` and `tests alone`
+        tested, killed, by_mypy = int(cells[3]), int(cells[4]), int(cells[5])
+        alone = f"{100.0 * (killed - by_mypy) / (tested - by_mypy):.1f} %" if tested > by_mypy else "-"
+        cells = [*cells[:6], str(killed - by_mypy), *cells[6:9], alone, cells[9]]
+    cells[0] = cells[0].rstrip(CARRIED) + CARRIED
+    return "| " + " | ".join(cells) + " |"
+
+
+SURVIVORS, TIMEOUTS = "Surviving mutants", "Timed out (counted as killed)"
+
+
+def _carried(previous: str, module: str) -> dict[str, list[str]] | None:
+    """A module's lines in each section of the previous report, for a module of which mutants/ holds
+    no result (it was not run where this report is written)."""
+    mine = (f"| {module} |", f"| {module}{CARRIED} |")
+    rows = [_widened(ln) for ln in _section(previous, "Score per module") if ln.startswith(mine)]
+    if not rows:
+        return None
+
+    def listed(title: str) -> list[str]:
+        return [
+            ln
+            for ln in _section(previous, title)
+            if ln.startswith("- `") and _matches(ln.split("`")[1], MODULES[module])
+        ]
+
+    files = [ln for ln in _section(previous, "Score per file") if ln.startswith(mine)]
+    return {"module": rows[:1], "files": files, SURVIVORS: listed(SURVIVORS), TIMEOUTS: listed(TIMEOUTS)}
+
+
 def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
     every = mutants()
+    previous = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    carried: dict[str, dict[str, list[str]]] = {}
     lines = [
         "# Mutation testing and unit coverage",
         "",
@@ -231,7 +277,8 @@ def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
         "where the module was sampled: tests/mutation/samples.json, with its seed); `killed` = `by mypy` "
         "(rejected before any test ran) + `by tests` (a test failed or the mutant hung); `tests alone`: "
         "by tests / (tested - by mypy), the score of the tests on the mutants that type-check. How long "
-        "the runs took is in the notes below.",
+        "the runs took is in the notes below. `*`: a module not run where this report was written; its "
+        "rows and survivors are the previous report's (its results are in that run's mutants/).",
         "",
         "| module | mutants | scored | tested | killed | by mypy | by tests | survived | score "
         "| 95 % interval | tests alone | goal |",
@@ -244,6 +291,10 @@ def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
         scored = [m for m in mine if m.name in set(drawn.names)] if drawn else mine
         scored_by_module[module] = scored
         killed, _, tested = _score(scored)
+        if not tested and (earlier := _carried(previous, module)):
+            carried[module] = earlier
+            lines += earlier["module"]
+            continue
         by_mypy = sum(m.status == "caught by type check" for m in scored)
         score = 100.0 * killed / tested if tested else None
         low, high = sample.wilson(killed, tested)
@@ -273,6 +324,9 @@ def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
     survivors: list[Mutant] = []
     timeouts: list[Mutant] = []
     for module, scored in scored_by_module.items():
+        if module in carried:
+            lines += carried[module]["files"]
+            continue
         for file in sorted({m.module for m in scored}):
             killed, timeout, tested = _score([m for m in scored if m.module == file])
             untested = sum(m.status == "not checked" for m in scored if m.module == file)
@@ -281,14 +335,14 @@ def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
             lines.append("| " + " | ".join(str(cell) for cell in row) + " |")
         survivors += [m for m in scored if m.status not in KILLED | {"skipped", "not checked"}]
         timeouts += [m for m in scored if m.status == "timeout"]
-    lines += ["", "## Surviving mutants", ""]
-    if not survivors:
-        lines.append("None.")
+    earlier = {title: [ln for c in carried.values() for ln in c[title]] for title in (SURVIVORS, TIMEOUTS)}
+    lines += ["", f"## {SURVIVORS}", ""]
     for m in survivors:
         why = EQUIVALENT.get(m.name)
         lines.append(f"- `{m.name}` ({m.status}{f'; equivalent: {why}' if why else ''}): `{_diff(m.name)}`")
-    lines += ["", "## Timed out (counted as killed)", ""]
-    lines += [f"- `{m.name}`: `{_diff(m.name)}`" for m in timeouts] or ["None."]
+    lines += earlier[SURVIVORS] or ([] if survivors else ["None."])
+    lines += ["", f"## {TIMEOUTS}", ""]
+    lines += [f"- `{m.name}`: `{_diff(m.name)}`" for m in timeouts] + earlier[TIMEOUTS] or ["None."]
     if NOTES.exists():  # what the scores do not say (kept by hand, as the run's log)
         lines += ["", "## Notes on this run", "", NOTES.read_text(encoding="utf-8").strip()]
     lines += ["", "## Unit coverage (lines and branches)", "", "| module | file | coverage | goal |"]
