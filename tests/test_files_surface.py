@@ -313,3 +313,27 @@ def test_a_folder_someone_else_filled_is_refused_saying_what_to_do(tmp_path: Pat
         f"--out {tmp_path}: not empty and not written by render (no {MARKER}); choose a new or empty "
         "folder, or --force to add the files without deleting or replacing anything there"
     )
+
+
+def test_a_link_planted_where_the_temporary_file_goes_is_not_written_through(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (tmp_path / "out" / f".f.yaml.{os.getpid()}.tmp").symlink_to(victim)
+    with pytest.raises(PathError) as exc:
+        write_file(tmp_path / "out", "f.yaml", "x", replace=True)
+    assert str(exc.value) == f"{tmp_path / 'out' / 'f.yaml'}: exists already"
+    assert victim.read_text() == "keep" and not (tmp_path / "out" / "f.yaml").exists()
+
+
+def test_a_full_disk_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def replace(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(PathError) as exc:
+        write_file(tmp_path, "f.yaml", "x", replace=True)
+    assert str(exc.value) == f"{tmp_path / 'f.yaml'}: cannot write: No space left on device"
+    assert list(tmp_path.iterdir()) == []  # the temporary file is gone too

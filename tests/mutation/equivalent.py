@@ -115,6 +115,18 @@ EQUIVALENT: dict[str, str] = {
         "nothing follows the loop: leaving it or returning is the same"
     ),
     "eoepca_gitops.owned_folder.x__owned__mutmut_4": "codec names are case-insensitive",
+    "eoepca_gitops.files.x_read_text__mutmut_11": "codec names are case-insensitive",
+    "eoepca_gitops.files.x_write_file__mutmut_55": "codec names are case-insensitive",
+    "eoepca_gitops.files.x_write_file__mutmut_41": (
+        "with O_CREAT | O_EXCL, open refuses any existing name, a symlink included; nothing is executed "
+        "while the file is open"
+    ),
+    **{
+        f"eoepca_gitops.files.x_write_file__mutmut_{n}": (
+            "the temporary file is the regular file just created: following it or not links the same file"
+        )
+        for n in (74, 75)
+    },
     "eoepca_gitops.operations.page.x_status_server__mutmut_26": "HTTP header names are case-insensitive",
     "eoepca_gitops.operations.page.x__e__mutmut_4": "html.escape quotes by default",
     "eoepca_gitops.operations.page.x__plot__mutmut_31": (
