@@ -207,3 +207,8 @@ def test_where_a_character_yaml_does_not_allow_is_counted_from_the_start() -> No
             yaml_io.load(text)
         mark = yaml_io.error_mark(text, exc.value)
         assert mark is not None and (mark.line, mark.column) == (line, column), text
+
+
+def test_the_dump_wraps_text_only_past_120_columns() -> None:
+    text = " ".join(["word"] * 22)  # 109 characters
+    assert yaml_io.dump({"k": text}) == f"k: {text}\n"

@@ -116,6 +116,7 @@ EQUIVALENT: dict[str, str] = {
     ),
     "eoepca_gitops.owned_folder.x__owned__mutmut_4": "codec names are case-insensitive",
     "eoepca_gitops.files.x_read_text__mutmut_11": "codec names are case-insensitive",
+    "eoepca_gitops.files.x__parts__mutmut_9": "PurePosixPath drops '.' parts: no part is ever '.'",
     "eoepca_gitops.files.x_write_file__mutmut_55": "codec names are case-insensitive",
     "eoepca_gitops.files.x_write_file__mutmut_41": (
         "with O_CREAT | O_EXCL, open refuses any existing name, a symlink included; nothing is executed "
