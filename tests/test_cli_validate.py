@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from eoepca_gitops.cli.main import app
 from eoepca_gitops.cli.validate import stack_catalog, stack_objects
 from eoepca_gitops.schemas import KUBERNETES_VERSION, kubernetes_openapi_dir, validate
-from tests.helpers import SHARED
+from tests.outside_data import link_shared_flux
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
@@ -26,7 +26,7 @@ runner = CliRunner()
 def project(tmp_path: Path, kubernetes_openapi: str) -> Path:
     dest = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, dest, symlinks=False)
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     return dest
 
 

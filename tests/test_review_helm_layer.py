@@ -20,7 +20,7 @@ from eoepca_gitops.review.releases import ReleaseInput
 from eoepca_gitops.review.revision import at_revision
 from eoepca_gitops.review.stacks import review_stack
 from eoepca_gitops.review.validation import HeadSchemas
-from tests.helpers import SHARED
+from tests.outside_data import link_shared_flux
 from tests.test_review_releases import HR, REPO
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
@@ -169,7 +169,7 @@ def _git(repo: Path, *args: str) -> None:
 def repo(tmp_path: Path) -> Path:
     project = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, project)
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     _git(project, "init", "-q", "-b", "main")
     _git(project, "add", "-A")
     _git(project, "commit", "-q", "-m", "one")
