@@ -78,6 +78,13 @@ def run(folder: Path, secrets: dict[str, str] | None = None, **changes: Any) -> 
     pulumi.runtime.test(lambda: program.run(project(folder)))()  # type: ignore[no-untyped-call]
 
 
+def logged(monkeypatch: pytest.MonkeyPatch, level: str) -> list[str]:
+    """What the program logs at `level` ("info", "warn") from now on."""
+    lines: list[str] = []
+    monkeypatch.setattr(pulumi.log, level, lambda line, *a, **k: lines.append(line))
+    return lines
+
+
 def kubernetes(mocks: Recorder) -> list[Any]:
     return [r for r in mocks.resources if r.typ.startswith("kubernetes:")]
 
@@ -145,8 +152,7 @@ def test_the_upgrade_step_gets_the_plan_of_the_cluster_as_it_is(
         (LiveObject("HelmRelease", "demo", "a", "helm.toolkit.fluxcd.io/v2beta1", {"interval": "1m"}),),
         (LiveRelease("demo", "a", 1, "deployed"),),
     )  # fmt: skip
-    said: list[str] = []
-    monkeypatch.setattr(pulumi.log, "info", lambda line, *a, **k: said.append(line))
+    said = logged(monkeypatch, "info")
     run(tmp_path)
     assert said[0].startswith("Flux upgrade v0.1.0 -> v2.9.3: 1 object(s) rewritten")
     assert said[1:] == [
@@ -170,8 +176,7 @@ def test_the_upgrade_step_gets_the_plan_of_the_cluster_as_it_is(
 def test_no_cluster_to_read_is_said_in_the_step_and_nothing_is_logged(
     mocks: Recorder, cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    said: list[str] = []
-    monkeypatch.setattr(pulumi.log, "info", lambda line, *a, **k: said.append(line))
+    said = logged(monkeypatch, "info")
     run(tmp_path)
     (migration,) = [r for r in mocks.resources if r.name == "flux-api-migration"]
     assert migration.inputs["plan"] == ["the cluster was not read"]
@@ -222,8 +227,7 @@ def test_a_secret_given_in_plain_text_is_refused(mocks: Recorder, cluster: Clust
 def test_a_git_layer_that_does_not_build_is_said(
     mocks: Recorder, cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    warned: list[str] = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda line, *a, **k: warned.append(line))
+    warned = logged(monkeypatch, "warn")
     run(tmp_path)
     assert [w for w in warned if w.startswith(f"Git layer not checked: it does not build in {tmp_path}: ")]
 

@@ -261,15 +261,20 @@ def test_the_source_going_down_marks_only_settled_stacks_and_its_return_restores
     assert loop.store.get("drifted").phase != Phase.SYNCED  # it drifted: not shown Ready
 
 
-def test_metrics_follow_every_operation(tmp_path: Path) -> None:
-    loop, _, runners, clock = loop_with(tmp_path, FakeCheckout(), drift_interval=60)
-    runners["dev"].fail[A] = Out(False, Reason.CONFIG_INVALID, "bad")
+def failed_once_then_applied(loop: PollLoop, runner: FakeRunner, clock: Clock, error: str) -> None:
+    """The stack's first update fails (ConfigInvalid: error); its retry, at 1010, is applied."""
+    runner.fail[A] = Out(False, Reason.CONFIG_INVALID, error)
     loop.tick()
     settle(loop)
-    runners["dev"].fail.clear()
+    runner.fail.clear()
     clock.now = 1010
     loop.tick()
     settle(loop)
+
+
+def test_metrics_follow_every_operation(tmp_path: Path) -> None:
+    loop, _, runners, clock = loop_with(tmp_path, FakeCheckout(), drift_interval=60)
+    failed_once_then_applied(loop, runners["dev"], clock, "bad")
     runners["dev"].drift_out = Out(True, Reason.DRIFT_DETECTED, "drift", drift=True, drift_items=(REPLICAS,))
     clock.now = 2000
     loop.tick()
@@ -414,14 +419,8 @@ def test_every_operation_says_what_happened_in_the_log(
     loop, _, runners, clock = loop_with(
         tmp_path, FakeCheckout(), drift_interval=60, drift_mode=DriftMode.CORRECT
     )
-    runners["dev"].fail[A] = Out(False, Reason.CONFIG_INVALID, "bad value")
     with caplog.at_level(logging.INFO, logger="eoepca_gitops.poller"):
-        loop.tick()
-        settle(loop)
-        runners["dev"].fail.clear()
-        clock.now = 1010
-        loop.tick()
-        settle(loop)
+        failed_once_then_applied(loop, runners["dev"], clock, "bad value")
         clock.now += 61
         loop.tick()
         settle(loop)
