@@ -167,12 +167,14 @@ def _run(project: Path, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.flux_manifests
 def test_stdout_holds_the_review_only_and_stderr_the_progress(repo: Path) -> None:
     code, out, err = _run(repo, "--stack", "test", "--format", "json")
     assert code == 0 and json.loads(out)["stacks"][0]["state"] == "unchanged"
     assert err == "0 of 1 stack(s) changed\n"
 
 
+@pytest.mark.flux_manifests
 def test_all_stacks_shows_a_stack_only_in_the_working_tree_as_new(repo: Path) -> None:
     shutil.copy(repo / "Pulumi.test.yaml", repo / "Pulumi.other.yaml")
     code, out, _ = _run(repo, "--all-stacks", "--format", "markdown")
@@ -182,6 +184,7 @@ def test_all_stacks_shows_a_stack_only_in_the_working_tree_as_new(repo: Path) ->
     assert code == 1 and "stack other: HEAD -> working tree (a new stack)" in out
 
 
+@pytest.mark.flux_manifests
 def test_a_removed_stack_is_shown_as_deleted(repo: Path) -> None:
     (repo / "Pulumi.test.yaml").unlink()
     code, out, _ = _run(repo, "--all-stacks", "--format", "json")
@@ -205,6 +208,7 @@ def test_usage_errors_exit_2_with_one_line(repo: Path, args: tuple[str, ...], me
     assert code == 2 and message in err and err.count("error:") == 1
 
 
+@pytest.mark.flux_manifests
 def test_an_invalid_field_at_the_head_fails_the_diff_naming_it(repo: Path, tmp_path: Path) -> None:
     pvc = repo / "clusters/flux/portal/pvc.yaml"
     pvc.write_text(pvc.read_text().replace("accessModes:", "accesModes:"))
@@ -221,6 +225,7 @@ def test_an_invalid_field_at_the_head_fails_the_diff_naming_it(repo: Path, tmp_p
     assert json.loads((tmp_path / "d.json").read_text())["errors"] == [problem]
 
 
+@pytest.mark.flux_manifests
 def test_json_out_writes_the_json_of_the_same_run_beside_the_chosen_format(
     repo: Path, tmp_path: Path
 ) -> None:

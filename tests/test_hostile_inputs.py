@@ -357,7 +357,7 @@ CASES = [
     Case("new-from-secure-and-more", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--project", "{project}"], (FILE, f"{NS}:gitSshPrivateKey", "and nothing else"), stack(gitSshPrivateKey={"secure": "v1:abc", "plain": SECRET})),
     Case("new-check-missing", ["new-cluster", "--check", "nope", "--project", "{project}"], ("Pulumi.nope.yaml", "no such stack file")),
     Case("new-check-escapes", ["new-cluster", "--check", "../x", "--project", "{project}"], ("NAME", "not a stack name")),
-    Case("new-target-dangling-link", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--force", "--project", "{project}"], ("Pulumi.demo.yaml", "a symlink"), link_at("a/b/c/project/Pulumi.demo.yaml", "victim/planted.yaml")),
+    Case("new-target-dangling-link", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--force", "--project", "{project}"], ("Pulumi.demo.yaml", "a symlink"), link_at("a/b/c/project/Pulumi.demo.yaml", "victim/planted.yaml"), flux=True),
     Case("new-from-broken-yaml", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--project", "{project}"], (FILE, "line 3", "mapping values"), stack_text(f"encryptionsalt: v1:abc\nconfig:\n  {NS}:git: url: x\n")),
     # -- diff -------------------------------------------------------------------------------------------
     Case("diff-not-a-repository", ["diff", "-s", "test", "--project", "{project}"], ("git rev-parse", "not a git repository")),
