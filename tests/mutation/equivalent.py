@@ -152,4 +152,7 @@ EQUIVALENT: dict[str, str] = {
     "eoepca_gitops.devcluster.kubeapi.xǁKubeApiǁrequest__mutmut_13": (
         "urllib sends GET without data and POST with it: the only two methods asked for"
     ),
+    "eoepca_gitops.devcluster.git_server.x_main__mutmut_8": (
+        "only the --help text of --repo: the dev cluster starts this server with argv(), never by hand"
+    ),
 }

@@ -220,6 +220,7 @@ def test_the_last_writer_is_the_newest_update_that_is_not_pulumis_nor_a_status_w
         {"manager": "helm", "operation": "Update", "time": "2026-11-30T06:00:00Z"},
         {"manager": "pulumi-kubernetes-1", "operation": "Update", "time": "2026-11-30T09:00:00Z"},
         {"manager": "flux", "operation": "Apply", "time": "2026-11-30T10:00:00Z"},
+        {"manager": "untimed", "operation": "Update"},  # `time` is optional: older than any given
     ]
     live = {"metadata": {"managedFields": managed}}
     (item,) = describe_step(

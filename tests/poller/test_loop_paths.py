@@ -132,11 +132,12 @@ def test_a_job_that_crashes_is_recorded_and_the_loop_goes_on(
 
     runners["dev"].update = crash  # type: ignore[method-assign]
     loop.wake.clear()
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         loop.tick()
         settle(loop)
     s = loop.store.get("dev")
     assert s.last_error == "UpdateFailed: internal error: RuntimeError('a bug')"
+    assert "job-failed" in caplog.text
     assert (s.last_failure_transient, s.in_progress, loop.busy) == (True, None, {})
     assert loop.wake.is_set()  # a finished job wakes the loop
     assert "job for stack dev crashed" in caplog.text
@@ -444,6 +445,10 @@ def test_every_operation_says_what_happened_in_the_log(
         "error": "bad value",
     }
     assert {"level": "INFO", "event": "drift-check", "stack": "dev", "revision": A, "result": "clean"} in seen
+    begun = [e for e in seen if e["event"] == "update"]
+    assert begun and all(e["stack"] == "dev" and e["revision"] == A for e in begun)
+    applied = next(e for e in seen if e["event"] == "applied")
+    assert (applied["stack"], applied["revision"], applied["reason"]) == ("dev", A, "Synced")
     detected = next(e for e in seen if e["event"] == "drift-detected")
     assert detected == {
         "level": "WARNING",
@@ -518,3 +523,16 @@ def test_a_cancelled_drift_check_is_logged(tmp_path: Path, caplog: pytest.LogCap
     assert {"level": "INFO", "event": "drift-check-cancelled", "stack": "dev", "revision": A} in events(
         caplog
     )
+
+
+def test_a_retry_due_while_the_source_is_down_runs_on_the_revision_it_had(tmp_path: Path) -> None:
+    loop, source, runners, clock = loop_with(tmp_path, FakeCheckout())
+    runners["dev"].fail[A] = Out(False, Reason.PROVIDER_ERROR, "the API server went away", transient=True)
+    loop.tick()
+    settle(loop)
+    runners["dev"].fail.clear()
+    source.head = None
+    clock.now = 1010
+    loop.tick()
+    settle(loop)
+    assert loop.store.get("dev").applied_revision == A
