@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 LOCK := $(wildcard requirements.lock)
 CLI := $(VENV)/bin/eoepca-gitops
 
-.PHONY: help demo tools browser venv lock cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench mutation
+.PHONY: help demo tools browser image image-tools venv lock cluster-up cluster-down cluster-status lint format typecheck unit check integration test bench mutation fuzz
 
 help:
 	@echo "make demo          set up, start the local cluster and pulumi up --stack local (scripts/demo.sh)"
@@ -18,6 +18,7 @@ help:
 	@echo "make venv          create .venv and install the project with its dev extras (versions from requirements.lock)"
 	@echo "make lock          write requirements.lock again from a fresh install of pyproject.toml's pins"
 	@echo "make browser       install Debian's Chromium (the status page's tests look at it headless)"
+	@echo "make image         build the poller's container image with buildah (scripts/image.sh; reused while its inputs are unchanged)"
 	@echo "make cluster-up    start the local dev cluster (state in .state/dev-cluster)"
 	@echo "make cluster-down  stop it"
 	@echo "make check         ruff (lint + format check), actionlint + shellcheck, mypy and the unit tests"
@@ -25,6 +26,8 @@ help:
 	@echo "make test          check, then integration: what .ci/run runs"
 	@echo "make format        reformat the code (ruff format)"
 	@echo "make bench         benchmarks vs kubectl/Flux on an own dev cluster (~25 min) -> bench/results.md"
+	@echo "make fuzz          the fuzzer (tests/fuzz) for FUZZ_MINUTES (default 30), niced, new inputs each"
+	@echo "                   run (FUZZ_SEED=N to choose); \`make check\` runs it with a fixed budget and seed"
 	@echo "make mutation      mutation score and unit coverage -> tests/mutation/results.md;"
 	@echo "                   MODULES=\"model poller ...\" for some modules, WORKERS=N (default 1, niced),"
 	@echo "                   SURVIVORS=1 to test again only the mutants that survived the last run,"
@@ -90,7 +93,17 @@ check: lint typecheck unit
 browser:
 	command -v chromium >/dev/null || (apt-get install -y -q chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium))
 
-integration: venv tools browser
+# The poller image's builders and runtimes, from Debian (runc besides crun: crun refuses a host whose
+# cgroup v2 hierarchy holds controllers next to v1 ones).
+IMAGE_TOOLS := buildah podman debootstrap crun runc
+image-tools:
+	missing=; for t in $(IMAGE_TOOLS); do command -v $$t >/dev/null || missing=1; done; [ -z "$$missing" ] || (apt-get install -y -q --no-install-recommends $(IMAGE_TOOLS) >/dev/null || (apt-get update -q && apt-get install -y -q --no-install-recommends $(IMAGE_TOOLS) >/dev/null))
+
+# Built once per set of inputs (their hash names it; podman's storage keeps it between runs).
+image: venv tools image-tools
+	scripts/image.sh
+
+integration: venv tools browser image
 	$(PYTEST) -m integration
 
 # Every process `make test` starts carries this marker (eoepca_gitops/runs.py; each pytest run nests its
@@ -101,9 +114,16 @@ test: check integration
 	$(VENV)/bin/python -m tests.leftovers
 
 # py-spy profiles the Python program in the benchmark's profile step (optional: skipped if absent)
-bench: venv tools
+bench: venv tools image-tools
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check py-spy==0.4.3 || echo "py-spy not installed: no Python profile"
 	$(VENV)/bin/python -m bench
+
+# The fuzzer for a while longer than `make check` gives it: every failure it finds becomes a case of
+# tests/test_hostile_inputs.py. The inputs tried per command are printed at the end.
+FUZZ_MINUTES ?= 30
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: venv
+	FUZZ_MINUTES=$(FUZZ_MINUTES) FUZZ_SEED=$(FUZZ_SEED) nice -n 10 env $(PYTEST) tests/fuzz -q -p no:cacheprovider
 
 # niced and one worker by default: the machine is shared; the times per module are in the results file
 MODULES ?=

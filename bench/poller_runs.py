@@ -210,39 +210,67 @@ def _tree_cpu(pid: int) -> float:
     return total
 
 
-def _idle(b: Bench, p: PollerRun) -> tuple[list[Row], list[str], str]:
-    pid = p.proc.pid
-    seconds = b.settings.idle_seconds
-    log(f"6: measuring the idle poller for {seconds:.0f} s")
-    lines_before = len(p.log_file.read_text().splitlines())
-    cpu0, t0 = _tree_cpu(pid), time.monotonic()
-    rss: list[float] = []
-    children_seen: set[tuple[int, str]] = set()
+@dataclass
+class IdleSample:
+    """One process tree's RSS samples (MB), CPU (% of a core) and the child commands seen."""
+
+    rss: Stats
+    cpu_percent: float
+    seconds: float
+    children: dict[str, int]
+
+
+def sample_idle(pids: dict[str, int], seconds: float) -> dict[str, IdleSample]:
+    """RSS every second and CPU over the window of each process tree, all in the same window."""
+    cpu0, t0 = {k: _tree_cpu(pid) for k, pid in pids.items()}, time.monotonic()
+    rss: dict[str, list[float]] = {k: [] for k in pids}
+    seen: dict[str, set[tuple[int, str]]] = {k: set() for k in pids}
     while time.monotonic() - t0 < seconds:
-        kids = descendants(pid)
-        rss.append((vm_rss(pid) + sum(vm_rss(k) for k in kids)) / 1e6)
-        for k in kids:
-            t = proc_times(k)
-            if t is not None:
-                children_seen.add((k, t.comm))
+        for key, pid in pids.items():
+            kids = descendants(pid)
+            rss[key].append((vm_rss(pid) + sum(vm_rss(k) for k in kids)) / 1e6)
+            for k in kids:
+                t = proc_times(k)
+                if t is not None:
+                    seen[key].add((k, t.comm))
         time.sleep(1.0)
-    cpu1, t1 = _tree_cpu(pid), time.monotonic()
-    pct = 100 * (cpu1 - cpu0) / (t1 - t0)
-    events = p.log_file.read_text().splitlines()[lines_before:]
+    elapsed = time.monotonic() - t0
+    out = {}
+    for key, pid in pids.items():
+        comms: dict[str, int] = {}
+        for _, comm in seen[key]:
+            comms[comm] = comms.get(comm, 0) + 1
+        pct = 100 * (_tree_cpu(pid) - cpu0[key]) / elapsed
+        out[key] = IdleSample(Stats(rss[key]), pct, elapsed, dict(sorted(comms.items())))
+    return out
+
+
+def event_counts(lines: list[str]) -> dict[str, int]:
+    """How many of each poller log event (JSON lines) there are."""
     kinds: dict[str, int] = {}
-    for line in events:
+    for line in lines:
         try:
             ev = json.loads(line).get("log", {})
             name = ev.get("event", "?") if isinstance(ev, dict) else "?"
         except ValueError:
             name = "?"
         kinds[name] = kinds.get(name, 0) + 1
-    s = Stats(rss)
+    return dict(sorted(kinds.items()))
+
+
+IDLE_METHOD = (
+    "CPU = delta of utime+stime of the poller, its waited-for children (cutime+cstime) and live "
+    "descendants, from /proc/<pid>/stat; RSS = sum of VmRSS from /proc/<pid>/status."
+)
+
+
+def _idle(b: Bench, p: PollerRun) -> tuple[list[Row], list[str], str]:
+    log(f"6: measuring the idle poller for {b.settings.idle_seconds:.0f} s")
+    lines_before = len(p.log_file.read_text().splitlines())
+    idle = sample_idle({"poller": p.proc.pid}, b.settings.idle_seconds)["poller"]
+    s, pct = idle.rss, idle.cpu_percent
     vr, wr = verdict(s.max <= 100, f"{s.max:.0f} MB > 100 MB")
     vc, wc = verdict(pct <= 0.5, f"{pct:.2f} % > 0.5 %")
-    comms: dict[str, int] = {}
-    for _, comm in children_seen:
-        comms[comm] = comms.get(comm, 0) + 1
     rows = [
         Row(
             "RSS, poller + child processes (sampled every 1 s)",
@@ -253,7 +281,7 @@ def _idle(b: Bench, p: PollerRun) -> tuple[list[Row], list[str], str]:
             reason=wr,
         ),
         Row(
-            f"CPU over {t1 - t0:.0f} s (incl. children)",
+            f"CPU over {idle.seconds:.0f} s (incl. children)",
             None,
             value=f"{pct:.3f}",
             unit="% of a core",
@@ -262,13 +290,13 @@ def _idle(b: Bench, p: PollerRun) -> tuple[list[Row], list[str], str]:
             reason=wc,
         ),
     ]
+    events = event_counts(p.log_file.read_text().splitlines()[lines_before:])
     notes = [
         f"The poller of scenario 5, after its last commit: `--interval {b.settings.poll_interval}`, "
         "`--drift-interval 10m` (defaults), so each poll is one `git ls-remote`.",
-        "CPU = delta of utime+stime of the poller, its waited-for children (cutime+cstime) and live "
-        "descendants, from /proc/<pid>/stat; RSS = sum of VmRSS from /proc/<pid>/status.",
-        f"Child processes seen in the samples: {dict(sorted(comms.items())) or 'none'}; log events in the "
-        f"window: {dict(sorted(kinds.items())) or 'none'}.",
+        IDLE_METHOD,
+        f"Child processes seen in the samples: {idle.children or 'none'}; log events in the "
+        f"window: {events or 'none'}.",
     ]
     headline = f"RSS max {s.max:.0f} MB, CPU {pct:.2f} % of a core"
     return rows, notes, headline

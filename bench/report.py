@@ -89,3 +89,41 @@ def render(results: list[Result], header: str, summary_extra: str = "") -> str:
         if r.extra_md:
             parts.append(r.extra_md + "\n")
     return "\n".join(parts).rstrip() + "\n"
+
+
+def _sections(text: str) -> tuple[str, dict[str, str], list[str], dict[str, str], str]:
+    """(header, summary rows by key, their order, sections by key, what follows the sections)."""
+    head, _, rest = text.partition("## Summary\n")
+    summary, _, body = rest.partition("\n## ")
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in summary.splitlines()
+        if line.startswith("| ") and "---" not in line
+    }
+    rows.pop("#", None)
+    body, _, tail = ("## " + body).partition("## Analysis")
+    sections: dict[str, str] = {}
+    for part in body.split("\n## "):
+        part = part if part.startswith("## ") else "## " + part
+        key = part[3:].split(".", 1)[0]
+        sections[key] = part.rstrip() + "\n"
+    return head, rows, list(rows), sections, ("## Analysis" + tail) if tail else ""
+
+
+def _order(key: str) -> tuple[int, int]:
+    return (1, 0) if not key.isdigit() else (0, int(key))
+
+
+def merge(old: str, fresh: str, keys: set[str], date: str) -> str:
+    """The results file `old` with the scenarios `keys` as `fresh` has them (`python -m bench --only`)."""
+    head, rows, _, sections, tail = _sections(old)
+    _, new_rows, _, new_sections, _ = _sections(fresh)
+    for key in keys:
+        rows[key], sections[key] = new_rows[key], new_sections[key]
+    order = sorted(rows, key=_order)
+    head = (
+        head.rstrip() + f"\n- scenario(s) {', '.join(sorted(keys, key=_order))} measured again on {date}\n\n"
+    )
+    summary = "## Summary\n\n| # | scenario | headline | verdicts |\n|---|---|---|---|\n"
+    summary += "\n".join(rows[k] for k in order) + "\n\n"
+    return head + summary + "\n".join(sections[k] for k in sorted(sections, key=_order)) + "\n" + tail

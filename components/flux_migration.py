@@ -19,6 +19,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import read_file
 from eoepca_gitops.kube import kube_client
 from eoepca_gitops.manifests.flux_release import read_install_manifest, release_version
 from eoepca_gitops.upgrade.migrate import migrate_storage
@@ -48,7 +49,7 @@ class FluxMigrationArgs:
 class FluxMigrationProvider(ResourceProvider):
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
         manifest = Path(props["manifest"])
-        found = release_version(manifest.read_text(errors="replace")[:2048])
+        found = release_version(read_file(manifest)[:2048])
         if found and found != props["toVersion"]:
             raise GitopsError(f"{manifest} is Flux {found}, not {props['toVersion']}")
         with kube_client(props.get("kubeconfig"), props.get("context"), timeout=60.0) as client:

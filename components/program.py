@@ -15,19 +15,23 @@ from pulumi.runtime import config as runtime_config
 
 from components.bucket_source import BucketSource, BucketSourceArgs
 from components.building_block import BuildingBlock, BuildingBlockArgs
+from components.flux_await import FluxAwaitArgs
 from components.flux_migration import FluxMigrationArgs
 from components.flux_system import FluxSystem, FluxSystemArgs
 from components.git_source import GitSource, GitSourceArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.poller import Poller, PollerArgs
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.flux_apis import crd_specs, storage_version
+from eoepca_gitops.files import read_file
+from eoepca_gitops.flux_apis import api_versions, crd_specs, storage_version
 from eoepca_gitops.flux_layer import check_git_layer
+from eoepca_gitops.manifests.awaited import awaited
 from eoepca_gitops.manifests.flux_release import manifest_path, read_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack
-from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.model.stack import Stack, StackConfig
+from eoepca_gitops.model.types import duration_seconds
 from eoepca_gitops.upgrade.live import read_stack_cluster
 
 __all__ = ["load_from_pulumi", "run"]
@@ -78,7 +82,7 @@ def run(project_dir: Path) -> None:
         # The loader resolved the path (relative to the project) and checked that it exists.
         provider = k8s.Provider(
             "cluster",
-            kubeconfig=Path(config.kubeconfig).read_text() if config.kubeconfig else None,
+            kubeconfig=read_file(config.kubeconfig) if config.kubeconfig else None,
             context=config.kube_context,
         )
         provider_opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
@@ -124,13 +128,17 @@ def run(project_dir: Path) -> None:
         pulumi.export("fluxVersion", flux.version)
         pulumi.export("sourceUrl", source.url)
         pulumi.export("sourceRef", source.ref)
+    apis = api_versions(install)
     blocks: dict[str, BuildingBlock] = {}
     for block in stack.catalog.blocks:
         # The same dependencies Flux gets as dependsOn order Pulumi's updates, across kinds.
         needs: list[pulumi.Resource] = [*sources, *(blocks[d] for d in block.depends_on)]
         blocks[block.name] = BuildingBlock(
             block.name,
-            BuildingBlockArgs(objects=manifests.blocks[block.name]),
+            BuildingBlockArgs(
+                objects=manifests.blocks[block.name],
+                wait=_wait(block.name, manifests.blocks[block.name], config, apis),
+            ),
             pulumi.ResourceOptions.merge(after_flux, pulumi.ResourceOptions(depends_on=needs)),
         )
     if manifests.notifications:
@@ -143,6 +151,24 @@ def run(project_dir: Path) -> None:
     pulumi.export("kustomizations", [b.name for b in stack.catalog.blocks if b.kustomization])
     pulumi.export("helmReleases", sorted(r.name for b in stack.catalog.blocks for r in b.helm_releases))
     pulumi.export("ingressHosts", sorted(_ingress_hosts(manifests.all(), domain)))
+
+
+def _wait(
+    block: str, objects: list[dict[str, Any]], config: StackConfig, apis: dict[str, str]
+) -> FluxAwaitArgs | None:
+    """The block's wait for Flux when the stack awaits a kind it has (`await`), else None."""
+    entries = awaited(objects, config.await_)
+    if entries is None:
+        return None
+    return FluxAwaitArgs(
+        block=block,
+        objects=entries,
+        apis=apis,
+        timeout=float(duration_seconds(config.await_.timeout)),
+        timeout_text=config.await_.timeout,
+        kubeconfig=config.kubeconfig,
+        context=config.kube_context,
+    )
 
 
 def _ingress_hosts(objects: list[dict[str, Any]], domain: str) -> set[str]:

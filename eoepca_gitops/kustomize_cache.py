@@ -20,13 +20,14 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from eoepca_gitops.errors import GitopsError, PathError
+from eoepca_gitops.files import read_bytes, read_file, resolved, walk, write_file
 from eoepca_gitops.fluxtree.confine import check_build
 from eoepca_gitops.fluxtree.kustomize import BUILD_FIELDS, kubectl, kustomize
 from eoepca_gitops.manifests.flux_release import cache_root
@@ -50,10 +51,8 @@ def _entries(root: Path, path: Path) -> Iterator[tuple[str, str]]:
     if not path.is_dir():
         yield from _entry(root, path)
         return
-    for dirpath, dirnames, filenames in os.walk(path):  # a symlinked folder is not descended into
-        here = Path(dirpath)
-        dirnames.sort()
-        for name in [*dirnames, *sorted(filenames)]:
+    for here, dirnames, filenames in walk(path):  # a symlinked folder is not descended into
+        for name in [*dirnames, *filenames]:
             yield from _entry(root, here / name)
 
 
@@ -62,16 +61,15 @@ def _entry(root: Path, path: Path) -> Iterator[tuple[str, str]]:
     if path.is_symlink():
         yield rel, f"symlink {os.readlink(path)}"
     try:
-        real = path.resolve()
+        real = resolved(path)
         info = real.stat()
-    except OSError:
+    except (OSError, PathError):
         yield rel, "missing"
         return
     if real != root and root not in real.parents:
         yield rel, "outside"  # never read: confine refuses it, or kustomize does not read it
     elif stat.S_ISREG(info.st_mode):
-        with real.open("rb") as file:
-            yield rel, "file " + hashlib.file_digest(file, "sha256").hexdigest()
+        yield rel, "file " + hashlib.sha256(read_bytes(real)).hexdigest()
     elif not stat.S_ISDIR(info.st_mode):
         yield rel, "special"
 
@@ -103,18 +101,14 @@ def build_key(repo_root: Path, folder: Path, spec: Mapping[str, Any], name: str)
 def _stored(key: str, build: Callable[[], str]) -> str:
     path = cache_folder() / key[:2] / f"{key}.yaml"
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
+        return read_file(path)
+    except GitopsError:
         pass
     built = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=".tmp-", delete=False
-        ) as tmp:
-            tmp.write(built)
-        os.replace(tmp.name, path)
-    except OSError:
+        write_file(path.parent, path.name, built, replace=True)
+    except (OSError, GitopsError):
         pass  # a cache that cannot be written: the build stands
     return built
 

@@ -11,10 +11,14 @@ line, what would otherwise lose data or exhaust the process:
 - an alias that refers to its own anchor, and aliases that expand to more than
   MAX_ALIAS_EXPANSION nodes in all (a "billion laughs" document of a few hundred bytes);
 - nesting deeper than MAX_DEPTH (libyaml's composer recurses in C and crashes the interpreter on
-  a document of a few ten thousand `[`).
+  a document of a few ten thousand `[`);
+- an integer of more than MAX_INT_DIGITS digits (Python refuses to read one of more than 4300 as an
+  int, with a ValueError deep inside the loader), and any other scalar its tag cannot read
+  (`!!int abc`, `!!float x`): each a YAMLError naming the line.
 
-`load_file`/`load_all_file` are the entry for files: stack files, block files, manifests. They
-also refuse text that is not UTF-8, and turn every problem into one ConfigError naming the file,
+`load_file`/`load_all_file` are the entry for files: stack files, block files, manifests. They read
+through eoepca_gitops.files.read_file (a regular file, bounded in size, UTF-8), and turn every
+problem into one ConfigError naming the file,
 the line and what is wrong, with a hint for the mistakes hand edits make; they never quote the
 offending line, which may hold a secret.
 """
@@ -29,13 +33,15 @@ import yaml
 from yaml.composer import Composer
 from yaml.error import Mark, MarkedYAMLError
 from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.files import read_file
 
 __all__ = [
     "MAX_ALIAS_EXPANSION",
     "MAX_DEPTH",
+    "MAX_INT_DIGITS",
     "KubeLoader",
     "RefusedYamlError",
     "dump",
@@ -53,6 +59,8 @@ _MERGE = "tag:yaml.org,2002:merge"
 MAX_ALIAS_EXPANSION = 10_000
 #: Nesting of collections: Kubernetes objects and CRD schemas stay below 30.
 MAX_DEPTH = 100
+#: Digits of an integer: Kubernetes' are 64-bit (19 digits).
+MAX_INT_DIGITS = 100
 # What a hand edit usually got wrong, by the start of libyaml's wording of the problem.
 _HINTS = {
     "mapping values are not allowed": "a value holding ': ' must be quoted, or this line is indented "
@@ -68,7 +76,7 @@ _TAB_HINT = "YAML indents with spaces, not tabs"
 class RefusedYamlError(MarkedYAMLError):
     """Valid YAML this project will not load (see the module doc)."""
 
-    def __init__(self, problem: str, mark: Any) -> None:
+    def __init__(self, problem: str, mark: Any = None) -> None:
         super().__init__(problem=problem, problem_mark=mark)
 
 
@@ -136,6 +144,27 @@ class KubeLoader(Composer, yaml.CSafeLoader):
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
 
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        """A scalar its tag cannot read (`!!int abc`) is a YAMLError at its line, never a ValueError."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # PyYAML's constructors fail as they may (`!!timestamp x`: AttributeError)
+            raise RefusedYamlError(
+                f"a {node.tag.rpartition(':')[2][:40]} value that cannot be read ({type(exc).__name__})",
+                node.start_mark,
+            ) from None
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            raise RefusedYamlError(f"an integer of more than {MAX_INT_DIGITS} digits", node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+KubeLoader.add_constructor("tag:yaml.org,2002:int", KubeLoader.construct_yaml_int)
+
 
 KubeLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in _STRINGS]
@@ -144,11 +173,17 @@ KubeLoader.yaml_implicit_resolvers = {
 
 
 def load(text: str) -> Any:
-    return yaml.load(text, Loader=KubeLoader)
+    try:
+        return yaml.load(text, Loader=KubeLoader)
+    except RecursionError:
+        raise RefusedYamlError(f"nested deeper than {MAX_DEPTH} levels") from None
 
 
 def load_all(text: str) -> Iterator[Any]:
-    return yaml.load_all(text, Loader=KubeLoader)
+    try:
+        yield from yaml.load_all(text, Loader=KubeLoader)
+    except RecursionError:
+        raise RefusedYamlError(f"nested deeper than {MAX_DEPTH} levels") from None
 
 
 class _ReviewDumper(yaml.CSafeDumper):
@@ -169,20 +204,6 @@ _ReviewDumper.add_representer(str, _str)
 
 def dump(obj: Any) -> str:
     return yaml.dump(obj, Dumper=_ReviewDumper, sort_keys=True, default_flow_style=False, width=120)
-
-
-def _text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(str(path), "(file)", f"cannot read it: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(
-            str(path), f"line {line}", f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8"
-        ) from None
 
 
 def error_mark(text: str, exc: yaml.YAMLError) -> Mark | None:
@@ -211,7 +232,7 @@ def _refused(path: Path, text: str, exc: yaml.YAMLError) -> ConfigError:
 
 def load_file(path: Path) -> Any:
     """The one document of a user's YAML file; ConfigError naming file and line otherwise."""
-    text = _text(path)
+    text = read_file(path)
     try:
         return load(text)
     except yaml.YAMLError as exc:
@@ -220,7 +241,7 @@ def load_file(path: Path) -> Any:
 
 def load_all_file(path: Path) -> list[Any]:
     """Every document of a user's YAML file; ConfigError naming file and line otherwise."""
-    text = _text(path)
+    text = read_file(path)
     try:
         return list(load_all(text))
     except yaml.YAMLError as exc:

@@ -59,18 +59,14 @@ def test_https_git_auth_secret_and_refs() -> None:
     assert find(m.source, "Secret", "flux-system")["stringData"] == {"username": "reader", "password": "tok"}
 
 
-def test_await_adds_wait_for_annotations() -> None:
+def test_await_leaves_the_flux_objects_to_the_wait_resource() -> None:
+    # No pulumi.com/waitFor: the provider's await would wait for Ready whatever Flux says (flux_await.py).
     m = build(None, **{"await": {"kustomizations": True, "helmReleases": True, "timeout": "5m"}})
     release = find(m.blocks["portal"], "HelmRelease", "eoepca-portal")
     assert release["metadata"]["annotations"] == {
-        "pulumi.com/waitFor": "condition=Ready",
-        "pulumi.com/timeoutSeconds": "300",
         "pulumi.com/patchForce": "true",  # drift correction takes declared fields back (manifests/drift.py)
     }
-    assert (
-        "pulumi.com/waitFor"
-        not in find(m.blocks["base"], "HelmRepository", "eoepca")["metadata"]["annotations"]
-    )
+    assert build().blocks["portal"] == m.blocks["portal"]
 
 
 def test_block_dependencies_become_flux_depends_on() -> None:

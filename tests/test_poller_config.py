@@ -58,9 +58,9 @@ def test_defaults_follow_the_stack() -> None:
     assert "--lease" not in args and dep["spec"]["replicas"] == 1
     assert dep["spec"]["strategy"] == {"type": "Recreate"}
     assert args[args.index("--state-configmap") + 1] == "eoepca-gitops-poller-state"
-    assert {"name": "PULUMI_BACKEND_URL", "value": "s3://state?region=eu-west-1"} in c["env"]
     secret = next(o for o in m.poller if o["kind"] == "Secret")
     assert secret["stringData"] == {
+        "PULUMI_BACKEND_URL": "s3://state?region=eu-west-1",
         "PULUMI_CONFIG_PASSPHRASE": "pass-4e1d",
         "AWS_ACCESS_KEY_ID": "id-77aa",
         "AWS_SECRET_ACCESS_KEY": "key-99bb",
@@ -84,6 +84,20 @@ def test_replicas_turn_the_lease_on() -> None:
     assert {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
             "verbs": ["get", "create", "update", "patch"]} in own["rules"]  # fmt: skip
     assert own["metadata"]["namespace"] == "eoepca-gitops"
+
+
+def test_the_poller_reads_git_with_the_stack_credentials() -> None:
+    git = {"url": "https://example.org/gitops.git", "branch": "main",
+           "auth": {"type": "https", "username": "bot", "passwordSecret": "gitToken"}}  # fmt: skip
+    v = values(git=git, poller={k: v for k, v in POLLER.items() if k != "image"})
+    stack = load_stack("test", {**v, **SECRETS, "gitToken": "tok-31a7"}, (*SECRETS, "gitToken"), FILE,
+                       FIXTURE_BLOCKS)  # fmt: skip
+    m = build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, base_dir=Path.cwd()))
+    git_secret = next(o for o in m.poller if o["metadata"]["name"] == "eoepca-gitops-poller-git")
+    assert git_secret["stringData"] == {"username": "bot", "password": "tok-31a7"}
+    dep = next(o for o in m.poller if o["kind"] == "Deployment")
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/eoepca/eoepca-gitops:0.1.0"
+    assert "tok-31a7" not in json.dumps(dep)
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,10 @@ The fixture (tests/fixtures/full-stack, stack `staging`) enables each builder: t
 its ssh auth Secret, a bucket source with credentials, blocks with Helm repositories (one
 redirected by `charts`), HelmReleases and Kustomizations that depend on each other, postBuild
 substitute and substituteFrom with a variables ConfigMap, the cluster values, an override,
-await annotations, drift exemptions (of the stack and of blocks, of objects and of fields),
-notification providers (one with its address in a stack secret), alerts and a receiver, and the
-in-cluster poller with credential secrets, a lease and its drift settings.
+await (which leaves the objects as they are: components/flux_await.py waits), drift exemptions
+(of the stack and of blocks, of objects and of fields), notification providers (one with its
+address in a stack secret), alerts and a receiver, and the in-cluster poller with credential
+secrets, a lease and its drift settings.
 
 It is loaded and rendered as `eoepca-gitops render` does (cli/common.load, render_files). Of
 Flux's install only the controllers' Deployments are kept (where the cluster's flux options and

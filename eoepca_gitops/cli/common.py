@@ -1,15 +1,24 @@
-"""What every command shares: the one error path, finding the project, loading a stack file.
+"""What every command shares: the one output path, the one error path, finding the project,
+loading a stack file.
+
+Every message goes out through `show` (stdout), `say` (stderr), `fail` (the one `error:` line) or
+the console `stdout_console` gives (tables): each shows text `shown`, i.e. with every credential
+redacted (eoepca_gitops.credentials: found by structure, whatever the message is) and its control
+characters escaped (`literal`), never read as terminal markup or emoji codes. JSON goes out through
+`show_json`: redacted string by string, so that it stays JSON.
 
 Every command is wrapped by `reported`: a GitopsError, or an OSError (a disk full, a folder
-read-only: the machine's, not the program's, to fix), becomes one line on stderr, printed as
-written (user text is never read as terminal markup or emoji codes, and its control characters
-are shown escaped: `literal`), and exit code 2. A usage error (an option missing or of the wrong
-form) is the same one line (`Commands`). Anything else is a bug.
+read-only: the machine's, not the program's, to fix), becomes one line on stderr and exit code 2.
+A usage error (an option missing or of the wrong form) is the same one line (`Commands`). Ctrl-C
+(KeyboardInterrupt) at any moment is one line, `error: interrupted`, and exit code 130 (128 +
+SIGINT, as a shell reports it); writes finish whole or never start (files.no_interrupt).
+Anything else is a bug.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -20,7 +29,9 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from eoepca_gitops.credentials import literal, shown, shown_json
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import resolved
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import defaults
@@ -31,6 +42,7 @@ from eoepca_gitops.model.types import parse_duration
 __all__ = [
     "EXIT_CHANGES",
     "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "Commands",
     "duration",
@@ -43,15 +55,18 @@ __all__ = [
     "project_dir",
     "reported",
     "say",
+    "show",
+    "shown",
     "stack_file",
+    "stdout_console",
 ]
 
+# A spinner's console (status); lines go out through typer.echo, which leaves no state behind when
+# Ctrl-C interrupts it.
 err = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
-# C0 and C1 control characters but tab and newline: a key or message from a file or a cluster
-# must not move the cursor, clear or retitle the terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+EXIT_INTERRUPTED = 130
 # Pulumi's rule for a stack name (without an organisation): what may follow `Pulumi.` in a file name.
 _STACK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
@@ -59,15 +74,25 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def literal(text: str, *, one_line: bool = False) -> str:
-    """`text` with control characters escaped (`\\x1b`), and with `one_line` newlines and tabs too."""
-    text = _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
-    return text.replace("\n", "\\n").replace("\t", "\\t") if one_line else text
-
-
 def say(message: str) -> None:
-    """A progress or summary line on stderr, printed literally."""
-    err.print(literal(message))
+    """A progress or summary line on stderr, shown (see the module doc)."""
+    typer.echo(shown(message), err=True)
+
+
+def show(text: str, *, nl: bool = True) -> None:
+    """What a command prints as its result (a diff, a report, JSON) on stdout, shown."""
+    typer.echo(shown(text), nl=nl)
+
+
+def show_json(value: Any, **options: Any) -> None:
+    """A command's result as JSON on stdout, shown as JSON (`shown_json`): it stays JSON."""
+    typer.echo(shown_json(value, **options))
+
+
+def stdout_console() -> Console:
+    """Stdout for tables: wide, and nothing in a string read as markup, emoji codes or highlights;
+    what goes in a cell is to be `shown` first."""
+    return Console(width=200, markup=False, emoji=False, highlight=False)
 
 
 def fail(message: str) -> NoReturn:
@@ -84,7 +109,7 @@ def fail_each(messages: Iterable[str]) -> NoReturn:
 
 
 def _error(message: str) -> None:
-    err.print(f"error: {literal(message, one_line=True)}")
+    typer.echo(f"error: {shown(message, one_line=True)}", err=True)
 
 
 class Commands(TyperGroup):
@@ -98,6 +123,8 @@ class Commands(TyperGroup):
             return super().main(*args, **kwargs)
         try:
             code = super().main(*args, **kwargs)
+        except KeyboardInterrupt:  # before typer's own handler
+            interrupted()
         except typer.TyperException as exc:  # typer's click: usage errors, bad parameters
             ctx = getattr(exc, "ctx", None)
             if exc.format_message():  # empty: no arguments at all, and the help is shown
@@ -105,9 +132,17 @@ class Commands(TyperGroup):
                 _error(f"{exc.format_message()}{where}")
             sys.exit(exc.exit_code)
         except typer.Abort:
-            err.print("aborted")
+            typer.echo("aborted", err=True)
             sys.exit(1)
+        if code == EXIT_INTERRUPTED:  # typer's word for a Ctrl-C anywhere in the command: no line
+            interrupted()
         sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def interrupted() -> NoReturn:
+    """The one line and exit code of Ctrl-C (see the module doc)."""
+    _error("interrupted")
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def reported(command: Callable[P, R]) -> Callable[P, R]:
@@ -140,7 +175,7 @@ def duration(value: str | float) -> float:
 
 def project_dir(start: Path | None = None) -> Path:
     """The folder holding Pulumi.yaml: the given one or the nearest parent of the working directory."""
-    here = (start or Path.cwd()).resolve()
+    here = resolved(start or Path.cwd())
     for folder in (here, *here.parents):
         if (folder / "Pulumi.yaml").is_file():
             return folder
@@ -168,7 +203,7 @@ def keep_stack_file(path: Path, *, force: bool) -> None:
 
 def load(stack: str, project: Path) -> tuple[Stack, StackManifests]:
     path = stack_file(project, stack)
-    if not path.is_file():
+    if not os.path.lexists(path):
         known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project.glob("Pulumi.*.yaml"))
         raise GitopsError(f"{path.name}: no such stack file (stacks here: {', '.join(known) or 'none'})")
     model = load_stack_file(path, project / defaults.BLOCKS_DIR)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from eoepca_gitops.cli.common import project_dir, reported, say
+from eoepca_gitops.cli.common import project_dir, reported, say, show
 from eoepca_gitops.devcluster import DevCluster, default_state_dir
 
 app = typer.Typer(
@@ -50,11 +50,11 @@ def up(
 ) -> None:
     """Start the cluster (or find it running); print the kubeconfig path, the Git URL and an export line."""
     info = _cluster(state_dir).up(timeout=timeout, flux=flux, git_repo=git_repo)
-    typer.echo(f"kubeconfig: {info.kubeconfig}")
-    typer.echo(f"server: {info.server}")
-    typer.echo(f"git: {info.git_url} (serves {info.git_repo})")
-    typer.echo(f"charts: {info.charts_url}")
-    typer.echo(f"export KUBECONFIG={info.kubeconfig}")
+    show(f"kubeconfig: {info.kubeconfig}")
+    show(f"server: {info.server}")
+    show(f"git: {info.git_url} (serves {info.git_repo})")
+    show(f"charts: {info.charts_url}")
+    show(f"export KUBECONFIG={info.kubeconfig}")
 
 
 @app.command()
@@ -67,7 +67,7 @@ def down(
 ) -> None:
     """Stop the processes `up` started (from their pid files)."""
     stopped = _cluster(state_dir).down(purge=purge)
-    typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    show(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 @app.command()
@@ -81,11 +81,11 @@ def status(state_dir: StateDir = None) -> None:
     for c in components:
         state = f"running (pid {c.pid})" if c.running else (c.detail or "stopped")
         port = f"127.0.0.1:{c.port}" if c.port else "-"
-        typer.echo(f"{c.name:<25} {port:<17} {state}")
+        show(f"{c.name:<25} {port:<17} {state}")
     if info is not None:
-        typer.echo(f"api server: {info.server} ({'ready' if ready else 'not ready'})")
-        typer.echo(f"kubeconfig: {info.kubeconfig}")
-        typer.echo(f"git: {info.git_url} (serves {info.git_repo})")
+        show(f"api server: {info.server} ({'ready' if ready else 'not ready'})")
+        show(f"kubeconfig: {info.kubeconfig}")
+        show(f"git: {info.git_url} (serves {info.git_repo})")
     waiting = {c.name for c in components if not c.running and c.detail}
     if not (ready and all(c.running for c in components if c.name not in waiting)):
         raise typer.Exit(1)

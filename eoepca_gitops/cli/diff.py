@@ -14,18 +14,29 @@ repository does not have, an object that does not match its schema), after the r
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from eoepca_gitops.cli.common import EXIT_CHANGES, EXIT_OK, fail, project_dir, reported, say, stack_file
+from eoepca_gitops.cli.common import (
+    EXIT_CHANGES,
+    EXIT_OK,
+    fail,
+    project_dir,
+    reported,
+    say,
+    show,
+    show_json,
+    stack_file,
+)
 from eoepca_gitops.devcluster.tools import find_binary
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import write_file
 from eoepca_gitops.review.changes import Review
 from eoepca_gitops.review.helm_layer import Renderer, helm_renderer
-from eoepca_gitops.review.json_format import as_json
+from eoepca_gitops.review.json_format import as_json, document
 from eoepca_gitops.review.markdown import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, markdown
 from eoepca_gitops.review.revision import at_revision
 from eoepca_gitops.review.stacks import review_stack
@@ -101,13 +112,11 @@ def diff(
             raise OpenAPIMissingError(f"{exc}; or diff with --no-validate") from None
     review = Review(against, "working tree", reviews)
     if json_out is not None:
-        json_out.write_text(as_json(review), encoding="utf-8")
-    formats: dict[Format, Callable[[Review], str]] = {
-        Format.text: text,
-        Format.markdown: lambda r: markdown(r, max_chars),
-        Format.json: as_json,
-    }
-    typer.echo(formats[output](review), nl=False)
+        write_file(json_out.parent, json_out.name, as_json(review), replace=True)
+    if output is Format.json:
+        show_json(document(review), indent=2)
+    else:
+        show(text(review) if output is Format.text else markdown(review, max_chars), nl=False)
     if review.errors:  # what the review found wrong: shown in it, and one line here
         more = len(review.errors) - 1
         fail(review.errors[0] + (f" (and {more} more error(s), in the output)" if more else ""))

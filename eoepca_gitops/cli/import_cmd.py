@@ -1,8 +1,9 @@
 """`eoepca-gitops import`: convert an existing Flux tree into Pulumi.<stack>.yaml and clusters/.
 
+--out is a project, or a new or empty folder; never `/` or $HOME (owned_folder.claim_project).
 Every file is written through the one writer (eoepca_gitops.files), after all of them are checked:
 no symlink followed in the project, an existing stack file replaced only with --force (the
-other files are the import's own, replaced by importing again).
+other files are the import's own, replaced by importing again); all of them, or none.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from pathlib import Path
 
 import typer
 
-from eoepca_gitops.cli.common import keep_stack_file, reported, say, stack_file
-from eoepca_gitops.errors import PathError
-from eoepca_gitops.files import write_files
+from eoepca_gitops.cli.common import keep_stack_file, reported, say, show, stack_file
 from eoepca_gitops.importer import ImportOptions, import_tree
+from eoepca_gitops.owned_folder import claim_project
 
 
 @reported
@@ -43,6 +43,7 @@ def import_tree_cmd(
     """
     started = time.perf_counter()
     stack_path = stack_file(out, stack)
+    project = claim_project(out)
     keep_stack_file(stack_path, force=force)
     opts = ImportOptions(
         path=path,
@@ -55,13 +56,9 @@ def import_tree_cmd(
         domain=domain,
     )
     result = import_tree(opts)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PathError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from None
-    write_files(out, result.files, replace=lambda rel: force or rel != stack_path.name)
+    project.write(result.files, replace=lambda rel: force or rel != stack_path.name)
     for item in result.report:
-        typer.echo(str(item))
+        show(str(item))
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items()))
     say(
         f"imported stack {stack} into {out} ({len(result.files)} files; {counts}); "

@@ -15,7 +15,6 @@ line and exit 2, with nothing written.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,15 @@ from eoepca_gitops.cli.common import (
     EXIT_CHANGES,
     EXIT_OK,
     keep_stack_file,
-    literal,
     project_dir,
     reported,
     say,
+    show,
+    show_json,
     stack_file,
 )
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.files import write_file
+from eoepca_gitops.files import read_file, write_file
 from eoepca_gitops.flux_layer import Reference, check_git_layer
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_blocks, load_stack, load_stack_file, stack_values
@@ -84,9 +84,9 @@ def _made_by_the_stack(copy: StackCopy, refs: list[Reference], name: str, git_pa
 
 def _print(checklist: Checklist, as_json_: bool, **extra: Any) -> None:
     if as_json_:
-        typer.echo(json.dumps({**as_json(checklist), **extra}, indent=2))
+        show_json({**as_json(checklist), **extra}, indent=2)
     else:
-        typer.echo(literal("\n".join(render_text(checklist))))  # text from a stack file: no terminal codes
+        show("\n".join(render_text(checklist)))  # text from a stack file: shown, no terminal codes
 
 
 def _check(root: Path, name: str, json_: bool) -> None:
@@ -142,7 +142,7 @@ def new_cluster(
         raise GitopsError(f"{source.name}: no such stack file")
     keep_stack_file(target, force=force)
     yaml_io.load_file(source)  # the strict loader's refusals (a key twice, aliases, ...), with a line
-    copy = copy_stack(source.read_text(encoding="utf-8-sig"), source.name, from_stack, name, ip, domain)
+    copy = copy_stack(read_file(source), source.name, from_stack, name, ip, domain)
     stack = _load(copy, name, target.name, root)
     _, _, refs = stack_references(stack, root, target.name, say)
     made = _made_by_the_stack(copy, refs, name, stack.config.git.path)

@@ -28,7 +28,9 @@ def reconcile(
     project: Project = None,
 ) -> None:
     """Ask Flux to reconcile now, as `flux reconcile --with-source`: the Git source, then the block's
-    Kustomization, then its HelmReleases; wait until each reports it (exit 1 if one is not Ready)."""
+    Kustomization, then its HelmReleases; wait until Flux's answer for each is final: Ready, or a
+    failure retrying will not fix (exit 1 if one is not Ready)."""
+    from eoepca_gitops.flux_apis import api_versions
     from eoepca_gitops.operations.cluster import ClusterAccess
     from eoepca_gitops.operations.collect import flux_objects
     from eoepca_gitops.operations.reconcile import reconcile as run
@@ -41,10 +43,10 @@ def reconcile(
     kustomizations = [r for b in chosen for r in blocks[b] if r[1] == "Kustomization"]
     releases = [r for b in chosen for r in blocks[b] if r[1] == "HelmRelease"]
     waves = [w for w in ([source] if source else [], kustomizations, releases) if w]
-    done = run(ClusterAccess.for_stack(model), waves, timeout, say)
-    failed = [r for r in done if not r.status.ok]
+    done = run(ClusterAccess.for_stack(model), waves, timeout, say, apis=api_versions(manifests.flux))
+    failed = [r for r in done if not r.ok]
     for r in failed:
-        say(f"not Ready: {r.status.ref}: {r.status.reason}: {r.status.message}")
+        say(f"not Ready: {r.status.ref}: {r.verdict}")
     say(f"reconciled {len(done)} objects" + (f"; {len(failed)} not Ready" if failed else ""))
     raise typer.Exit(1 if failed else 0)
 

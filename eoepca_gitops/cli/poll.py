@@ -4,12 +4,17 @@
         --interval 10s --drift-interval 10m --drift-mode detect --state-file .state/poller/state.json \
         --listen 127.0.0.1:9464
 
+`--once` runs one round (read the branch, update or check what is due, wait for it) and exits: 0
+when every stack is synced, 1 when one is not (CI, a cron job).
+
 In the cluster (the Poller component's Deployment) the state lives in a ConfigMap
 (`--state-configmap NAME`) and, with several replicas, `--lease NAME` lets only the holder of a
 coordination.k8s.io Lease update; the others stand by and take over when it stops.
 
 The state backend, passphrase and cloud credentials come from the environment, as for `pulumi`
-(PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE, AWS_*). Exit codes: 0 ok, 1 lease lost, 2 error.
+(PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE, AWS_*). Exit codes: 0 ok, 1 lease lost (or, with
+--once, a stack not synced), 2 error; what makes the command fail to start (an option, the state
+file) is one `error:` line before any log line.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ import typer
 from eoepca_gitops.cli.common import duration, reported
 from eoepca_gitops.credentials import plain_credential
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import write_file
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.types import parse_duration
+from eoepca_gitops.poller.conditions import Phase
 from eoepca_gitops.poller.decide import DriftMode, Policy
 from eoepca_gitops.poller.log import configure, log_event
 from eoepca_gitops.poller.state import StateStore
@@ -74,7 +81,12 @@ def _tied_pulumi(work: Path, pulumi: Path | None) -> Path | None:
     (root / "bin").mkdir(parents=True, exist_ok=True)
     script = root / "bin" / "pulumi"
     script.unlink(missing_ok=True)  # a link to the binary, as earlier versions made it
-    script.write_text(f'#!/bin/sh\nexec {shlex.join(tied_to_this_process([binary]))} "$@"\n')
+    write_file(
+        script.parent,
+        script.name,
+        f'#!/bin/sh\nexec {shlex.join(tied_to_this_process([binary]))} "$@"\n',
+        replace=True,
+    )
     script.chmod(0o755)
     return root
 
@@ -137,9 +149,11 @@ def poll(
     lease_duration: Annotated[
         float, _duration("How long a Lease lasts without renewal.", defaults.POLLER_LEASE_DURATION)
     ] = parse_duration(defaults.POLLER_LEASE_DURATION),
+    once: Annotated[
+        bool, typer.Option("--once", help="One round, then exit: 0 every stack synced, 1 one is not.")
+    ] = False,
 ) -> None:
     """Poll a Git branch and keep Pulumi stacks at its head; detect or correct drift."""
-    configure(log_level)
     from eoepca_gitops.poller.loop import LoopConfig, PollLoop
     from eoepca_gitops.poller.metrics import HealthServer, Metrics, parse_listen
     from eoepca_gitops.poller.source import Checkout, RemoteBranch
@@ -168,6 +182,8 @@ def poll(
 
     from eoepca_gitops.poller.automation import AutomationSettings, StackAutomation
 
+    # A state file that cannot be read stops the command before it logs or serves anything.
+    local_store = StateStore(state_file) if not state_configmap else None
     work = work_dir or state_file.parent / "work"
     if pulumi is not None and not pulumi.is_file():
         raise GitopsError(f"--pulumi {pulumi}: no such file")
@@ -175,6 +191,7 @@ def poll(
     settings = AutomationSettings(
         project_dir=project_dir, env=run.variables, pulumi_root=_tied_pulumi(work, pulumi)
     )
+    configure(log_level)
     metrics = Metrics()
     stop = threading.Event()
     elector = None
@@ -232,6 +249,7 @@ def poll(
         listen=None if server is None else "{}:{}".format(*server.address),
     )
     lost_leadership = False
+    all_synced = True
     try:
         if elector is not None:
             elector.start(stop)
@@ -261,7 +279,8 @@ def poll(
                     f"reading the state ConfigMap {namespace}/{state_configmap}: {exc}"
                 ) from None
         else:
-            store = StateStore(state_file)
+            assert local_store is not None
+            store = local_store
         # Built only now: a standby that becomes leader reads the state its predecessor left.
         loop = PollLoop(
             config,
@@ -272,7 +291,10 @@ def poll(
             metrics,
         )
         holder["loop"] = loop
-        loop.run(stop)
+        loop.run(stop, once=once)
+        if once and stop.is_set():
+            raise KeyboardInterrupt  # Ctrl-C or SIGTERM cut the one round short: updates were cancelled
+        all_synced = not once or all(store.get(s).phase is Phase.SYNCED for s in stack)
         flush = getattr(store.backend, "flush", None)
         if flush is not None:  # a ConfigMap write that failed is tried once more
             flush()
@@ -286,4 +308,6 @@ def poll(
             log_event("stopped-leftovers", logging.WARNING, processes=left)
     if lost_leadership:
         log_event("exiting", logging.WARNING, reason="lease lost; another replica updates now")
+        raise typer.Exit(1)
+    if not all_synced:
         raise typer.Exit(1)

@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import err, literal, load, project_dir, reported
-from eoepca_gitops.credentials import redact, redact_value
+from eoepca_gitops.cli.common import err, load, project_dir, reported, show_json, shown, stdout_console
+from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.operations.status import ClusterStatus
@@ -29,14 +29,8 @@ __all__ = ["status"]
 
 
 def _text(text: str, style: str = "") -> Text:
-    """What the terminal shows of user or cluster text: literal (never markup, control characters
-    escaped), and redacted."""
-    return Text(literal(redact(text)), style=style)
-
-
-def _console() -> Console:
-    """Stdout for tables: wide, and nothing in a string read as markup, emoji codes or highlights."""
-    return Console(width=200, markup=False, emoji=False, highlight=False)
+    """What the terminal shows of user or cluster text (cli.common.shown)."""
+    return Text(shown(text), style=style)
 
 
 _COLOURS = {"synced": "green", "applying": "cyan", "drifted": "yellow", "failed": "red", "stalled": "red"}
@@ -57,15 +51,15 @@ def _read_poller_state(
             raise GitopsError(f"configmap {state_configmap}: {exc}") from None
         if raw is None:
             raise GitopsError(f"{backend.describe()}: no state saved yet")
-        return backend.describe(), decode(raw)
+        try:
+            return backend.describe(), decode(raw)
+        except ValueError as exc:
+            raise GitopsError(f"{backend.describe()}: unreadable state: {exc}") from None
     if not state_file.exists():
         raise GitopsError(
             f"{state_file}: no state file (has `eoepca-gitops poll` run with this --state-file?)"
         )
-    try:
-        return str(state_file), StateStore.read(state_file)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise GitopsError(f"{state_file}: unreadable state: {exc}") from None
+    return str(state_file), StateStore.read(state_file)
 
 
 def _poller_table(where: str, states: dict[str, StackState]) -> None:
@@ -75,10 +69,11 @@ def _poller_table(where: str, states: dict[str, StackState]) -> None:
     for name, s in sorted(states.items()):
         ph = str(s.phase)
         detail = s.last_error or ("; ".join(f"note: {n}" for n in s.notes) if s.notes else "")
-        if s.phase.value == "stalled" and s.conditions:
-            detail = f"{s.conditions[2].message}; last error: {detail}"
-        if s.phase.value == "drifted" and s.conditions:
-            detail = s.conditions[0].message
+        by_type = {str(c.type): c.message for c in s.conditions}
+        if s.phase.value == "stalled":
+            detail = f"{by_type.get('Stalled', '')}; last error: {detail}"
+        if s.phase.value == "drifted":
+            detail = by_type.get("Ready", "")
         table.add_row(
             _text(name),
             (s.git_revision or "-")[:12],
@@ -86,7 +81,7 @@ def _poller_table(where: str, states: dict[str, StackState]) -> None:
             _text(ph, style=_COLOURS.get(ph, "white")),
             _text(detail),
         )
-    _console().print(table)
+    stdout_console().print(table)
 
 
 def print_cluster_status(s: ClusterStatus, console: Console) -> None:
@@ -156,8 +151,8 @@ def status(
             state_file or Path(defaults.POLLER_STATE_FILE), state_configmap, kube_namespace
         )
         if as_json:
-            shown = redact_value({n: s.to_json() for n, s in sorted(states.items())})
-            typer.echo(json.dumps(shown, indent=2, sort_keys=True))
+            document = redact_value({n: s.to_json() for n, s in sorted(states.items())})
+            show_json(document, indent=2, sort_keys=True)
         else:
             _poller_table(where, states)
         return
@@ -177,9 +172,9 @@ def status(
                                    progress=lambda m: spinner.update(_text(m))))  # fmt: skip
     if as_json:
         payload = [redact_value(r.to_json()) for r in results]
-        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, sort_keys=True))
+        show_json(payload[0] if len(payload) == 1 else payload, indent=2, sort_keys=True)
     else:
-        console = _console()
+        console = stdout_console()
         for r in results:
             print_cluster_status(r, console)
     raise typer.Exit(max(r.exit_code for r in results))

@@ -7,7 +7,6 @@ offline against the schemas the cluster would check them with (eoepca_gitops.sch
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -16,8 +15,9 @@ from typing import Any
 import typer
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.cli.common import EXIT_ERROR, fail_each, load, project_dir, reported, say
+from eoepca_gitops.cli.common import EXIT_ERROR, fail_each, load, project_dir, reported, say, show_json
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import walk
 from eoepca_gitops.flux_layer import build_flux_layer
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.render import rendered_objects
@@ -73,7 +73,8 @@ def check_objects(model: Stack, root: Path, objects: Mapping[str, Mapping[str, A
 def _yaml_files(paths: list[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in _YAML_SUFFIXES and p.is_file())
+            found = (here / name for here, _, names in walk(path) for name in names)
+            yield from sorted(p for p in found if p.suffix in _YAML_SUFFIXES)
         else:
             yield path
 
@@ -134,7 +135,7 @@ def validate_cmd(
             "errors": [dataclasses.asdict(p) for p in errors],
             "notes": [dataclasses.asdict(p) for p in problems if p.note],
         }
-        typer.echo(json.dumps(document, indent=2))
+        show_json(document, indent=2)
         if errors:
             raise typer.Exit(EXIT_ERROR)
         return

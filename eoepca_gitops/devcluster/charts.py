@@ -5,17 +5,22 @@ files' overrides), a small valid chart: a ConfigMap holding the release's values
 whose replica count follows `replicaCount`, so that a change of values shows in the release and in
 the cluster, and whose container takes the value `securityContext` verbatim, as real charts do (so
 that a value can make a chart render an invalid object). They stand in for the real EOEPCA charts,
-which this machine cannot download. Charts whose real counterparts install CustomResourceDefinitions
-that the Git layer uses (cert-manager's ClusterIssuer, sealed-secrets' SealedSecret) ship those
-CRDs, so a Kustomization applying such objects can apply once that release is installed, in the same
-order as on a real cluster. The repository is a folder per HelmRepository name, `<name>/index.yaml`
-plus the packaged charts, served as static files over HTTP.
+which this machine cannot download. Each has a values.schema.json, as real charts often do, which
+Helm checks on install and upgrade (`replicaCount` a whole number, `readyAfter` a duration), and
+`readyAfter: 20s` makes its pods Ready that long after they start (the dev cluster's kwok delays
+them: kubernetes.py), so a release that takes a while to become Ready can be tried.
+Charts whose real counterparts install CustomResourceDefinitions that the Git layer uses
+(cert-manager's ClusterIssuer, sealed-secrets' SealedSecret) ship those CRDs, so a Kustomization
+applying such objects can apply once that release is installed, in the same order as on a real
+cluster. The repository is a folder per HelmRepository name, `<name>/index.yaml` plus the packaged
+charts, served as static files over HTTP.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import sys
 import tarfile
@@ -33,6 +38,7 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_blocks
 
 __all__ = [
+    "READY_AFTER",
     "ChartRef",
     "charts_of_project",
     "package",
@@ -58,6 +64,18 @@ _CRDS_OF_CHART: Mapping[str, tuple[tuple[str, str, str, str, str], ...]] = {
         ("cert-manager.io", "v1", "Certificate", "certificates", "Namespaced"),
     ),
     "sealed-secrets": (("bitnami.com", "v1alpha1", "SealedSecret", "sealedsecrets", "Namespaced"),),
+}
+
+#: The pod annotation from `readyAfter` that delays a stand-in pod's readiness (a Go duration).
+READY_AFTER = "eoepca-gitops/ready-after"
+
+_VALUES_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "properties": {
+        "replicaCount": {"type": "integer", "minimum": 0},
+        "readyAfter": {"type": "string", "pattern": "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"},
+    },
 }
 
 _TEMPLATE = """\
@@ -88,6 +106,10 @@ spec:
     metadata:
       labels:
         app: {{ .Release.Name }}
+      {{- with .Values.readyAfter }}
+      annotations:
+        eoepca-gitops/ready-after: {{ . | quote }}
+      {{- end }}
     spec:
       containers:
         - name: stand-in
@@ -244,6 +266,7 @@ def package(chart: str, version: str) -> bytes:
             ),
         )
         _add(tar, f"{chart}/values.yaml", "replicaCount: 1\n")
+        _add(tar, f"{chart}/values.schema.json", json.dumps(_VALUES_SCHEMA, indent=2))
         _add(tar, f"{chart}/templates/stand-in.yaml", _TEMPLATE)
         for spec in _CRDS_OF_CHART.get(chart, ()):
             _add(tar, f"{chart}/crds/{spec[3]}.{spec[0]}.yaml", yaml_io.dump(_crd(*spec)))

@@ -320,7 +320,8 @@ class DevCluster:
         scheduler = self._spawn(
             "kube-scheduler", k8s.scheduler_argv(tools, lay, ports, kubeconfigs["kube-scheduler"])
         )
-        kwok = self._spawn("kwok", k8s.kwok_argv(tools, ports, kubeconfigs["kwok"]))
+        stages = k8s.kwok_stages(tools.kwok_stages, lay.root / "kwok-stages")
+        kwok = self._spawn("kwok", k8s.kwok_argv(tools, ports, kubeconfigs["kwok"], stages))
         if api.create("/api/v1/nodes", k8s.fake_node()):
             self._say(f"created node {k8s.NODE_NAME}")
         everything = [etcd, apiserver, kcm, scheduler, kwok]

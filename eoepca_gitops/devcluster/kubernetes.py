@@ -1,14 +1,22 @@
 """The Kubernetes parts of the dev cluster: how each is started (etcd, kube-apiserver,
 kube-controller-manager, kube-scheduler, kwok), all bound to 127.0.0.1, and the fake node kwok
-keeps Ready so that Deployments become Available."""
+keeps Ready so that Deployments become Available.
+
+kwok plays the pods with its own stages, one change: a pod becomes Ready after the duration its
+annotation `eoepca-gitops/ready-after` says (charts.READY_AFTER; at once without it), so a stand-in
+chart can be slow to become Ready."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from eoepca_gitops import yaml_io
 from eoepca_gitops.devcluster.certs import CertFiles
+from eoepca_gitops.devcluster.charts import READY_AFTER
 from eoepca_gitops.devcluster.kubeapi import KubeApi
 from eoepca_gitops.devcluster.layout import StateLayout
 from eoepca_gitops.devcluster.tools import Tools
@@ -21,6 +29,7 @@ __all__ = [
     "etcd_argv",
     "fake_node",
     "kwok_argv",
+    "kwok_stages",
     "node_ready",
     "scheduler_argv",
 ]
@@ -103,12 +112,32 @@ def scheduler_argv(tools: Tools, lay: StateLayout, ports: Mapping[str, int], kub
     return [str(tools.kube_scheduler), *_serving("kube-scheduler", lay, ports, kubeconfig)]
 
 
-def kwok_argv(tools: Tools, ports: Mapping[str, int], kubeconfig: Path) -> list[str]:
+def kwok_stages(stages: Sequence[Path], folder: Path) -> list[Path]:
+    """kwok's stages, its pod-ready stage (written into `folder`) delayed by READY_AFTER."""
+    out: list[Path] = []
+    for path in stages:
+        stage = yaml.safe_load(path.read_text())
+        if not (isinstance(stage, dict) and stage.get("kind") == "Stage"):
+            out.append(path)
+            continue
+        if (stage.get("metadata") or {}).get("name") == "pod-ready":
+            stage["spec"]["delay"] = {
+                "durationMilliseconds": 0,
+                "durationFrom": {"jq": {"expression": f'.metadata.annotations["{READY_AFTER}"]'}},
+            }
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / path.name
+            path.write_text(yaml_io.dump(stage))
+        out.append(path)
+    return out
+
+
+def kwok_argv(tools: Tools, ports: Mapping[str, int], kubeconfig: Path, stages: Sequence[Path]) -> list[str]:
     return [
         str(tools.kwok),
         f"--kubeconfig={kubeconfig}",
         f"--manage-nodes-with-annotation-selector={NODE_ANNOTATION[0]}={NODE_ANNOTATION[1]}",
-        *[f"--config={stage}" for stage in tools.kwok_stages],
+        *[f"--config={stage}" for stage in stages],
         f"--server-address=127.0.0.1:{ports['kwok']}",
         "--node-ip=127.0.0.1",
         f"--node-port={ports['kwok']}",

@@ -24,7 +24,7 @@ import yaml
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import PathError
-from eoepca_gitops.files import files_under, inside, inside_found, read_text
+from eoepca_gitops.files import OutsideError, files_under, inside, inside_found, read_text
 from eoepca_gitops.fluxtree.kustomize import KUSTOMIZATION_FILES, generated_resources
 
 __all__ = ["check_build", "kustomization_folder"]
@@ -45,8 +45,10 @@ def _local(repo_root: Path, base: Path, entry: str, where: str, key: str) -> Pat
     """The real path of `entry` (relative to `base`), which must stay in the repository."""
     try:
         return inside(repo_root, base / entry)
-    except PathError:
+    except OutsideError:
         raise PathError(f"{where}: {key}: {entry} leads outside the repository {repo_root}") from None
+    except PathError as exc:  # a symlink loop, a NUL character
+        raise PathError(f"{where}: {key}: {exc}") from None
 
 
 def _list(doc: Mapping[str, Any], field: str) -> list[Any]:
@@ -106,6 +108,8 @@ def _check_entry(
     real = _local(repo_root, base, entry, where, key)
     if real.is_dir():
         _check_folder(repo_root, real, seen)
+    elif real.exists() and not real.is_file():  # kustomize would wait on a FIFO or read a device forever
+        raise PathError(f"{where}: {key}: {entry} is not a regular file")
     else:
         seen.add(real)
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError, PathError
-from eoepca_gitops.files import read_text, write_file
+from eoepca_gitops.files import read_text, walk, write_file
 from eoepca_gitops.fluxtree.envsubst import substitute_object
 from eoepca_gitops.fluxtree.objects import documents
 
@@ -86,9 +86,7 @@ def has_kustomization(folder: Path) -> bool:
 def generated_resources(folder: Path) -> list[Path]:
     """The resources of the kustomization.yaml kustomize-controller generates for `folder`."""
     resources: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        here = Path(dirpath)
-        dirnames.sort()
+    for here, dirnames, filenames in walk(folder):
         for d in list(dirnames):
             if has_kustomization(here / d):
                 resources.append(here / d)
@@ -106,15 +104,24 @@ _NO_NETWORK = {
 }
 
 
+# A build of the largest tree takes a second; one that takes minutes reads what it should not.
+_BUILD_TIMEOUT = 300
+
+
 def _run(folder: Path) -> str:
     environ = {k: v for k, v in os.environ.items() if k.upper() not in _NO_NETWORK}
-    result = subprocess.run(
-        [kubectl(), "kustomize", "--load-restrictor", "LoadRestrictionsRootOnly", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**environ, **_NO_NETWORK, "KUBECONFIG": os.devnull},
-    )
+    try:
+        result = subprocess.run(
+            [kubectl(), "kustomize", "--load-restrictor", "LoadRestrictionsRootOnly", str(folder)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            check=False,
+            env={**environ, **_NO_NETWORK, "KUBECONFIG": os.devnull},
+            timeout=_BUILD_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"kustomize build of {folder} took longer than {_BUILD_TIMEOUT} s") from None
     if result.returncode != 0:
         raise BuildError(f"kustomize build of {folder} failed: {result.stderr.strip()}")
     return result.stdout

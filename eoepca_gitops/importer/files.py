@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import filecmp
 from pathlib import Path
 from typing import Any
 
 from eoepca_gitops import yaml_io
+from eoepca_gitops.files import read_bytes, walk
 from eoepca_gitops.manifests.render import file_name
 
 __all__ = ["HEADER", "folder_files", "same_folder"]
@@ -27,7 +27,12 @@ def folder_files(objects: list[dict[str, Any]], folder: str, extra: tuple[str, .
 def same_folder(a: Path, b: Path) -> bool:
     """Whether two folders hold the same files with the same content."""
 
-    def files(folder: Path) -> list[Path]:
-        return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    def files(folder: Path) -> dict[Path, bytes]:
+        return {
+            here.relative_to(folder) / name: read_bytes(here / name)
+            for here, _, names in walk(folder)
+            for name in names
+            if (here / name).is_file()
+        }
 
-    return files(a) == files(b) and all(filecmp.cmp(a / f, b / f, shallow=False) for f in files(a))
+    return files(a) == files(b)

@@ -18,7 +18,7 @@ import yaml
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.files import files_under, read_text
+from eoepca_gitops.files import files_under, read_text, resolved
 from eoepca_gitops.fluxtree import is_flux_kustomization
 from eoepca_gitops.importer.report import Report
 from eoepca_gitops.manifests.flux_release import release_version
@@ -44,8 +44,8 @@ class TreeRoot:
 
 
 def tree_root(path: Path, repo_root: Path | None) -> TreeRoot:
-    root = (repo_root or _git_toplevel(path)).resolve()
-    folder = path.resolve()
+    root = resolved(repo_root or _git_toplevel(path))
+    folder = resolved(path)
     if not folder.is_dir():
         raise GitopsError(f"{path}: not a folder")
     try:

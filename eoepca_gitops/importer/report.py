@@ -1,8 +1,11 @@
-"""What an import could not convert as such, with file:line, and what it counted."""
+"""What an import could not convert as such, with file:line, and what it counted; the report file
+shows names and reasons as a terminal would (credentials.shown)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from eoepca_gitops.credentials import shown
 
 __all__ = ["Report", "ReportItem"]
 
@@ -41,5 +44,5 @@ class Report:
             f"{len(items)} item(s) not converted as such (kept as plain manifests where possible):",
             "",
         ]
-        lines += [f"- `{item.file}:{item.line}` {item.reason}" for item in items]
+        lines += [f"- `{shown(item.file, one_line=True)}:{item.line}` {shown(item.reason)}" for item in items]
         return "\n".join(lines) + "\n"

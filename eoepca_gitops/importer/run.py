@@ -36,6 +36,7 @@ from eoepca_gitops.importer.variables import stack_variables
 from eoepca_gitops.importer.write import write_files
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.model import defaults
+from eoepca_gitops.model.loader import refuse_plain_credentials, without_chart_values
 from eoepca_gitops.model.stack import FluxConfig, Stack
 
 __all__ = ["ImportOptions", "ImportResult", "import_tree"]
@@ -198,4 +199,24 @@ def import_tree(opts: ImportOptions) -> ImportResult:
     secrets = sorted(k for k, _ in config.secret_refs())
     files |= write_files(opts.stack, tree, placed, base_config, secrets, unset)
     files["import-report.md"] = report.markdown(opts.stack)
+    for rel, text in sorted(files.items()):
+        _refuse_plain_credentials(rel, text)
     return ImportResult(files, report.sorted_items(), stack, report.counts)
+
+
+def _refuse_plain_credentials(rel: str, text: str) -> None:
+    """What the import makes holds no credential in plain text, by the loader's rule: the stack file,
+    the blocks (their chart values aside) and the Flux objects kept as manifests (a HelmRepository's
+    `https://user:password@host`; Flux reads credentials from a secretRef). Other manifests are the
+    tree's, copied as Git has them. Refused before anything is written."""
+    if not rel.endswith(".yaml"):
+        return
+    where = f"{rel} (imported from the tree)"
+    for doc in yaml_io.load_all(text):
+        if rel.startswith(f"{defaults.BLOCKS_DIR}/"):
+            refuse_plain_credentials(without_chart_values(doc), where)
+        elif rel.startswith("Pulumi."):
+            refuse_plain_credentials(doc, where)
+        elif isinstance(doc, dict) and is_flux_group(str(doc.get("apiVersion")).rpartition("/")[0]):
+            spec = {k: v for k, v in (doc.get("spec") or {}).items() if k != "values"}
+            refuse_plain_credentials({**doc, "spec": spec}, where)

@@ -16,7 +16,6 @@ from eoepca_gitops.manifests.sources import given, helm_repository, meta
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, HelmRelease, Kustomization
 from eoepca_gitops.model.stack import Stack
-from eoepca_gitops.model.types import duration_seconds
 from eoepca_gitops.model.variables import block_variables, kustomization_substitute
 
 __all__ = [
@@ -79,13 +78,6 @@ CHART_FIELDS = (
 )
 
 
-def _wait_for(enabled: bool, timeout: str) -> dict[str, str]:
-    """Pulumi's await of Flux's Ready; never on a suspended object, which no controller reports on."""
-    if not enabled:
-        return {}
-    return {"pulumi.com/waitFor": defaults.WAIT_FOR_READY, "pulumi.com/timeoutSeconds": timeout}
-
-
 def namespace(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(name)}
 
@@ -136,13 +128,10 @@ def kustomization(
     deps += [r.model_dump(exclude_none=True) for r in k.depends_on]  # name and namespace: no alias
     if deps:
         spec["dependsOn"] = deps
-    annotations = _wait_for(
-        config.await_.kustomizations and not k.suspend, str(duration_seconds(config.await_.timeout))
-    )
     return {
         "apiVersion": apis["Kustomization"],
         "kind": "Kustomization",
-        "metadata": meta(name, ns, annotations=annotations),
+        "metadata": meta(name, ns),
         "spec": spec,
     }
 
@@ -167,7 +156,6 @@ def _chart(release: HelmRelease) -> dict[str, Any]:
 def helm_release(
     block: Block, release: HelmRelease, stack: Stack, apis: Mapping[str, str] = CURRENT
 ) -> dict[str, Any]:
-    config = stack.config
     spec: dict[str, Any] = {
         "interval": release.interval or defaults.HELM_RELEASE_INTERVAL,
         **_chart(release),
@@ -188,16 +176,12 @@ def helm_release(
         spec["values"] = release.values
     if release.values_from:
         spec["valuesFrom"] = release.values_from
-    annotations = {
-        **release.annotations,
-        **_wait_for(
-            config.await_.helm_releases and not release.suspend, str(duration_seconds(config.await_.timeout))
-        ),
-    }
     return {
         "apiVersion": apis["HelmRelease"],
         "kind": "HelmRelease",
-        "metadata": meta(release.name, release.namespace, labels=release.labels, annotations=annotations),
+        "metadata": meta(
+            release.name, release.namespace, labels=release.labels, annotations=dict(release.annotations)
+        ),
         "spec": spec,
     }
 

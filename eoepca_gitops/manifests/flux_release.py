@@ -20,7 +20,8 @@ from typing import Any
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.errors import ConfigError, GitopsError
+from eoepca_gitops.files import MAX_FILE_BYTES, decoded, read_file, resolved, write_file
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import FluxConfig
 
@@ -76,24 +77,28 @@ def _local_candidates(path: Path, version: str) -> list[Path]:
     wait=wait_exponential(multiplier=1, max=8),
     reraise=True,
 )
-def _download(url: str) -> bytes:
+def _download(url: str) -> str:
     with urllib.request.urlopen(url, timeout=30) as response:
-        body: bytes = response.read()
-        return body
+        body: bytes = response.read(MAX_FILE_BYTES + 1)
+    if len(body) > MAX_FILE_BYTES:
+        raise GitopsError(f"{url}: larger than any Flux install manifest")
+    return decoded(body, url)
 
 
 def manifest_path(flux: FluxConfig, *, file: str, base_dir: Path) -> Path:
     """The install manifest for flux.version; raises ConfigError naming the key when there is none."""
     key = f"{defaults.CONFIG_NAMESPACE}:flux"
     if flux.manifest:
-        local = (base_dir / flux.manifest).resolve()
+        try:
+            local = resolved(base_dir / flux.manifest)
+        except GitopsError as exc:
+            raise ConfigError(file, f"{key}.manifest", str(exc)) from None
         for candidate in _local_candidates(local, flux.version):
             if candidate.is_file():
                 try:
-                    with candidate.open(encoding="utf-8", errors="replace") as head:
-                        found = release_version(head.read(2048))
-                except OSError as exc:
-                    raise ConfigError(file, f"{key}.manifest", f"{candidate}: {exc.strerror}") from None
+                    found = release_version(read_file(candidate)[:2048])
+                except GitopsError as exc:
+                    raise ConfigError(file, f"{key}.manifest", str(exc)) from None
                 if found and found != flux.version:
                     raise ConfigError(
                         file, f"{key}.manifest", f"{candidate} is Flux {found}, not {flux.version}"
@@ -111,7 +116,7 @@ def manifest_path(flux: FluxConfig, *, file: str, base_dir: Path) -> Path:
     url = defaults.FLUX_RELEASE_URL.format(version=flux.version)
     try:
         body = _download(url)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, GitopsError) as exc:
         raise ConfigError(
             file,
             f"{key}.version",
@@ -119,11 +124,13 @@ def manifest_path(flux: FluxConfig, *, file: str, base_dir: Path) -> Path:
             f"for an air-gapped cluster set flux.manifest to a local file or folder, or {MIRROR_ENV} "
             "to a folder of release manifests",
         ) from None
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_bytes(body)
-    tmp.replace(cached)
-    return cached
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            file, f"{key}.version", f"{cached.parent}: cannot create the cache: {exc.strerror}"
+        ) from None
+    return write_file(cached.parent, cached.name, body, replace=True)
 
 
 @functools.lru_cache(maxsize=8)

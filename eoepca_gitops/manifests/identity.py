@@ -11,7 +11,16 @@ from typing import Any
 
 from eoepca_gitops.flux_apis import GROUP_VERSIONS
 
-__all__ = ["COMPONENT_TYPES", "api_version_of", "object_key", "other_version_tokens", "type_token", "urn"]
+__all__ = [
+    "AWAIT_TYPE",
+    "COMPONENT_TYPES",
+    "api_version_of",
+    "await_urn",
+    "object_key",
+    "other_version_tokens",
+    "type_token",
+    "urn",
+]
 
 #: The type token of the component that registers each group of a stack's objects.
 COMPONENT_TYPES: Mapping[str, str] = {
@@ -22,6 +31,9 @@ COMPONENT_TYPES: Mapping[str, str] = {
     "notifications": "eoepca:flux:Notifications",
     "poller": "eoepca:gitops:Poller",
 }
+#: The type of a block's wait for Flux (components/flux_await.py: a Python dynamic resource, named
+#: after its block, a child of the block's component).
+AWAIT_TYPE = "pulumi-python:dynamic/eoepca:FluxAwait"
 
 
 def object_key(obj: Mapping[str, Any]) -> str:
@@ -58,3 +70,8 @@ def other_version_tokens(obj: Mapping[str, Any]) -> list[str]:
 def urn(stack: str, project: str, component: str, obj: Mapping[str, Any]) -> str:
     """The URN of an object registered by a component of type `component` (COMPONENT_TYPES)."""
     return f"urn:pulumi:{stack}::{project}::{component}${type_token(obj)}::{object_key(obj)}"
+
+
+def await_urn(stack: str, project: str, block: str) -> str:
+    """The URN of a block's wait for Flux (AWAIT_TYPE)."""
+    return f"urn:pulumi:{stack}::{project}::{COMPONENT_TYPES['block']}${AWAIT_TYPE}::{block}"

@@ -16,10 +16,22 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.poller import PollerConfig
 from eoepca_gitops.model.types import duration_seconds
 
-__all__ = ["lease_name", "network_policy", "poller_args", "poller_objects", "state_configmap"]
+__all__ = [
+    "GIT_CREDENTIALS_DIR",
+    "deployment",
+    "env_secret_name",
+    "git_secret_name",
+    "lease_name",
+    "network_policy",
+    "poller_args",
+    "poller_objects",
+    "state_configmap",
+]
 
 _LABEL = "app.kubernetes.io/name"
-_CPU_REQUEST, _MEMORY_REQUEST, _MEMORY_LIMIT = "50m", "128Mi", "512Mi"
+#: Where the Git credentials Secret is mounted in the poller's container (read-only).
+GIT_CREDENTIALS_DIR = "/etc/eoepca-gitops/git"
+_HOME = f"{defaults.POLLER_STATE_DIR}/home"
 
 
 def state_configmap(p: PollerConfig) -> str:
@@ -28,6 +40,14 @@ def state_configmap(p: PollerConfig) -> str:
 
 def lease_name(p: PollerConfig) -> str:
     return p.name
+
+
+def env_secret_name(p: PollerConfig) -> str:
+    return f"{p.name}-env"
+
+
+def git_secret_name(p: PollerConfig) -> str:
+    return f"{p.name}-git"
 
 
 def _meta(p: PollerConfig, name: str | None = None, namespace: str | None = "") -> dict[str, Any]:
@@ -74,11 +94,14 @@ def poller_objects(
     o: PollerConfig,
     secret_values: Mapping[str, Any],
     cluster_rules: Sequence[Mapping[str, Any]] = (),
+    git_secret: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The objects in apply order.
 
     `secret_values` holds a value for each variable of `o.secret_env`; `cluster_rules` are extra
-    cluster-wide RBAC rules (a ClusterRole), none by default.
+    cluster-wide RBAC rules (a ClusterRole), none by default; `git_secret` is the stack's Git
+    credentials in the keys Flux's source Secret has (sources.git_auth_secret_data), none for a
+    repository read without them.
     """
     values = dict(secret_values)
     secret_env = sorted(o.secret_env)
@@ -90,14 +113,14 @@ def poller_objects(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(o, o.namespace, None)}
     ]
     objs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(o)})
-    secret_name = f"{o.name}-env"
     objs.append(
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": _meta(o, secret_name),
+            "metadata": _meta(o, env_secret_name(o)),
             "type": "Opaque",
-            "stringData": {k: values[k] for k in secret_env},
+            # The backend's URL with the secrets: the pod's spec names no state location.
+            "stringData": {"PULUMI_BACKEND_URL": o.backend_url, **{k: values[k] for k in secret_env}},
         }
     )
     subject = [{"kind": "ServiceAccount", "name": o.name, "namespace": o.namespace}]
@@ -173,19 +196,88 @@ def poller_objects(
                 "subjects": subject,
             }
         )
+    if git_secret:
+        objs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": _meta(o, git_secret_name(o)),
+                "type": "Opaque",
+                "stringData": dict(git_secret),
+            }
+        )
+    objs.append(deployment(o, git_secret))
+    objs.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": _meta(o),
+            "spec": {
+                "selector": {_LABEL: o.name},
+                "ports": [{"name": "metrics", "port": o.port, "targetPort": "metrics", "protocol": "TCP"}],
+            },
+        }
+    )
+    objs.append(network_policy(o))
+    return objs
+
+
+def _git_env(git_secret: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """How git reads the repository's credentials from the mounted Secret, never from the
+    environment or an argument: an ssh key (the host checked against known_hosts when the stack
+    gives it), or an https username and password that a credential helper reads from the files
+    (`$$` is Kubernetes' escape of `$`: the shell sees `$(cat ...)`)."""
+    d = GIT_CREDENTIALS_DIR
+    if "identity" in git_secret:
+        hosts = (
+            f"-o UserKnownHostsFile={d}/known_hosts -o StrictHostKeyChecking=yes"
+            if "known_hosts" in git_secret
+            else "-o StrictHostKeyChecking=accept-new"
+        )
+        return [{"name": "GIT_SSH_COMMAND", "value": f"ssh -i {d}/identity -o IdentitiesOnly=yes {hosts}"}]
+    if "password" in git_secret:
+        helper = (
+            f'!f() {{ test "$1" = get || exit 0; printf "username=%s\\npassword=%s\\n" '
+            f'"$$(cat {d}/username)" "$$(cat {d}/password)"; }}; f'
+        )
+        return [
+            {"name": "GIT_CONFIG_COUNT", "value": "1"},
+            {"name": "GIT_CONFIG_KEY_0", "value": "credential.helper"},
+            {"name": "GIT_CONFIG_VALUE_0", "value": helper},
+        ]
+    return []
+
+
+def deployment(o: PollerConfig, git_secret: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The Deployment running `eoepca-gitops poll` in the image (Containerfile): a read-only root file
+    system with its work dir (HOME, PULUMI_HOME, the Git cache) and /tmp on emptyDirs, the image's
+    non-root user, the backend and passphrase from its Secret (`envFrom`), the Git credentials
+    mounted from theirs."""
     env: list[dict[str, Any]] = [
-        {"name": "HOME", "value": f"{defaults.POLLER_STATE_DIR}/home"},
+        {"name": "HOME", "value": _HOME},
+        {"name": "PULUMI_HOME", "value": f"{_HOME}/.pulumi"},
+        {"name": "TMPDIR", "value": "/tmp"},
         {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
     ]
-    plain = {"PULUMI_BACKEND_URL": o.backend_url, **o.env}
-    env += [{"name": k, "value": v} for k, v in sorted(plain.items())]
+    env += [{"name": k, "value": v} for k, v in sorted(o.env.items())]
+    env += _git_env(git_secret or {})
+    mounts: list[dict[str, Any]] = [
+        {"name": "state", "mountPath": defaults.POLLER_STATE_DIR},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    volumes: list[dict[str, Any]] = [{"name": "state", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
+    if git_secret:
+        mounts.append({"name": "git", "mountPath": GIT_CREDENTIALS_DIR, "readOnly": True})
+        # Group-readable by the pod's fsGroup, the user's group; ssh takes a key root owns as it is.
+        volumes.append({"name": "git", "secret": {"secretName": git_secret_name(o), "defaultMode": 0o440}})
     container: dict[str, Any] = {
         "name": "poller",
         "image": o.image,
         "args": poller_args(o),
         "env": env,
+        "envFrom": [{"secretRef": {"name": env_secret_name(o)}}],
         "ports": [{"name": "metrics", "containerPort": o.port, "protocol": "TCP"}],
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "metrics"}, "periodSeconds": 10},
         "livenessProbe": {
@@ -193,63 +285,48 @@ def poller_objects(
             "periodSeconds": 30,
             "failureThreshold": 5,
         },
-        "resources": {
-            "requests": {"cpu": _CPU_REQUEST, "memory": _MEMORY_REQUEST},
-            "limits": {"memory": _MEMORY_LIMIT},
-        },
+        "resources": o.resources.model_dump(),
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [
-            {"name": "state", "mountPath": defaults.POLLER_STATE_DIR},
-            {"name": "tmp", "mountPath": "/tmp"},
-        ],
+        "volumeMounts": mounts,
     }
-    container["envFrom"] = [{"secretRef": {"name": secret_name}}]
     labels = {_LABEL: o.name}
-    objs.append(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": _meta(o),
-            "spec": {
-                "replicas": o.replicas,
-                # Without the lease never two pollers at once: the old pod is gone before the new
-                # one starts. With it, standbys wait for the lease, so a rolling update is safe.
-                "strategy": (
-                    {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
-                    if o.lease_enabled
-                    else {"type": "Recreate"}
-                ),
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": o.name,
-                        "terminationGracePeriodSeconds": duration_seconds(o.grace) + 30,
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "fsGroup": 65532},
-                        "containers": [container],
-                        "volumes": [{"name": "state", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+    uid = defaults.POLLER_UID
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(o),
+        "spec": {
+            "replicas": o.replicas,
+            # Without the lease never two pollers at once: the old pod is gone before the new
+            # one starts. With it, standbys wait for the lease, so a rolling update is safe.
+            "strategy": (
+                {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+                if o.lease_enabled
+                else {"type": "Recreate"}
+            ),
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": o.name,
+                    "terminationGracePeriodSeconds": duration_seconds(o.grace) + 30,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": uid,
+                        "runAsGroup": uid,
+                        "fsGroup": uid,
+                        "seccompProfile": {"type": "RuntimeDefault"},
                     },
+                    "containers": [container],
+                    "volumes": volumes,
                 },
             },
-        }
-    )
-    objs.append(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": _meta(o),
-            "spec": {
-                "selector": labels,
-                "ports": [{"name": "metrics", "port": o.port, "targetPort": "metrics", "protocol": "TCP"}],
-            },
-        }
-    )
-    objs.append(network_policy(o))
-    return objs
+        },
+    }
 
 
 def network_policy(o: PollerConfig) -> dict[str, Any]:

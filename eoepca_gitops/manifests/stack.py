@@ -158,7 +158,13 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
     poller: list[dict[str, Any]] = []
     if config.poller is not None:
         env_secrets = {env: secrets[key] for env, key in config.poller.secret_env.items()}
-        poller = poller_objects(config.poller, env_secrets, cluster_rules=POLLER_CLUSTER_RULES)
+        # The poller reads the repository Flux reads (gitUrl defaults to git.url) with its credentials.
+        poller = poller_objects(
+            config.poller,
+            env_secrets,
+            cluster_rules=POLLER_CLUSTER_RULES,
+            git_secret=git_auth_secret_data(config.git, secrets),
+        )
 
     if not config.flux.enabled:
         # Flux undeployed: only what Flux does not own stays, so the workloads keep their namespaces.

@@ -12,7 +12,14 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from eoepca_gitops.model.base import Model, unique
-from eoepca_gitops.model.types import DnsLabel, GoDuration, HelmReleaseName, K8sName, helm_release_name
+from eoepca_gitops.model.types import (
+    ChartVersion,
+    DnsLabel,
+    GoDuration,
+    HelmReleaseName,
+    K8sName,
+    helm_release_name,
+)
 
 #: Open Flux sub-objects (remediation settings, post-renderers, ...) kept as written: Flux's CRD
 #: validates them, and the builders copy them verbatim.
@@ -62,7 +69,7 @@ class HelmRelease(Model):
     # HelmChart, the chart that source holds (Flux's chartRef): no chart, version or settings then.
     source_ref: SourceRef
     chart: str = Field(default="", validate_default=True)
-    version: str = Field(default="", validate_default=True)
+    version: ChartVersion = Field(default="", validate_default=True)
     chart_interval: GoDuration | None = None
     reconcile_strategy: Literal["ChartVersion", "Revision"] | None = None
     values_files: list[str] = []
@@ -230,7 +237,7 @@ class Block(Model):
 
 
 class ReleaseOverride(Model):
-    version: str | None = None
+    version: ChartVersion | None = None
     values: dict[str, Any] = {}
     suspend: bool | None = None
 

@@ -29,7 +29,6 @@ HELM_REPOSITORY_INTERVAL: Final = "10m0s"
 
 # The ConfigMap Flux substitutes cluster values from (postBuild.substituteFrom).
 CLUSTER_VARS_CONFIGMAP: Final = "cluster-vars"
-WAIT_FOR_READY: Final = "condition=Ready"
 AWAIT_TIMEOUT: Final = "10m"
 
 # Size profiles, after the Flux Operator's: reconcile concurrency and the manager's resources.
@@ -55,6 +54,15 @@ POLLER_GRACE: Final = "60s"
 POLLER_STATE_FILE: Final = ".state/poller/state.json"
 POLLER_STATE_DIR: Final = "/var/lib/eoepca-gitops"  # in the poller's container
 POLLER_PASSPHRASE_SECRET: Final = "pollerPassphrase"
+# The image this project publishes (Containerfile, .github/workflows/image.yml) at this version;
+# tests/test_image.py keeps the tag equal to pyproject.toml's version.
+POLLER_IMAGE: Final = "ghcr.io/eoepca/eoepca-gitops:0.1.0"
+# The container's user (Containerfile): the pod runs as it, with runAsNonRoot.
+POLLER_UID: Final = 65532
+# Idle it holds ~85 MB; a `pulumi up` adds the CLI, the language host and the Kubernetes provider.
+POLLER_CPU_REQUEST: Final = "100m"
+POLLER_MEMORY_REQUEST: Final = "256Mi"
+POLLER_MEMORY_LIMIT: Final = "1Gi"
 POLLER_BACKOFF_BASE: Final = "10s"
 POLLER_BACKOFF_CAP: Final = "1h"
 POLLER_STALL_AFTER: Final = 3

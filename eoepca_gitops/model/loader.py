@@ -28,7 +28,9 @@ __all__ = [
     "load_blocks",
     "load_stack",
     "load_stack_file",
+    "refuse_plain_credentials",
     "stack_values",
+    "without_chart_values",
 ]
 
 # Keys of StackConfig that are read as Pulumi config keys; anything else at the top level is
@@ -54,7 +56,8 @@ def _key(loc: Iterable[int | str]) -> str:
     return out
 
 
-def _refuse_plain_credentials(value: Any, file: str, prefix: str = "") -> None:
+def refuse_plain_credentials(value: Any, file: str, prefix: str = "") -> None:
+    """ConfigError naming the key of the first plain-text credential among `value`'s strings."""
     found = find_plain_credential(value)
     if found:
         key, kind = found
@@ -64,6 +67,20 @@ def _refuse_plain_credentials(value: Any, file: str, prefix: str = "") -> None:
             f"holds credentials in plain text ({kind}): keep the credential in a secret "
             "(`pulumi config set --secret KEY ...`) and name that key, or reference a Kubernetes Secret",
         )
+
+
+def without_chart_values(block: Any) -> Any:
+    """A block file's content but its releases' `values`: a chart reads them as it likes (a default
+    password there is the chart's business), everything else is the project's."""
+    releases = block.get("helmReleases") if isinstance(block, dict) else None
+    if not isinstance(releases, list):
+        return block
+    return {
+        **block,
+        "helmReleases": [
+            {k: v for k, v in r.items() if k != "values"} if isinstance(r, dict) else r for r in releases
+        ],
+    }
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:
@@ -82,14 +99,7 @@ def load_blocks(blocks_dir: Path) -> dict[str, tuple[Block, str]]:
     found: dict[str, tuple[Block, str]] = {}
     for path in sorted(blocks_dir.glob("*.yaml")):
         raw = yaml_io.load_file(path)
-        if isinstance(raw, dict):
-            # A chart reads its values as it likes: there, a default password is the chart's business.
-            releases = raw.get("helmReleases")
-            shown = [
-                {k: v for k, v in r.items() if k != "values"} if isinstance(r, dict) else r
-                for r in (releases if isinstance(releases, list) else [])
-            ]
-            _refuse_plain_credentials({**raw, "helmReleases": shown} if releases else raw, str(path))
+        refuse_plain_credentials(without_chart_values(raw), str(path))
         try:
             block = Block.model_validate(raw)
         except ValidationError as exc:
@@ -231,7 +241,7 @@ def load_stack(
     ns = defaults.CONFIG_NAMESPACE
     secret_keys = set(secret_keys)
     model_values = {k: v for k, v in values.items() if k in _MODEL_KEYS}
-    _refuse_plain_credentials(model_values, file, f"{ns}:")
+    refuse_plain_credentials(model_values, file, f"{ns}:")
     for required in ("cluster", "git"):
         if required not in model_values:
             raise ConfigError(file, f"{ns}:{required}", "missing required key")

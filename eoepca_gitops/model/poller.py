@@ -10,9 +10,9 @@ from pydantic import Field, model_validator
 from eoepca_gitops.credentials import secret_name
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.base import Model
-from eoepca_gitops.model.types import DnsLabel, GoDuration, ServiceName
+from eoepca_gitops.model.types import DnsLabel, GoDuration, Quantity, ServiceName
 
-__all__ = ["MetricsPeer", "PollerConfig"]
+__all__ = ["MetricsPeer", "PollerConfig", "PollerResources"]
 
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
@@ -26,6 +26,24 @@ class MetricsPeer(Model):
     pod_labels: dict[str, str] | None = None
 
 
+ResourceName = Literal["cpu", "memory", "ephemeral-storage"]
+
+
+def _requests() -> dict[ResourceName, Quantity]:
+    return {"cpu": defaults.POLLER_CPU_REQUEST, "memory": defaults.POLLER_MEMORY_REQUEST}
+
+
+def _limits() -> dict[ResourceName, Quantity]:
+    return {"memory": defaults.POLLER_MEMORY_LIMIT}
+
+
+class PollerResources(Model):
+    """The poller container's requests and limits; each side given replaces its default."""
+
+    requests: dict[ResourceName, Quantity] = Field(default_factory=_requests)
+    limits: dict[ResourceName, Quantity] = Field(default_factory=_limits)
+
+
 class PollerConfig(Model):
     """The in-cluster poller (`eoepca-gitops poll` as a Deployment): optional, off when absent.
 
@@ -33,7 +51,8 @@ class PollerConfig(Model):
     top-level secret config keys, like the other secrets of a stack.
     """
 
-    image: str = Field(min_length=1)
+    # The image this project publishes (Containerfile); a registry of one's own, or a digest, overrides it.
+    image: str = Field(default=defaults.POLLER_IMAGE, min_length=1)
     replicas: int = Field(default=1, ge=1, le=5)
     # A Kubernetes Lease so only one replica updates; required (and on by default) past 1 replica.
     lease: bool | None = None
@@ -53,6 +72,7 @@ class PollerConfig(Model):
     managed_namespaces: list[DnsLabel] = []
     backend_url: str = Field(min_length=1, description="PULUMI_BACKEND_URL, credentials in credentialSecrets")
     env: dict[str, str] = {}
+    resources: PollerResources = PollerResources()
     passphrase_secret: str = defaults.POLLER_PASSPHRASE_SECRET
     # Environment variable -> stack config key of a secret (e.g. AWS_SECRET_ACCESS_KEY: pollerS3Secret).
     credential_secrets: dict[str, str] = {}

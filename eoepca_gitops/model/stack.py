@@ -294,7 +294,8 @@ class ClusterSecret(Model):
 
 
 class AwaitConfig(Model):
-    """Whether an update waits for Flux to report Ready (pulumi.com/waitFor) on these kinds."""
+    """Whether an update waits for Flux's verdict on these kinds (components/flux_await.py), and how
+    long at most for what never settles."""
 
     kustomizations: bool = False
     helm_releases: bool = False

@@ -20,6 +20,7 @@ from pydantic import AfterValidator
 __all__ = [
     "HELM_RELEASE_NAME_MAX",
     "ChartRepositoryUrl",
+    "ChartVersion",
     "DnsLabel",
     "DnsName",
     "FluxVersion",
@@ -66,6 +67,16 @@ def duration_seconds(duration: str) -> int:
 
 def _go_duration(value: str) -> str:
     parse_duration(value)
+    return value
+
+
+# A Kubernetes resource quantity (100m, 0.5, 256Mi, 1e3), as resource.ParseQuantity reads it.
+_QUANTITY = re.compile(r"[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?")
+
+
+def _quantity(value: str) -> str:
+    if not _QUANTITY.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 100m, 0.5, 256Mi, 1Gi)")
     return value
 
 
@@ -165,6 +176,14 @@ def _ingress_ipv4(value: str) -> str:
     return value
 
 
+def _chart_version(value: str) -> str:
+    """A chart version or version range as Helm reads it (`1.2.3`, `>=1.0.0 <2.0.0`, `${version}`):
+    one line of printable text."""
+    if len(value) > 256 or not value.isprintable():
+        raise ValueError("not a chart version: one line of at most 256 printable characters such as '1.2.3'")
+    return value
+
+
 def _flux_version(value: str) -> str:
     if not _FLUX_VERSION.fullmatch(value):
         raise ValueError(f"{value!r} is not a Flux release version such as 'v2.9.3'")
@@ -172,6 +191,7 @@ def _flux_version(value: str) -> str:
 
 
 GoDuration = Annotated[str, AfterValidator(_go_duration)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
 HostName = Annotated[str, AfterValidator(_host_name)]
 HttpUrl = Annotated[str, AfterValidator(lambda v: _url(v, ("http", "https")))]
 GitUrl = Annotated[str, AfterValidator(lambda v: _url(v, ("http", "https", "ssh")))]
@@ -185,4 +205,5 @@ HelmReleaseName = Annotated[str, AfterValidator(helm_release_name)]
 IPv4 = Annotated[str, AfterValidator(_ipv4)]
 #: An address a cluster's ingress can have (see _NO_HOST).
 IngressIPv4 = Annotated[str, AfterValidator(_ingress_ipv4)]
+ChartVersion = Annotated[str, AfterValidator(_chart_version)]
 FluxVersion = Annotated[str, AfterValidator(_flux_version)]

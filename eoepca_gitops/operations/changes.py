@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import PLURALS, api_versions
-from eoepca_gitops.manifests.identity import COMPONENT_TYPES, urn
+from eoepca_gitops.manifests.awaited import awaited
+from eoepca_gitops.manifests.identity import COMPONENT_TYPES, await_urn, urn
 from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.operations.cluster import ClusterAccess
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
+from eoepca_gitops.readiness.verdict import Verdict, ready, waiting
+from eoepca_gitops.readiness.wait import FluxRef, describe, settle
 
 __all__ = ["Publish", "set_suspended", "undeploy"]
 
@@ -80,12 +83,16 @@ def set_suspended(
         pulumi.run("config", "set", "--path", key, "true")
     else:
         pulumi.run("config", "set", "--path", key, "false")
+    objects = manifests.blocks[block]
     targets = [
         urn(stack.name, PROJECT, COMPONENT_TYPES["block"], o)
-        for o in manifests.blocks[block]
+        for o in objects
         if o["kind"] in ("Kustomization", "HelmRelease")
     ]
     progress(f"{'suspending' if suspended else 'resuming'} {block}: pulumi up of {len(targets)} Flux objects")
+    if awaited(objects, stack.config.await_) is not None:
+        # The block's wait too: on resume it fails fast with Flux's reason, as any `pulumi up` does.
+        targets.append(await_urn(stack.name, PROJECT, block))
     pulumi.run("up", "--yes", "--skip-preview", *(f"--target={t}" for t in targets))
     publish(f"{'suspend' if suspended else 'resume'} {block} on {stack.name}", progress)
 
@@ -93,25 +100,26 @@ def set_suspended(
 def _stop_controllers(
     access: ClusterAccess, manifests: StackManifests, timeout: float, progress: Progress
 ) -> None:
-    deployments = [o for o in manifests.flux if o["kind"] == "Deployment"]
-    for d in deployments:
-        meta = d["metadata"]
-        access.merge_patch(
-            "apps/v1", "Deployment", meta["namespace"], meta["name"], {"spec": {"replicas": 0}}
-        )
+    deployments = [
+        ("apps/v1", "Deployment", str(o["metadata"]["namespace"]), str(o["metadata"]["name"]))
+        for o in manifests.flux
+        if o["kind"] == "Deployment"
+    ]
+    for ref in deployments:
+        access.merge_patch(*ref, {"spec": {"replicas": 0}})
     progress(f"scaled {len(deployments)} Flux controllers to 0; waiting for them to stop")
-    deadline = time.monotonic() + timeout
-    for d in deployments:
-        meta = d["metadata"]
-        while True:
-            live = access.get("apps/v1", "Deployment", meta["namespace"], meta["name"])
-            if live is None or not (live.get("status") or {}).get("replicas"):
-                break
-            if time.monotonic() > deadline:
-                raise GitopsError(
-                    f"Deployment {meta['namespace']}/{meta['name']} did not stop in {timeout:.0f} s"
-                )
-            time.sleep(1.0)
+
+    def assess(refs: Sequence[FluxRef]) -> dict[FluxRef, Verdict]:
+        running = {ref: ((access.get(*ref) or {}).get("status") or {}).get("replicas") for ref in refs}
+        return {
+            ref: waiting("Stopping", f"{n} replicas running") if n else ready("Stopped")
+            for ref, n in running.items()
+        }
+
+    settled = settle(deployments, assess, timeout, clock=time, name=describe)
+    if settled.timed_out:
+        late = ", ".join(describe(ref).removeprefix("Deployment ") for ref, _ in settled.pending)
+        raise GitopsError(f"Deployment {late} did not stop in {timeout:.0f} s")
 
 
 def _release_finalizers(access: ClusterAccess, install: list[dict[str, object]], progress: Progress) -> int:

@@ -73,7 +73,12 @@ def _poller_state(stack: Stack, access: ClusterAccess, state_file: Path | None) 
     elif stack.config.poller is not None:
         p = stack.config.poller
         raw = _configmap_state(access, p.namespace, state_configmap(p))
-        states = decode(raw) if raw is not None else {}
+        try:
+            states = decode(raw) if raw is not None else {}
+        except ValueError as exc:
+            raise GitopsError(
+                f"configmap {p.namespace}/{state_configmap(p)}: unreadable state: {exc}"
+            ) from None
     else:
         return None
     state = states.get(stack.name)

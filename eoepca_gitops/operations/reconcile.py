@@ -1,28 +1,42 @@
 """Reconcile now, as `flux reconcile ... --with-source` does: the source first, then each block's
-Kustomization and HelmReleases, each asked through the requestedAt annotation and waited for until
-its controller reports having handled that request (Ready or not), or a timeout."""
+Kustomization and HelmReleases, each asked through the requestedAt annotation and waited for with
+the verdict every wait of the project uses (eoepca_gitops.readiness): once its controller has handled
+that request, until Flux's answer is final — Ready, or a failure Flux will not fix by retrying — or
+the timeout. A transient state (a dependency still reconciling, an apply Flux retries) keeps waiting."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.flux_apis import CURRENT
 from eoepca_gitops.operations.cluster import ClusterAccess
 from eoepca_gitops.operations.collect import FluxObject
 from eoepca_gitops.operations.status import ObjectStatus, object_status
+from eoepca_gitops.readiness.verdict import State, Verdict, waiting
+from eoepca_gitops.readiness.wait import describe, flux_assess, settle
 
-__all__ = ["Reconciled", "handled", "reconcile"]
+__all__ = ["REQUESTED", "Reconciled", "handled", "reconcile"]
+
+#: The verdict of an object whose controller has not handled this reconcile request yet.
+REQUESTED = "ReconcileRequested"
 
 
 @dataclass(frozen=True)
 class Reconciled:
     status: ObjectStatus
     seconds: float
+    verdict: Verdict
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.state is State.READY
 
 
-def handled(obj: dict[str, object] | None, token: str) -> bool:
+def handled(obj: Mapping[str, Any] | None, token: str) -> bool:
     """Whether the controller has handled the reconcile request `token` (and said how it went)."""
     if obj is None:
         return False
@@ -36,33 +50,45 @@ def reconcile(
     timeout: float,
     progress: Callable[[str], None] = lambda _: None,
     poll: float = 0.5,
+    apis: Mapping[str, str] = CURRENT,
 ) -> list[Reconciled]:
     """Each wave (e.g. [source], [Kustomization], [HelmReleases]) requested together, waited for
-    before the next; stops at the first wave with an object that is not Ready afterwards."""
+    until every object of it is final, before the next; stops after the first wave with an object
+    that is not Ready. `apis`: the API version of each Flux kind (sources, HelmCharts) to read."""
     done: list[Reconciled] = []
     deadline = time.monotonic() + timeout
+    tokens: dict[FluxObject, str] = {}
+    seen: dict[FluxObject, Mapping[str, Any] | None] = {}
+
+    def answered(ref: FluxObject, obj: Mapping[str, Any] | None) -> Verdict | None:
+        if obj is None:
+            raise GitopsError(f"{describe(ref)} is not in the cluster: run pulumi up first")
+        seen[ref] = obj
+        if handled(obj, tokens[ref]) or (obj.get("spec") or {}).get("suspend"):
+            return None  # Flux's own verdict (a suspended object never handles the request)
+        return waiting(REQUESTED, "its controller has not handled the reconcile request yet")
+
     for wave in waves:
-        started = time.monotonic()
-        tokens = {ref: access.request_reconcile(*ref) for ref in wave}
-        progress("reconciling " + ", ".join(f"{k} {ns}/{n}" for _, k, ns, n in wave))
-        pending = dict(tokens)
-        while pending:
-            for ref, token in list(pending.items()):
-                obj = access.get(*ref)
-                if obj is None:
-                    raise GitopsError(
-                        f"{ref[1]} {ref[2]}/{ref[3]} is not in the cluster: run pulumi up first"
-                    )
-                if handled(obj, token):
-                    row = object_status(ref[1], ref[2], ref[3], obj)
-                    done.append(Reconciled(row, round(time.monotonic() - started, 1)))
-                    progress(f"{row.ref}: Ready={row.ready} {row.reason} {row.revision}".rstrip())
-                    del pending[ref]
-            if pending and time.monotonic() > deadline:
-                waiting = ", ".join(f"{k} {ns}/{n}" for _, k, ns, n in pending)
-                raise GitopsError(f"timed out after {timeout:.0f} s waiting for {waiting} to reconcile")
-            if pending:
-                time.sleep(poll)
-        if not all(r.status.ok for r in done):
+        tokens.update({ref: access.request_reconcile(*ref) for ref in wave})
+        progress("reconciling " + ", ".join(describe(ref) for ref in wave))
+        settled = settle(
+            list(wave),
+            flux_assess(access.get, {**apis, **{ref[1]: ref[0] for ref in wave}}, answered),
+            max(0.0, deadline - time.monotonic()),
+            clock=time,
+            poll=poll,
+            name=describe,
+            stop_on_failure=False,
+        )
+        if settled.timed_out:
+            waited = "; ".join(f"{describe(ref)} ({v})" for ref, v in settled.pending)
+            raise GitopsError(f"timed out after {timeout:.0f} s waiting for {waited}")
+        for ref in wave:
+            row = object_status(ref[1], ref[2], ref[3], seen.get(ref))
+            found = settled.verdicts[ref]
+            done.append(Reconciled(row, settled.seconds[ref], found))
+            shown = "Ready" if found.state is State.READY else f"{found.state}: {found}"
+            progress(f"{row.ref}: {shown} {row.revision}".rstrip())
+        if not all(r.ok for r in done):
             break
     return done

@@ -22,6 +22,7 @@ from pulumi import automation as auto
 
 from eoepca_gitops.credentials import env_secrets, redact
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import read_file
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
 from eoepca_gitops.operations.cluster import ClusterAccess
@@ -40,6 +41,11 @@ _UNREACHABLE = re.compile(
     r"server is currently unable|the server could not find the requested resource \(get",
     re.IGNORECASE,
 )
+# A block's wait for Flux (components/flux_await.py). A failure Flux reports is final whatever its
+# message names (a chart repository's refused connection is not the cluster's): recognised first.
+# A wait that timed out is classified like any failure, its reason if nothing else says more.
+_FLUX_FAILED = re.compile(r"\bFluxNotReady: block \S+: Flux reports ")
+_FLUX = re.compile(r"\bFluxNotReady: ")
 _CONFLICT = re.compile(r"field conflict|conflicts with \"|Apply failed with \d+ conflicts?", re.IGNORECASE)
 _PROVIDER = re.compile(
     r"kubernetes:[\w./-]+:\w+ .*(error|failed)|is invalid|is forbidden|admission webhook|"
@@ -82,12 +88,16 @@ def _summary(text: str, limit: int = 1500) -> str:
 def classify(text: str) -> tuple[Reason, bool]:
     """Named reason and whether the failure is transient (retried forever, never stalls).
 
-    Only an unreachable cluster is transient: a conflict, an invalid config or an object the API
-    server refuses fails the same way again, so it stalls after a few tries, named as what it is
-    (never as drift).
+    Only an unreachable cluster is transient: a conflict, an invalid config, an object the API
+    server refuses or a Flux failure fails the same way again, so it stalls after a few tries, named
+    as what it is (never as drift).
     """
+    if _FLUX_FAILED.search(text):
+        return Reason.FLUX_FAILED, False
     if _UNREACHABLE.search(text):
         return Reason.CLUSTER_UNREACHABLE, True
+    if _FLUX.search(text):
+        return Reason.FLUX_FAILED, False
     if _CONFLICT.search(text):
         return Reason.FIELD_CONFLICT, False
     if _CONFIG.search(text):
@@ -108,11 +118,9 @@ class LockHolder:
         incarnation on another host (a pod replaced by its Deployment)."""
         if self.host == socket.gethostname():
             try:
-                stat = Path(f"/proc/{self.pid}/stat").read_text()
-            except FileNotFoundError:
-                return True
-            except OSError:
-                return False
+                stat = read_file(f"/proc/{self.pid}/stat")
+            except GitopsError:  # gone, or not ours to read
+                return not Path(f"/proc/{self.pid}").exists()
             # A zombie (killed, not yet reaped: PID 1 in a container may never reap it) is dead.
             return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
         return previous_host is not None and self.host == previous_host
@@ -378,9 +386,9 @@ def interrupt_pulumi_children(sig: int = signal.SIGINT) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
-            comm = (entry / "comm").read_text().strip()
-        except OSError:
+            stat = read_file(entry / "stat")
+            comm = read_file(entry / "comm").strip()
+        except GitopsError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         if ppid == me and comm == "pulumi":

@@ -48,6 +48,7 @@ class Reason(StrEnum):
     CLUSTER_UNREACHABLE = "ClusterUnreachable"
     FIELD_CONFLICT = "FieldConflict"  # another field manager owns a field the stack sets
     PROVIDER_ERROR = "ProviderError"  # the API server refused an object (invalid, forbidden, ...)
+    FLUX_FAILED = "FluxFailed"  # Flux failed an object the update awaited, or it did not settle in time
     SOURCE_UNAVAILABLE = "SourceUnavailable"
     CONCURRENT_UPDATE = "ConcurrentUpdate"
     PENDING_OPERATIONS = "PendingOperations"

@@ -27,6 +27,8 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import ConfigMap
 
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import read_file
 from eoepca_gitops.kube import KUBE_ERRORS
 from eoepca_gitops.poller.log import log_event
 
@@ -42,8 +44,8 @@ def pod_namespace(explicit: str | None = None) -> str:
     if os.environ.get("POD_NAMESPACE"):
         return os.environ["POD_NAMESPACE"]
     try:
-        return SA_NAMESPACE.read_text().strip()
-    except OSError:
+        return read_file(SA_NAMESPACE).strip()
+    except GitopsError:
         return "default"
 
 

@@ -48,7 +48,8 @@ class _JsonLines(logging.Formatter):
                 "exception": redact(self.formatException(record.exc_info), env_secrets(os.environ)),
             }
         line = {"time": self.formatTime(record), "level": record.levelname, "log": body}
-        return json.dumps(line, default=str)
+        # JSON escapes every control character but DEL, which no terminal should receive either
+        return json.dumps(line, default=str).replace("\x7f", "\\u007f")
 
 
 def configure(level: str) -> None:

@@ -349,11 +349,17 @@ class PollLoop:
                     )
                 )
 
-    def run(self, stop: threading.Event) -> None:
-        """Ticks until `stop` is set, then shuts down with the grace period."""
+    def run(self, stop: threading.Event, *, once: bool = False) -> None:
+        """Ticks until `stop` is set (`once`: one tick, waited for), then shuts down with the grace period."""
         self.recover_all()
         while not stop.is_set():
             wake = self.tick()
+            if once:
+                with self._lock:
+                    running = list(self.busy.values())
+                while running and not stop.is_set():
+                    running = list(wait_futures(running, timeout=0.2).not_done)
+                break
             delay = self.config.interval
             if wake is not None:
                 delay = max(0.05, min(delay, wake - self.clock()))

@@ -6,13 +6,17 @@ attempted, the conditions, and `in_progress` (which process ran which operation)
 restart knows that the previous run died mid-update. It never holds secrets: errors are redacted
 before they reach a StackState, and every string of the document once more as it is written
 (eoepca_gitops.credentials).
+
+A document is read through eoepca_gitops.files (a regular file, bounded) and checked field by
+field: one of another shape (`{"stacks": []}`, a failure count that is not a number, JSON nested
+deeper than a state is) is a ValueError naming the field, never a state half read.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -20,6 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eoepca_gitops.credentials import env_secrets, redact_value
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import read_bytes, write_file
 
 from .conditions import Condition, ConditionType, Phase, Reason, phase, waiting
 from .log import IDENTIFIERS
@@ -79,23 +85,81 @@ class StackState:
         return redacted
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> StackState:
-        known = {f for f in cls.__dataclass_fields__}
-        values = {k: v for k, v in data.items() if k in known}
+    def from_json(cls, data: Any) -> StackState:
+        """A state as stored (fields it does not know are left out); ValueError naming the field
+        that is not of its type."""
+        data = _typed(data, dict, "the stack's state")
+        values: dict[str, Any] = {"stack": _typed(data.get("stack"), str, "stack")}
+        for name, kind in _SCALARS.items():
+            if data.get(name) is not None:
+                values[name] = _typed(data[name], kind, name)
         values["conditions"] = (
             tuple(
                 Condition(
-                    ConditionType(c["type"]), bool(c["status"]), Reason(c["reason"]), c.get("message", "")
+                    ConditionType(_typed(c.get("type"), str, "conditions[].type")),
+                    _typed(c.get("status"), bool, "conditions[].status"),
+                    Reason(_typed(c.get("reason"), str, "conditions[].reason")),
+                    _typed(c.get("message", ""), str, "conditions[].message"),
                 )
-                for c in data.get("conditions", [])
+                for c in _items(data.get("conditions"), dict, "conditions")
             )
             or waiting()
         )
-        values["notes"] = tuple(data.get("notes", ()))
-        values["drift_items"] = tuple(dict(i) for i in data.get("drift_items", ()))
+        values["notes"] = tuple(_items(data.get("notes"), str, "notes"))
+        values["drift_items"] = tuple(
+            {_typed(k, str, "drift_items"): _typed(v, str, "drift_items") for k, v in item.items()}
+            for item in _items(data.get("drift_items"), dict, "drift_items")
+        )
         ip = data.get("in_progress")
-        values["in_progress"] = InProgress(**ip) if ip else None
+        if ip:
+            ip = _typed(ip, dict, "in_progress")
+            values["in_progress"] = InProgress(
+                **{k: _typed(ip.get(k), kind, f"in_progress.{k}") for k, kind in _IN_PROGRESS.items()}
+            )
         return cls(**values)
+
+
+# The fields of a stored state besides its collections, by type (a float may be stored as an int).
+_SCALARS: dict[str, type | tuple[type, ...]] = {
+    "git_revision": str,
+    "applied_revision": str,
+    "attempted_revision": str,
+    "failures": int,
+    "last_failure_transient": bool,
+    "retry_at": (int, float),
+    "last_error": str,
+    "last_attempt_at": (int, float),
+    "last_success_at": (int, float),
+    "last_drift_check_at": (int, float),
+    "drift": bool,
+    "last_duration_seconds": (int, float),
+}
+_IN_PROGRESS: dict[str, type | tuple[type, ...]] = {
+    "operation": str,
+    "revision": str,
+    "pid": int,
+    "host": str,
+    "started_at": (int, float),
+}
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    """`value` if it is of `kind` (a bool is no number; a number is finite); ValueError otherwise."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    number = any(k in (int, float) for k in kinds)
+    if (
+        not isinstance(value, kinds)
+        or (isinstance(value, bool) and bool not in kinds)
+        or (number and isinstance(value, int | float) and not math.isfinite(value))
+    ):
+        names = " or ".join("a number" if k in (int, float) else f"a {k.__name__}" for k in kinds)
+        raise ValueError(f"{what}: not {names}")
+    return value
+
+
+def _items(value: Any, kind: type, what: str) -> list[Any]:
+    """The items of a list of `kind` (None: an empty list)."""
+    return [_typed(item, kind, what) for item in _typed(value if value is not None else [], list, what)]
 
 
 def encode(states: Mapping[str, StackState]) -> dict[str, Any]:
@@ -107,8 +171,27 @@ def encode(states: Mapping[str, StackState]) -> dict[str, Any]:
 
 
 def decode(raw: Any) -> dict[str, StackState]:
+    """The states of a document as stored (None, or a document that is not a mapping: none);
+    ValueError naming the stack and field that is not of its type."""
     stacks = raw.get("stacks", {}) if isinstance(raw, dict) else {}
-    return {name: StackState.from_json(s) for name, s in stacks.items()}
+    stacks = _typed(stacks, dict, "stacks")
+    states = {}
+    for name, state in stacks.items():
+        try:
+            states[name] = StackState.from_json(state)
+        except ValueError as exc:
+            raise ValueError(f"stacks.{name}: {exc}") from None
+    return states
+
+
+def read_document(path: Path) -> Any:
+    """The JSON document of a state file (GitopsError if it cannot be read; ValueError if it is not
+    JSON, or is nested deeper than a state is)."""
+    data = read_bytes(path)
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("nested too deep to be a state document") from None
 
 
 class StateBackend(Protocol):
@@ -124,27 +207,21 @@ class FileBackend:
         self.path = path
 
     def load(self) -> Any:
-        if not self.path.exists():
+        if not self.path.exists() and not self.path.is_symlink():
             return None
-        return json.loads(self.path.read_bytes())
+        return read_document(self.path)
 
     def describe(self) -> str:
         return str(self.path)
 
     def save(self, payload: Mapping[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        # JSON of ASCII only (json's default): the same bytes in any locale
+        text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
         try:
-            # JSON of ASCII only (json's default): the same bytes in any locale
-            with os.fdopen(fd, "w") as fh:
-                json.dump(payload, fh, indent=2, sort_keys=True)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GitopsError(f"{self.path.parent}: cannot create the folder: {exc.strerror}") from None
+        write_file(self.path.parent, self.path.name, text, replace=True, durable=True)
 
 
 class StateStore:
@@ -156,11 +233,18 @@ class StateStore:
     def __init__(self, where: Path | StateBackend) -> None:
         self.backend: StateBackend = FileBackend(where) if isinstance(where, Path) else where
         self._lock = threading.Lock()
-        self._states: dict[str, StackState] = decode(self.backend.load())
+        try:
+            self._states: dict[str, StackState] = decode(self.backend.load())
+        except ValueError as exc:
+            raise GitopsError(f"{self.backend.describe()}: unreadable state: {exc}") from None
 
     @staticmethod
     def read(path: Path) -> dict[str, StackState]:
-        return decode(json.loads(path.read_bytes()))
+        """The states a state file holds; GitopsError naming the file if it is not one."""
+        try:
+            return decode(read_document(path))
+        except ValueError as exc:
+            raise GitopsError(f"{path}: unreadable state: {exc}") from None
 
     def get(self, stack: str) -> StackState:
         with self._lock:

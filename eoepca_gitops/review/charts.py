@@ -23,7 +23,7 @@ from pathlib import Path
 
 from eoepca_gitops.credentials import redact
 from eoepca_gitops.errors import GitopsError, PathError
-from eoepca_gitops.files import inside
+from eoepca_gitops.files import inside, read_bytes, write_file
 from eoepca_gitops.manifests.flux_release import cache_root
 from eoepca_gitops.review.releases import ChartSource
 
@@ -107,10 +107,7 @@ def _pull(helm: Helm, source: ChartSource) -> Path:
         entry = _entry(source, version)
         entry.parent.mkdir(parents=True, exist_ok=True)
         # Whole or not at all, whoever else (another release's thread, another run) pulls it meanwhile.
-        with tempfile.NamedTemporaryFile(dir=entry.parent, prefix=f".{entry.name}.", delete=False) as staged:
-            staged.write(pulled[0].read_bytes())
-        Path(staged.name).replace(entry)
-        return entry
+        return write_file(entry.parent, entry.name, read_bytes(pulled[0]), replace=True)
 
 
 def fetch(helm: Helm, source: ChartSource, project: Path) -> Path:

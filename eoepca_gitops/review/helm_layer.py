@@ -11,6 +11,7 @@ repository does not have, or a chart that refuses the head's values, is an error
 from __future__ import annotations
 
 import contextlib
+import io
 import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -23,7 +24,7 @@ import yaml
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError, PathError
-from eoepca_gitops.files import inside
+from eoepca_gitops.files import MAX_FILE_BYTES, inside, read_bytes, write_file
 from eoepca_gitops.fluxtree import Key, key
 from eoepca_gitops.review.changes import ObjectChange, Section
 from eoepca_gitops.review.charts import ChartMissing, ChartUnavailable, Helm, fetch, last_line
@@ -75,12 +76,15 @@ def _values_files(chart: Path, names: tuple[str, ...], tmp: Path) -> list[str]:
             except PathError as exc:
                 raise RenderError(f"valuesFiles: {exc}") from None
             continue
-        with tarfile.open(chart) as tar:
+        with tarfile.open(fileobj=io.BytesIO(read_bytes(chart))) as tar:
             top = tar.getnames()[0].split("/")[0]
             member = tar.extractfile(f"{top}/{name.removeprefix('./')}")
             if member is None:
                 raise RenderError(f"valuesFiles: no {name} in the chart")
-            (tmp / f"values-file-{i}.yaml").write_bytes(member.read())
+            values = member.read(MAX_FILE_BYTES + 1)
+            if len(values) > MAX_FILE_BYTES:
+                raise RenderError(f"valuesFiles: {name} is larger than any values file")
+            write_file(tmp, f"values-file-{i}.yaml", values, replace=False)
         out.append(str(tmp / f"values-file-{i}.yaml"))
     return out
 
@@ -98,7 +102,7 @@ class HelmRenderer:
         chart = fetch(self.helm, release.source, project)
         with tempfile.TemporaryDirectory(prefix="eoepca-gitops-values-") as folder:
             tmp = Path(folder)
-            (tmp / "values.yaml").write_text(yaml_io.dump(dict(release.values)))
+            write_file(tmp, "values.yaml", yaml_io.dump(dict(release.values)), replace=False)
             files = [*_values_files(chart, release.values_files, tmp), str(tmp / "values.yaml")]
             args = ["template", release.name, str(chart), "--namespace", release.namespace, "--skip-tests"]
             args += [a for f in files for a in ("--values", f)]

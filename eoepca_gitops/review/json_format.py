@@ -9,7 +9,7 @@ from typing import Any
 
 from eoepca_gitops.review.changes import LAYERS, ObjectChange, Review, Section, StackReview, counts
 
-__all__ = ["as_json", "state"]
+__all__ = ["as_json", "document", "state"]
 
 
 def state(stack: StackReview) -> str:
@@ -59,11 +59,15 @@ def _stack(stack: StackReview) -> dict[str, Any]:
 
 
 def as_json(review: Review) -> str:
-    document = {
+    return json.dumps(document(review), indent=2) + "\n"
+
+
+def document(review: Review) -> dict[str, Any]:
+    """The review as JSON-like data (`diff --format json`, `--json-out`)."""
+    return {
         "base": review.base,
         "head": review.head,
         "changed": review.changed,
         "errors": review.errors,
         "stacks": [_stack(s) for s in review.stacks],
     }
-    return json.dumps(document, indent=2) + "\n"

@@ -17,35 +17,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.credentials import MASK, redact_value
+from eoepca_gitops.credentials import MASK, redact_value, secret_key
 
 __all__ = ["CHANGED_MASK", "secret_key", "shown", "shown_pair"]
 
 CHANGED_MASK = f"{MASK} (changed)"
 _PLACEHOLDER = re.compile(r"<(?:secret|unset) [^<>\n]*>")
-# What the name of a key holding a secret ends with, once lowercased without `_` and `-`.
-_SECRET_ENDINGS = tuple(
-    f"{word}{plural}"
-    for word in (
-        "password",
-        "passwd",
-        "passphrase",
-        "token",
-        "secret",
-        "secretkey",
-        "apikey",
-        "privatekey",
-        "credential",
-    )
-    for plural in ("", "s")
-)
 _SECRET_FIELDS = ("data", "stringData")
 _ABSENT = object()  # nothing at this place in the other revision: an added line says enough
-
-
-def secret_key(name: str) -> bool:
-    """A key whose value is a secret: its name ends with a secret's (`adminPassword`, `api_key`)."""
-    return name.replace("_", "").replace("-", "").lower().endswith(_SECRET_ENDINGS)
 
 
 def _masked(value: Any, before: Any) -> Any:

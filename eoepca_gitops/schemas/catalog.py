@@ -21,6 +21,7 @@ from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from eoepca_gitops.files import read_file
 from eoepca_gitops.schemas.convert import OBJECT_META, builtin_document, crd_schema
 from eoepca_gitops.schemas.openapi import KUBERNETES_VERSION, group_versions, kubernetes_openapi_dir
 
@@ -99,7 +100,7 @@ def _split(api_version: str) -> tuple[str, str]:
 @functools.lru_cache(maxsize=64)
 def _document(path: str, mtime_ns: int) -> tuple[Resource[Any], dict[tuple[str, str, str], str]]:
     """A Kubernetes OpenAPI document made strict, and its kinds: (group, version, kind) -> schema name."""
-    document = builtin_document(json.loads(Path(path).read_text(encoding="utf-8")))
+    document = builtin_document(json.loads(read_file(path)))
     kinds = {
         (gvk["group"], gvk["version"], gvk["kind"]): name
         for name, schema in document["components"]["schemas"].items()

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.files import read_bytes, write_file
 from eoepca_gitops.fluxtree.kustomize import kubectl
 from eoepca_gitops.manifests.flux_release import cache_root
 
@@ -109,8 +110,8 @@ def _filling(version: str) -> Iterator[Path]:
 def _copy_from(spec: Path, version: str, source: str) -> Path:
     with _filling(version) as scratch:
         for path in spec.glob(f"*{_SUFFIX}"):
-            shutil.copyfile(path, scratch / path.name)
-        (scratch / _SOURCE_NOTE).write_text(source + "\n", encoding="utf-8")
+            write_file(scratch, path.name, read_bytes(path), replace=True)
+        write_file(scratch, _SOURCE_NOTE, source + "\n", replace=True)
     return openapi_dir(version)
 
 
@@ -180,9 +181,9 @@ def fetch_from_cluster(kubeconfig: Path, version: str = KUBERNETES_VERSION) -> P
         for api_path, where in sorted(paths.items()):
             if api_path not in custom:
                 document = _raw(kubeconfig, where["serverRelativeURL"])
-                (scratch / _file_name(api_path)).write_text(json.dumps(document), encoding="utf-8")
+                write_file(scratch, _file_name(api_path), json.dumps(document), replace=True)
         note = f"kube-apiserver {version} (kubectl get --raw /openapi/v3)\n"
-        (scratch / _SOURCE_NOTE).write_text(note, encoding="utf-8")
+        write_file(scratch, _SOURCE_NOTE, note, replace=True)
     return openapi_dir(version)
 
 

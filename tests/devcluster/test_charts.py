@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
 from eoepca_gitops.devcluster.charts import (
+    READY_AFTER,
     ChartRef,
     charts_of_project,
     package,
@@ -163,3 +166,18 @@ def test_the_chart_repository_is_pythons_http_server_on_loopback(tmp_path: Path)
         "--bind=127.0.0.1",
         f"--directory={tmp_path}",
     ]
+
+
+def test_a_stand_in_chart_checks_its_values_against_a_schema() -> None:
+    files = _files(package("login-service", "1.2.8"))
+    schema = json.loads(files["login-service/values.schema.json"])
+    validator = jsonschema.Draft7Validator(schema)
+    assert validator.is_valid({"replicaCount": 2, "readyAfter": "1m30s", "anything": {"else": True}})
+    assert not validator.is_valid({"replicaCount": "many"})
+    assert not validator.is_valid({"replicaCount": -1})
+    assert not validator.is_valid({"readyAfter": "soon"})
+
+
+def test_ready_after_becomes_the_pod_annotation_kwok_delays_readiness_by() -> None:
+    template = _files(package("login-service", "1.2.8"))["login-service/templates/stand-in.yaml"]
+    assert f"{READY_AFTER}: {{{{ . | quote }}}}" in template and ".Values.readyAfter" in template

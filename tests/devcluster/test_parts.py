@@ -270,8 +270,9 @@ def test_every_kubernetes_part_listens_on_loopback_at_its_port(tmp_path: Path) -
     ]
     assert f"--service-account-private-key-file={files.sa_key}" in kcm
     assert kubernetes.scheduler_argv(t, lay, PORTS, tmp_path / "s.kubeconfig")[2] == "--secure-port=10259"
-    kwok = kubernetes.kwok_argv(t, PORTS, tmp_path / "kwok.kubeconfig")
-    assert f"--config={t.kwok_stages[0]}" in kwok and f"--config={t.kwok_stages[1]}" in kwok
+    stages = [tmp_path / "a.yaml", tmp_path / "b.yaml"]
+    kwok = kubernetes.kwok_argv(t, PORTS, tmp_path / "kwok.kubeconfig", stages)
+    assert f"--config={stages[0]}" in kwok and f"--config={stages[1]}" in kwok
     assert kwok[-5:] == [
         "--server-address=127.0.0.1:10247",
         "--node-ip=127.0.0.1",

@@ -106,7 +106,8 @@ def test_changed_values_become_helm_revision_2(stack: LocalStack) -> None:
     )
     preview = json.loads(stack.pulumi("preview", "--json").stdout)
     changed = [(s["op"], s["urn"].rsplit("::", 1)[-1]) for s in preview["steps"] if s["op"] != "same"]
-    assert changed == [("update", "HelmRelease/demo/eoepca-portal")]
+    # The release, and its block's wait for Flux (components/flux_await.py): it waits for that release.
+    assert changed == [("update", "HelmRelease/demo/eoepca-portal"), ("update", "system-demo")]
     stack.pulumi("up", "--yes", "--skip-preview")
     record = stack.helm_release("demo", "eoepca-portal")
     assert record is not None

@@ -14,6 +14,8 @@ import pytest
 from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult
 
+from eoepca_gitops.errors import PathError
+from eoepca_gitops.poller import automation as automation_module
 from eoepca_gitops.poller.automation import (
     AutomationSettings,
     LockHolder,
@@ -212,16 +214,16 @@ def test_a_lock_of_a_zombie_on_this_host_is_stale(tmp_path: Path, name: str) -> 
 def test_the_state_in_proc_stat_says_whether_the_holder_is_dead(
     monkeypatch: pytest.MonkeyPatch, stat: str, stale: bool
 ) -> None:
-    monkeypatch.setattr(Path, "read_text", lambda self, *args, **kwargs: stat + "\n")
+    monkeypatch.setattr(automation_module, "read_file", lambda path: stat + "\n")
     assert LockHolder("me", HOST, 42).stale() is stale
 
 
 def test_a_lock_whose_process_cannot_be_read_is_not_stale(monkeypatch: pytest.MonkeyPatch) -> None:
-    def unreadable(self: Path, *args: Any, **kwargs: Any) -> str:
-        raise PermissionError(13, "Permission denied", str(self))
+    def unreadable(path: Path) -> str:
+        raise PathError(f"{path}: cannot read: Permission denied")
 
-    monkeypatch.setattr(Path, "read_text", unreadable)
-    assert LockHolder("me", HOST, 1).stale() is False
+    monkeypatch.setattr(automation_module, "read_file", unreadable)
+    assert LockHolder("me", HOST, 1).stale() is False  # /proc/1 is there
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,7 @@ def test_defaults() -> None:
     assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in c["env"]
     assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    assert {"name": "PULUMI_BACKEND_URL", "value": "s3://state"} in c["env"]
+    assert "PULUMI_BACKEND_URL" not in {e["name"] for e in c["env"]}  # in the Secret
     svc = by_kind(objs, "Service")[0]
     assert svc["spec"]["ports"][0]["port"] == 9464
     assert poller_objects(config(), PASSPHRASE) == objs  # deterministic
@@ -99,7 +99,10 @@ def test_cluster_rules_make_a_cluster_role() -> None:
 def test_secrets_only_in_the_secret() -> None:
     objs = poller_objects(config(), PASSPHRASE)
     (secret,) = by_kind(objs, "Secret")
-    assert secret["stringData"] == {"PULUMI_CONFIG_PASSPHRASE": "s3cr3t-value"}
+    assert secret["stringData"] == {
+        "PULUMI_BACKEND_URL": "s3://state",
+        "PULUMI_CONFIG_PASSPHRASE": "s3cr3t-value",
+    }
     dep = by_kind(objs, "Deployment")[0]
     assert "s3cr3t-value" not in json.dumps(dep)
     c = dep["spec"]["template"]["spec"]["containers"][0]
@@ -117,6 +120,8 @@ def test_secrets_only_in_the_secret() -> None:
         ({"env": {"PULUMI_CONFIG_PASSPHRASE": "x"}}, "given both in env and as a secret"),
         ({"port": 70000}, "less than 65536"),
         ({"interval": "1 minute"}, "not a Go duration"),
+        ({"resources": {"limits": {"memory": "lots"}}}, "not a Kubernetes quantity"),
+        ({"resources": {"limits": {"gpu": "1"}}}, "'cpu', 'memory' or 'ephemeral-storage'"),
     ],
 )
 def test_invalid_options(change: dict[str, object], message: str) -> None:
@@ -214,3 +219,90 @@ def test_network_policy_lets_in_metrics_scraping_only() -> None:
             "podSelector": {"matchLabels": {"app": "prometheus"}},
         }
     ]
+
+
+def test_the_image_defaults_to_the_published_one_and_its_user() -> None:
+    c = PollerConfig.model_validate({k: v for k, v in BASE.items() if k != "image"})
+    pod = by_kind(poller_objects(c, PASSPHRASE), "Deployment")[0]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] == "ghcr.io/eoepca/eoepca-gitops:0.1.0"
+    security = pod["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["runAsUser"] == security["runAsGroup"] == security["fsGroup"] == 65532
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_read_only_root_with_a_writable_work_dir() -> None:
+    pod = by_kind(poller_objects(config(), PASSPHRASE), "Deployment")[0]["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert c["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    empty = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+    writable = {m["mountPath"] for m in c["volumeMounts"] if m["name"] in empty}
+    assert writable == {"/var/lib/eoepca-gitops", "/tmp"}
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    for var in ("HOME", "PULUMI_HOME", "TMPDIR"):
+        assert any(env[var].startswith(w) for w in writable), var
+    work = c["args"][c["args"].index("--work-dir") + 1]
+    assert work.startswith("/var/lib/eoepca-gitops/")
+
+
+def test_resources_come_from_the_stack() -> None:
+    default = container(poller_objects(config(), PASSPHRASE))["resources"]
+    assert default == {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
+    given = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+    assert container(poller_objects(config(resources=given), PASSPHRASE))["resources"] == given
+    only_limits = container(poller_objects(config(resources={"limits": {"memory": "3Gi"}}), PASSPHRASE))
+    assert only_limits["resources"] == {"requests": default["requests"], "limits": {"memory": "3Gi"}}
+
+
+SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nkey-5c2e\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize(
+    ("git_secret", "env_names", "in_env"),
+    [
+        ({"identity": SSH_KEY, "known_hosts": "github.com ssh-ed25519 AAAA"}, ["GIT_SSH_COMMAND"],
+         "-i /etc/eoepca-gitops/git/identity -o IdentitiesOnly=yes "
+         "-o UserKnownHostsFile=/etc/eoepca-gitops/git/known_hosts -o StrictHostKeyChecking=yes"),
+        ({"identity": SSH_KEY}, ["GIT_SSH_COMMAND"], "-o StrictHostKeyChecking=accept-new"),
+        ({"username": "git", "password": "token-8d1f"},
+         ["GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0"],
+         "$$(cat /etc/eoepca-gitops/git/password)"),
+    ],
+)  # fmt: skip
+def test_git_credentials_are_mounted_from_their_secret(
+    git_secret: dict[str, str], env_names: list[str], in_env: str
+) -> None:
+    objs = poller_objects(config(), PASSPHRASE, git_secret=git_secret)
+    git = next(s for s in by_kind(objs, "Secret") if s["metadata"]["name"] == "eoepca-gitops-poller-git")
+    assert git["stringData"] == git_secret
+    pod = by_kind(objs, "Deployment")[0]["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    assert {"name": "git", "mountPath": "/etc/eoepca-gitops/git", "readOnly": True} in c["volumeMounts"]
+    assert {"name": "git", "secret": {"secretName": "eoepca-gitops-poller-git", "defaultMode": 0o440}} in pod[
+        "volumes"
+    ]
+    git_env = [e for e in c["env"] if e["name"].startswith("GIT_")]
+    assert [e["name"] for e in git_env] == env_names
+    assert in_env in json.dumps(git_env)
+    # the values themselves only in the Secret
+    dep = json.dumps(by_kind(objs, "Deployment")[0])
+    assert "key-5c2e" not in dep and "token-8d1f" not in dep
+
+
+def test_the_credential_helper_hands_git_the_files(tmp_path: Path) -> None:
+    """The https helper as git runs it (Kubernetes turns `$$` into `$`): the credentials from the files."""
+    import subprocess
+
+    objs = poller_objects(config(), PASSPHRASE, git_secret={"username": "git", "password": "token-8d1f"})
+    env = {e["name"]: e["value"] for e in container(objs)["env"] if e["name"].startswith("GIT_CONFIG_")}
+    helper = env["GIT_CONFIG_VALUE_0"].replace("$$", "$").replace("/etc/eoepca-gitops/git", str(tmp_path))
+    (tmp_path / "username").write_text("git\n")
+    (tmp_path / "password").write_text("token-8d1f\n")
+    out = subprocess.run(
+        ["sh", "-c", helper.removeprefix("!") + " get"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out == "username=git\npassword=token-8d1f\n"

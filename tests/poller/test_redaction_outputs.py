@@ -60,6 +60,18 @@ def test_every_log_line_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     assert third["exception"].endswith(f"RuntimeError: {SHOWN}")
 
 
+@pytest.mark.usefixtures("logging_restored")
+def test_a_log_line_holds_no_control_character(capsys: pytest.CaptureFixture[str]) -> None:
+    """JSON escapes every control character but DEL (found by the fuzzer): no raw one reaches a terminal."""
+    configure("INFO")
+    log_event("update-failed", stack="dev", error="a\x7f\x1b[2Jb")
+    logging.getLogger("lightkube").warning("GET a\x7fb")
+    err = capsys.readouterr().err
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in err.replace("\n", ""))
+    first, second = (json.loads(line)["log"] for line in err.splitlines())
+    assert (first["error"], second["text"]) == ("a\x7f\x1b[2Jb", "GET a\x7fb")
+
+
 @pytest.mark.usefixtures("secret_env")
 def test_the_state_file_holds_no_credential(tmp_path: Path) -> None:
     path = tmp_path / "state.json"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from eoepca_gitops.errors import PathError
 from eoepca_gitops.poller import conditions as c
 from eoepca_gitops.poller.state import FileBackend, InProgress, StackState, StateStore, decode
 
@@ -67,7 +68,7 @@ def test_a_write_that_fails_midway_leaves_the_old_file_intact(
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(os, "fsync", no_space)
-        expected = OSError
+        expected = PathError  # "state.json: cannot write: No space left on device"
     with pytest.raises(expected):
         backend.save(payload)
     assert path.read_text() == before
@@ -134,9 +135,9 @@ def test_the_state_file_may_be_folders_deep_and_is_renamed_from_a_hidden_sibling
     renamed: list[tuple[str, str]] = []
     replace = os.replace
 
-    def record(src: str, dst: str) -> None:
-        renamed.append((src, str(dst)))
-        replace(src, dst)
+    def record(src: str, dst: str, **dir_fds: int) -> None:
+        renamed.append((src, str(path.parent / dst)))
+        replace(src, dst, **dir_fds)
 
     monkeypatch.setattr(os, "replace", record)
     FileBackend(path).save({"stacks": {}, "version": 1})
@@ -144,7 +145,7 @@ def test_the_state_file_may_be_folders_deep_and_is_renamed_from_a_hidden_sibling
     [(src, dst)] = renamed
     assert dst == str(path)
     # beside the file (a rename within one folder is atomic), hidden, named after it
-    assert Path(src).parent == path.parent
+    assert Path(src).parent == Path(".")  # the same folder (the rename's dir_fd)
     assert Path(src).name.startswith(".state.json.")
 
 
