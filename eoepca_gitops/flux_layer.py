@@ -3,7 +3,10 @@
 Built by eoepca_gitops.fluxtree (the one implementation of Flux's rules: generated kustomizations,
 kubectl kustomize, envsubst), on the project's own checkout, which is what the GitRepository
 points at; what kustomize may read stays in the project (fluxtree.confine), and a folder whose
-files were built before is not built again (eoepca_gitops.kustomize_cache).
+files were built before is not built again (eoepca_gitops.kustomize_cache). A folder that names a
+remote resource is built by Flux at apply time: it is shown by a stand-in object
+(fluxtree.offline), unless the stack's kustomize-controller runs with `--no-remote-bases`, where
+Flux refuses it and so does this.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from eoepca_gitops.fluxtree import (
     postbuild_variables,
     substituted,
 )
-from eoepca_gitops.fluxtree.confine import kustomization_folder
+from eoepca_gitops.fluxtree.confine import check_build, kustomization_folder
 from eoepca_gitops.kustomize_cache import cached_kustomize_all
 from eoepca_gitops.manifests.api_gate import check_api_removal, check_live_upgrade
 from eoepca_gitops.manifests.stack import StackManifests
@@ -41,6 +44,36 @@ def layer_key(k: Mapping[str, Any], flux_namespace: str) -> str:
     meta = k["metadata"]
     ns = meta.get("namespace") or flux_namespace
     return str(meta["name"]) if ns == flux_namespace else f"{ns}/{meta['name']}"
+
+
+# Go's flag package reads a bool flag given without a value, or with one of these, as true.
+_TRUE = {"", "1", "t", "T", "TRUE", "true", "True"}
+
+
+def _no_remote_bases(manifests: StackManifests) -> bool:
+    """Whether the stack's kustomize-controller refuses remote bases (`--no-remote-bases`)."""
+    for obj in manifests.flux:
+        if obj["kind"] != "Deployment" or obj["metadata"].get("name") != "kustomize-controller":
+            continue
+        for container in obj["spec"]["template"]["spec"].get("containers") or []:
+            for arg in container.get("args") or []:
+                flag, _, value = str(arg).partition("=")
+                if flag == "--no-remote-bases" and value in _TRUE:
+                    return True
+    return False
+
+
+def _refuse_remote(project_dir: Path, name: str, folder: Path, spec: Mapping[str, Any]) -> None:
+    remote = check_build(project_dir, folder, spec, name).remote
+    if remote:
+        use = remote[0]
+        raise ConfigError(
+            f"{use.file}:{use.line}" if use.line else use.file,
+            use.key,
+            f"{use.remote.entry} is a remote resource, and this stack's kustomize-controller runs with "
+            f"--no-remote-bases ({defaults.CONFIG_NAMESPACE}:flux.patches.kustomize-controller.args): "
+            f"Flux refuses to build Kustomization {name}; copy what it names into the repository",
+        )
 
 
 def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, list[dict[str, Any]]]:
@@ -66,6 +99,9 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
         for k, _ in todo
     }
     present = [k for k, _ in todo if folders[id(k)].is_dir()]
+    if _no_remote_bases(manifests):
+        for k in present:
+            _refuse_remote(project_dir, names[id(k)], folders[id(k)], k["spec"])
     # Every folder built at once (kustomize does not depend on the variables), substituted in order;
     # a folder whose files were built before is not built again (eoepca_gitops.kustomize_cache).
     built = dict(
@@ -163,6 +199,8 @@ def check_git_layer(
     """
     try:
         layer: dict[str, list[dict[str, Any]]] | None = build_flux_layer(manifests, project_dir)
+    except ConfigError:
+        raise  # the stack and its Git layer disagree: Flux would fail
     except GitopsError as exc:
         if warn:
             warn(f"Git layer not checked: it does not build in {project_dir}: {exc}")

@@ -4,9 +4,10 @@ A Flux Kustomization's build is keyed by a hash of what kustomize may read for i
 below its path and below each folder its kustomization files lead to, and each file they name
 elsewhere, as eoepca_gitops.fluxtree.confine resolves them (inside the repository, symlinks
 followed; anything else is refused before kustomize runs), with their paths relative to the
-repository; its build fields; the kubectl that builds it. The base and the head of a review whose
-folder holds the same files share one build, and so do `diff`, `render` and the program's
-Git-layer check, run after run.
+repository; its build fields; the kubectl that builds it (a folder that names a remote resource
+is built as far as it is known offline: eoepca_gitops.fluxtree.offline). The base and the head
+of a review whose folder holds the same files share one build, and so do `diff`, `render` and the
+program's Git-layer check, run after run.
 
 Kept in <cache>/kustomize/ (~/.cache/eoepca-gitops, EOEPCA_CACHE_DIR moves it), each build one
 file written under a temporary name and renamed into place: runs at once may build the same key,
@@ -28,14 +29,15 @@ from typing import Any
 
 from eoepca_gitops.errors import GitopsError, PathError
 from eoepca_gitops.files import read_bytes, read_file, resolved, walk, write_file
-from eoepca_gitops.fluxtree.confine import check_build
-from eoepca_gitops.fluxtree.kustomize import BUILD_FIELDS, kubectl, kustomize
+from eoepca_gitops.fluxtree.confine import Reads, check_build
+from eoepca_gitops.fluxtree.kustomize import BUILD_FIELDS, kubectl
+from eoepca_gitops.fluxtree.offline import build_offline
 from eoepca_gitops.manifests.flux_release import cache_root
 
 __all__ = ["build_key", "cache_folder", "cached_kustomize_all"]
 
 #: Bumped when what a key covers or what an entry holds changes.
-_FORMAT = "1"
+_FORMAT = "2"
 
 _lock = threading.Lock()
 _building: dict[str, Future[str]] = {}
@@ -76,12 +78,15 @@ def _entry(root: Path, path: Path) -> Iterator[tuple[str, str]]:
 
 def build_key(repo_root: Path, folder: Path, spec: Mapping[str, Any], name: str) -> str:
     """The key of building `folder` for the Flux Kustomization `name` (its `spec`); PathError when
-    that build would read outside `repo_root` or from the network (confine.check_build)."""
+    that build would read outside `repo_root` (confine.check_build)."""
+    return _key(repo_root, folder, spec, check_build(repo_root.resolve(), folder, spec, name))
+
+
+def _key(repo_root: Path, folder: Path, spec: Mapping[str, Any], reads: Reads) -> str:
     root = repo_root.resolve()
-    reads = check_build(root, folder, spec, name)
-    folders = {p for p in reads if p.is_dir()}
+    folders = {p for p in reads.paths if p.is_dir()}
     # a folder below another is hashed with it
-    top = sorted(p for p in reads if not any(f in p.parents for f in folders))
+    top = sorted(p for p in reads.paths if not any(f in p.parents for f in folders))
     tool = Path(kubectl())
     info = tool.stat()
     digest = hashlib.sha256()
@@ -143,7 +148,10 @@ def cached_kustomize_all(repo_root: Path, builds: Sequence[tuple[str, Path, Mapp
 
     def one(build: tuple[str, Path, Mapping[str, Any]]) -> str:
         name, folder, spec = build
-        return _once(build_key(repo_root, folder, spec, name), lambda: kustomize(folder, spec))
+        reads = check_build(repo_root.resolve(), folder, spec, name)
+        return _once(
+            _key(repo_root, folder, spec, reads), lambda: build_offline(repo_root, folder, spec, reads)
+        )
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         return list(pool.map(one, builds))

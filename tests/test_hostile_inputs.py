@@ -458,10 +458,10 @@ CASES = [
     Case("import-base-generator-absolute", IMPORT, ("base/kustomization.yaml", "configMapGenerator[0].files[0]: /etc/passwd"), flux_tree({**kustomization_file(resources=["demo.yaml", "../base"]), "base/kustomization.yaml": yaml.safe_dump({"configMapGenerator": [{"name": "leak", "files": ["/etc/passwd"]}]})})),
     Case("import-flux-system-patch-absolute", IMPORT, ("clusters/dev/flux-system/kustomization.yaml", "patches[0].path: /etc/passwd"), flux_tree({"clusters/dev/flux-system/kustomization.yaml": yaml.safe_dump({"resources": [], "patches": [{"path": "/etc/passwd"}]})})),
     Case("import-component-climbs-out", IMPORT, ("Kustomization flux-system/apps", "spec.components[0]: ../../victim", "leads outside"), flux_tree({"clusters/dev/apps.yaml": apps_kustomization(components=["../../victim"])})),
-    Case("import-remote-https", IMPORT, ("apps/kustomization.yaml", "resources[1]", "is a remote resource", "fetch nothing"), flux_tree(kustomization_file(resources=["demo.yaml", "https://raw.githubusercontent.com/fluxcd/flux2/main/manifests/install/kustomization.yaml"]))),
-    Case("import-remote-git", IMPORT, ("apps/kustomization.yaml", "resources[1]: github.com/fluxcd/flux2//manifests/install?ref=v2.3.0", "is a remote resource"), flux_tree(kustomization_file(resources=["demo.yaml", "github.com/fluxcd/flux2//manifests/install?ref=v2.3.0"]))),
-    Case("import-remote-ssh", IMPORT, ("apps/kustomization.yaml", "resources[1]: git@github.com:fluxcd/flux2.git", "is a remote resource"), flux_tree(kustomization_file(resources=["demo.yaml", "git@github.com:fluxcd/flux2.git"]))),
-    Case("import-remote-component", IMPORT, ("Kustomization flux-system/apps", "spec.components[0]", "is a remote resource"), flux_tree({"clusters/dev/apps.yaml": apps_kustomization(components=["https://example.org/component"])})),
+    # remote bases (issue 28) are listed and carried, not refused; what no server or fetch could take is
+    Case("import-remote-url-too-long", IMPORT, ("apps/kustomization.yaml:3", "resources[1]", "a remote resource of 20025 characters", "more than 8192"), flux_tree(kustomization_file(resources=["demo.yaml", "https://example.org/" + "a" * 20_000 + ".yaml"]))),
+    Case("import-fetch-remote-file-etc", [*IMPORT, "--fetch-remote"], ("apps/kustomization.yaml:3", "resources[1]: file:///etc", "not fetched"), flux_tree(kustomization_file(resources=["demo.yaml", "file:///etc"]))),
+    Case("import-fetch-remote-url-escape", [*IMPORT, "--fetch-remote"], ("apps/kustomization.yaml", "resources[1]: https://example.org/\\x1b[2J.yaml", "not a URL an HTTP request can carry"), flux_tree(kustomization_file(resources=["demo.yaml", "https://example.org/\x1b[2J.yaml"]))),
     Case("import-stack-file-exists", [*IMPORT[:-1], "{project}"], ("Pulumi.dev.yaml exists already", "--force replaces it", "git checkout -- Pulumi.dev.yaml"), both(file_at("a/b/c/project/Pulumi.dev.yaml", "config: {}\n"), flux_tree())),
     Case("import-stack-file-a-link", [*IMPORT, "--force"], ("Pulumi.dev.yaml", "a symlink; refusing to write through it"), both(link_at("imported/Pulumi.dev.yaml", "victim/keep"), flux_tree())),
     Case("import-stack-name-escapes", [*IMPORT[:3], "../dev", *IMPORT[4:]], ("--stack", "not a stack name"), flux_tree()),
@@ -582,6 +582,33 @@ def test_hostile_input(case: Case, world: tuple[Path, Path, Path]) -> None:
     assert SECRET not in result.output
     for path in own.rglob("*") if own is not None else ():
         assert path.is_symlink() or path.is_dir() or SECRET.encode() not in path.read_bytes(), path
+
+
+def test_hostile_remote_bases_are_listed_escaped_and_nothing_read(world: tuple[Path, Path, Path]) -> None:
+    """Remote bases import (issue 28): Flux fetches them at apply time, so a URL with terminal
+    control in it, or a file:// repository at /etc, is listed and carried, not refused; the report
+    shows it escaped, one line each, and nothing of /etc is read into the project."""
+    tmp, project, _ = world
+    hostile = [
+        "https://example.org/\x1b[2J\x07x.yaml",
+        "file:///etc//passwd",
+        "git::file:///etc?ref=\x1b]0;t\x07",
+    ]
+    flux_tree(kustomization_file(resources=["demo.yaml", *hostile]))(project, tmp)
+    before = _snapshot(tmp, tmp / "imported")
+    result = runner.invoke(app, [a.format(tmp=tmp) for a in IMPORT])
+    assert result.exit_code == 0, result.output
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", result.output), (
+        "a control character reached the terminal"
+    )
+    report = (tmp / "imported" / "import-report.md").read_text()
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", report)
+    for shown in ["https://example.org/\\x1b[2J\\x07x.yaml (a URL)", "file:///etc//passwd (a Git repository)",
+                  "git::file:///etc?ref=\\x1b]0;t\\x07 (a Git repository)"]:  # fmt: skip
+        assert shown in report and shown in result.output
+    assert _snapshot(tmp, tmp / "imported") == before
+    passwd = Path("/etc/passwd").read_bytes().splitlines()[0]
+    assert not any(passwd in p.read_bytes() for p in (tmp / "imported").rglob("*") if p.is_file())
 
 
 def test_a_name_too_long_for_a_file_name_renders_whole(world: tuple[Path, Path, Path]) -> None:

@@ -86,6 +86,7 @@ ALLOWED = {
     ("eoepca_gitops/cli/common.py", "rich.console.Console"): "the one output path",
     ("eoepca_gitops/cli/__init__.py", "sys.stderr.write"): "Ctrl-C before the commands are imported",
     ("eoepca_gitops/poller/log.py", "logging.StreamHandler"): "the poller's JSON lines, each redacted",
+    ("eoepca_gitops/fluxtree/fetch.py", ".open"): "urllib's OpenerDirector.open: an HTTP request, not a file",
 }
 # The local dev cluster (`eoepca-gitops dev-cluster`): its own state folder, its processes' logs and
 # progress lines; no user input reaches it.

@@ -42,11 +42,13 @@ def builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     done: list[Path] = []
     real = kustomize
 
-    def recorded(folder: Path, spec: Mapping[str, Any] | None = None) -> str:
+    def recorded(
+        folder: Path, spec: Mapping[str, Any] | None = None, exclude: frozenset[Path] = frozenset()
+    ) -> str:
         done.append(folder)
-        return real(folder, spec)
+        return real(folder, spec, exclude)
 
-    monkeypatch.setattr("eoepca_gitops.kustomize_cache.kustomize", recorded)
+    monkeypatch.setattr("eoepca_gitops.fluxtree.offline.kustomize", recorded)
     return done
 
 

@@ -104,8 +104,6 @@ def controller_argv(binary: Path, c: Controller, ports: Mapping[str, int], stora
             f"--storage-addr={storage_addr}",
             f"--storage-adv-addr={storage_addr}",
         ]
-    if c.name == "kustomize-controller":
-        argv += ["--no-remote-bases=true"]
     if c.name == "notification-controller":
         argv += [
             f"--events-addr=127.0.0.1:{ports['notification-controller-events']}",

@@ -6,16 +6,18 @@ components, generators' files and env files, patches, crds, configurations, repl
 transformers, ...), in every kustomization file those lead to; the files of a folder Flux
 generates a kustomization for, and of a component's folder (the importer copies it whole; it
 reads every other file of a tree with files.read_text and files.files_under). Each must resolve,
-symlinks followed, to the repository root or below it; a remote resource (a URL, a Git
-repository) is refused before kustomize runs, as nothing is fetched. Each refusal is one
-PathError naming the file, the key and the path, raised before kustomize runs or anything is
-written.
+symlinks followed, to the repository root or below it. Each refusal is one PathError naming
+the file, the key and the path, raised before kustomize runs or anything is written.
+
+A remote resource (eoepca_gitops.fluxtree.remote: a URL, a Git repository) is not read: it is
+listed with the folder whose kustomization names it, and `opaque` finds the folders Flux alone can
+build (that folder, or the one above it whose kustomization changes what it lists).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,9 @@ from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import PathError
 from eoepca_gitops.files import OutsideError, files_under, inside, inside_found, read_text
 from eoepca_gitops.fluxtree.kustomize import KUSTOMIZATION_FILES, generated_resources
+from eoepca_gitops.fluxtree.remote import RemoteUse, classify
 
-__all__ = ["check_build", "kustomization_folder"]
+__all__ = ["Reads", "check_build", "kustomization_file", "kustomization_folder"]
 
 # Fields of a kustomization file holding a path, or a list of paths.
 _PATHS = ("resources", "bases", "components", "crds", "configurations", "patchesStrategicMerge")
@@ -36,9 +39,9 @@ _PATH_OR_INLINE = ("generators", "transformers", "validators")
 # Fields whose entries are mappings with a `path`.
 _ENTRIES_WITH_PATH = ("patches", "patchesJson6902", "replacements")
 _GENERATORS = ("configMapGenerator", "secretGenerator")
-# kustomize fetches what it cannot find locally and reads as a URL: `https://...`, `git::...`,
-# `git@host:...`, `github.com/org/repo//path?ref=v1`.
-_REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:|^git@|\?ref=|//|^[^./][^/]*\.[^/]*/")
+# Fields of a kustomization file that only list what it builds on: a folder listed by one keeps its
+# objects as it builds them.
+_LISTING = {"apiVersion", "kind", "metadata", "resources", "bases"}
 
 
 def _local(repo_root: Path, base: Path, entry: str, where: str, key: str) -> Path:
@@ -62,12 +65,12 @@ def kustomization_folder(repo_root: Path, path: str, name: str, applied_from: st
     return _local(repo_root, repo_root, path, where, "spec.path")
 
 
-def _kustomization_file(folder: Path) -> Path | None:
+def kustomization_file(folder: Path) -> Path | None:
     return next((folder / n for n in KUSTOMIZATION_FILES if (folder / n).is_file()), None)
 
 
 def _paths(doc: Mapping[str, Any]) -> Iterator[tuple[str, str, bool]]:
-    """(key, path, may be remote) for every path a kustomization file names."""
+    """(key, path, whether it may name a folder) for every path a kustomization file names."""
     for field in _PATHS:
         for i, entry in enumerate(_list(doc, field)):
             if isinstance(entry, str) and "\n" not in entry:  # else an inline patch
@@ -97,57 +100,118 @@ def _paths(doc: Mapping[str, Any]) -> Iterator[tuple[str, str, bool]]:
         yield "openapi.path", openapi["path"], False
 
 
-def _check_entry(
-    repo_root: Path, base: Path, entry: str, where: str, key: str, remote: bool, seen: set[Path]
-) -> None:
-    if remote and _REMOTE.search(entry) and not (base / entry).exists():
-        raise PathError(
-            f"{where}: {key}: {entry} is a remote resource; import and render fetch nothing "
-            "(copy it into the repository)"
-        )
-    real = _local(repo_root, base, entry, where, key)
-    if real.is_dir():
-        _check_folder(repo_root, real, seen)
-    elif real.exists() and not real.is_file():  # kustomize would wait on a FIFO or read a device forever
-        raise PathError(f"{where}: {key}: {entry} is not a regular file")
-    else:
-        seen.add(real)
+@dataclasses.dataclass
+class Reads:
+    """What building a folder reads: real paths of folders (any file below them: a generated
+    kustomization takes what it finds) and of the files a kustomization file names outside them;
+    the remote resources it names, and how its folders lead to one another."""
+
+    paths: set[Path] = dataclasses.field(default_factory=set)
+    remote: list[RemoteUse] = dataclasses.field(default_factory=list)
+    # folder -> the folders whose kustomization lists it (resources, bases, components)
+    parents: dict[Path, set[Path]] = dataclasses.field(default_factory=dict)
+    # folders whose kustomization only lists what it builds on (or that Flux generates one for)
+    listing: set[Path] = dataclasses.field(default_factory=set)
+
+    def opaque(self, repo_root: Path) -> frozenset[Path]:
+        """The folders Flux alone can build: each one whose kustomization names a remote resource,
+        or, where a kustomization above it changes what it lists (namespace, patches, ...), the
+        highest such one, as kustomize applies those changes to objects it cannot know offline."""
+        found: set[Path] = set()
+        todo = [repo_root.resolve() / u.folder for u in self.remote]
+        while todo:
+            folder = todo.pop()
+            changing = sorted(p for p in self.parents.get(folder, ()) if p not in self.listing)
+            if not changing:
+                found.add(folder)
+            todo += [p for p in changing if p not in found]
+        # a folder below another opaque one is built with it
+        return frozenset(f for f in found if not any(o in f.parents for o in found))
 
 
-def _check_folder(repo_root: Path, folder: Path, seen: set[Path]) -> None:
-    """Everything kustomize may read building `folder` (its kustomization file, or the one Flux
-    generates), and the folders that leads to."""
-    if folder in seen:
-        return
-    seen.add(folder)
-    kfile = _kustomization_file(folder)
-    if kfile is None:
-        for path in generated_resources(folder):
-            if (real := inside_found(repo_root, path)).is_dir():
-                _check_folder(repo_root, real, seen)
-        return
-    inside_found(repo_root, kfile)
-    where = os.path.relpath(kfile, repo_root)
+# A URL longer than this is refused by common HTTP servers (nginx, Apache: an 8 KiB request line);
+# one that long in a kustomization is a mistake or an attack, not a base Flux could fetch.
+_MAX_URL = 8192
+
+
+def _line(text: str, entry: str) -> int:
+    return next((n for n, line in enumerate(text.splitlines(), 1) if entry in line), 0)
+
+
+def _is_file(path: Path) -> bool:
     try:
-        doc = yaml_io.load(read_text(repo_root, kfile))
-    except yaml.YAMLError:
-        return  # kustomize refuses it too, reading nothing it names
-    if not isinstance(doc, Mapping):
-        return
-    for key, entry, remote in _paths(doc):
-        _check_entry(repo_root, folder, entry, where, key, remote, seen)
+        return path.is_file()
+    except OSError:  # a name too long for the file system: no local file, as kustomize finds
+        return False
 
 
-def check_build(repo_root: Path, folder: Path, spec: Mapping[str, Any], name: str) -> frozenset[Path]:
+@dataclasses.dataclass
+class _Reader:
+    repo_root: Path
+    reads: Reads = dataclasses.field(default_factory=Reads)
+
+    def entry(
+        self, base: Path, entry: str, where: str, key: str, folder_field: bool, parent: Path | None, text: str
+    ) -> None:
+        remote = classify(entry, folder_field)
+        if remote is not None and not _is_file(base / entry):  # kustomize reads a local file first
+            line = _line(text, entry)
+            if len(entry) > _MAX_URL:
+                at = f"{where}:{line}" if line else where
+                raise PathError(
+                    f"{at}: {key}: a remote resource of {len(entry)} characters (more than {_MAX_URL}, "
+                    f"which no server takes): {entry[:60]}..."
+                )
+            folder = os.path.relpath(base, self.repo_root)
+            self.reads.remote.append(RemoteUse(folder, where, line, key, remote))
+            return
+        real = _local(self.repo_root, base, entry, where, key)
+        if real.is_dir():
+            if parent is not None and folder_field:
+                self.reads.parents.setdefault(real, set()).add(parent)
+            self.folder(real)
+        elif real.exists() and not real.is_file():  # kustomize would wait on a FIFO or read a device forever
+            raise PathError(f"{where}: {key}: {entry} is not a regular file")
+        else:
+            self.reads.paths.add(real)
+
+    def folder(self, folder: Path) -> None:
+        """Everything kustomize may read building `folder` (its kustomization file, or the one Flux
+        generates), and the folders that leads to."""
+        if folder in self.reads.paths:
+            return
+        self.reads.paths.add(folder)
+        kfile = kustomization_file(folder)
+        if kfile is None:
+            self.reads.listing.add(folder)
+            for path in generated_resources(folder):
+                if (real := inside_found(self.repo_root, path)).is_dir():
+                    self.reads.parents.setdefault(real, set()).add(folder)
+                    self.folder(real)
+            return
+        inside_found(self.repo_root, kfile)
+        where = os.path.relpath(kfile, self.repo_root)
+        text = read_text(self.repo_root, kfile)
+        try:
+            doc = yaml_io.load(text)
+        except yaml.YAMLError:
+            return  # kustomize refuses it too, reading nothing it names
+        if not isinstance(doc, Mapping):
+            return
+        if set(doc) <= _LISTING:
+            self.reads.listing.add(folder)
+        for key, entry, folder_field in _paths(doc):
+            self.entry(folder, entry, where, key, folder_field, folder, text)
+
+
+def check_build(repo_root: Path, folder: Path, spec: Mapping[str, Any], name: str) -> Reads:
     """Refuses (PathError) what building `folder` for the Flux Kustomization `name` (its `spec`)
-    would read outside the repository or from the network. Returns what kustomize may read: real
-    paths of folders (any file below them: a generated kustomization takes what it finds) and of
-    the files a kustomization file names outside them."""
-    seen: set[Path] = set()
+    would read outside the repository. Returns what kustomize may read there (Reads)."""
+    reader = _Reader(repo_root.resolve())
     for i, component in enumerate(_list(spec, "components")):
         key = f"spec.components[{i}]"
-        _check_entry(repo_root, folder, str(component), f"Kustomization {name}", key, True, seen)
+        reader.entry(folder.resolve(), str(component), f"Kustomization {name}", key, True, None, "")
         if (folder / str(component)).is_dir():  # the importer copies a component's folder whole
             files_under(repo_root, folder / str(component))
-    _check_folder(repo_root, folder.resolve(), seen)
-    return frozenset(seen)
+    reader.folder(folder.resolve())
+    return reader.reads

@@ -11,9 +11,9 @@ kustomize runs with its default load restriction, LoadRestrictionsRootOnly: a ku
 loads files (generators' sources, patches) only from its own folder and below, as `kustomize
 build` does. (Flux builds with LoadRestrictionsNone inside the repository; a tree that loads a
 file from above its kustomization's folder builds in Flux and is a BuildError here.) Callers
-check first what a tree names (confine.py): nothing outside the repository, nothing remote; and
-kustomize runs with no PATH (no git to clone with) and an unreachable HTTP proxy, so that nothing
-the check might miss reaches the network either.
+check first what a tree names (confine.py): nothing outside the repository, nothing remote
+(offline.py builds around it); and kustomize runs with no PATH (no git to clone with) and an
+unreachable HTTP proxy, so that nothing the check might miss reaches the network either.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from eoepca_gitops.errors import GitopsError, PathError
 from eoepca_gitops.files import read_text, walk, write_file
 from eoepca_gitops.fluxtree.envsubst import substitute_object
 from eoepca_gitops.fluxtree.objects import documents
+from eoepca_gitops.fluxtree.remote import is_standin
 
 __all__ = [
     "BUILD_FIELDS",
@@ -244,8 +245,9 @@ def build_dir(
 
 
 def substituted(built: str, variables: Mapping[str, str] | None) -> list[dict[str, Any]]:
-    """The objects of kustomize's output after postBuild substitution (none when `variables` is None)."""
+    """The objects of kustomize's output after postBuild substitution (none when `variables` is None;
+    never into the stand-in of a folder Flux builds from remote resources)."""
     objects = list(documents(built))
     if variables is None:
         return objects
-    return [substitute_object(obj, variables) for obj in objects]
+    return [obj if is_standin(obj) else substitute_object(obj, variables) for obj in objects]

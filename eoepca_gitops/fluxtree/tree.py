@@ -7,8 +7,9 @@ followed in turn: its folder built by kustomize.py, its postBuild variables take
 `walk(strict=False)` never raises on bad input: a file that is not valid YAML is left out of a
 generated kustomization (Flux would fail the whole Kustomization), a folder kustomize cannot build
 is read file by file, an unset variable leaves the object unsubstituted; each becomes a Problem.
-What would read outside the repository or from the network is refused in both modes (confine.py),
-before kustomize runs on the folder.
+What would read outside the repository is refused in both modes (confine.py), before kustomize
+runs on the folder; a folder that names a remote resource is built by Flux at apply time: it is
+a stand-in object among the Kustomization's (offline.py), and its remote entries are listed.
 """
 
 from __future__ import annotations
@@ -28,16 +29,13 @@ from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import files_under, read_text
 from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP
-from eoepca_gitops.fluxtree.confine import check_build, kustomization_folder
+from eoepca_gitops.fluxtree.confine import Reads, check_build, kustomization_folder
 from eoepca_gitops.fluxtree.envsubst import SubstitutionError, substitute_object
-from eoepca_gitops.fluxtree.kustomize import (
-    BUILD_FIELDS,
-    BuildError,
-    generated_resources,
-    has_kustomization,
-    kustomize,
-)
+from eoepca_gitops.fluxtree.fetch import Fetcher
+from eoepca_gitops.fluxtree.kustomize import BUILD_FIELDS, BuildError, generated_resources, has_kustomization
 from eoepca_gitops.fluxtree.objects import documents
+from eoepca_gitops.fluxtree.offline import build_offline
+from eoepca_gitops.fluxtree.remote import RemoteUse, is_standin
 
 __all__ = [
     "AppliedObject",
@@ -77,6 +75,8 @@ class FluxTree:
     variables: dict[str, tuple[dict[str, str] | None, list[str]]] = field(default_factory=dict)
     # What strict mode refuses once Flux has reconciled (a pass may miss what a later one has).
     unresolved: list[str] = field(default_factory=list)
+    # The remote entries of the folders Flux builds at apply time, once each.
+    remote: list[RemoteUse] = field(default_factory=list)
 
 
 def is_flux_kustomization(obj: Mapping[str, Any]) -> bool:
@@ -152,7 +152,12 @@ def _source(kustomization: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def _lenient_build(
-    folder: Path, spec: Mapping[str, Any], repo_root: Path, tree: FluxTree
+    folder: Path,
+    spec: Mapping[str, Any],
+    repo_root: Path,
+    tree: FluxTree,
+    reads: Reads,
+    fetcher: Fetcher | None,
 ) -> list[dict[str, Any]]:
     """kustomize build that reports instead of failing (see the module doc)."""
     exclude: set[Path] = set()
@@ -162,15 +167,18 @@ def _lenient_build(
                 exclude.add(path)
                 tree.problems.append(Problem(os.path.relpath(path, repo_root), error[0], error[1]))
     try:
-        return list(documents(kustomize(folder, spec, frozenset(exclude))))
+        return list(documents(build_offline(repo_root, folder, spec, reads, frozenset(exclude), fetcher)))
     except BuildError as exc:
         tree.problems.append(
             Problem(os.path.relpath(folder, repo_root), 0, f"{exc}; its files are read one by one instead")
         )
     out: list[dict[str, Any]] = []
+    opaque = reads.opaque(repo_root)
     for path in (p for p in files_under(repo_root, folder) if p.suffix in (".yaml", ".yml")):
         if path.name in ("kustomization.yaml", "kustomization.yml") or path in exclude:
             continue
+        if any(o in path.parents for o in opaque):
+            continue  # Flux builds it with what it fetches
         if error := yaml_error(repo_root, path):
             tree.problems.append(Problem(os.path.relpath(path, repo_root), error[0], error[1]))
             continue
@@ -185,12 +193,14 @@ def walk(
     *,
     source_name: str = "flux-system",
     strict: bool = True,
+    fetcher: Fetcher | None = None,
 ) -> FluxTree:
     """Every object Flux applies from `root_path` (relative to repo_root), nested Kustomizations followed.
 
     `root` is the root Flux Kustomization object when known (its postBuild and build fields count).
     A root that applies itself (flux-system) counts as it applies itself, flux-system's patches
-    applied, as the cluster has it from its first reconciliation on.
+    applied, as the cluster has it from its first reconciliation on. With `fetcher`, the folders
+    naming remote resources are built with what it fetches (offline.py).
     """
     root_obj: dict[str, Any] = dict(
         root
@@ -201,8 +211,8 @@ def walk(
             "spec": {"path": root_path, "sourceRef": {"kind": "GitRepository", "name": source_name}},
         }
     )
-    builds: dict[str, tuple[list[dict[str, Any]], list[Problem]]] = {}
-    tree = _walk(repo_root, root_obj, strict, builds)
+    builds: dict[str, tuple[list[dict[str, Any]], list[Problem], list[RemoteUse]]] = {}
+    tree = _walk(repo_root, root_obj, strict, builds, fetcher)
     # Flux's steady state: each reconciliation finds on the cluster what the one before applied (the
     # ConfigMap of an optional substituteFrom, the root's own patches).
     for _ in range(3):
@@ -215,7 +225,7 @@ def walk(
         if not stale and (applied is None or _effect(applied) == _effect(root_obj)):
             break
         root_obj = applied or root_obj
-        tree = _walk(repo_root, root_obj, strict, builds, objects)
+        tree = _walk(repo_root, root_obj, strict, builds, fetcher, objects)
     if (applied := _applied_root(tree)) is not None:
         tree.kustomizations[_id(applied)] = applied
     if strict and tree.unresolved:
@@ -244,7 +254,8 @@ def _walk(
     repo_root: Path,
     root_obj: dict[str, Any],
     strict: bool,
-    builds: dict[str, tuple[list[dict[str, Any]], list[Problem]]],
+    builds: dict[str, tuple[list[dict[str, Any]], list[Problem], list[RemoteUse]]],
+    fetcher: Fetcher | None,
     before: list[dict[str, Any]] | None = None,
 ) -> FluxTree:
     """One pass; `before`: what a previous reconciliation applied, where variables are read too;
@@ -284,19 +295,20 @@ def _walk(
             tree.unresolved.append(message)
         build = json.dumps([str(folder), [spec.get(f) for f in BUILD_FIELDS]], default=str)
         if build not in builds:
-            check_build(repo_root, folder, spec, name)
+            reads = check_build(repo_root, folder, spec, name)
             known = len(tree.problems)
             objects = (
-                list(documents(kustomize(folder, spec)))
+                list(documents(build_offline(repo_root, folder, spec, reads, fetcher=fetcher)))
                 if strict
-                else _lenient_build(folder, spec, repo_root, tree)
+                else _lenient_build(folder, spec, repo_root, tree, reads, fetcher)
             )
-            builds[build] = (objects, tree.problems[known:])
+            builds[build] = (objects, tree.problems[known:], reads.remote)
         else:
             tree.problems += builds[build][1]
+        tree.remote += [u for u in builds[build][2] if u not in tree.remote]
         for raw in builds[build][0]:
             obj = raw
-            if variables is not None:
+            if variables is not None and not is_standin(raw):
                 try:
                     obj = substitute_object(raw, variables)
                 except SubstitutionError as exc:

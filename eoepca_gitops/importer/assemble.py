@@ -26,6 +26,7 @@ from pydantic import SecretStr, ValidationError
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.fluxtree import as_flux_sees_it, diff, key, substitution_disabled
 from eoepca_gitops.importer.declare import Unmodelled, kustomization_item, release_item, repository_item
+from eoepca_gitops.importer.files import Carried
 from eoepca_gitops.importer.lift import Lifter, escape, map_strings
 from eoepca_gitops.importer.naming import block_name, unique
 from eoepca_gitops.importer.report import Report
@@ -50,6 +51,7 @@ class AssembledBlock:
     own: list[dict[str, Any]]  # this cluster's (clusters/<stack>/<block>)
     components: dict[str, Path] = field(default_factory=dict)  # name -> the tree's folder
     lifted: tuple[int, ...] = ()  # indices of the candidates in the block's declaration
+    carried: Carried = field(default_factory=Carried)  # folders Flux builds from remote resources
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,11 @@ class _Assembler:
                 index = next((i for i in lifted[name] if problem.where == _where(routed.candidates[i])), None)
                 if index is not None and index not in {r.index for r in refused}:
                     refused.append(_Demotion(index, problem.message))
-            out.append(AssembledBlock(block, git[name][0], git[name][1], components, tuple(lifted[name])))
+            out.append(
+                AssembledBlock(
+                    block, git[name][0], git[name][1], components, tuple(lifted[name]), parts.carried
+                )
+            )
         return refused or _Declared(out, left_outs)
 
     @staticmethod

@@ -15,7 +15,7 @@ out (clusters/, clusters/flux, ...) is refused.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import files_under, inside, read_text
 from eoepca_gitops.importer.assemble import AssembledBlock
-from eoepca_gitops.importer.files import folder_files, same_folder
+from eoepca_gitops.importer.files import Carried, folder_files, same_folder
 from eoepca_gitops.importer.report import Report
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockOverride, ReleaseOverride
@@ -44,6 +44,8 @@ class Placed:
     components: dict[str, Path]  # clusters/components/<name> -> the tree's folder
     # Another cluster's plain manifests of the block differ: this cluster has its own folder only.
     separate: bool = False
+    # folders Flux builds from remote resources, with the shared manifests
+    carried: Carried = field(default_factory=Carried)
 
 
 def _values_delta(old: Any, new: Any) -> tuple[bool, Any]:
@@ -222,7 +224,8 @@ def place(out: Path, stack: str, blocks: list[AssembledBlock], report: Report) -
             )
         shared, own = b.shared, b.own
         there = f"clusters/flux/{candidate}"
-        separate = project.path(there).is_dir() and folder_files(shared, there) != project.files(there)
+        mine_there = folder_files(shared, there, (), b.carried)
+        separate = project.path(there).is_dir() and mine_there != project.files(there)
         if separate:
             report.note(
                 f"clusters/flux/{candidate}",
@@ -232,5 +235,5 @@ def place(out: Path, stack: str, blocks: list[AssembledBlock], report: Report) -
             )
             shared, own = [], own + shared
         named = {components.get(n, n): f for n, f in b.components.items()}
-        placed.append(Placed(mine, override is None, override, shared, own, named, separate))
+        placed.append(Placed(mine, override is None, override, shared, own, named, separate, b.carried))
     return placed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from eoepca_gitops.credentials import shown
+from eoepca_gitops.credentials import literal, shown
 
 __all__ = ["Report", "ReportItem"]
 
@@ -26,7 +26,8 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
 
     def note(self, file: str, line: int, reason: str) -> None:
-        self.items.append(ReportItem(file, line, reason))
+        # one line each, printed and written, whatever a file or folder name of the tree holds
+        self.items.append(ReportItem(literal(file, one_line=True), line, literal(reason, one_line=True)))
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] = self.counts.get(what, 0) + n

@@ -9,7 +9,9 @@ its secrets), or a notification.
 - Namespaces, HelmRepositories and HelmReleases are candidates (declared and verified in assemble.py),
   unless their Kustomization applies them to another cluster (kubeConfig) or as a tenant
   (serviceAccountName): Pulumi would not apply them the same way;
-- SealedSecrets and Secrets stay this cluster's own; Providers and Alerts become notifications.
+- SealedSecrets and Secrets stay this cluster's own; Providers and Alerts become notifications;
+- a folder Flux builds from remote resources (the stand-in of fluxtree.offline) is carried
+  unchanged into the folder of the block whose Kustomization applies it (importer.files.Carried).
 
 Each object comes in three forms (Forms): as Flux applies it, before postBuild substitution, and
 before its Kustomization's own build fields (fluxtree.kustomize_split), which Git keeps.
@@ -28,6 +30,8 @@ from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import is_flux_group
 from eoepca_gitops.fluxtree import AppliedObject, FluxTree, Key, is_flux_kustomization, key
 from eoepca_gitops.fluxtree.kustomize import has_build_fields, kustomize_split
+from eoepca_gitops.fluxtree.remote import is_standin
+from eoepca_gitops.importer.files import Carried
 from eoepca_gitops.importer.naming import block_name, unique
 from eoepca_gitops.importer.read import SourceIndex, TreeRoot
 from eoepca_gitops.importer.report import Report
@@ -104,6 +108,7 @@ class BlockParts:
     origin: str | None = None  # the Kustomization (namespace/name) the block is made of
     shared: list[Candidate] = field(default_factory=list)  # plain manifests, every cluster
     own: list[Candidate] = field(default_factory=list)  # this cluster's (secrets)
+    carried: Carried = field(default_factory=Carried)  # folders Flux builds from remote resources
 
 
 @dataclass
@@ -240,7 +245,11 @@ def route(
         obj = item.obj
         meta = obj.get("metadata") or {}
         kind, group = str(obj.get("kind")), str(obj.get("apiVersion", "")).rpartition("/")[0]
-        file, line = sources.where(obj, item.path.removeprefix("./"))
+        file, line = (
+            (f"{meta['name']}/kustomization.yaml", 0)
+            if is_standin(obj)
+            else sources.where(obj, item.path.removeprefix("./"))
+        )
         k_id = f"{meta.get('namespace') or flux_ns}/{meta.get('name')}"
         shown = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
         labels = meta.get("labels") or {}
@@ -279,6 +288,11 @@ def route(
                 )
                 routed.plain_home[sub_blocks[sub]] = root_block
             block = sub_blocks[sub]
+        if is_standin(obj):
+            home = routed.home(block)
+            home.carried = home.carried.with_folder(root.repo_root, str(meta["name"]))
+            report.count("folders built by Flux from remote resources (carried unchanged)")
+            continue
         final, notes = upgrade(obj, apis)
         if notes:
             report.count("objects upgraded to newer API versions")

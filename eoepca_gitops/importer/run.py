@@ -6,6 +6,7 @@ the command writes them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,9 @@ from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import read_text
 from eoepca_gitops.flux_apis import KUSTOMIZE_GROUP, SOURCE_GROUP, api_versions, is_flux_group
-from eoepca_gitops.fluxtree import key, walk
+from eoepca_gitops.fluxtree import FluxTree, key, walk
+from eoepca_gitops.fluxtree.fetch import Limits, fetching
+from eoepca_gitops.fluxtree.remote import fetched_with
 from eoepca_gitops.importer.assemble import assemble, stack_config
 from eoepca_gitops.importer.lift import Lifter, detect_domain, detect_ip
 from eoepca_gitops.importer.merge import place
@@ -55,6 +58,7 @@ class ImportOptions:
     flux_manifest: str | None = None  # as written into the stack file (relative to out)
     public_ip: str | None = None
     domain: str | None = None
+    fetch: Limits | None = None  # --fetch-remote: fetch remote resources within these caps
 
 
 @dataclass
@@ -144,6 +148,43 @@ def _cluster(opts: ImportOptions, routed: Routed, report: Report) -> tuple[dict[
     return cluster, Lifter(ip, domain)
 
 
+def _walk(tree: TreeRoot, root_k: dict[str, Any], source_name: str, fetch: Limits | None) -> FluxTree:
+    """The tree as Flux applies it (lenient); with `fetch`, remote resources fetched within its caps."""
+    if fetch is None:
+        return walk(tree.repo_root, tree.root_path, root_k, source_name=source_name, strict=False)
+    with fetching(fetch) as fetcher:
+        return walk(
+            tree.repo_root, tree.root_path, root_k, source_name=source_name, strict=False, fetcher=fetcher
+        )
+
+
+def _report_remote(walked: FluxTree, report: Report, fetched: bool) -> None:
+    """Each remote entry (file:line), and with --fetch-remote how many objects its folder builds."""
+    built: dict[str, int] = {}
+    for applied in walked.objects:
+        if (folder := fetched_with(applied.obj)) is not None:
+            built[folder] = built.get(folder, 0) + 1
+    if built:
+        report.count(
+            "objects fetched for remote folders (not converted: Flux builds them)", sum(built.values())
+        )
+    for use in walked.remote:
+        what = "a Git repository" if use.remote.kind == "git" else "a URL"
+        folder = next((f for f in built if Path(use.folder).is_relative_to(f)), use.folder)
+        known = (
+            f"fetched: {built.get(folder, 0)} object(s) built with {folder}"
+            if fetched
+            else "its objects are not known here"
+        )
+        report.note(
+            use.file,
+            use.line,
+            # no `: ` after the URL: one ending in a secret's name (.../passwd) would read as `key: value`
+            f"{use.key}: {use.remote.entry} ({what}), built by Flux at apply time; the folder "
+            f"{use.folder} is carried unchanged; {known}",
+        )
+
+
 def import_tree(opts: ImportOptions) -> ImportResult:
     """Import the tree at opts.path. Raises GitopsError for unusable options and for a clash with
     the project that no new name resolves, before any file is written."""
@@ -166,7 +207,8 @@ def import_tree(opts: ImportOptions) -> ImportResult:
     root_k = _root_kustomization(tree, system, source_name, flux_ns)
     root_meta = root_k["metadata"]
     root_id = f"{root_meta.get('namespace') or flux_ns}/{root_meta['name']}"
-    walked = walk(tree.repo_root, tree.root_path, root_k, source_name=source_name, strict=False)
+    walked = _walk(tree, root_k, source_name, opts.fetch)
+    _report_remote(walked, report, fetched=opts.fetch is not None)
     for problem in walked.problems:
         report.note(problem.file, problem.line, problem.reason)
         if problem.reason.startswith("not valid YAML"):
@@ -175,7 +217,9 @@ def import_tree(opts: ImportOptions) -> ImportResult:
             )
     sources = SourceIndex(tree.repo_root, [tree.repo_root])
     stack_keys = {key(o) for o in install} | {(SOURCE_GROUP, "GitRepository", flux_ns, source_name)}
-    routed = route(walked, root_id, stack_keys, flux_ns, apis, tree, sources, opts.stack, report)
+    # what was fetched for a remote folder is counted, not converted: the folder is carried
+    known = dataclasses.replace(walked, objects=[a for a in walked.objects if fetched_with(a.obj) is None])
+    routed = route(known, root_id, stack_keys, flux_ns, apis, tree, sources, opts.stack, report)
 
     variables = stack_variables(routed, flux_ns, report)
     notifications = notifications_config(routed, flux_ns, report)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from eoepca_gitops.files import files_under, read_text
-from eoepca_gitops.importer.files import folder_files
+from eoepca_gitops.importer.files import Carried, folder_files
 from eoepca_gitops.importer.merge import Placed
 from eoepca_gitops.importer.read import TreeRoot
 from eoepca_gitops.model import defaults
@@ -54,11 +54,14 @@ def write_files(
     for p in placed:
         name = p.block.name
         if p.block.kustomization:
-            if p.shared or not per_cluster:
-                files |= folder_files(p.shared, f"clusters/flux/{name}")
+            # Carried folders go with the shared manifests, or with this cluster's own when they differ.
+            carried, own_carried = (Carried(), p.carried) if p.separate else (p.carried, Carried())
+            has_shared = bool(p.shared or carried.roots)
+            if has_shared or not per_cluster:
+                files |= folder_files(p.shared, f"clusters/flux/{name}", (), carried)
             if per_cluster:
-                base = (f"../../flux/{name}",) if p.shared else ()
-                files |= folder_files(p.own, f"clusters/{stack}/{name}", base)
+                base = (f"../../flux/{name}",) if has_shared else ()
+                files |= folder_files(p.own, f"clusters/{stack}/{name}", base, own_carried)
         for component, folder in p.components.items():
             for path in files_under(tree.repo_root, folder):
                 rel = path.relative_to(folder).as_posix()

@@ -20,6 +20,7 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
 from eoepca_gitops.credentials import redact
+from eoepca_gitops.fluxtree.remote import is_standin
 from eoepca_gitops.schemas.catalog import SchemaCatalog
 from eoepca_gitops.schemas.convert import QUANTITY_PATTERN
 
@@ -159,7 +160,11 @@ def validate(objects: Iterable[Sourced], catalog: SchemaCatalog) -> list[SchemaP
         catalog = catalog.with_crds(carried, "a CRD among the objects")
     errors: set[SchemaProblem] = set()
     unknown: dict[tuple[str, str], list[str]] = {}
+    remote: list[str] = []
     for source, obj in objects:
+        if is_standin(obj):
+            remote.append(source)
+            continue
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if not isinstance(api_version, str) or not isinstance(kind, str) or not api_version or not kind:
             errors.add(
@@ -173,4 +178,15 @@ def validate(objects: Iterable[Sourced], catalog: SchemaCatalog) -> list[SchemaP
             errors.add(SchemaProblem(source, _identity(obj), "apiVersion", found.problem, found.error))
         else:
             errors.update(_problems(source, obj, found.validator))
-    return [*sorted(errors), *_no_schema(unknown, catalog)]
+    built_by_flux = [
+        SchemaProblem(
+            source,
+            "folders that name remote resources",
+            "",
+            "remote",
+            f"built by Flux at apply time: their objects are not known offline ({len(remote)} folders)",
+            note=True,
+        )
+        for source in remote[:1]
+    ]
+    return [*sorted(errors), *_no_schema(unknown, catalog), *built_by_flux]

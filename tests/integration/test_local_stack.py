@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from eoepca_gitops.devcluster.git_server import serve
 from tests.conftest import DevClusterHandle, MotoS3
 from tests.integration.local_stack import (
     PASSPHRASE,
@@ -36,6 +38,7 @@ from tests.integration.local_stack import (
     wait_for,
 )
 from tests.outside_data import flux_manifests
+from tests.remote_server import git, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
@@ -144,6 +147,76 @@ def test_a_commit_to_a_plain_manifest_is_applied_by_flux_alone(stack: LocalStack
         return (kustomization.get("status") or {}).get("lastAppliedRevision") == f"main@sha1:{revision}"
 
     wait_for(f"Flux to record commit {revision[:12]} as applied", recorded, timeout=60)
+
+
+def _repository(path: Path, files: dict[str, Any], tag: str | None = None) -> Path:
+    """A Git repository of `files` (YAML dumped where a value is not text), one commit, maybe tagged."""
+    for name, content in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(content if isinstance(content, str) else yaml.safe_dump(content))
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "content")
+    if tag:
+        git(path, "tag", tag)
+    return path
+
+
+def test_a_folder_naming_a_remote_base_is_built_by_kustomize_controller(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    """What import carries unchanged (issue 28) Flux builds at apply time: kustomize-controller runs
+    with Flux's default (remote bases allowed) and fetches `git::http://127.0.0.1:PORT/...?ref=v1`
+    from a Git server in this process. Never the internet."""
+    name = "remote-base"
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"{name}-v1"},
+        "data": {"from": "the remote base at v1"},
+    }
+    remote = _repository(
+        tmp_path / "remote",
+        {"deploy/kustomization.yaml": "resources: [configmap.yaml]\n", "deploy/configmap.yaml": configmap},
+        tag="v1",
+    )
+    manifests = tmp_path / "flux-objects.yaml"
+    with serving(serve(remote, "remote", 0)) as remote_url:
+        carried = {"resources": [f"git::{remote_url}/remote.git//deploy?ref=v1"]}
+        carrier = _repository(tmp_path / "carrier", {"carried/kustomization.yaml": carried})
+        with serving(serve(carrier, "carrier", 0)) as carrier_url:
+            source = {
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "GitRepository",
+                "metadata": {"name": name, "namespace": "flux-system"},
+                "spec": {"url": f"{carrier_url}/carrier.git", "ref": {"branch": "main"}, "interval": "1m"},
+            }
+            kustomization = {
+                "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                "kind": "Kustomization",
+                "metadata": {"name": name, "namespace": "flux-system"},
+                "spec": {
+                    "path": "./carried",
+                    "sourceRef": {"kind": "GitRepository", "name": name},
+                    "targetNamespace": "default",
+                    "prune": True,
+                    "interval": "1m",
+                },
+            }
+            manifests.write_text(yaml.safe_dump_all([source, kustomization]))
+            stack.kubectl("apply", "-f", str(manifests))
+            try:
+                wait_for(
+                    f"kustomize-controller to apply the remote base's ConfigMap {name}-v1",
+                    lambda: stack.get("configmap", f"{name}-v1", "default"),
+                )
+                assert ready(stack.get("kustomization", name, "flux-system"))
+            finally:
+                stack.kubectl("delete", "-f", str(manifests), "--wait=true")
+    wait_for(
+        f"ConfigMap {name}-v1 pruned with its Kustomization",
+        lambda: not stack.get("configmap", f"{name}-v1", "default"),
+    )
 
 
 def test_an_object_flux_applied_and_someone_deleted_comes_back(stack: LocalStack) -> None:
