@@ -25,6 +25,7 @@ from eoepca_gitops.fluxtree import (
     substituted,
 )
 from eoepca_gitops.fluxtree.confine import check_build, kustomization_folder
+from eoepca_gitops.fluxtree.fetch import Fetcher
 from eoepca_gitops.kustomize_cache import cached_kustomize_all
 from eoepca_gitops.manifests.api_gate import check_api_removal, check_live_upgrade
 from eoepca_gitops.manifests.stack import StackManifests
@@ -76,8 +77,11 @@ def _refuse_remote(project_dir: Path, name: str, folder: Path, spec: Mapping[str
         )
 
 
-def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    """Kustomization -> the objects Flux applies for it from this checkout, variables substituted.
+def build_flux_layer(
+    manifests: StackManifests, project_dir: Path, fetcher: Fetcher | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Kustomization -> the objects Flux applies for it from this checkout, variables substituted;
+    with `fetcher`, a remote base's objects too (fetched), else a stand-in naming it.
 
     Keyed by name (namespace/name outside Flux's namespace). A Kustomization's substituteFrom is
     read from the stack's objects and from what the other Kustomizations apply, as Flux reads it
@@ -107,7 +111,9 @@ def build_flux_layer(manifests: StackManifests, project_dir: Path) -> dict[str, 
     built = dict(
         zip(
             (id(k) for k in present),
-            cached_kustomize_all(project_dir, [(names[id(k)], folders[id(k)], k["spec"]) for k in present]),
+            cached_kustomize_all(
+                project_dir, [(names[id(k)], folders[id(k)], k["spec"]) for k in present], fetcher
+            ),
             strict=True,
         )
     )

@@ -30,6 +30,7 @@ from typing import Any
 from eoepca_gitops.errors import GitopsError, PathError
 from eoepca_gitops.files import read_bytes, read_file, resolved, walk, write_file
 from eoepca_gitops.fluxtree.confine import Reads, check_build
+from eoepca_gitops.fluxtree.fetch import Fetcher
 from eoepca_gitops.fluxtree.kustomize import BUILD_FIELDS, kubectl
 from eoepca_gitops.fluxtree.offline import build_offline
 from eoepca_gitops.manifests.flux_release import cache_root
@@ -142,16 +143,24 @@ def _once(key: str, build: Callable[[], str]) -> str:
         return build()
 
 
-def cached_kustomize_all(repo_root: Path, builds: Sequence[tuple[str, Path, Mapping[str, Any]]]) -> list[str]:
+def cached_kustomize_all(
+    repo_root: Path, builds: Sequence[tuple[str, Path, Mapping[str, Any]]], fetcher: Fetcher | None = None
+) -> list[str]:
     """`kustomize` of each (Kustomization name, folder, spec), side by side, each built only when no
-    build of the same key is cached."""
+    build of the same key is cached. With `fetcher`, remote bases are fetched: what a server answers
+    today is not keyed by the files, so those builds are neither cached nor run side by side."""
 
     def one(build: tuple[str, Path, Mapping[str, Any]]) -> str:
         name, folder, spec = build
         reads = check_build(repo_root.resolve(), folder, spec, name)
+        if fetcher is not None:
+            return build_offline(repo_root, folder, spec, reads, fetcher=fetcher)
         return _once(
             _key(repo_root, folder, spec, reads), lambda: build_offline(repo_root, folder, spec, reads)
         )
+
+    if fetcher is not None:
+        return [one(build) for build in builds]
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         return list(pool.map(one, builds))

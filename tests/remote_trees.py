@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from tests.import_trees import flux_kustomization, small_repository
+from eoepca_gitops.importer import ImportResult
+from tests.import_trees import complete, flux_kustomization, import_cluster, project, small_repository
 
 #: Each form kustomize reads as remote, and what eoepca_gitops.fluxtree.remote.classify says of it:
 #: (kind, clone URL, folder in the repository, ref).
@@ -78,3 +79,15 @@ def remote_tree(tmp: Path, remotes: list[str] | None = None) -> Path:
         paused = [{"op": "add", "path": "/spec/paused", "value": True}]
         write(repo, f"infrastructure/{base}/patch.yaml", paused)
     return repo
+
+
+def imported_project(tmp_path: Path, remotes: list[str] | None = None) -> tuple[Path, Path, ImportResult]:
+    """(the tree, the project imported from it with what the import left for the user set, the result)."""
+    repo = remote_tree(tmp_path, remotes)
+    out = project(tmp_path)
+    result = import_cluster(repo, "clusters/home", "home", out)
+    for rel, text in result.files.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(text)
+    complete(out, "home")
+    return repo, out, result

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from eoepca_gitops.cli.main import app
 from eoepca_gitops.fluxtree import walk
 from eoepca_gitops.fluxtree.fetch import FetchError, Limits, fetching
 from eoepca_gitops.fluxtree.remote import RemoteUse, classify, fetched_with, is_standin
@@ -17,7 +20,7 @@ from eoepca_gitops.importer import ImportResult
 from tests.import_roundtrip import run_import
 from tests.import_trees import project
 from tests.remote_server import BIG, DEPLOYMENT, http_server
-from tests.remote_trees import remote_tree
+from tests.remote_trees import imported_project, remote_tree
 
 LIMITS = Limits(seconds=0.5, max_bytes=BIG // 2)
 
@@ -34,6 +37,7 @@ def fetch(url: str, limits: Limits = LIMITS) -> str:
     assert remote is not None
     use = RemoteUse("apps", "apps/kustomization.yaml", 7, "resources[2]", remote)
     with fetching(limits) as fetcher:
+        assert fetcher is not None
         return fetcher.fetch(use).read_text()
 
 
@@ -92,6 +96,33 @@ def test_import_counts_what_it_fetched_and_carries_the_folder_unchanged(tmp_path
         "built by Flux at apply time; the folder infrastructure/base/b0 is carried unchanged; "
         "fetched: 1 object(s) built with infrastructure/base/b0"
     ) in report
+
+
+def test_render_shows_what_it_fetched_beside_the_stand_in(tmp_path: Path, server: str) -> None:
+    _, out, _ = imported_project(tmp_path, [f"{server}/deploy.yaml"])
+    (out / "Pulumi.yaml").write_text("name: home\nruntime: python\n")  # a project for the CLI to find
+
+    def rendered(*extra: str) -> list[dict[str, Any]]:
+        target = tmp_path / f"render{len(extra)}"
+        args = ["render", "-s", "home", "-o", str(target), "--project", str(out), "--flux-layer", *extra]
+        result = CliRunner().invoke(app, [*args, "--no-validate"])
+        assert result.exit_code == 0, result.output
+        return [yaml.safe_load(p.read_text()) for p in sorted((target / "flux-layer").rglob("*.yaml"))]
+
+    offline = rendered()
+    fetched = rendered("--fetch-remote", "--fetch-time-cap", "5")
+    assert [o for o in fetched if fetched_with(o)] and not [o for o in offline if fetched_with(o)]
+    assert [o["metadata"]["name"] for o in fetched if fetched_with(o)] == ["fetched"]
+    assert [o for o in fetched if is_standin(o)] == [o for o in offline if is_standin(o)]
+
+
+def test_render_fetches_only_the_git_layer(tmp_path: Path) -> None:
+    _, out, _ = imported_project(tmp_path, ["github.com/org/repo//deploy?ref=v1"])
+    result = CliRunner().invoke(
+        app, ["render", "-s", "home", "-o", str(tmp_path / "r"), "--project", str(out), "--fetch-remote"]
+    )
+    assert result.exit_code == 2
+    assert "render it with --flux-layer" in result.output
 
 
 def test_import_stops_at_a_fetch_error(tmp_path: Path, server: str) -> None:

@@ -5,7 +5,6 @@ shows them, and refuses them where the stack's Flux runs with --no-remote-bases.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -16,8 +15,7 @@ from eoepca_gitops.fluxtree.confine import check_build
 from eoepca_gitops.fluxtree.offline import build_offline
 from eoepca_gitops.fluxtree.remote import classify, is_standin
 from tests.import_roundtrip import render
-from tests.import_trees import complete, import_cluster, project
-from tests.remote_trees import CONFIG_MAP, FORMS, remote_tree, write
+from tests.remote_trees import CONFIG_MAP, FORMS, imported_project, remote_tree, write
 
 
 @pytest.mark.parametrize("entry", list(FORMS))
@@ -98,19 +96,8 @@ def test_the_walk_lists_each_remote_entry_and_substitutes_nothing_into_a_stand_i
     assert standin["resources"] == ["https://example.org/${VAR}.yaml"]
 
 
-def imported(tmp_path: Path, remotes: list[str] | None = None) -> tuple[Path, Path, Any]:
-    repo = remote_tree(tmp_path, remotes)
-    out = project(tmp_path)
-    result = import_cluster(repo, "clusters/home", "home", out)
-    for rel, text in result.files.items():
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        (out / rel).write_text(text)
-    complete(out, "home")
-    return repo, out, result
-
-
 def test_import_carries_remote_folders_unchanged_and_reports_each(tmp_path: Path) -> None:
-    repo, _out, result = imported(tmp_path)
+    repo, _out, result = imported_project(tmp_path)
     listed = yaml.safe_load(result.files["clusters/flux/infra/kustomization.yaml"])["resources"]
     assert listed[: len(FORMS)] == [f"remote/infrastructure/base/b{i}" for i in range(len(FORMS))]
     for i in range(len(FORMS)):
@@ -124,7 +111,7 @@ def test_import_carries_remote_folders_unchanged_and_reports_each(tmp_path: Path
 
 
 def test_render_shows_the_local_objects_and_each_remote_folder(tmp_path: Path) -> None:
-    _, out, _ = imported(tmp_path)
+    _, out, _ = imported_project(tmp_path)
     _, objects, _ = render(out, "home")
     assert next(o for o in objects if o.get("metadata", {}).get("name") == "local")["kind"] == "ConfigMap"
     standins = sorted(o["metadata"]["name"] for o in objects if is_standin(o))
@@ -132,7 +119,7 @@ def test_render_shows_the_local_objects_and_each_remote_folder(tmp_path: Path) -
 
 
 def test_a_stack_whose_flux_refuses_remote_bases_refuses_them(tmp_path: Path) -> None:
-    _, out, _ = imported(tmp_path, ["github.com/org/repo//deploy?ref=v1"])
+    _, out, _ = imported_project(tmp_path, ["github.com/org/repo//deploy?ref=v1"])
     path = out / "Pulumi.home.yaml"
     raw = yaml.safe_load(path.read_text())
     raw["config"]["eoepca-gitops:flux"]["patches"] = {"kustomize-controller": {"args": ["--no-remote-bases"]}}

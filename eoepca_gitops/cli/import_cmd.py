@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from eoepca_gitops.cli.common import keep_stack_file, reported, say, show, stack_file
-from eoepca_gitops.fluxtree.fetch import Limits
+from eoepca_gitops.cli.remote_options import FETCH_MIB, FETCH_REMOTE, FETCH_SECONDS, fetch_limits
 from eoepca_gitops.importer import ImportOptions, import_tree
 from eoepca_gitops.owned_folder import claim_project
 
@@ -36,21 +36,9 @@ def import_tree_cmd(
     public_ip: str = typer.Option(None, "--public-ip", help="The cluster's public IP (default: detected)."),
     domain: str = typer.Option(None, "--domain", help="The cluster's domain (default: detected)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing Pulumi.STACK.yaml."),
-    fetch_remote: bool = typer.Option(
-        False,
-        "--fetch-remote",
-        help="Fetch the remote bases kustomizations name (no credentials sent) to count and show their "
-        "objects; the folders are carried unchanged either way.",
-    ),
-    fetch_seconds: float = typer.Option(
-        Limits.seconds, "--fetch-time-cap", min=0.1, help="--fetch-remote: seconds per remote resource."
-    ),
-    fetch_mib: float = typer.Option(
-        Limits.max_bytes / 2**20,
-        "--fetch-size-cap",
-        min=0.001,
-        help="--fetch-remote: MiB per remote resource.",
-    ),
+    fetch_remote: bool = FETCH_REMOTE,
+    fetch_seconds: float = FETCH_SECONDS,
+    fetch_mib: float = FETCH_MIB,
 ) -> None:
     """Follow the tree at PATH as Flux does and write Pulumi.STACK.yaml, clusters/ and import-report.md.
 
@@ -70,7 +58,7 @@ def import_tree_cmd(
         flux_manifest=flux_manifest,
         public_ip=public_ip,
         domain=domain,
-        fetch=Limits(fetch_seconds, int(fetch_mib * 2**20)) if fetch_remote else None,
+        fetch=fetch_limits(fetch_remote, fetch_seconds, fetch_mib),
     )
     result = import_tree(opts)
     project.write(result.files, replace=lambda rel: force or rel != stack_path.name)

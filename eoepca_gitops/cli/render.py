@@ -7,7 +7,10 @@ from pathlib import Path
 import typer
 
 from eoepca_gitops.cli.common import project_dir, reported, say
+from eoepca_gitops.cli.remote_options import FETCH_MIB, FETCH_REMOTE, FETCH_SECONDS, fetch_limits
 from eoepca_gitops.cli.validate import check_objects, stack_objects
+from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.fluxtree.fetch import fetching
 from eoepca_gitops.manifests.render import dump
 from eoepca_gitops.owned_folder import claim
 from eoepca_gitops.schemas import OpenAPIMissingError
@@ -33,6 +36,9 @@ def render(
     no_validate: bool = typer.Option(
         False, "--no-validate", help="Write without checking the objects against their schemas."
     ),
+    fetch_remote: bool = FETCH_REMOTE,
+    fetch_seconds: float = FETCH_SECONDS,
+    fetch_mib: float = FETCH_MIB,
 ) -> None:
     """Write one YAML file per object of STACK: the Pulumi layer, and with --flux-layer the Git layer.
 
@@ -42,9 +48,12 @@ def render(
     never written: their values show as <secret KEY>. Render deletes nothing but files it wrote
     itself.
     """
+    if fetch_remote and not flux_layer:
+        raise GitopsError("--fetch-remote fetches the Git layer's remote bases: render it with --flux-layer")
     root = project_dir(project)
     folder = claim(out, [root], force=force)
-    model, objects = stack_objects(stack, root, flux_layer=flux_layer)
+    with fetching(fetch_limits(fetch_remote, fetch_seconds, fetch_mib)) as fetcher:
+        model, objects = stack_objects(stack, root, flux_layer=flux_layer, fetcher=fetcher)
     if not no_validate:
         try:
             check_objects(model, root, objects)

@@ -19,6 +19,7 @@ from eoepca_gitops.cli.common import EXIT_ERROR, fail_each, load, project_dir, r
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import walk
 from eoepca_gitops.flux_layer import build_flux_layer
+from eoepca_gitops.fluxtree.fetch import Fetcher
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.render import rendered_objects
 from eoepca_gitops.model.stack import Stack
@@ -42,10 +43,12 @@ class Format(StrEnum):
     json = "json"
 
 
-def stack_objects(stack: str, root: Path, *, flux_layer: bool) -> tuple[Stack, dict[str, dict[str, Any]]]:
+def stack_objects(
+    stack: str, root: Path, *, flux_layer: bool, fetcher: Fetcher | None = None
+) -> tuple[Stack, dict[str, dict[str, Any]]]:
     """The stack's model, and what `render` writes of it: relative path -> object."""
     model, manifests = load(stack, root)
-    layer = build_flux_layer(manifests, root) if flux_layer else None
+    layer = build_flux_layer(manifests, root, fetcher) if flux_layer else None
     return model, rendered_objects(manifests, layer)
 
 

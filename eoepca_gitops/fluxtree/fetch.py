@@ -277,7 +277,10 @@ class Fetcher:
 
 
 @contextlib.contextmanager
-def fetching(limits: Limits) -> Iterator[Fetcher]:
-    """A Fetcher whose scratch folder is removed afterwards."""
+def fetching(limits: Limits | None) -> Iterator[Fetcher | None]:
+    """A Fetcher whose scratch folder is removed afterwards; None (nothing fetched) without limits."""
+    if limits is None:
+        yield None
+        return
     with tempfile.TemporaryDirectory(prefix="fluxtree-fetch-") as tmp:
         yield Fetcher(Path(tmp), limits)

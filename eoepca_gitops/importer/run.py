@@ -150,8 +150,6 @@ def _cluster(opts: ImportOptions, routed: Routed, report: Report) -> tuple[dict[
 
 def _walk(tree: TreeRoot, root_k: dict[str, Any], source_name: str, fetch: Limits | None) -> FluxTree:
     """The tree as Flux applies it (lenient); with `fetch`, remote resources fetched within its caps."""
-    if fetch is None:
-        return walk(tree.repo_root, tree.root_path, root_k, source_name=source_name, strict=False)
     with fetching(fetch) as fetcher:
         return walk(
             tree.repo_root, tree.root_path, root_k, source_name=source_name, strict=False, fetcher=fetcher
