@@ -37,7 +37,8 @@ def project(tmp_path: Path) -> Path:
 
 
 def flux_object(kind: str, namespace: str, name: str) -> dict[str, Any]:
-    return {"kind": kind, "metadata": {"namespace": namespace, "name": name}, "spec": {}, "status": {}}
+    meta = {"namespace": namespace, "name": name, "generation": 1}
+    return {"kind": kind, "metadata": meta, "spec": {}, "status": {}}
 
 
 @pytest.fixture
@@ -64,11 +65,19 @@ def access(monkeypatch: pytest.MonkeyPatch) -> FakeAccess:
 
 
 def answer(access: FakeAccess, not_ready: frozenset[str] = frozenset()) -> None:
+    """Flux's controllers answer each request at once for the object's generation: Ready, or for
+    those in `not_ready` a failure Flux stops retrying (Stalled)."""
+
     def request(ref: tuple[str, str, str, str], token: str, obj: dict[str, Any]) -> None:
         ready = "False" if ref[3] in not_ready else "True"
+        conditions = [{"type": "Ready", "status": ready, "reason": "Why", "message": "what"}]
+        if ready == "False":
+            conditions.append({"type": "Stalled", "status": "True", "reason": "Why", "message": "what"})
+        generation = obj["metadata"]["generation"]
         obj["status"] = {
             "lastHandledReconcileAt": token,
-            "conditions": [{"type": "Ready", "status": ready, "reason": "Why", "message": "what"}],
+            "observedGeneration": generation,
+            "conditions": conditions,
         }
 
     access.on_request = request

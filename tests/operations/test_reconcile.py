@@ -35,7 +35,8 @@ def flux_object(ref: FluxObject, **status: Any) -> dict[str, Any]:
 
 class Controllers:
     """Flux's controllers: each request is handled `after` seconds later (never, for those in
-    `silent`), the object then Ready as `ready` says, at the revision in `revision`."""
+    `silent`), the object then Ready as `ready` says for its generation; "False" is a failure Flux
+    stops retrying (Stalled), so the run does not wait for it."""
 
     def __init__(self, access: FakeAccess, clock: FakeClock, after: float = 1.0) -> None:
         self.access, self.clock, self.after = access, clock, after
@@ -49,11 +50,18 @@ class Controllers:
             return
 
         def handle() -> None:
-            status = self.access.objects[(kind, namespace, name)]["status"]
+            obj = self.access.objects[(kind, namespace, name)]
+            status = obj["status"]
             status["lastHandledReconcileAt"] = token
+            # as Flux: the answer is for the spec the controller saw
+            status["observedGeneration"] = obj["metadata"]["generation"]
             ready = self.ready.get(name, "True")
             reason = "ReconciliationSucceeded" if ready == "True" else "ReconciliationFailed"
             status["conditions"] = [{"type": "Ready", "status": ready, "reason": reason, "message": "m"}]
+            if ready == "False":
+                status["conditions"].append(
+                    {"type": "Stalled", "status": "True", "reason": reason, "message": "m"}
+                )
             status["lastAppliedRevision"] = "main@sha1:abc"
 
         self.clock.after(self.after, handle)
@@ -87,12 +95,12 @@ def test_every_wave_is_reconciled_in_order_when_each_is_ready(
     ]
     assert said == [
         "reconciling GitRepository flux-system/flux-system",
-        "GitRepository flux-system/flux-system: Ready=True ReconciliationSucceeded",
+        "GitRepository flux-system/flux-system: Ready",
         "reconciling Kustomization flux-system/portal",
-        "Kustomization flux-system/portal: Ready=True ReconciliationSucceeded main@sha1:abc",
+        "Kustomization flux-system/portal: Ready main@sha1:abc",
         "reconciling HelmRelease demo/eoepca-portal, HelmRelease um/login",
-        "HelmRelease demo/eoepca-portal: Ready=True ReconciliationSucceeded main@sha1:abc",
-        "HelmRelease um/login: Ready=True ReconciliationSucceeded main@sha1:abc",
+        "HelmRelease demo/eoepca-portal: Ready main@sha1:abc",
+        "HelmRelease um/login: Ready main@sha1:abc",
     ]
     annotations = access.objects[("HelmRelease", "um", "login")]["metadata"]["annotations"]
     assert (
@@ -151,7 +159,10 @@ def test_a_controller_that_never_answers_times_out_naming_what_it_waited_for(
     controllers.silent = {"login"}
     with pytest.raises(GitopsError) as exc:
         reconcile(access, WAVES, timeout=30, poll=0.5)  # type: ignore[arg-type]
-    assert str(exc.value) == "timed out after 30 s waiting for HelmRelease um/login to reconcile"
+    assert str(exc.value) == (
+        "timed out after 30 s waiting for HelmRelease um/login"
+        " (ReconcileRequested: its controller has not handled the reconcile request yet)"
+    )
     # one deadline for the whole run: the first waves took 2 of its 30 s
     assert 30.0 < clock.now - 1000.0 <= 30.5
 
