@@ -156,6 +156,6 @@ def test_status_of_a_stack_whose_cluster_cannot_be_reached_says_why_and_exits_2(
     assert result.exit_code == 2, result.output
     shown = json.loads(result.stdout)
     assert shown["error"] == (
-        f"stack test: no Kubernetes configuration: Configuration file {tmp_path / 'no-kubeconfig'} not found"
+        f"stack test: no Kubernetes configuration: {tmp_path / 'no-kubeconfig'}: no kubeconfig file there"
     )
     assert shown["stack"]["error"] == "pulumi is not on PATH (. scripts/env.sh puts it there)"

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 
+from eoepca_gitops import owned_folder
 from eoepca_gitops.errors import PathError
 from eoepca_gitops.files import (
     files_under,
@@ -58,14 +60,16 @@ def test_files_under_lists_every_file_sorted_and_does_not_descend_a_linked_folde
         "top.yaml",
     ]
     assert files_under(repo, repo / "a") == [repo / "a" / "c" / "d.yaml"]
-    assert files_under(repo, repo / "none") == []
+    with pytest.raises(PathError) as exc:
+        files_under(repo, repo / "none")
+    assert str(exc.value) == f"{repo / 'none'}: cannot read the folder: No such file or directory"
 
 
 def test_read_text_of_a_folder_is_one_error(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     with pytest.raises(PathError) as exc:
         read_text(tmp_path, "sub")
-    assert str(exc.value) == "sub: cannot read: Is a directory"
+    assert str(exc.value) == "sub: a folder, not a regular file; refusing to read it"
     (tmp_path / "f").write_text("text")
     assert read_text(tmp_path, tmp_path / "f") == "text"
 
@@ -241,17 +245,34 @@ def test_a_folder_that_is_or_holds_a_kept_one_is_refused(
     assert claim(tmp_path / "sibling", [project], force=False).owned == frozenset()
 
 
-def test_replace_lists_every_file_before_writing_so_an_interrupted_run_owns_them(tmp_path: Path) -> None:
+def test_replace_checks_every_file_before_it_writes_or_lists_one(tmp_path: Path) -> None:
     out = tmp_path / "out"
     claim(out, [], force=False).replace({"old.yaml": "o"})
-    (out / "b").mkdir()  # where the new run would write b: refused midway
-    folder = claim(out, [], force=False)
+    (out / "b").mkdir()  # where the new run would write b
     with pytest.raises(PathError, match="exists and is not a file"):
-        folder.replace({"a.yaml": "a", "b": "b", "c.yaml": "c"})
+        claim(out, [], force=False).replace({"a.yaml": "a", "b": "b", "c.yaml": "c"})
+    assert (out / MARKER).read_text().splitlines()[1:] == ["old.yaml"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "b", "old.yaml"]
+
+
+def test_replace_lists_every_file_before_writing_so_an_interrupted_run_owns_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    claim(out, [], force=False).replace({"old.yaml": "o"})
+
+    def write(root: Path, rel: str, content: str, *, replace: bool) -> Path:
+        if rel == "b.yaml":  # the disk fills up midway
+            raise PathError(f"{root / rel}: cannot write: No space left on device")
+        return write_file(root, rel, content, replace=replace)
+
+    monkeypatch.setattr(owned_folder, "write_file", write)
+    with pytest.raises(PathError, match="No space left"):
+        claim(out, [], force=False).replace({"a.yaml": "a", "b.yaml": "b", "c.yaml": "c"})
+    monkeypatch.undo()
     listed = (out / MARKER).read_text().splitlines()[1:]
-    assert listed == ["a.yaml", "b", "c.yaml", "old.yaml"]
+    assert listed == ["a.yaml", "b.yaml", "c.yaml", "old.yaml"]
     assert (out / "a.yaml").read_text() == "a" and not (out / "c.yaml").exists()
-    (out / "b").rmdir()
     claim(out, [], force=False).replace({"c.yaml": "c"})  # the next run cleans up after it
     assert sorted(p.name for p in out.iterdir()) == [MARKER, "c.yaml"]
 
@@ -319,7 +340,7 @@ def test_a_link_planted_where_the_temporary_file_goes_is_not_written_through(tmp
     (tmp_path / "out").mkdir()
     victim = tmp_path / "victim"
     victim.write_text("keep")
-    (tmp_path / "out" / f".f.yaml.{os.getpid()}.tmp").symlink_to(victim)
+    (tmp_path / "out" / f".f.yaml.{os.getpid()}.{threading.get_ident()}.tmp").symlink_to(victim)
     with pytest.raises(PathError) as exc:
         write_file(tmp_path / "out", "f.yaml", "x", replace=True)
     assert str(exc.value) == f"{tmp_path / 'out' / 'f.yaml'}: exists already"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.errors import ConfigError
+from eoepca_gitops.errors import ConfigError, PathError
 from eoepca_gitops.yaml_io import MAX_ALIAS_EXPANSION, MAX_DEPTH, RefusedYamlError
 
 
@@ -114,12 +114,12 @@ def test_loading_uses_the_same_rules_however_it_is_reached(tmp_path: Path) -> No
 
 def test_a_file_that_cannot_be_read_names_the_file(tmp_path: Path) -> None:
     for load in (yaml_io.load_file, yaml_io.load_all_file):
-        with pytest.raises(ConfigError) as exc:
+        with pytest.raises(PathError) as exc:
             load(tmp_path / "missing.yaml")
-        assert (exc.value.file, exc.value.key) == (str(tmp_path / "missing.yaml"), "(file)")
-        assert exc.value.message == "cannot read it: No such file or directory"
-        with pytest.raises(ConfigError, match="cannot read it: Is a directory"):
+        assert str(exc.value) == f"{tmp_path / 'missing.yaml'}: cannot read: No such file or directory"
+        with pytest.raises(PathError) as exc:
             load(tmp_path)
+        assert str(exc.value) == f"{tmp_path}: a folder, not a regular file; refusing to read it"
 
 
 def test_a_file_s_refusals_name_the_line_and_the_reason(tmp_path: Path) -> None:
