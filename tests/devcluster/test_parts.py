@@ -385,7 +385,8 @@ def test_each_controller_listens_on_its_own_loopback_ports(tmp_path: Path) -> No
         "--requeue-dependency=5s", f"--storage-path={tmp_path}", "--storage-addr=127.0.0.1:9082",
         "--storage-adv-addr=127.0.0.1:9082", events,
     ]  # fmt: skip
-    assert argv["kustomize-controller"][-2:] == ["--no-remote-bases=true", events]
+    # remote bases are built, as Flux does by default: no --no-remote-bases
+    assert argv["kustomize-controller"][-2:] == ["--requeue-dependency=5s", events]
     assert argv["helm-controller"][-1] == events
     assert argv["notification-controller"][-2:] == [
         "--events-addr=127.0.0.1:9089",
