@@ -499,7 +499,7 @@ CASES = [
     Case("out-a-symlink-loop", ["render", "-s", "test", "-o", "{tmp}/loop", "--project", "{project}"], ("--out", "a symlink"), link_to("loop", "loop")),
     Case("project-a-symlink-loop", ["render", "-s", "test", "-o", "{tmp}/out", "--project", "{tmp}/loop"], ("loop", "a symlink loop"), link_to("loop", "loop")),
     Case("import-path-a-nul", IMPORT, ("spec.path", "not a path (a NUL character)"), flux_tree({"clusters/dev/apps.yaml": apps_kustomization("\x00")})),  # found by the fuzzer
-    Case("flux-layer-path-a-nul", [*RENDER, "--flux-layer"], ("spec.path", "not a path (a NUL character)"), block("extra", a_block(namespaces=["extra"], kustomization={"path": "a\x00b"}))),
+    Case("flux-layer-path-a-nul", [*RENDER, "--flux-layer"], ("spec.path", "not a path (a NUL character)"), block("extra", a_block(namespaces=["extra"], kustomization={"path": "a\x00b"})), flux=True),
     Case("import-tree-symlink-loop", IMPORT, ("apps/loop.yaml", "a symlink loop"), both(flux_tree(), link_to("repo/apps/loop.yaml", "loop.yaml"))),
     Case("import-tree-10000-deep", IMPORT, ("nested more than 64 folders",), both(flux_tree(), chain_at("repo/apps/deep", 10_000))),
     Case("import-tree-name-not-utf8", IMPORT, ("caf\\udce9.yaml", "not UTF-8", "rename it"), both(flux_tree(), named("repo/apps", b"caf\xe9.yaml"))),
@@ -512,10 +512,10 @@ CASES = [
     Case("new-ip-echoed-is-redacted", [*NEW[:5], f"https://u:{SECRET}@example.org", *NEW[6:]], ("--ip", "not an IPv4 address", "***")),
     Case("diff-against-a-credential-url", ["diff", "-s", "test", "--against", f"https://u:{SECRET}@example.org/r", "--project", "{project}"], ("git rev-parse", "***"), git_repo),
     # -- issue 23: nothing read outside the project ----------------------------------------------------
-    Case("flux-layer-path-climbs-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), block("extra", a_block(namespaces=["extra"], kustomization={"path": "../../../../../../victim"}))),
-    Case("flux-layer-git-path-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), stack(git={**SSH_URL, "path": "../../../../victim"})),
-    Case("flux-layer-folder-a-link-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), link_to(f"{P}clusters/flux/portal", "../../../../../../victim")),
-    Case("flux-layer-resource-out", [*RENDER, "--flux-layer"], ("resources[2]", "leads outside"), file_at(f"{P}clusters/flux/portal/kustomization.yaml", "resources: [pvc.yaml, ingress.yaml, ../../../../../../../victim]\n")),
+    Case("flux-layer-path-climbs-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), block("extra", a_block(namespaces=["extra"], kustomization={"path": "../../../../../../victim"})), flux=True),
+    Case("flux-layer-git-path-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), stack(git={**SSH_URL, "path": "../../../../victim"}), flux=True),
+    Case("flux-layer-folder-a-link-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), link_to(f"{P}clusters/flux/portal", "../../../../../../victim"), flux=True),
+    Case("flux-layer-resource-out", [*RENDER, "--flux-layer"], ("resources[2]", "leads outside"), file_at(f"{P}clusters/flux/portal/kustomization.yaml", "resources: [pvc.yaml, ingress.yaml, ../../../../../../../victim]\n"), flux=True),
     # -- issue 23: nothing written where no one asked ----------------------------------------------------
     Case("import-out-root", [*IMPORT[:-1], "/"], ("--out /", "it is or holds"), flux_tree()),
     Case("import-out-home", [*IMPORT[:-1], "{home}"], ("--out", "it is or holds"), flux_tree()),
@@ -611,6 +611,7 @@ def test_hostile_remote_bases_are_listed_escaped_and_nothing_read(world: tuple[P
     assert not any(passwd in p.read_bytes() for p in (tmp / "imported").rglob("*") if p.is_file())
 
 
+@pytest.mark.flux_manifests
 def test_a_name_too_long_for_a_file_name_renders_whole(world: tuple[Path, Path, Path]) -> None:
     """A block named at the limit Kubernetes allows (253): its objects' file names are cut, with a
     digest, where the file system would refuse them; before, render failed halfway."""
@@ -659,6 +660,7 @@ def test_ctrl_c_in_clicks_teardown_is_one_line(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.flux_manifests
 @pytest.mark.parametrize("after", [0.0, 0.05, 0.3, 1.0])
 def test_ctrl_c_in_the_first_second_is_one_line(world: tuple[Path, Path, Path], after: float) -> None:
     """The real program, interrupted while it imports its commands or renders: what it printed before,
