@@ -23,8 +23,8 @@ from bench.flux_runs import flux_project, flux_work
 from bench.harness import STACK, Cluster, Pulumi, Stats, log
 from bench.report import Result, Row, verdict
 from eoepca_gitops.flux_apis import CURRENT, SOURCE_GROUP
-from eoepca_gitops.kube import kube_client
-from eoepca_gitops.operations.cluster import ClusterAccess
+from eoepca_gitops.kube.client import kube_client
+from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.readiness.verdict import State
 from eoepca_gitops.readiness.wait import flux_assess
 from tests.integration.await_cases import DEPENDENCY, FAILING, enable, old_program, write_blocks

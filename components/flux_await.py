@@ -27,14 +27,14 @@ from typing import Any
 
 import grpc
 import pulumi
-from lightkube.core.exceptions import ConfigError as KubeConfigError
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from eoepca_gitops.credentials import env_secrets, redact
-from eoepca_gitops.kube import KUBE_ERRORS, kube_client
+from eoepca_gitops.errors import NoKubeconfigError
+from eoepca_gitops.kube.client import kube_client
+from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.manifests.identity import await_urn
-from eoepca_gitops.operations.cluster import ClusterAccess
 from eoepca_gitops.readiness.wait import FluxRef, block_report, describe, flux_assess, settle
 
 __all__ = ["FluxAwait", "FluxAwaitArgs", "FluxAwaitProvider", "FluxNotReady", "changed"]
@@ -110,8 +110,8 @@ def _wait(props: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> Non
     refs: list[FluxRef] = [(e["apiVersion"], e["kind"], e["namespace"], e["name"]) for e in entries]
     try:
         client = kube_client(props.get("kubeconfig"), props.get("context"), timeout=30.0)
-    except (*KUBE_ERRORS, KubeConfigError, ValueError) as exc:
-        raise FluxNotReady(redact(f"block {block}: no Kubernetes configuration: {exc}", secrets)) from None
+    except NoKubeconfigError as exc:
+        raise FluxNotReady(redact(f"block {block}: {exc}", secrets)) from None
     status = EngineStatus(str(props["logUrn"]))
     try:
         with client:

@@ -20,7 +20,7 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider,
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import read_file
-from eoepca_gitops.kube import kube_client
+from eoepca_gitops.kube.client import kube_client
 from eoepca_gitops.manifests.flux_release import read_install_manifest, release_version
 from eoepca_gitops.upgrade.migrate import migrate_storage
 

@@ -10,6 +10,8 @@ __all__ = [
     "ClusterError",
     "ConfigError",
     "GitopsError",
+    "KubeApiError",
+    "NoKubeconfigError",
     "PathError",
     "SourceError",
     "ToolsMissingError",
@@ -44,3 +46,23 @@ class ToolsMissingError(GitopsError):
 
 class ClusterError(GitopsError):
     """The dev cluster did not start or stop (the message holds the failing part's last log lines)."""
+
+
+class NoKubeconfigError(GitopsError):
+    """No Kubernetes configuration reaches a cluster: no kubeconfig (nor a pod's service account), a
+    context it lacks, or one the client cannot use. A command that can do without the cluster says so
+    and goes on (the upgrade gate checks Git only)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"no Kubernetes configuration: {reason}")
+
+
+class KubeApiError(GitopsError):
+    """The Kubernetes API answered a raw request (eoepca_gitops.kube.raw) with an error status.
+
+    Not lightkube's ApiError: that one is what the lightkube client raises, caught in the adapter.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status

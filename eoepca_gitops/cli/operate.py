@@ -31,7 +31,7 @@ def reconcile(
     Kustomization, then its HelmReleases; wait until Flux's answer for each is final: Ready, or a
     failure retrying will not fix (exit 1 if one is not Ready)."""
     from eoepca_gitops.flux_apis import api_versions
-    from eoepca_gitops.operations.cluster import ClusterAccess
+    from eoepca_gitops.kube.cluster import ClusterAccess
     from eoepca_gitops.operations.collect import flux_objects
     from eoepca_gitops.operations.reconcile import reconcile as run
 

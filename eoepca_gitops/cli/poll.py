@@ -198,17 +198,17 @@ def poll(
     kube = None
     namespace = ""
     if state_configmap or lease:
-        from eoepca_gitops.kube import KUBE_ERRORS, kube_client
-        from eoepca_gitops.poller.kube import LeaseElector, pod_namespace
+        from eoepca_gitops.kube.client import kube_client, pod_namespace
+        from eoepca_gitops.kube.lease import LeaseElector
 
         try:
             kube = kube_client()
-        except (*KUBE_ERRORS, ValueError) as exc:
-            raise GitopsError(f"no Kubernetes configuration for --state-configmap/--lease: {exc}") from None
+        except GitopsError as exc:
+            raise GitopsError(f"--state-configmap/--lease: {exc}") from None
         namespace = pod_namespace(kube_namespace)
         if lease:
             try:
-                elector = LeaseElector(kube, namespace, lease, duration=lease_duration)
+                elector = LeaseElector(kube, namespace, lease, duration=lease_duration, log=log_event)
             except ValueError as exc:
                 raise GitopsError(f"--lease-duration: {exc}") from None
     holder: dict[str, PollLoop] = {}
@@ -268,12 +268,12 @@ def poll(
 
             threading.Thread(target=watch_leadership, name="lease-watch", daemon=True).start()
         if state_configmap:
-            from eoepca_gitops.kube import KUBE_ERRORS
-            from eoepca_gitops.poller.kube import ConfigMapBackend
+            from eoepca_gitops.kube.client import KUBE_ERRORS
+            from eoepca_gitops.kube.state_configmap import ConfigMapBackend
 
             assert kube is not None
             try:
-                store = StateStore(ConfigMapBackend(kube, namespace, state_configmap))
+                store = StateStore(ConfigMapBackend(kube, namespace, state_configmap, log=log_event))
             except (*KUBE_ERRORS, ValueError) as exc:
                 raise GitopsError(
                     f"reading the state ConfigMap {namespace}/{state_configmap}: {exc}"

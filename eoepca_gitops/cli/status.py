@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import err, load, project_dir, reported, show_json, shown, stdout_console
+from eoepca_gitops.cli.common import err, load, project_dir, reported, say, show_json, shown, stdout_console
 from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
@@ -41,13 +41,16 @@ def _read_poller_state(
     state_file: Path, state_configmap: str | None, kube_namespace: str | None
 ) -> tuple[str, dict[str, StackState]]:
     if state_configmap:
-        from eoepca_gitops.kube import KUBE_ERRORS, kube_client
-        from eoepca_gitops.poller.kube import ConfigMapBackend, pod_namespace
+        from eoepca_gitops.kube.client import KUBE_ERRORS, kube_client, pod_namespace
+        from eoepca_gitops.kube.state_configmap import ConfigMapBackend
+        from eoepca_gitops.poller.log import log_event
 
         try:
-            backend = ConfigMapBackend(kube_client(), pod_namespace(kube_namespace), state_configmap)
+            backend = ConfigMapBackend(
+                kube_client(), pod_namespace(kube_namespace), state_configmap, log=log_event
+            )
             raw = backend.load()
-        except (*KUBE_ERRORS, ValueError) as exc:
+        except (*KUBE_ERRORS, GitopsError) as exc:
             raise GitopsError(f"configmap {state_configmap}: {exc}") from None
         if raw is None:
             raise GitopsError(f"{backend.describe()}: no state saved yet")
@@ -160,7 +163,7 @@ def status(
     if serve:
         from eoepca_gitops.operations.page import serve_status
 
-        serve_status(serve, list(stack), root, state_file)
+        serve_status(serve, list(stack), root, state_file, load=load, say=say)
         return
     from eoepca_gitops.operations.collect import collect
 

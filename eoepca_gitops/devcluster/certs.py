@@ -72,7 +72,26 @@ def generate(directory: Path) -> CertFiles:
     now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
+    ca_cert = _ca_certificate(ca_key, now)
+    serving_key = ec.generate_private_key(ec.SECP256R1())
+    serving_cert = _serving_certificate(serving_key, ca_key, ca_cert, now)
+    sa_key = ec.generate_private_key(ec.SECP256R1())
+    sa_pub = sa_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+    _write(files.ca_key, _key_pem(ca_key), private=True)
+    _write(files.serving_key, _key_pem(serving_key), private=True)
+    _write(files.sa_key, _key_pem(sa_key), private=True)
+    _write(files.sa_pub, sa_pub)
+    _write(files.serving_cert, serving_cert.public_bytes(serialization.Encoding.PEM))
+    # written last: all_exist() is then only true for a complete set
+    _write(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
+    return files
+
+
+def _ca_certificate(ca_key: ec.EllipticCurvePrivateKey, now: datetime.datetime) -> x509.Certificate:
+    return (
         x509.CertificateBuilder()
         .subject_name(_name("eoepca-dev-cluster-ca"))
         .issuer_name(_name("eoepca-dev-cluster-ca"))
@@ -99,12 +118,19 @@ def generate(directory: Path) -> CertFiles:
         .sign(ca_key, hashes.SHA256())
     )
 
-    serving_key = ec.generate_private_key(ec.SECP256R1())
-    serving_cert = (
+
+def _serving_certificate(
+    key: ec.EllipticCurvePrivateKey,
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    now: datetime.datetime,
+) -> x509.Certificate:
+    """kube-apiserver's, for every name its clients use: the host's and the in-cluster ones."""
+    return (
         x509.CertificateBuilder()
         .subject_name(_name("kube-apiserver"))
         .issuer_name(ca_cert.subject)
-        .public_key(serving_key.public_key())
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
         .not_valid_after(now + VALIDITY)
@@ -130,17 +156,3 @@ def generate(directory: Path) -> CertFiles:
         )
         .sign(ca_key, hashes.SHA256())
     )
-
-    sa_key = ec.generate_private_key(ec.SECP256R1())
-    sa_pub = sa_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-    _write(files.ca_key, _key_pem(ca_key), private=True)
-    _write(files.serving_key, _key_pem(serving_key), private=True)
-    _write(files.sa_key, _key_pem(sa_key), private=True)
-    _write(files.sa_pub, sa_pub)
-    _write(files.serving_cert, serving_cert.public_bytes(serialization.Encoding.PEM))
-    # written last: all_exist() is then only true for a complete set
-    _write(files.ca_cert, ca_cert.public_bytes(serialization.Encoding.PEM))
-    return files

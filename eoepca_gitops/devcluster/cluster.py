@@ -16,9 +16,9 @@ from pathlib import Path
 from eoepca_gitops.devcluster import certs, charts, git_server, processes
 from eoepca_gitops.devcluster import kubernetes as k8s
 from eoepca_gitops.devcluster.flux import CONTROLLERS, default_ports, read_states
-from eoepca_gitops.devcluster.kubeapi import KubeApi, healthz, http_ok
 from eoepca_gitops.devcluster.kubeconfig import IDENTITIES, ensure_tokens, write_kubeconfig
 from eoepca_gitops.devcluster.layout import ClusterInfo, ComponentStatus, StateLayout
+from eoepca_gitops.devcluster.probes import healthz, http_ok
 from eoepca_gitops.devcluster.processes import ProcessRecord
 from eoepca_gitops.devcluster.supervisor import supervisor_argv
 from eoepca_gitops.devcluster.tools import (
@@ -29,6 +29,7 @@ from eoepca_gitops.devcluster.tools import (
     find_tools,
 )
 from eoepca_gitops.errors import ClusterError
+from eoepca_gitops.kube.raw import KubeApi
 
 __all__ = ["COMPONENTS", "GIT_REPO_NAME", "DevCluster"]
 
@@ -292,6 +293,36 @@ class DevCluster:
             self._say(f"default ports taken, using {moved}")
         server = f"https://127.0.0.1:{ports['kube-apiserver']}"
 
+        kubeconfigs = self._start_control_plane(tools, ports, server, deadline)
+        git_url, charts_url = self._serve_git_and_charts(git_repo, ports, deadline)
+        if flux:
+            lay.flux_status.unlink(missing_ok=True)
+            supervisor = self._spawn("flux", supervisor_argv(lay.root, server, kubeconfigs["flux"], ports))
+            self._wait("Flux supervisor", lay.flux_status.is_file, deadline, [supervisor])
+        elapsed = round(time.monotonic() - self._t0, 1)
+        info = ClusterInfo(
+            state_dir=lay.root,
+            kubeconfig=lay.kubeconfig,
+            server=server,
+            ports=ports,
+            start_seconds=elapsed,
+            flux=flux,
+            git_repo=git_repo,
+            git_url=git_url,
+            charts_url=charts_url,
+        )
+        lay.info.write_text(info.to_json())
+        self._say(f"cluster ready at {server} in {elapsed} s (Git {git_url}, charts {charts_url})")
+        if flux:
+            self._say("Flux controllers start once a stack's `pulumi up` has installed the Flux CRDs")
+        return info
+
+    def _start_control_plane(
+        self, tools: Tools, ports: dict[str, int], server: str, deadline: float
+    ) -> dict[str, Path]:
+        """etcd, kube-apiserver, the controller manager, the scheduler and kwok's node, each waited
+        for; returns the kubeconfig of each identity."""
+        lay = self.layout
         files = certs.generate(lay.pki)
         tokens = ensure_tokens(lay.tokens)
         kubeconfigs = {
@@ -337,7 +368,13 @@ class DevCluster:
             deadline,
             everything,
         )
+        return kubeconfigs
 
+    def _serve_git_and_charts(
+        self, git_repo: Path, ports: dict[str, int], deadline: float
+    ) -> tuple[str, str]:
+        """The Git server of `git_repo` and the chart repository, each waited for; their URLs."""
+        lay = self.layout
         git_url = f"http://127.0.0.1:{ports['git-server']}/{GIT_REPO_NAME}.git"
         git = self._spawn("git-server", git_server.argv(git_repo, GIT_REPO_NAME, ports["git-server"]))
         self._wait(
@@ -352,27 +389,7 @@ class DevCluster:
             "chart-repository", charts.server_argv(lay.charts, ports["chart-repository"])
         )
         self._wait(f"chart repository {charts_url}", lambda: http_ok(charts_url), deadline, [repository])
-        if flux:
-            lay.flux_status.unlink(missing_ok=True)
-            supervisor = self._spawn("flux", supervisor_argv(lay.root, server, kubeconfigs["flux"], ports))
-            self._wait("Flux supervisor", lay.flux_status.is_file, deadline, [supervisor])
-        elapsed = round(time.monotonic() - self._t0, 1)
-        info = ClusterInfo(
-            state_dir=lay.root,
-            kubeconfig=lay.kubeconfig,
-            server=server,
-            ports=ports,
-            start_seconds=elapsed,
-            flux=flux,
-            git_repo=git_repo,
-            git_url=git_url,
-            charts_url=charts_url,
-        )
-        lay.info.write_text(info.to_json())
-        self._say(f"cluster ready at {server} in {elapsed} s (Git {git_url}, charts {charts_url})")
-        if flux:
-            self._say("Flux controllers start once a stack's `pulumi up` has installed the Flux CRDs")
-        return info
+        return git_url, charts_url
 
 
 def _repository(path: Path) -> Path:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from eoepca_gitops.devcluster.kubeapi import KubeApi
+from eoepca_gitops.kube.raw import KubeApi
 
 __all__ = [
     "CONTROLLERS",

@@ -17,9 +17,9 @@ import yaml
 from eoepca_gitops import yaml_io
 from eoepca_gitops.devcluster.certs import CertFiles
 from eoepca_gitops.devcluster.charts import READY_AFTER
-from eoepca_gitops.devcluster.kubeapi import KubeApi
 from eoepca_gitops.devcluster.layout import StateLayout
 from eoepca_gitops.devcluster.tools import Tools
+from eoepca_gitops.kube.raw import KubeApi
 
 __all__ = [
     "DEFAULT_PORTS",

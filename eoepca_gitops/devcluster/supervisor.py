@@ -26,11 +26,12 @@ from eoepca_gitops.devcluster.flux import (
     flux_deployments,
     write_states,
 )
-from eoepca_gitops.devcluster.kubeapi import ApiError, KubeApi
 from eoepca_gitops.devcluster.kubeconfig import ensure_tokens
 from eoepca_gitops.devcluster.layout import StateLayout
 from eoepca_gitops.devcluster.processes import ProcessRecord
 from eoepca_gitops.devcluster.tools import find_flux_controllers
+from eoepca_gitops.errors import KubeApiError
+from eoepca_gitops.kube.raw import KubeApi
 
 __all__ = ["main", "supervisor_argv"]
 
@@ -72,14 +73,14 @@ def main() -> None:
     while not stop.is_set():
         try:
             deployments: dict[str, int] | None = flux_deployments(api)
-        except (OSError, ApiError):
+        except (OSError, KubeApiError):
             deployments = None  # the API server does not answer: leave things as they are
         for c in CONTROLLERS:
             record = running.get(c.name)
             restarts = states[c.name].restarts
             try:
                 why_not = c.serves(api, deployments) if deployments is not None else None
-            except (OSError, ApiError) as exc:
+            except (OSError, KubeApiError) as exc:
                 why_not = None if record is not None else f"API server not answering: {exc}"
             if record is not None and processes.is_running(record):
                 if why_not:  # its Deployment went away or to 0 replicas: as in a cluster, it stops

@@ -244,7 +244,7 @@ def route(
         git = git_forms[item.kustomization][at]
         obj = item.obj
         meta = obj.get("metadata") or {}
-        kind, group = str(obj.get("kind")), str(obj.get("apiVersion", "")).rpartition("/")[0]
+        kind = str(obj.get("kind"))
         file, line = (
             (f"{meta['name']}/kustomization.yaml", 0)
             if is_standin(obj)
@@ -252,20 +252,7 @@ def route(
         )
         k_id = f"{meta.get('namespace') or flux_ns}/{meta.get('name')}"
         shown = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else str(meta.get("name"))
-        labels = meta.get("labels") or {}
-        # Flux's install labels its objects so, whatever its version (a PodMonitor of the tree that
-        # says part-of: flux is not one of them).
-        installed = (labels.get("app.kubernetes.io/part-of"), labels.get("app.kubernetes.io/instance")) == (
-            "flux",
-            flux_ns,
-        ) or (kind == "CustomResourceDefinition" and is_flux_group(str(meta.get("name", ""))))
-        if key(obj) in stack_keys or installed:
-            if installed:
-                report.count("Flux install objects (installed by the stack)")
-            elif kind != "GitRepository":  # the sync source, as the stack makes it from git.*
-                report.note(
-                    file, line, f"{kind} {shown}: made by the stack (Flux's install); the tree's left out"
-                )
+        if _made_by_stack(obj, stack_keys, flux_ns, report, (file, line, shown)):
             continue
         if is_flux_kustomization(obj) and k_id in origins:
             if k_id != root_id:
@@ -298,27 +285,67 @@ def route(
             report.count("objects upgraded to newer API versions")
         forms = Forms(final, upgrade(item.raw, apis)[0], upgrade(git, apis)[0] if git is not None else None)
         found = Candidate(block, item.kustomization, forms, file, line)
-        liftable = origin.stays is None and forms.git is not None
-        home = routed.home(block)
-        if liftable and _is_candidate(kind, group, final):
-            routed.candidates.append(found)
-        elif liftable and kind in ("Provider", "Alert") and is_flux_group(group):
-            (routed.providers if kind == "Provider" else routed.alerts).append(found)
-        elif forms.git is None:
-            continue  # made by a kustomize component the block's Kustomization keeps
-        elif kind in ("SealedSecret", "Secret") or "sops" in obj:
-            what = (
-                "encrypted SealedSecret (sealed with this cluster's key)" if kind == "SealedSecret" else kind
-            )
-            report.note(
-                file, line, f"{what} {shown}: kept as a manifest of this cluster only (clusters/{stack}/)"
-            )
-            home.own.append(found)
-        else:
-            if origin.stays is None:  # else said once, of its Kustomization
-                _note_plain(report, file, line, final, shown)
-            home.shared.append(found)
+        _place(routed, found, obj, origin, (report, shown, stack))
     return routed
+
+
+def _made_by_stack(
+    obj: Mapping[str, Any],
+    stack_keys: set[Key],
+    flux_ns: str,
+    report: Report,
+    where: tuple[str, int, str],
+) -> bool:
+    """Whether the stack makes `obj` itself (Flux's install, the Git source it syncs): then the
+    tree's copy is left out, and said so."""
+    file, line, shown = where
+    meta = obj.get("metadata") or {}
+    kind = str(obj.get("kind"))
+    labels = meta.get("labels") or {}
+    # Flux's install labels its objects so, whatever its version (a PodMonitor of the tree that
+    # says part-of: flux is not one of them).
+    installed = (labels.get("app.kubernetes.io/part-of"), labels.get("app.kubernetes.io/instance")) == (
+        "flux",
+        flux_ns,
+    ) or (kind == "CustomResourceDefinition" and is_flux_group(str(meta.get("name", ""))))
+    if installed:
+        report.count("Flux install objects (installed by the stack)")
+    elif key(obj) in stack_keys and kind != "GitRepository":  # the sync source, made from git.*
+        report.note(file, line, f"{kind} {shown}: made by the stack (Flux's install); the tree's left out")
+    return installed or key(obj) in stack_keys
+
+
+def _place(
+    routed: Routed,
+    found: Candidate,
+    obj: Mapping[str, Any],
+    origin: Origin,
+    said: tuple[Report, str, str],
+) -> None:
+    """Where an object of the tree (`obj`, as the tree has it) goes: lifted into the stack, a
+    notification, a manifest of this cluster only, or a plain manifest every cluster shares.
+    `said`: the report, the object as it is named there, the stack."""
+    report, shown, stack = said
+    final, file, line = found.forms.final, found.file, found.line
+    kind, group = str(obj.get("kind")), str(obj.get("apiVersion", "")).rpartition("/")[0]
+    liftable = origin.stays is None and found.forms.git is not None
+    home = routed.home(found.block)
+    if liftable and _is_candidate(kind, group, final):
+        routed.candidates.append(found)
+    elif liftable and kind in ("Provider", "Alert") and is_flux_group(group):
+        (routed.providers if kind == "Provider" else routed.alerts).append(found)
+    elif found.forms.git is None:
+        return  # made by a kustomize component the block's Kustomization keeps
+    elif kind in ("SealedSecret", "Secret") or "sops" in obj:
+        what = "encrypted SealedSecret (sealed with this cluster's key)" if kind == "SealedSecret" else kind
+        report.note(
+            file, line, f"{what} {shown}: kept as a manifest of this cluster only (clusters/{stack}/)"
+        )
+        home.own.append(found)
+    else:
+        if origin.stays is None:  # else said once, of its Kustomization
+            _note_plain(report, file, line, final, shown)
+        home.shared.append(found)
 
 
 def _note_plain(report: Report, file: str, line: int, obj: Mapping[str, Any], k_id: str) -> None:

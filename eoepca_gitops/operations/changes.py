@@ -16,11 +16,11 @@ from pathlib import Path
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import PLURALS, api_versions
+from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.manifests.awaited import awaited
 from eoepca_gitops.manifests.identity import COMPONENT_TYPES, await_urn, urn
 from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model.stack import Stack
-from eoepca_gitops.operations.cluster import ClusterAccess
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
 from eoepca_gitops.readiness.verdict import Verdict, ready, waiting
 from eoepca_gitops.readiness.wait import FluxRef, describe, settle

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.manifests.poller import state_configmap
 from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model.stack import Stack
-from eoepca_gitops.operations.cluster import ClusterAccess
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
 from eoepca_gitops.operations.status import ClusterStatus, StackLayer, block_statuses, object_status
 from eoepca_gitops.poller.state import StackState, StateStore, decode
@@ -100,9 +100,10 @@ def _poller_state(stack: Stack, access: ClusterAccess, state_file: Path | None) 
 
 
 def _configmap_state(access: ClusterAccess, namespace: str, name: str) -> Any:
-    from eoepca_gitops.poller.kube import ConfigMapBackend
+    from eoepca_gitops.kube.state_configmap import ConfigMapBackend
+    from eoepca_gitops.poller.log import log_event
 
-    return ConfigMapBackend(access.client, namespace, name).load()
+    return ConfigMapBackend(access.client, namespace, name, log=log_event).load()
 
 
 def collect(

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from eoepca_gitops.credentials import redact
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.manifests.stack import StackManifests
+from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
 from eoepca_gitops.operations.status import ClusterStatus
 from eoepca_gitops.poller.metrics import http_server, parse_listen
@@ -158,16 +160,24 @@ def page_html(stacks: Sequence[tuple[ClusterStatus, Sequence[Update]]]) -> str:
     )
 
 
-def serve_status(listen: str, stacks: list[str], project: Path, state_file: Path | None) -> None:
-    """`status --serve`: the page for `stacks`, gathered afresh on each request, until Ctrl-C."""
-    from eoepca_gitops.cli.common import load, say
+def serve_status(
+    listen: str,
+    stacks: list[str],
+    project: Path,
+    state_file: Path | None,
+    *,
+    load: Callable[[str, Path], tuple[Stack, StackManifests]],
+    say: Callable[[str], None],
+) -> None:
+    """`status --serve`: the page for `stacks`, each loaded with `load` and gathered afresh on each
+    request, until Ctrl-C; `say` tells where it is served."""
     from eoepca_gitops.operations.collect import collect
 
     def render() -> bytes:
         sections = []
         for name in stacks:
-            model, manifests = load(name, project)
-            status = collect(model, manifests, project, state_file=state_file)
+            stack, manifests = load(name, project)
+            status = collect(stack, manifests, project, state_file=state_file)
             try:
                 updates = recent_updates(name, project)
             except GitopsError:

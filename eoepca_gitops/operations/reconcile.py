@@ -13,7 +13,7 @@ from typing import Any
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import CURRENT
-from eoepca_gitops.operations.cluster import ClusterAccess
+from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.operations.collect import FluxObject
 from eoepca_gitops.operations.status import ObjectStatus, object_status
 from eoepca_gitops.readiness.verdict import State, Verdict, waiting

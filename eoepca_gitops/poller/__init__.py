@@ -2,6 +2,6 @@
 
 state (persisted per stack) -> decide (pure) -> source (ls-remote, worktrees) -> automation (the
 only user of pulumi.automation) -> loop (ticks, bounded pool, shutdown) -> metrics (HTTP endpoint);
-kube holds the in-cluster state ConfigMap and Lease. Importing this package imports no Pulumi
+its in-cluster state ConfigMap and Lease are eoepca_gitops.kube's. Importing this package imports no Pulumi
 module; only `automation` does.
 """

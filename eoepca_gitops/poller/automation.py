@@ -23,9 +23,9 @@ from pulumi import automation as auto
 from eoepca_gitops.credentials import env_secrets, redact
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import read_file
+from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
-from eoepca_gitops.operations.cluster import ClusterAccess
 
 from .conditions import Reason
 from .drift import DriftItem, describe_step

@@ -1,5 +1,5 @@
 """Per-stack reconcile state, persisted as one JSON document: a file written atomically, or (in the
-cluster, where a pod's disk does not survive it) a ConfigMap (eoepca_gitops.poller.kube).
+cluster, where a pod's disk does not survive it) a ConfigMap (eoepca_gitops.kube.state_configmap).
 
 The document survives restarts: the last applied revision, the failure count on the revision last
 attempted, the conditions, and `in_progress` (which process ran which operation), from which a

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.operations.cluster import ClusterAccess
+from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.poller.drift import DriftItem
 
 __all__ = ["KEPT", "keep_others_fields", "kept_entries", "taken_over"]

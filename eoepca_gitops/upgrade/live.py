@@ -9,20 +9,19 @@ from typing import Any
 
 import httpx2
 from lightkube import ApiError, Client
-from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import Secret
 
-from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.errors import GitopsError, NoKubeconfigError
 from eoepca_gitops.flux_apis import crd_specs, is_flux_group, storage_version
-from eoepca_gitops.kube import KUBE_ERRORS, kube_client
+from eoepca_gitops.kube.client import KUBE_ERRORS, kube_client
+from eoepca_gitops.kube.resources import flux_resource
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.upgrade.plan import LiveCrd, LiveFlux, LiveObject, LiveRelease
 
 __all__ = [
     "BUSY",
     "FLUX_APPLIER",
-    "flux_resource",
     "list_all",
     "read_live",
     "read_live_crds",
@@ -32,20 +31,10 @@ __all__ = [
 #: The field manager kustomize-controller applies the objects of Git with (server-side apply).
 FLUX_APPLIER = "kustomize-controller"
 _KUSTOMIZATION_LABEL = "kustomize.toolkit.fluxcd.io/name"
-# lightkube keeps one class per (group, version, kind) in a registry that refuses a second one.
-_CLASSES: dict[tuple[str, str, str], Any] = {}
 # For a moment after a CRD changes, the API server answers its objects' lists with 429 or 503
 # ("storage is (re)initializing"): asked again a little later, it answers.
 BUSY = (429, 503)
 _BUSY_FOR = 60.0
-
-
-def flux_resource(group: str, version: str, kind: str, plural: str) -> Any:
-    """lightkube's generic class for a Flux kind in one version."""
-    key = (group, version, kind)
-    if key not in _CLASSES:
-        _CLASSES[key] = create_namespaced_resource(group, version, kind, plural)
-    return _CLASSES[key]
 
 
 def list_all(client: Client, resource: Any, wait_for: tuple[int, ...] = BUSY, **kwargs: Any) -> list[Any]:
@@ -164,10 +153,8 @@ def read_stack_cluster(
     config = stack.config
     try:
         client = kube_client(config.kubeconfig, config.kube_context)
-    except (ValueError, OSError) as exc:
-        warn(
-            f"the cluster was not read (no Kubernetes configuration: {exc}): the upgrade gate checks Git only"
-        )
+    except NoKubeconfigError as exc:
+        warn(f"the cluster was not read ({exc}): the upgrade gate checks Git only")
         return None
     with client:
         return read_live(client, install)

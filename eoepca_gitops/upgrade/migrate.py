@@ -25,8 +25,9 @@ from lightkube.types import PatchType
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import crd_specs, storage_version
-from eoepca_gitops.kube import FIELD_MANAGER, KUBE_ERRORS
-from eoepca_gitops.upgrade.live import BUSY, flux_resource, list_all, read_live_crds
+from eoepca_gitops.kube.client import FIELD_MANAGER, KUBE_ERRORS
+from eoepca_gitops.kube.resources import flux_resource
+from eoepca_gitops.upgrade.live import BUSY, list_all, read_live_crds
 from eoepca_gitops.upgrade.plan import LiveCrd
 
 __all__ = ["migrate_storage"]

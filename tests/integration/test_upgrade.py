@@ -31,9 +31,10 @@ from eoepca_gitops.devcluster import DevCluster
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
 from eoepca_gitops.flux_apis import crd_specs, storage_version
-from eoepca_gitops.kube import kube_client
+from eoepca_gitops.kube.client import kube_client
+from eoepca_gitops.kube.resources import flux_resource
 from eoepca_gitops.runs import Run
-from eoepca_gitops.upgrade.live import flux_resource, list_all, read_live_crds
+from eoepca_gitops.upgrade.live import list_all, read_live_crds
 from tests.conftest import REPO_ROOT, DevClusterHandle
 from tests.integration.local_stack import HelmRecord, LocalStack, ready, wait_for
 from tests.leftovers import kill_engine

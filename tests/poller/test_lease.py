@@ -11,7 +11,8 @@ from lightkube import ApiError
 from lightkube.models.meta_v1 import Status
 from lightkube.resources.coordination_v1 import Lease
 
-from eoepca_gitops.poller.kube import LeaseElector
+from eoepca_gitops.kube.lease import LeaseElector
+from eoepca_gitops.poller.log import log_event
 
 
 def _error(code: int) -> ApiError:
@@ -66,7 +67,7 @@ class Clock:
 
 
 def elector(api: FakeApi, ident: str, clock: Clock) -> LeaseElector:
-    return LeaseElector(api, "ns", "poller", ident, duration=10, renew_every=2, clock=clock)  # type: ignore[arg-type]
+    return LeaseElector(api, "ns", "poller", ident, duration=10, renew_every=2, clock=clock, log=log_event)  # type: ignore[arg-type]
 
 
 def holder(api: FakeApi) -> str | None:
@@ -136,4 +137,4 @@ def test_outage_keeps_leadership_until_the_renew_deadline() -> None:
 
 def test_renew_every_must_be_shorter_than_the_duration() -> None:
     with pytest.raises(ValueError, match="renew_every"):
-        LeaseElector(FakeApi(), "ns", "l", "a", duration=5, renew_every=5)  # type: ignore[arg-type]
+        LeaseElector(FakeApi(), "ns", "l", "a", duration=5, renew_every=5, log=log_event)  # type: ignore[arg-type]

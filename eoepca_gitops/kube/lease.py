@@ -1,5 +1,4 @@
-"""In-cluster parts of the poller: the state document in a ConfigMap, and a coordination.k8s.io Lease
-so that of several replicas only one updates stacks.
+"""A coordination.k8s.io Lease, so that of several replicas of the poller only one updates stacks.
 
 The Lease follows client-go's leader election: a holder renews `renewTime` every `renew_every`
 seconds; a candidate takes the Lease when the holder is empty or when it has seen the same record
@@ -10,101 +9,27 @@ A holder that cannot renew for `renew_deadline` seconds steps down before anyone
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from lightkube import ApiError, Client
 from lightkube.models.coordination_v1 import LeaseSpec
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.coordination_v1 import Lease
-from lightkube.resources.core_v1 import ConfigMap
 
-from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.files import read_file
-from eoepca_gitops.kube import KUBE_ERRORS
-from eoepca_gitops.poller.log import log_event
+from eoepca_gitops.kube.client import KUBE_ERRORS, EventLog
 
-__all__ = ["ConfigMapBackend", "LeaseElector", "identity", "pod_namespace"]
-
-SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-STATE_KEY = "state.json"
-
-
-def pod_namespace(explicit: str | None = None) -> str:
-    if explicit:
-        return explicit
-    if os.environ.get("POD_NAMESPACE"):
-        return os.environ["POD_NAMESPACE"]
-    try:
-        return read_file(SA_NAMESPACE).strip()
-    except GitopsError:
-        return "default"
+__all__ = ["LeaseElector", "identity"]
 
 
 def identity() -> str:
     """The pod name in the cluster; host and pid elsewhere (two local pollers differ)."""
     return os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
-
-
-class ConfigMapBackend:
-    """The state document as `data["state.json"]` of one ConfigMap, written by server-side apply.
-
-    A failed write (API server down) is logged and not raised: the state stays in memory and the
-    next write sends the whole document again.
-    """
-
-    def __init__(self, client: Client, namespace: str, name: str) -> None:
-        self.client = client
-        self.namespace = namespace
-        self.name = name
-        self.pending = False
-        self._last: Mapping[str, Any] | None = None
-
-    def describe(self) -> str:
-        return f"configmap {self.namespace}/{self.name}"
-
-    def load(self) -> Any:
-        try:
-            cm = self.client.get(ConfigMap, self.name, namespace=self.namespace)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                return None
-            raise
-        raw = (cm.data or {}).get(STATE_KEY)
-        return json.loads(raw) if raw else None
-
-    def flush(self) -> None:
-        """Writes the last document again if its write failed (called before the poller exits)."""
-        if self.pending and self._last is not None:
-            self.save(self._last)
-
-    def save(self, payload: Mapping[str, Any]) -> None:
-        self._last = payload
-        body = ConfigMap(
-            metadata=ObjectMeta(
-                name=self.name,
-                namespace=self.namespace,
-                labels={"app.kubernetes.io/part-of": "eoepca-gitops"},
-            ),
-            data={STATE_KEY: json.dumps(payload, indent=1, sort_keys=True)},
-        )
-        try:
-            self.client.apply(body, force=True)
-        except KUBE_ERRORS as exc:  # keep running, write again next time
-            self.pending = True
-            log_event("state-write-failed", logging.WARNING, target=self.describe(), error=str(exc)[:300])
-            return
-        if self.pending:
-            self.pending = False
-            log_event("state-write-recovered", target=self.describe())
 
 
 class LeaseElector:
@@ -118,6 +43,8 @@ class LeaseElector:
         renew_every: float = 2.0,
         renew_deadline: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        log: EventLog,
     ) -> None:
         if not 0 < renew_every < duration:
             raise ValueError("0 < renew_every < duration is required")
@@ -129,6 +56,7 @@ class LeaseElector:
         self.renew_every = renew_every
         self.renew_deadline = renew_deadline if renew_deadline is not None else duration * 2 / 3
         self.clock = clock
+        self.log = log
         self.leader = threading.Event()
         self.lost = threading.Event()
         self._observed: tuple[str | None, str | None] | None = None
@@ -200,15 +128,15 @@ class LeaseElector:
             self._last_renew = now
             if not self.leader.is_set():
                 self.leader.set()
-                log_event("leader-elected", lease=f"{self.namespace}/{self.name}", identity=self.identity)
+                self.log("leader-elected", lease=f"{self.namespace}/{self.name}", identity=self.identity)
             return
         if self.leader.is_set() and (error is None or now - self._last_renew > self.renew_deadline):
             # Someone else holds it now, or we could not renew in time: stop updating at once.
             self.leader.clear()
             self.lost.set()
-            log_event("leader-lost", logging.WARNING, lease=f"{self.namespace}/{self.name}", error=error)
+            self.log("leader-lost", logging.WARNING, lease=f"{self.namespace}/{self.name}", error=error)
         elif error is not None:
-            log_event("lease-error", logging.WARNING, lease=f"{self.namespace}/{self.name}", error=error)
+            self.log("lease-error", logging.WARNING, lease=f"{self.namespace}/{self.name}", error=error)
 
     def start(self, stop: threading.Event) -> None:
         def loop() -> None:
@@ -232,6 +160,6 @@ class LeaseElector:
             lease.spec.leaseDurationSeconds = 1
             lease.spec.renewTime = datetime.now(UTC)
             self.client.replace(lease)
-            log_event("leader-released", lease=f"{self.namespace}/{self.name}", identity=self.identity)
+            self.log("leader-released", lease=f"{self.namespace}/{self.name}", identity=self.identity)
         except KUBE_ERRORS as exc:
-            log_event("lease-release-failed", logging.WARNING, error=str(exc)[:300])
+            self.log("lease-release-failed", logging.WARNING, error=str(exc)[:300])

@@ -1,4 +1,6 @@
-"""The few HTTP calls the dev cluster makes itself (readiness, the fake node, health), over urllib."""
+"""The few Kubernetes API calls the dev cluster makes itself (readiness, the fake node, Flux's
+Deployments) with its admin token, over urllib: they run while the cluster starts, before a kubeconfig
+is of use to anyone."""
 
 from __future__ import annotations
 
@@ -9,11 +11,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any, cast
 
+from eoepca_gitops.errors import KubeApiError
 
-class ApiError(RuntimeError):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
+__all__ = ["KubeApi"]
 
 
 class KubeApi:
@@ -41,7 +41,7 @@ class KubeApi:
         if status == 404:
             return None
         if status != 200:
-            raise ApiError(status, raw.decode(errors="replace")[:500])
+            raise KubeApiError(status, raw.decode(errors="replace")[:500])
         return cast(dict[str, Any], json.loads(raw))
 
     def create(self, path: str, body: dict[str, Any]) -> bool:
@@ -50,7 +50,7 @@ class KubeApi:
         if status == 409:
             return False
         if status not in (200, 201, 202):
-            raise ApiError(status, raw.decode(errors="replace")[:500])
+            raise KubeApiError(status, raw.decode(errors="replace")[:500])
         return True
 
     def ready(self) -> bool:
@@ -59,24 +59,3 @@ class KubeApi:
         except (OSError, ssl.SSLError):
             return False
         return status == 200
-
-
-def http_ok(url: str) -> bool:
-    """GET on a plain-HTTP endpoint on loopback (etcd, the Git server, the chart repository); True on 200."""
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as resp:
-            return int(resp.status) == 200
-    except OSError:
-        return False
-
-
-def healthz(url: str, timeout: float = 2.0) -> bool:
-    """GET on a component's self-signed health endpoint on loopback; True on HTTP 200."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with urllib.request.urlopen(url, context=context, timeout=timeout) as resp:
-            return int(resp.status) == 200
-    except (OSError, ssl.SSLError):
-        return False

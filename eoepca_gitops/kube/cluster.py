@@ -1,43 +1,40 @@
-"""The cluster of a stack, as the operations read and nudge it: Flux objects by API version, kind,
-namespace and name, through the Kubernetes API (lightkube)."""
+"""A cluster's objects as the operations and the poller read and nudge them: by API version, kind,
+namespace and name, as dicts, through the Kubernetes API (lightkube)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from lightkube import ApiError, Client
-from lightkube.core.exceptions import LoadResourceError
-from lightkube.core.resource_registry import resource_registry
-from lightkube.generic_resource import create_namespaced_resource
 from lightkube.types import PatchType
 
-from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.flux_apis import PLURALS
-from eoepca_gitops.kube import KUBE_ERRORS, kube_client
-from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.errors import GitopsError, NoKubeconfigError
+from eoepca_gitops.kube.client import KUBE_ERRORS, kube_client
+from eoepca_gitops.kube.resources import resource
 
-__all__ = ["REQUESTED_AT", "ClusterAccess", "requested_token"]
+__all__ = ["REQUESTED_AT", "ClusterAccess", "StackRef", "requested_token"]
 
 #: The annotation `flux reconcile` sets: the controller reconciles now and reports the token back.
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
-# lightkube's own classes for the Kubernetes kinds; a generic class per Flux kind and version,
-# made once per process (lightkube's registry refuses a second class for the same kind).
-_GENERIC: dict[tuple[str, str], Any] = {}
 
 
-def _resource(api_version: str, kind: str) -> Any:
-    key = (api_version, kind)
-    if kind not in PLURALS:
-        try:
-            return resource_registry.load(api_version, kind)
-        except LoadResourceError:
-            raise GitopsError(f"no Kubernetes API known for {kind} ({api_version})") from None
-    if key not in _GENERIC:
-        group, _, version = api_version.rpartition("/")
-        _GENERIC[key] = create_namespaced_resource(group, version, kind, PLURALS[kind])
-    return _GENERIC[key]
+class _ClusterRef(Protocol):
+    @property
+    def kubeconfig(self) -> str | None: ...
+    @property
+    def kube_context(self) -> str | None: ...
+
+
+class StackRef(Protocol):
+    """What the adapter reads of a stack (eoepca_gitops.model.stack.Stack, a floor above): its name
+    and which cluster it is (a kubeconfig and/or context; neither: $KUBECONFIG or in-cluster)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def config(self) -> _ClusterRef: ...
 
 
 def requested_token() -> str:
@@ -51,17 +48,16 @@ class ClusterAccess:
         self.client = client
 
     @classmethod
-    def for_stack(cls, stack: Stack) -> ClusterAccess:
-        config = stack.config
+    def for_stack(cls, stack: StackRef) -> ClusterAccess:
         try:
-            return cls(kube_client(config.kubeconfig, config.kube_context))
-        except (*KUBE_ERRORS, ValueError) as exc:
-            raise GitopsError(f"stack {stack.name}: no Kubernetes configuration: {exc}") from None
+            return cls(kube_client(stack.config.kubeconfig, stack.config.kube_context))
+        except NoKubeconfigError as exc:
+            raise GitopsError(f"stack {stack.name}: {exc}") from None
 
     def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """The object as a dict, or None when it does not exist (or its kind is not served)."""
         try:
-            obj = self.client.get(_resource(api_version, kind), name, namespace=namespace or None)
+            obj = self.client.get(resource(api_version, kind), name, namespace=namespace or None)
         except ApiError as exc:
             if exc.status.code == 404:
                 return None
@@ -73,7 +69,7 @@ class ClusterAccess:
 
     def list(self, api_version: str, kind: str) -> Iterator[dict[str, Any]]:
         try:
-            for obj in self.client.list(_resource(api_version, kind), namespace="*"):
+            for obj in self.client.list(resource(api_version, kind), namespace="*"):
                 yield obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
         except ApiError as exc:
             if exc.status.code != 404:
@@ -103,7 +99,7 @@ class ClusterAccess:
     ) -> None:
         try:
             self.client.patch(
-                _resource(api_version, kind), name, body, namespace=namespace or None, patch_type=patch_type
+                resource(api_version, kind), name, body, namespace=namespace or None, patch_type=patch_type
             )
         except ApiError as exc:
             raise GitopsError(f"changing {kind} {namespace}/{name}: {exc.status.message}") from None
