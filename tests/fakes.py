@@ -5,7 +5,7 @@ engine, no real time.
   replace, close), over objects held as dicts by (kind, namespace, name), whatever version they are
   asked in, and lightkube models (`models`: Secrets, Deployments) returned as they are; every call
   recorded, and failures (an ApiError, an outage) queued per call.
-- FakeAccess: eoepca_gitops.operations.cluster.ClusterAccess over such objects, for the operations
+- FakeAccess: eoepca_gitops.kube.cluster.ClusterAccess over such objects, for the operations
   and the poller: reads, patches and reconcile requests recorded, the controllers' answers given by a
   callback.
 """

@@ -18,7 +18,7 @@ from lightkube.resources.core_v1 import Secret
 from lightkube.types import PatchType
 
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.kube import FIELD_MANAGER
+from eoepca_gitops.kube.client import FIELD_MANAGER
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.upgrade import live as live_module
 from eoepca_gitops.upgrade import migrate as migrate_module

@@ -20,11 +20,13 @@ import pytest
 
 from eoepca_gitops.devcluster import certs, processes
 from eoepca_gitops.devcluster.cluster import COMPONENTS, DevCluster, _repository
-from eoepca_gitops.devcluster.kubeapi import ApiError, KubeApi, healthz, http_ok
 from eoepca_gitops.devcluster.layout import ClusterInfo
+from eoepca_gitops.devcluster.probes import healthz, http_ok
 from eoepca_gitops.devcluster.processes import ProcessRecord
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.errors import ClusterError
+from eoepca_gitops.errors import KubeApiError as ApiError
+from eoepca_gitops.kube.raw import KubeApi
 
 SLEEP = "/bin/sleep"
 

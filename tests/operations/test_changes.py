@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model.loader import load_stack
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.operations import changes
 from eoepca_gitops.operations.changes import Publish, set_suspended, undeploy
-from eoepca_gitops.operations.cluster import ClusterAccess
 from tests.fakes import FakeAccess, FakeClock, FakePulumi
 from tests.helpers import FIXTURE_BLOCKS, fixture_install, values
 

@@ -13,9 +13,9 @@ import pytest
 from lightkube.types import PatchType
 
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.kube import cluster as cluster_module
+from eoepca_gitops.kube.cluster import REQUESTED_AT, ClusterAccess, requested_token
 from eoepca_gitops.model.loader import load_stack
-from eoepca_gitops.operations import cluster as cluster_module
-from eoepca_gitops.operations.cluster import REQUESTED_AT, ClusterAccess, requested_token
 from tests.fakes import FakeKube, api_error
 from tests.helpers import FIXTURE_BLOCKS, values
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model.loader import load_stack
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.operations import collect as collect_module
-from eoepca_gitops.operations.cluster import ClusterAccess
 from eoepca_gitops.operations.collect import collect, flux_objects, stack_layer
 from eoepca_gitops.operations.status import EXIT_ALL_READY, EXIT_CANNOT_TELL, EXIT_NOT_READY, StackLayer
 from eoepca_gitops.poller.state import StackState, StateStore, encode

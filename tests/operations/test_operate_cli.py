@@ -13,7 +13,8 @@ import yaml
 from typer.testing import CliRunner
 
 from eoepca_gitops.cli.main import app
-from eoepca_gitops.operations import changes, cluster
+from eoepca_gitops.kube import cluster
+from eoepca_gitops.operations import changes
 from eoepca_gitops.operations import reconcile as reconcile_module
 from tests.fakes import FakeAccess, FakeClock, FakePulumi
 from tests.helpers import FIXTURE_BLOCKS, FIXTURE_INSTALLS

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.kube.cluster import REQUESTED_AT
 from eoepca_gitops.operations import reconcile as reconcile_module
-from eoepca_gitops.operations.cluster import REQUESTED_AT
 from eoepca_gitops.operations.collect import FluxObject
 from eoepca_gitops.operations.reconcile import handled, reconcile
 from tests.fakes import FakeAccess, FakeClock
