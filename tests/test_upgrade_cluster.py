@@ -19,6 +19,7 @@ from lightkube.types import PatchType
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.kube.client import FIELD_MANAGER
+from eoepca_gitops.kube.resources import flux_resource
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.upgrade import live as live_module
 from eoepca_gitops.upgrade import migrate as migrate_module
@@ -221,7 +222,7 @@ def test_a_busy_api_server_is_asked_again_until_it_answers(monkeypatch: pytest.M
         "busy", request=httpx2.Request("GET", "https://x"), response=httpx2.Response(503)
     )
     kube.fail("list", "HelmRelease", api_error(429), busy, api_error(503))
-    resource = live_module.flux_resource(HELM, "v2", "HelmRelease", "helmreleases")
+    resource = flux_resource(HELM, "v2", "HelmRelease", "helmreleases")
     assert [o["metadata"]["name"] for o in list_all(kube, resource, namespace="*")] == ["a"]  # type: ignore[arg-type]
     assert len(kube.calls) == 4 and SLEPT == [0.5, 0.5, 0.5]
     kube.fail("list", "HelmRelease", api_error(404))
@@ -242,9 +243,9 @@ def test_a_busy_api_server_is_asked_again_until_it_answers(monkeypatch: pytest.M
 
 
 def test_one_class_per_flux_kind_and_version() -> None:
-    a = live_module.flux_resource(HELM, "v2", "HelmRelease", "helmreleases")
-    assert live_module.flux_resource(HELM, "v2", "HelmRelease", "helmreleases") is a
-    assert live_module.flux_resource(HELM, "v2beta1", "HelmRelease", "helmreleases") is not a
+    a = flux_resource(HELM, "v2", "HelmRelease", "helmreleases")
+    assert flux_resource(HELM, "v2", "HelmRelease", "helmreleases") is a
+    assert flux_resource(HELM, "v2beta1", "HelmRelease", "helmreleases") is not a
 
 
 def test_a_stack_without_kubernetes_configuration_is_checked_in_git_only(

@@ -265,13 +265,12 @@ def test_the_page_is_served_at_root_only_and_a_failure_is_a_503_page(
 
 def test_serving_on_an_address_that_cannot_be_used_is_one_error(tmp_path: Path) -> None:
     with pytest.raises(GitopsError, match=r"^--serve nonsense: "):
-        page_module.serve_status("nonsense", ["t"], tmp_path, None)
+        page_module.serve_status("nonsense", ["t"], tmp_path, None, load=lambda *_: None, say=print)  # type: ignore[arg-type]
 
 
 def test_the_page_is_gathered_afresh_for_each_request(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import eoepca_gitops.cli.common as common
     import eoepca_gitops.operations.collect as collect_module
 
     asked: list[tuple[str, Any]] = []
@@ -301,13 +300,14 @@ def test_the_page_is_gathered_afresh_for_each_request(
         def server_close(self) -> None:
             pages.append(b"closed")
 
-    monkeypatch.setattr(common, "load", lambda name, project: (name, None))
     monkeypatch.setattr(collect_module, "collect", collect)
     monkeypatch.setattr(page_module, "recent_updates", history)
     monkeypatch.setattr(page_module, "status_server", lambda host, port, render: Server(render))
     said: list[str] = []
-    monkeypatch.setattr(common, "say", said.append)
-    page_module.serve_status("127.0.0.1:0", ["a", "b"], tmp_path, tmp_path / "state.json")
+    page_module.serve_status(
+        "127.0.0.1:0", ["a", "b"], tmp_path, tmp_path / "state.json",
+        load=lambda name, project: (name, None), say=said.append,  # type: ignore[arg-type, return-value]
+    )  # fmt: skip
     assert asked == [("a", tmp_path / "state.json"), ("b", tmp_path / "state.json")]
     assert pages[1] == b"closed" and pages[0].count(b"<section") == 2
     assert pages[0].count(b"No update recorded.") == 1  # b's history could not be read
