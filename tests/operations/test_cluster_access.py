@@ -12,7 +12,7 @@ import httpx2
 import pytest
 from lightkube.types import PatchType
 
-from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.errors import GitopsError, NoKubeconfigError
 from eoepca_gitops.kube import cluster as cluster_module
 from eoepca_gitops.kube.cluster import REQUESTED_AT, ClusterAccess, requested_token
 from eoepca_gitops.model.loader import load_stack
@@ -131,7 +131,7 @@ def test_a_stack_without_kubernetes_configuration_is_one_error(
     def kube_client(path: Any, context: Any) -> FakeKube:
         asked.append((path, context))
         if context == "other":
-            raise ValueError("no context 'other' in the kubeconfig")
+            raise NoKubeconfigError("no context 'other' in the kubeconfig")
         return FakeKube()
 
     monkeypatch.setattr(cluster_module, "kube_client", kube_client)
