@@ -40,18 +40,19 @@ from eoepca_gitops.devcluster import ClusterError, DevCluster, ToolsMissingError
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.manifests.flux_release import cache_root
+from eoepca_gitops.manifests.flux_release import MIRROR_ENV, cache_root
 from eoepca_gitops.runs import Run, kill
 from eoepca_gitops.schemas import OpenAPIMissingError, fetch_from_module, kubernetes_openapi_dir
-from tests.helpers import SHARED_FLUX
 from tests.leftovers import ProcessCheck, report, settle
+from tests.outside_data import eoepca_tree_missing, find_flux_manifests, flux_manifests_missing
 
 # `make mutation` only: a mutant's quickest test first.
 pytest_plugins = ["tests.mutation.fastest_first"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The tests read the shared copies of the Flux release manifests instead of downloading them.
-os.environ.setdefault("EOEPCA_FLUX_MANIFESTS", str(SHARED_FLUX))
+# Every stack the tests load reads Flux's release manifests from where tests/outside_data.py found them.
+if (_FLUX := find_flux_manifests().folder) is not None:
+    os.environ.setdefault(MIRROR_ENV, str(_FLUX))
 # Schema validation reads the Kubernetes OpenAPI from the user's cache, whatever $HOME a test sets.
 os.environ.setdefault("EOEPCA_CACHE_DIR", str(cache_root()))
 K8S_PROVIDER_VERSION = "4.25.0"
@@ -241,6 +242,15 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         assert text == path.read_text(encoding="utf-8"), f"{name} changed: run pytest --update-golden"
 
     return check
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test needing data that is not this project's is skipped where it is missing, saying how to
+    provide it (tests/outside_data.py)."""
+    for marker, missing in (("flux_manifests", flux_manifests_missing), ("eoepca_tree", eoepca_tree_missing)):
+        if item.get_closest_marker(marker) is not None and (why := missing()):
+            pytest.skip(why)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

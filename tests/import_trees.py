@@ -21,8 +21,8 @@ from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
-from tests.helpers import SHARED
 from tests.import_roundtrip import compare, render, run_import
+from tests.outside_data import install_manifest, link_shared_flux
 
 TREES = Path(__file__).parent / "fixtures" / "trees"
 K = "kustomize.toolkit.fluxcd.io"
@@ -49,7 +49,7 @@ def repository(layout: str, tmp: Path) -> Path:
     """The fixture tree as a repository: each flux-system folder with Flux's install manifest."""
     repo = tmp / "repos" / layout
     shutil.copytree(TREES / layout, repo)
-    install = (SHARED / "flux" / "install-v2.9.3.yaml").read_text().split("\n", 3)[3]
+    install = install_manifest("v2.9.3").read_text().split("\n", 3)[3]
     for folder in repo.rglob("flux-system"):
         (folder / "gotk-components.yaml").write_text(_HEADER + install)
     return repo
@@ -104,11 +104,10 @@ def declared(out: Path, block: str) -> dict[str, Any]:
 
 
 def project(tmp: Path) -> Path:
-    """An empty project beside a link to the shared Flux manifests."""
+    """An empty project beside a link to Flux's release manifests (../shared/flux)."""
     out = tmp / "project"
     out.mkdir(parents=True)
-    if not (tmp / "shared").exists():
-        (tmp / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp)
     return out
 
 

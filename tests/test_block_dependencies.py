@@ -14,6 +14,8 @@ from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import load_stack
 from tests.helpers import values
 
+pytestmark = pytest.mark.flux_manifests
+
 BLOCKS = {
     # Helm repositories only: nothing to wait for.
     "base": """

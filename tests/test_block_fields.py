@@ -72,6 +72,7 @@ def _monitoring(**kustomization: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.flux_manifests
 def test_release_fields_go_to_flux_as_written_and_variables_as_flux_substitutes_them(tmp_path: Path) -> None:
     m = _build(
         tmp_path,
@@ -120,6 +121,7 @@ def test_release_fields_go_to_flux_as_written_and_variables_as_flux_substitutes_
     assert settings["data"] == {"env": "prod"} and settings["metadata"]["namespace"] == "flux-system"
 
 
+@pytest.mark.flux_manifests
 def test_substitution_disabled_on_a_release_is_left_alone(tmp_path: Path) -> None:
     release = {**RELEASE, "annotations": {"kustomize.toolkit.fluxcd.io/substitute": "disabled"}}
     m = _build(tmp_path, [{"name": "monitoring", "helmReleases": [release]}])
@@ -128,6 +130,7 @@ def test_substitution_disabled_on_a_release_is_left_alone(tmp_path: Path) -> Non
     assert built["spec"]["chart"]["spec"]["version"] == "${grafana_version:=8.3.x}"
 
 
+@pytest.mark.flux_manifests
 def test_a_variable_nothing_sets_is_refused_naming_what_to_set(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         _build(tmp_path, [_monitoring(substitute={"replicas": "2"})])
@@ -148,6 +151,7 @@ def test_a_variable_nothing_sets_is_refused_naming_what_to_set(tmp_path: Path) -
     assert k["spec"]["postBuild"] == {"substitute": {"replicas": "1", "env": "staging"}}
 
 
+@pytest.mark.flux_manifests
 def test_kustomization_fields_identity_and_dependencies(tmp_path: Path) -> None:
     base = {"name": "base", "kustomization": {"path": "base", "name": "infra", "namespace": "ops"}}
     app = {
@@ -202,6 +206,7 @@ def test_kustomization_fields_identity_and_dependencies(tmp_path: Path) -> None:
     assert not {"timeout", "retryInterval", "wait", "postBuild"} & set(spec)
 
 
+@pytest.mark.flux_manifests
 def test_a_provider_reads_a_secret_the_cluster_has(tmp_path: Path) -> None:
     notifications = {
         "providers": [
@@ -248,6 +253,7 @@ def test_two_blocks_cannot_share_a_kustomization(tmp_path: Path) -> None:
     assert info.value.file.endswith("b.yaml") and info.value.key == "kustomization.name"
 
 
+@pytest.mark.flux_manifests
 def test_a_chart_a_source_holds_whole(tmp_path: Path) -> None:
     """A release from an OCIRepository (or HelmChart) is Flux's spec.chartRef: no chart, no version."""
     release = {
@@ -270,6 +276,7 @@ def test_a_chart_a_source_holds_whole(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.flux_manifests
 def test_a_kustomization_outside_fluxs_namespace_keeps_the_source_namespace_it_names(tmp_path: Path) -> None:
     ops = {
         "name": "ops",
@@ -283,6 +290,7 @@ def test_a_kustomization_outside_fluxs_namespace_keeps_the_source_namespace_it_n
     assert spec["sourceRef"] == {"kind": "GitRepository", "name": "tools", "namespace": "tools"}
 
 
+@pytest.mark.flux_manifests
 def test_a_git_path_ending_in_slashes_joins_a_block_path_with_one(tmp_path: Path) -> None:
     git = {**values()["git"], "path": "./fleet/BOX//"}
     m = _build(tmp_path, [{"name": "base", "kustomization": {"path": "base"}}], git=git)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import load_stack
 from tests.helpers import FIXTURE_BLOCKS, values
+
+pytestmark = pytest.mark.flux_manifests
 
 
 def build(secrets: dict[str, str] | None = None, **changes: Any) -> StackManifests:

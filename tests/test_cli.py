@@ -3,6 +3,7 @@ tests/test_new_cluster.py)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from eoepca_gitops.cli.common import load
 from eoepca_gitops.cli.main import app
-from tests.helpers import SHARED
+from tests.outside_data import link_shared_flux
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
 runner = CliRunner()
@@ -22,7 +23,7 @@ runner = CliRunner()
 def project(tmp_path: Path) -> Path:
     dest = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, dest, symlinks=False)
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     return dest
 
 
@@ -34,6 +35,7 @@ def render(project: Path, out: Path, *extra: str) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.yaml"))}
 
 
+@pytest.mark.flux_manifests
 def test_render_writes_one_file_per_object_deterministically(project: Path, tmp_path: Path) -> None:
     first = render(project, tmp_path / "r1", "--flux-layer")
     second = render(project, tmp_path / "r2", "--flux-layer")
@@ -48,6 +50,7 @@ def test_render_writes_one_file_per_object_deterministically(project: Path, tmp_
     assert b"AAAABBBB" not in b"".join(first.values())
 
 
+@pytest.mark.flux_manifests
 def test_render_flux_layer_substitutes_like_flux(project: Path, tmp_path: Path) -> None:
     files = render(project, tmp_path / "r", "--flux-layer")
     pvc = yaml.safe_load(files["flux-layer/portal/PersistentVolumeClaim_demo_portal-data.yaml"])
@@ -58,6 +61,7 @@ def test_render_flux_layer_substitutes_like_flux(project: Path, tmp_path: Path) 
     assert ingress["metadata"]["annotations"]["example.org/literal"] == "${not_a_var}"
 
 
+@pytest.mark.flux_manifests
 def test_render_unset_flux_variable_fails(project: Path, tmp_path: Path) -> None:
     pvc = project / "clusters/flux/portal/pvc.yaml"
     pvc.write_text(pvc.read_text().replace("${cluster_name}", "${nobody_sets_this}"))
@@ -68,6 +72,7 @@ def test_render_unset_flux_variable_fails(project: Path, tmp_path: Path) -> None
     assert "variable ${nobody_sets_this} is not set" in result.output
 
 
+@pytest.mark.flux_manifests
 def test_render_shows_what_the_stack_does_not_set_yet_and_preview_would_refuse(
     project: Path, tmp_path: Path
 ) -> None:
@@ -110,6 +115,7 @@ def test_render_bad_stack_is_one_clear_error(project: Path, tmp_path: Path) -> N
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.flux_manifests
 def test_render_holds_every_object_up_and_diff_hold(project: Path, tmp_path: Path) -> None:
     """Buckets and the in-cluster poller too (render once left them out), each secret a placeholder."""
     stack = project / "Pulumi.test.yaml"
@@ -138,3 +144,18 @@ def test_render_holds_every_object_up_and_diff_hold(project: Path, tmp_path: Pat
     assert "poller/Deployment_eoepca-gitops_eoepca-gitops-poller.yaml" in files
     secret = yaml.safe_load(files["buckets/manifests/Secret_flux-system_manifests-bucket.yaml"])
     assert secret["stringData"] == {"accesskey": "<secret bucketKeyId>", "secretkey": "<secret bucketKey>"}
+
+
+@pytest.mark.flux_manifests
+def test_status_of_a_stack_whose_cluster_cannot_be_reached_says_why_and_exits_2(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no pulumi either
+    result = runner.invoke(app, ["status", "--stack", "test", "--project", str(project), "--json"])
+    assert result.exit_code == 2, result.output
+    shown = json.loads(result.stdout)
+    assert shown["error"] == (
+        f"stack test: no Kubernetes configuration: {tmp_path / 'no-kubeconfig'}: no kubeconfig file there"
+    )
+    assert shown["stack"]["error"] == "pulumi is not on PATH (. scripts/env.sh puts it there)"

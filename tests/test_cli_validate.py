@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from eoepca_gitops.cli.main import app
 from eoepca_gitops.cli.validate import stack_catalog, stack_objects
 from eoepca_gitops.schemas import KUBERNETES_VERSION, kubernetes_openapi_dir, validate
-from tests.helpers import SHARED
+from tests.outside_data import link_shared_flux
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
@@ -26,10 +26,11 @@ runner = CliRunner()
 def project(tmp_path: Path, kubernetes_openapi: str) -> Path:
     dest = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, dest, symlinks=False)
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     return dest
 
 
+@pytest.mark.flux_manifests
 @pytest.mark.parametrize("stack", ["creodias", "minikube", "local"])
 def test_every_object_a_shipped_stack_renders_is_valid(stack: str, kubernetes_openapi: str) -> None:
     model, objects = stack_objects(stack, REPO, flux_layer=True)
@@ -42,6 +43,7 @@ def test_every_object_a_shipped_stack_renders_is_valid(stack: str, kubernetes_op
     }
 
 
+@pytest.mark.flux_manifests
 def test_every_object_of_the_full_stack_fixture_is_valid(kubernetes_openapi: str) -> None:
     """Every builder at once (tests/test_render_golden.py); its Git layer has no folders to build."""
     model, objects = stack_objects("staging", FULL_STACK, flux_layer=False)
@@ -67,6 +69,7 @@ def lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.strip()]
 
 
+@pytest.mark.flux_manifests
 def test_render_refuses_an_invalid_object_naming_file_object_and_field(project: Path, tmp_path: Path) -> None:
     misspell_the_pvc(project)
     out = tmp_path / "out"
@@ -84,6 +87,7 @@ def test_render_refuses_an_invalid_object_naming_file_object_and_field(project: 
     assert (out / PVC).is_file()
 
 
+@pytest.mark.flux_manifests
 def test_render_writes_a_valid_stack_and_says_nothing_more(project: Path, tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["render", "-s", "test", "-o", str(tmp_path / "out"), "--flux-layer", "--project", str(project)]
@@ -92,6 +96,7 @@ def test_render_writes_a_valid_stack_and_says_nothing_more(project: Path, tmp_pa
     assert lines(result.output) == [f"rendered 42 objects of stack test into {tmp_path / 'out'}"]
 
 
+@pytest.mark.flux_manifests
 def test_validate_a_stack(project: Path) -> None:
     result = runner.invoke(app, ["validate", "-s", "test", "--flux-layer", "--project", str(project)])
     assert result.exit_code == 0, result.output
@@ -109,6 +114,7 @@ def test_validate_a_stack(project: Path) -> None:
     )
 
 
+@pytest.mark.flux_manifests
 def test_validate_json(project: Path) -> None:
     misspell_the_pvc(project)
     result = runner.invoke(
@@ -128,6 +134,7 @@ def test_validate_json(project: Path) -> None:
     }
 
 
+@pytest.mark.flux_manifests
 def test_validate_files_and_folders(project: Path, tmp_path: Path) -> None:
     """What the review script does with the Helm layer: objects written to a folder."""
     helm = tmp_path / "helm" / "um"
@@ -163,6 +170,7 @@ def test_validate_files_with_flux_layer_is_refused(project: Path, tmp_path: Path
     ]
 
 
+@pytest.mark.flux_manifests
 def test_validate_a_file_that_is_not_yaml_is_one_error(project: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [\n")
@@ -179,6 +187,7 @@ def no_openapi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kubernetes_opena
     return real
 
 
+@pytest.mark.flux_manifests
 def test_render_without_the_kubernetes_openapi_names_what_to_run(
     no_openapi: Path, project: Path, tmp_path: Path
 ) -> None:

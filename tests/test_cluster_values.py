@@ -89,6 +89,7 @@ def test_bad_infrastructure_values(cluster: dict[str, Any], key: str, words: str
     assert words in info.value.message
 
 
+@pytest.mark.flux_manifests
 def test_a_block_using_an_unset_cluster_value_names_the_key_to_set() -> None:
     """The shipped blocks use ${nfs_server}: a stack without cluster.nfs is refused, before anything."""
     v = values(blocks=["system-common", "system-storage"], flux={"version": "v2.9.3"})
@@ -105,6 +106,7 @@ def test_a_block_using_an_unset_cluster_value_names_the_key_to_set() -> None:
     assert release["spec"]["values"]["nfs"] == {"server": "10.2.0.9", "path": "/data"}
 
 
+@pytest.mark.flux_manifests
 def test_chart_mirror_redirects_every_repository_and_one_its_own() -> None:
     plain = build(load(values()))
     assert repos(plain) == {"eoepca": "https://eoepca.github.io/helm-charts"}
@@ -190,6 +192,7 @@ def test_kubeconfig_is_relative_to_the_project_and_must_exist(tmp_path: Path) ->
     assert stack.config.kubeconfig == str((tmp_path / ".kube" / "config").resolve())
 
 
+@pytest.mark.flux_manifests
 def test_values_from_that_nothing_provides_is_found() -> None:
     m = build(load(values()))
     release = next(o for o in m.all() if o["kind"] == "HelmRelease")

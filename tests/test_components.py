@@ -34,6 +34,7 @@ def _run_program(project: Path) -> None:
     pulumi.runtime.test(lambda: run(project))()  # type: ignore[no-untyped-call]
 
 
+@pytest.mark.flux_manifests
 def test_program_registers_every_object_under_its_component(mocks: Recorder, tmp_path: Path) -> None:
     v = values(
         git={

@@ -26,11 +26,11 @@ from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack_file
 from eoepca_gitops.model.stack import CLUSTER_VARIABLES
-from tests.helpers import SHARED
+from tests.outside_data import EOEPCA_TREE
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TREE = SHARED / "eoepca"
+TREE = EOEPCA_TREE
 ROOT_PATH = "./system/clusters/creodias/system"
 BLOCKS_DIR = ROOT / defaults.BLOCKS_DIR
 
@@ -241,6 +241,8 @@ def _allowed(line: str, allowed: set[str]) -> bool:
     return any(path == a or path.startswith(a + ".") or path.startswith(a + "[") for a in allowed)
 
 
+@pytest.mark.eoepca_tree
+@pytest.mark.flux_manifests
 def test_original_tree_counts() -> None:
     """The tree as Flux applies it: 102 objects, with the kinds the issue lists."""
     objs = original()
@@ -262,6 +264,8 @@ def test_original_tree_counts() -> None:
     assert len(cm[0]["data"]) == 6  # the template files are data of the ConfigMap, not objects
 
 
+@pytest.mark.eoepca_tree
+@pytest.mark.flux_manifests
 def test_creodias_matches_the_tree_object_by_object(ours: dict[Key, dict[str, Any]]) -> None:
     index = _by_kind_name(ours)
     problems: list[str] = []
@@ -341,6 +345,8 @@ def _comparable_block(manifests: StackManifests, name: str = "cluster-prerequisi
     }
 
 
+@pytest.mark.eoepca_tree
+@pytest.mark.flux_manifests
 def test_minikube_differs_from_creodias_only_by_its_stack_file(tmp_path: Path) -> None:
     url = "https://git.example.org/eoepca-gitops.git"
     creodias_file = _completed(
@@ -404,6 +410,8 @@ def test_minikube_differs_from_creodias_only_by_its_stack_file(tmp_path: Path) -
     assert not [o for o, _ in git if o["kind"] == "SealedSecret"]
 
 
+@pytest.mark.eoepca_tree
+@pytest.mark.flux_manifests
 def test_creodias_on_current_flux_has_current_apis_and_the_same_releases(tmp_path: Path) -> None:
     """The same stack on Flux v2.9.3: every HelmRelease in helm.toolkit.fluxcd.io/v2, content unchanged."""
     path = _completed(

@@ -16,7 +16,7 @@ from eoepca_gitops.cli.main import app
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.manifests.api_gate import check_api_removal, removed_api_objects
 from eoepca_gitops.model.stack import FluxConfig
-from tests.helpers import SHARED
+from tests.outside_data import install_manifest, link_shared_flux
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
 runner = CliRunner()
@@ -39,7 +39,7 @@ def _git(repo: Path, *args: str) -> None:
 def repo(tmp_path: Path) -> Path:
     project = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, project)
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     _git(project, "init", "-q", "-b", "main")
     _git(project, "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A")
     _git(project, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "one")
@@ -56,6 +56,7 @@ def _commit(project: Path) -> None:
     _git(project, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-am", "two")
 
 
+@pytest.mark.flux_manifests
 def test_no_change_exits_0(repo: Path) -> None:
     code, out = _diff(repo)
     assert code == 0, out
@@ -63,6 +64,7 @@ def test_no_change_exits_0(repo: Path) -> None:
     assert "flux layer: 0 added, 0 changed, 0 deleted" in out
 
 
+@pytest.mark.flux_manifests
 def test_changed_value_shows_in_both_layers(repo: Path) -> None:
     stack = repo / "Pulumi.test.yaml"
     stack.write_text(stack.read_text().replace("publicIp: 10.0.0.1", "publicIp: 10.0.0.2"))
@@ -76,6 +78,7 @@ def test_changed_value_shows_in_both_layers(repo: Path) -> None:
     assert code == 1 and "~ Ingress demo/portal" in out
 
 
+@pytest.mark.flux_manifests
 def test_added_and_deleted_objects(repo: Path) -> None:
     folder = repo / "clusters/flux/portal"
     (folder / "ingress.yaml").unlink()
@@ -96,6 +99,7 @@ def test_bad_revision_exits_2(repo: Path) -> None:
     assert code == 2 and "no-such-rev" in out
 
 
+@pytest.mark.flux_manifests
 def test_flux_upgrade_across_api_removal_is_refused(repo: Path) -> None:
     stack = repo / "Pulumi.test.yaml"
     stack.write_text(stack.read_text().replace("version: v2.9.3", "version: v0.24.0"))
@@ -125,9 +129,10 @@ def test_flux_upgrade_across_api_removal_is_refused(repo: Path) -> None:
 
 
 def _install(version: str) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all((SHARED / "flux" / f"install-{version}.yaml").read_text()) if d]
+    return [d for d in yaml.safe_load_all(install_manifest(version).read_text()) if d]
 
 
+@pytest.mark.flux_manifests
 def test_gate_unit() -> None:
     new, old = _install("v2.9.3"), _install("v0.24.0")
     objects = {"portal": [HR_V2BETA1, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}]}
@@ -143,6 +148,7 @@ def test_gate_unit() -> None:
     assert check_api_removal(FluxConfig(version="v2.9.3", allow_api_removal=True), new, objects, "f") == found
 
 
+@pytest.mark.flux_manifests
 def test_flux_upgrade_is_named_with_the_objects_it_migrates(repo: Path) -> None:
     stack = repo / "Pulumi.test.yaml"
     stack.write_text(stack.read_text().replace("version: v2.9.3", "version: v0.24.0"))
@@ -161,12 +167,14 @@ def _run(project: Path, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.flux_manifests
 def test_stdout_holds_the_review_only_and_stderr_the_progress(repo: Path) -> None:
     code, out, err = _run(repo, "--stack", "test", "--format", "json")
     assert code == 0 and json.loads(out)["stacks"][0]["state"] == "unchanged"
     assert err == "0 of 1 stack(s) changed\n"
 
 
+@pytest.mark.flux_manifests
 def test_all_stacks_shows_a_stack_only_in_the_working_tree_as_new(repo: Path) -> None:
     shutil.copy(repo / "Pulumi.test.yaml", repo / "Pulumi.other.yaml")
     code, out, _ = _run(repo, "--all-stacks", "--format", "markdown")
@@ -176,6 +184,7 @@ def test_all_stacks_shows_a_stack_only_in_the_working_tree_as_new(repo: Path) ->
     assert code == 1 and "stack other: HEAD -> working tree (a new stack)" in out
 
 
+@pytest.mark.flux_manifests
 def test_a_removed_stack_is_shown_as_deleted(repo: Path) -> None:
     (repo / "Pulumi.test.yaml").unlink()
     code, out, _ = _run(repo, "--all-stacks", "--format", "json")
@@ -199,6 +208,7 @@ def test_usage_errors_exit_2_with_one_line(repo: Path, args: tuple[str, ...], me
     assert code == 2 and message in err and err.count("error:") == 1
 
 
+@pytest.mark.flux_manifests
 def test_an_invalid_field_at_the_head_fails_the_diff_naming_it(repo: Path, tmp_path: Path) -> None:
     pvc = repo / "clusters/flux/portal/pvc.yaml"
     pvc.write_text(pvc.read_text().replace("accessModes:", "accesModes:"))
@@ -215,6 +225,7 @@ def test_an_invalid_field_at_the_head_fails_the_diff_naming_it(repo: Path, tmp_p
     assert json.loads((tmp_path / "d.json").read_text())["errors"] == [problem]
 
 
+@pytest.mark.flux_manifests
 def test_json_out_writes_the_json_of_the_same_run_beside_the_chosen_format(
     repo: Path, tmp_path: Path
 ) -> None:

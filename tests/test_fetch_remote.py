@@ -98,6 +98,7 @@ def test_import_counts_what_it_fetched_and_carries_the_folder_unchanged(tmp_path
     ) in report
 
 
+@pytest.mark.flux_manifests
 def test_render_shows_what_it_fetched_beside_the_stand_in(tmp_path: Path, server: str) -> None:
     _, out, _ = imported_project(tmp_path, [f"{server}/deploy.yaml"])
     (out / "Pulumi.yaml").write_text("name: home\nruntime: python\n")  # a project for the CLI to find

@@ -11,12 +11,13 @@ from eoepca_gitops.flux_apis import api_versions
 from eoepca_gitops.manifests.flux_install import build_flux_install, component_of
 from eoepca_gitops.manifests.flux_release import load_install_manifest, manifest_path
 from eoepca_gitops.model.stack import ControllerPatch, FluxConfig
-from tests.helpers import SHARED_FLUX
+from tests.outside_data import flux_manifests, install_manifest
 
 
 def install(**options: Any) -> list[dict[str, Any]]:
-    flux = FluxConfig(manifest=str(SHARED_FLUX), **options)
-    return build_flux_install(load_install_manifest(flux, file="Pulumi.t.yaml", base_dir=SHARED_FLUX), flux)
+    folder = flux_manifests()
+    flux = FluxConfig(manifest=str(folder), **options)
+    return build_flux_install(load_install_manifest(flux, file="Pulumi.t.yaml", base_dir=folder), flux)
 
 
 def deployments(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -28,6 +29,7 @@ def manager(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return container
 
 
+@pytest.mark.flux_manifests
 def test_defaults_install_four_controllers_namespace_and_crds_first() -> None:
     objects = install()
     assert sorted(deployments(objects)) == [
@@ -43,17 +45,20 @@ def test_defaults_install_four_controllers_namespace_and_crds_first() -> None:
     assert not any(component_of(o) == "image-reflector-controller" for o in objects)
 
 
+@pytest.mark.flux_manifests
 def test_services_skip_the_providers_await() -> None:
     services = [o for o in install() if o["kind"] == "Service"]
     assert services and all(s["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true" for s in services)
 
 
+@pytest.mark.flux_manifests
 def test_extra_components_add_image_controllers_and_their_crds() -> None:
     objects = install(components_extra=["image-reflector-controller", "image-automation-controller"])
     assert "image-automation-controller" in deployments(objects)
     assert any(o["metadata"]["name"] == "imagepolicies.image.toolkit.fluxcd.io" for o in objects)
 
 
+@pytest.mark.flux_manifests
 def test_registry_pull_secret_log_level_watch_and_domain() -> None:
     objects = install(
         registry="registry.local/flux",
@@ -71,6 +76,7 @@ def test_registry_pull_secret_log_level_watch_and_domain() -> None:
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]
 
 
+@pytest.mark.flux_manifests
 def test_network_policy_off_and_toleration_keys() -> None:
     objects = install(network_policy=False, toleration_keys=["dedicated"])
     assert not [o for o in objects if o["kind"] == "NetworkPolicy"]
@@ -78,6 +84,7 @@ def test_network_policy_off_and_toleration_keys() -> None:
     assert {"key": "dedicated", "operator": "Exists"} in pod["tolerations"]
 
 
+@pytest.mark.flux_manifests
 def test_per_controller_patch_like_eoepca_memory_patch() -> None:
     patch = ControllerPatch(
         resources={"limits": {"memory": "2Gi"}, "requests": {"memory": "500Mi"}},
@@ -96,6 +103,7 @@ def test_per_controller_patch_like_eoepca_memory_patch() -> None:
     assert manager(objects, "helm-controller")["resources"]["limits"]["memory"] == "1Gi"
 
 
+@pytest.mark.flux_manifests
 def test_profile_then_patch_wins() -> None:
     objects = install(profile="large", patches={"helm-controller": ControllerPatch(args=["--concurrent=2"])})
     assert "--concurrent=20" in manager(objects, "source-controller")["args"]
@@ -103,14 +111,16 @@ def test_profile_then_patch_wins() -> None:
     assert "--concurrent=2" in helm and "--concurrent=20" not in helm
 
 
+@pytest.mark.flux_manifests
 def test_release_objects_are_not_mutated() -> None:
-    flux = FluxConfig(manifest=str(SHARED_FLUX))
-    release = load_install_manifest(flux, file="f", base_dir=SHARED_FLUX)
+    flux = FluxConfig(manifest=str(flux_manifests()))
+    release = load_install_manifest(flux, file="f", base_dir=flux_manifests())
     before = repr(release)
-    build_flux_install(release, FluxConfig(manifest=str(SHARED_FLUX), log_level="debug"))
+    build_flux_install(release, FluxConfig(manifest=str(flux_manifests()), log_level="debug"))
     assert repr(release) == before
 
 
+@pytest.mark.flux_manifests
 def test_v0_24_manifest_without_component_labels() -> None:
     objects = install(version="v0.24.0")
     assert sorted(deployments(objects)) == [
@@ -132,17 +142,19 @@ def test_missing_version_names_the_key(tmp_path: Any) -> None:
     assert "no install manifest for Flux v9.9.9" in info.value.message
 
 
+@pytest.mark.flux_manifests
 def test_version_mismatch_in_local_file() -> None:
-    flux = FluxConfig(manifest=str(SHARED_FLUX / "install-v0.24.0.yaml"), version="v2.9.3")
+    flux = FluxConfig(manifest=str(install_manifest("v0.24.0")), version="v2.9.3")
     with pytest.raises(ConfigError, match=r"is Flux v0\.24\.0, not v2\.9\.3"):
-        load_install_manifest(flux, file="f", base_dir=SHARED_FLUX)
+        load_install_manifest(flux, file="f", base_dir=flux_manifests())
 
 
+@pytest.mark.flux_manifests
 def test_a_mirror_folder_stands_in_for_the_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    monkeypatch.setenv("EOEPCA_FLUX_MANIFESTS", str(SHARED_FLUX))
+    monkeypatch.setenv("EOEPCA_FLUX_MANIFESTS", str(flux_manifests()))
     monkeypatch.setenv("EOEPCA_CACHE_DIR", str(tmp_path))
     path = manifest_path(FluxConfig(version="v0.24.0"), file="f", base_dir=tmp_path)
-    assert path == SHARED_FLUX / "install-v0.24.0.yaml"
+    assert path == install_manifest("v0.24.0")
     monkeypatch.setenv("EOEPCA_FLUX_MANIFESTS", str(tmp_path / "empty"))
     (tmp_path / "flux" / "v0.24.0").mkdir(parents=True)
     (tmp_path / "flux" / "v0.24.0" / "install.yaml").write_text("# Flux Version: v0.24.0\n")
@@ -150,6 +162,7 @@ def test_a_mirror_folder_stands_in_for_the_download(monkeypatch: pytest.MonkeyPa
     assert cached == tmp_path / "flux" / "v0.24.0" / "install.yaml"
 
 
+@pytest.mark.flux_manifests
 def test_the_release_manifests_timestamps_and_status_are_left_out() -> None:
     # v0.24.0's manifest gives its CRDs `creationTimestamp: null` and a status; kept, every preview
     # would show them as changes.
@@ -188,13 +201,14 @@ def test_a_node_selector_patch_on_a_deployment_without_one_sets_it() -> None:
         },
     }
     flux = FluxConfig(
-        manifest=str(SHARED_FLUX),
+        manifest="flux",
         patches={"helm-controller": ControllerPatch(node_selector={"pool": "infra"})},
     )
     (built,) = build_flux_install([deployment], flux)
     assert built["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "infra"}
 
 
+@pytest.mark.flux_manifests
 def test_another_namespace_holds_every_namespaced_object_and_binding_subject() -> None:
     objects = install(namespace="gitops")
     namespaces = {o["metadata"].get("namespace") for o in objects if o["kind"] != "CustomResourceDefinition"}

@@ -31,8 +31,8 @@ from eoepca_gitops.cli.main import app
 from eoepca_gitops.owned_folder import MARKER
 from tests.fuzz.inputs import chain
 from tests.fuzz.world import snapshot
-from tests.helpers import SHARED
 from tests.import_trees import flux_kustomization
+from tests.outside_data import link_shared_flux
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
 NS = "eoepca-gitops"
@@ -57,6 +57,7 @@ class Case:
     expect: tuple[str, ...]  # each must be in the one error line
     setup: Setup = field(default=lambda project, tmp: None)
     own_output: str = ""  # a folder the command may write into ({tmp}-relative), if any
+    flux: bool = False  # the command gets as far as reading Flux's install manifest
 
 
 def _config(project: Path) -> dict[str, Any]:
@@ -352,7 +353,7 @@ CASES = [
     Case("poller-namespace", RENDER, (FILE, "poller.namespace", "not a DNS label"), stack(poller={**POLLER, "namespace": "Bad_NS"}, pollerPassphrase={"secure": "v1:AAAA"})),
     Case("poller-name-digit-first", RENDER, (FILE, "poller.name", "Service name"), stack(poller={**POLLER, "name": "1poller"}, pollerPassphrase={"secure": "v1:AAAA"})),
     Case("poller-port", RENDER, (FILE, "poller.port", "less than 65536"), stack(poller={**POLLER, "port": 70000}, pollerPassphrase={"secure": "v1:AAAA"})),
-    Case("poller-in-flux-namespace", RENDER, (FILE, f"{NS}:poller", "Namespace flux-system is declared twice"), stack(poller={**POLLER, "namespace": "flux-system"}, pollerPassphrase={"secure": "v1:AAAA"})),
+    Case("poller-in-flux-namespace", RENDER, (FILE, f"{NS}:poller", "Namespace flux-system is declared twice"), stack(poller={**POLLER, "namespace": "flux-system"}, pollerPassphrase={"secure": "v1:AAAA"}), flux=True),
     Case("unknown-block", RENDER, (FILE, "blocks[2]", "unknown building block"), stack(blocks=["base", "portal", "nope"])),
     Case("block-enabled-twice", RENDER, (FILE, "blocks", "duplicate block name"), stack(blocks=["base", "portal", "base"])),
     Case("override-unknown-release", RENDER, (FILE, "overrides.portal.releases.nope", "no HelmRelease"), stack(overrides={"portal": {"releases": {"nope": {"version": "1"}}}})),
@@ -373,8 +374,8 @@ CASES = [
     Case("block-duplicate-key", RENDER, ("extra.yaml", "line 3", "'name' given twice"), block("extra", "name: extra\nnamespaces: [x]\nname: other\n")),
     Case("block-repository-credentials", RENDER, ("extra.yaml", "helmRepositories[0].url", "credentials"), block("extra", a_block(helmRepositories=[{"name": "r", "namespace": "demo", "url": f"https://u:{SECRET}@charts.example.org"}]))),
     Case("block-substitute-webhook", RENDER, ("extra.yaml", "kustomization.substitute.hook", "webhook URL"), block("extra", a_block(kustomization={"path": "extra", "substitute": {"hook": f"https://discord.com/api/webhooks/1/{SECRET}"}}))),
-    Case("block-same-release-as-another", RENDER, (FILE, f"{NS}:blocks", "HelmRelease demo/eoepca-portal is declared twice (blocks/portal and blocks/extra)"), block("extra", a_block(namespaces=["other"], helmReleases=[release(name="eoepca-portal")]))),
-    Case("block-claims-flux-system", RENDER, (FILE, f"{NS}:blocks", "Namespace flux-system is declared twice"), block("extra", a_block(namespaces=["flux-system"]))),
+    Case("block-same-release-as-another", RENDER, (FILE, f"{NS}:blocks", "HelmRelease demo/eoepca-portal is declared twice (blocks/portal and blocks/extra)"), block("extra", a_block(namespaces=["other"], helmReleases=[release(name="eoepca-portal")])), flux=True),
+    Case("block-claims-flux-system", RENDER, (FILE, f"{NS}:blocks", "Namespace flux-system is declared twice"), block("extra", a_block(namespaces=["flux-system"])), flux=True),
     Case("block-depends-on-itself", RENDER, ("extra.yaml", "dependsOn", "dependency cycle"), block("extra", a_block(dependsOn=["extra"]))),
     Case("block-a-list", RENDER, ("extra.yaml", "(document)", "valid dictionary"), block("extra", "- name: extra\n")),
     # -- render --out ----------------------------------------------------------------------------------
@@ -388,9 +389,9 @@ CASES = [
     Case("out-not-empty", RENDER, ("--out", "not empty and not written by render"), file_at("out/notes.txt", "mine")),
     Case("out-clusters-folder", ["render", "-s", "test", "-o", "{project}/clusters", "--project", "{project}"], ("clusters", "not empty")),
     Case("out-hostile-marker", RENDER, (MARKER, "line 2", "not a file of this folder"), file_at(f"out/{MARKER}", "# x\n../victim/keep\n")),
-    Case("out-subfolder-swapped-for-link", RENDER, ("out/source", "a symlink"), previous_render, own_output="out"),
-    Case("out-under-a-file", ["render", "-s", "test", "-o", "{project}/Pulumi.yaml/out", "--project", "{project}"], ("Pulumi.yaml/out", "cannot create the folder")),
-    Case("out-in-proc", ["render", "-s", "test", "-o", "/proc/eoepca/out", "--project", "{project}"], ("/proc/eoepca/out", "cannot create the folder")),
+    Case("out-subfolder-swapped-for-link", RENDER, ("out/source", "a symlink"), previous_render, own_output="out", flux=True),
+    Case("out-under-a-file", ["render", "-s", "test", "-o", "{project}/Pulumi.yaml/out", "--project", "{project}"], ("Pulumi.yaml/out", "cannot create the folder"), flux=True),
+    Case("out-in-proc", ["render", "-s", "test", "-o", "/proc/eoepca/out", "--project", "{project}"], ("/proc/eoepca/out", "cannot create the folder"), flux=True),
     Case("stack-name-escapes", ["render", "-s", "../../etc/passwd", "-o", "{tmp}/out", "--project", "{project}"], ("--stack", "not a stack name")),
     Case("stack-missing", ["render", "-s", "nope", "-o", "{tmp}/out", "--project", "{project}"], ("Pulumi.nope.yaml", "no such stack file")),
     Case("project-missing", ["render", "-s", "test", "-o", "{tmp}/out", "--project", "{tmp}/nowhere"], ("no Pulumi.yaml", "nowhere")),
@@ -417,14 +418,14 @@ CASES = [
     Case("new-from-secure-and-more", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--project", "{project}"], (FILE, f"{NS}:gitSshPrivateKey", "and nothing else"), stack(gitSshPrivateKey={"secure": "v1:abc", "plain": SECRET})),
     Case("new-check-missing", ["new-cluster", "--check", "nope", "--project", "{project}"], ("Pulumi.nope.yaml", "no such stack file")),
     Case("new-check-escapes", ["new-cluster", "--check", "../x", "--project", "{project}"], ("NAME", "not a stack name")),
-    Case("new-target-dangling-link", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--force", "--project", "{project}"], ("Pulumi.demo.yaml", "a symlink"), link_at("a/b/c/project/Pulumi.demo.yaml", "victim/planted.yaml")),
+    Case("new-target-dangling-link", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--force", "--project", "{project}"], ("Pulumi.demo.yaml", "a symlink"), link_at("a/b/c/project/Pulumi.demo.yaml", "victim/planted.yaml"), flux=True),
     Case("new-from-broken-yaml", ["new-cluster", "demo", "--from", "test", "--ip", "10.0.0.2", "--project", "{project}"], (FILE, "line 3", "mapping values"), stack_text(f"encryptionsalt: v1:abc\nconfig:\n  {NS}:git: url: x\n")),
     # -- diff -------------------------------------------------------------------------------------------
     Case("diff-not-a-repository", ["diff", "-s", "test", "--project", "{project}"], ("git rev-parse", "not a git repository")),
     Case("diff-against-an-option", ["diff", "-s", "test", "--against", "--output={tmp}/victim/x", "--project", "{project}"], ("git rev-parse", "Needed a single revision"), git_repo),
     Case("diff-against-missing", ["diff", "-s", "test", "--against", "nope", "--project", "{project}"], ("git rev-parse", "nope"), git_repo),
     Case("diff-stack-escapes", ["diff", "-s", "../x", "--project", "{project}"], ("--stack", "not a stack name"), git_repo),
-    Case("diff-bad-stack-file", ["diff", "-s", "test", "--project", "{project}"], (FILE, "line 2", "refers to its own anchor"), both(git_repo, stack_text("config:\n  a: &a [*a]\n"))),
+    Case("diff-bad-stack-file", ["diff", "-s", "test", "--project", "{project}"], (FILE, "line 2", "refers to its own anchor"), both(git_repo, stack_text("config:\n  a: &a [*a]\n")), flux=True),
     # -- poll ---------------------------------------------------------------------------------------------
     Case("poll-listen-port", [*POLL, "--listen", "127.0.0.1:99999"], ("--listen", "port of 0-65535")),
     Case("poll-listen-open-bracket", [*POLL, "--listen", "[::1"], ("--listen", "not HOST:PORT")),
@@ -498,7 +499,7 @@ CASES = [
     Case("out-a-symlink-loop", ["render", "-s", "test", "-o", "{tmp}/loop", "--project", "{project}"], ("--out", "a symlink"), link_to("loop", "loop")),
     Case("project-a-symlink-loop", ["render", "-s", "test", "-o", "{tmp}/out", "--project", "{tmp}/loop"], ("loop", "a symlink loop"), link_to("loop", "loop")),
     Case("import-path-a-nul", IMPORT, ("spec.path", "not a path (a NUL character)"), flux_tree({"clusters/dev/apps.yaml": apps_kustomization("\x00")})),  # found by the fuzzer
-    Case("flux-layer-path-a-nul", [*RENDER, "--flux-layer"], ("spec.path", "not a path (a NUL character)"), block("extra", a_block(namespaces=["extra"], kustomization={"path": "a\x00b"}))),
+    Case("flux-layer-path-a-nul", [*RENDER, "--flux-layer"], ("spec.path", "not a path (a NUL character)"), block("extra", a_block(namespaces=["extra"], kustomization={"path": "a\x00b"})), flux=True),
     Case("import-tree-symlink-loop", IMPORT, ("apps/loop.yaml", "a symlink loop"), both(flux_tree(), link_to("repo/apps/loop.yaml", "loop.yaml"))),
     Case("import-tree-10000-deep", IMPORT, ("nested more than 64 folders",), both(flux_tree(), chain_at("repo/apps/deep", 10_000))),
     Case("import-tree-name-not-utf8", IMPORT, ("caf\\udce9.yaml", "not UTF-8", "rename it"), both(flux_tree(), named("repo/apps", b"caf\xe9.yaml"))),
@@ -511,10 +512,10 @@ CASES = [
     Case("new-ip-echoed-is-redacted", [*NEW[:5], f"https://u:{SECRET}@example.org", *NEW[6:]], ("--ip", "not an IPv4 address", "***")),
     Case("diff-against-a-credential-url", ["diff", "-s", "test", "--against", f"https://u:{SECRET}@example.org/r", "--project", "{project}"], ("git rev-parse", "***"), git_repo),
     # -- issue 23: nothing read outside the project ----------------------------------------------------
-    Case("flux-layer-path-climbs-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), block("extra", a_block(namespaces=["extra"], kustomization={"path": "../../../../../../victim"}))),
-    Case("flux-layer-git-path-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), stack(git={**SSH_URL, "path": "../../../../victim"})),
-    Case("flux-layer-folder-a-link-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), link_to(f"{P}clusters/flux/portal", "../../../../../../victim")),
-    Case("flux-layer-resource-out", [*RENDER, "--flux-layer"], ("resources[2]", "leads outside"), file_at(f"{P}clusters/flux/portal/kustomization.yaml", "resources: [pvc.yaml, ingress.yaml, ../../../../../../../victim]\n")),
+    Case("flux-layer-path-climbs-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), block("extra", a_block(namespaces=["extra"], kustomization={"path": "../../../../../../victim"})), flux=True),
+    Case("flux-layer-git-path-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), stack(git={**SSH_URL, "path": "../../../../victim"}), flux=True),
+    Case("flux-layer-folder-a-link-out", [*RENDER, "--flux-layer"], ("spec.path", "leads outside"), link_to(f"{P}clusters/flux/portal", "../../../../../../victim"), flux=True),
+    Case("flux-layer-resource-out", [*RENDER, "--flux-layer"], ("resources[2]", "leads outside"), file_at(f"{P}clusters/flux/portal/kustomization.yaml", "resources: [pvc.yaml, ingress.yaml, ../../../../../../../victim]\n"), flux=True),
     # -- issue 23: nothing written where no one asked ----------------------------------------------------
     Case("import-out-root", [*IMPORT[:-1], "/"], ("--out /", "it is or holds"), flux_tree()),
     Case("import-out-home", [*IMPORT[:-1], "{home}"], ("--out", "it is or holds"), flux_tree()),
@@ -540,7 +541,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, 
     tmp/victim with a file in it; the working folder is the project."""
     project = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, project, symlinks=False)
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / ".profile").write_text("# mine\n")
     (tmp_path / "victim").mkdir()
@@ -555,7 +556,9 @@ def test_there_are_at_least_sixty_cases() -> None:
     assert len({c.id for c in CASES}) == len(CASES)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c.id, marks=[pytest.mark.flux_manifests] if c.flux else []) for c in CASES]
+)
 def test_hostile_input(case: Case, world: tuple[Path, Path, Path]) -> None:
     tmp, project, home = world
     case.setup(project, tmp)
@@ -608,6 +611,7 @@ def test_hostile_remote_bases_are_listed_escaped_and_nothing_read(world: tuple[P
     assert not any(passwd in p.read_bytes() for p in (tmp / "imported").rglob("*") if p.is_file())
 
 
+@pytest.mark.flux_manifests
 def test_a_name_too_long_for_a_file_name_renders_whole(world: tuple[Path, Path, Path]) -> None:
     """A block named at the limit Kubernetes allows (253): its objects' file names are cut, with a
     digest, where the file system would refuse them; before, render failed halfway."""
@@ -656,6 +660,7 @@ def test_ctrl_c_in_clicks_teardown_is_one_line(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.flux_manifests
 @pytest.mark.parametrize("after", [0.0, 0.05, 0.3, 1.0])
 def test_ctrl_c_in_the_first_second_is_one_line(world: tuple[Path, Path, Path], after: float) -> None:
     """The real program, interrupted while it imports its commands or renders: what it printed before,

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from eoepca_gitops.fluxtree import Key
-from tests.helpers import SHARED
 from tests.import_roundtrip import compare, index, original, render, run_import
 from tests.import_trees import flux_kustomization, import_small
+from tests.outside_data import EOEPCA_TREE, link_shared_flux
 
 ROOT = Path(__file__).resolve().parents[1]
-TREE = SHARED / "eoepca"
+TREE = EOEPCA_TREE
 CREODIAS = "system/clusters/creodias/system"
 K, S, N = "kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io", "notification.toolkit.fluxcd.io"
 # Kustomizations: the path is the project's layout; `validation` is gone from Flux's API (ignored
@@ -22,6 +22,8 @@ K, S, N = "kustomize.toolkit.fluxcd.io", "source.toolkit.fluxcd.io", "notificati
 KUSTOMIZATION = {"spec.path", "spec.validation"}
 
 
+@pytest.mark.eoepca_tree
+@pytest.mark.flux_manifests
 def test_creodias_round_trip(tmp_path: Path) -> None:
     started = time.perf_counter()
     result = run_import(TREE, CREODIAS, "creodias", tmp_path)
@@ -59,6 +61,8 @@ def test_creodias_round_trip(tmp_path: Path) -> None:
     assert len(result.report) >= 20
 
 
+@pytest.mark.eoepca_tree
+@pytest.mark.flux_manifests
 def test_import_and_render_are_deterministic(tmp_path: Path) -> None:
     outputs = []
     for run in ("a", "b"):
@@ -71,6 +75,8 @@ def test_import_and_render_are_deterministic(tmp_path: Path) -> None:
     assert outputs[0] == outputs[1]
 
 
+@pytest.mark.eoepca_tree
+@pytest.mark.flux_manifests
 def test_bad_input_is_reported_not_fatal(tmp_path: Path) -> None:
     import shutil
 
@@ -93,12 +99,14 @@ def test_bad_input_is_reported_not_fatal(tmp_path: Path) -> None:
     assert (out / f"clusters/creodias/unconverted/{CREODIAS}/demo/broken.yaml._yaml").is_file()
 
 
+@pytest.mark.eoepca_tree
+@pytest.mark.flux_manifests
 @pytest.mark.parametrize("version", ["v2.9.3"])
 def test_creodias_import_with_a_flux_upgrade(tmp_path: Path, version: str) -> None:
     manifest = "../../shared/flux"
     out = tmp_path / "a" / "b"
     out.mkdir(parents=True)
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     run_import(TREE, CREODIAS, "creodias", out, flux_version=version, flux_manifest=manifest)
     _, objects, apis = render(out, "creodias")
     assert apis["HelmRelease"] == "helm.toolkit.fluxcd.io/v2"
@@ -114,6 +122,7 @@ def test_creodias_import_with_a_flux_upgrade(tmp_path: Path, version: str) -> No
     assert non_install <= set(ours)
 
 
+@pytest.mark.flux_manifests
 def test_a_public_ip_the_tree_reveals_is_the_stacks_and_not_listed_as_unset(tmp_path: Path) -> None:
     settings = {
         "apiVersion": "v1",

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from eoepca_gitops.importer.assemble import assemble, stack_config
 from eoepca_gitops.importer.lift import Lifter
 from eoepca_gitops.importer.report import Report, ReportItem
@@ -110,6 +112,7 @@ def test_a_dependency_that_names_its_own_namespace_is_kept_as_written(tmp_path: 
 # --- what the builders build differently
 
 
+@pytest.mark.flux_manifests
 def test_a_release_built_differently_is_kept_with_its_first_three_differences(tmp_path: Path) -> None:
     release = _release("site", metadata={"labels": {}}, values={})
     del release["spec"]["interval"]
@@ -133,6 +136,7 @@ def test_a_release_built_differently_is_kept_with_its_first_three_differences(tm
     assert (out / "clusters/flux/apps/helmrelease_web_site.yaml").is_file()
 
 
+@pytest.mark.flux_manifests
 def test_what_a_blocks_kustomization_says_beyond_the_trees_is_reported(tmp_path: Path) -> None:
     apps = flux_kustomization("apps", "./apps")
     del apps["spec"]["prune"]
@@ -144,6 +148,7 @@ def test_what_a_blocks_kustomization_says_beyond_the_trees_is_reported(tmp_path:
     ]
 
 
+@pytest.mark.flux_manifests
 def test_a_waiting_kustomization_says_its_releases_are_applied_by_pulumi_now(tmp_path: Path) -> None:
     _, report = _import(
         tmp_path,
@@ -162,6 +167,7 @@ def test_a_waiting_kustomization_says_its_releases_are_applied_by_pulumi_now(tmp
     ]
 
 
+@pytest.mark.flux_manifests
 def test_a_kustomization_with_health_checks_waits_too(tmp_path: Path) -> None:
     checks = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "site", "namespace": "web"}]
     _, report = _import(
@@ -180,6 +186,7 @@ def test_a_kustomization_with_health_checks_waits_too(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.flux_manifests
 def test_a_kustomization_that_does_not_wait_says_nothing_of_its_releases(tmp_path: Path) -> None:
     _, report = _import(
         tmp_path,

@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from tests.helpers import SHARED
 from tests.import_roundtrip import compare, index, original, render, run_import
+from tests.outside_data import install_manifest, link_shared_flux
+
+pytestmark = pytest.mark.flux_manifests
 
 K = "kustomize.toolkit.fluxcd.io"
 KUSTOMIZATION = {"spec.path"}  # the project's layout
@@ -27,7 +30,7 @@ def make_repo(root: Path) -> None:
         "# Components: source-controller,kustomize-controller,helm-controller,notification-controller,"
         "image-reflector-controller,image-automation-controller\n"
     )
-    install = (SHARED / "flux" / "install-v2.9.3.yaml").read_text()
+    install = install_manifest("v2.9.3").read_text()
     for cluster, replicas in (("staging", 1), ("production", 3)):
         base = f"clusters/{cluster}"
         (root / base / "flux-system").mkdir(parents=True)
@@ -221,7 +224,7 @@ def test_public_layout_two_clusters_round_trip(tmp_path: Path) -> None:
     repo, out = tmp_path / "fleet", tmp_path / "project"
     make_repo(repo)
     out.mkdir()
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     for cluster in ("staging", "production"):
         run_import(repo, f"clusters/{cluster}", cluster, out, flux_manifest="../shared/flux")
     staging = yaml.safe_load((out / "Pulumi.staging.yaml").read_text())["config"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.import_trees import declared, flux_kustomization, import_small
@@ -47,6 +48,7 @@ def test_a_namespace_of_a_name_only_is_declared_in_its_block(tmp_path: Path) -> 
     assert not (out / "clusters/flux/apps/namespace__cluster_web.yaml").exists()
 
 
+@pytest.mark.flux_manifests
 def test_a_namespace_with_labels_is_kept_as_a_plain_manifest(tmp_path: Path) -> None:
     out, result = import_small(
         tmp_path,
@@ -69,6 +71,7 @@ def test_a_namespace_with_labels_is_kept_as_a_plain_manifest(tmp_path: Path) -> 
     }
 
 
+@pytest.mark.flux_manifests
 def test_a_namespace_with_a_spec_is_kept_as_a_plain_manifest(tmp_path: Path) -> None:
     namespace = _namespace("web") | {"spec": {"finalizers": ["kubernetes"]}}
     out, result = import_small(
@@ -90,6 +93,7 @@ def test_a_namespace_with_a_spec_is_kept_as_a_plain_manifest(tmp_path: Path) -> 
     }
 
 
+@pytest.mark.flux_manifests
 def test_an_object_applied_again_is_left_out_and_the_objects_after_it_are_still_routed(
     tmp_path: Path,
 ) -> None:
@@ -231,6 +235,7 @@ def _crd(name: str, **metadata: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.flux_manifests
 def test_a_crd_of_another_group_is_a_plain_manifest_not_one_of_fluxs_install(tmp_path: Path) -> None:
     out, result = import_small(
         tmp_path,
@@ -247,6 +252,7 @@ def test_a_crd_of_another_group_is_a_plain_manifest_not_one_of_fluxs_install(tmp
     ]
 
 
+@pytest.mark.flux_manifests
 def test_fluxs_crds_and_the_objects_labelled_as_its_install_are_counted_and_left_out(
     tmp_path: Path,
 ) -> None:

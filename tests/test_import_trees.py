@@ -27,6 +27,8 @@ from tests.import_trees import (
     stack_name,
 )
 
+pytestmark = pytest.mark.flux_manifests
+
 
 def _config(out: Path, stack: str) -> dict[str, Any]:
     raw = yaml.safe_load((out / f"Pulumi.{stack}.yaml").read_text())["config"]

@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("creodias", "minikube", "local")
 NS = "eoepca-gitops"
 runner = CliRunner()
+# Every test copies a shipped stack, which reads Flux's install manifest (tests/outside_data.py).
+pytestmark = pytest.mark.flux_manifests
 
 # The comments of each shipped stack that were about a value the copy drops or replaces: they go
 # with it (a `new-cluster:` note takes their place); every other comment stays, in order.

@@ -37,12 +37,14 @@ def manifests(v: dict[str, Any]) -> Any:
     return build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, base_dir=Path.cwd()))
 
 
+@pytest.mark.flux_manifests
 def test_absent_means_no_poller() -> None:
     m = manifests(values())
     assert m.poller == []
     assert load(values(), ()).config.poller is None
 
 
+@pytest.mark.flux_manifests
 def test_defaults_follow_the_stack() -> None:
     m = manifests(values(poller=POLLER))
     kinds = [o["kind"] for o in m.poller]
@@ -67,6 +69,7 @@ def test_defaults_follow_the_stack() -> None:
     assert secret in m.all()
 
 
+@pytest.mark.flux_manifests
 def test_replicas_turn_the_lease_on() -> None:
     p = {**POLLER, "replicas": 2, "interval": "30s", "driftMode": "correct", "stacks": ["a", "b"]}
     m = manifests(values(poller=p))
@@ -133,6 +136,7 @@ def test_branch_needed_when_git_tracks_a_tag() -> None:
     ).config.poller
 
 
+@pytest.mark.flux_manifests
 def test_program_registers_the_poller_component(mocks: Recorder, tmp_path: Path) -> None:
     _config(values(poller={**POLLER, "replicas": 2}), SECRETS)
     _run_program(_project(tmp_path))
@@ -149,6 +153,7 @@ def test_program_registers_the_poller_component(mocks: Recorder, tmp_path: Path)
     assert secret.inputs["stringData"]["value"]["PULUMI_CONFIG_PASSPHRASE"] == "pass-4e1d"
 
 
+@pytest.mark.flux_manifests
 def test_program_without_poller_registers_none(mocks: Recorder, tmp_path: Path) -> None:
     _config(values())
     _run_program(_project(tmp_path))

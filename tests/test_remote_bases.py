@@ -110,6 +110,7 @@ def test_import_carries_remote_folders_unchanged_and_reports_each(tmp_path: Path
     assert report.count("built by Flux at apply time") == len(FORMS)
 
 
+@pytest.mark.flux_manifests
 def test_render_shows_the_local_objects_and_each_remote_folder(tmp_path: Path) -> None:
     _, out, _ = imported_project(tmp_path)
     _, objects, _ = render(out, "home")
@@ -118,6 +119,7 @@ def test_render_shows_the_local_objects_and_each_remote_folder(tmp_path: Path) -
     assert standins == [f"clusters/flux/infra/remote/infrastructure/base/b{i}" for i in range(len(FORMS))]
 
 
+@pytest.mark.flux_manifests
 def test_a_stack_whose_flux_refuses_remote_bases_refuses_them(tmp_path: Path) -> None:
     _, out, _ = imported_project(tmp_path, ["github.com/org/repo//deploy?ref=v1"])
     path = out / "Pulumi.home.yaml"

@@ -25,7 +25,9 @@ import pytest
 from eoepca_gitops.cli.common import load
 from eoepca_gitops.manifests.flux_release import MIRROR_ENV
 from eoepca_gitops.manifests.render import render_files
-from tests.helpers import SHARED_FLUX
+from tests.outside_data import flux_manifests
+
+pytestmark = pytest.mark.flux_manifests
 
 FIXTURE = Path(__file__).parent / "fixtures" / "full-stack"
 
@@ -37,7 +39,7 @@ def _kept(path: str) -> bool:
 def test_full_stack_renders_as_the_golden_file(
     golden: Callable[[str, str], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(MIRROR_ENV, str(SHARED_FLUX))  # the fixture names no manifest: the shared copy
+    monkeypatch.setenv(MIRROR_ENV, str(flux_manifests()))  # the fixture names no manifest
     model, manifests = load("staging", FIXTURE)
     assert model.unset == ()  # nothing rendered as a placeholder but the (encrypted) secrets
     files = render_files(manifests)

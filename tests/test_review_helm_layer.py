@@ -20,7 +20,7 @@ from eoepca_gitops.review.releases import ReleaseInput
 from eoepca_gitops.review.revision import at_revision
 from eoepca_gitops.review.stacks import review_stack
 from eoepca_gitops.review.validation import HeadSchemas
-from tests.helpers import SHARED
+from tests.outside_data import link_shared_flux
 from tests.test_review_releases import HR, REPO
 
 FIXTURE = Path(__file__).parent / "fixtures" / "project"
@@ -169,13 +169,14 @@ def _git(repo: Path, *args: str) -> None:
 def repo(tmp_path: Path) -> Path:
     project = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, project)
-    (tmp_path / "shared").symlink_to(SHARED)
+    link_shared_flux(tmp_path)
     _git(project, "init", "-q", "-b", "main")
     _git(project, "add", "-A")
     _git(project, "commit", "-q", "-m", "one")
     return project
 
 
+@pytest.mark.flux_manifests
 def test_a_stack_review_groups_each_layer_by_block(repo: Path) -> None:
     block = repo / "clusters" / "blocks" / "portal.yaml"
     block.write_text(block.read_text().replace("version: 1.0.11", "version: 1.0.12"))
@@ -190,6 +191,7 @@ def test_a_stack_review_groups_each_layer_by_block(repo: Path) -> None:
     assert review.state == "changed" and review.helm_note == ""
 
 
+@pytest.mark.flux_manifests
 def test_a_stack_only_in_the_working_tree_is_added(repo: Path) -> None:
     shutil.copy(repo / "Pulumi.test.yaml", repo / "Pulumi.other.yaml")
     with at_revision(repo, "HEAD") as base:
@@ -198,6 +200,7 @@ def test_a_stack_only_in_the_working_tree_is_added(repo: Path) -> None:
     assert {o.change for s in review.sections for o in s.objects} == {"added"}
 
 
+@pytest.mark.flux_manifests
 def test_a_stack_that_does_not_load_is_an_error(repo: Path) -> None:
     (repo / "Pulumi.test.yaml").write_text("config: [\n")
     with at_revision(repo, "HEAD") as base, pytest.raises(GitopsError) as exc:
@@ -216,6 +219,7 @@ def _portal_values(repo: Path, extra: str) -> None:
     block.write_text(text)
 
 
+@pytest.mark.flux_manifests
 def test_what_helm_renders_at_the_head_is_checked_against_its_schema(repo: Path) -> None:
     _portal_values(repo, "      securityContext: {runAsUsr: 1000}\n")
     with at_revision(repo, "HEAD") as base:
@@ -230,6 +234,7 @@ def test_what_helm_renders_at_the_head_is_checked_against_its_schema(repo: Path)
         assert review_stack("test", base, repo, StandIn()).errors == ()  # without schemas: not checked
 
 
+@pytest.mark.flux_manifests
 def test_the_base_is_not_checked(repo: Path) -> None:
     _portal_values(repo, "      securityContext: {runAsUsr: 1000}\n")
     _git(repo, "commit", "-qam", "broken")
@@ -278,6 +283,7 @@ class WithCrd(StandIn):
         return [*super().render(release, project, upgrade=upgrade), crd, widget, gadget]
 
 
+@pytest.mark.flux_manifests
 def test_a_crd_a_chart_renders_gives_the_schema_of_its_objects(repo: Path) -> None:
     _portal_values(repo, "      size: big\n")
     with at_revision(repo, "HEAD") as base:

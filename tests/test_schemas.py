@@ -25,13 +25,13 @@ from eoepca_gitops.schemas import (
     validate,
 )
 from eoepca_gitops.schemas.convert import QUANTITY_PATTERN, crd_schema
-from tests.helpers import SHARED_FLUX
+from tests.outside_data import install_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def install(version: str) -> tuple[dict[str, Any], ...]:
-    return read_install_manifest(SHARED_FLUX / f"install-{version}.yaml")
+    return read_install_manifest(install_manifest(version))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import ConfigError
-from tests.helpers import SHARED_FLUX
+from tests.outside_data import FLUX_VERSIONS, install_manifest
 
 _BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True)
@@ -64,9 +64,10 @@ def test_merges_timestamps_and_small_anchors_load(tmp_path: Path) -> None:
     assert loaded["t"] == "2019-09-10T00:00:00Z"
 
 
+@pytest.mark.flux_manifests
 def test_flux_install_manifests_load() -> None:
-    for path in sorted(SHARED_FLUX.glob("install-*.yaml")):
-        docs = yaml_io.load_all_file(path)
+    for version in FLUX_VERSIONS:
+        docs = yaml_io.load_all_file(install_manifest(version))
         assert any(d and d.get("kind") == "CustomResourceDefinition" for d in docs)
 
 

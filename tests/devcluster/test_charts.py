@@ -92,6 +92,82 @@ def test_every_chart_version_the_project_names_is_made() -> None:
     assert ("jetstack", "cert-manager", "1.16.3") in refs
 
 
+@pytest.mark.parametrize(
+    ("spec", "picked"), [("<=1.3.0", "1.3.0"), ("<=2", "2.0.0"), (">=1.2.0, <=1.2.0", "1.2.0")]
+)
+def test_an_upper_bound_that_includes_itself_picks_it(spec: str, picked: str) -> None:
+    assert pick_version(spec) == picked
+
+
+def test_a_stand_in_chart_is_a_helm_v2_chart_and_its_crds_keep_any_field() -> None:
+    files = _files(package("cert-manager", "1.16.3"))
+    assert yaml.safe_load(files["cert-manager/Chart.yaml"]) == {
+        "apiVersion": "v2",
+        "appVersion": "1.16.3",
+        "description": "Stand-in for the cert-manager chart (eoepca-gitops dev cluster)",
+        "name": "cert-manager",
+        "version": "1.16.3",
+    }
+    crd = yaml.safe_load(files["cert-manager/crds/clusterissuers.cert-manager.io.yaml"])
+    assert crd["metadata"] == {"name": "clusterissuers.cert-manager.io"}
+    assert crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"] == {
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+    }
+
+
+def test_the_index_says_what_helm_reads(tmp_path: Path) -> None:
+    write_repository([ChartRef("eoepca", "cheese", "1.0.1")], tmp_path)
+    index = yaml.safe_load((tmp_path / "eoepca" / "index.yaml").read_text())
+    assert (index["apiVersion"], index["generated"]) == ("v1", "1970-01-01T00:00:00Z")
+    (entry,) = index["entries"]["cheese"]
+    assert {k: v for k, v in entry.items() if k != "digest"} == {
+        "apiVersion": "v2",
+        "appVersion": "1.0.1",
+        "created": "1970-01-01T00:00:00Z",
+        "name": "cheese",
+        "urls": ["cheese-1.0.1.tgz"],
+        "version": "1.0.1",
+    }
+    assert sorted(p.name for p in (tmp_path / "eoepca").iterdir()) == ["cheese-1.0.1.tgz", "index.yaml"]
+
+
+def test_a_stack_file_override_of_a_chart_version_is_made_too(tmp_path: Path) -> None:
+    blocks = tmp_path / "clusters" / "blocks"
+    blocks.mkdir(parents=True)
+    (blocks / "apps.yaml").write_text(
+        "name: apps\nhelmReleases:\n  - {name: web, namespace: apps, chart: web, version: 1.0.0,\n"
+        "     sourceRef: {kind: HelmRepository, name: charts, namespace: apps}}\n"
+        "helmRepositories:\n  - {name: charts, namespace: apps, url: https://charts.example.org}\n"
+    )
+    (tmp_path / "Pulumi.a.yaml").write_text(
+        "config:\n  eoepca-gitops:overrides:\n"
+        "    apps: {releases: {web: {version: 2.0.0}, other: {values: {}}}}\n"
+    )
+    (tmp_path / "Pulumi.b.yaml").write_text(
+        "config:\n  eoepca-gitops:overrides:\n    apps: {releases: {web: {replicas: 2}}}\n"
+    )
+    assert charts_of_project(tmp_path) == [
+        ChartRef("charts", "web", "1.0.0"),
+        ChartRef("charts", "web", "2.0.0"),
+    ]
+
+
+def test_the_chart_repository_is_pythons_http_server_on_loopback(tmp_path: Path) -> None:
+    import sys
+
+    from eoepca_gitops.devcluster.charts import server_argv
+
+    assert server_argv(tmp_path, 8181) == [
+        sys.executable,
+        "-m",
+        "http.server",
+        "8181",
+        "--bind=127.0.0.1",
+        f"--directory={tmp_path}",
+    ]
+
+
 def test_a_stand_in_chart_checks_its_values_against_a_schema() -> None:
     files = _files(package("login-service", "1.2.8"))
     schema = json.loads(files["login-service/values.schema.json"])

@@ -67,3 +67,38 @@ def test_pushes_are_refused_and_other_paths_not_served(served: tuple[Path, str],
     assert not (repo / "b.txt").exists()
     with pytest.raises(subprocess.CalledProcessError):
         git("ls-remote", url.replace("project.git", "other.git"), cwd=tmp_path)
+
+
+def test_another_path_is_answered_404_saying_what_is_served(served: tuple[Path, str]) -> None:
+    import urllib.error
+    import urllib.request
+
+    _, url = served
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(url.replace("project.git", "other.git") + "/info/refs")
+    with exc.value:
+        assert exc.value.code == 404
+        assert b"only /project.git/ is served here" in exc.value.read()
+
+
+def test_what_git_http_backend_answers_when_it_fails_is_passed_on(
+    served: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    _, url = served
+    answers = iter(
+        [
+            subprocess.CompletedProcess([], 1, b"Status: 403 Forbidden\r\n\r\nnot for you", b""),
+            subprocess.CompletedProcess([], 128, b"", b"fatal: not a git repository"),
+        ]
+    )
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: next(answers))
+    # its own answer when it gave one; else a 500 with what it said on stderr
+    for code, said in ((403, b"not for you"), (500, b"fatal: not a git repository")):
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(url + "/info/refs")
+        with exc.value:
+            assert exc.value.code == code
+            assert said in exc.value.read()

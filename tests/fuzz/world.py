@@ -38,7 +38,7 @@ from types import FrameType
 from typer.testing import CliRunner
 
 from eoepca_gitops.cli.main import app
-from tests.helpers import SHARED
+from tests.outside_data import link_shared_flux
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "project"
 SECRET = "Zq8xW3vT-hunter2"  # planted wherever a credential may be given; never shown or written
@@ -93,7 +93,7 @@ def world() -> Iterator[World]:
     w = World(root)
     try:
         shutil.copytree(FIXTURE, w.project, symlinks=False)
-        (root / "shared").symlink_to(SHARED)
+        link_shared_flux(root)
         for folder in (w.home, w.state, w.outside, root / "tmp", w.imported):
             folder.mkdir(parents=True)
         (w.home / ".profile").write_text("# mine\n")

@@ -21,11 +21,11 @@ import pytest
 import yaml
 
 from tests.conftest import DevClusterHandle
-from tests.helpers import SHARED_FLUX
 from tests.integration.await_cases import DEPENDENCY, enable, old_program, remove_blocks, write_blocks
 from tests.integration.local_stack import PASSPHRASE, LocalStack, ready
+from tests.outside_data import flux_manifests
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
 STACK = "await"
 AWAIT = "pulumi-python:dynamic/eoepca:FluxAwait"
@@ -44,7 +44,7 @@ def stack(
         "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('await-state')}",
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX),
+        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
     }
     raw = yaml.safe_load((project / "Pulumi.local.yaml").read_text())
     config = raw["config"]

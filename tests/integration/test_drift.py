@@ -29,11 +29,11 @@ import pytest
 import yaml
 
 from tests.conftest import DevClusterHandle
-from tests.helpers import SHARED_FLUX
 from tests.integration.drifts import BLOCKS, DRIFTS, Kube
 from tests.integration.local_stack import PASSPHRASE, LocalStack, wait_for
+from tests.outside_data import flux_manifests
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
 NAME = "drift"
 CLI = str(Path(sys.executable).parent / "eoepca-gitops")
@@ -66,7 +66,7 @@ def stack(
         "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('drift-state')}",
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX),
+        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
         "KUBECONFIG": str(dev_cluster.kubeconfig),  # the stack names its context, eoepca-dev
     }
     local = LocalStack(dev_cluster, project, env, NAME)

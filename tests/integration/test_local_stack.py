@@ -28,7 +28,6 @@ import yaml
 
 from eoepca_gitops.devcluster.git_server import serve
 from tests.conftest import DevClusterHandle, MotoS3
-from tests.helpers import SHARED_FLUX
 from tests.integration.local_stack import (
     PASSPHRASE,
     STACK,
@@ -38,9 +37,10 @@ from tests.integration.local_stack import (
     ready_since,
     wait_for,
 )
+from tests.outside_data import flux_manifests
 from tests.remote_server import git, serving
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
 TOKEN = "token-1234567890abcdef"
 
@@ -58,7 +58,7 @@ def stack(
         "PULUMI_BACKEND_URL": f"file://{state}",
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX),
+        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
     }
     local = LocalStack(dev_cluster, dev_cluster.git_repo, env)
 

@@ -29,10 +29,10 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, DevClusterHandle
-from tests.helpers import SHARED_FLUX
 from tests.integration.local_stack import LocalStack, not_ready, ready, wait_for
+from tests.outside_data import flux_manifests
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
 BIN = Path(sys.executable).parent
 # Checklist steps an operator of the dev cluster follows besides the required ones, and the option
@@ -129,7 +129,7 @@ def environment(
         "PULUMI_CONFIG_PASSPHRASE": "the new cluster's own passphrase",
         "KUBECONFIG": str(dev_cluster.kubeconfig),
         "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX),
+        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
         **{
             f"GIT_{who}_{what}": v
             for who in ("AUTHOR", "COMMITTER")

@@ -30,10 +30,10 @@ from eoepca_gitops.manifests.stack import POLLER_CLUSTER_RULES
 from eoepca_gitops.model.loader import load_stack_file
 from tests.conftest import DevClusterHandle, MotoS3
 from tests.container import Pod, image_exists, image_ref, missing_podman, podman_run, runtime_flags
-from tests.helpers import SHARED_FLUX
 from tests.integration.local_stack import LocalStack, wait_for
+from tests.outside_data import flux_manifests
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
 NAME = "image"
 PASSPHRASE = "image-passphrase-5e0c"
@@ -91,7 +91,7 @@ def stack(
         "PULUMI_BACKEND_URL": moto_s3.backend_url(NAME),
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX),
+        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
         "KUBECONFIG": str(dev_cluster.kubeconfig),
     }
     local = LocalStack(dev_cluster, project, env, NAME)
@@ -126,7 +126,7 @@ class Container:
             secrets,
             tmp,
             extra_env={"KUBECONFIG": KUBECONFIG_IN_CONTAINER},
-            extra_mounts=[(kubeconfig, KUBECONFIG_IN_CONTAINER), (SHARED_FLUX, FLUX_IN_CONTAINER)],
+            extra_mounts=[(kubeconfig, KUBECONFIG_IN_CONTAINER), (flux_manifests(), FLUX_IN_CONTAINER)],
         )
         subprocess.run(["podman", "rm", "--force", name], capture_output=True)
         started = subprocess.run(self.args, env=self.env, capture_output=True, text=True)

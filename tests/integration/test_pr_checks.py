@@ -37,10 +37,10 @@ import yaml
 
 from eoepca_gitops.devcluster.charts import charts_of_project, server_argv, write_repository
 from tests.conftest import DevClusterHandle
-from tests.helpers import SHARED_FLUX
+from tests.outside_data import flux_manifests
 from tests.test_pr_scripts import gfm
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "eoepca-gitops"
@@ -191,7 +191,7 @@ def test_the_review_shows_a_chart_bump_a_value_and_a_new_block_and_refuses_a_bad
     at_base = tree_at(project, base, tmp_path / "at-base")
     write_repository({*charts_of_project(project), *charts_of_project(at_base)}, charts)
 
-    env = {**tools_env, "EOEPCA_GITOPS": str(CLI), "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX)}
+    env = {**tools_env, "EOEPCA_GITOPS": str(CLI), "EOEPCA_FLUX_MANIFESTS": str(flux_manifests())}
     env["EOEPCA_CACHE_DIR"] = str(tmp_path / "cache")
     proc = run(project, ["scripts/pr-review.sh", base, "review"], env)
     assert proc.returncode == 0, proc.stderr + (project / "review" / "errors.txt").read_text()
@@ -281,7 +281,7 @@ def test_a_preview_shows_the_changes_and_a_broken_stack_is_red(
         "PULUMI_CONFIG_PASSPHRASE": "local",  # the salt of Pulumi.local.yaml is for it
         "KUBECONFIG_DATA": dev_cluster.kubeconfig.read_text(),
         "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX),
+        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
     }
     init = run(project, ["pulumi", "stack", "init", stack, "--non-interactive"], env)
     assert init.returncode == 0, init.stderr

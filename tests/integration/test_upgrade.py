@@ -13,6 +13,7 @@ its history.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -35,15 +36,21 @@ from eoepca_gitops.kube.resources import flux_resource
 from eoepca_gitops.runs import Run
 from eoepca_gitops.upgrade.live import list_all, read_live_crds
 from tests.conftest import REPO_ROOT, DevClusterHandle
-from tests.helpers import SHARED_FLUX
 from tests.integration.local_stack import HelmRecord, LocalStack, ready, wait_for
 from tests.leftovers import kill_engine
+from tests.outside_data import flux_manifests, install_manifest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 T = TypeVar("T")
 
 OLD, NEW = "v0.24.0", "v2.9.3"
-NEW_CRDS = crd_specs(yaml.safe_load_all((SHARED_FLUX / f"install-{NEW}.yaml").read_text()))
+
+
+@functools.cache
+def new_crds() -> dict[str, Any]:
+    return dict(crd_specs(yaml.safe_load_all(install_manifest(NEW).read_text())))
+
+
 # HelmReleases of the creodias stack without dependencies, whose releases exist before the upgrade:
 # (namespace, name) -> (HelmRepository, chart, version)
 INSTALLED = {
@@ -103,7 +110,7 @@ def stack(
         **tools_env,
         "PULUMI_BACKEND_URL": f"file://{state}",
         "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(SHARED_FLUX),
+        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
     }
     creodias = LocalStack(cluster, cluster.git_repo, env, name="creodias")
 
@@ -127,7 +134,7 @@ def flux_crds(stack: LocalStack) -> dict[str, dict[str, Any]]:
         return {
             c.metadata.name: c.to_dict()
             for c in list_all(client, CustomResourceDefinition)
-            if c.metadata and c.metadata.name in NEW_CRDS
+            if c.metadata and c.metadata.name in new_crds()
         }
 
 
@@ -232,7 +239,7 @@ def up_killed(stack: LocalStack, log: Path, what: str, when: Callable[[], T | No
 def _all_new(crds: dict[str, dict[str, Any]]) -> bool:
     """Every Flux CRD as the new release has it (served versions)."""
     return all(
-        [v["name"] for v in c["spec"]["versions"]] == [v["name"] for v in NEW_CRDS[n]["versions"]]
+        [v["name"] for v in c["spec"]["versions"]] == [v["name"] for v in new_crds()[n]["versions"]]
         for n, c in crds.items()
     )
 
@@ -241,7 +248,9 @@ def _migrated(crds: dict[str, dict[str, Any]]) -> list[str] | None:
     """The CRDs storing only the new version, once GitRepository's are (the migration goes by CRD name:
     Alert, Bucket, GitRepository, HelmChart, HelmRelease, ...: the HelmReleases are next)."""
     done = [
-        n for n, c in crds.items() if c["status"]["storedVersions"] == [storage_version(NEW_CRDS[n])["name"]]
+        n
+        for n, c in crds.items()
+        if c["status"]["storedVersions"] == [storage_version(new_crds()[n])["name"]]
     ]
     return done if "gitrepositories.source.toolkit.fluxcd.io" in done else None
 
@@ -294,12 +303,12 @@ def test_upgrade_to_v2_9_in_place_survives_a_kill_and_keeps_every_helm_release(
     crds = flux_crds(stack)
     assert set(old_crds) < set(crds)  # the v2.9 install adds OCIRepository and ExternalArtifact
     for name, crd in crds.items():
-        spec = NEW_CRDS[name]
+        spec = new_crds()[name]
         assert [v["name"] for v in crd["spec"]["versions"]] == [v["name"] for v in spec["versions"]], name
         assert crd["status"]["storedVersions"] == [storage_version(spec)["name"]], name
     served = {
-        NEW_CRDS[n]["names"]["kind"]: f"{s['group']}/{storage_version(s)['name']}"
-        for n, s in NEW_CRDS.items()
+        new_crds()[n]["names"]["kind"]: f"{s['group']}/{storage_version(s)['name']}"
+        for n, s in new_crds().items()
     }
     # The same objects, each now in the new version (the v2.9 source-controller adds HelmCharts).
     after = _objects(stack)

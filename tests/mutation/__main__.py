@@ -36,6 +36,18 @@ MIN_SCORE = 85.0
 # Matches no mutant: a mutmut run that only generates the mutants (and collects the tests' stats).
 GENERATE_ONLY = "eoepca_gitops.x_generate_only__mutmut_0"
 MIN_COVERAGE = 90.0
+CARRIED = "*"  # marks a module whose results are the previous report's
+
+# The dev cluster's modules (and DevCluster's methods) that run without the engine's binaries; the
+# rest (DevCluster.up, the supervisor's loop) starts them and is proven by the integration tests.
+DEVCLUSTER_PARTS = (
+    "certs", "charts", "flux", "git_server", "kubeapi", "kubeconfig", "kubernetes", "layout", "processes",
+    "snapshot", "tools",
+)  # fmt: skip
+DEVCLUSTER_METHODS = (
+    "info", "status", "_component", "down", "stop_component", "start_component", "_record", "_locked",
+    "_stop_all", "_spawn", "_wait", "_say", "publish_charts",
+)  # fmt: skip
 
 # Module -> the mutmut name patterns of its mutants. The poller's automation.py is mutated only in
 # its pure parts: the rest drives the Pulumi engine and is proven by the integration tests.
@@ -56,6 +68,25 @@ MODULES: dict[str, tuple[str, ...]] = {
         "eoepca_gitops.poller.automation.xǁLockHolderǁstale__mutmut_*",
     ),
     "cli": ("eoepca_gitops.cli.common.*",),
+    # What an operator leans on when something is already wrong: status, reconcile, suspend and
+    # undeploy; a Flux upgrade's plan, reads and migration; the program's wiring; the files a command
+    # reads and writes; the poller's loop, drift and takeover; the dev cluster's parts but those that
+    # start the engine's binaries (DEVCLUSTER_PARTS).
+    "operations": ("eoepca_gitops.operations.*",),
+    "upgrade": ("eoepca_gitops.upgrade.*",),
+    "program": ("components.*",),
+    "files": ("eoepca_gitops.files.*", "eoepca_gitops.owned_folder.*", "eoepca_gitops.yaml_io.*"),
+    "poller-loop": (
+        "eoepca_gitops.poller.drift.*",
+        "eoepca_gitops.poller.takeover.*",
+        "eoepca_gitops.poller.loop.*",
+    ),
+    "devcluster": (
+        *(f"eoepca_gitops.devcluster.{m}.*" for m in DEVCLUSTER_PARTS),
+        "eoepca_gitops.devcluster.supervisor.x_supervisor_argv__mutmut_*",
+        "eoepca_gitops.devcluster.cluster.x__repository__mutmut_*",
+        *(f"eoepca_gitops.devcluster.cluster.xǁDevClusterǁ{m}__mutmut_*" for m in DEVCLUSTER_METHODS),
+    ),
     # Where blocks' dependencies become an order and Flux dependsOn lists (also in model, manifests).
     "dependencies": (
         "eoepca_gitops.model.loader.x__order__mutmut_*",
@@ -64,8 +95,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "eoepca_gitops.manifests.building_block.x_helm_release__mutmut_*",
     ),
 }
-# Thousands of mutants each, at seconds to a minute per mutant: what --sample samples.
-LARGE = {"model", "manifests", "fluxtree", "importer"}
+# Over a thousand mutants each, at seconds to a minute per mutant: what --sample samples.
+LARGE = {"model", "manifests", "fluxtree", "importer", "operations", "poller-loop", "devcluster"}
 # No survivor at all is the goal here; MIN_SCORE elsewhere.
 NO_SURVIVOR = {"redaction", "dependencies"}
 # Unit coverage is reported for the same code (the pure parts of the poller: its logic).
@@ -84,6 +115,12 @@ COVERAGE: dict[str, tuple[str, ...]] = {
         "eoepca_gitops/poller/source.py",
     ),
     "cli": ("eoepca_gitops/cli/common.py",),
+    "operations": ("eoepca_gitops/operations/",),
+    "upgrade": ("eoepca_gitops/upgrade/",),
+    "program": ("components/",),
+    "files": ("eoepca_gitops/files.py", "eoepca_gitops/owned_folder.py", "eoepca_gitops/yaml_io.py"),
+    "poller-loop": ("eoepca_gitops/poller/takeover.py", "eoepca_gitops/poller/loop.py"),
+    "devcluster": tuple(f"eoepca_gitops/devcluster/{m}.py" for m in DEVCLUSTER_PARTS),
 }
 KILLED = {"killed", "timeout", "caught by type check"}
 
@@ -115,7 +152,7 @@ def mutants() -> list[Mutant]:
 
 def _stale() -> bool:
     """Whether mutants/ lacks the mutants of a source file as it is now (mutmut's own test: mtime)."""
-    for source in (ROOT / "eoepca_gitops").rglob("*.py"):
+    for source in (*(ROOT / "eoepca_gitops").rglob("*.py"), *(ROOT / "components").rglob("*.py")):
         copy = MUTANTS / source.relative_to(ROOT)
         if not copy.exists() or copy.stat().st_mtime < source.stat().st_mtime:
             return True
@@ -147,6 +184,7 @@ def coverage() -> dict[str, float]:
             "-p",
             "no:cacheprovider",
             "--cov=eoepca_gitops",
+            "--cov=components",
             "--cov-branch",
             f"--cov-report=json:{data}",
             "--cov-report=",
@@ -176,8 +214,53 @@ def _score(mine: list[Mutant]) -> tuple[int, int, int]:
     return killed, counts["timeout"], tested
 
 
+def _section(text: str, title: str) -> list[str]:
+    """The lines of a section (`## title`) of a report."""
+    lines = text.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln == f"## {title}"), None)
+    if start is None:
+        return []
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return lines[start + 1 : end]
+
+
+def _widened(row: str) -> str:
+    """A module's row of an earlier report, with this report's columns, marked as carried over."""
+    cells = [c.strip() for c in row.strip().strip("|").split("|")]
+    if len(cells) == 10:  # before `by tests` and `tests alone`
+        tested, killed, by_mypy = int(cells[3]), int(cells[4]), int(cells[5])
+        alone = f"{100.0 * (killed - by_mypy) / (tested - by_mypy):.1f} %" if tested > by_mypy else "-"
+        cells = [*cells[:6], str(killed - by_mypy), *cells[6:9], alone, cells[9]]
+    cells[0] = cells[0].rstrip(CARRIED) + CARRIED
+    return "| " + " | ".join(cells) + " |"
+
+
+SURVIVORS, TIMEOUTS = "Surviving mutants", "Timed out (counted as killed)"
+
+
+def _carried(previous: str, module: str) -> dict[str, list[str]] | None:
+    """A module's lines in each section of the previous report, for a module of which mutants/ holds
+    no result (it was not run where this report is written)."""
+    mine = (f"| {module} |", f"| {module}{CARRIED} |")
+    rows = [_widened(ln) for ln in _section(previous, "Score per module") if ln.startswith(mine)]
+    if not rows:
+        return None
+
+    def listed(title: str) -> list[str]:
+        return [
+            ln
+            for ln in _section(previous, title)
+            if ln.startswith("- `") and _matches(ln.split("`")[1], MODULES[module])
+        ]
+
+    files = [ln for ln in _section(previous, "Score per file") if ln.startswith(mine)]
+    return {"module": rows[:1], "files": files, SURVIVORS: listed(SURVIVORS), TIMEOUTS: listed(TIMEOUTS)}
+
+
 def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
     every = mutants()
+    previous = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    carried: dict[str, dict[str, list[str]]] = {}
     lines = [
         "# Mutation testing and unit coverage",
         "",
@@ -191,11 +274,15 @@ def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
         "## Score per module",
         "",
         "`mutants`: all the module's mutants; `scored`: the ones the score is over (a random sample "
-        "where the module was sampled: tests/mutation/samples.json, with its seed). How long the runs "
-        "took is in the notes below.",
+        "where the module was sampled: tests/mutation/samples.json, with its seed); `killed` = `by mypy` "
+        "(rejected before any test ran) + `by tests` (a test failed or the mutant hung); `tests alone`: "
+        "by tests / (tested - by mypy), the score of the tests on the mutants that type-check. How long "
+        "the runs took is in the notes below. `*`: a module not run where this report was written; its "
+        "rows and survivors are the previous report's (its results are in that run's mutants/).",
         "",
-        "| module | mutants | scored | tested | killed | by mypy | survived | score | 95 % interval | goal |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| module | mutants | scored | tested | killed | by mypy | by tests | survived | score "
+        "| 95 % interval | tests alone | goal |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     scored_by_module: dict[str, list[Mutant]] = {}
     for module, patterns in MODULES.items():
@@ -204,6 +291,10 @@ def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
         scored = [m for m in mine if m.name in set(drawn.names)] if drawn else mine
         scored_by_module[module] = scored
         killed, _, tested = _score(scored)
+        if not tested and (earlier := _carried(previous, module)):
+            carried[module] = earlier
+            lines += earlier["module"]
+            continue
         by_mypy = sum(m.status == "caught by type check" for m in scored)
         score = 100.0 * killed / tested if tested else None
         low, high = sample.wilson(killed, tested)
@@ -215,8 +306,10 @@ def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
             met = score is not None and score >= MIN_SCORE
         verdict = "-" if score is None else "PASS" if met else "MISS"
         percent = "-" if score is None else f"{score:.1f} %"
+        # What the tests kill of the mutants mypy lets through: how much they carry on their own.
+        alone = f"{100.0 * (killed - by_mypy) / (tested - by_mypy):.1f} %" if tested > by_mypy else "-"
         cells = [module, len(mine), f"{len(scored)}{' (sample)' if drawn else ''}", tested, killed, by_mypy]
-        cells += [tested - killed, percent, interval, verdict]
+        cells += [killed - by_mypy, tested - killed, percent, interval, alone, verdict]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
     lines += [
         "",
@@ -231,6 +324,9 @@ def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
     survivors: list[Mutant] = []
     timeouts: list[Mutant] = []
     for module, scored in scored_by_module.items():
+        if module in carried:
+            lines += carried[module]["files"]
+            continue
         for file in sorted({m.module for m in scored}):
             killed, timeout, tested = _score([m for m in scored if m.module == file])
             untested = sum(m.status == "not checked" for m in scored if m.module == file)
@@ -239,14 +335,14 @@ def report(covered: dict[str, float], samples: dict[str, sample.Sample]) -> str:
             lines.append("| " + " | ".join(str(cell) for cell in row) + " |")
         survivors += [m for m in scored if m.status not in KILLED | {"skipped", "not checked"}]
         timeouts += [m for m in scored if m.status == "timeout"]
-    lines += ["", "## Surviving mutants", ""]
-    if not survivors:
-        lines.append("None.")
+    earlier = {title: [ln for c in carried.values() for ln in c[title]] for title in (SURVIVORS, TIMEOUTS)}
+    lines += ["", f"## {SURVIVORS}", ""]
     for m in survivors:
         why = EQUIVALENT.get(m.name)
         lines.append(f"- `{m.name}` ({m.status}{f'; equivalent: {why}' if why else ''}): `{_diff(m.name)}`")
-    lines += ["", "## Timed out (counted as killed)", ""]
-    lines += [f"- `{m.name}`: `{_diff(m.name)}`" for m in timeouts] or ["None."]
+    lines += earlier[SURVIVORS] or ([] if survivors else ["None."])
+    lines += ["", f"## {TIMEOUTS}", ""]
+    lines += [f"- `{m.name}`: `{_diff(m.name)}`" for m in timeouts] + earlier[TIMEOUTS] or ["None."]
     if NOTES.exists():  # what the scores do not say (kept by hand, as the run's log)
         lines += ["", "## Notes on this run", "", NOTES.read_text(encoding="utf-8").strip()]
     lines += ["", "## Unit coverage (lines and branches)", "", "| module | file | coverage | goal |"]

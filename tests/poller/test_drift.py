@@ -164,3 +164,70 @@ def test_an_exemption_of_nothing_is_refused(exemption: DriftExemption, words: st
     with pytest.raises(ConfigError, match=words) as info:
         apply_drift_policy(objects(), [exemption], "Pulumi.t.yaml")
     assert info.value.key == "eoepca-gitops:driftExempt"
+
+
+def test_every_other_step_says_what_it_found() -> None:
+    """An object someone deleted, one someone added under the stack's name, one replaced, a step
+    with no field diff, long and escaped values, a drift nobody is on record for."""
+    token = "kubernetes:apps/v1:Deployment"
+    (added,) = describe_step("delete", "Deployment/n/d", token, {"spec": {}}, None, None)
+    assert (added.field, added.declared, added.live, added.manager, added.api_version) == (
+        "(object)",
+        "absent",
+        "present",
+        "?",
+        "apps/v1",
+    )
+    (replaced,) = describe_step("delete-replaced", "Deployment/n/d", token, {}, {}, None)
+    assert replaced.live == "present"
+    (recreated,) = describe_step("create-replacement", "Deployment/n/d", token, None, {}, None)
+    assert recreated.live == "deleted"
+    managed = {
+        "metadata": {"managedFields": [{"manager": "kubectl-edit", "operation": "Update", "time": "1"}]}
+    }
+    (whole,) = describe_step("replace", "Deployment/n/d", token, managed, {}, {})
+    assert (whole.field, whole.declared, whole.live, whole.manager) == (
+        "(object)",
+        "(as declared)",
+        "(replace)",
+        "kubectl-edit?",
+    )
+    assert describe_step("same", "Deployment/n/d", token, managed, {}, {}) == []
+    assert describe_step("refresh", "Deployment/n/d", token, managed, {}, None) == []
+    long = {"spec": {"values": {"x": "y" * 200}}}
+    (item,) = describe_step("update", "Deployment/n/d", token, long, {"spec": {}}, {"spec.values": {}})
+    assert item.live == '{"x": "' + "y" * 110 + "..." and len(item.live) == 120
+    assert (item.declared, item.manager) == ("(absent)", "?")  # Kubernetes keeps no owner: nobody on record
+
+
+def test_pulumi_paths_with_escaped_quotes_and_indexes() -> None:
+    assert parse_path('metadata.annotations["a\\"b"].x[12]') == ["metadata", "annotations", 'a"b', "x", 12]
+    assert parse_path("") == []
+
+
+def test_values_are_shown_as_json_with_sorted_keys_up_to_120_characters() -> None:
+    token = "kubernetes:v1:ConfigMap"
+    live = {"data": {"b": "2", "a": "1"}, "x": "z" * 118}
+    (item, long) = describe_step("update", "ConfigMap/n/c", token, live, {}, {"data": {}, "x": {}})
+    assert item.live == '{"a": "1", "b": "2"}'
+    assert long.live == '"' + "z" * 118 + '"'  # 120 characters: shown whole
+
+
+def test_the_last_writer_is_the_newest_update_that_is_not_pulumis_nor_a_status_write() -> None:
+    managed = [
+        {"manager": "kubectl-edit", "operation": "Update", "time": "2026-11-30T05:00:00Z"},
+        {"manager": "kubectl-patch", "operation": "Update", "time": "2026-11-30T07:00:00Z"},
+        {"manager": "helm", "operation": "Update", "time": "2026-11-30T06:00:00Z"},
+        {"manager": "pulumi-kubernetes-1", "operation": "Update", "time": "2026-11-30T09:00:00Z"},
+        {"manager": "flux", "operation": "Apply", "time": "2026-11-30T10:00:00Z"},
+        {"manager": "untimed", "operation": "Update"},  # `time` is optional: older than any given
+    ]
+    live = {"metadata": {"managedFields": managed}}
+    (item,) = describe_step(
+        "update", "ConfigMap/n/c", "kubernetes:v1:ConfigMap", live, {"data": {"k": "v"}}, {"data": {}}
+    )
+    assert item.manager == "kubectl-patch?"
+    (whole,) = describe_step("replace", "ConfigMap/n/c", "kubernetes:v1:ConfigMap", live, {}, {})
+    assert (whole.manager, whole.api_version) == ("kubectl-patch?", "v1")
+    (gone,) = describe_step("create", "ConfigMap/n/c", "kubernetes:v1:ConfigMap", None, {}, None)
+    assert (gone.declared, gone.live, gone.api_version) == ("present", "deleted", "v1")

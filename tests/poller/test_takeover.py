@@ -96,3 +96,38 @@ def test_a_refused_patch_is_a_note_not_a_failure() -> None:
     drifted = DriftItem("Namespace", "Namespace/um", "metadata.labels", "a", "b", "kubectl-label", "v1")
     (note,) = keep_others_fields(access, [drifted])  # type: ignore[arg-type]
     assert note == "could not keep other managers' fields on Namespace/um: the object changed"
+
+
+def test_the_patch_replaces_the_managed_fields_after_testing_the_version_read() -> None:
+    live = {"metadata": {"resourceVersion": "7", "managedFields": [PULUMI, ANNOTATE]}}
+    access = FakeAccess({("HelmRelease", "um", "x"): live})
+    keep_others_fields(access, [item("HelmRelease/um/x")])  # type: ignore[arg-type]
+    ((_, _, _, ops),) = access.patches
+    assert ops == [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": "7"},
+        {
+            "op": "replace",
+            "path": "/metadata/managedFields",
+            "value": [PULUMI, {**ANNOTATE, "manager": "kept:kubectl-annotate"}],
+        },
+    ]
+
+
+def test_one_object_that_changed_meanwhile_does_not_stop_the_others() -> None:
+    live = {"metadata": {"resourceVersion": "1", "managedFields": [ANNOTATE]}}
+    access = FakeAccess({("HelmRelease", "um", "x"): live, ("HelmRelease", "um", "y"): live})
+    refused = {"x"}
+    real = access.json_patch
+
+    def json_patch(api_version: str, kind: str, namespace: str, name: str, ops: list[dict[str, Any]]) -> None:
+        if name in refused:
+            raise GitopsError("the object changed")
+        real(api_version, kind, namespace, name, ops)
+
+    access.json_patch = json_patch  # type: ignore[method-assign]
+    notes = keep_others_fields(access, [item("HelmRelease/um/x"), item("HelmRelease/um/y")])  # type: ignore[arg-type]
+    assert notes == [
+        "could not keep other managers' fields on HelmRelease/um/x: the object changed",
+        "kept the fields of kubectl-annotate on HelmRelease/um/y out of the correction",
+    ]
+    assert [p[2] for p in access.patches] == ["y"]
