@@ -15,7 +15,7 @@ from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.render import dump, file_name, render_files
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.project import load_stack_file
 
 
 def run_import(tree: Path, path: str, stack: str, out: Path, **extra: Any) -> ImportResult:

@@ -20,7 +20,7 @@ from eoepca_gitops.importer.upgrade import upgrade
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.project import load_stack_file
 from tests.import_roundtrip import compare, render, run_import
 from tests.outside_data import install_manifest, link_shared_flux
 

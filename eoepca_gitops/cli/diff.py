@@ -24,16 +24,15 @@ from eoepca_gitops.cli.common import (
     EXIT_CHANGES,
     EXIT_OK,
     fail,
-    project_dir,
     reported,
     say,
     show,
     show_json,
-    stack_file,
 )
 from eoepca_gitops.devcluster.tools import find_binary
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import write_file
+from eoepca_gitops.project import find_project, stack_file
 from eoepca_gitops.review.changes import Review
 from eoepca_gitops.review.helm_layer import Renderer, helm_renderer
 from eoepca_gitops.review.json_format import as_json, document
@@ -97,7 +96,7 @@ def diff(
 
     Exit 0 when nothing changes, 1 when something does, 2 on error.
     """
-    root = project_dir(project)
+    root = find_project(project)
     if bool(stack) == all_stacks:
         raise GitopsError("name the stacks: --stack X (repeatable) or --all-stacks")
     for name in stack:

@@ -26,18 +26,16 @@ from eoepca_gitops.cli.common import (
     EXIT_CHANGES,
     EXIT_OK,
     keep_stack_file,
-    project_dir,
     reported,
     say,
     show,
     show_json,
-    stack_file,
 )
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import read_file, write_file
 from eoepca_gitops.flux_layer import Reference, check_git_layer
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_blocks, load_stack, load_stack_file, stack_values
+from eoepca_gitops.model.loader import load_blocks, load_stack
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.model.types import DnsLabel, DnsName, IngressIPv4
 from eoepca_gitops.newcluster import roundtrip
@@ -45,6 +43,7 @@ from eoepca_gitops.newcluster.advice import Source, new_cluster_checklist
 from eoepca_gitops.newcluster.checklist import Checklist, as_json, render_text
 from eoepca_gitops.newcluster.copy import StackCopy, add_cluster_secrets, copy_stack, secret_key_name
 from eoepca_gitops.newcluster.missing import initialised, missing_steps, stack_references
+from eoepca_gitops.project import find_project, load_stack_file, stack_file, stack_values
 
 __all__ = ["new_cluster"]
 
@@ -94,7 +93,7 @@ def _check(root: Path, name: str, json_: bool) -> None:
     if not path.is_file():
         raise GitopsError(f"{path.name}: no such stack file")
     raw = yaml_io.load_file(path)
-    stack = load_stack_file(path, root / defaults.BLOCKS_DIR)
+    stack = load_stack_file(path)
     install, manifests, refs = stack_references(stack, root, path.name, say)
     steps = missing_steps(stack, initialised=initialised(raw), references=refs)
     if not steps:
@@ -127,7 +126,7 @@ def new_cluster(
 ) -> None:
     """Write Pulumi.NAME.yaml from Pulumi.FROM.yaml with the new cluster's name, IP and domain, and
     print the checklist to `pulumi up` (or, with --check, what NAME still lacks)."""
-    root = project_dir(project)
+    root = find_project(project)
     if check:
         return _check(root, name, json_)
     if from_stack is None or ip is None:

@@ -36,6 +36,7 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockCatalog
 from eoepca_gitops.model.references import unresolved
 from eoepca_gitops.model.stack import CLUSTER_VARIABLES, Stack, StackConfig
+from eoepca_gitops.project import stack_file_name
 
 __all__ = ["AssembledBlock", "assemble", "stack_config", "stack_model"]
 
@@ -78,7 +79,7 @@ def stack_model(name: str, blocks: list[Block], config: StackConfig) -> Stack:
     """The stack with these blocks, every secret it names standing in as `<secret KEY>`."""
     secrets = {k: SecretStr(f"<secret {k}>") for k, _ in config.secret_refs()}
     config = config.model_copy(update={"secrets": secrets, "blocks": [b.name for b in blocks]})
-    return Stack(name=name, config=config, catalog=BlockCatalog(blocks=blocks))
+    return Stack(name=name, file=stack_file_name(name), config=config, catalog=BlockCatalog(blocks=blocks))
 
 
 def _lifts(origin: Origin) -> bool:

@@ -22,6 +22,7 @@ from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.newcluster import roundtrip
 from eoepca_gitops.newcluster.checklist import possessive
+from eoepca_gitops.project import is_secure
 
 __all__ = ["OWN_CLUSTER_KEYS", "StackCopy", "add_cluster_secrets", "copy_stack", "secret_key_name"]
 
@@ -63,10 +64,6 @@ def _config(raw: Any, file: str) -> dict[str, Any]:
     return config
 
 
-def _is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
-
-
 def _edit_cluster(
     cluster: CommentedMap, source: str, name: str, ip: str, domain: str | None, dashed: str
 ) -> None:
@@ -103,10 +100,10 @@ def copy_stack(text: str, file: str, source: str, name: str, ip: str, domain: st
     config = _config(yaml_io.load(text), file)
     document = roundtrip.load(text, file)
     rt_config: CommentedMap = document["config"]
-    secrets = tuple(str(k).split(":", 1)[-1] for k, v in config.items() if _is_secure(v))
+    secrets = tuple(str(k).split(":", 1)[-1] for k, v in config.items() if is_secure(v))
     for key in reversed(list(rt_config)):
         short = str(key).removeprefix(f"{NS}:")
-        if _is_secure(config[key]):
+        if is_secure(config[key]):
             roundtrip.drop(
                 rt_config,
                 key,
