@@ -100,7 +100,7 @@ def run(project: Path) -> None:
 def _prepare(project: Path) -> _Prepared:
     try:
         stack = load_from_pulumi(project)
-        manifest = manifest_path(stack.config.flux, file=stack.file, base_dir=project)
+        manifest = manifest_path(stack.config.flux, file=stack.file, project=project)
         install = read_install_manifest(manifest)
         manifests = build_stack(stack, install)
         plan = _plan_upgrade(stack, install)

@@ -64,8 +64,8 @@ def _no_remote_bases(manifests: StackManifests) -> bool:
     return False
 
 
-def _refuse_remote(project_dir: Path, name: str, folder: Path, spec: Mapping[str, Any]) -> None:
-    remote = check_build(project_dir, folder, spec, name).remote
+def _refuse_remote(project: Path, name: str, folder: Path, spec: Mapping[str, Any]) -> None:
+    remote = check_build(project, folder, spec, name).remote
     if remote:
         use = remote[0]
         raise ConfigError(
@@ -78,7 +78,7 @@ def _refuse_remote(project_dir: Path, name: str, folder: Path, spec: Mapping[str
 
 
 def build_flux_layer(
-    manifests: StackManifests, project_dir: Path, fetcher: Fetcher | None = None
+    manifests: StackManifests, project: Path, fetcher: Fetcher | None = None
 ) -> dict[str, list[dict[str, Any]]]:
     """Kustomization -> the objects Flux applies for it from this checkout, variables substituted;
     with `fetcher`, a remote base's objects too (fetched), else a stand-in naming it.
@@ -99,20 +99,19 @@ def build_flux_layer(
     ]
     names = {id(k): layer_key(k, flux_ns) for k, _ in todo}
     folders = {
-        id(k): kustomization_folder(project_dir, k["spec"]["path"], names[id(k)], "the stack")
-        for k, _ in todo
+        id(k): kustomization_folder(project, k["spec"]["path"], names[id(k)], "the stack") for k, _ in todo
     }
     present = [k for k, _ in todo if folders[id(k)].is_dir()]
     if _no_remote_bases(manifests):
         for k in present:
-            _refuse_remote(project_dir, names[id(k)], folders[id(k)], k["spec"])
+            _refuse_remote(project, names[id(k)], folders[id(k)], k["spec"])
     # Every folder built at once (kustomize does not depend on the variables), substituted in order;
     # a folder whose files were built before is not built again (eoepca_gitops.kustomize_cache).
     built = dict(
         zip(
             (id(k) for k in present),
             cached_kustomize_all(
-                project_dir, [(names[id(k)], folders[id(k)], k["spec"]) for k in present], fetcher
+                project, [(names[id(k)], folders[id(k)], k["spec"]) for k in present], fetcher
             ),
             strict=True,
         )
@@ -132,7 +131,7 @@ def build_flux_layer(
                 "nor in Git"
             )
         if id(k) not in built:
-            raise GitopsError(f"Kustomization {name}: path {spec['path']} is not a folder in {project_dir}")
+            raise GitopsError(f"Kustomization {name}: path {spec['path']} is not a folder in {project}")
         try:
             layer[name] = substituted(built[id(k)], variables)
         except SubstitutionError as exc:

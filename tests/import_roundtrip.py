@@ -30,7 +30,7 @@ def render(project: Path, stack: str) -> tuple[dict[str, str], list[dict[str, An
     """(files as `render --flux-layer` writes them, every object of both layers, the target API versions)."""
     path = project / f"Pulumi.{stack}.yaml"
     model = load_stack_file(path, project / defaults.BLOCKS_DIR)
-    install = load_install_manifest(model.config.flux, file=path.name, base_dir=project)
+    install = load_install_manifest(model.config.flux, file=path.name, project=project)
     manifests = build_stack(model, install)
     files = render_files(manifests)
     objects = manifests.all()

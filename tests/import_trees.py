@@ -169,7 +169,7 @@ def _ours(out: Path, stack: str) -> tuple[dict[tuple[str, Key], dict[str, Any]],
     """Every object of the stack's render (both layers), by the cluster it goes to and its key."""
     path = out / f"Pulumi.{stack}.yaml"
     model = load_stack_file(path, out / defaults.BLOCKS_DIR)
-    install = load_install_manifest(model.config.flux, file=path.name, base_dir=out)
+    install = load_install_manifest(model.config.flux, file=path.name, project=out)
     manifests = build_stack(model, install)
     found: dict[tuple[str, Key], dict[str, Any]] = {}
     layers = [("", manifests.all())]

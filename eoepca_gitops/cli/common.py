@@ -177,5 +177,5 @@ def keep_stack_file(path: Path, *, force: bool) -> None:
 def load(stack: str, project: Path) -> tuple[Stack, StackManifests]:
     """Stack `stack` of the project, loaded offline, and what it builds."""
     loaded = open_stack(project, stack)
-    install = load_install_manifest(loaded.config.flux, file=loaded.file_name, base_dir=project)
+    install = load_install_manifest(loaded.config.flux, file=loaded.file_name, project=project)
     return loaded, build_stack(loaded, install)

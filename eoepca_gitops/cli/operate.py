@@ -108,7 +108,7 @@ def undeploy(
         f"Remove Flux from stack {stack_name}'s cluster, keeping its workloads?"
     ):
         raise typer.Exit(1)
-    install = list(load_install_manifest(stack.config.flux, file=stack.file_name, base_dir=project))
+    install = list(load_install_manifest(stack.config.flux, file=stack.file_name, project=project))
     run(stack, manifests, install, project, publish, say)
     say(
         f"Flux undeployed from {stack_name}; to bring it back: "

@@ -55,7 +55,7 @@ def stack_objects(
 
 def stack_catalog(stack: Stack, project: Path) -> SchemaCatalog:
     """Kubernetes' kinds and those of the CRDs of the stack's Flux release."""
-    install = load_install_manifest(stack.config.flux, file=stack.file_name, base_dir=project)
+    install = load_install_manifest(stack.config.flux, file=stack.file_name, project=project)
     return SchemaCatalog.from_install(install)
 
 

@@ -89,7 +89,7 @@ def _install(
             install = load_install_manifest(
                 FluxConfig.model_validate({k: v for k, v in flux.items() if k in ("version", "manifest")}),
                 file=stack_file_name(opts.stack),
-                base_dir=opts.out,
+                project=opts.out,
             )
         except (GitopsError, ValidationError) as exc:
             report.note(

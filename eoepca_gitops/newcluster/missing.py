@@ -170,7 +170,7 @@ def stack_references(
 ) -> tuple[tuple[dict[str, Any], ...], StackManifests, list[Reference]]:
     """The Flux install, the stack's objects and what they and its Git layer read from the cluster
     that neither provides (none when the Git layer does not build here: said through `warn`)."""
-    install = load_install_manifest(stack.config.flux, file=file, base_dir=project)
+    install = load_install_manifest(stack.config.flux, file=file, project=project)
     manifests = build_stack(stack, install)
     try:
         layer = build_flux_layer(manifests, project)

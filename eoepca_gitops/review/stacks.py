@@ -70,9 +70,9 @@ def build_side(project: Path, stack_name: str, manifest_base: Path) -> Side:
     path = project / stack_file_name(stack_name)
     stack = load_stack_file(path)
     try:
-        install = load_install_manifest(stack.config.flux, file=path.name, base_dir=project)
+        install = load_install_manifest(stack.config.flux, file=path.name, project=project)
     except ConfigError:  # a manifest path outside the repository: as the working tree has it
-        install = load_install_manifest(stack.config.flux, file=path.name, base_dir=manifest_base)
+        install = load_install_manifest(stack.config.flux, file=path.name, project=manifest_base)
     manifests = build_stack(stack, install)
     groups = {key(o): _group(name) for name, objects in manifests.groups() for o in objects}
     ns = stack.config.flux.namespace
