@@ -299,7 +299,7 @@ def _kustomization_notes(
 
 
 def assemble(
-    stack: str,
+    stack_name: str,
     routed: Routed,
     lifter: Lifter,
     flux_ns: str,
@@ -318,10 +318,10 @@ def assemble(
                 c = routed.candidates[demotion.index]
                 report.note(c.file, c.line, f"{_where(c)}: {demotion.reason}; kept as a plain manifest")
             continue
-        model = stack_model(stack, [b.block for b in declared.blocks], config)
-        mismatched = _verify(routed, declared, model, install, report)
+        stack = stack_model(stack_name, [b.block for b in declared.blocks], config)
+        mismatched = _verify(routed, declared, stack, install, report)
         if not mismatched:
-            _kustomization_notes(routed, declared, model, install, report)
+            _kustomization_notes(routed, declared, stack, install, report)
             report.counts["lifted into block declarations"] = len(routed.candidates) - len(demoted)
-            return declared.blocks, model
+            return declared.blocks, stack
         demoted |= mismatched
