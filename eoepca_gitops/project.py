@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from eoepca_gitops.model.stack import Stack
 
 __all__ = [
     "PROJECT_FILE",
+    "check_secure_values",
     "find_project",
     "is_secure",
     "load_stack_file",
@@ -69,6 +71,22 @@ def stack_names(project: Path) -> list[str]:
 def is_secure(value: Any) -> bool:
     """A secure value as Pulumi writes it in a stack file: `secure: <ciphertext>` and nothing else."""
     return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def check_secure_values(config: Mapping[Any, Any], file: str) -> None:
+    """ConfigError naming the first key of a stack file's `config:` whose value is meant to be secure
+    but is not `secure: <ciphertext>` alone."""
+    for key, value in config.items():
+        if (
+            isinstance(value, dict)
+            and "secure" in value
+            and not (is_secure(value) and isinstance(value["secure"], str))
+        ):
+            raise ConfigError(
+                file,
+                str(key),
+                "a secure value is `secure: <ciphertext>` and nothing else (as Pulumi writes it)",
+            )
 
 
 def stack_values(raw: Any, file: str) -> tuple[dict[str, Any], set[str]]:

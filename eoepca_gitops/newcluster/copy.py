@@ -22,7 +22,7 @@ from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.newcluster import roundtrip
 from eoepca_gitops.newcluster.checklist import possessive
-from eoepca_gitops.project import is_secure
+from eoepca_gitops.project import check_secure_values, is_secure
 
 __all__ = ["OWN_CLUSTER_KEYS", "StackCopy", "add_cluster_secrets", "copy_stack", "secret_key_name"]
 
@@ -50,17 +50,7 @@ def _config(raw: Any, file: str) -> dict[str, Any]:
     config = raw.get("config")
     if not isinstance(config, dict):
         raise ConfigError(file, "config", "a stack file needs a 'config:' mapping")
-    for key, value in config.items():
-        if (
-            isinstance(value, dict)
-            and "secure" in value
-            and (set(value) != {"secure"} or not isinstance(value["secure"], str))
-        ):
-            raise ConfigError(
-                file,
-                str(key),
-                "a secure value is `secure: <ciphertext>` and nothing else (as Pulumi writes it)",
-            )
+    check_secure_values(config, file)
     return config
 
 
