@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,14 @@ from eoepca_gitops.flux_apis import api_versions, crd_specs, storage_version
 from eoepca_gitops.flux_layer import check_git_layer
 from eoepca_gitops.manifests.awaited import awaited
 from eoepca_gitops.manifests.flux_release import manifest_path, read_install_manifest
-from eoepca_gitops.manifests.stack import build_stack
+from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack
 from eoepca_gitops.model.stack import Stack, StackConfig
 from eoepca_gitops.model.types import duration_seconds
+from eoepca_gitops.project import stack_file_name
 from eoepca_gitops.upgrade.live import read_stack_cluster
+from eoepca_gitops.upgrade.plan import UpgradePlan, plan_upgrade
 
 __all__ = ["load_from_pulumi", "run"]
 
@@ -47,88 +50,144 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def load_from_pulumi(project_dir: Path) -> Stack:
+def load_from_pulumi(project: Path) -> Stack:
     prefix = f"{defaults.CONFIG_NAMESPACE}:"
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     values = {k[len(prefix) :]: _decode(v) for k, v in raw.items() if k.startswith(prefix)}
     secret_keys = {
         k[len(prefix) :] for k in raw if k.startswith(prefix) and runtime_config.is_config_secret(k)
     }
-    stack = pulumi.get_stack()
+    name = pulumi.get_stack()
     return load_stack(
-        stack, values, secret_keys, f"Pulumi.{stack}.yaml", project_dir / defaults.BLOCKS_DIR, project_dir
+        name, values, secret_keys, stack_file_name(name), project / defaults.BLOCKS_DIR, project
     )
 
 
-def run(project_dir: Path) -> None:
+@dataclass(frozen=True)
+class _Prepared:
+    """The stack and everything built and checked from it, before anything is registered."""
+
+    stack: Stack
+    manifest: Path  # the Flux install manifest
+    install: tuple[dict[str, Any], ...]
+    manifests: StackManifests
+    plan: UpgradePlan | None  # the upgrade of the live cluster's Flux; None when it was not read
+
+
+def run(project: Path) -> None:
+    prepared = _prepare(project)
+    stack, manifests = prepared.stack, prepared.manifests
+    provider_opts = _provider_opts(stack.config)
+    after_flux = provider_opts
+    sources: list[pulumi.Resource] = []
+    if stack.config.flux.enabled:
+        flux = _flux(prepared, provider_opts)
+        after_flux = pulumi.ResourceOptions.merge(provider_opts, pulumi.ResourceOptions(depends_on=[flux]))
+        sources.append(_sources(stack.config, manifests, after_flux))
+    _blocks(stack, manifests, api_versions(prepared.install), sources, after_flux)
+    if manifests.notifications:
+        Notifications("notifications", NotificationsArgs(objects=manifests.notifications), after_flux)
+    if stack.config.poller is not None:
+        # The in-cluster poller (`eoepca-gitops:poller`) keeps this stack at its branch's head.
+        Poller("poller", PollerArgs(stack.config.poller, manifests.poller), provider_opts)
+
+    domain = stack.config.cluster.host_domain or ""  # the loader refused a stack without a public IP
+    pulumi.export("kustomizations", [b.name for b in stack.catalog.blocks if b.kustomization])
+    pulumi.export("helmReleases", sorted(r.name for b in stack.catalog.blocks for r in b.helm_releases))
+    pulumi.export("ingressHosts", sorted(_ingress_hosts(manifests.all(), domain)))
+
+
+def _prepare(project: Path) -> _Prepared:
     try:
-        stack = load_from_pulumi(project_dir)
-        file = f"Pulumi.{stack.name}.yaml"
-        manifest = manifest_path(stack.config.flux, file=file, base_dir=project_dir)
+        stack = load_from_pulumi(project)
+        manifest = manifest_path(stack.config.flux, file=stack.file, project=project)
         install = read_install_manifest(manifest)
         manifests = build_stack(stack, install)
-        # What the cluster holds now: the upgrade's plan, and what it cannot migrate.
-        live = read_stack_cluster(stack, install, pulumi.log.warn) if stack.config.flux.enabled else None
+        plan = _plan_upgrade(stack, install)
         # What Flux will apply from Git: API versions this Flux serves, references that resolve.
-        plan = check_git_layer(stack, install, manifests, project_dir, file, pulumi.log.warn, live)
+        check_git_layer(stack, install, manifests, project, stack.file, pulumi.log.warn, plan)
     except GitopsError as exc:
         # One clear line, before anything is registered: nothing changes on the cluster.
         # RunError is the SDK's way to fail a program with a message and no traceback.
         raise pulumi.RunError(str(exc)) from None
-    config = stack.config
+    return _Prepared(stack, manifest, install, manifests, plan)
 
-    provider_opts = pulumi.ResourceOptions()
-    if config.kubeconfig or config.kube_context:
-        # The loader resolved the path (relative to the project) and checked that it exists.
-        provider = k8s.Provider(
-            "cluster",
-            kubeconfig=read_file(config.kubeconfig) if config.kubeconfig else None,
-            context=config.kube_context,
-        )
-        provider_opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
 
-    after_flux = provider_opts
-    sources: list[pulumi.Resource] = []
-    if config.flux.enabled:
-        if plan is not None and plan.steps:
-            for line in plan.lines():  # preview names the upgrade, not only its changes
-                pulumi.log.info(line)
-        migration = FluxMigrationArgs(
-            from_version=plan.from_release if plan else None,
-            to_version=config.flux.version,
-            storage={name: str(storage_version(spec)["name"]) for name, spec in crd_specs(install).items()},
-            manifest=manifest,
-            plan=plan.lines() if plan else ["the cluster was not read"],
-            kubeconfig=config.kubeconfig,
-            context=config.kube_context,
-        )
-        flux = FluxSystem(
-            "flux",
-            FluxSystemArgs(
-                version=config.flux.version,
-                namespace=config.flux.namespace,
-                objects=manifests.flux,
-                migration=migration,
-            ),
-            provider_opts,
-        )
-        after_flux = pulumi.ResourceOptions.merge(provider_opts, pulumi.ResourceOptions(depends_on=[flux]))
-        source = GitSource(
-            "source",
-            GitSourceArgs(url=config.git.url or "", ref=config.git.ref(), objects=manifests.source),
+def _plan_upgrade(stack: Stack, install: tuple[dict[str, Any], ...]) -> UpgradePlan | None:
+    """What the cluster holds now: the upgrade's plan (checked with the Git layer for what it cannot
+    migrate); None when the stack leaves Flux alone or the cluster could not be read."""
+    live = read_stack_cluster(stack, install, pulumi.log.warn) if stack.config.flux.enabled else None
+    return plan_upgrade(live, install, stack.config.flux.version) if live is not None else None
+
+
+def _provider_opts(config: StackConfig) -> pulumi.ResourceOptions:
+    if not (config.kubeconfig or config.kube_context):
+        return pulumi.ResourceOptions()
+    # The loader resolved the path (relative to the project) and checked that it exists.
+    provider = k8s.Provider(
+        "cluster",
+        kubeconfig=read_file(config.kubeconfig) if config.kubeconfig else None,
+        context=config.kube_context,
+    )
+    return pulumi.ResourceOptions(providers={"kubernetes": provider})
+
+
+def _flux(prepared: _Prepared, opts: pulumi.ResourceOptions) -> FluxSystem:
+    """Flux itself, upgraded from what the cluster runs as the plan says."""
+    config, plan = prepared.stack.config, prepared.plan
+    if plan is not None and plan.steps:
+        for line in plan.lines():  # preview names the upgrade, not only its changes
+            pulumi.log.info(line)
+    migration = FluxMigrationArgs(
+        from_version=plan.from_release if plan else None,
+        to_version=config.flux.version,
+        storage={
+            name: str(storage_version(spec)["name"]) for name, spec in crd_specs(prepared.install).items()
+        },
+        manifest=prepared.manifest,
+        plan=plan.lines() if plan else ["the cluster was not read"],
+        kubeconfig=config.kubeconfig,
+        context=config.kube_context,
+    )
+    flux = FluxSystem(
+        "flux",
+        FluxSystemArgs(
+            version=config.flux.version,
+            namespace=config.flux.namespace,
+            objects=prepared.manifests.flux,
+            migration=migration,
+        ),
+        opts,
+    )
+    pulumi.export("fluxVersion", flux.version)
+    return flux
+
+
+def _sources(config: StackConfig, manifests: StackManifests, after_flux: pulumi.ResourceOptions) -> GitSource:
+    """The stack's GitRepository (what the blocks wait for) and its Buckets."""
+    source = GitSource(
+        "source",
+        GitSourceArgs(url=config.git.url or "", ref=config.git.ref(), objects=manifests.source),
+        after_flux,
+    )
+    for bucket in config.buckets:
+        BucketSource(
+            bucket.name,
+            BucketSourceArgs(bucket.bucket_name, bucket.endpoint, manifests.buckets[bucket.name]),
             after_flux,
         )
-        sources.append(source)
-        for bucket in config.buckets:
-            BucketSource(
-                bucket.name,
-                BucketSourceArgs(bucket.bucket_name, bucket.endpoint, manifests.buckets[bucket.name]),
-                after_flux,
-            )
-        pulumi.export("fluxVersion", flux.version)
-        pulumi.export("sourceUrl", source.url)
-        pulumi.export("sourceRef", source.ref)
-    apis = api_versions(install)
+    pulumi.export("sourceUrl", source.url)
+    pulumi.export("sourceRef", source.ref)
+    return source
+
+
+def _blocks(
+    stack: Stack,
+    manifests: StackManifests,
+    apis: dict[str, str],
+    sources: list[pulumi.Resource],
+    after_flux: pulumi.ResourceOptions,
+) -> None:
     blocks: dict[str, BuildingBlock] = {}
     for block in stack.catalog.blocks:
         # The same dependencies Flux gets as dependsOn order Pulumi's updates, across kinds.
@@ -137,20 +196,10 @@ def run(project_dir: Path) -> None:
             block.name,
             BuildingBlockArgs(
                 objects=manifests.blocks[block.name],
-                wait=_wait(block.name, manifests.blocks[block.name], config, apis),
+                wait=_wait(block.name, manifests.blocks[block.name], stack.config, apis),
             ),
             pulumi.ResourceOptions.merge(after_flux, pulumi.ResourceOptions(depends_on=needs)),
         )
-    if manifests.notifications:
-        Notifications("notifications", NotificationsArgs(objects=manifests.notifications), after_flux)
-    if config.poller is not None:
-        # The in-cluster poller (`eoepca-gitops:poller`) keeps this stack at its branch's head.
-        Poller("poller", PollerArgs(config.poller, manifests.poller), provider_opts)
-
-    domain = config.cluster.host_domain or ""  # the loader refused a stack without a public IP
-    pulumi.export("kustomizations", [b.name for b in stack.catalog.blocks if b.kustomization])
-    pulumi.export("helmReleases", sorted(r.name for b in stack.catalog.blocks for r in b.helm_releases))
-    pulumi.export("ingressHosts", sorted(_ingress_hosts(manifests.all(), domain)))
 
 
 def _wait(

@@ -31,7 +31,7 @@ from eoepca_gitops.manifests.api_gate import check_api_removal, check_live_upgra
 from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import Stack
-from eoepca_gitops.upgrade.plan import LiveFlux, UpgradePlan, plan_upgrade
+from eoepca_gitops.upgrade.plan import UpgradePlan
 
 __all__ = ["Reference", "build_flux_layer", "check_git_layer", "kubectl", "layer_key", "missing_references"]
 
@@ -64,8 +64,8 @@ def _no_remote_bases(manifests: StackManifests) -> bool:
     return False
 
 
-def _refuse_remote(project_dir: Path, name: str, folder: Path, spec: Mapping[str, Any]) -> None:
-    remote = check_build(project_dir, folder, spec, name).remote
+def _refuse_remote(project: Path, name: str, folder: Path, spec: Mapping[str, Any]) -> None:
+    remote = check_build(project, folder, spec, name).remote
     if remote:
         use = remote[0]
         raise ConfigError(
@@ -78,7 +78,7 @@ def _refuse_remote(project_dir: Path, name: str, folder: Path, spec: Mapping[str
 
 
 def build_flux_layer(
-    manifests: StackManifests, project_dir: Path, fetcher: Fetcher | None = None
+    manifests: StackManifests, project: Path, fetcher: Fetcher | None = None
 ) -> dict[str, list[dict[str, Any]]]:
     """Kustomization -> the objects Flux applies for it from this checkout, variables substituted;
     with `fetcher`, a remote base's objects too (fetched), else a stand-in naming it.
@@ -99,20 +99,19 @@ def build_flux_layer(
     ]
     names = {id(k): layer_key(k, flux_ns) for k, _ in todo}
     folders = {
-        id(k): kustomization_folder(project_dir, k["spec"]["path"], names[id(k)], "the stack")
-        for k, _ in todo
+        id(k): kustomization_folder(project, k["spec"]["path"], names[id(k)], "the stack") for k, _ in todo
     }
     present = [k for k, _ in todo if folders[id(k)].is_dir()]
     if _no_remote_bases(manifests):
         for k in present:
-            _refuse_remote(project_dir, names[id(k)], folders[id(k)], k["spec"])
+            _refuse_remote(project, names[id(k)], folders[id(k)], k["spec"])
     # Every folder built at once (kustomize does not depend on the variables), substituted in order;
     # a folder whose files were built before is not built again (eoepca_gitops.kustomize_cache).
     built = dict(
         zip(
             (id(k) for k in present),
             cached_kustomize_all(
-                project_dir, [(names[id(k)], folders[id(k)], k["spec"]) for k in present], fetcher
+                project, [(names[id(k)], folders[id(k)], k["spec"]) for k in present], fetcher
             ),
             strict=True,
         )
@@ -132,7 +131,7 @@ def build_flux_layer(
                 "nor in Git"
             )
         if id(k) not in built:
-            raise GitopsError(f"Kustomization {name}: path {spec['path']} is not a folder in {project_dir}")
+            raise GitopsError(f"Kustomization {name}: path {spec['path']} is not a folder in {project}")
         try:
             layer[name] = substituted(built[id(k)], variables)
         except SubstitutionError as exc:
@@ -186,39 +185,37 @@ def check_git_layer(
     stack: Stack,
     install: Iterable[dict[str, Any]],
     manifests: StackManifests,
-    project_dir: Path,
+    project: Path,
     file: str,
     warn: Callable[[str], None] | None = None,
-    live: LiveFlux | None = None,
-) -> UpgradePlan | None:
+    plan: UpgradePlan | None = None,
+) -> None:
     """What Flux will apply from this checkout, and what the cluster holds, checked before anything
     changes; raises ConfigError.
 
     - the upgrade gate (eoepca_gitops.manifests.api_gate): objects in API versions the stack's Flux
-      no longer serves, in Git and, with `live` (eoepca_gitops.upgrade.live), in the cluster, and
-      what the cluster holds that the upgrade cannot migrate;
+      no longer serves, in Git and, with the upgrade's `plan` of the live cluster
+      (eoepca_gitops.upgrade), in the cluster, and what the cluster holds that the upgrade cannot
+      migrate;
     - every Secret or ConfigMap a HelmRelease reads (valuesFrom) exists in the stack or in Git.
 
-    Returns the upgrade plan of the live cluster (None without `live`). A Git layer that does not
-    build here (the stack may follow another repository) cannot be checked: that is said through
-    `warn`, and its checks pass.
+    A Git layer that does not build here (the stack may follow another repository) cannot be
+    checked: that is said through `warn`, and its checks pass.
     """
     try:
-        layer: dict[str, list[dict[str, Any]]] | None = build_flux_layer(manifests, project_dir)
+        layer: dict[str, list[dict[str, Any]]] | None = build_flux_layer(manifests, project)
     except ConfigError:
         raise  # the stack and its Git layer disagree: Flux would fail
     except GitopsError as exc:
         if warn:
-            warn(f"Git layer not checked: it does not build in {project_dir}: {exc}")
+            warn(f"Git layer not checked: it does not build in {project}: {exc}")
         layer = None
-    plan = None
-    if live is not None:
-        plan = plan_upgrade(live, install, stack.config.flux.version)
+    if plan is not None:
         # What Flux applied in an old version but Git now has in a served one, the new Flux applies.
         in_git = {key(o) for objs in (layer or {}).values() for o in objs}
         check_live_upgrade(stack.config.flux, plan, file, in_git)
     if layer is None:
-        return plan
+        return
     check_api_removal(stack.config.flux, install, layer, file)
     missing = [ref for ref in missing_references(manifests, layer) if ref.required]
     if missing:
@@ -232,4 +229,3 @@ def check_git_layer(
             "Secret from its own secret keys (clusterSecrets)"
             + (f"; and {len(missing) - 1} more" if len(missing) > 1 else ""),
         )
-    return plan

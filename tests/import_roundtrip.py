@@ -15,7 +15,7 @@ from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.render import dump, file_name, render_files
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.project import load_stack_file
 
 
 def run_import(tree: Path, path: str, stack: str, out: Path, **extra: Any) -> ImportResult:
@@ -30,7 +30,7 @@ def render(project: Path, stack: str) -> tuple[dict[str, str], list[dict[str, An
     """(files as `render --flux-layer` writes them, every object of both layers, the target API versions)."""
     path = project / f"Pulumi.{stack}.yaml"
     model = load_stack_file(path, project / defaults.BLOCKS_DIR)
-    install = load_install_manifest(model.config.flux, file=path.name, base_dir=project)
+    install = load_install_manifest(model.config.flux, file=path.name, project=project)
     manifests = build_stack(model, install)
     files = render_files(manifests)
     objects = manifests.all()

@@ -20,7 +20,7 @@ from eoepca_gitops.importer.upgrade import upgrade
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.project import load_stack_file
 from tests.import_roundtrip import compare, render, run_import
 from tests.outside_data import install_manifest, link_shared_flux
 
@@ -169,7 +169,7 @@ def _ours(out: Path, stack: str) -> tuple[dict[tuple[str, Key], dict[str, Any]],
     """Every object of the stack's render (both layers), by the cluster it goes to and its key."""
     path = out / f"Pulumi.{stack}.yaml"
     model = load_stack_file(path, out / defaults.BLOCKS_DIR)
-    install = load_install_manifest(model.config.flux, file=path.name, base_dir=out)
+    install = load_install_manifest(model.config.flux, file=path.name, project=out)
     manifests = build_stack(model, install)
     found: dict[tuple[str, Key], dict[str, Any]] = {}
     layers = [("", manifests.all())]

@@ -66,7 +66,7 @@ def _download() -> Found:
     mirror = os.environ.pop(MIRROR_ENV, None)
     try:
         for version in FLUX_VERSIONS:
-            manifest_path(FluxConfig(version=version), file="tests", base_dir=_CHECKOUT)
+            manifest_path(FluxConfig(version=version), file="tests", project=_CHECKOUT)
     except ConfigError as exc:  # its message: what was tried and why it failed, then what to set
         return Found(None, f"not in {cache_dir()}, and {exc.message.split(';')[0]}")
     finally:

@@ -57,7 +57,7 @@ def apps(tmp_path: Path) -> list[dict[str, Any]]:
     for name, text in BLOCKS.items():
         (tmp_path / f"{name}.yaml").write_text(textwrap.dedent(text))
     stack = load_stack("test", values(blocks=list(BLOCKS)), set(), "Pulumi.test.yaml", tmp_path)
-    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", base_dir=tmp_path)
+    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", project=tmp_path)
     return build_stack(stack, install).blocks["apps"]
 
 
@@ -148,7 +148,7 @@ def named(tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
     for name, text in {**NAMED, "base": BLOCKS["base"]}.items():
         (tmp_path / f"{name}.yaml").write_text(textwrap.dedent(text))
     stack = load_stack("test", values(blocks=["base", *NAMED]), set(), "Pulumi.test.yaml", tmp_path)
-    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", base_dir=tmp_path)
+    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", project=tmp_path)
     return build_stack(stack, install).blocks
 
 

@@ -56,7 +56,7 @@ def _build(
         (folder / f"{block['name']}.yaml").write_text(yaml.safe_dump(block))
     config = values(blocks=[b["name"] for b in blocks], **changes)
     stack = load_stack("test", config | {s: "x" for s in secrets}, secrets, "Pulumi.test.yaml", folder)
-    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", base_dir=tmp)
+    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", project=tmp)
     return build_stack(stack, install)
 
 

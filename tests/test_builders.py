@@ -17,7 +17,7 @@ pytestmark = pytest.mark.flux_manifests
 def build(secrets: dict[str, str] | None = None, **changes: Any) -> StackManifests:
     v = values(**changes) | (secrets or {})
     stack = load_stack("test", v, set(secrets or {}), "Pulumi.test.yaml", FIXTURE_BLOCKS)
-    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", base_dir=FIXTURE_BLOCKS)
+    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", project=FIXTURE_BLOCKS)
     return build_stack(stack, install)
 
 

@@ -19,13 +19,12 @@ from eoepca_gitops.cli.common import (
     fail,
     literal,
     load,
-    project_dir,
     reported,
     say,
-    stack_file,
 )
 from eoepca_gitops.cli.main import app
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.project import find_project, stack_file
 
 runner = CliRunner()
 
@@ -88,15 +87,15 @@ def test_the_project_is_the_nearest_folder_with_pulumi_yaml(
     (tmp_path / "Pulumi.yaml").write_text("name: x\n")
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
-    assert project_dir(deep) == tmp_path
-    assert project_dir(tmp_path) == tmp_path
+    assert find_project(deep) == tmp_path
+    assert find_project(tmp_path) == tmp_path
     monkeypatch.chdir(deep)
-    assert project_dir() == tmp_path
+    assert find_project() == tmp_path
 
 
 def test_no_project_is_an_error_naming_where_it_looked(tmp_path: Path) -> None:
     with pytest.raises(GitopsError) as info:
-        project_dir(tmp_path)
+        find_project(tmp_path)
     assert str(info.value) == (
         f"no Pulumi.yaml in {tmp_path} or its parents: run this inside the eoepca-gitops project"
     )

@@ -28,7 +28,7 @@ def load(v: dict[str, Any], secrets: dict[str, str] | None = None) -> Stack:
 
 def test_a_cluster_secret_is_made_in_its_blocks_namespace_from_a_secret_key() -> None:
     stack = load(values(clusterSecrets=MADE), {"portalValues": "replicaCount: 2\n"})
-    manifests = build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, base_dir=Path.cwd()))
+    manifests = build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, project=Path.cwd()))
     portal = manifests.blocks["portal"]
     made = next(o for o in portal if o["kind"] == "Secret")
     assert (made["metadata"]["namespace"], made["metadata"]["name"]) == ("demo", "portal-values")
@@ -40,7 +40,7 @@ def test_a_cluster_secret_is_made_in_its_blocks_namespace_from_a_secret_key() ->
 def test_a_cluster_secret_outside_the_blocks_namespaces_goes_with_the_source() -> None:
     made = [{"name": "hook", "namespace": "flux-system", "data": {"address": "hookUrl"}}]
     stack = load(values(clusterSecrets=made), {"hookUrl": "https://hooks.example.org/x"})
-    manifests = build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, base_dir=Path.cwd()))
+    manifests = build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, project=Path.cwd()))
     assert any(o["kind"] == "Secret" and o["metadata"]["name"] == "hook" for o in manifests.source)
 
 
@@ -69,7 +69,7 @@ def test_a_bad_cluster_secret_is_refused(made: list[dict[str, Any]], problem: st
 
 def test_the_git_layer_gate_takes_a_values_from_secret_the_stack_makes() -> None:
     stack = load(values(clusterSecrets=MADE), {"portalValues": "x"})
-    install = load_install_manifest(stack.config.flux, file=FILE, base_dir=Path.cwd())
+    install = load_install_manifest(stack.config.flux, file=FILE, project=Path.cwd())
     manifests = build_stack(stack, install)
     release = next(o for o in manifests.blocks["portal"] if o["kind"] == "HelmRelease")
     release["spec"]["valuesFrom"] = [{"kind": "Secret", "name": "portal-values"}]

@@ -25,7 +25,7 @@ def load(v: dict[str, Any], blocks: Path = FIXTURE_BLOCKS, project: Path | None 
 
 
 def build(stack: Stack) -> StackManifests:
-    return build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, base_dir=Path.cwd()))
+    return build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, project=Path.cwd()))
 
 
 def repos(m: StackManifests) -> dict[str, str]:

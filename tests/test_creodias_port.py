@@ -24,8 +24,8 @@ from eoepca_gitops.fluxtree import Key, as_flux_sees_it, build_dir, diff, flux_o
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
 from eoepca_gitops.model.stack import CLUSTER_VARIABLES
+from eoepca_gitops.project import load_stack_file
 from tests.outside_data import EOEPCA_TREE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,7 +131,7 @@ def _completed(source: Path, tmp: Path, **config: Any) -> Path:
 
 def _build(path: Path) -> StackManifests:
     stack = load_stack_file(path, BLOCKS_DIR)
-    install = load_install_manifest(stack.config.flux, file=str(path), base_dir=ROOT)
+    install = load_install_manifest(stack.config.flux, file=str(path), project=ROOT)
     return build_stack(stack, install)
 
 
@@ -422,7 +422,7 @@ def test_creodias_on_current_flux_has_current_apis_and_the_same_releases(tmp_pat
     stack = load_stack_file(path, ROOT / defaults.BLOCKS_DIR)
     flux = stack.config.flux.model_copy(update={"version": "v2.9.3"})
     stack = stack.model_copy(update={"config": stack.config.model_copy(update={"flux": flux})})
-    manifests = build_stack(stack, load_install_manifest(flux, file=path.name, base_dir=ROOT))
+    manifests = build_stack(stack, load_install_manifest(flux, file=path.name, project=ROOT))
     releases = {o["metadata"]["name"]: o for o in manifests.all() if o["kind"] == "HelmRelease"}
     originals = {o["metadata"]["name"]: o for _, o in original() if o["kind"] == "HelmRelease"}
     assert {o["apiVersion"] for o in releases.values()} == {"helm.toolkit.fluxcd.io/v2"}

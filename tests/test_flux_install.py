@@ -17,7 +17,7 @@ from tests.outside_data import flux_manifests, install_manifest
 def install(**options: Any) -> list[dict[str, Any]]:
     folder = flux_manifests()
     flux = FluxConfig(manifest=str(folder), **options)
-    return build_flux_install(load_install_manifest(flux, file="Pulumi.t.yaml", base_dir=folder), flux)
+    return build_flux_install(load_install_manifest(flux, file="Pulumi.t.yaml", project=folder), flux)
 
 
 def deployments(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -114,7 +114,7 @@ def test_profile_then_patch_wins() -> None:
 @pytest.mark.flux_manifests
 def test_release_objects_are_not_mutated() -> None:
     flux = FluxConfig(manifest=str(flux_manifests()))
-    release = load_install_manifest(flux, file="f", base_dir=flux_manifests())
+    release = load_install_manifest(flux, file="f", project=flux_manifests())
     before = repr(release)
     build_flux_install(release, FluxConfig(manifest=str(flux_manifests()), log_level="debug"))
     assert repr(release) == before
@@ -146,19 +146,19 @@ def test_missing_version_names_the_key(tmp_path: Any) -> None:
 def test_version_mismatch_in_local_file() -> None:
     flux = FluxConfig(manifest=str(install_manifest("v0.24.0")), version="v2.9.3")
     with pytest.raises(ConfigError, match=r"is Flux v0\.24\.0, not v2\.9\.3"):
-        load_install_manifest(flux, file="f", base_dir=flux_manifests())
+        load_install_manifest(flux, file="f", project=flux_manifests())
 
 
 @pytest.mark.flux_manifests
 def test_a_mirror_folder_stands_in_for_the_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("EOEPCA_FLUX_MANIFESTS", str(flux_manifests()))
     monkeypatch.setenv("EOEPCA_CACHE_DIR", str(tmp_path))
-    path = manifest_path(FluxConfig(version="v0.24.0"), file="f", base_dir=tmp_path)
+    path = manifest_path(FluxConfig(version="v0.24.0"), file="f", project=tmp_path)
     assert path == install_manifest("v0.24.0")
     monkeypatch.setenv("EOEPCA_FLUX_MANIFESTS", str(tmp_path / "empty"))
     (tmp_path / "flux" / "v0.24.0").mkdir(parents=True)
     (tmp_path / "flux" / "v0.24.0" / "install.yaml").write_text("# Flux Version: v0.24.0\n")
-    cached = manifest_path(FluxConfig(version="v0.24.0"), file="f", base_dir=tmp_path)
+    cached = manifest_path(FluxConfig(version="v0.24.0"), file="f", project=tmp_path)
     assert cached == tmp_path / "flux" / "v0.24.0" / "install.yaml"
 
 

@@ -51,14 +51,14 @@ def test_a_local_folder_in_every_layout(isolated: Path, layout: str) -> None:
     path = isolated / "flux" / layout
     path.parent.mkdir(parents=True)
     path.write_text(MANIFEST)
-    assert manifest_path(FluxConfig(manifest="flux"), file="Pulumi.t.yaml", base_dir=isolated) == path
+    assert manifest_path(FluxConfig(manifest="flux"), file="Pulumi.t.yaml", project=isolated) == path
 
 
 def test_a_local_file_of_another_version_is_refused(isolated: Path) -> None:
     (isolated / "install.yaml").write_text(MANIFEST)
     with pytest.raises(ConfigError) as info:
         manifest_path(
-            FluxConfig(manifest="install.yaml", version="v2.8.0"), file="Pulumi.t.yaml", base_dir=isolated
+            FluxConfig(manifest="install.yaml", version="v2.8.0"), file="Pulumi.t.yaml", project=isolated
         )
     assert str(info.value) == (
         f"Pulumi.t.yaml: eoepca-gitops:flux.manifest: {isolated / 'install.yaml'} is Flux v2.9.3, not v2.8.0"
@@ -68,7 +68,7 @@ def test_a_local_file_of_another_version_is_refused(isolated: Path) -> None:
 def test_a_local_folder_without_the_version_is_refused(isolated: Path) -> None:
     (isolated / "flux").mkdir()
     with pytest.raises(ConfigError) as info:
-        manifest_path(FluxConfig(manifest="flux"), file="Pulumi.t.yaml", base_dir=isolated)
+        manifest_path(FluxConfig(manifest="flux"), file="Pulumi.t.yaml", project=isolated)
     assert str(info.value) == (
         "Pulumi.t.yaml: eoepca-gitops:flux.version: "
         f"no install manifest for Flux v2.9.3 in {isolated / 'flux'}"
@@ -82,9 +82,9 @@ def test_the_mirror_folder_then_the_cache(isolated: Path, monkeypatch: pytest.Mo
     mirror = isolated / "mirror"
     mirror.mkdir()
     monkeypatch.setenv(MIRROR_ENV, str(mirror))
-    assert manifest_path(FluxConfig(), file="f", base_dir=isolated) == cached  # not in the mirror
+    assert manifest_path(FluxConfig(), file="f", project=isolated) == cached  # not in the mirror
     (mirror / "install-v2.9.3.yaml").write_text(MANIFEST)
-    assert manifest_path(FluxConfig(), file="f", base_dir=isolated) == mirror / "install-v2.9.3.yaml"
+    assert manifest_path(FluxConfig(), file="f", project=isolated) == mirror / "install-v2.9.3.yaml"
 
 
 def test_a_download_lands_in_the_cache_once(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,11 +95,11 @@ def test_a_download_lands_in_the_cache_once(isolated: Path, monkeypatch: pytest.
         return MANIFEST
 
     monkeypatch.setattr(flux_release, "_download", download)
-    path = manifest_path(FluxConfig(), file="f", base_dir=isolated)
+    path = manifest_path(FluxConfig(), file="f", project=isolated)
     assert path == isolated / "cache" / "flux" / "v2.9.3" / "install.yaml"
     assert path.read_text() == MANIFEST
     assert sorted(p.name for p in path.parent.iterdir()) == ["install.yaml"]  # no temporary file left
-    assert manifest_path(FluxConfig(), file="f", base_dir=isolated) == path
+    assert manifest_path(FluxConfig(), file="f", project=isolated) == path
     assert urls == ["https://github.com/fluxcd/flux2/releases/download/v2.9.3/install.yaml"]
 
 
@@ -109,7 +109,7 @@ def test_a_failed_download_says_what_to_set_instead(isolated: Path, monkeypatch:
 
     monkeypatch.setattr(flux_release, "_download", offline)
     with pytest.raises(ConfigError) as info:
-        manifest_path(FluxConfig(version="v2.8.0"), file="Pulumi.t.yaml", base_dir=isolated)
+        manifest_path(FluxConfig(version="v2.8.0"), file="Pulumi.t.yaml", project=isolated)
     assert str(info.value) == (
         "Pulumi.t.yaml: eoepca-gitops:flux.version: no install manifest for Flux v2.8.0: downloading "
         "https://github.com/fluxcd/flux2/releases/download/v2.8.0/install.yaml failed (Network is "
@@ -125,7 +125,7 @@ def test_the_manifest_is_parsed_into_its_mappings(isolated: Path) -> None:
         for n in ("gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io")
     )
     (isolated / "install.yaml").write_text(MANIFEST + crds + "---\n- not a mapping\n")
-    assert load_install_manifest(FluxConfig(manifest="install.yaml"), file="f", base_dir=isolated) == (
+    assert load_install_manifest(FluxConfig(manifest="install.yaml"), file="f", project=isolated) == (
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux-system"}},
         *(
             {
@@ -141,7 +141,7 @@ def test_the_manifest_is_parsed_into_its_mappings(isolated: Path) -> None:
     )
     (isolated / "broken.yaml").write_text("# Flux Version: v2.9.3\na: [1\n")
     with pytest.raises(ConfigError, match=r"broken.yaml: line 3, column 1: not valid YAML: "):
-        load_install_manifest(FluxConfig(manifest="broken.yaml"), file="f", base_dir=isolated)
+        load_install_manifest(FluxConfig(manifest="broken.yaml"), file="f", project=isolated)
     (isolated / "namespace.yaml").write_text(MANIFEST)
     with pytest.raises(
         ConfigError,
@@ -149,7 +149,7 @@ def test_the_manifest_is_parsed_into_its_mappings(isolated: Path) -> None:
         r"CRD gitrepositories.source.toolkit.fluxcd.io and no "
         r"CRD kustomizations.kustomize.toolkit.fluxcd.io\)$",
     ):
-        load_install_manifest(FluxConfig(manifest="namespace.yaml"), file="f", base_dir=isolated)
+        load_install_manifest(FluxConfig(manifest="namespace.yaml"), file="f", project=isolated)
 
 
 def test_a_cached_manifest_that_is_no_install_manifest_names_the_version(isolated: Path) -> None:
@@ -157,7 +157,7 @@ def test_a_cached_manifest_that_is_no_install_manifest_names_the_version(isolate
     cached.parent.mkdir(parents=True)
     cached.write_text(MANIFEST)
     with pytest.raises(ConfigError) as info:
-        load_install_manifest(FluxConfig(), file="f", base_dir=isolated)
+        load_install_manifest(FluxConfig(), file="f", project=isolated)
     assert info.value.key == "eoepca-gitops:flux.version"
 
 
@@ -168,7 +168,7 @@ def test_a_download_completes_a_cache_folder_an_interrupted_one_left(
     folder.mkdir(parents=True)
     (folder / ".install.yaml.1.tmp").write_text("# Flux Version: v2.9.3\npart")  # the writer's, killed
     monkeypatch.setattr(flux_release, "_download", lambda url: MANIFEST)
-    path = manifest_path(FluxConfig(), file="f", base_dir=isolated)
+    path = manifest_path(FluxConfig(), file="f", project=isolated)
     assert path.read_text() == MANIFEST
 
 
@@ -176,5 +176,5 @@ def test_only_the_header_says_the_version(isolated: Path) -> None:
     # a "Flux Version" comment further down (past the first 2048 characters) is not the release's header
     body = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  pad: '" + "x" * 2100
     (isolated / "install.yaml").write_text(MANIFEST + body + "'\n# Flux Version: v2.0.0\n")
-    path = manifest_path(FluxConfig(manifest="install.yaml"), file="f", base_dir=isolated)
+    path = manifest_path(FluxConfig(manifest="install.yaml"), file="f", project=isolated)
     assert path == isolated / "install.yaml"

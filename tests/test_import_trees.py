@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from eoepca_gitops.cli.main import app
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.project import load_stack_file
 from tests.import_trees import (
     CLUSTERS,
     built,

@@ -31,6 +31,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("kube", "fluxtree"),
     # the validated model
     ("model",),
+    # the project and its stacks: finding Pulumi.yaml, the stack files, loading one into the model
+    ("project",),
     # what an upgrade of Flux reads and plans (the builders gate the API versions on its plan)
     ("upgrade",),
     # pure builders: model in, manifests out

@@ -10,7 +10,8 @@ import pytest
 from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import load_stack
 from eoepca_gitops.model.blocks import Block, BlockOverride
-from eoepca_gitops.model.loader import apply_override, load_blocks, load_stack_file
+from eoepca_gitops.model.loader import apply_override, load_blocks
+from eoepca_gitops.project import load_stack_file
 from tests.helpers import values
 
 SOURCE = {"name": "charts", "namespace": "flux-system"}

@@ -34,7 +34,7 @@ def load(v: dict[str, Any], secret_keys: tuple[str, ...] = tuple(SECRETS)) -> An
 
 def manifests(v: dict[str, Any]) -> Any:
     stack = load(v, tuple(SECRETS) if "poller" in v else ())
-    return build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, base_dir=Path.cwd()))
+    return build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, project=Path.cwd()))
 
 
 @pytest.mark.flux_manifests
@@ -92,7 +92,7 @@ def test_the_poller_reads_git_with_the_stack_credentials() -> None:
     v = values(git=git, poller={k: v for k, v in POLLER.items() if k != "image"})
     stack = load_stack("test", {**v, **SECRETS, "gitToken": "tok-31a7"}, (*SECRETS, "gitToken"), FILE,
                        FIXTURE_BLOCKS)  # fmt: skip
-    m = build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, base_dir=Path.cwd()))
+    m = build_stack(stack, load_install_manifest(stack.config.flux, file=FILE, project=Path.cwd()))
     git_secret = next(o for o in m.poller if o["metadata"]["name"] == "eoepca-gitops-poller-git")
     assert git_secret["stringData"] == {"username": "bot", "password": "tok-31a7"}
     dep = next(o for o in m.poller if o["kind"] == "Deployment")

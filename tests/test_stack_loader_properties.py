@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eoepca_gitops.errors import ConfigError
-from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.project import load_stack_file
 from tests.helpers import FIXTURE_BLOCKS
 
 NS = "eoepca-gitops"

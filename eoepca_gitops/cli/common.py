@@ -1,5 +1,5 @@
-"""What every command shares: the one output path, the one error path, finding the project,
-loading a stack file.
+"""What every command shares: the one output path, the one error path, loading a stack and what
+it builds (the project and its stack files: eoepca_gitops.project).
 
 Every message goes out through `show` (stdout), `say` (stderr), `fail` (the one `error:` line) or
 the console `stdout_console` gives (tables): each shows text `shown`, i.e. with every credential
@@ -18,8 +18,6 @@ Anything else is a bug.
 from __future__ import annotations
 
 import functools
-import os
-import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -31,13 +29,11 @@ from typer.core import TyperGroup
 
 from eoepca_gitops.credentials import literal, shown, shown_json
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.files import resolved
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
-from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.model.types import parse_duration
+from eoepca_gitops.project import open_stack
 
 __all__ = [
     "EXIT_CHANGES",
@@ -52,12 +48,10 @@ __all__ = [
     "keep_stack_file",
     "literal",
     "load",
-    "project_dir",
     "reported",
     "say",
     "show",
     "shown",
-    "stack_file",
     "stdout_console",
 ]
 
@@ -67,8 +61,6 @@ err = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130
-# Pulumi's rule for a stack name (without an organisation): what may follow `Pulumi.` in a file name.
-_STACK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -173,25 +165,6 @@ def duration(value: str | float) -> float:
         raise typer.BadParameter(str(exc)) from None
 
 
-def project_dir(start: Path | None = None) -> Path:
-    """The folder holding Pulumi.yaml: the given one or the nearest parent of the working directory."""
-    here = resolved(start or Path.cwd())
-    for folder in (here, *here.parents):
-        if (folder / "Pulumi.yaml").is_file():
-            return folder
-    raise GitopsError(f"no Pulumi.yaml in {here} or its parents: run this inside the eoepca-gitops project")
-
-
-def stack_file(project: Path, stack: str, option: str = "--stack") -> Path:
-    """Pulumi.<stack>.yaml of the project, for a name Pulumi accepts as a stack name (so the path
-    stays in the project)."""
-    if not _STACK_NAME.fullmatch(stack):
-        raise GitopsError(
-            f"{option} {stack!r}: not a stack name (letters, digits, '-', '_' and '.', at most 100)"
-        )
-    return project / f"Pulumi.{stack}.yaml"
-
-
 def keep_stack_file(path: Path, *, force: bool) -> None:
     """Refuses to replace an existing stack file (a cluster's definition) unless --force says so."""
     if path.exists() and not force:
@@ -202,10 +175,7 @@ def keep_stack_file(path: Path, *, force: bool) -> None:
 
 
 def load(stack: str, project: Path) -> tuple[Stack, StackManifests]:
-    path = stack_file(project, stack)
-    if not os.path.lexists(path):
-        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project.glob("Pulumi.*.yaml"))
-        raise GitopsError(f"{path.name}: no such stack file (stacks here: {', '.join(known) or 'none'})")
-    model = load_stack_file(path, project / defaults.BLOCKS_DIR)
-    install = load_install_manifest(model.config.flux, file=path.name, base_dir=project)
-    return model, build_stack(model, install)
+    """Stack `stack` of the project, loaded offline, and what it builds."""
+    loaded = open_stack(project, stack)
+    install = load_install_manifest(loaded.config.flux, file=loaded.file_name, project=project)
+    return loaded, build_stack(loaded, install)

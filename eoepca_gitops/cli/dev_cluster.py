@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from eoepca_gitops.cli.common import project_dir, reported, say, show
+from eoepca_gitops.cli.common import reported, say, show
 from eoepca_gitops.devcluster import DevCluster, default_state_dir
+from eoepca_gitops.project import find_project
 
 app = typer.Typer(
     help="A local Kubernetes cluster on 127.0.0.1 from the binaries scripts/tools.sh builds: etcd, "
@@ -101,4 +102,4 @@ def charts(
 ) -> None:
     """Write the stand-in charts for every chart version the project's blocks and stack overrides name
     into the local chart repository (`up` does it for the served repository)."""
-    _cluster(state_dir).publish_charts(project_dir(project))
+    _cluster(state_dir).publish_charts(find_project(project))

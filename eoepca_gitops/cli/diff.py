@@ -24,16 +24,15 @@ from eoepca_gitops.cli.common import (
     EXIT_CHANGES,
     EXIT_OK,
     fail,
-    project_dir,
     reported,
     say,
     show,
     show_json,
-    stack_file,
 )
 from eoepca_gitops.devcluster.tools import find_binary
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import write_file
+from eoepca_gitops.project import find_project, stack_file, stack_names
 from eoepca_gitops.review.changes import Review
 from eoepca_gitops.review.helm_layer import Renderer, helm_renderer
 from eoepca_gitops.review.json_format import as_json, document
@@ -49,10 +48,6 @@ class Format(StrEnum):
     text = "text"
     markdown = "markdown"
     json = "json"
-
-
-def _stacks(project: Path) -> set[str]:
-    return {p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in project.glob("Pulumi.*.yaml")}
 
 
 @contextlib.contextmanager
@@ -97,17 +92,17 @@ def diff(
 
     Exit 0 when nothing changes, 1 when something does, 2 on error.
     """
-    root = project_dir(project)
+    project = find_project(project)
     if bool(stack) == all_stacks:
         raise GitopsError("name the stacks: --stack X (repeatable) or --all-stacks")
     for name in stack:
-        stack_file(root, name)  # valid names before anything runs
+        stack_file(project, name)  # valid names before anything runs
     schemas = None if no_validate else HeadSchemas()
-    with at_revision(root, against) as base, _renderer(no_helm) as (renderer, note):
-        names = list(dict.fromkeys(stack)) or sorted(_stacks(root) | _stacks(base))
+    with at_revision(project, against) as base, _renderer(no_helm) as (renderer, note):
+        names = list(dict.fromkeys(stack)) or sorted({*stack_names(project), *stack_names(base)})
         # Every stack loads and builds at both revisions, or one error line and nothing else.
         try:
-            reviews = tuple(review_stack(name, base, root, renderer, note, schemas) for name in names)
+            reviews = tuple(review_stack(name, base, project, renderer, note, schemas) for name in names)
         except OpenAPIMissingError as exc:
             raise OpenAPIMissingError(f"{exc}; or diff with --no-validate") from None
     review = Review(against, "working tree", reviews)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import typer
 
-from eoepca_gitops.cli.common import keep_stack_file, reported, say, show, stack_file
+from eoepca_gitops.cli.common import keep_stack_file, reported, say, show
 from eoepca_gitops.cli.remote_options import FETCH_MIB, FETCH_REMOTE, FETCH_SECONDS, fetch_limits
 from eoepca_gitops.importer import ImportOptions, import_tree
 from eoepca_gitops.owned_folder import claim_project
+from eoepca_gitops.project import stack_file
 
 
 @reported

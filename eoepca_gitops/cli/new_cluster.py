@@ -26,18 +26,16 @@ from eoepca_gitops.cli.common import (
     EXIT_CHANGES,
     EXIT_OK,
     keep_stack_file,
-    project_dir,
     reported,
     say,
     show,
     show_json,
-    stack_file,
 )
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import read_file, write_file
 from eoepca_gitops.flux_layer import Reference, check_git_layer
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_blocks, load_stack, load_stack_file, stack_values
+from eoepca_gitops.model.loader import load_blocks, load_stack
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.model.types import DnsLabel, DnsName, IngressIPv4
 from eoepca_gitops.newcluster import roundtrip
@@ -45,6 +43,7 @@ from eoepca_gitops.newcluster.advice import Source, new_cluster_checklist
 from eoepca_gitops.newcluster.checklist import Checklist, as_json, render_text
 from eoepca_gitops.newcluster.copy import StackCopy, add_cluster_secrets, copy_stack, secret_key_name
 from eoepca_gitops.newcluster.missing import initialised, missing_steps, stack_references
+from eoepca_gitops.project import find_project, load_stack_file, stack_file, stack_values
 
 __all__ = ["new_cluster"]
 
@@ -58,9 +57,9 @@ def _valid(value: str, option: str, kind: Any) -> str:
         ) from None
 
 
-def _load(copy: StackCopy, name: str, file: str, root: Path) -> Stack:
+def _load(copy: StackCopy, name: str, file: str, project: Path) -> Stack:
     values, secret_keys = stack_values(yaml_io.load(roundtrip.dump(copy.document)), file)
-    return load_stack(name, values, secret_keys, file, root / defaults.BLOCKS_DIR, root, offline=True)
+    return load_stack(name, values, secret_keys, file, project / defaults.BLOCKS_DIR, project, offline=True)
 
 
 def _made_by_the_stack(copy: StackCopy, refs: list[Reference], name: str, git_path: str) -> list[Reference]:
@@ -89,17 +88,17 @@ def _print(checklist: Checklist, as_json_: bool, **extra: Any) -> None:
         show("\n".join(render_text(checklist)))  # text from a stack file: shown, no terminal codes
 
 
-def _check(root: Path, name: str, json_: bool) -> None:
-    path = stack_file(root, name, "NAME")
+def _check(project: Path, name: str, json_: bool) -> None:
+    path = stack_file(project, name, "NAME")
     if not path.is_file():
         raise GitopsError(f"{path.name}: no such stack file")
     raw = yaml_io.load_file(path)
-    stack = load_stack_file(path, root / defaults.BLOCKS_DIR)
-    install, manifests, refs = stack_references(stack, root, path.name, say)
+    stack = load_stack_file(path)
+    install, manifests, refs = stack_references(stack, project, path.name, say)
     steps = missing_steps(stack, initialised=initialised(raw), references=refs)
     if not steps:
         # The rest of what preview checks offline: Git objects in API versions this Flux removed.
-        check_git_layer(stack, install, manifests, root, path.name, say)
+        check_git_layer(stack, install, manifests, project, path.name, say)
         say(f"{name}: nothing missing; `pulumi preview --stack {name}` takes it")
     else:
         say(f"{name}: {len(steps)} step(s) before `pulumi preview --stack {name}` takes it")
@@ -127,13 +126,13 @@ def new_cluster(
 ) -> None:
     """Write Pulumi.NAME.yaml from Pulumi.FROM.yaml with the new cluster's name, IP and domain, and
     print the checklist to `pulumi up` (or, with --check, what NAME still lacks)."""
-    root = project_dir(project)
+    project = find_project(project)
     if check:
-        return _check(root, name, json_)
+        return _check(project, name, json_)
     if from_stack is None or ip is None:
         raise GitopsError("new-cluster NAME needs --from STACK and --ip ADDRESS (or --check NAME)")
-    source = stack_file(root, from_stack, "--from")
-    target = stack_file(root, name, "NAME")
+    source = stack_file(project, from_stack, "--from")
+    target = stack_file(project, name, "NAME")
     _valid(name, "NAME", DnsLabel)
     _valid(ip, "--ip", IngressIPv4)
     if domain is not None:
@@ -143,13 +142,13 @@ def new_cluster(
     keep_stack_file(target, force=force)
     yaml_io.load_file(source)  # the strict loader's refusals (a key twice, aliases, ...), with a line
     copy = copy_stack(read_file(source), source.name, from_stack, name, ip, domain)
-    stack = _load(copy, name, target.name, root)
-    _, _, refs = stack_references(stack, root, target.name, say)
+    stack = _load(copy, name, target.name, project)
+    _, _, refs = stack_references(stack, project, target.name, say)
     made = _made_by_the_stack(copy, refs, name, stack.config.git.path)
     if made:
-        stack = _load(copy, name, target.name, root)
+        stack = _load(copy, name, target.name, project)
     rest = [r for r in refs if r not in made]
-    declared = load_blocks(root / defaults.BLOCKS_DIR)
+    declared = load_blocks(project / defaults.BLOCKS_DIR)
     source_info = Source(
         from_stack,
         stack.config.flux.version,  # the source's, copied
@@ -158,9 +157,9 @@ def new_cluster(
     )
     required = missing_steps(stack, initialised=False, references=rest)
     checklist = new_cluster_checklist(
-        stack, source_info, required, rest, root, domain_given=domain is not None
+        stack, source_info, required, rest, project, domain_given=domain is not None
     )
-    write_file(root, target.name, roundtrip.dump(copy.document), replace=force)
+    write_file(project, target.name, roundtrip.dump(copy.document), replace=force)
     say(
         f"wrote {target.name}, the cluster's definition, from {source.name} (`git checkout -- {target.name}` "
         f"brings a committed one back; `pulumi stack rm {name}` deletes it unless --preserve-config)"

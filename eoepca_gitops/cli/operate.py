@@ -8,13 +8,14 @@ from typing import Annotated
 
 import typer
 
-from eoepca_gitops.cli.common import duration, load, project_dir, reported, say
+from eoepca_gitops.cli.common import duration, load, reported, say
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.project import find_project
 
 __all__ = ["reconcile", "resume", "suspend", "undeploy"]
 
-Stack = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
+StackName = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
 Project = Annotated[Path | None, typer.Option(help="Project folder (default: nearest Pulumi.yaml).")]
 Commit = Annotated[bool, typer.Option(help="Commit the changed stack file.")]
 Push = Annotated[bool, typer.Option(help="Commit and push it (needed when a poller keeps the stack).")]
@@ -22,7 +23,7 @@ Push = Annotated[bool, typer.Option(help="Commit and push it (needed when a poll
 
 @reported
 def reconcile(
-    stack: Stack,
+    stack_name: StackName,
     block: Annotated[str | None, typer.Argument(help="Only this block (default: every block).")] = None,
     timeout: Annotated[float, typer.Option(parser=duration, help="How long to wait for Flux.")] = 300.0,
     project: Project = None,
@@ -35,15 +36,15 @@ def reconcile(
     from eoepca_gitops.operations.collect import flux_objects
     from eoepca_gitops.operations.reconcile import reconcile as run
 
-    model, manifests = load(stack, project_dir(project))
+    stack, manifests = load(stack_name, find_project(project))
     _, source, blocks = flux_objects(manifests)
     if block is not None and block not in blocks:
-        raise GitopsError(f"stack {stack} has no block {block!r} enabled (enabled: {', '.join(blocks)})")
+        raise GitopsError(f"stack {stack_name} has no block {block!r} enabled (enabled: {', '.join(blocks)})")
     chosen = [block] if block else list(blocks)
     kustomizations = [r for b in chosen for r in blocks[b] if r[1] == "Kustomization"]
     releases = [r for b in chosen for r in blocks[b] if r[1] == "HelmRelease"]
     waves = [w for w in ([source] if source else [], kustomizations, releases) if w]
-    done = run(ClusterAccess.for_stack(model), waves, timeout, say, apis=api_versions(manifests.flux))
+    done = run(ClusterAccess.for_stack(stack), waves, timeout, say, apis=api_versions(manifests.flux))
     failed = [r for r in done if not r.ok]
     for r in failed:
         say(f"not Ready: {r.status.ref}: {r.verdict}")
@@ -51,17 +52,19 @@ def reconcile(
     raise typer.Exit(1 if failed else 0)
 
 
-def _suspend(stack: str, block: str, suspended: bool, project: Path | None, commit: bool, push: bool) -> None:
+def _suspend(
+    stack_name: str, block: str, suspended: bool, project: Path | None, commit: bool, push: bool
+) -> None:
     from eoepca_gitops.operations.changes import Publish, set_suspended
 
-    root = project_dir(project)
-    model, manifests = load(stack, root)
-    set_suspended(model, manifests, block, suspended, root, Publish(model, root, commit, push), say)
+    project = find_project(project)
+    stack, manifests = load(stack_name, project)
+    set_suspended(stack, manifests, block, suspended, project, Publish(stack, project, commit, push), say)
 
 
 @reported
 def suspend(
-    stack: Stack,
+    stack_name: StackName,
     block: Annotated[str, typer.Argument(help="The block to suspend.")],
     project: Project = None,
     commit: Commit = False,
@@ -69,24 +72,24 @@ def suspend(
 ) -> None:
     """Stop Flux reconciling a block (its Kustomization and HelmReleases): through the stack file
     (overrides.BLOCK.suspend), applied at once, so the next `pulumi up` keeps it suspended."""
-    _suspend(stack, block, True, project, commit, push)
+    _suspend(stack_name, block, True, project, commit, push)
 
 
 @reported
 def resume(
-    stack: Stack,
+    stack_name: StackName,
     block: Annotated[str, typer.Argument(help="The block to resume.")],
     project: Project = None,
     commit: Commit = False,
     push: Push = False,
 ) -> None:
     """Let Flux reconcile a suspended block again (the stack file says so and it is applied)."""
-    _suspend(stack, block, False, project, commit, push)
+    _suspend(stack_name, block, False, project, commit, push)
 
 
 @reported
 def undeploy(
-    stack: Stack,
+    stack_name: StackName,
     project: Project = None,
     commit: Commit = False,
     push: Push = False,
@@ -98,14 +101,16 @@ def undeploy(
     from eoepca_gitops.operations.changes import Publish
     from eoepca_gitops.operations.changes import undeploy as run
 
-    root = project_dir(project)
-    model, manifests = load(stack, root)
-    publish = Publish(model, root, commit, push)
-    if not yes and not typer.confirm(f"Remove Flux from stack {stack}'s cluster, keeping its workloads?"):
+    project = find_project(project)
+    stack, manifests = load(stack_name, project)
+    publish = Publish(stack, project, commit, push)
+    if not yes and not typer.confirm(
+        f"Remove Flux from stack {stack_name}'s cluster, keeping its workloads?"
+    ):
         raise typer.Exit(1)
-    install = list(load_install_manifest(model.config.flux, file=f"Pulumi.{stack}.yaml", base_dir=root))
-    run(model, manifests, install, root, publish, say)
+    install = list(load_install_manifest(stack.config.flux, file=stack.file_name, project=project))
+    run(stack, manifests, install, project, publish, say)
     say(
-        f"Flux undeployed from {stack}; to bring it back: "
-        f"pulumi config set --stack {stack} --path flux.enabled true && pulumi up --stack {stack}"
+        f"Flux undeployed from {stack_name}; to bring it back: "
+        f"pulumi config set --stack {stack_name} --path flux.enabled true && pulumi up --stack {stack_name}"
     )

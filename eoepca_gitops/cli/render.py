@@ -6,19 +6,20 @@ from pathlib import Path
 
 import typer
 
-from eoepca_gitops.cli.common import project_dir, reported, say
+from eoepca_gitops.cli.common import reported, say
 from eoepca_gitops.cli.remote_options import FETCH_MIB, FETCH_REMOTE, FETCH_SECONDS, fetch_limits
 from eoepca_gitops.cli.validate import check_objects, stack_objects
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.fluxtree.fetch import fetching
 from eoepca_gitops.manifests.render import dump
 from eoepca_gitops.owned_folder import claim
+from eoepca_gitops.project import find_project
 from eoepca_gitops.schemas import OpenAPIMissingError
 
 
 @reported
 def render(
-    stack: str = typer.Option(..., "--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml."),
+    stack_name: str = typer.Option(..., "--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml."),
     out: Path = typer.Option(
         ...,
         "--out",
@@ -50,16 +51,16 @@ def render(
     """
     if fetch_remote and not flux_layer:
         raise GitopsError("--fetch-remote fetches the Git layer's remote bases: render it with --flux-layer")
-    root = project_dir(project)
-    folder = claim(out, [root], force=force)
+    project = find_project(project)
+    folder = claim(out, [project], force=force)
     with fetching(fetch_limits(fetch_remote, fetch_seconds, fetch_mib)) as fetcher:
-        model, objects = stack_objects(stack, root, flux_layer=flux_layer, fetcher=fetcher)
+        stack, objects = stack_objects(stack_name, project, flux_layer=flux_layer, fetcher=fetcher)
     if not no_validate:
         try:
-            check_objects(model, root, objects)
+            check_objects(stack, project, objects)
         except OpenAPIMissingError as exc:
             raise OpenAPIMissingError(f"{exc}; or render with --no-validate") from None
     folder.replace({path: dump(o) for path, o in objects.items()})
-    say(f"rendered {len(objects)} objects of stack {stack} into {out}")
-    for key, problem in model.unset:
+    say(f"rendered {len(objects)} objects of stack {stack_name} into {out}")
+    for key, problem in stack.unset:
         say(f"note: {key}: {problem} (pulumi preview refuses until it is set; render shows a placeholder)")

@@ -18,12 +18,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import err, load, project_dir, reported, say, show_json, shown, stdout_console
+from eoepca_gitops.cli.common import err, load, reported, say, show_json, shown, stdout_console
 from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.operations.status import ClusterStatus
 from eoepca_gitops.poller.state import StackState, StateStore, decode
+from eoepca_gitops.project import find_project
 
 __all__ = ["status"]
 
@@ -126,7 +127,7 @@ def print_cluster_status(s: ClusterStatus, console: Console) -> None:
 
 @reported
 def status(
-    stack: Annotated[
+    stacks: Annotated[
         list[str] | None, typer.Option("--stack", "-s", help="Stack to show (repeatable with --serve).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
@@ -149,7 +150,7 @@ def status(
     """Show a stack and what Flux does with it: the last update, Flux and its controllers, the source,
     each block's Kustomization and HelmReleases (not Ready first, with the controller's message), and
     the poller's state. Without --stack: the stacks a poller keeps (its state file or ConfigMap)."""
-    if not stack:
+    if not stacks:
         where, states = _read_poller_state(
             state_file or Path(defaults.POLLER_STATE_FILE), state_configmap, kube_namespace
         )
@@ -159,19 +160,19 @@ def status(
         else:
             _poller_table(where, states)
         return
-    root = project_dir(project)
+    project = find_project(project)
     if serve:
         from eoepca_gitops.operations.page import serve_status
 
-        serve_status(serve, list(stack), root, state_file, load=load, say=say)
+        serve_status(serve, list(stacks), project, state_file, load=load, say=say)
         return
     from eoepca_gitops.operations.collect import collect
 
     results = []
     with err.status("reading the stack and the cluster ...") as spinner:
-        for name in stack:
-            model, manifests = load(name, root)
-            results.append(collect(model, manifests, root, preview=preview, state_file=state_file,
+        for name in stacks:
+            stack, manifests = load(name, project)
+            results.append(collect(stack, manifests, project, preview=preview, state_file=state_file,
                                    progress=lambda m: spinner.update(_text(m))))  # fmt: skip
     if as_json:
         payload = [redact_value(r.to_json()) for r in results]

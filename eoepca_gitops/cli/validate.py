@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.cli.common import EXIT_ERROR, fail_each, load, project_dir, reported, say, show_json
+from eoepca_gitops.cli.common import EXIT_ERROR, fail_each, load, reported, say, show_json
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import walk
 from eoepca_gitops.flux_layer import build_flux_layer
@@ -23,6 +23,7 @@ from eoepca_gitops.fluxtree.fetch import Fetcher
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.render import rendered_objects
 from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.project import find_project
 from eoepca_gitops.schemas import (
     KUBERNETES_VERSION,
     SchemaCatalog,
@@ -44,17 +45,17 @@ class Format(StrEnum):
 
 
 def stack_objects(
-    stack: str, root: Path, *, flux_layer: bool, fetcher: Fetcher | None = None
+    stack_name: str, project: Path, *, flux_layer: bool, fetcher: Fetcher | None = None
 ) -> tuple[Stack, dict[str, dict[str, Any]]]:
-    """The stack's model, and what `render` writes of it: relative path -> object."""
-    model, manifests = load(stack, root)
-    layer = build_flux_layer(manifests, root, fetcher) if flux_layer else None
-    return model, rendered_objects(manifests, layer)
+    """The stack, and what `render` writes of it: relative path -> object."""
+    stack, manifests = load(stack_name, project)
+    layer = build_flux_layer(manifests, project, fetcher) if flux_layer else None
+    return stack, rendered_objects(manifests, layer)
 
 
-def stack_catalog(model: Stack, root: Path) -> SchemaCatalog:
+def stack_catalog(stack: Stack, project: Path) -> SchemaCatalog:
     """Kubernetes' kinds and those of the CRDs of the stack's Flux release."""
-    install = load_install_manifest(model.config.flux, file=f"Pulumi.{model.name}.yaml", base_dir=root)
+    install = load_install_manifest(stack.config.flux, file=stack.file_name, project=project)
     return SchemaCatalog.from_install(install)
 
 
@@ -66,9 +67,9 @@ def _report(problems: list[SchemaProblem]) -> list[SchemaProblem]:
     return [p for p in problems if not p.note]
 
 
-def check_objects(model: Stack, root: Path, objects: Mapping[str, Mapping[str, Any]]) -> None:
+def check_objects(stack: Stack, project: Path, objects: Mapping[str, Mapping[str, Any]]) -> None:
     """Exit 2 with one `error:` line per problem if an object is invalid; notes printed either way."""
-    errors = _report(validate(objects.items(), stack_catalog(model, root)))
+    errors = _report(validate(objects.items(), stack_catalog(stack, project)))
     if errors:
         fail_each(str(p) for p in errors)
 
@@ -96,7 +97,7 @@ def _read(paths: list[Path]) -> list[Sourced]:
 
 @reported
 def validate_cmd(
-    stack: str = typer.Option(
+    stack_name: str = typer.Option(
         ..., "--stack", "-s", help="Stack name: its Flux release gives the Flux kinds' schemas."
     ),
     files: list[Path] = typer.Argument(
@@ -117,21 +118,21 @@ def validate_cmd(
     the objects, else noted as not validated. Exit 0: valid; 2: a problem (each one `error:` line
     naming file, object and field) or an error.
     """
-    root = project_dir(project)
+    project = find_project(project)
     if files and flux_layer:
         raise GitopsError("--flux-layer is for the stack's render; with FILE, the files are what is checked")
     if files:
-        model, _ = load(stack, root)
+        stack, _ = load(stack_name, project)
         objects = _read(files)
     else:
-        model, rendered = stack_objects(stack, root, flux_layer=flux_layer)
+        stack, rendered = stack_objects(stack_name, project, flux_layer=flux_layer)
         objects = list(rendered.items())
-    catalog = stack_catalog(model, root)
+    catalog = stack_catalog(stack, project)
     problems = validate(objects, catalog)
     errors = [p for p in problems if not p.note]
     if output is Format.json:
         document = {
-            "stack": stack,
+            "stack": stack_name,
             "schemas": catalog.origins,
             "objects": len(objects),
             "valid": not errors,
@@ -144,7 +145,8 @@ def validate_cmd(
         return
     _report(problems)
     verdict = f"{len(errors)} problem{'s' if len(errors) > 1 else ''}" if errors else "valid"
-    say(f"validated {len(objects)} objects of stack {stack} against {', '.join(catalog.origins)}: {verdict}")
+    against = ", ".join(catalog.origins)
+    say(f"validated {len(objects)} objects of stack {stack_name} against {against}: {verdict}")
     if errors:
         fail_each(str(p) for p in errors)
 

@@ -36,6 +36,7 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockCatalog
 from eoepca_gitops.model.references import unresolved
 from eoepca_gitops.model.stack import CLUSTER_VARIABLES, Stack, StackConfig
+from eoepca_gitops.project import stack_file_name
 
 __all__ = ["AssembledBlock", "assemble", "stack_config", "stack_model"]
 
@@ -78,7 +79,7 @@ def stack_model(name: str, blocks: list[Block], config: StackConfig) -> Stack:
     """The stack with these blocks, every secret it names standing in as `<secret KEY>`."""
     secrets = {k: SecretStr(f"<secret {k}>") for k, _ in config.secret_refs()}
     config = config.model_copy(update={"secrets": secrets, "blocks": [b.name for b in blocks]})
-    return Stack(name=name, config=config, catalog=BlockCatalog(blocks=blocks))
+    return Stack(name=name, file=stack_file_name(name), config=config, catalog=BlockCatalog(blocks=blocks))
 
 
 def _lifts(origin: Origin) -> bool:
@@ -298,7 +299,7 @@ def _kustomization_notes(
 
 
 def assemble(
-    stack: str,
+    stack_name: str,
     routed: Routed,
     lifter: Lifter,
     flux_ns: str,
@@ -317,10 +318,10 @@ def assemble(
                 c = routed.candidates[demotion.index]
                 report.note(c.file, c.line, f"{_where(c)}: {demotion.reason}; kept as a plain manifest")
             continue
-        model = stack_model(stack, [b.block for b in declared.blocks], config)
-        mismatched = _verify(routed, declared, model, install, report)
+        stack = stack_model(stack_name, [b.block for b in declared.blocks], config)
+        mismatched = _verify(routed, declared, stack, install, report)
         if not mismatched:
-            _kustomization_notes(routed, declared, model, install, report)
+            _kustomization_notes(routed, declared, stack, install, report)
             report.counts["lifted into block declarations"] = len(routed.candidates) - len(demoted)
-            return declared.blocks, model
+            return declared.blocks, stack
         demoted |= mismatched

@@ -30,6 +30,7 @@ from eoepca_gitops.importer.report import Report
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockOverride, ReleaseOverride
 from eoepca_gitops.model.loader import apply_override
+from eoepca_gitops.project import stack_file_name
 
 __all__ = ["Placed", "place"]
 
@@ -125,7 +126,7 @@ class _Project:
         self.out, self.stack = out, stack
         self.enabled_elsewhere: set[str] = set()
         for path in out.glob("Pulumi.*.yaml"):
-            if path.name != f"Pulumi.{stack}.yaml":
+            if path.name != stack_file_name(stack):
                 config = (yaml_io.load_file(self.path(path.name)) or {}).get("config") or {}
                 self.enabled_elsewhere |= set(config.get(f"{defaults.CONFIG_NAMESPACE}:blocks") or [])
 

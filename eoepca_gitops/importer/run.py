@@ -41,6 +41,7 @@ from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import refuse_plain_credentials, without_chart_values
 from eoepca_gitops.model.stack import FluxConfig, Stack
+from eoepca_gitops.project import stack_file_name
 
 __all__ = ["ImportOptions", "ImportResult", "import_tree"]
 
@@ -87,12 +88,12 @@ def _install(
         try:
             install = load_install_manifest(
                 FluxConfig.model_validate({k: v for k, v in flux.items() if k in ("version", "manifest")}),
-                file=f"Pulumi.{opts.stack}.yaml",
-                base_dir=opts.out,
+                file=stack_file_name(opts.stack),
+                project=opts.out,
             )
         except (GitopsError, ValidationError) as exc:
             report.note(
-                f"Pulumi.{opts.stack}.yaml",
+                stack_file_name(opts.stack),
                 0,
                 f"install manifest of Flux {version} unavailable ({exc}); "
                 "objects written in the current Flux API versions",
@@ -138,7 +139,7 @@ def _cluster(opts: ImportOptions, routed: Routed, report: Report) -> tuple[dict[
         cluster["publicIp"] = ip
     else:
         report.note(
-            f"Pulumi.{opts.stack}.yaml",
+            stack_file_name(opts.stack),
             0,
             "no public IP recurs in the tree: set eoepca-gitops:cluster.publicIp "
             "(the stack is refused until then)",
@@ -188,7 +189,7 @@ def import_tree(opts: ImportOptions) -> ImportResult:
     the project that no new name resolves, before any file is written."""
     report = Report()
     files: dict[str, str] = {}
-    stack_file = f"Pulumi.{opts.stack}.yaml"
+    stack_file = stack_file_name(opts.stack)
     tree = tree_root(opts.path, opts.repo_root)
 
     system = read_flux_system(tree, report)

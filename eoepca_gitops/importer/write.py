@@ -21,6 +21,7 @@ from eoepca_gitops.importer.merge import Placed
 from eoepca_gitops.importer.read import TreeRoot
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockOverride
+from eoepca_gitops.project import stack_file_name
 
 __all__ = ["git_path", "write_files"]
 
@@ -88,5 +89,5 @@ def write_files(
             f"# Before `pulumi up`: pulumi config set --stack {stack} --secret {s} ...\n" for s in secrets
         )
     )
-    files[f"Pulumi.{stack}.yaml"] = header + _dump({"config": body})
+    files[stack_file_name(stack)] = header + _dump({"config": body})
     return files

@@ -85,12 +85,12 @@ def _download(url: str) -> str:
     return decoded(body, url)
 
 
-def manifest_path(flux: FluxConfig, *, file: str, base_dir: Path) -> Path:
+def manifest_path(flux: FluxConfig, *, file: str, project: Path) -> Path:
     """The install manifest for flux.version; raises ConfigError naming the key when there is none."""
     key = f"{defaults.CONFIG_NAMESPACE}:flux"
     if flux.manifest:
         try:
-            local = resolved(base_dir / flux.manifest)
+            local = resolved(project / flux.manifest)
         except GitopsError as exc:
             raise ConfigError(file, f"{key}.manifest", str(exc)) from None
         for candidate in _local_candidates(local, flux.version):
@@ -157,9 +157,9 @@ def read_install_manifest(path: Path) -> tuple[dict[str, Any], ...]:
         return _parse(str(path), path.stat().st_mtime_ns)
 
 
-def load_install_manifest(flux: FluxConfig, *, file: str, base_dir: Path) -> tuple[dict[str, Any], ...]:
+def load_install_manifest(flux: FluxConfig, *, file: str, project: Path) -> tuple[dict[str, Any], ...]:
     """The parsed objects of the install manifest of flux.version (shared, never mutate)."""
-    path = manifest_path(flux, file=file, base_dir=base_dir)
+    path = manifest_path(flux, file=file, project=project)
     objects = read_install_manifest(path)
     missing = _missing(objects)
     if missing:

@@ -76,7 +76,7 @@ def poller_args(p: PollerConfig) -> list[str]:
     args += [
         "--interval", p.interval,
         "--drift-interval", p.drift_interval,
-        "--drift-mode", p.drift_mode,
+        "--drift-mode", p.drift_mode.value,
         # In-cluster the state lives in a ConfigMap (the pod's disk does not survive it).
         "--state-configmap", state_configmap(p),
         "--work-dir", f"{defaults.POLLER_STATE_DIR}/work",

@@ -180,7 +180,7 @@ def build_stack(stack: Stack, install: Iterable[dict[str, Any]]) -> StackManifes
             poller=poller,
         )
     exemptions = [*config.drift_exempt, *(e for b in stack.catalog.blocks for e in b.drift_exempt)]
-    file = f"Pulumi.{stack.name}.yaml"
+    file = stack.file_name
     _each_object_once(manifests, file)
     apply_drift_policy(manifests.all(), exemptions, file)
     return manifests

@@ -27,9 +27,7 @@ __all__ = [
     "apply_override",
     "load_blocks",
     "load_stack",
-    "load_stack_file",
     "refuse_plain_credentials",
-    "stack_values",
     "without_chart_values",
 ]
 
@@ -223,14 +221,14 @@ def load_stack(
     secret_keys: Iterable[str],
     file: str,
     blocks_dir: Path,
-    project_dir: Path | None = None,
+    project: Path | None = None,
     *,
     references: bool = True,
     offline: bool = False,
 ) -> Stack:
     """Validate a stack's config values (keys without the project namespace) against the catalog.
 
-    Paths in the values (kubeconfig) are relative to `project_dir` (default: the project that holds
+    Paths in the values (kubeconfig) are relative to `project` (default: the project that holds
     blocks_dir as clusters/blocks), the same in a checkout, a poller's worktree and CI.
     `references=False` leaves out the checks that the stack sets what its blocks use (new-cluster
     writes a stack that does not yet, and lists what to set). `offline=True` (render, diff: nothing
@@ -238,35 +236,61 @@ def load_stack(
     ref, a secret, a cluster value a block uses), each noted in Stack.unset with a placeholder value;
     otherwise (the Pulumi program) the first is refused.
     """
+    config = _resolve_poller(_validated_config(values, file), name, file)
+    secrets, unset_secrets = _secrets(config, values, set(secret_keys), file)
+    unset = [*_unset_required(config), *unset_secrets]
+    if unset and not offline:
+        raise ConfigError(file, *unset[0])
+    _refuse_unknown(values, config, file)
+    blocks = _enabled_blocks(config, blocks_dir, file)
+    if references:
+        config = _check_references(config, blocks, unset, file, offline=offline)
+    updates: dict[str, Any] = {"secrets": secrets}
+    if config.kubeconfig:
+        updates["kubeconfig"] = str(_kubeconfig(config.kubeconfig, project or blocks_dir.parents[1], file))
+    config = config.model_copy(update=updates)
+    return Stack(name=name, file=file, config=config, catalog=BlockCatalog(blocks=blocks), unset=tuple(unset))
+
+
+def _validated_config(values: Mapping[str, Any], file: str) -> StackConfig:
+    """The stack's model keys, validated: credentials in plain text refused first."""
     ns = defaults.CONFIG_NAMESPACE
-    secret_keys = set(secret_keys)
     model_values = {k: v for k, v in values.items() if k in _MODEL_KEYS}
     refuse_plain_credentials(model_values, file, f"{ns}:")
     for required in ("cluster", "git"):
         if required not in model_values:
             raise ConfigError(file, f"{ns}:{required}", "missing required key")
     try:
-        config = StackConfig.model_validate(model_values)
+        return StackConfig.model_validate(model_values)
     except ValidationError as exc:
         key, message = _first_error(exc)
         raise ConfigError(file, f"{ns}:{key}", message) from None
 
-    if config.poller:
-        if not (config.poller.git_url or config.git.url):
-            raise ConfigError(
-                file, f"{ns}:git.url", "not set, and the poller follows it: set it (or poller.gitUrl)"
-            )
-        branch = config.poller.branch or config.git.branch
-        if not branch:
-            raise ConfigError(file, f"{ns}:poller.branch", "the poller tracks a branch and git names none")
-        # What the poller follows defaults to what the stack follows: resolved once, here.
-        resolved = {
-            "git_url": config.poller.git_url or config.git.url,
-            "branch": branch,
-            "stacks": config.poller.stacks or [name],
-        }
-        config = config.model_copy(update={"poller": config.poller.model_copy(update=resolved)})
 
+def _resolve_poller(config: StackConfig, name: str, file: str) -> StackConfig:
+    """What the poller follows defaults to what the stack follows: resolved once, here."""
+    if not config.poller:
+        return config
+    ns = defaults.CONFIG_NAMESPACE
+    if not (config.poller.git_url or config.git.url):
+        raise ConfigError(
+            file, f"{ns}:git.url", "not set, and the poller follows it: set it (or poller.gitUrl)"
+        )
+    branch = config.poller.branch or config.git.branch
+    if not branch:
+        raise ConfigError(file, f"{ns}:poller.branch", "the poller tracks a branch and git names none")
+    resolved = {
+        "git_url": config.poller.git_url or config.git.url,
+        "branch": branch,
+        "stacks": config.poller.stacks or [name],
+    }
+    return config.model_copy(update={"poller": config.poller.model_copy(update=resolved)})
+
+
+def _unset_required(config: StackConfig) -> list[tuple[str, str]]:
+    """(key, what is wrong) for each required key only the cluster's operators know and the stack
+    does not set."""
+    ns = defaults.CONFIG_NAMESPACE
     unset: list[tuple[str, str]] = []
     if config.cluster.public_ip is None:
         unset.append((f"{ns}:cluster.publicIp", f"missing required key: {_WHAT_IT_IS['cluster.publicIp']}"))
@@ -274,7 +298,17 @@ def load_stack(
         unset.append((f"{ns}:git.url", f"missing required key: {_WHAT_IT_IS['git.url']}"))
         if not config.git.ref():
             unset.append((f"{ns}:git", NO_GIT_REF))
+    return unset
+
+
+def _secrets(
+    config: StackConfig, values: Mapping[str, Any], secret_keys: set[str], file: str
+) -> tuple[dict[str, SecretStr], list[tuple[str, str]]]:
+    """Each secret the stack names, by key, and (key, what is wrong) for each it does not set (a
+    placeholder stands in); one given in plain text is refused."""
+    ns = defaults.CONFIG_NAMESPACE
     secrets: dict[str, SecretStr] = {}
+    unset: list[tuple[str, str]] = []
     for key, referrer in config.secret_refs():
         if key not in values:
             missing = (
@@ -291,14 +325,23 @@ def load_stack(
                 f"`pulumi config set --secret {key} ...`",
             )
         secrets[key] = SecretStr(str(values[key]))
-    if unset and not offline:
-        raise ConfigError(file, *unset[0])
+    return secrets, unset
+
+
+def _refuse_unknown(values: Mapping[str, Any], config: StackConfig, file: str) -> None:
     unknown = sorted(set(values) - _MODEL_KEYS - {key for key, _ in config.secret_refs()})
     if unknown:
         raise ConfigError(
-            file, f"{ns}:{unknown[0]}", f"unknown key (known: {', '.join(sorted(_MODEL_KEYS))})"
+            file,
+            f"{defaults.CONFIG_NAMESPACE}:{unknown[0]}",
+            f"unknown key (known: {', '.join(sorted(_MODEL_KEYS))})",
         )
 
+
+def _enabled_blocks(config: StackConfig, blocks_dir: Path, file: str) -> list[Block]:
+    """The blocks the stack enables, declared under blocks_dir, overridden as the stack says, with
+    dependencies first."""
+    ns = defaults.CONFIG_NAMESPACE
     declared = load_blocks(blocks_dir)
     for i, block_name in enumerate(config.blocks):
         if block_name not in declared:
@@ -316,7 +359,6 @@ def load_stack(
             raise ConfigError(
                 file, f"{ns}:overrides.{block_name}", "override for a block that is not enabled"
             )
-
     blocks = [
         apply_override(declared[b][0], config.overrides[b], file, f"{ns}:overrides.{b}")
         if b in config.overrides
@@ -324,60 +366,34 @@ def load_stack(
         for b in _order(config.blocks, declared, file)
     ]
     _kustomizations_once(blocks, config.flux.namespace, declared)
-    if references:
-        if offline:
-            # An offline view shows what a value the stack does not set yet would be used for.
-            not_set = missing_cluster_values(config, blocks)
-            placeholders = {name: f"<unset {key}>" for name, (key, _) in not_set.items()}
-            if placeholders:
-                config = config.model_copy(update={"cluster": config.cluster.with_placeholders(placeholders)})
-            for key, problem in not_set.values():  # one line per key, not per variable of it
-                if all(key != k for k, _ in unset):
-                    unset.append((key, problem))
-        check_references(config, blocks, file)
-    updates: dict[str, Any] = {"secrets": secrets}
-    if config.kubeconfig:
-        updates["kubeconfig"] = str(
-            _kubeconfig(config.kubeconfig, project_dir or blocks_dir.parents[1], file)
-        )
-    config = config.model_copy(update=updates)
-    return Stack(name=name, config=config, catalog=BlockCatalog(blocks=blocks), unset=tuple(unset))
+    return blocks
 
 
-def _kubeconfig(value: str, project_dir: Path, file: str) -> Path:
-    path = project_dir / Path(value).expanduser()  # an absolute path stays as it is
+def _check_references(
+    config: StackConfig, blocks: list[Block], unset: list[tuple[str, str]], file: str, *, offline: bool
+) -> StackConfig:
+    """The stack sets what its blocks use; offline, a value it does not set yet stands in as
+    `<unset KEY>` and is added to `unset`."""
+    if offline:
+        # An offline view shows what a value the stack does not set yet would be used for.
+        not_set = missing_cluster_values(config, blocks)
+        placeholders = {name: f"<unset {key}>" for name, (key, _) in not_set.items()}
+        if placeholders:
+            config = config.model_copy(update={"cluster": config.cluster.with_placeholders(placeholders)})
+        for key, problem in not_set.values():  # one line per key, not per variable of it
+            if all(key != k for k, _ in unset):
+                unset.append((key, problem))
+    check_references(config, blocks, file)
+    return config
+
+
+def _kubeconfig(value: str, project: Path, file: str) -> Path:
+    path = project / Path(value).expanduser()  # an absolute path stays as it is
     if not path.is_file():
         raise ConfigError(
             file,
             f"{defaults.CONFIG_NAMESPACE}:kubeconfig",
-            f"{path}: no such file (a path in a stack file is relative to the project folder {project_dir}; "
+            f"{path}: no such file (a path in a stack file is relative to the project folder {project}; "
             "to use $KUBECONFIG leave the key out, or name a context with kubeContext)",
         )
     return path.resolve()
-
-
-def stack_values(raw: Any, file: str) -> tuple[dict[str, Any], set[str]]:
-    """The project's keys of a stack file's document (without the namespace), and which of them are
-    secure values (never decrypted: each is a placeholder)."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("config"), dict):
-        raise ConfigError(file, "config", "a stack file needs a 'config:' mapping")
-    prefix = f"{defaults.CONFIG_NAMESPACE}:"
-    values: dict[str, Any] = {}
-    secret_keys: set[str] = set()
-    for full_key, value in raw["config"].items():
-        if not str(full_key).startswith(prefix):
-            continue
-        key = str(full_key)[len(prefix) :]
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            secret_keys.add(key)
-            value = f"<secret {key}>"
-        values[key] = value
-    return values, secret_keys
-
-
-def load_stack_file(path: Path, blocks_dir: Path, *, offline: bool = True) -> Stack:
-    """Load Pulumi.<stack>.yaml without the engine: secure values stay encrypted and are never read;
-    what the stack leaves unset is in Stack.unset, or with `offline=False` refused."""
-    values, secret_keys = stack_values(yaml_io.load_file(path), str(path))
-    name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    return load_stack(name, values, secret_keys, str(path), blocks_dir, path.parent, offline=offline)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -12,10 +13,17 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.base import Model
 from eoepca_gitops.model.types import DnsLabel, GoDuration, Quantity, ServiceName
 
-__all__ = ["MetricsPeer", "PollerConfig", "PollerResources"]
+__all__ = ["DriftMode", "MetricsPeer", "PollerConfig", "PollerResources"]
 
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
+
+
+class DriftMode(StrEnum):
+    """What the poller does about drift it finds: report it, or run an update that corrects it."""
+
+    DETECT = "detect"
+    CORRECT = "correct"
 
 
 class MetricsPeer(Model):
@@ -58,7 +66,7 @@ class PollerConfig(Model):
     lease: bool | None = None
     interval: GoDuration = defaults.POLLER_INTERVAL
     drift_interval: GoDuration = defaults.POLLER_DRIFT_INTERVAL
-    drift_mode: Literal["detect", "correct"] = defaults.POLLER_DRIFT_MODE
+    drift_mode: DriftMode = DriftMode(defaults.POLLER_DRIFT_MODE)
     grace: GoDuration = defaults.POLLER_GRACE
     stacks: list[str] = []  # default: this stack
     git_url: str | None = None  # default: git.url

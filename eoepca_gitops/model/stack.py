@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -377,8 +378,16 @@ class Stack(Model):
     """A validated stack: its config joined with the blocks it enables, in dependency order."""
 
     name: str
+    # The stack file it was loaded from, as the loader was given it (a path, or `Pulumi.<stack>.yaml`
+    # in the program): errors and the Flux manifest path name it without rebuilding it.
+    file: str
     config: StackConfig
     catalog: BlockCatalog
     # (key, what is wrong) for each key a deploy needs that the stack does not set yet: an offline
     # view (render, diff: load_stack(offline=True)) shows a placeholder; the program refuses it.
     unset: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def file_name(self) -> str:
+        """The stack file's name without its folder: what messages about the stack's objects name."""
+        return PurePath(self.file).name

@@ -23,6 +23,7 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.newcluster.checklist import Blank, Checklist, Option, Step, blank_name, command, possessive
 from eoepca_gitops.newcluster.missing import ENV, set_command
+from eoepca_gitops.project import stack_file_name
 
 __all__ = ["Source", "new_cluster_checklist"]
 
@@ -119,7 +120,7 @@ def _copied(stack: Stack, source: Source, domain_given: bool) -> list[Step]:
 
 
 def _deploy(name: str, source: str) -> list[Step]:
-    file = f"Pulumi.{name}.yaml"
+    file = stack_file_name(name)
     commit = command("git", "commit", "-m", f"Cluster {name}, from {source}", "--", file)
     return [
         Step(
@@ -238,7 +239,7 @@ def _sealed(stack: Stack, source: Source, project: Path, by_hand: list[Step]) ->
         set_command(name, "git.path", f"./{own}"),
         " && ".join(
             (
-                command("git", "add", own, f"Pulumi.{name}.yaml"),
+                command("git", "add", own, stack_file_name(name)),
                 command("git", "commit", "-m", f"Cluster {name}: its own sealed secrets"),
                 command("git", "push"),
             )

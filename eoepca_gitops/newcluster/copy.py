@@ -22,6 +22,7 @@ from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.newcluster import roundtrip
 from eoepca_gitops.newcluster.checklist import possessive
+from eoepca_gitops.project import check_secure_values, is_secure
 
 __all__ = ["OWN_CLUSTER_KEYS", "StackCopy", "add_cluster_secrets", "copy_stack", "secret_key_name"]
 
@@ -49,22 +50,8 @@ def _config(raw: Any, file: str) -> dict[str, Any]:
     config = raw.get("config")
     if not isinstance(config, dict):
         raise ConfigError(file, "config", "a stack file needs a 'config:' mapping")
-    for key, value in config.items():
-        if (
-            isinstance(value, dict)
-            and "secure" in value
-            and (set(value) != {"secure"} or not isinstance(value["secure"], str))
-        ):
-            raise ConfigError(
-                file,
-                str(key),
-                "a secure value is `secure: <ciphertext>` and nothing else (as Pulumi writes it)",
-            )
+    check_secure_values(config, file)
     return config
-
-
-def _is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
 
 
 def _edit_cluster(
@@ -103,10 +90,10 @@ def copy_stack(text: str, file: str, source: str, name: str, ip: str, domain: st
     config = _config(yaml_io.load(text), file)
     document = roundtrip.load(text, file)
     rt_config: CommentedMap = document["config"]
-    secrets = tuple(str(k).split(":", 1)[-1] for k, v in config.items() if _is_secure(v))
+    secrets = tuple(str(k).split(":", 1)[-1] for k, v in config.items() if is_secure(v))
     for key in reversed(list(rt_config)):
         short = str(key).removeprefix(f"{NS}:")
-        if _is_secure(config[key]):
+        if is_secure(config[key]):
             roundtrip.drop(
                 rt_config,
                 key,

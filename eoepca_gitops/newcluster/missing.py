@@ -22,6 +22,7 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.newcluster.checklist import Blank, Option, Step, blank_name, command
 from eoepca_gitops.newcluster.copy import secret_key_name
+from eoepca_gitops.project import stack_file_name
 
 __all__ = ["ENV", "initialised", "missing_steps", "secret_command", "set_command", "stack_references"]
 
@@ -54,7 +55,7 @@ def _init(stack: str) -> Step:
         "init",
         f"The stack {stack} on the backend of $PULUMI_BACKEND_URL, its secrets encrypted with "
         f"$PULUMI_CONFIG_PASSPHRASE (the passphrase provider, as every stack of this project; Pulumi "
-        f"writes its salt into Pulumi.{stack}.yaml, keeping the rest as it is):",
+        f"writes its salt into {stack_file_name(stack)}, keeping the rest as it is):",
         (command("pulumi", "stack", "init", stack, "--secrets-provider", "passphrase"),),
         required=True,
         env=ENV,
@@ -169,7 +170,7 @@ def stack_references(
 ) -> tuple[tuple[dict[str, Any], ...], StackManifests, list[Reference]]:
     """The Flux install, the stack's objects and what they and its Git layer read from the cluster
     that neither provides (none when the Git layer does not build here: said through `warn`)."""
-    install = load_install_manifest(stack.config.flux, file=file, base_dir=project)
+    install = load_install_manifest(stack.config.flux, file=file, project=project)
     manifests = build_stack(stack, install)
     try:
         layer = build_flux_layer(manifests, project)

@@ -44,9 +44,9 @@ class Publish:
 
     def __call__(self, message: str, progress: Progress) -> None:
         if not self.commit:
-            progress(f"changed Pulumi.{self.stack.name}.yaml: commit it so Git says what the cluster runs")
+            progress(f"changed {self.stack.file_name}: commit it so Git says what the cluster runs")
             return
-        file = f"Pulumi.{self.stack.name}.yaml"
+        file = self.stack.file_name
         for args in (
             ["add", file],
             ["commit", "-m", message, "--", file],

@@ -24,8 +24,7 @@ from eoepca_gitops.credentials import env_secrets, redact
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import read_file
 from eoepca_gitops.kube.cluster import ClusterAccess
-from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
+from eoepca_gitops.project import load_stack_file, stack_file_name
 
 from .conditions import Reason
 from .drift import DriftItem, describe_step
@@ -153,8 +152,8 @@ class AutomationSettings:
 
 
 class StackAutomation:
-    def __init__(self, stack: str, settings: AutomationSettings) -> None:
-        self.stack = stack
+    def __init__(self, stack_name: str, settings: AutomationSettings) -> None:
+        self.stack_name = stack_name
         self.settings = settings
         self._command: auto.PulumiCommand | None = None
         self._env = {**os.environ, **settings.env}
@@ -174,7 +173,7 @@ class StackAutomation:
         ws = auto.LocalWorkspace(
             work_dir=str(work_dir), env_vars=dict(self.settings.env), pulumi_command=self._cmd()
         )
-        return auto.Stack.create_or_select(self.stack, ws)
+        return auto.Stack.create_or_select(self.stack_name, ws)
 
     def _fail(self, exc: BaseException, started: float, notes: tuple[str, ...] = ()) -> Outcome:
         text = redact(str(exc), self._secrets)
@@ -322,9 +321,9 @@ class StackAutomation:
         the rest again would double the time to correct), with other managers' fields kept out of
         the provider's takeover first (takeover.py)."""
         try:
-            work_dir = (tree / self.settings.project_dir).resolve()
-            model = load_stack_file(work_dir / f"Pulumi.{self.stack}.yaml", work_dir / defaults.BLOCKS_DIR)
-            kept = keep_others_fields(ClusterAccess.for_stack(model), found.drift_items)
+            project = (tree / self.settings.project_dir).resolve()
+            stack = load_stack_file(project / stack_file_name(self.stack_name))
+            kept = keep_others_fields(ClusterAccess.for_stack(stack), found.drift_items)
         except GitopsError as exc:
             kept = [f"kept no other managers' fields: {exc}"]
         out = self.update(tree, revision, refresh=True, targets=found.drifted)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from eoepca_gitops.model import defaults
+from eoepca_gitops.model.poller import DriftMode
 from eoepca_gitops.model.types import parse_duration
 
 from .conditions import Reason
@@ -22,11 +23,6 @@ class Action(StrEnum):
     NONE = "none"
     UPDATE = "update"
     DRIFT_CHECK = "drift-check"
-
-
-class DriftMode(StrEnum):
-    DETECT = "detect"
-    CORRECT = "correct"
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ from eoepca_gitops.fluxtree import Key, key
 from eoepca_gitops.manifests.api_gate import check_api_removal
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import build_stack
-from eoepca_gitops.model import defaults
-from eoepca_gitops.model.loader import load_stack_file
 from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.project import load_stack_file, stack_file_name
 from eoepca_gitops.review.changes import ObjectChange, Section, StackReview
 from eoepca_gitops.review.compare import compare
 from eoepca_gitops.review.helm_layer import HelmLayer, Renderer, Revision, helm_layer
@@ -46,7 +45,7 @@ def _group(name: str) -> str:
 class Side:
     """A stack at one revision: both layers, and which group each object is shown in."""
 
-    model: Stack
+    stack: Stack
     install: tuple[dict[str, Any], ...]
     pulumi: Layer
     flux: Layer
@@ -65,18 +64,18 @@ class Side:
         return Revision(releases, {**self.flux, **self.pulumi}, self.project)
 
 
-def build_side(project: Path, stack: str, manifest_base: Path) -> Side:
-    """Stack `stack` as the project folder `project` has it; a Flux manifest path that leads outside
-    `project` is read as `manifest_base` (the working tree) has it."""
-    path = project / f"Pulumi.{stack}.yaml"
-    model = load_stack_file(path, project / defaults.BLOCKS_DIR)
+def build_side(project: Path, stack_name: str, manifest_base: Path) -> Side:
+    """Stack `stack_name` as the project folder `project` has it; a Flux manifest path that leads
+    outside `project` is read as `manifest_base` (the working tree) has it."""
+    path = project / stack_file_name(stack_name)
+    stack = load_stack_file(path)
     try:
-        install = load_install_manifest(model.config.flux, file=path.name, base_dir=project)
+        install = load_install_manifest(stack.config.flux, file=path.name, project=project)
     except ConfigError:  # a manifest path outside the repository: as the working tree has it
-        install = load_install_manifest(model.config.flux, file=path.name, base_dir=manifest_base)
-    manifests = build_stack(model, install)
+        install = load_install_manifest(stack.config.flux, file=path.name, project=manifest_base)
+    manifests = build_stack(stack, install)
     groups = {key(o): _group(name) for name, objects in manifests.groups() for o in objects}
-    ns = model.config.flux.namespace
+    ns = stack.config.flux.namespace
     of_kustomization = {
         layer_key(o, ns): f"block {block}"
         for block, objects in manifests.blocks.items()
@@ -91,7 +90,7 @@ def build_side(project: Path, stack: str, manifest_base: Path) -> Side:
             flux_groups[key(o)] = of_kustomization.get(name, f"Kustomization {name}")
     order = tuple(dict.fromkeys([*groups.values(), *flux_groups.values()]))
     return Side(
-        model, tuple(install), {key(o): o for o in manifests.all()}, flux, groups, flux_groups, order, project
+        stack, tuple(install), {key(o): o for o in manifests.all()}, flux, groups, flux_groups, order, project
     )
 
 
@@ -124,16 +123,16 @@ def _sections(layer: str, changes: list[tuple[Key, ObjectChange]], group_of: dic
 
 def _gate(base: Side, head: Side, name: str) -> tuple[list[str], list[str], list[str]]:
     """(upgrade lines, notes, errors) of a Flux version change."""
-    old, new = base.model.config.flux.version, head.model.config.flux.version
+    old, new = base.stack.config.flux.version, head.stack.config.flux.version
     if old == new:
         return [], [], []
-    flux = head.model.config.flux
+    flux = head.stack.config.flux
     by_kustomization = {"git": list(head.flux.values())}
     found = check_api_removal(
         flux.model_copy(update={"allow_api_removal": True}), head.install, by_kustomization, ""
     )
     try:
-        check_api_removal(flux, head.install, by_kustomization, f"Pulumi.{name}.yaml")
+        check_api_removal(flux, head.install, by_kustomization, stack_file_name(name))
         errors: list[str] = []
     except ConfigError as exc:
         errors = [str(exc)]
@@ -141,7 +140,7 @@ def _gate(base: Side, head: Side, name: str) -> tuple[list[str], list[str], list
 
 
 def _side(project: Path, name: str, manifest_base: Path, where: str) -> Side | None:
-    if not (project / f"Pulumi.{name}.yaml").is_file():
+    if not (project / stack_file_name(name)).is_file():
         return None
     try:
         return build_side(project, name, manifest_base)
@@ -181,7 +180,7 @@ def review_stack(
         at_head = pool.submit(_side, head_project, name, head_project, "in the working tree")
         base, head = at_base.result(), at_head.result()
     if base is None and head is None:
-        raise GitopsError(f"Pulumi.{name}.yaml: no such stack file at either revision")
+        raise GitopsError(f"{stack_file_name(name)}: no such stack file at either revision")
     groups = {**(base.groups if base else {}), **(head.groups if head else {})}
     flux_groups = {**(base.flux_groups if base else {}), **(head.flux_groups if head else {})}
     order = list(dict.fromkeys([*(head.order if head else ()), *(base.order if base else ())]))
@@ -197,7 +196,7 @@ def review_stack(
     errors += [f"{s.release}: {s.error}" for s in sections if s.error]
     if head is not None and schemas is not None:
         invalid, unchecked = schemas.check(
-            head.model.config.flux.version, head.install, _head_objects(head, helm)
+            head.stack.config.flux.version, head.install, _head_objects(head, helm)
         )
         errors += invalid
         gate_notes += unchecked

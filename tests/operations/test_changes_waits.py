@@ -25,7 +25,7 @@ AWAIT_URN = (
 
 def stack_and_manifests(**changes_: Any) -> tuple[Stack, StackManifests]:
     stack = load_stack("test", values(**changes_), set(), "Pulumi.test.yaml", FIXTURE_BLOCKS)
-    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", base_dir=FIXTURE_BLOCKS)
+    install = load_install_manifest(stack.config.flux, file="Pulumi.test.yaml", project=FIXTURE_BLOCKS)
     return stack, build_stack(stack, install)
 
 
