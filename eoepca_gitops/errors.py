@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ClusterError",
     "ConfigError",
+    "GitFailed",
     "GitopsError",
     "KubeApiError",
     "NoKubeconfigError",
@@ -38,6 +39,18 @@ class PathError(GitopsError):
 
 class SourceError(GitopsError):
     """A Git source could not be read (unreachable, branch missing, bad URL)."""
+
+
+class GitFailed(GitopsError):
+    """A git command exited non-zero (or ran past its time); `stderr` is what git said (some say it
+    on stdout: `commit` with nothing to commit)."""
+
+    def __init__(self, args: tuple[str, ...], status: int | None, stderr: str, stdout: str = "") -> None:
+        self.command = args
+        self.status = status
+        self.stderr = stderr
+        self.stdout = stdout
+        super().__init__(f"git {args[0] if args else ''}: {stderr.strip() or f'exit {status}'}")
 
 
 class ToolsMissingError(GitopsError):

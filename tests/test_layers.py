@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("errors",),
-    # the credential rule, Flux's API groups, the processes of a run
-    ("credentials", "flux_apis", "runs"),
+    # the credential rule, Flux's API groups, the processes of a run, the one way to run git
+    ("credentials", "flux_apis", "runs", "git_runner"),
     # where a command may read and write; when an object has settled (pure)
     ("files", "readiness"),
     # YAML as a user gives it; what `render --out` may delete

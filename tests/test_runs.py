@@ -15,9 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from eoepca_gitops.cli.poll import _tied_pulumi
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
+from eoepca_gitops.poller.service import tied_pulumi
 from eoepca_gitops.runs import MARKER, Run, tied_to_this_process
 from tests.leftovers import settle
 
@@ -120,10 +120,10 @@ def test_the_poller_runs_pulumi_tied_to_itself(tmp_path: Path) -> None:
     fake.parent.mkdir()
     fake.write_text('#!/bin/sh\necho "real $*"\n')
     fake.chmod(0o755)
-    root = _tied_pulumi(tmp_path / "work", fake)
+    root = tied_pulumi(tmp_path / "work", fake)
     assert root is not None
     script = root / "bin" / "pulumi"
     assert "setpriv --pdeathsig KILL --" in script.read_text()
     out = subprocess.run([str(script), "up", "--yes"], capture_output=True, text=True, check=True)
     assert out.stdout == "real up --yes\n"
-    assert _tied_pulumi(tmp_path / "work", fake) == root  # written again over the old one
+    assert tied_pulumi(tmp_path / "work", fake) == root  # written again over the old one

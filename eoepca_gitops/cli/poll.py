@@ -19,29 +19,16 @@ file) is one `error:` line before any log line.
 
 from __future__ import annotations
 
-import logging
-import shlex
-import shutil
-import signal
-import threading
 from enum import StrEnum
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
 from eoepca_gitops.cli.common import duration, reported
-from eoepca_gitops.credentials import plain_credential
-from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.files import write_file
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.types import parse_duration
-from eoepca_gitops.poller.conditions import Phase
-from eoepca_gitops.poller.decide import DriftMode, Policy
-from eoepca_gitops.poller.log import configure, log_event
-from eoepca_gitops.poller.state import StateStore
-from eoepca_gitops.runs import Run, tied_to_this_process
+from eoepca_gitops.poller.decide import DriftMode
 
 __all__ = ["poll"]
 
@@ -68,27 +55,6 @@ def _listen(value: str) -> str:
 def _duration(help_: str, default: str) -> Any:
     """A duration option (seconds as float) whose --help shows the default as written."""
     return typer.Option(parser=duration, help=help_, show_default=default)
-
-
-def _tied_pulumi(work: Path, pulumi: Path | None) -> Path | None:
-    """A Pulumi root whose bin/pulumi runs `pulumi` (--pulumi, else the one on PATH) so that it is
-    killed with the poller (runs.tied_to_this_process): a poller killed with SIGKILL leaves no update
-    running, and the update's plugins end with it."""
-    binary = str(pulumi.resolve()) if pulumi is not None else shutil.which("pulumi")
-    if binary is None:
-        return None  # the first operation reports it
-    root = work / "pulumi-root"
-    (root / "bin").mkdir(parents=True, exist_ok=True)
-    script = root / "bin" / "pulumi"
-    script.unlink(missing_ok=True)  # a link to the binary, as earlier versions made it
-    write_file(
-        script.parent,
-        script.name,
-        f'#!/bin/sh\nexec {shlex.join(tied_to_this_process([binary]))} "$@"\n',
-        replace=True,
-    )
-    script.chmod(0o755)
-    return root
 
 
 @reported
@@ -154,160 +120,31 @@ def poll(
     ] = False,
 ) -> None:
     """Poll a Git branch and keep Pulumi stacks at its head; detect or correct drift."""
-    from eoepca_gitops.poller.loop import LoopConfig, PollLoop
-    from eoepca_gitops.poller.metrics import HealthServer, Metrics, parse_listen
-    from eoepca_gitops.poller.source import Checkout, RemoteBranch
+    from eoepca_gitops.poller.service import PollerOptions, PollerService
 
-    kind = plain_credential(repo)
-    if kind:
-        raise GitopsError(
-            f"--repo: holds credentials in plain text ({kind}): let git find them (a credential helper, "
-            "an ssh key), never in the URL"
-        )
-    try:
-        policy = Policy(
-            backoff_base=backoff_base,
-            backoff_cap=backoff_cap,
-            stall_after=stall_after,
-            drift_interval=drift_interval,
-            drift_mode=drift_mode,
-        )
-        config = LoopConfig(
-            stacks=tuple(stack), interval=interval, policy=policy, max_workers=max_parallel, grace=grace
-        )
-        source = RemoteBranch(repo, branch)
-        listen_at = None if listen == "off" else parse_listen(listen)
-    except ValueError as exc:
-        raise GitopsError(str(exc)) from None
-
-    from eoepca_gitops.poller.automation import AutomationSettings, StackAutomation
-
-    # A state file that cannot be read stops the command before it logs or serves anything.
-    local_store = StateStore(state_file) if not state_configmap else None
-    work = work_dir or state_file.parent / "work"
-    if pulumi is not None and not pulumi.is_file():
-        raise GitopsError(f"--pulumi {pulumi}: no such file")
-    run = Run.new("poller")
-    settings = AutomationSettings(
-        project_dir=project_dir, env=run.variables, pulumi_root=_tied_pulumi(work, pulumi)
-    )
-    configure(log_level)
-    metrics = Metrics()
-    stop = threading.Event()
-    elector = None
-    kube = None
-    namespace = ""
-    if state_configmap or lease:
-        from eoepca_gitops.kube.client import kube_client, pod_namespace
-        from eoepca_gitops.kube.lease import LeaseElector
-
-        try:
-            kube = kube_client()
-        except GitopsError as exc:
-            raise GitopsError(f"--state-configmap/--lease: {exc}") from None
-        namespace = pod_namespace(kube_namespace)
-        if lease:
-            try:
-                elector = LeaseElector(kube, namespace, lease, duration=lease_duration, log=log_event)
-            except ValueError as exc:
-                raise GitopsError(f"--lease-duration: {exc}") from None
-    holder: dict[str, PollLoop] = {}
-
-    def healthy() -> bool:
-        loop = holder.get("loop")
-        return True if loop is None else loop.healthy()  # a standby is healthy while it waits
-
-    def ready() -> bool:
-        loop = holder.get("loop")
-        return elector is not None if loop is None else loop.ready()
-
-    server: HealthServer | None = None
-    if listen_at is not None:
-        try:
-            server = HealthServer(*listen_at, metrics, healthy, ready)
-        except OSError as exc:
-            raise GitopsError(f"--listen {listen}: {exc}") from None
-        server.start()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log_event("signal", signal=signal.Signals(signum).name, grace=config.grace)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    log_event(
-        "started",
-        repo=repo,  # poll refuses a --repo with credentials
+    options = PollerOptions(
+        repo=repo,
+        stacks=tuple(stack),
         branch=branch,
         project_dir=project_dir,
-        stacks=list(stack),
-        interval=config.interval,
-        drift_interval=policy.drift_interval,
-        drift_mode=str(policy.drift_mode),
-        state=f"configmap {namespace}/{state_configmap}" if state_configmap else str(state_file),
-        lease=f"{namespace}/{lease}" if lease else None,
-        listen=None if server is None else "{}:{}".format(*server.address),
+        interval=interval,
+        drift_interval=drift_interval,
+        drift_mode=drift_mode,
+        state_file=state_file,
+        work_dir=work_dir,
+        listen=listen,
+        max_parallel=max_parallel,
+        backoff_base=backoff_base,
+        backoff_cap=backoff_cap,
+        stall_after=stall_after,
+        grace=grace,
+        pulumi=pulumi,
+        log_level=log_level,
+        state_configmap=state_configmap,
+        lease=lease,
+        kube_namespace=kube_namespace,
+        lease_duration=lease_duration,
+        once=once,
     )
-    lost_leadership = False
-    all_synced = True
-    try:
-        if elector is not None:
-            elector.start(stop)
-            log_event("waiting-for-lease", lease=f"{namespace}/{lease}", identity=elector.identity)
-            while not stop.is_set() and not elector.leader.wait(0.2):
-                pass
-            if stop.is_set():
-                return
-
-            def watch_leadership() -> None:
-                elector.lost.wait()
-                if not stop.is_set():
-                    nonlocal lost_leadership
-                    lost_leadership = True
-                    stop.set()
-
-            threading.Thread(target=watch_leadership, name="lease-watch", daemon=True).start()
-        if state_configmap:
-            from eoepca_gitops.kube.client import KUBE_ERRORS
-            from eoepca_gitops.kube.state_configmap import ConfigMapBackend
-
-            assert kube is not None
-            try:
-                store = StateStore(ConfigMapBackend(kube, namespace, state_configmap, log=log_event))
-            except (*KUBE_ERRORS, ValueError) as exc:
-                raise GitopsError(
-                    f"reading the state ConfigMap {namespace}/{state_configmap}: {exc}"
-                ) from None
-        else:
-            assert local_store is not None
-            store = local_store
-        # Built only now: a standby that becomes leader reads the state its predecessor left.
-        loop = PollLoop(
-            config,
-            source,
-            Checkout(repo, branch, work / "git"),
-            {s: StackAutomation(s, settings) for s in stack},
-            store,
-            metrics,
-        )
-        holder["loop"] = loop
-        loop.run(stop, once=once)
-        if once and stop.is_set():
-            raise KeyboardInterrupt  # Ctrl-C or SIGTERM cut the one round short: updates were cancelled
-        all_synced = not once or all(store.get(s).phase is Phase.SYNCED for s in stack)
-        flush = getattr(store.backend, "flush", None)
-        if flush is not None:  # a ConfigMap write that failed is tried once more
-            flush()
-    finally:
-        if elector is not None:
-            elector.release()
-        if server is not None:
-            server.stop()
-        # The loop waited for its updates and cancelled them: what is left of them now goes.
-        if left := run.stop():
-            log_event("stopped-leftovers", logging.WARNING, processes=left)
-    if lost_leadership:
-        log_event("exiting", logging.WARNING, reason="lease lost; another replica updates now")
-        raise typer.Exit(1)
-    if not all_synced:
-        raise typer.Exit(1)
+    if code := PollerService(options).run():
+        raise typer.Exit(code)

@@ -8,7 +8,6 @@ import contextlib
 import fcntl
 import functools
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +27,8 @@ from eoepca_gitops.devcluster.tools import (
     find_flux_controllers,
     find_tools,
 )
-from eoepca_gitops.errors import ClusterError
+from eoepca_gitops.errors import ClusterError, GitFailed
+from eoepca_gitops.git_runner import run_git
 from eoepca_gitops.kube.raw import KubeApi
 
 __all__ = ["COMPONENTS", "GIT_REPO_NAME", "DevCluster"]
@@ -394,9 +394,8 @@ class DevCluster:
 
 def _repository(path: Path) -> Path:
     """The top folder of the Git repository at `path` (what the Git server serves)."""
-    result = subprocess.run(
-        ["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise ClusterError(f"{path} is not a Git repository: the dev cluster's Git server serves one")
-    return Path(result.stdout.strip()).resolve()
+    try:
+        return Path(run_git("rev-parse", "--show-toplevel", cwd=path).strip()).resolve()
+    except GitFailed:
+        served = "the dev cluster's Git server serves one"
+        raise ClusterError(f"{path} is not a Git repository: {served}") from None

@@ -15,17 +15,13 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from eoepca_gitops.git_runner import run_git
+
 __all__ = ["argv", "main", "serve"]
 
 
 def _git_dir(repo: Path) -> Path:
-    out = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--absolute-git-dir"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(out.stdout.strip())
+    return Path(run_git("rev-parse", "--absolute-git-dir", cwd=repo).strip())
 
 
 def serve(repo: Path, name: str, port: int) -> ThreadingHTTPServer:
@@ -60,6 +56,8 @@ def serve(repo: Path, name: str, port: int) -> ThreadingHTTPServer:
                 "HTTP_GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
                 "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
             }
+            # Not through git_runner: a CGI reads the request body on stdin and wants exactly the CGI
+            # environment, where GitPython's execute starts from os.environ and takes stdin from a file.
             result = subprocess.run(
                 ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
             )

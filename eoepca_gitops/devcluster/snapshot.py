@@ -3,10 +3,10 @@ serves when tests or benchmarks commit without touching the checkout."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
+
+from eoepca_gitops.git_runner import run_git, run_git_bytes
 
 __all__ = ["snapshot_repository"]
 
@@ -14,22 +14,17 @@ __all__ = ["snapshot_repository"]
 def snapshot_repository(source: Path, dest: Path) -> Path:
     """`source`'s files (what Git tracks plus untracked files it does not ignore) committed in a new
     repository `dest` on branch main."""
-    listed = subprocess.run(
-        ["git", "-C", str(source), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for rel in (r.decode() for r in listed if r):
+    listed = run_git_bytes("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=source)
+    for rel in (r.decode() for r in listed.split(b"\0") if r):
         if (source / rel).is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / rel, dest / rel)
     who = {"GIT_AUTHOR_NAME": "eoepca-gitops", "GIT_AUTHOR_EMAIL": "dev@localhost"}
     env = {
-        **os.environ,
         **who,
         "GIT_COMMITTER_NAME": who["GIT_AUTHOR_NAME"],
         "GIT_COMMITTER_EMAIL": who["GIT_AUTHOR_EMAIL"],
     }
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
-        subprocess.run(["git", "-C", str(dest), *args], check=True, env=env, capture_output=True)
+        run_git(*args, cwd=dest, env=env)
     return dest

@@ -123,7 +123,11 @@ def _get(url: str, deadline: float, limits: Limits) -> bytes:
 
 
 def _git_env(home: Path) -> dict[str, str]:
-    """git with nothing of the user's: no configuration, no credential, no prompt, http(s) only."""
+    """git with nothing of the user's: no configuration, no credential, no prompt, http(s) only.
+
+    Why this git is not run through git_runner: GitPython starts every command from os.environ
+    (a GIT_DIR or GIT_CONFIG_* of the user's would come along), and the fetch below is
+    watched for size while it runs."""
     kept = ("PATH", "LANG", "LC_ALL", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY")
     return {
         **{k: os.environ[k] for k in kept if k in os.environ},

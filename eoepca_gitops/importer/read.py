@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +16,10 @@ from typing import Any
 import yaml
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.errors import GitFailed, GitopsError
 from eoepca_gitops.files import files_under, read_text, resolved
 from eoepca_gitops.fluxtree import is_flux_kustomization
+from eoepca_gitops.git_runner import run_git
 from eoepca_gitops.importer.report import Report
 from eoepca_gitops.manifests.flux_release import release_version
 from eoepca_gitops.model import defaults
@@ -56,12 +56,12 @@ def tree_root(path: Path, repo_root: Path | None) -> TreeRoot:
 
 
 def _git_toplevel(path: Path) -> Path:
-    result = subprocess.run(
-        ["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise GitopsError(f"{path} is not inside a Git work tree: pass --repo-root DIR (the repository root)")
-    return Path(result.stdout.strip())
+    try:
+        return Path(run_git("rev-parse", "--show-toplevel", cwd=path).strip())
+    except GitFailed:
+        raise GitopsError(
+            f"{path} is not inside a Git work tree: pass --repo-root DIR (the repository root)"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,18 @@ from eoepca_gitops.model.types import duration_seconds
 
 __all__ = [
     "GIT_CREDENTIALS_DIR",
+    "cluster_rbac",
     "deployment",
+    "env_secret",
     "env_secret_name",
     "git_secret_name",
     "lease_name",
+    "managed_rbac",
     "network_policy",
+    "own_rbac",
     "poller_args",
     "poller_objects",
+    "service",
     "state_configmap",
 ]
 
@@ -103,123 +108,98 @@ def poller_objects(
     credentials in the keys Flux's source Secret has (sources.git_auth_secret_data), none for a
     repository read without them.
     """
+    objs: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(o, o.namespace, None)},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(o)},
+        env_secret(o, secret_values),
+        *own_rbac(o),
+        *managed_rbac(o),
+        *cluster_rbac(o, cluster_rules),
+    ]
+    if git_secret:
+        objs.append(_secret(o, git_secret_name(o), dict(git_secret)))
+    return [*objs, deployment(o, git_secret), service(o), network_policy(o)]
+
+
+def _secret(o: PollerConfig, name: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(o, name),
+        "type": "Opaque",
+        "stringData": data,
+    }
+
+
+def env_secret(o: PollerConfig, secret_values: Mapping[str, Any]) -> dict[str, Any]:
+    """The Secret the Deployment reads its environment from (`envFrom`): the backend's URL with the
+    secrets, so the pod's spec names no state location."""
     values = dict(secret_values)
     secret_env = sorted(o.secret_env)
     if set(values) != set(secret_env):
         missing = sorted(set(secret_env) - set(values))
         extra = sorted(set(values) - set(secret_env))
         raise ValueError(f"secret values do not match secret_env (missing {missing}, unexpected {extra})")
-    objs: list[dict[str, Any]] = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(o, o.namespace, None)}
-    ]
-    objs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(o)})
-    objs.append(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": _meta(o, env_secret_name(o)),
-            "type": "Opaque",
-            # The backend's URL with the secrets: the pod's spec names no state location.
-            "stringData": {"PULUMI_BACKEND_URL": o.backend_url, **{k: values[k] for k in secret_env}},
-        }
+    return _secret(
+        o, env_secret_name(o), {"PULUMI_BACKEND_URL": o.backend_url, **{k: values[k] for k in secret_env}}
     )
-    subject = [{"kind": "ServiceAccount", "name": o.name, "namespace": o.namespace}]
-    # Its own namespace: the state ConfigMap and the Lease (create cannot be limited by name).
-    own_rules: list[dict[str, Any]] = [
-        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "update", "patch"]}
+
+
+def _rbac(
+    o: PollerConfig, kind: str, name: str, namespace: str | None, rules: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A Role (or ClusterRole) and the binding granting it to the poller's ServiceAccount."""
+    group = "rbac.authorization.k8s.io"
+    subject = {"kind": "ServiceAccount", "name": o.name, "namespace": o.namespace}
+    return [
+        {"apiVersion": f"{group}/v1", "kind": kind, "metadata": _meta(o, name, namespace), "rules": rules},
+        {
+            "apiVersion": f"{group}/v1",
+            "kind": f"{kind}Binding",
+            "metadata": _meta(o, name, namespace),
+            "roleRef": {"apiGroup": group, "kind": kind, "name": name},
+            "subjects": [subject],
+        },
     ]
+
+
+def own_rbac(o: PollerConfig) -> list[dict[str, Any]]:
+    """Its own namespace: the state ConfigMap and the Lease (create cannot be limited by name)."""
+    verbs = ["get", "create", "update", "patch"]
+    rules: list[dict[str, Any]] = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": verbs}]
     if o.lease_enabled:
-        own_rules.append(
-            {
-                "apiGroups": ["coordination.k8s.io"],
-                "resources": ["leases"],
-                "verbs": ["get", "create", "update", "patch"],
-            }
-        )
-    own = f"{o.name}-self"
-    objs.append(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": _meta(o, own),
-            "rules": own_rules,
-        }
-    )
-    objs.append(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": _meta(o, own),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": own},
-            "subjects": subject,
-        }
-    )
-    for ns in sorted(set(o.managed_namespaces)):
-        role = f"{o.name}-manage"
-        objs.append(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": _meta(o, role, ns),
-                "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
-            }
-        )
-        objs.append(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": _meta(o, role, ns),
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
-                "subjects": subject,
-            }
-        )
-    if cluster_rules:
-        cluster_role = f"{o.namespace}-{o.name}"
-        objs.append(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "ClusterRole",
-                "metadata": _meta(o, cluster_role, None),
-                "rules": [dict(r) for r in cluster_rules],
-            }
-        )
-        objs.append(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "ClusterRoleBinding",
-                "metadata": _meta(o, cluster_role, None),
-                "roleRef": {
-                    "apiGroup": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": cluster_role,
-                },
-                "subjects": subject,
-            }
-        )
-    if git_secret:
-        objs.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": _meta(o, git_secret_name(o)),
-                "type": "Opaque",
-                "stringData": dict(git_secret),
-            }
-        )
-    objs.append(deployment(o, git_secret))
-    objs.append(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": _meta(o),
-            "spec": {
-                "selector": {_LABEL: o.name},
-                "ports": [{"name": "metrics", "port": o.port, "targetPort": "metrics", "protocol": "TCP"}],
-            },
-        }
-    )
-    objs.append(network_policy(o))
-    return objs
+        rules.append({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": list(verbs)})
+    return _rbac(o, "Role", f"{o.name}-self", "", rules)
+
+
+def managed_rbac(o: PollerConfig) -> list[dict[str, Any]]:
+    """Everything in each namespace the stacks manage."""
+    everything = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
+    return [
+        obj
+        for ns in sorted(set(o.managed_namespaces))
+        for obj in _rbac(o, "Role", f"{o.name}-manage", ns, [dict(r) for r in everything])
+    ]
+
+
+def cluster_rbac(o: PollerConfig, cluster_rules: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The extra cluster-wide rules, none by default."""
+    if not cluster_rules:
+        return []
+    return _rbac(o, "ClusterRole", f"{o.namespace}-{o.name}", None, [dict(r) for r in cluster_rules])
+
+
+def service(o: PollerConfig) -> dict[str, Any]:
+    """The Service in front of the metrics port."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(o),
+        "spec": {
+            "selector": {_LABEL: o.name},
+            "ports": [{"name": "metrics", "port": o.port, "targetPort": "metrics", "protocol": "TCP"}],
+        },
+    }
 
 
 def _git_env(git_secret: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -253,46 +233,10 @@ def deployment(o: PollerConfig, git_secret: Mapping[str, Any] | None = None) -> 
     system with its work dir (HOME, PULUMI_HOME, the Git cache) and /tmp on emptyDirs, the image's
     non-root user, the backend and passphrase from its Secret (`envFrom`), the Git credentials
     mounted from theirs."""
-    env: list[dict[str, Any]] = [
-        {"name": "HOME", "value": _HOME},
-        {"name": "PULUMI_HOME", "value": f"{_HOME}/.pulumi"},
-        {"name": "TMPDIR", "value": "/tmp"},
-        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
-    ]
-    env += [{"name": k, "value": v} for k, v in sorted(o.env.items())]
-    env += _git_env(git_secret or {})
-    mounts: list[dict[str, Any]] = [
-        {"name": "state", "mountPath": defaults.POLLER_STATE_DIR},
-        {"name": "tmp", "mountPath": "/tmp"},
-    ]
     volumes: list[dict[str, Any]] = [{"name": "state", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
     if git_secret:
-        mounts.append({"name": "git", "mountPath": GIT_CREDENTIALS_DIR, "readOnly": True})
         # Group-readable by the pod's fsGroup, the user's group; ssh takes a key root owns as it is.
         volumes.append({"name": "git", "secret": {"secretName": git_secret_name(o), "defaultMode": 0o440}})
-    container: dict[str, Any] = {
-        "name": "poller",
-        "image": o.image,
-        "args": poller_args(o),
-        "env": env,
-        "envFrom": [{"secretRef": {"name": env_secret_name(o)}}],
-        "ports": [{"name": "metrics", "containerPort": o.port, "protocol": "TCP"}],
-        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "metrics"}, "periodSeconds": 10},
-        "livenessProbe": {
-            "httpGet": {"path": "/healthz", "port": "metrics"},
-            "periodSeconds": 30,
-            "failureThreshold": 5,
-        },
-        "resources": o.resources.model_dump(),
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "volumeMounts": mounts,
-    }
     labels = {_LABEL: o.name}
     uid = defaults.POLLER_UID
     return {
@@ -321,11 +265,51 @@ def deployment(o: PollerConfig, git_secret: Mapping[str, Any] | None = None) -> 
                         "fsGroup": uid,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "containers": [container],
+                    "containers": [_container(o, git_secret)],
                     "volumes": volumes,
                 },
             },
         },
+    }
+
+
+def _container(o: PollerConfig, git_secret: Mapping[str, Any] | None) -> dict[str, Any]:
+    env: list[dict[str, Any]] = [
+        {"name": "HOME", "value": _HOME},
+        {"name": "PULUMI_HOME", "value": f"{_HOME}/.pulumi"},
+        {"name": "TMPDIR", "value": "/tmp"},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+    ]
+    env += [{"name": k, "value": v} for k, v in sorted(o.env.items())]
+    env += _git_env(git_secret or {})
+    mounts: list[dict[str, Any]] = [
+        {"name": "state", "mountPath": defaults.POLLER_STATE_DIR},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    if git_secret:
+        mounts.append({"name": "git", "mountPath": GIT_CREDENTIALS_DIR, "readOnly": True})
+    return {
+        "name": "poller",
+        "image": o.image,
+        "args": poller_args(o),
+        "env": env,
+        "envFrom": [{"secretRef": {"name": env_secret_name(o)}}],
+        "ports": [{"name": "metrics", "containerPort": o.port, "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "metrics"}, "periodSeconds": 10},
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": "metrics"},
+            "periodSeconds": 30,
+            "failureThreshold": 5,
+        },
+        "resources": o.resources.model_dump(),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": mounts,
     }
 
 

@@ -9,13 +9,13 @@ A stack kept by a poller is applied from Git: there the change must be committed
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.errors import GitFailed, GitopsError
 from eoepca_gitops.flux_apis import PLURALS, api_versions
+from eoepca_gitops.git_runner import run_git
 from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.manifests.awaited import awaited
 from eoepca_gitops.manifests.identity import COMPONENT_TYPES, await_urn, urn
@@ -52,11 +52,10 @@ class Publish:
             ["commit", "-m", message, "--", file],
             *([["push"]] if self.push else []),
         ):
-            proc = subprocess.run(
-                ["git", *args], cwd=self.project, capture_output=True, text=True, check=False
-            )
-            if proc.returncode != 0:
-                raise GitopsError(f"git {args[0]}: {proc.stderr.strip() or proc.stdout.strip()}")
+            try:
+                run_git(*args, cwd=self.project)
+            except GitFailed as exc:
+                raise GitopsError(f"git {args[0]}: {exc.stderr.strip() or exc.stdout.strip()}") from None
         progress(f"committed{' and pushed' if self.push else ''} {file}: {message}")
 
 

@@ -8,7 +8,6 @@ Every text on it is escaped and redacted (eoepca_gitops.credentials): no credent
 from __future__ import annotations
 
 import html
-import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from eoepca_gitops.credentials import redact
-from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.errors import GitFailed, GitopsError
+from eoepca_gitops.git_runner import run_git
 from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
@@ -60,18 +60,19 @@ def recent_updates(stack: str, project: Path, count: int = 20) -> list[Update]:
         start, end = _when(e["startTime"]), _when(e["endTime"])
         revision = str((e.get("environment") or {}).get("git.head", ""))
         latency = None
-        if revision:
-            shown = subprocess.run(
-                ["git", "show", "-s", "--format=%cI", revision],
-                cwd=project,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if shown.returncode == 0 and shown.stdout.strip():
-                latency = (end - _when(shown.stdout.strip())).total_seconds()
+        committed = _committed(revision, project) if revision else ""
+        if committed:
+            latency = (end - _when(committed)).total_seconds()
         out.append(Update(start, (end - start).total_seconds(), str(e.get("result", "")), revision, latency))
     return out
+
+
+def _committed(revision: str, project: Path) -> str:
+    """When `revision` was committed (ISO 8601), empty when this checkout does not have it."""
+    try:
+        return run_git("show", "-s", "--format=%cI", revision, cwd=project).strip()
+    except GitFailed:
+        return ""
 
 
 def _e(text: object) -> str:

@@ -9,15 +9,13 @@ import shutil
 import threading
 from pathlib import Path
 
-import git
-
 from eoepca_gitops.credentials import redact
 from eoepca_gitops.errors import SourceError
+from eoepca_gitops.git_runner import NO_PROMPT, GitFailed, run_git
 
 __all__ = ["Checkout", "RemoteBranch", "SourceError"]
 
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
 
 
 class RemoteBranch:
@@ -31,20 +29,14 @@ class RemoteBranch:
         self.url = url
         self.branch = branch
         self.timeout = timeout
-        self._git = git.Git()
 
     def current_commit(self) -> str:
         ref = f"refs/heads/{self.branch}"
         try:
-            out = self._git.execute(
-                ["git", "ls-remote", "--", self.url, ref],
-                kill_after_timeout=self.timeout,
-                env=_GIT_ENV,
-            )
-        except git.GitCommandError as exc:
-            detail = redact(str(exc.stderr or exc).strip())
-            raise SourceError(f"git ls-remote {redact(self.url)} failed: {detail}") from exc
-        for line in str(out).splitlines():
+            out = run_git("ls-remote", "--", self.url, ref, env=NO_PROMPT, timeout=self.timeout)
+        except GitFailed as exc:
+            raise SourceError(f"git ls-remote {redact(self.url)} failed: {_said(exc)}") from exc
+        for line in out.splitlines():
             sha, _, name = line.partition("\t")
             if name == ref and _SHA.fullmatch(sha):
                 return sha
@@ -65,19 +57,18 @@ class Checkout:
         self.trees_dir = cache_dir / "trees"
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._repo: git.Repo | None = None
+        self._cache = cache_dir / "repo.git"
 
-    def _bare(self) -> git.Repo:
-        if self._repo is None:
-            bare = self.cache_dir / "repo.git"
-            self._repo = git.Repo(bare) if bare.exists() else git.Repo.init(bare, bare=True)
-        return self._repo
+    def _bare(self) -> Path:
+        if not self._cache.exists():
+            run_git("init", "-q", "--bare", str(self._cache))
+        return self._cache
 
-    def _has(self, repo: git.Repo, revision: str) -> bool:
+    def _has(self, repo: Path, revision: str) -> bool:
         try:
-            repo.git.cat_file("-e", f"{revision}^{{commit}}")
+            run_git("cat-file", "-e", f"{revision}^{{commit}}", cwd=repo)
             return True
-        except git.GitCommandError:
+        except GitFailed:
             return False
 
     def worktree(self, revision: str) -> Path:
@@ -91,24 +82,18 @@ class Checkout:
             repo = self._bare()
             try:
                 if not self._has(repo, revision):
-                    with repo.git.custom_environment(**_GIT_ENV):
-                        repo.git.fetch(
-                            "--no-tags",
-                            "--",
-                            self.url,
-                            f"+refs/heads/{self.branch}:refs/heads/{self.branch}",
-                            kill_after_timeout=self.timeout,
-                        )
+                    refspec = f"+refs/heads/{self.branch}:refs/heads/{self.branch}"
+                    fetch = ("fetch", "--no-tags", "--", self.url, refspec)
+                    run_git(*fetch, cwd=repo, env=NO_PROMPT, timeout=self.timeout)
                 if not self._has(repo, revision):
                     raise SourceError(f"commit {revision[:12]} is not on branch {self.branch!r}")
                 if path.exists():
                     shutil.rmtree(path)
-                repo.git.worktree("prune")
+                run_git("worktree", "prune", cwd=repo)
                 self.trees_dir.mkdir(exist_ok=True)  # in cache_dir, made with the bare repository
-                repo.git.worktree("add", "--detach", "--force", str(path), revision)
-            except git.GitCommandError as exc:
-                detail = redact(str(exc.stderr or exc).strip())
-                raise SourceError(f"fetching {revision[:12]} failed: {detail}") from exc
+                run_git("worktree", "add", "--detach", "--force", str(path), revision, cwd=repo)
+            except GitFailed as exc:
+                raise SourceError(f"fetching {revision[:12]} failed: {_said(exc)}") from exc
             return path
 
     def prune(self, keep: set[str]) -> None:
@@ -119,5 +104,10 @@ class Checkout:
             for entry in self.trees_dir.iterdir():
                 if entry.name not in keep:
                     shutil.rmtree(entry, ignore_errors=True)
-            if self._repo is not None or (self.cache_dir / "repo.git").exists():
-                self._bare().git.worktree("prune")
+            if self._cache.exists():
+                run_git("worktree", "prune", cwd=self._cache)
+
+
+def _said(failed: GitFailed) -> str:
+    """What git said, with any credential in it hidden."""
+    return redact(failed.stderr.strip() or str(failed))

@@ -18,25 +18,27 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.errors import GitFailed, GitopsError
+from eoepca_gitops.git_runner import run_git_bytes
 
-__all__ = ["at_revision", "git"]
+__all__ = ["at_revision"]
 
 
-def git(repo: Path, *args: str) -> bytes:
-    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
-    if result.returncode != 0:
-        raise GitopsError(f"git {' '.join(args)}: {result.stderr.decode(errors='replace').strip()}")
-    return result.stdout
+def _git(repo: Path, *args: str) -> bytes:
+    try:
+        return run_git_bytes(*args, cwd=repo)
+    except GitFailed as exc:
+        raise GitopsError(f"git {' '.join(args)}: {exc.stderr.strip()}") from None
 
 
 @contextlib.contextmanager
 def at_revision(project: Path, revision: str) -> Iterator[Path]:
     """The project folder as `revision` has it, for the duration of the block."""
-    repo = Path(git(project, "rev-parse", "--show-toplevel").decode().strip())
-    commit = git(repo, "rev-parse", "--verify", "--end-of-options", f"{revision}^{{commit}}").decode().strip()
+    repo = Path(_git(project, "rev-parse", "--show-toplevel").decode().strip())
+    wanted = f"{revision}^{{commit}}"
+    commit = _git(repo, "rev-parse", "--verify", "--end-of-options", wanted).decode().strip()
     with tempfile.TemporaryDirectory(prefix="eoepca-gitops-diff-") as tmp:
-        archive = git(repo, "archive", "--format=tar", commit)
+        archive = _git(repo, "archive", "--format=tar", commit)
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             for member in tar.getmembers():
                 _check(member, revision)

@@ -139,7 +139,7 @@ def _fake_ssh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> Non
 
 
 URL = "ssh://git@example.invalid/org/repo.git"
-REFUSED = "stderr: 'denied: key rejected\nfatal: Could not read from remote repository."
+REFUSED = "denied: key rejected\nfatal: Could not read from remote repository."
 
 
 def test_git_never_prompts_and_its_error_is_passed_on(
