@@ -28,7 +28,7 @@ import yaml
 from eoepca_gitops.manifests.poller import poller_objects, state_configmap
 from eoepca_gitops.manifests.stack import POLLER_CLUSTER_RULES
 from eoepca_gitops.project import load_stack_file
-from tests.conftest import DevClusterHandle, MotoS3
+from tests.conftest import REPO_ROOT, DevClusterHandle, MotoS3
 from tests.container import Pod, image_exists, image_ref, missing_podman, podman_run, runtime_flags
 from tests.integration.local_stack import LocalStack, wait_for
 from tests.outside_data import flux_manifests
@@ -65,14 +65,14 @@ def stack(
     alone, which keeps this very stack, with the image under test."""
     assert dev_cluster.git_repo and dev_cluster.git_url
     project = dev_cluster.git_repo
-    raw = yaml.safe_load((project / "Pulumi.local.yaml").read_text())
+    # the local stack as committed: the served copy holds what other modules of the session set
+    # (this session's kubeconfig path, their blocks' overrides), which the pod cannot use
+    raw = yaml.safe_load((REPO_ROOT / "Pulumi.local.yaml").read_text())
     config = {k: v for k, v in raw["config"].items() if k.startswith("eoepca-gitops:")}
     config["eoepca-gitops:cluster"]["name"] = NAME
     config["eoepca-gitops:git"]["url"] = dev_cluster.git_url
     config["eoepca-gitops:flux"] = {"version": "v2.9.3", "enabled": False}
     config["eoepca-gitops:blocks"] = []
-    # no blocks, so none of their overrides (what other modules of the session left in the local stack)
-    config.pop("eoepca-gitops:overrides", None)
     config["eoepca-gitops:poller"] = {
         "image": image,
         "replicas": 2,
