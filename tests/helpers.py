@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,12 @@ def fixture_install(release: str = "new") -> list[dict[str, Any]]:
     from eoepca_gitops import yaml_io
 
     return [d for d in yaml_io.load_all_file(FIXTURE_INSTALLS / f"{release}.yaml") if d]
+
+
+def git(repo: Path, *args: str) -> None:
+    """`git -C repo ARGS` with a committer of its own (a test's repository, not the user's set-up)."""
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+    )

@@ -4,12 +4,10 @@ Never the internet."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import yaml
 
@@ -26,15 +24,6 @@ DEPLOYMENT = {
     },
 }
 BIG = 4096  # bytes of /big.yaml
-
-
-def git(repo: Path, *args: str) -> None:
-    """`git -C repo ARGS` with a committer of its own (a test's repository, not the user's set-up)."""
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-    )
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from eoepca_gitops.review.releases import ReleaseInput
 from eoepca_gitops.review.revision import at_revision
 from eoepca_gitops.review.stacks import review_stack
 from eoepca_gitops.review.validation import HeadSchemas
+from tests.helpers import git
 from tests.outside_data import link_shared_flux
 from tests.test_review_releases import HR, REPO
 
@@ -157,22 +157,14 @@ def test_values_that_render_the_same_objects_say_so() -> None:
 # ---- a stack across two revisions ---------------------------------------------------------------
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
-        check=True,
-        capture_output=True,
-    )
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     project = tmp_path / "a" / "b" / "c" / "project"
     shutil.copytree(FIXTURE, project)
     link_shared_flux(tmp_path)
-    _git(project, "init", "-q", "-b", "main")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-q", "-m", "one")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "one")
     return project
 
 
@@ -237,7 +229,7 @@ def test_what_helm_renders_at_the_head_is_checked_against_its_schema(repo: Path)
 @pytest.mark.flux_manifests
 def test_the_base_is_not_checked(repo: Path) -> None:
     _portal_values(repo, "      securityContext: {runAsUsr: 1000}\n")
-    _git(repo, "commit", "-qam", "broken")
+    git(repo, "commit", "-qam", "broken")
     _portal_values(repo, "      replicaCount: 2\n")
     (repo / "clusters" / "blocks" / "portal.yaml").write_text(
         (repo / "clusters" / "blocks" / "portal.yaml").read_text().replace("runAsUsr", "runAsUser")

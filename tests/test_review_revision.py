@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.review.revision import at_revision
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t", *args],
-        check=True,
-        capture_output=True,
-    )
+from tests.helpers import git
 
 
 @pytest.fixture
@@ -33,9 +25,9 @@ def repo(tmp_path: Path) -> Path:
     (project / "clusters" / "same.yaml").symlink_to("a.yaml")
     (repo / "shared.yaml").write_text("kind: Shared\n")
     (project / "up.yaml").symlink_to("../../shared.yaml")
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "one")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one")
     (project / "clusters" / "a.yaml").write_text("kind: Changed\n")
     (project / "untracked.yaml").write_text("kind: U\n")
     return project
@@ -60,8 +52,8 @@ def test_the_project_as_the_revision_has_it(
 @pytest.mark.parametrize("target", ["../../../outside", "/etc/passwd", "../../.."])
 def test_a_symlink_out_of_the_repository_is_refused(repo: Path, target: str) -> None:
     (repo / "leak").symlink_to(target)
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "leak")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "leak")
     refused = r"HEAD: sub/project/leak is a symlink to .*, outside the repository"
     with pytest.raises(GitopsError, match=refused), at_revision(repo, "HEAD"):
         pass

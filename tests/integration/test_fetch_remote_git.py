@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from eoepca_gitops.devcluster.git_server import serve
+from tests.helpers import git
 from tests.import_trees import project
-from tests.remote_server import DEPLOYMENT, git, http_server, serving
+from tests.remote_server import DEPLOYMENT, http_server, serving
 from tests.remote_trees import remote_tree
 
 pytestmark = pytest.mark.integration
