@@ -42,6 +42,24 @@ def key(proc: psutil.Process) -> Key | None:
         return None
 
 
+def alive(proc: psutil.Process | int) -> bool:
+    """Running and not a zombie; a process that ends while being asked is not alive."""
+    try:
+        found = proc if isinstance(proc, psutil.Process) else psutil.Process(proc)
+        return found.is_running() and found.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def names(procs: list[psutil.Process]) -> set[str]:
+    """The names of those still there (short-lived children end between listing and asking)."""
+    found = set()
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            found.add(proc.name())
+    return found
+
+
 def settle(find: Callable[[], list[psutil.Process]], timeout: float = SETTLE) -> list[psutil.Process]:
     """What `find` still finds once the processes ending anyway have ended (or the timeout passed)."""
     deadline = time.monotonic() + timeout

@@ -35,13 +35,6 @@ def _until(what: str, check: Callable[[], object], timeout: float = 10) -> None:
         time.sleep(0.05)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def _command(pid: int) -> list[str]:
     try:
         return psutil.Process(pid).cmdline()

@@ -19,18 +19,11 @@ from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
 from eoepca_gitops.poller.service import tied_pulumi
 from eoepca_gitops.runs import MARKER, Run, tied_to_this_process
-from tests.leftovers import settle
+from tests.leftovers import alive, settle
 
 # A child in a session of its own whose parent exits at once: what Pulumi's plugins look like once
 # their engine is killed. Prints its pid.
 ORPHAN = "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def test_a_run_inside_another_is_below_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,9 +46,9 @@ def test_stop_finds_what_left_its_parent_and_group() -> None:
         assert psutil.Process(orphan).ppid() != os.getpid()
         (stopped,) = run.stop()
         assert re.fullmatch(rf"pid {orphan}: (setsid )?sleep 300", stopped)  # setsid execs sleep
-        assert not _alive(orphan) and run.processes() == []
+        assert not alive(orphan) and run.processes() == []
     finally:
-        if _alive(orphan):
+        if alive(orphan):
             os.kill(orphan, signal.SIGKILL)
 
 
@@ -84,7 +77,7 @@ def test_a_tied_process_dies_with_its_parent_even_by_sigkill() -> None:
         parent.wait(timeout=10)
         parent.stdout.close()
         assert not settle(run.processes, timeout=5), "the child outlived its parent"
-        assert not _alive(child)
+        assert not alive(child)
     finally:
         run.stop()
 
@@ -102,7 +95,7 @@ def test_the_cli_stops_what_its_pulumi_left(tmp_path: Path) -> None:
     pids = tmp_path / "orphan.pid"
     env = _fake_pulumi(tmp_path, f"({ORPHAN}) > {pids}\necho done")
     assert PulumiCli("dev", tmp_path, env).run("preview") == "done\n"
-    assert not _alive(int(pids.read_text()))
+    assert not alive(int(pids.read_text()))
 
 
 def test_the_cli_stops_a_pulumi_past_its_timeout_and_all_it_started(tmp_path: Path) -> None:
@@ -112,7 +105,7 @@ def test_the_cli_stops_a_pulumi_past_its_timeout_and_all_it_started(tmp_path: Pa
     with pytest.raises(GitopsError, match=r"pulumi up --stack dev: not done after 1 s, stopped"):
         PulumiCli("dev", tmp_path, env).run("up", timeout=1)
     assert time.monotonic() - started < 60
-    assert not _alive(int(pids.read_text()))
+    assert not alive(int(pids.read_text()))
 
 
 def test_the_poller_runs_pulumi_tied_to_itself(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from eoepca_gitops.runs import Run
 from tests.conftest import DevClusterHandle
-from tests.leftovers import kill_engine
+from tests.leftovers import alive, kill_engine
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,7 @@ def test_pulumi_up_killed_mid_update_leaves_no_provider(
         # What a SIGKILL to the engine's process group does not reach.
         assert not {os.getpgid(p.pid) for p in plugins.values()} & {os.getpgid(up.pid)}
         kill_engine(up, run, within=5)
-        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in plugins.values())
+        assert not any(alive(p) for p in plugins.values())
     finally:
         if up.poll() is None:
             up.kill()

@@ -15,7 +15,7 @@ import pytest
 
 from eoepca_gitops.devcluster import DevCluster
 from tests.conftest import DevClusterHandle
-from tests.leftovers import settle
+from tests.leftovers import alive, names, settle
 from tests.poller.harness import GitRemote, PollerProcess, applied, configmap_data, kubectl, wait_for
 
 pytestmark = pytest.mark.integration
@@ -147,10 +147,10 @@ def test_a_poller_killed_in_its_grace_period_leaves_no_process(
     wait_for("the first object applied", lambda: configmap_data(kc, namespace) == {"k": "v1"}, 120)
     assert w.proc is not None
     started = psutil.Process(w.proc.pid).children(recursive=True)
-    assert {"pulumi", "pulumi-resource-kubernetes"} <= {p.name() for p in started}, started
+    assert {"pulumi", "pulumi-resource-kubernetes"} <= names(started), started
     w.proc.send_signal(signal.SIGTERM)
     wait_for("the poller waits for its update", lambda: '"event": "shutdown-waiting"' in w.logs(), 30)
     w.proc.kill()
     w.proc.wait(timeout=30)
-    left = settle(lambda: [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], 10)
+    left = settle(lambda: [p for p in started if alive(p)], 10)
     assert not left, f"left running by a poller killed 10 s ago: {left}"
