@@ -119,7 +119,7 @@ bench: venv tools image-tools
 	$(VENV)/bin/python -m bench
 
 # The fuzzer for a while longer than `make check` gives it: every failure it finds becomes a case of
-# tests/test_hostile_inputs.py. The inputs tried per command are printed at the end.
+# tests/cli/test_hostile_inputs.py. The inputs tried per command are printed at the end.
 FUZZ_MINUTES ?= 30
 FUZZ_SEED ?= $(shell date +%s)
 fuzz: venv

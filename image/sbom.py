@@ -3,7 +3,7 @@ Debian's packages (dpkg's status file), the Python distributions of the interpre
 (the image's venv), and the Go modules of the Pulumi binaries (`go version -m`, run where the image
 is staged: the image has no Go).
 
-Standard library only: it runs inside the image build (Containerfile). Tested in tests/test_image_sbom.py.
+Standard library only: it runs inside the image build (Containerfile). Tested in tests/test_image.py.
 """
 
 from __future__ import annotations

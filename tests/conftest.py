@@ -43,13 +43,13 @@ from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.manifests.flux_release import MIRROR_ENV, cache_root
 from eoepca_gitops.runs import Run, kill
 from eoepca_gitops.schemas import OpenAPIMissingError, fetch_from_module, kubernetes_openapi_dir
+from tests.helpers import REPO_ROOT
 from tests.leftovers import ProcessCheck, report, settle
 from tests.outside_data import eoepca_tree_missing, find_flux_manifests, flux_manifests_missing
 
 # `make mutation` only: a mutant's quickest test first.
 pytest_plugins = ["tests.mutation.fastest_first"]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # Every stack the tests load reads Flux's release manifests from where tests/outside_data.py found them.
 if (_FLUX := find_flux_manifests().folder) is not None:
     os.environ.setdefault(MIRROR_ENV, str(_FLUX))

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
+
 _REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
@@ -32,7 +33,7 @@ def missing_podman() -> str | None:
 def image_ref() -> str:
     """The reference `make image` gives the checkout's current inputs (scripts/image.sh ref)."""
     out = subprocess.run(
-        [str(REPO / "scripts" / "image.sh"), "ref"], capture_output=True, text=True, check=True
+        [str(REPO_ROOT / "scripts" / "image.sh"), "ref"], capture_output=True, text=True, check=True
     )
     return out.stdout.strip()
 

@@ -9,12 +9,14 @@ from typing import Any
 
 from tests.outside_data import find_flux_manifests
 
-FIXTURE_BLOCKS = Path(__file__).parent / "fixtures" / "blocks"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+FIXTURE_BLOCKS = FIXTURES / "blocks"
 # Install manifests by structure only, self-written (tests/fixtures/flux-install/README.md).
-FIXTURE_INSTALLS = Path(__file__).parent / "fixtures" / "flux-install"
+FIXTURE_INSTALLS = FIXTURES / "flux-install"
 # Flux's release manifests (tests/outside_data.py); where they are missing, a stack of these values
 # is refused naming the folder, and the tests that load one carry the marker `flux_manifests`.
-FLUX_MANIFESTS = find_flux_manifests().folder or Path(__file__).resolve().parents[2] / "shared" / "flux"
+FLUX_MANIFESTS = find_flux_manifests().folder or REPO_ROOT.parent / "shared" / "flux"
 
 BASE_VALUES: dict[str, Any] = {
     "cluster": {"name": "test", "publicIp": "10.0.0.1"},

@@ -16,9 +16,10 @@ import psutil
 import pytest
 
 from eoepca_gitops.runs import Run
+from tests.helpers import REPO_ROOT
 from tests.leftovers import settle
 
-WATCH = Path(__file__).resolve().parents[1] / "tools" / "language-host" / "engine_watch.py"
+WATCH = REPO_ROOT / "tools" / "language-host" / "engine_watch.py"
 # As Pulumi's engine starts a plugin: in a process group of its own; then it waits.
 ENGINE = """
 import subprocess, sys, time

@@ -14,12 +14,11 @@ from pathlib import Path
 from types import ModuleType
 
 from eoepca_gitops.model import defaults
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
 
 
 def sbom_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("image_sbom", REPO / "image" / "sbom.py")
+    spec = importlib.util.spec_from_file_location("image_sbom", REPO_ROOT / "image" / "sbom.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -27,12 +26,12 @@ def sbom_module() -> ModuleType:
 
 
 def test_the_default_image_is_this_version() -> None:
-    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert f"ghcr.io/eoepca/eoepca-gitops:{version}" == defaults.POLLER_IMAGE
 
 
 def test_the_containerfile_runs_as_the_deployment_user() -> None:
-    text = (REPO / "Containerfile").read_text()
+    text = (REPO_ROOT / "Containerfile").read_text()
     uid = defaults.POLLER_UID
     assert f"USER {uid}:{uid}" in text
     assert f"--uid {uid}" in text
@@ -44,13 +43,15 @@ def normal(name: str) -> str:
 
 
 def test_every_locked_package_is_pinned_with_its_hash() -> None:
-    lines = [ln for ln in (REPO / "image" / "requirements.txt").read_text().splitlines() if ln[:1] not in "#"]
+    lines = [
+        ln for ln in (REPO_ROOT / "image" / "requirements.txt").read_text().splitlines() if ln[:1] not in "#"
+    ]
     assert lines
     for line in lines:
         assert re.fullmatch(r"[A-Za-z0-9_.-]+==[^ ]+ --hash=sha256:[0-9a-f]{64}", line), line
     locked = {normal(ln.split("==")[0]): ln.split("==")[1].split()[0] for ln in lines}
     # The project's exact pins reach the image at the same versions.
-    for dep in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]:
+    for dep in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
         if "==" in dep:
             name, version = dep.split("==")
             assert locked[normal(name)] == version, dep

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-TOOLS_SH = REPO / "scripts" / "tools.sh"
+from tests.helpers import REPO_ROOT
+
+TOOLS_SH = REPO_ROOT / "scripts" / "tools.sh"
 SCRIPT = TOOLS_SH.read_text()
 
 

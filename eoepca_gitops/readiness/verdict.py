@@ -3,7 +3,7 @@
 Pure: the object as the API server returns it, and a lookup of the objects it depends on (its
 source, the HelmChart helm-controller made for it, its dependsOn), in; a Verdict out. Like the
 Pulumi Kubernetes Operator's decide functions, it holds no clock and makes no call of its own, so
-every rule is a table test (tests/test_verdict.py).
+every rule is a table test (tests/readiness/test_verdict.py).
 
 - Ready: Ready=True stamped with the current generation (Flux stamps each condition with the
   generation it judged; status.observedGeneration moves only on success for some kinds).

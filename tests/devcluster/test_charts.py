@@ -21,8 +21,7 @@ from eoepca_gitops.devcluster.charts import (
     write_repository,
 )
 from eoepca_gitops.errors import GitopsError
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO_ROOT
 
 
 @pytest.mark.parametrize(
@@ -86,7 +85,7 @@ def test_repository_index_lists_each_chart_with_its_digest(tmp_path: Path) -> No
 
 
 def test_every_chart_version_the_project_names_is_made() -> None:
-    refs = {(r.repository, r.chart, r.version) for r in charts_of_project(ROOT)}
+    refs = {(r.repository, r.chart, r.version) for r in charts_of_project(REPO_ROOT)}
     assert ("eoepca", "login-service", "1.2.8") in refs
     assert ("nginx", "ingress-nginx", "4.4.0") in refs  # "<4.5.0" in the block
     assert ("jetstack", "cert-manager", "1.16.3") in refs

@@ -2,7 +2,7 @@
 file-system shapes and command lines (hypothesis strategies), and how each is laid into a World.
 
 A scenario is data (frozen dataclasses of plain values), so that hypothesis can shrink it and a
-failure prints as the case to add to tests/test_hostile_inputs.py.
+failure prints as the case to add to tests/cli/test_hostile_inputs.py.
 """
 
 from __future__ import annotations

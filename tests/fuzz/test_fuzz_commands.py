@@ -1,6 +1,6 @@
 """The fuzzer: hostile stack files, block files, Flux trees, state files, command lines and file-system
 shapes against every command that needs no cluster, each run checked against the contract of
-tests/fuzz/world.py. Every failure it ever found is a case of tests/test_hostile_inputs.py.
+tests/fuzz/world.py. Every failure it ever found is a case of tests/cli/test_hostile_inputs.py.
 
 `make check` runs a fixed number of inputs per command from a fixed seed (about a minute on 2
 cores); `make fuzz` (FUZZ_MINUTES=N, default 30) draws new inputs until the time is spent. The
@@ -41,7 +41,7 @@ from tests.fuzz.world import (
     snapshot,
     world,
 )
-from tests.import_trees import flux_kustomization
+from tests.importer.trees import flux_kustomization
 
 COUNTS: dict[str, int] = {}
 SEED = int(os.environ.get("FUZZ_SEED", "20261207"))

@@ -38,9 +38,10 @@ from types import FrameType
 from typer.testing import CliRunner
 
 from eoepca_gitops.cli.main import app
+from tests.helpers import FIXTURES
 from tests.outside_data import link_shared_flux
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "project"
+FIXTURE = FIXTURES / "project"
 SECRET = "Zq8xW3vT-hunter2"  # planted wherever a credential may be given; never shown or written
 SENTINEL = "OUTSIDE-SENTINEL-7f3a"  # in the files outside: whatever shows it read outside
 HANG_SECONDS = 120.0

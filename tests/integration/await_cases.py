@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO_ROOT
 
 SOURCE = {"kind": "HelmRepository", "name": "eoepca", "namespace": "common"}
 

@@ -22,7 +22,8 @@ from eoepca_gitops.devcluster import charts
 from eoepca_gitops.devcluster.layout import StateLayout
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import find_binary, tools_bin_dir
-from tests.conftest import REPO_ROOT, DevClusterHandle
+from tests.conftest import DevClusterHandle
+from tests.helpers import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from eoepca_gitops.devcluster.git_server import serve
+from tests.fluxtree.remote_server import DEPLOYMENT, http_server, serving
+from tests.fluxtree.remote_trees import remote_tree
 from tests.helpers import git
-from tests.import_trees import project
-from tests.remote_server import DEPLOYMENT, http_server, serving
-from tests.remote_trees import remote_tree
+from tests.importer.trees import project
 
 pytestmark = pytest.mark.integration
 

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 
 from eoepca_gitops.devcluster.tools import tools_bin_dir
+from tests.helpers import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 PULUMI_VERSION = "v3.274.1"  # scripts/tools.sh
 # What tools.sh needs of a checkout to install the host: itself, the pulumi wrapper module, the host.
 CHECKOUT_PARTS = ("scripts/tools.sh", "tools/go/pulumi", "tools/language-host")
@@ -53,7 +53,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy2(built, tools / f"pulumi-{PULUMI_VERSION}" / "pulumi")
     scratch = root / "scratch-checkout"
     for part in CHECKOUT_PARTS:
-        source, target = REPO / part, scratch / part
+        source, target = REPO_ROOT / part, scratch / part
         target.parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
     # No other pulumi on PATH: tools.sh would keep an "official" one and install nothing.

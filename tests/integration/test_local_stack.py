@@ -28,6 +28,7 @@ import yaml
 
 from eoepca_gitops.devcluster.git_server import serve
 from tests.conftest import DevClusterHandle, MotoS3
+from tests.fluxtree.remote_server import serving
 from tests.helpers import git
 from tests.integration.local_stack import (
     PASSPHRASE,
@@ -39,7 +40,6 @@ from tests.integration.local_stack import (
     wait_for,
 )
 from tests.outside_data import flux_manifests
-from tests.remote_server import serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 

@@ -28,7 +28,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT, DevClusterHandle
+from tests.conftest import DevClusterHandle
+from tests.helpers import REPO_ROOT
 from tests.integration.local_stack import LocalStack, not_ready, ready, wait_for
 from tests.outside_data import flux_manifests
 

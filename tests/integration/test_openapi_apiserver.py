@@ -23,7 +23,8 @@ from eoepca_gitops.cli.validate import stack_catalog, stack_objects
 from eoepca_gitops.fluxtree.kustomize import kubectl
 from eoepca_gitops.schemas import KUBERNETES_VERSION, kubernetes_openapi_dir, validate
 from eoepca_gitops.schemas.openapi import group_versions
-from tests.conftest import REPO_ROOT, DevClusterHandle
+from tests.conftest import DevClusterHandle
+from tests.helpers import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DevClusterHandle
+from tests.helpers import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = Path(sys.executable).parent / "kubectl"
 PASSPHRASE_VALUE = "poller-secret-4b1e9a7c"
 

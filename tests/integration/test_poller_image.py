@@ -28,8 +28,9 @@ import yaml
 from eoepca_gitops.manifests.poller import poller_objects, state_configmap
 from eoepca_gitops.manifests.stack import POLLER_CLUSTER_RULES
 from eoepca_gitops.project import load_stack_file
-from tests.conftest import REPO_ROOT, DevClusterHandle, MotoS3
+from tests.conftest import DevClusterHandle, MotoS3
 from tests.container import Pod, image_exists, image_ref, missing_podman, podman_run, runtime_flags
+from tests.helpers import REPO_ROOT
 from tests.integration.local_stack import LocalStack, wait_for
 from tests.outside_data import flux_manifests
 

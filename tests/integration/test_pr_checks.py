@@ -37,12 +37,12 @@ import yaml
 
 from eoepca_gitops.devcluster.charts import charts_of_project, server_argv, write_repository
 from tests.conftest import DevClusterHandle
+from tests.helpers import REPO_ROOT
 from tests.outside_data import flux_manifests
-from tests.test_pr_scripts import gfm
+from tests.review.test_pr_scripts import gfm
 
 pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
-REPO = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "eoepca-gitops"
 LIMIT = 65_536
 
@@ -63,7 +63,7 @@ def tree_at(repo: Path, rev: str, dest: Path) -> Path:
 def scratch(dest: Path, stacks: dict[str, dict[str, object]]) -> Path:
     """The committed project at HEAD in a new repository, with only the stack files `stacks` names
     (each a copy of Pulumi.local.yaml with those config keys replaced; a value None removes the key)."""
-    tree_at(REPO, "HEAD", dest)
+    tree_at(REPO_ROOT, "HEAD", dest)
     local = yaml.safe_load((dest / "Pulumi.local.yaml").read_text())
     for stack_file in dest.glob("Pulumi.*.yaml"):
         stack_file.unlink()
@@ -76,7 +76,7 @@ def scratch(dest: Path, stacks: dict[str, dict[str, object]]) -> Path:
                 config[f"eoepca-gitops:{key}"] = value
         text = yaml.safe_dump({**local, "config": config}, sort_keys=False)
         (dest / f"Pulumi.{name}.yaml").write_text(text)
-    (dest / ".venv").symlink_to(REPO / ".venv")
+    (dest / ".venv").symlink_to(REPO_ROOT / ".venv")
     (dest / ".gitignore").write_text(".venv\nrendered/\nreview/\npreview/\n")
     git(dest, "init", "-q", "-b", "main")
     commit(dest, "base")

@@ -35,7 +35,8 @@ from eoepca_gitops.kube.client import kube_client
 from eoepca_gitops.kube.resources import flux_resource
 from eoepca_gitops.runs import Run
 from eoepca_gitops.upgrade.live import list_all, read_live_crds
-from tests.conftest import REPO_ROOT, DevClusterHandle
+from tests.conftest import DevClusterHandle
+from tests.helpers import REPO_ROOT
 from tests.integration.local_stack import HelmRecord, LocalStack, ready, wait_for
 from tests.leftovers import kill_engine
 from tests.outside_data import flux_manifests, install_manifest

@@ -15,8 +15,8 @@ from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import load_stack
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.operations import changes
-from tests.fake_cluster import FakeClock, FakeCluster
 from tests.helpers import FIXTURE_BLOCKS, values
+from tests.readiness.fake_cluster import FakeClock, FakeCluster
 
 AWAIT_URN = (
     "urn:pulumi:test::eoepca-gitops::eoepca:flux:BuildingBlock$pulumi-python:dynamic/eoepca:FluxAwait::portal"

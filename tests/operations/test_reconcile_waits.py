@@ -14,9 +14,9 @@ from eoepca_gitops.operations import reconcile as reconcile_module
 from eoepca_gitops.operations.collect import FluxObject
 from eoepca_gitops.operations.reconcile import reconcile
 from eoepca_gitops.readiness.verdict import State
-from tests.fake_cluster import FakeClock, FakeCluster
-from tests.fake_cluster import condition as c
-from tests.fake_cluster import flux_object as o
+from tests.readiness.fake_cluster import FakeClock, FakeCluster
+from tests.readiness.fake_cluster import condition as c
+from tests.readiness.fake_cluster import flux_object as o
 
 SOURCE: FluxObject = ("source.toolkit.fluxcd.io/v1", "GitRepository", "flux-system", "flux-system")
 KUSTOMIZATION: FluxObject = ("kustomize.toolkit.fluxcd.io/v1", "Kustomization", "flux-system", "portal")

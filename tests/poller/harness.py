@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from eoepca_gitops.poller.state import StackState, StateStore
+from tests.helpers import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = Path(__file__).parent / "projects" / "watched"
 PROJECT_DIR = "infra"  # the project folder inside the test repository
 T = TypeVar("T")

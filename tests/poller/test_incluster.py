@@ -13,9 +13,9 @@ import pytest
 
 from eoepca_gitops.poller.state import StackState, decode
 from tests.conftest import DevClusterHandle
+from tests.helpers import REPO_ROOT
 from tests.poller.harness import (
     PROJECT_DIR,
-    REPO_ROOT,
     GitRemote,
     PollerProcess,
     applied,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DevClusterHandle, MotoS3
+from tests.helpers import REPO_ROOT
 from tests.poller.harness import (
     PROJECT_DIR,
-    REPO_ROOT,
     GitDaemon,
     GitRemote,
     PollerProcess,
