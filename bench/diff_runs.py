@@ -24,6 +24,7 @@ from eoepca_gitops.devcluster import charts
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import find_binary
 from eoepca_gitops.fluxtree.kustomize import generated_resources, has_kustomization
+from eoepca_gitops.project import stack_file_name
 
 __all__ = ["s12_diff"]
 
@@ -33,7 +34,7 @@ BLOCK = "user-management"
 
 
 def _set(project: Path, change: dict[str, object]) -> None:
-    path = project / f"Pulumi.{STACK}.yaml"
+    path = project / stack_file_name(STACK)
     raw = yaml.safe_load(path.read_text())
     raw["config"].update(change)
     path.write_text(yaml.safe_dump(raw, sort_keys=False))

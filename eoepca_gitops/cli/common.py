@@ -29,9 +29,7 @@ from typer.core import TyperGroup
 
 from eoepca_gitops.credentials import literal, shown, shown_json
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.manifests.flux_release import load_install_manifest
-from eoepca_gitops.manifests.stack import StackManifests, build_stack
-from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.manifests.prepared import Prepared, prepare
 from eoepca_gitops.model.types import parse_duration
 from eoepca_gitops.project import open_stack
 
@@ -174,8 +172,6 @@ def keep_stack_file(path: Path, *, force: bool) -> None:
         )
 
 
-def load(stack: str, project: Path) -> tuple[Stack, StackManifests]:
+def load(stack: str, project: Path) -> Prepared:
     """Stack `stack` of the project, loaded offline, and what it builds."""
-    loaded = open_stack(project, stack)
-    install = load_install_manifest(loaded.config.flux, file=loaded.file_name, project=project)
-    return loaded, build_stack(loaded, install)
+    return prepare(open_stack(project, stack), project)

@@ -54,13 +54,13 @@ def render(
     project = find_project(project)
     folder = claim(out, [project], force=force)
     with fetching(fetch_limits(fetch_remote, fetch_seconds, fetch_mib)) as fetcher:
-        stack, objects = stack_objects(stack_name, project, flux_layer=flux_layer, fetcher=fetcher)
+        prepared, objects = stack_objects(stack_name, project, flux_layer=flux_layer, fetcher=fetcher)
     if not no_validate:
         try:
-            check_objects(stack, project, objects)
+            check_objects(prepared, objects)
         except OpenAPIMissingError as exc:
             raise OpenAPIMissingError(f"{exc}; or render with --no-validate") from None
     folder.replace({path: dump(o) for path, o in objects.items()})
     say(f"rendered {len(objects)} objects of stack {stack_name} into {out}")
-    for key, problem in stack.unset:
+    for key, problem in prepared.stack.unset:
         say(f"note: {key}: {problem} (pulumi preview refuses until it is set; render shows a placeholder)")

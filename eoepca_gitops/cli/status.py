@@ -170,10 +170,16 @@ def status(
 
     results = []
     with err.status("reading the stack and the cluster ...") as spinner:
+
+        def progress(message: str) -> None:
+            spinner.update(_text(message))
+
         for name in stacks:
-            stack, manifests = load(name, project)
-            results.append(collect(stack, manifests, project, preview=preview, state_file=state_file,
-                                   progress=lambda m: spinner.update(_text(m))))  # fmt: skip
+            prepared = load(name, project)
+            results.append(
+                collect(prepared.stack, prepared.manifests, project, preview=preview,
+                        state_file=state_file, progress=progress)
+            )  # fmt: skip
     if as_json:
         payload = [redact_value(r.to_json()) for r in results]
         show_json(payload[0] if len(payload) == 1 else payload, indent=2, sort_keys=True)

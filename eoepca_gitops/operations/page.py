@@ -18,8 +18,7 @@ from pathlib import Path
 from eoepca_gitops.credentials import redact
 from eoepca_gitops.errors import GitFailed, GitopsError
 from eoepca_gitops.git_runner import run_git
-from eoepca_gitops.manifests.stack import StackManifests
-from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.manifests.prepared import Prepared
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
 from eoepca_gitops.operations.status import ClusterStatus
 from eoepca_gitops.poller.metrics import http_server, parse_listen
@@ -167,7 +166,7 @@ def serve_status(
     project: Path,
     state_file: Path | None,
     *,
-    load: Callable[[str, Path], tuple[Stack, StackManifests]],
+    load: Callable[[str, Path], Prepared],
     say: Callable[[str], None],
 ) -> None:
     """`status --serve`: the page for `stacks`, each loaded with `load` and gathered afresh on each
@@ -177,8 +176,8 @@ def serve_status(
     def render() -> bytes:
         sections = []
         for name in stacks:
-            stack, manifests = load(name, project)
-            status = collect(stack, manifests, project, state_file=state_file)
+            prepared = load(name, project)
+            status = collect(prepared.stack, prepared.manifests, project, state_file=state_file)
             try:
                 updates = recent_updates(name, project)
             except GitopsError:

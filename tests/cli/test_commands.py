@@ -139,8 +139,7 @@ def test_render_holds_every_object_up_and_diff_hold(project: Path, tmp_path: Pat
         config[f"eoepca-gitops:{key}"] = {"secure": "v1:AAAA"}
     stack.write_text(yaml.safe_dump(raw))
     files = render(project, tmp_path / "r")
-    _, manifests = load("test", project)
-    assert len(files) == len(manifests.all())
+    assert len(files) == len(load("test", project).manifests.all())
     assert "buckets/manifests/Bucket_flux-system_manifests.yaml" in files
     assert "poller/Deployment_eoepca-gitops_eoepca-gitops-poller.yaml" in files
     secret = yaml.safe_load(files["buckets/manifests/Secret_flux-system_manifests-bucket.yaml"])

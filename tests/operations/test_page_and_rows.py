@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -306,7 +307,7 @@ def test_the_page_is_gathered_afresh_for_each_request(
     said: list[str] = []
     page_module.serve_status(
         "127.0.0.1:0", ["a", "b"], tmp_path, tmp_path / "state.json",
-        load=lambda name, project: (name, None), say=said.append,  # type: ignore[arg-type, return-value]
+        load=lambda name, project: SimpleNamespace(stack=name, manifests=None), say=said.append,  # type: ignore[arg-type, return-value]
     )  # fmt: skip
     assert asked == [("a", tmp_path / "state.json"), ("b", tmp_path / "state.json")]
     assert pages[1] == b"closed" and pages[0].count(b"<section") == 2
