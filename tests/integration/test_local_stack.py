@@ -211,7 +211,9 @@ def test_a_folder_naming_a_remote_base_is_built_by_kustomize_controller(
                     f"kustomize-controller to apply the remote base's ConfigMap {name}-v1",
                     lambda: stack.get("configmap", f"{name}-v1", "default"),
                 )
-                assert ready(stack.get("kustomization", name, "flux-system"))
+                # The object lands before the Kustomization's status says so.
+                applied = lambda: ready(stack.get("kustomization", name, "flux-system"))  # noqa: E731
+                wait_for(f"Kustomization {name} Ready", applied)
             finally:
                 stack.kubectl("delete", "-f", str(manifests), "--wait=true")
     wait_for(
