@@ -4,6 +4,11 @@ Flux's source-controller clones the stack's repository from here, as it would fr
 The Git protocol itself is git's own `git http-backend` (CGI); this module only carries HTTP
 requests to it and its answers back. Read-only: http-backend refuses pushes over unauthenticated
 HTTP. The repository is served as it is on disk, so a commit in it is what Flux fetches next.
+
+go-git, and so Flux's source-controller, cannot clone a repository whose HEAD is detached at a
+commit no branch names ("reference not found"): a CI checkout of a pull request's merge commit, a
+`git checkout <sha>`. Such a checkout is served through a view, a bare repository borrowing its
+objects whose one branch, `main` (the branch the stacks follow), is the checkout's HEAD at each request.
 """
 
 from __future__ import annotations
@@ -15,17 +20,40 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from eoepca_gitops.errors import GitFailed
+from eoepca_gitops.files import write_files
 from eoepca_gitops.git_runner import run_git
 
-__all__ = ["argv", "main", "serve"]
+__all__ = ["VIEW_BRANCH", "argv", "main", "serve", "served_git_dir"]
+
+VIEW_BRANCH = "main"
 
 
 def _git_dir(repo: Path) -> Path:
     return Path(run_git("rev-parse", "--absolute-git-dir", cwd=repo).strip())
 
 
-def serve(repo: Path, name: str, port: int) -> ThreadingHTTPServer:
-    """A server (not yet serving) for `repo` at http://127.0.0.1:PORT/NAME.git."""
+def served_git_dir(git_dir: Path, view: Path) -> Path:
+    """What is served of the repository at `git_dir`, up to date: itself while its HEAD names a
+    branch, else `view` with branch VIEW_BRANCH at its HEAD."""
+    try:
+        run_git("symbolic-ref", "-q", "HEAD", cwd=git_dir)
+        return git_dir
+    except GitFailed:
+        pass
+    head = run_git("rev-parse", "--verify", "HEAD^{commit}", cwd=git_dir).strip()
+    if not (view / "HEAD").is_file():
+        run_git("init", "-q", "--bare", "-b", VIEW_BRANCH, str(view))
+    objects = run_git("rev-parse", "--git-path", "objects", cwd=git_dir).strip()
+    alternates = f"{(git_dir / objects).resolve()}\n"
+    write_files(view / "objects" / "info", {"alternates": alternates}, replace=lambda _: True)
+    run_git("update-ref", f"refs/heads/{VIEW_BRANCH}", head, cwd=view)
+    return view
+
+
+def serve(repo: Path, name: str, port: int, view: Path) -> ThreadingHTTPServer:
+    """A server (not yet serving) for `repo` at http://127.0.0.1:PORT/NAME.git; `view` is where
+    it is served from while its HEAD is detached."""
     git_dir = _git_dir(repo)
     prefix = f"/{name}.git/"
 
@@ -43,11 +71,12 @@ def serve(repo: Path, name: str, port: int) -> ThreadingHTTPServer:
                 return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            served = served_git_dir(git_dir, view)
             env = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "GIT_PROJECT_ROOT": str(git_dir.parent),
+                "GIT_PROJECT_ROOT": str(served.parent),
                 "GIT_HTTP_EXPORT_ALL": "1",
-                "PATH_INFO": f"/{git_dir.name}/{path[len(prefix) :]}",
+                "PATH_INFO": f"/{served.name}/{path[len(prefix) :]}",
                 "QUERY_STRING": query,
                 "REQUEST_METHOD": self.command,
                 "CONTENT_TYPE": self.headers.get("Content-Type", ""),
@@ -89,9 +118,17 @@ def serve(repo: Path, name: str, port: int) -> ThreadingHTTPServer:
     return server
 
 
-def argv(repo: Path, name: str, port: int) -> list[str]:
+def argv(repo: Path, name: str, port: int, view: Path) -> list[str]:
     """The command line that runs this server as its own process."""
-    return [sys.executable, "-m", __name__, f"--repo={repo}", f"--name={name}", f"--port={port}"]
+    return [
+        sys.executable,
+        "-m",
+        __name__,
+        f"--repo={repo}",
+        f"--name={name}",
+        f"--port={port}",
+        f"--view={view}",
+    ]
 
 
 def main() -> None:
@@ -101,8 +138,11 @@ def main() -> None:
     )
     parser.add_argument("--name", required=True, help="served as /<name>.git")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--view", type=Path, required=True, help="where a checkout with a detached HEAD is served from"
+    )
     args = parser.parse_args()
-    serve(args.repo, args.name, args.port).serve_forever()
+    serve(args.repo, args.name, args.port, args.view).serve_forever()
 
 
 if __name__ == "__main__":
