@@ -182,10 +182,10 @@ def test_a_folder_naming_a_remote_base_is_built_by_kustomize_controller(
         tag="v1",
     )
     manifests = tmp_path / "flux-objects.yaml"
-    with serving(serve(remote, "remote", 0)) as remote_url:
+    with serving(serve(remote, "remote", 0, tmp_path / "remote-view")) as remote_url:
         carried = {"resources": [f"git::{remote_url}/remote.git//deploy?ref=v1"]}
         carrier = _repository(tmp_path / "carrier", {"carried/kustomization.yaml": carried})
-        with serving(serve(carrier, "carrier", 0)) as carrier_url:
+        with serving(serve(carrier, "carrier", 0, tmp_path / "carrier-view")) as carrier_url:
             source = {
                 "apiVersion": "source.toolkit.fluxcd.io/v1",
                 "kind": "GitRepository",
@@ -220,6 +220,36 @@ def test_a_folder_naming_a_remote_base_is_built_by_kustomize_controller(
         f"ConfigMap {name}-v1 pruned with its Kustomization",
         lambda: not stack.get("configmap", f"{name}-v1", "default"),
     )
+
+
+def test_a_checkout_with_a_detached_head_is_cloned_by_source_controller(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    """A CI checkout of a merge commit, a `git checkout <sha>`: go-git cannot clone a repository
+    whose HEAD no branch names, so the dev cluster's Git server serves its HEAD as main."""
+    name = "detached"
+    checkout = _repository(tmp_path / "checkout", {"a.txt": "one"})
+    git(checkout, "commit", "-q", "--allow-empty", "-m", "on main")
+    head = git(checkout, "rev-parse", "HEAD~1").strip()
+    git(checkout, "checkout", "-q", "--detach", head)
+    with serving(serve(checkout, name, 0, tmp_path / "view")) as url:
+        source = {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": "flux-system"},
+            "spec": {"url": f"{url}/{name}.git", "ref": {"branch": "main"}, "interval": "1m"},
+        }
+        manifest = tmp_path / "source.yaml"
+        manifest.write_text(yaml.safe_dump(source))
+        stack.kubectl("apply", "-f", str(manifest))
+        try:
+            fetched = wait_for(
+                f"source-controller to store the checkout's HEAD {head[:12]}",
+                lambda: ready(repo := stack.get("gitrepository", name, "flux-system")) and repo,
+            )
+            assert fetched["status"]["artifact"]["revision"] == f"main@sha1:{head}"
+        finally:
+            stack.kubectl("delete", "-f", str(manifest), "--wait=true")
 
 
 def test_an_object_flux_applied_and_someone_deleted_comes_back(stack: LocalStack) -> None:
