@@ -82,8 +82,8 @@ def stack(
     written[0].write_text(yaml.safe_dump(raw, sort_keys=False))
     written[1].write_text(yaml.safe_dump(BLOCK_FILE, sort_keys=False))
     written[2].parent.mkdir(exist_ok=True)
-    written[2].write_text(yaml.safe_dump({"apiVersion": "kustomize.config.k8s.io/v1beta1",
-                                          "kind": "Kustomization", "resources": ["objects.yaml"]}))  # fmt: skip
+    kustomize = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+    written[2].write_text(yaml.safe_dump({**kustomize, "resources": ["objects.yaml"]}))
     written[3].write_text(yaml.safe_dump_all(FROM_GIT))
     local = LocalStack(dev_cluster, project, env, name=STACK)
     local.commit("the tree and trace stack and block")
