@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.context import Bench
 from bench.flux_runs import flux_project, flux_work
-from bench.harness import CLI, STACK, Pulumi, Stats, log, run
+from bench.harness import CLI, STACK, Pulumi, Stats, cpu_seconds, log, run
 from bench.report import Result, Row, verdict
 
 __all__ = ["s17_tree_trace"]
@@ -46,6 +46,7 @@ def s17_tree_trace(b: Bench) -> Result:
     tree_base: list[float] = []
     trace_t: list[float] = []
     trace_base: list[float] = []
+    cpu: dict[str, list[float]] = {"tree": [], "tree kubectl": [], "trace": [], "trace kubectl": []}
     try:
         cluster.dev.up(flux=True, git_repo=served)
         project = flux_project(served, cluster)
@@ -66,11 +67,16 @@ def s17_tree_trace(b: Bench) -> Result:
             ["get", "gitrepository/flux-system", "-n", "flux-system", "-o", "json"],
         ]
         for i in b.iterations():
-            base = sum(cluster.kubectl(*call)[0] for call in _kubectl_reads(largest))
-            took, _ = run([CLI, "tree", *where, "--block", block], cwd=project, env=env, ok=(0, 1))
-            base_trace = sum(cluster.kubectl(*call)[0] for call in trace_reads)
-            traced, _ = run([CLI, "trace", *where, *target], cwd=project, env=env, ok=(0, 1))
-            if b.counted(i):
+            counted = b.counted(i)
+            with cpu_seconds(cpu["tree kubectl"], counted):
+                base = sum(cluster.kubectl(*call)[0] for call in _kubectl_reads(largest))
+            with cpu_seconds(cpu["tree"], counted):
+                took, _ = run([CLI, "tree", *where, "--block", block], cwd=project, env=env, ok=(0, 1))
+            with cpu_seconds(cpu["trace kubectl"], counted):
+                base_trace = sum(cluster.kubectl(*call)[0] for call in trace_reads)
+            with cpu_seconds(cpu["trace"], counted):
+                traced, _ = run([CLI, "trace", *where, *target], cwd=project, env=env, ok=(0, 1))
+            if counted:
                 tree_base.append(base)
                 tree_t.append(took)
                 trace_base.append(base_trace)
@@ -95,6 +101,15 @@ def s17_tree_trace(b: Bench) -> Result:
             trace_s, ratio=trace_s.median / trace_k.median, goal="<= 1 s", verdict=v_trace, reason=why_trace,
         ),
     ]  # fmt: skip
+    res.rows += [
+        Row(f"CPU: {what} (its processes' user + system)", Stats(cpu[what]), ratio=ratio)
+        for what, ratio in (
+            ("tree kubectl", None),
+            ("tree", Stats(cpu["tree"]).median / Stats(cpu["tree kubectl"]).median),
+            ("trace kubectl", None),
+            ("trace", Stats(cpu["trace"]).median / Stats(cpu["trace kubectl"]).median),
+        )
+    ]
     res.headline = "; ".join(
         f"{what} {mine.median:.2f} s vs kubectl {base.median:.2f} s = {mine.median / base.median:.1f}x"
         for what, mine, base in (("tree", tree_s, tree_k), ("trace", trace_s, trace_k))
@@ -103,6 +118,7 @@ def s17_tree_trace(b: Bench) -> Result:
         "On a fresh dev cluster with the real Flux controllers, after `pulumi up` of the local stack.",
         "The baselines are what the flux CLI reads, as kubectl calls (each a process of its own); flux "
         "itself is not served here.",
+        "The CPU rows say how much work each is, whatever else shares the machine's two cores.",
         "`trace` also reads the stack's last update (one `pulumi stack history`, meanwhile) for the "
         "commit of what Pulumi applied, which `flux trace` has no counterpart for.",
     ]

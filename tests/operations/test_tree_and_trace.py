@@ -72,7 +72,7 @@ def helm_release(name: str, *, history: bool, labels: dict[str, str] | None = No
 
 
 def cluster_objects(portal_installed: bool) -> list[dict[str, Any]]:
-    helm_objects = {
+    helm_objects: dict[str, list[dict[str, Any]]] = {
         name: [
             {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}},
             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}},

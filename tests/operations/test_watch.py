@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from eoepca_gitops.cli.main import app
 from eoepca_gitops.operations import collect
-from eoepca_gitops.operations import watch as watch_module
 from eoepca_gitops.operations.status import BlockStatus, ClusterStatus, ObjectStatus, StackLayer
 from eoepca_gitops.operations.watch import watch
 from tests.operations.projects import operations_project
@@ -62,7 +61,7 @@ def script(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[object]:
         return step
 
     monkeypatch.setattr(collect, "collect", fake_collect)
-    monkeypatch.setattr(watch_module.time, "sleep", lambda _: None)
+    monkeypatch.setattr("eoepca_gitops.operations.watch.time.sleep", lambda _: None)
     return steps
 
 
