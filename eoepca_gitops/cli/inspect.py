@@ -59,9 +59,9 @@ def tree(
     HelmRelease shows where it stopped (exit 1 if an object is not Ready)."""
     from eoepca_gitops.operations.tree import exit_code, stack_trees, tree_text
 
-    stack, manifests = load(stack_name, find_project(project))
+    prepared = load(stack_name, find_project(project))
     with err.status("reading the cluster ..."):
-        roots = stack_trees(stack, manifests, block)
+        roots = stack_trees(prepared.stack, prepared.manifests, block)
     document: Any = [r.to_json() for r in roots]
     emit(document[0] if block else document, tree_text(roots), output)
     raise typer.Exit(exit_code(roots))
@@ -85,10 +85,10 @@ def trace(
     if len(what) != 2 or not all(what):
         raise GitopsError(f"trace: give KIND NAME or KIND/NAME, not {' '.join(what)!r}")
     project_dir = find_project(project)
-    stack, manifests = load(stack_name, project_dir)
-    api_version, kind = resolve_kind(what[0], manifests)
+    prepared = load(stack_name, project_dir)
+    api_version, kind = resolve_kind(what[0], prepared.manifests)
     target = (api_version, kind, "" if kind == "Namespace" else namespace, what[1])
     with err.status("reading the cluster and the stack ..."):
-        found = trace_stack(stack, manifests, project_dir, target)
+        found = trace_stack(prepared.stack, prepared.manifests, project_dir, target)
     emit(found.to_json(), trace_text(found), output)
     raise typer.Exit(found.exit_code)

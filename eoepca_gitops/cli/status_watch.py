@@ -32,7 +32,7 @@ def watch_status(
     last: list[ClusterStatus] = []
 
     def read() -> list[ClusterStatus]:
-        last[:] = [collect(s, m, project, state_file=state_file) for s, m in loaded]
+        last[:] = [collect(p.stack, p.manifests, project, state_file=state_file) for p in loaded]
         return list(last)
 
     def show_all(results: list[ClusterStatus]) -> None:

@@ -251,7 +251,7 @@ def test_a_missing_object_and_an_unreadable_one_are_nodes_not_failures(project: 
             return super().get(api_version, kind, namespace, name)
 
     objects = [o for o in cluster_objects(True) if o["kind"] != "Deployment"]
-    _, manifests = load("test", project)
+    manifests = load("test", project).manifests
     root = block_tree(Flaky(*objects), "portal", manifests.blocks["portal"], namespaced)
     states = {(n.kind, n.name): (n.ready, n.reason) for n in root.descendants()}
     assert states[("Deployment", "eoepca-portal")] == ("Missing", "NotFound")
@@ -338,6 +338,6 @@ def test_trace_errors_are_one_line(
 
 
 def test_a_flux_kind_is_read_in_the_version_the_stack_installs(project: Path) -> None:
-    _, manifests = load("test", project)
+    manifests = load("test", project).manifests
     assert resolve_kind("hr", manifests) == ("helm.toolkit.fluxcd.io/v2", "HelmRelease")
     assert resolve_kind("Deployment", manifests) == ("apps/v1", "Deployment")
