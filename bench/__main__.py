@@ -26,6 +26,7 @@ from bench.drift_runs import s10_drift
 from bench.flux_runs import s9_flux
 from bench.harness import KUBECTL, Cluster, log, tools_env
 from bench.image_runs import s15_image
+from bench.inspect_runs import s17_tree_trace
 from bench.operations_runs import s11_operations
 from bench.poller_runs import s5_s6_poller
 from bench.pr_runs import s13_pr_checks
@@ -192,6 +193,7 @@ def main() -> int:
         step("13", lambda: s13_pr_checks(b), (("13", "pull-request checks"),))
         step("15", lambda: s15_image(b), (("15", "the poller's image"),))
         step("16", lambda: s16_await(b), (("16", "a broken change fails pulumi up fast"),))
+        step("17", lambda: s17_tree_trace(b), (("17", "tree and trace"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

@@ -383,3 +383,15 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 90) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def cpu_seconds(into: list[float], counted: bool) -> Iterator[None]:
+    """Appends the CPU seconds (user + system) of the processes the block runs and waits for."""
+    before = os.times()
+    yield
+    after = os.times()
+    if counted:
+        into.append(
+            after.children_user - before.children_user + after.children_system - before.children_system
+        )

@@ -184,10 +184,16 @@ class FakeAccess:
         found = self.objects.get((kind, namespace, name))
         return None if found is None else {**copy.deepcopy(found), "apiVersion": api_version}
 
-    def list(self, api_version: str, kind: str) -> Iterator[dict[str, Any]]:
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "*",
+        labels: Mapping[str, str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         self._check()
-        for (k, _, _), obj in sorted(self.objects.items()):
-            if k == kind:
+        for (k, ns, _), obj in sorted(self.objects.items()):
+            if k == kind and namespace in ("*", ns) and _has(obj["metadata"].get("labels"), labels or {}):
                 yield {**copy.deepcopy(obj), "apiVersion": api_version}
 
     def merge_patch(

@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("diff", "diff"),
     "poll": ("poll", "poll"),
     "status": ("status", "status"),
+    "tree": ("inspect", "tree"),
+    "trace": ("inspect", "trace"),
     "reconcile": ("operate", "reconcile"),
     "suspend": ("operate", "suspend"),
     "resume": ("operate", "resume"),

@@ -2,6 +2,7 @@
 
     eoepca-gitops status --stack creodias [--preview] [--json]   # the stack and what Flux does with it
     eoepca-gitops status --stack local --serve 127.0.0.1:9470    # the same as a page, refreshed
+    eoepca-gitops status --stack local --watch [--until-ready]   # printed again each time it changes
     eoepca-gitops status --state-file .state/poller/state.json   # the stacks a local poller keeps
 
 Exit codes with --stack: 0 every object Ready, 1 something is not, 2 the cluster cannot be read.
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import err, load, reported, say, show_json, shown, stdout_console
+from eoepca_gitops.cli.common import duration, err, load, reported, say, show_json, shown, stdout_console
 from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
@@ -146,6 +147,15 @@ def status(
         str | None, typer.Option(help="Read the poller state from this ConfigMap ($KUBECONFIG's cluster).")
     ] = None,
     kube_namespace: Annotated[str | None, typer.Option(help="Namespace of that ConfigMap.")] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Print it again each time it changes, until Ctrl-C.")
+    ] = False,
+    until_ready: Annotated[
+        bool, typer.Option(help="With --watch: stop (exit 0) once every object is Ready.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(parser=duration, help="With --watch: how often to read it again.")
+    ] = 5.0,
 ) -> None:
     """Show a stack and what Flux does with it: the last update, Flux and its controllers, the source,
     each block's Kustomization and HelmReleases (not Ready first, with the controller's message), and
@@ -166,6 +176,10 @@ def status(
 
         serve_status(serve, list(stacks), project, state_file, load=load, say=say)
         return
+    if watch or until_ready:
+        from eoepca_gitops.cli.status_watch import watch_status
+
+        watch_status(list(stacks), project, as_json, state_file, interval, until_ready)
     from eoepca_gitops.operations.collect import collect
 
     results = []

@@ -67,9 +67,18 @@ class ClusterAccess:
         out: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
         return out
 
-    def list(self, api_version: str, kind: str) -> Iterator[dict[str, Any]]:
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "*",
+        labels: Mapping[str, str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The objects of a kind in `namespace` (every one: "*") whose labels match `labels`."""
         try:
-            for obj in self.client.list(resource(api_version, kind), namespace="*"):
+            for obj in self.client.list(
+                resource(api_version, kind), namespace=namespace, labels=dict(labels or {}) or None
+            ):
                 yield obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
         except ApiError as exc:
             if exc.status.code != 404:

@@ -145,7 +145,9 @@ def collect(
         controllers=tuple(object_status(k, ns, n, found[(k, ns, n)]) for _, k, ns, n in controllers),
         source=object_status(source[1], source[2], source[3], source_obj) if source else None,
         blocks=block_statuses(
-            [(b, [(k, ns, n) for _, k, ns, n in refs]) for b, refs in blocks.items()], found
+            [(b, [(k, ns, n) for _, k, ns, n in refs]) for b, refs in blocks.items()],
+            found,
+            {b.name: b.depends_on for b in stack.catalog.blocks},
         ),
         poller=poller,
         notes=notes,
