@@ -46,6 +46,7 @@ def test_the_state_folder_layout(tmp_path: Path) -> None:
         "info": "cluster.json",
         "lock": ".lock",
         "charts": "charts",
+        "git_view": "git-view",
         "flux_storage": "flux-artifacts",
         "flux_status": "flux.json",
     }
