@@ -92,6 +92,8 @@ def poller_args(p: PollerConfig) -> list[str]:
     ]  # fmt: skip
     if p.lease_enabled:
         args += ["--lease", lease_name(p)]
+    if p.rollback.automatic:
+        args += ["--rollback-after", p.rollback.deadline]
     return args
 
 

@@ -95,6 +95,10 @@ def _poller_state(stack: Stack, access: ClusterAccess, state_file: Path | None) 
             "failures",
             "drift",
             "drift_items",
+            "last_good_revision",
+            "held_revision",
+            "held_reason",
+            "held_until",
         )
     }
 

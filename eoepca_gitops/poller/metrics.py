@@ -71,6 +71,15 @@ class Metrics:
         self.source_errors = Counter(
             f"{NS}_source_errors_total", "Failed reads of the Git source", registry=r
         )
+        self.rollbacks = Counter(
+            f"{NS}_rollbacks_total",
+            "Automatic roll-backs to the last good revision",
+            ["stack"],
+            registry=r,
+        )
+        self.held = Gauge(
+            f"{NS}_stack_held", "1 while a roll-back holds the stack at a revision", ["stack"], registry=r
+        )
         self._applied: dict[str, str] = {}
         self._git: dict[str, str] = {}
 
@@ -93,6 +102,7 @@ class Metrics:
         if s.last_success_at is not None:
             self.last_success.labels(s.stack).set(s.last_success_at)
         self.drift.labels(s.stack).set(1 if s.drift else 0)
+        self.held.labels(s.stack).set(1 if s.held_revision else 0)
         current = s.phase
         for p in Phase:
             self.state.labels(s.stack, str(p)).set(1 if p == current else 0)

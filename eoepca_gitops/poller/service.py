@@ -23,6 +23,8 @@ from eoepca_gitops.files import write_file
 from eoepca_gitops.poller.automation import AutomationSettings, StackAutomation
 from eoepca_gitops.poller.conditions import Phase
 from eoepca_gitops.poller.decide import DriftMode, Policy
+from eoepca_gitops.poller.flux_readiness import FluxReadiness
+from eoepca_gitops.poller.hold import HoldStore, holds_configmap, holds_file
 from eoepca_gitops.poller.log import configure, log_event
 from eoepca_gitops.poller.loop import LoopConfig, PollLoop
 from eoepca_gitops.poller.metrics import HealthServer, Metrics, parse_listen
@@ -59,6 +61,7 @@ class PollerOptions:
     kube_namespace: str | None
     lease_duration: float
     once: bool
+    rollback_after: float = 0.0  # automatic roll-back deadline; 0: off
 
 
 def tied_pulumi(work: Path, pulumi: Path | None) -> Path | None:
@@ -107,6 +110,7 @@ class PollerService:
                 policy=self.policy,
                 max_workers=o.max_parallel,
                 grace=o.grace,
+                rollback_after=o.rollback_after,
             )
             self.source = RemoteBranch(o.repo, o.branch)
             self.listen_at = None if o.listen == "off" else parse_listen(o.listen)
@@ -225,6 +229,16 @@ class PollerService:
         except (*KUBE_ERRORS, ValueError) as exc:
             raise GitopsError(f"reading the state ConfigMap {self.namespace}/{name}: {exc}") from None
 
+    def _holds(self) -> HoldStore:
+        """Where `eoepca-gitops rollback` asks for holds: beside the state (poller.hold)."""
+        name = self.options.state_configmap
+        if not name:
+            return HoldStore(holds_file(self.options.state_file))
+        from eoepca_gitops.kube.state_configmap import ConfigMapBackend
+
+        assert self.kube is not None
+        return HoldStore(ConfigMapBackend(self.kube, self.namespace, holds_configmap(name), log=log_event))
+
     def _poll(self) -> bool:
         """Leads, then polls until stopped (one round with `once`); true when every stack is synced."""
         o = self.options
@@ -239,6 +253,8 @@ class PollerService:
             {s: StackAutomation(s, self.settings) for s in o.stacks},
             store,
             self.metrics,
+            flux={s: FluxReadiness(s, o.project_dir) for s in o.stacks},
+            holds=self._holds(),
         )
         self.loop.run(self.stop, once=o.once)
         if o.once and self.stop.is_set():
