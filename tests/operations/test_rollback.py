@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.kube.cluster import ClusterAccess
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model.defaults import PIN_COMMIT
 from eoepca_gitops.operations import rollback as op
@@ -113,7 +114,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[FakePulumi, 
     pulumi = FakePulumi(answers={("preview",): {"steps": [{"op": "update", "urn": "x::HelmRelease/um/pdp"}]}})
     monkeypatch.setattr(op, "_at_revision", at_revision)
     monkeypatch.setattr(op, "PulumiCli", pulumi)
-    monkeypatch.setattr(op.ClusterAccess, "for_stack", classmethod(lambda cls, s: FakeAccess()))
+    monkeypatch.setattr(ClusterAccess, "for_stack", classmethod(lambda cls, s: FakeAccess()))
     monkeypatch.setattr(op, "reconcile", lambda *a, **k: [])
     return pulumi, seen
 
