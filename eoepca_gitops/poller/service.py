@@ -9,10 +9,12 @@ loop and returns the exit code: 0 ok, 1 lease lost (or, with `once`, a stack not
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import shutil
 import signal
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -20,6 +22,7 @@ from types import FrameType
 from eoepca_gitops.credentials import plain_credential
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import write_file
+from eoepca_gitops.poller import webhook
 from eoepca_gitops.poller.automation import AutomationSettings, StackAutomation
 from eoepca_gitops.poller.conditions import Phase
 from eoepca_gitops.poller.decide import DriftMode, Policy
@@ -166,11 +169,26 @@ class PollerService:
         if self.listen_at is None:
             return None
         try:
-            server = HealthServer(*self.listen_at, self.metrics, self.healthy, self.ready)
+            server = HealthServer(*self.listen_at, self.metrics, self.healthy, self.ready, self._hook())
         except OSError as exc:
             raise GitopsError(f"--listen {self.options.listen}: {exc}") from None
         server.start()
         return server
+
+    def _hook(self) -> Callable[[bytes, Mapping[str, str]], tuple[int, str]] | None:
+        """The push webhook (poller.webhook), when its secret is in the environment."""
+        secret = os.environ.get(webhook.SECRET_ENV, "").encode()
+        if not secret:
+            return None
+
+        def hook(body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
+            said = webhook.answer(secret, body, headers, self.options.branch)
+            if said.wake and self.loop is not None:
+                self.loop.wake.set()
+            log_event("webhook", status=said.status, result=said.text)
+            return said.status, said.text
+
+        return hook
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log_event("signal", signal=signal.Signals(signum).name, grace=self.config.grace)
