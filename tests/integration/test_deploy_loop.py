@@ -1,7 +1,8 @@
-"""Roll-backs on the dev cluster with the real Flux controllers (issue 27): a push that breaks a
+"""The deploy loop on the dev cluster with the real Flux controllers (issue 27): a push that breaks a
 block (a chart version that does not exist, with a values change that Helm did apply) turns
 `status` red; `rollback` brings every block back to Ready at the previous revision, the Helm history
-showing the roll-back as a new revision; the poller's automatic mode does the same alone.
+showing the roll-back as a new revision; the poller's automatic mode does the same alone; a push is
+applied at once through the webhooks (Flux's Receiver, the poller's endpoint) the Git server calls.
 
 The tests run in file order on one deployed local stack (module fixture), in the repository the dev
 cluster's Git server serves.
@@ -14,12 +15,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from eoepca_gitops.devcluster.git_server import add_webhook
+from eoepca_gitops.devcluster.layout import ClusterInfo
 from eoepca_gitops.poller.hold import HoldStore, holds_file
 from eoepca_gitops.poller.state import StackState, StateStore
 from tests.conftest import DevClusterHandle
@@ -170,6 +174,103 @@ def test_the_poller_rolls_a_broken_push_back_alone(stack: LocalStack, tmp_path: 
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
             assert f'eoepca_gitops_rollbacks_total{{stack="{STACK}"}} 1.0' in response.read().decode()
+    finally:
+        os.killpg(poller.pid, signal.SIGTERM)
+        poller.wait(timeout=120)
+
+
+def test_a_push_is_applied_at_once_through_the_webhooks(stack: LocalStack, tmp_path: Path) -> None:
+    """Flux's github Receiver for the Git layer, the poller's /hooks/github for the Pulumi layer, both
+    called by the Git server on a push; Flux's Git interval and the poller's are an hour."""
+    token, port = "push-token-0123456789abcdef", free_port()
+
+    def receiver(c: dict[str, Any]) -> None:
+        c["git"]["interval"] = "1h"
+        c.setdefault("notifications", {})["receiver"] = {
+            "name": "github-push",
+            "tokenSecret": "receiverToken",
+        }
+
+    stack.edit_config(receiver)
+    stack.pulumi("config", "set", "--secret", "receiverToken", token)
+    stack.commit("push webhooks")
+    stack.pulumi("up", "--yes", "--skip-preview")
+    path = wait_for(
+        "the Receiver's webhook path",
+        lambda: ((stack.get("receiver", "github-push", "flux-system") or {}).get("status") or {}).get(
+            "webhookPath"
+        ),
+        120,
+    )
+    info = ClusterInfo.from_file(stack.cluster.state_dir / "cluster.json")
+    assert info is not None and stack.cluster.git_repo is not None
+    add_webhook(
+        stack.cluster.git_repo,
+        f"http://127.0.0.1:{info.ports['notification-controller-receiver']}{path}",
+        token,
+    )
+    add_webhook(stack.cluster.git_repo, f"http://127.0.0.1:{port}/hooks/github", token)
+    state = tmp_path / "state.json"
+    args = [
+        str(Path(sys.executable).parent / "eoepca-gitops"), "poll",
+        "--repo", str(stack.cluster.git_url), "--branch", "main", "--project-dir", ".", "--stack", STACK,
+        "--interval", "1h", "--drift-interval", "0", "--listen", f"127.0.0.1:{port}",
+        "--state-file", str(state), "--work-dir", str(tmp_path / "work"),
+    ]  # fmt: skip
+    log = tmp_path / "poll.log"
+    with log.open("wb") as out:
+        poller = subprocess.Popen(
+            args,
+            env={**stack.env, "EOEPCA_GITOPS_WEBHOOK_SECRET": token},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        head = stack.commit("nothing: the poller's first round")
+
+        def applied() -> bool:
+            return (
+                state.exists()
+                and StateStore.read(state).get(STACK, StackState(STACK)).applied_revision == head
+            )
+
+        wait_for("the poller to apply a pushed commit", applied, 600)
+        before = release(stack, PORTAL)
+        pvc_file = stack.project / "clusters/flux/system-test/pvc-dummy-service.yaml"
+        pvc_file.write_text(
+            pvc_file.read_text().replace(
+                "  name: dummy-service-pep-pvc\n",
+                "  name: dummy-service-pep-pvc\n  labels:\n    pushed: now\n",
+                1,
+            )
+        )
+        stack.pulumi(
+            "config", "set", "--path", "overrides.system-demo.releases.eoepca-portal.values.replicaCount", "5"
+        )
+        pushed = time.monotonic()
+        revision = stack.commit("a pushed change to both layers")
+
+        def upgraded() -> HelmRecord | None:
+            record = stack.helm_release(*PORTAL)
+            return record if record and record.revision > before.revision else None
+
+        record = wait_for(f"the poller to apply {revision[:12]} on the push", upgraded, 300, every=0.2)
+        helm_seconds = time.monotonic() - pushed
+        labelled = wait_for(
+            "Flux to apply the plain manifest on the push",
+            lambda: (
+                ((stack.get("pvc", "dummy-service-pep-pvc", "test") or {}).get("metadata") or {})
+                .get("labels", {})
+                .get("pushed")
+            ),
+            120,
+            every=0.2,
+        )
+        flux_seconds = time.monotonic() - pushed
+        print(f"push -> Helm release upgraded {helm_seconds:.1f} s; plain manifest {flux_seconds:.1f} s")
+        assert record.values["replicaCount"] == 5 and labelled == "now"
+        assert '"event": "webhook"' in log.read_text()
     finally:
         os.killpg(poller.pid, signal.SIGTERM)
         poller.wait(timeout=120)
