@@ -150,6 +150,7 @@ def test_the_poller_rolls_a_broken_push_back_alone(stack: LocalStack, tmp_path: 
         return (StateStore.read(state) if state.exists() else {}).get(STACK) or StackState(STACK)
 
     try:
+        original = stack.stack_file.read_text()
         good = stack.commit("known good, for the poller")
         wait_for("the poller to record the head as good", lambda: current().last_good_revision == good, 600)
         portal_before = release(stack, PORTAL)
@@ -174,6 +175,19 @@ def test_the_poller_rolls_a_broken_push_back_alone(stack: LocalStack, tmp_path: 
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
             assert f'eoepca_gitops_rollbacks_total{{stack="{STACK}"}} 1.0' in response.read().decode()
+        stack.stack_file.write_text(original)
+        fixed = stack.commit("the fix")  # a newer commit ends the automatic hold
+
+        def followed() -> StackState | None:
+            s = current()
+            return (
+                s
+                if (s.held_revision, s.applied_revision, s.last_good_revision) == (None, fixed, fixed)
+                else None
+            )
+
+        wait_for("the poller to follow the branch again", followed, 600)
+        assert source_ref(stack) == {"branch": "main"}
     finally:
         os.killpg(poller.pid, signal.SIGTERM)
         poller.wait(timeout=120)
