@@ -27,7 +27,9 @@ from .ports import CheckoutLike
 from .source import SourceError
 from .state import StackState, StateStore
 
-__all__ = ["FluxCheckLike", "Guard", "Pinnable"]
+__all__ = ["FLUX_CHECK_EVERY", "FluxCheckLike", "Guard", "Pinnable"]
+
+FLUX_CHECK_EVERY = 5.0  # seconds between two questions to Flux about one stack
 
 
 class FluxCheckLike(Protocol):
@@ -56,6 +58,7 @@ class Guard:
         self.store, self.put, self.checkout, self.flux = store, put, checkout, flux
         self.holds, self.deadline, self.metrics, self.clock = holds, deadline, metrics, clock
         self._asked: dict[str, Hold] = {}
+        self._checked: dict[str, float] = {}  # stack -> when Flux was last asked
 
     def read_holds(self) -> None:
         """The holds asked for, read once a tick (unreadable: the last ones read stand, and it is logged)."""
@@ -98,13 +101,15 @@ class Guard:
         self.put(s)
         return s
 
-    def check_due(self, s: StackState) -> bool:
-        """Whether Flux is to be asked if the applied revision is good."""
+    def check_due(self, s: StackState, now: float) -> bool:
+        """Whether Flux is to be asked now if the applied revision is good (at most every few seconds:
+        each time reads every Flux object of the stack)."""
         return (
             s.stack in self.flux
             and s.applied_revision is not None
             and s.applied_revision != s.last_good_revision
             and s.phase == Phase.SYNCED
+            and now - self._checked.get(s.stack, -FLUX_CHECK_EVERY) >= FLUX_CHECK_EVERY
         )
 
     def check(self, stack: str, revision: str) -> None:
@@ -114,6 +119,7 @@ class Guard:
         except SourceError as exc:
             log_event("flux-check-skipped", logging.WARNING, stack=stack, revision=revision, error=str(exc))
             return
+        self._checked[stack] = self.clock()
         found = self.flux[stack].check(tree, revision)
         s = self.store.get(stack)
         if found.ok and s.applied_revision == revision:

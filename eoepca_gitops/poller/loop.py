@@ -343,7 +343,7 @@ class PollLoop:
                 self._submit(stack, self._drift, s.applied_revision, d.reason)
             elif d.reason == Reason.TOO_MANY_FAILURES and s.phase != c.Phase.STALLED:
                 self._put(s.with_(conditions=c.stalled(Reason.TOO_MANY_FAILURES, d.message)))
-            elif self.guard.check_due(s):
+            elif self.guard.check_due(s, now):
                 self._submit(stack, self.guard.check, s.applied_revision)
             if d.wake_at is not None:
                 wake = d.wake_at if wake is None else min(wake, d.wake_at)

@@ -72,10 +72,13 @@ def rounds(rec: PollLoop, n: int = 2) -> None:
 
 
 def test_a_revision_is_good_once_flux_has_every_object_ready(tmp_path: Path) -> None:
-    rec, _, _, flux, _ = make(tmp_path)
+    rec, _, _, flux, clock = make(tmp_path)
     rounds(rec)
     assert rec.store.get("dev").last_good_revision is None  # applied, Flux not Ready yet
     flux.ready.add(A)
+    rounds(rec)
+    assert (rec.store.get("dev").last_good_revision, flux.asked) == (None, [A])  # asked again in 5 s
+    clock.now += 5
     rounds(rec)
     s = rec.store.get("dev")
     assert (s.applied_revision, s.last_good_revision, s.phase) == (A, A, Phase.SYNCED)
