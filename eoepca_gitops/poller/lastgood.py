@@ -69,15 +69,19 @@ def rollback_due(s: StackState, head: str | None, now: float, deadline: float) -
     """Why the stack is to be rolled back to its last good revision now, or None.
 
     Due when automatic roll-back is on (`deadline` > 0), the stack is held nowhere, the branch head
-    is not the last good revision and has not become good within `deadline` of being seen: its
-    update failed, or Flux has a block of it not Ready.
+    is not the last good revision and has not become good within `deadline` of being seen (of being
+    applied, once it is): its update failed, or Flux has a block of it not Ready.
     """
     if deadline <= 0 or head is None or s.held_revision is not None or s.in_progress is not None:
         return None
     good_rev = s.last_good_revision
     if good_rev is None or head == good_rev or s.git_revision != head or s.git_revision_at is None:
         return None
-    if now - s.git_revision_at < deadline:
+    # From when the head was seen, or, once it is applied, from then: Flux settles after the update.
+    since = s.git_revision_at
+    if s.applied_revision == head and s.last_success_at is not None:
+        since = max(since, s.last_success_at)
+    if now - since < deadline:
         return None
     why = s.last_error or f"{s.phase}: not every block Ready"
     return f"{head[:12]} not Ready {deadline:.0f} s after it was pushed ({why})"

@@ -87,6 +87,13 @@ def test_rollback_is_due_only_past_the_deadline_of_a_head_that_did_not_become_go
     assert rollback_due(broken().with_(last_good_revision=B), B, 1e6, 60) is None  # the head is good
     assert rollback_due(broken().with_(held_revision=A), B, 1e6, 60) is None  # held already
     assert rollback_due(broken(), C, 1e6, 60) is None  # a newer head: its own deadline starts
+    # Applied at 150 (a long update): Flux has until 210 to have every block Ready.
+    applied = broken().with_(applied_revision=B, last_success_at=150.0, conditions=c.ready())
+    assert rollback_due(applied, B, 209.0, 60) is None
+    assert (
+        rollback_due(applied, B, 210.0, 60)
+        == f"{B[:12]} not Ready 60 s after it was pushed (FluxFailed: chart 9.9.9 not found)"
+    )
 
 
 def test_the_operators_hold_comes_first_and_ends_when_released() -> None:
