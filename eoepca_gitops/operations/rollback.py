@@ -30,8 +30,8 @@ from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import api_versions
 from eoepca_gitops.git_runner import GitFailed, run_git
 from eoepca_gitops.kube.cluster import ClusterAccess
-from eoepca_gitops.manifests.flux_release import load_install_manifest
-from eoepca_gitops.manifests.stack import StackManifests, build_stack
+from eoepca_gitops.manifests.prepared import prepare
+from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model.defaults import PIN_COMMIT
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.operations.collect import FluxObject, flux_objects, poller_states
@@ -170,9 +170,8 @@ class Request:
 
 
 def _at_revision(tree: Path, stack_name: str, revision: str) -> tuple[Stack, StackManifests]:
-    stack = load_stack_file(tree / stack_file_name(stack_name)).pinned(revision)
-    install = list(load_install_manifest(stack.config.flux, file=stack.file_name, project=tree))
-    return stack, build_stack(stack, install)
+    prepared = prepare(load_stack_file(tree / stack_file_name(stack_name)).pinned(revision), tree)
+    return prepared.stack, prepared.manifests
 
 
 def _plan(r: Request, revision: str, why: str, tree: Path, access: ClusterAccess, hold: str) -> Plan:

@@ -10,8 +10,7 @@ from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import api_versions
 from eoepca_gitops.kube.client import KUBE_ERRORS
 from eoepca_gitops.kube.cluster import ClusterAccess
-from eoepca_gitops.manifests.flux_release import load_install_manifest
-from eoepca_gitops.manifests.stack import build_stack
+from eoepca_gitops.manifests.prepared import prepare
 from eoepca_gitops.project import load_stack_file, stack_file_name
 
 from .lastgood import FluxCheck, FluxObject, flux_check
@@ -32,9 +31,8 @@ class FluxReadiness:
         try:
             project = (tree / self.project_dir).resolve()
             stack = load_stack_file(project / stack_file_name(self.stack_name))
-            install = list(load_install_manifest(stack.config.flux, file=stack.file_name, project=project))
-            manifests = build_stack(stack, install)
-            apis = api_versions(install)
+            prepared = prepare(stack, project)
+            manifests, apis = prepared.manifests, api_versions(prepared.install)
             access = ClusterAccess.for_stack(stack)
             objects: list[FluxObject] = []
             for objs in manifests.blocks.values():
