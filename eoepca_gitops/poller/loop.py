@@ -367,6 +367,8 @@ class PollLoop:
         """Ticks until `stop` is set (`once`: one tick, waited for), then shuts down with the grace period."""
         self.recover_all()
         while not stop.is_set():
+            # Cleared before the tick: a push webhook or a job ending during it wakes the next one.
+            self.wake.clear()
             wake = self.tick()
             if once:
                 with self._lock:
@@ -377,7 +379,6 @@ class PollLoop:
             delay = self.config.interval
             if wake is not None:
                 delay = max(0.05, min(delay, wake - self.clock()))
-            self.wake.clear()
             # A finished job wakes the loop at once (a commit pushed meanwhile is seen sooner).
             deadline = time.monotonic() + delay
             while not stop.is_set() and not self.wake.is_set() and time.monotonic() < deadline:
