@@ -54,8 +54,11 @@ class Guard:
         deadline: float,
         metrics: Metrics,
         clock: Callable[[], float],
+        notify: Callable[[str, str, str, str], None] | None = None,
     ) -> None:
+        """`notify(stack, revision, to, message)`: tells Flux of an automatic roll-back (flux_event)."""
         self.store, self.put, self.checkout, self.flux = store, put, checkout, flux
+        self.notify = notify
         self.holds, self.deadline, self.metrics, self.clock = holds, deadline, metrics, clock
         self._asked: dict[str, Hold] = {}
         self._checked: dict[str, float] = {}  # stack -> when Flux was last asked
@@ -90,6 +93,8 @@ class Guard:
             log_event(
                 "rolled-back", logging.WARNING, stack=s.stack, revision=head, to=hold.revision, reason=why
             )
+            if self.notify is not None and head is not None:
+                self.notify(s.stack, head, hold.revision, why)
         if isinstance(pulumi, Pinnable):
             pulumi.pin = hold.revision if hold else None
         return s, hold.revision if hold else head

@@ -66,6 +66,7 @@ class PollLoop:
         rand: Callable[[], float] = random.random,
         flux: Mapping[str, FluxCheckLike] | None = None,
         holds: HoldStore | None = None,
+        notify: Callable[[str, str, str, str], None] | None = None,
     ) -> None:
         self.config = config
         self.source = source
@@ -88,7 +89,7 @@ class PollLoop:
         for stack in config.stacks:
             self.metrics.observe(store.get(stack))
         self.guard = Guard(
-            store, self._put, checkout, flux or {}, holds, config.rollback_after, self.metrics, clock
+            store, self._put, checkout, flux or {}, holds, config.rollback_after, self.metrics, clock, notify
         )
 
     # -- state helpers ---------------------------------------------------------------------------

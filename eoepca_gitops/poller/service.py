@@ -26,6 +26,7 @@ from eoepca_gitops.poller import webhook
 from eoepca_gitops.poller.automation import AutomationSettings, StackAutomation
 from eoepca_gitops.poller.conditions import Phase
 from eoepca_gitops.poller.decide import DriftMode, Policy
+from eoepca_gitops.poller.flux_event import FluxEvents
 from eoepca_gitops.poller.flux_readiness import FluxReadiness
 from eoepca_gitops.poller.hold import HoldStore, holds_configmap, holds_file
 from eoepca_gitops.poller.log import configure, log_event
@@ -65,6 +66,7 @@ class PollerOptions:
     lease_duration: float
     once: bool
     rollback_after: float = 0.0  # automatic roll-back deadline; 0: off
+    flux_events: str | None = None  # notification-controller's event address: roll-backs told to Flux
 
 
 def tied_pulumi(work: Path, pulumi: Path | None) -> Path | None:
@@ -273,6 +275,7 @@ class PollerService:
             self.metrics,
             flux={s: FluxReadiness(s, o.project_dir) for s in o.stacks},
             holds=self._holds(),
+            notify=FluxEvents(o.flux_events) if o.flux_events else None,
         )
         self.loop.run(self.stop, once=o.once)
         if o.once and self.stop.is_set():

@@ -4,6 +4,7 @@ operator's hold until it is released."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from eoepca_gitops.poller.conditions import Phase, Reason
@@ -129,3 +130,45 @@ def test_an_operators_hold_keeps_the_stack_until_released(tmp_path: Path) -> Non
     rounds(rec)
     s = rec.store.get("dev")
     assert (s.held_revision, s.applied_revision, runner.pins[-1]) == (None, C, None)
+
+
+def test_an_automatic_rollback_is_told_to_flux(tmp_path: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from eoepca_gitops.poller.flux_event import FluxEvents
+
+    received: list[dict[str, object]] = []
+
+    class Events(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Events)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rec, src, runner, flux, clock = make(tmp_path, rollback_after=60)
+        rec.guard.notify = FluxEvents(f"http://127.0.0.1:{server.server_address[1]}/")
+        flux.ready.add(A)
+        rounds(rec)
+        src.head = B
+        runner.fail[B] = Out(False, Reason.FLUX_FAILED, "chart 9.9.9 not found")
+        rounds(rec)
+        clock.now += 61
+        rounds(rec)
+    finally:
+        server.shutdown()
+        server.server_close()
+    (sent,) = received
+    assert sent["reason"] == "RolledBack" and sent["severity"] == "error"
+    assert sent["involvedObject"] == {
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "namespace": "flux-system", "name": "flux-system",
+    }  # fmt: skip
+    assert sent["metadata"] == {"revision": B, "rolledBackTo": A, "stack": "dev"}
+    assert str(sent["message"]).startswith(f"stack dev rolled back to {A[:12]}: {B[:12]} not Ready 60 s")
