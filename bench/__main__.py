@@ -21,6 +21,7 @@ from pathlib import Path
 from bench.await_runs import s16_await
 from bench.context import Bench, Settings
 from bench.credentials_scan import s14_credentials
+from bench.deploy_loop_runs import s18_deploy_loop
 from bench.diff_runs import s12_diff
 from bench.drift_runs import s10_drift
 from bench.flux_runs import s9_flux
@@ -194,6 +195,7 @@ def main() -> int:
         step("15", lambda: s15_image(b), (("15", "the poller's image"),))
         step("16", lambda: s16_await(b), (("16", "a broken change fails pulumi up fast"),))
         step("17", lambda: s17_tree_trace(b), (("17", "tree and trace"),))
+        step("18", lambda: s18_deploy_loop(b), (("18", "rollback; push -> Helm release upgraded"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,10 @@ def run(project: Path) -> None:
 def _prepare(project: Path) -> tuple[Prepared, UpgradePlan | None]:
     """The stack built, and the upgrade of the live cluster's Flux (None when it was not read)."""
     try:
-        prepared = prepare(load_from_pulumi(project), project)
+        stack = load_from_pulumi(project)
+        if pin := os.environ.get(defaults.PIN_COMMIT):  # a roll-back holds Flux's source at a commit
+            stack = stack.pinned(pin)
+        prepared = prepare(stack, project)
         stack, install = prepared.stack, prepared.install
         plan = _plan_upgrade(stack, install)
         # What Flux will apply from Git: API versions this Flux serves, references that resolve.

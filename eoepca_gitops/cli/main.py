@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "suspend": ("operate", "suspend"),
     "resume": ("operate", "resume"),
     "undeploy": ("operate", "undeploy"),
+    "rollback": ("rollback", "rollback"),
     "dev-cluster": ("dev_cluster", "app"),
 }
 

@@ -69,7 +69,15 @@ def _read_poller_state(
 
 def _poller_table(where: str, states: dict[str, StackState]) -> None:
     table = Table(title=_text(f"stacks ({where})"))
-    for col in ("stack", "revision in Git", "revision applied", "state", "last error"):
+    for col in (
+        "stack",
+        "revision in Git",
+        "revision applied",
+        "last good",
+        "held at",
+        "state",
+        "last error",
+    ):
         table.add_column(col, overflow="fold")
     for name, s in sorted(states.items()):
         ph = str(s.phase)
@@ -83,6 +91,8 @@ def _poller_table(where: str, states: dict[str, StackState]) -> None:
             _text(name),
             (s.git_revision or "-")[:12],
             (s.applied_revision or "-")[:12],
+            (s.last_good_revision or "-")[:12],
+            _text(f"{s.held_revision[:12]} ({s.held_reason})" if s.held_revision else "-", style="yellow"),
             _text(ph, style=_COLOURS.get(ph, "white")),
             _text(detail),
         )

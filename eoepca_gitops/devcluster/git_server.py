@@ -9,24 +9,36 @@ go-git, and so Flux's source-controller, cannot clone a repository whose HEAD is
 commit no branch names ("reference not found"): a CI checkout of a pull request's merge commit, a
 `git checkout <sha>`. Such a checkout is served through a view, a bare repository borrowing its
 objects whose one branch, `main` (the branch the stacks follow), is the checkout's HEAD at each request.
+
+On a new commit of a branch (or of a detached HEAD, as `main`) it calls the webhooks listed in
+`<git dir>/eoepca-webhooks.json` (`add_webhook`) as GitHub does on a push: the push payload,
+`X-GitHub-Event: push` and the body's HMAC-SHA256 under the hook's secret in `X-Hub-Signature-256`
+(Flux's github Receiver, the poller's /hooks/github).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
+import json
 import os
 import subprocess
 import sys
+import threading
+import urllib.request
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from eoepca_gitops.errors import GitFailed
-from eoepca_gitops.files import write_files
+from eoepca_gitops.files import read_bytes, write_file, write_files
 from eoepca_gitops.git_runner import run_git
 
-__all__ = ["VIEW_BRANCH", "argv", "main", "serve", "served_git_dir"]
+__all__ = ["VIEW_BRANCH", "add_webhook", "announce_pushes", "argv", "main", "serve", "served_git_dir"]
 
 VIEW_BRANCH = "main"
+WEBHOOKS = "eoepca-webhooks.json"
 
 
 def _git_dir(repo: Path) -> Path:
@@ -118,6 +130,78 @@ def serve(repo: Path, name: str, port: int, view: Path) -> ThreadingHTTPServer:
     return server
 
 
+def add_webhook(repo: Path, url: str, secret: str) -> None:
+    """Has the server of `repo` call `url` on every push, signed with `secret`."""
+    git_dir = _git_dir(repo)
+    hooks = _webhooks(git_dir)
+    hooks.append({"url": url, "secret": secret})
+    write_file(git_dir, WEBHOOKS, json.dumps(hooks), replace=True)
+
+
+def _webhooks(git_dir: Path) -> list[dict[str, str]]:
+    if not (git_dir / WEBHOOKS).exists():
+        return []
+    hooks: list[dict[str, str]] = json.loads(read_bytes(git_dir / WEBHOOKS))
+    return hooks
+
+
+def _heads(git_dir: Path) -> dict[str, str]:
+    """Each branch's commit; a detached HEAD counts as VIEW_BRANCH, as it is served."""
+    out = run_git("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", cwd=git_dir)
+    heads = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    try:
+        run_git("symbolic-ref", "-q", "HEAD", cwd=git_dir)
+    except GitFailed:
+        heads[f"refs/heads/{VIEW_BRANCH}"] = run_git("rev-parse", "HEAD", cwd=git_dir).strip()
+    return heads
+
+
+def _push(url: str, secret: str, payload: Mapping[str, object]) -> str:
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-Hub-Signature-256": signature,
+        "User-Agent": "GitHub-Hookshot/eoepca-dev-cluster",
+    }
+    try:
+        request = urllib.request.Request(url, body, headers, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(response.status)
+    except OSError as exc:
+        return str(exc)
+
+
+def announce_pushes(repo: Path, name: str, stop: threading.Event, every: float = 0.1) -> None:
+    """Until `stop`: on each branch that moves, calls every webhook as GitHub does on a push. A
+    repository git cannot read (gone, not one) announces nothing and says so once."""
+    try:
+        git_dir = _git_dir(repo)
+        seen = _heads(git_dir)
+    except GitFailed as exc:
+        print(f"no pushes announced for {repo}: {exc}", flush=True)
+        return
+    while not stop.wait(every):
+        try:
+            now = _heads(git_dir)
+        except GitFailed:
+            continue  # a ref being written: read again
+        for ref, after in sorted(now.items()):
+            if seen.get(ref) == after:
+                continue
+            payload = {
+                "ref": ref,
+                "before": seen.get(ref, "0" * 40),
+                "after": after,
+                "repository": {"name": name, "full_name": f"dev-cluster/{name}"},
+            }
+            for hook in _webhooks(git_dir):
+                said = _push(hook["url"], hook["secret"], payload)
+                print(f"push {ref} {after[:12]} -> {hook['url'].split('?')[0]}: {said}", flush=True)
+        seen = now
+
+
 def argv(repo: Path, name: str, port: int, view: Path) -> list[str]:
     """The command line that runs this server as its own process."""
     return [
@@ -142,7 +226,13 @@ def main() -> None:
         "--view", type=Path, required=True, help="where a checkout with a detached HEAD is served from"
     )
     args = parser.parse_args()
-    serve(args.repo, args.name, args.port, args.view).serve_forever()
+    server = serve(args.repo, args.name, args.port, args.view)
+    stop = threading.Event()
+    threading.Thread(target=announce_pushes, args=(args.repo, args.name, stop), daemon=True).start()
+    try:
+        server.serve_forever()
+    finally:
+        stop.set()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from eoepca_gitops.credentials import env_secrets, redact
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import read_file
 from eoepca_gitops.kube.cluster import ClusterAccess
+from eoepca_gitops.model.defaults import PIN_COMMIT
 from eoepca_gitops.project import load_stack_file, stack_file_name
 
 from .conditions import Reason
@@ -158,6 +159,8 @@ class StackAutomation:
         self._command: auto.PulumiCommand | None = None
         self._env = {**os.environ, **settings.env}
         self._secrets = env_secrets(self._env)
+        #: The commit a roll-back holds the stack at (poller.hold): the program pins Flux's source to it.
+        self.pin: str | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
     def _cmd(self) -> auto.PulumiCommand:
@@ -170,9 +173,8 @@ class StackAutomation:
         work_dir = (tree / self.settings.project_dir).resolve()
         if not (work_dir / "Pulumi.yaml").exists() and not (work_dir / "Pulumi.yml").exists():
             raise FileNotFoundError(f"no Pulumi.yaml in {self.settings.project_dir!r} at this commit")
-        ws = auto.LocalWorkspace(
-            work_dir=str(work_dir), env_vars=dict(self.settings.env), pulumi_command=self._cmd()
-        )
+        env = {**self.settings.env, **({PIN_COMMIT: self.pin} if self.pin else {})}
+        ws = auto.LocalWorkspace(work_dir=str(work_dir), env_vars=env, pulumi_command=self._cmd())
         return auto.Stack.create_or_select(self.stack_name, ws)
 
     def _fail(self, exc: BaseException, started: float, notes: tuple[str, ...] = ()) -> Outcome:
@@ -223,9 +225,8 @@ class StackAutomation:
             and history[0].message == self.message(revision)
         )
 
-    @staticmethod
-    def message(revision: str) -> str:
-        return f"{MESSAGE_PREFIX} {revision}"
+    def message(self, revision: str) -> str:
+        return f"{MESSAGE_PREFIX} {revision}" + (" (held)" if self.pin else "")
 
     def update(
         self,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,37 @@ def test_a_detached_checkout_is_served_with_head_as_main(served: tuple[Path, str
     assert git("rev-parse", "HEAD", cwd=tmp_path / "clone") == second
     assert git("rev-parse", "main", cwd=repo) == second and git("status", "--porcelain", cwd=repo) == ""
     assert not (repo / ".git" / "objects" / "info" / "alternates").exists()
+
+
+def test_a_commit_calls_each_webhook_as_github_does_on_a_push(served: tuple[Path, str]) -> None:
+    from eoepca_gitops.devcluster.git_server import add_webhook, announce_pushes
+    from eoepca_gitops.poller.metrics import HealthServer, Metrics
+    from eoepca_gitops.poller.webhook import answer
+
+    repo, _ = served
+    calls: list[tuple[int, str]] = []
+    received = threading.Event()
+
+    def hook(body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
+        said = answer(b"the-secret", body, headers, "main")
+        calls.append((said.status, json.loads(body)["after"]))
+        received.set()
+        return said.status, said.text
+
+    receiver = HealthServer("127.0.0.1", 0, Metrics(), lambda: True, lambda: True, hook)
+    receiver.start()
+    stop = threading.Event()
+    announcer = threading.Thread(target=announce_pushes, args=(repo, "project", stop, 0.05), daemon=True)
+    try:
+        add_webhook(repo, "http://{}:{}/hooks/github".format(*receiver.address), "the-secret")
+        announcer.start()
+        time.sleep(0.3)  # the announcer has read the heads as they are
+        (repo / "a.txt").write_text("two\n")
+        git("commit", "-qam", "two", cwd=repo)
+        head = git("rev-parse", "HEAD", cwd=repo)
+        assert received.wait(10)
+        assert calls == [(202, head)]  # signed as GitHub signs: the poller's check accepts it
+    finally:
+        stop.set()
+        announcer.join(5)
+        receiver.stop()

@@ -31,15 +31,14 @@ from tests.conftest import DevClusterHandle, MotoS3
 from tests.fluxtree.remote_server import serving
 from tests.helpers import git
 from tests.integration.local_stack import (
-    PASSPHRASE,
     STACK,
     LocalStack,
+    deploy_ready,
     not_ready,
     ready,
     ready_since,
     wait_for,
 )
-from tests.outside_data import flux_manifests
 
 pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
@@ -50,32 +49,8 @@ TOKEN = "token-1234567890abcdef"
 def stack(
     dev_cluster: DevClusterHandle, tools_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalStack]:
-    """The local stack, pointed at this session's cluster (its Git server, chart repository and
-    kubeconfig), committed in the served repository, initialised on a file backend."""
-    assert dev_cluster.git_repo and dev_cluster.git_url and dev_cluster.charts_url
-    state = tmp_path_factory.mktemp("state")
-    env = {
-        **tools_env,
-        "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
-    }
-    local = LocalStack(dev_cluster, dev_cluster.git_repo, env)
-
-    def point_at_this_cluster(c: dict[str, Any]) -> None:
-        c["git"]["url"] = dev_cluster.git_url
-        c["git"]["interval"] = "5s"  # fetch commits quickly
-        c["charts"]["mirror"] = str(dev_cluster.charts_url).rstrip("/")
-        c.pop("kubeContext")
-        c["kubeconfig"] = str(dev_cluster.kubeconfig)
-        c["await"]["timeout"] = "5m"
-
-    local.edit_config(point_at_this_cluster)
-    local.commit("the local stack on the test cluster")
-    subprocess.run(
-        ["pulumi", "stack", "init", STACK], cwd=local.project, env=env, check=True, capture_output=True
-    )
+    """The local stack on this session's cluster (local_stack.deploy_ready)."""
+    local = deploy_ready(dev_cluster, tools_env, tmp_path_factory.mktemp("state"))
     yield local
     local.pulumi("destroy", "--yes", "--skip-preview", check=False)
 
