@@ -20,14 +20,16 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterable
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from eoepca_gitops.credentials import literal, shown, shown_json
+from eoepca_gitops import yaml_io
+from eoepca_gitops.credentials import literal, redact_value, shown, shown_json
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.manifests.prepared import Prepared, prepare
 from eoepca_gitops.model.types import parse_duration
@@ -38,7 +40,10 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "AsJson",
     "Commands",
+    "Format",
+    "Output",
     "duration",
     "err",
     "fail",
@@ -49,6 +54,7 @@ __all__ = [
     "reported",
     "say",
     "show",
+    "show_data",
     "shown",
     "stdout_console",
 ]
@@ -77,6 +83,26 @@ def show(text: str, *, nl: bool = True) -> None:
 def show_json(value: Any, **options: Any) -> None:
     """A command's result as JSON on stdout, shown as JSON (`shown_json`): it stays JSON."""
     typer.echo(shown_json(value, **options))
+
+
+class Format(StrEnum):
+    """What a command that prints objects prints: text for people, JSON or YAML for scripts."""
+
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+
+
+Output = Annotated[Format, typer.Option("--output", "-o", help="Print text, json or yaml.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (the same as -o json).")]
+
+
+def show_data(value: Any, output: Format) -> None:
+    """A command's result as JSON or YAML on stdout, credentials redacted string by string."""
+    if output is Format.yaml:
+        typer.echo(yaml_io.dump(redact_value(value)), nl=False)
+    else:
+        show_json(value, indent=2, sort_keys=True)
 
 
 def stdout_console() -> Console:
