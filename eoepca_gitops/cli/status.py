@@ -18,7 +18,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import err, load, reported, say, show_json, shown, stdout_console
+from eoepca_gitops.cli.common import (
+    AsJson,
+    Format,
+    Output,
+    err,
+    load,
+    reported,
+    say,
+    show_data,
+    shown,
+    stdout_console,
+)
 from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
@@ -130,7 +141,8 @@ def status(
     stacks: Annotated[
         list[str] | None, typer.Option("--stack", "-s", help="Stack to show (repeatable with --serve).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
+    as_json: AsJson = False,
+    output: Output = Format.text,
     preview: Annotated[bool, typer.Option(help="Also show what `pulumi up` would change (slower).")] = False,
     serve: Annotated[
         str | None, typer.Option(help="Serve a status page at HOST:PORT (read-only) instead of printing.")
@@ -150,13 +162,13 @@ def status(
     """Show a stack and what Flux does with it: the last update, Flux and its controllers, the source,
     each block's Kustomization and HelmReleases (not Ready first, with the controller's message), and
     the poller's state. Without --stack: the stacks a poller keeps (its state file or ConfigMap)."""
+    output = Format.json if as_json else output
     if not stacks:
         where, states = _read_poller_state(
             state_file or Path(defaults.POLLER_STATE_FILE), state_configmap, kube_namespace
         )
-        if as_json:
-            document = redact_value({n: s.to_json() for n, s in sorted(states.items())})
-            show_json(document, indent=2, sort_keys=True)
+        if output is not Format.text:
+            show_data(redact_value({n: s.to_json() for n, s in sorted(states.items())}), output)
         else:
             _poller_table(where, states)
         return
@@ -166,6 +178,7 @@ def status(
 
         serve_status(serve, list(stacks), project, state_file, load=load, say=say)
         return
+    from eoepca_gitops.kube.cluster import ClusterAccess
     from eoepca_gitops.operations.collect import collect
 
     results = []
@@ -176,13 +189,14 @@ def status(
 
         for name in stacks:
             prepared = load(name, project)
+            access = ClusterAccess.for_stack(prepared.stack)  # no kubeconfig: one error line, before Pulumi
             results.append(
                 collect(prepared.stack, prepared.manifests, project, preview=preview,
-                        state_file=state_file, progress=progress)
+                        state_file=state_file, progress=progress, access=access)
             )  # fmt: skip
-    if as_json:
+    if output is not Format.text:
         payload = [redact_value(r.to_json()) for r in results]
-        show_json(payload[0] if len(payload) == 1 else payload, indent=2, sort_keys=True)
+        show_data(payload[0] if len(payload) == 1 else payload, output)
     else:
         console = stdout_console()
         for r in results:
