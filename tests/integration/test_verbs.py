@@ -119,3 +119,24 @@ def test_events_show_flux_s_warnings_for_the_release_and_its_chart(stack: LocalS
     assert {e["object"] for e in events} <= {f"HelmRelease {BLOCK}/app", f"HelmChart common/{BLOCK}-app"}
     one = cli(stack, "events", "--stack", STACK, "--kind", "HelmRelease", "--name", "app")
     assert one.returncode == 0 and "9.9.9" in one.stdout, one.stdout + one.stderr
+
+
+def test_logs_show_the_controllers_error_for_the_release(stack: LocalStack) -> None:
+    """The controllers' lines through the pods' logs API (on the dev cluster the supervisor answers
+    for the kwok pods with the host processes' logs, devcluster/pod_logs.py)."""
+
+    def about_the_version() -> list[dict[str, Any]] | None:
+        done = cli(stack, "logs", "--stack", STACK, "--block", BLOCK, "-o", "json")
+        assert done.returncode == 0, done.stderr
+        records = json.loads(done.stdout)
+        return records if any("9.9.9" in r["message"] + r["error"] for r in records) else None
+
+    records = wait_for("a controller's line about version 9.9.9", about_the_version, timeout=60)
+    assert records == sorted(records, key=lambda r: r["time"])
+    objects = {(r["controller"], r["object"]["kind"], r["object"]["name"]) for r in records}
+    assert ("source-controller", "HelmChart", f"{BLOCK}-app") in objects, objects
+    text = cli(stack, "logs", "--stack", STACK, "--kind", "HelmChart", "--name", f"{BLOCK}-app",
+               "--namespace", "common", "--controller", "source-controller", "--tail", "500")  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    print(text.stdout)
+    assert f"source-controller HelmChart common/{BLOCK}-app: " in text.stdout and "9.9.9" in text.stdout
