@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.await_runs import s16_await
+from bench.check_runs import s17_check
 from bench.context import Bench, Settings
 from bench.credentials_scan import s14_credentials
 from bench.diff_runs import s12_diff
@@ -192,6 +193,7 @@ def main() -> int:
         step("13", lambda: s13_pr_checks(b), (("13", "pull-request checks"),))
         step("15", lambda: s15_image(b), (("15", "the poller's image"),))
         step("16", lambda: s16_await(b), (("16", "a broken change fails pulumi up fast"),))
+        step("17", lambda: s17_check(b), (("17", "check vs kubectl reads"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

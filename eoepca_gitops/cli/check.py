@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from eoepca_gitops.cli.common import AsJson, Format, Output, load, reported, show, show_data
+from eoepca_gitops.cli.common import AsJson, Format, Output, load_flux, reported, show, show_data
 from eoepca_gitops.cli.operate import Project, StackName
 from eoepca_gitops.operations.check import CheckReport
 from eoepca_gitops.project import find_project
@@ -40,9 +40,9 @@ def check(
     from eoepca_gitops.kube.cluster import ClusterAccess
     from eoepca_gitops.operations.check import check_cluster, check_tools
 
-    stack, manifests = load(stack_name, find_project(project))
+    stack, install = load_flux(stack_name, find_project(project))
     access = ClusterAccess.for_stack(stack)
-    report = check_cluster(access, manifests.flux, check_tools(), stack.name, stack.config.flux.version)
+    report = check_cluster(access, install, check_tools(), stack.name, stack.config.flux.version)
     output = Format.json if as_json else output
     if output is Format.text:
         show(check_text(report))

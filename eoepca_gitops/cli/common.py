@@ -31,7 +31,10 @@ from typer.core import TyperGroup
 from eoepca_gitops import yaml_io
 from eoepca_gitops.credentials import literal, redact_value, shown, shown_json
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.manifests.flux_install import build_flux_install
+from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.prepared import Prepared, prepare
+from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.model.types import parse_duration
 from eoepca_gitops.project import open_stack
 
@@ -51,6 +54,7 @@ __all__ = [
     "keep_stack_file",
     "literal",
     "load",
+    "load_flux",
     "reported",
     "say",
     "show",
@@ -201,3 +205,14 @@ def keep_stack_file(path: Path, *, force: bool) -> None:
 def load(stack: str, project: Path) -> Prepared:
     """Stack `stack` of the project, loaded offline, and what it builds."""
     return prepare(open_stack(project, stack), project)
+
+
+def load_flux(stack: str, project: Path) -> tuple[Stack, list[dict[str, Any]]]:
+    """Stack `stack` and only the Flux install it builds (what `check` compares a cluster with),
+    with the stack's patches; none when the stack has Flux undeployed."""
+    loaded = open_stack(project, stack)
+    flux = loaded.config.flux
+    if not flux.enabled:
+        return loaded, []
+    release = load_install_manifest(flux, file=loaded.file_name, project=project)
+    return loaded, build_flux_install(release, flux)

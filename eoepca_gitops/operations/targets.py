@@ -49,6 +49,8 @@ def select(
     else the stack's one of that kind and name)."""
     if block is not None and (kind or name):
         raise GitopsError("give --block, or --kind and --name, not both")
+    if namespace and not (kind and name):
+        raise GitopsError("--namespace names the namespace of --kind and --name")
     if block is not None:
         if block not in manifests.blocks:
             enabled = ", ".join(manifests.blocks) or "none"

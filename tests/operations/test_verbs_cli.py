@@ -184,6 +184,7 @@ def test_logs_of_an_object_with_its_chart_oldest_first(
         ),
         (["events", "--kind", "Deployment", "--name", "x"], "error: --kind Deployment: not a Flux kind"),
         (["events", "--kind", "HelmRelease"], "error: --kind and --name go together"),
+        (["events", "-n", "demo"], "error: --namespace names the namespace of --kind and --name"),
         (["events", "--block", "portal", "--name", "x"], "error: give --block, or --kind and --name"),
         (["logs", "--kind", "HelmRelease", "--name", "x"], "error: HelmRelease x is not in the stack"),
         (["logs", "--controller", "image-reflector-controller"], "error: no controller image-reflector"),
