@@ -121,9 +121,9 @@ def merge(old: str, fresh: str, keys: set[str], date: str) -> str:
     for key in keys:
         rows[key], sections[key] = new_rows[key], new_sections[key]
     order = sorted(rows, key=_order)
-    head = (
-        head.rstrip() + f"\n- scenario(s) {', '.join(sorted(keys, key=_order))} measured again on {date}\n\n"
-    )
+    again = f"- scenario(s) {', '.join(sorted(keys, key=_order))} measured again on {date}"
+    # the run writes the file after each step and once more at its end: one line per run
+    head = head.rstrip() + ("" if again in head else f"\n{again}") + "\n\n"
     summary = "## Summary\n\n| # | scenario | headline | verdicts |\n|---|---|---|---|\n"
     summary += "\n".join(rows[k] for k in order) + "\n\n"
     return head + summary + "\n".join(sections[k] for k in sorted(sections, key=_order)) + "\n" + tail
