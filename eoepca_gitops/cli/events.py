@@ -58,7 +58,8 @@ def events(
     from eoepca_gitops.operations.events import read_events
     from eoepca_gitops.operations.targets import select
 
-    stack, manifests = load(stack_name, find_project(project))
+    prepared = load(stack_name, find_project(project))
+    stack, manifests = prepared.stack, prepared.manifests
     targets = select(manifests, stack.name, block, kind, name, namespace)
     found = read_events(ClusterAccess.for_stack(stack), targets)
     if output is Format.text:

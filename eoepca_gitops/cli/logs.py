@@ -48,7 +48,8 @@ def logs(
     from eoepca_gitops.operations.logs import read_logs
     from eoepca_gitops.operations.targets import select
 
-    stack, manifests = load(stack_name, find_project(project))
+    prepared = load(stack_name, find_project(project))
+    stack, manifests = prepared.stack, prepared.manifests
     targets = select(manifests, stack.name, block, kind, name, namespace)
     access = ClusterAccess.for_stack(stack)
     since_seconds = max(1, int(since)) if since else None
