@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.await_runs import s16_await
+from bench.check_runs import s19_check
 from bench.context import Bench, Settings
 from bench.credentials_scan import s14_credentials
 from bench.deploy_loop_runs import s18_deploy_loop
@@ -196,6 +197,7 @@ def main() -> int:
         step("16", lambda: s16_await(b), (("16", "a broken change fails pulumi up fast"),))
         step("17", lambda: s17_tree_trace(b), (("17", "tree and trace"),))
         step("18", lambda: s18_deploy_loop(b), (("18", "rollback; push -> Helm release upgraded"),))
+        step("19", lambda: s19_check(b), (("19", "check vs kubectl reads"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

@@ -47,6 +47,16 @@ def flux_work(work: Path) -> tuple[Path, Cluster, dict[str, str]]:
     return served, Cluster(work / "cluster", flux=True), env
 
 
+def local_stack_up(served: Path, cluster: Cluster, env: dict[str, str]) -> Path:
+    """The cluster started and the local stack `pulumi up`ed on it; returns the project."""
+    cluster.dev.up(flux=True, git_repo=served)
+    project = flux_project(served, cluster)
+    pulumi = Pulumi(project, env)
+    pulumi.init()
+    pulumi("up", "--yes", "--skip-preview")
+    return project
+
+
 def s9_flux(b: Bench) -> Result:
     res = Result("9", "Flux end to end: `pulumi up` until every HelmRelease is Ready vs kubectl apply + wait")
     work = b.work / "flux"

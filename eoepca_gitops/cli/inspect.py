@@ -8,41 +8,15 @@ object).
 
 from __future__ import annotations
 
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from eoepca_gitops.cli.common import err, load, reported, show, show_json
-from eoepca_gitops.credentials import redact_value
+from eoepca_gitops.cli.common import Format, Output, Project, StackName, err, load, reported, show_result
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.project import find_project
 
-__all__ = ["Output", "emit", "trace", "tree"]
-
-
-class Output(StrEnum):
-    text = "text"
-    json = "json"
-    yaml = "yaml"
-
-
-StackName = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
-Project = Annotated[Path | None, typer.Option(help="Project folder (default: nearest Pulumi.yaml).")]
-OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text, json or yaml.")]
-
-
-def emit(document: Any, text: str, output: Output) -> None:
-    """The result as text, or as JSON / YAML (redacted) for scripts."""
-    if output is Output.json:
-        show_json(redact_value(document), indent=2, sort_keys=True)
-    elif output is Output.yaml:
-        from eoepca_gitops import yaml_io
-
-        show(yaml_io.dump(redact_value(document)), nl=False)
-    else:
-        show(text)
+__all__ = ["trace", "tree"]
 
 
 @reported
@@ -51,7 +25,7 @@ def tree(
     block: Annotated[
         str | None, typer.Option("--block", "-b", help="Only this block (default: every block).")
     ] = None,
-    output: OutputOption = Output.text,
+    output: Output = Format.text,
     project: Project = None,
 ) -> None:
     """What a block applied, as `flux tree kustomization`: its Kustomization down to what the inventory
@@ -63,7 +37,7 @@ def tree(
     with err.status("reading the cluster ..."):
         roots = stack_trees(prepared.stack, prepared.manifests, block)
     document: Any = [r.to_json() for r in roots]
-    emit(document[0] if block else document, tree_text(roots), output)
+    show_result(document[0] if block else document, tree_text(roots), output)
     raise typer.Exit(exit_code(roots))
 
 
@@ -72,7 +46,7 @@ def trace(
     stack_name: StackName,
     what: Annotated[list[str], typer.Argument(help="KIND NAME, or KIND/NAME (e.g. deployment/web).")],
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="The object's namespace.")] = "default",
-    output: OutputOption = Output.text,
+    output: Output = Format.text,
     project: Project = None,
 ) -> None:
     """Where an object came from, as `flux trace` and up to the stack: the Helm release and HelmRelease
@@ -90,5 +64,5 @@ def trace(
     target = (api_version, kind, "" if kind == "Namespace" else namespace, what[1])
     with err.status("reading the cluster and the stack ..."):
         found = trace_stack(prepared.stack, prepared.manifests, project_dir, target)
-    emit(found.to_json(), trace_text(found), output)
+    show_result(found.to_json(), trace_text(found), output)
     raise typer.Exit(found.exit_code)

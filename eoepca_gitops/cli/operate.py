@@ -8,14 +8,12 @@ from typing import Annotated
 
 import typer
 
-from eoepca_gitops.cli.common import duration, load, reported, say
+from eoepca_gitops.cli.common import Project, StackName, duration, load, reported, say
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.project import find_project
 
 __all__ = ["reconcile", "resume", "suspend", "undeploy"]
 
-StackName = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
-Project = Annotated[Path | None, typer.Option(help="Project folder (default: nearest Pulumi.yaml).")]
 Commit = Annotated[bool, typer.Option(help="Commit the changed stack file.")]
 Push = Annotated[bool, typer.Option(help="Commit and push it (needed when a poller keeps the stack).")]
 

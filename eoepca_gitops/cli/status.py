@@ -19,7 +19,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import duration, err, load, reported, say, show_json, shown, stdout_console
+from eoepca_gitops.cli.common import (
+    AsJson,
+    Format,
+    Output,
+    duration,
+    err,
+    load,
+    reported,
+    say,
+    show_data,
+    shown,
+    stdout_console,
+)
 from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
@@ -141,7 +153,8 @@ def status(
     stacks: Annotated[
         list[str] | None, typer.Option("--stack", "-s", help="Stack to show (repeatable with --serve).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
+    as_json: AsJson = False,
+    output: Output = Format.text,
     preview: Annotated[bool, typer.Option(help="Also show what `pulumi up` would change (slower).")] = False,
     serve: Annotated[
         str | None, typer.Option(help="Serve a status page at HOST:PORT (read-only) instead of printing.")
@@ -170,13 +183,13 @@ def status(
     """Show a stack and what Flux does with it: the last update, Flux and its controllers, the source,
     each block's Kustomization and HelmReleases (not Ready first, with the controller's message), and
     the poller's state. Without --stack: the stacks a poller keeps (its state file or ConfigMap)."""
+    output = Format.json if as_json else output
     if not stacks:
         where, states = _read_poller_state(
             state_file or Path(defaults.POLLER_STATE_FILE), state_configmap, kube_namespace
         )
-        if as_json:
-            document = redact_value({n: s.to_json() for n, s in sorted(states.items())})
-            show_json(document, indent=2, sort_keys=True)
+        if output is not Format.text:
+            show_data(redact_value({n: s.to_json() for n, s in sorted(states.items())}), output)
         else:
             _poller_table(where, states)
         return
@@ -189,7 +202,9 @@ def status(
     if watch or until_ready:
         from eoepca_gitops.cli.status_watch import watch_status
 
-        watch_status(list(stacks), project, as_json, state_file, interval, until_ready)
+        # One JSON document a line while it watches, whichever of json / yaml was asked.
+        watch_status(list(stacks), project, output is not Format.text, state_file, interval, until_ready)
+    from eoepca_gitops.kube.cluster import ClusterAccess
     from eoepca_gitops.operations.collect import collect
 
     results = []
@@ -200,13 +215,14 @@ def status(
 
         for name in stacks:
             prepared = load(name, project)
+            access = ClusterAccess.for_stack(prepared.stack)  # no kubeconfig: one error line, before Pulumi
             results.append(
                 collect(prepared.stack, prepared.manifests, project, preview=preview,
-                        state_file=state_file, progress=progress)
+                        state_file=state_file, progress=progress, access=access)
             )  # fmt: skip
-    if as_json:
+    if output is not Format.text:
         payload = [redact_value(r.to_json()) for r in results]
-        show_json(payload[0] if len(payload) == 1 else payload, indent=2, sort_keys=True)
+        show_data(payload[0] if len(payload) == 1 else payload, output)
     else:
         console = stdout_console()
         for r in results:

@@ -124,14 +124,17 @@ def collect(
     preview: bool = False,
     state_file: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    access: ClusterAccess | None = None,
 ) -> ClusterStatus:
+    """The status of both layers; a cluster that cannot be read (no `access` given: the stack's,
+    which may have no kubeconfig) is said in the status, not raised."""
     controllers, source, blocks = flux_objects(manifests)
     progress(f"stack {stack.name}: pulumi stack history" + (" and preview" if preview else ""))
     # The Pulumi CLI takes most of a status's time: it runs while the cluster is read.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(stack_layer, stack.name, project, preview)
         try:
-            access = ClusterAccess.for_stack(stack)
+            access = access or ClusterAccess.for_stack(stack)
             progress("the cluster: Flux install, source, blocks")
             found = {
                 (k, ns, n): access.get(api, k, ns, n)

@@ -16,14 +16,8 @@ from eoepca_gitops.kube import cluster
 from eoepca_gitops.operations import changes
 from eoepca_gitops.operations import reconcile as reconcile_module
 from tests.fakes import FakeAccess, FakeClock, FakePulumi
-from tests.operations.projects import operations_project
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return operations_project(tmp_path)
 
 
 def flux_object(kind: str, namespace: str, name: str) -> dict[str, Any]:

@@ -32,7 +32,6 @@ from eoepca_gitops.operations.status import StackLayer
 from eoepca_gitops.operations.trace import resolve_kind, trace
 from eoepca_gitops.operations.tree import block_tree, readiness, tree_text
 from tests.fakes import FakeAccess
-from tests.operations.projects import operations_project
 
 runner = CliRunner()
 REVISION = "main@sha1:0123456789abcdef0123456789abcdef01234567"
@@ -128,11 +127,6 @@ def cluster_objects(portal_installed: bool) -> list[dict[str, Any]]:
 
 def namespaced(api_version: str, kind: str) -> bool:
     return kind not in ("ClusterRole", "Namespace")
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return operations_project(tmp_path)
 
 
 @pytest.fixture
