@@ -22,7 +22,7 @@ from eoepca_gitops.operations.inventory import (
     manifest_refs,
     release_manifest,
 )
-from eoepca_gitops.operations.status import EXIT_ALL_READY, EXIT_NOT_READY, object_status
+from eoepca_gitops.operations.status import EXIT_ALL_READY, EXIT_NOT_READY, ObjectStatus, object_status
 
 __all__ = ["Node", "Reader", "block_refs", "block_tree", "exit_code", "readiness", "stack_trees", "tree_text"]
 
@@ -37,20 +37,11 @@ class Reader(Protocol):
 
 
 @dataclass(frozen=True)
-class Node:
-    kind: str
-    namespace: str
-    name: str
-    ready: str  # True | False | Unknown | Missing | Suspended
-    reason: str = ""
-    message: str = ""
-    revision: str = ""
+class Node(ObjectStatus):
+    """An object's row, with what it applied or made below it."""
+
     note: str = ""  # why there is nothing below (no Helm release made, no inventory)
     children: tuple[Node, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.ready == "True"
 
     @property
     def label(self) -> str:
@@ -127,7 +118,9 @@ class _Tree:
             note = "" if children else "nothing applied yet"
         elif obj is not None and ref.kind == "HelmRelease":
             children, note = self.helm_objects(obj)
-        return Node(ref.kind, ref.namespace, ref.name, ready, reason, message, revision, note, children)
+        return Node(
+            ref.kind, ref.namespace, ref.name, ready, reason, message, revision, note=note, children=children
+        )
 
     def helm_objects(self, helm_release: Mapping[str, Any]) -> tuple[tuple[Node, ...], str]:
         release = helm_release_ref(helm_release)
