@@ -8,7 +8,10 @@ any other file is refused, naming the key that led to it, rather than giving a s
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import json
 import os
 import re
 import threading
@@ -21,7 +24,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from eoepca_gitops import yaml_io
 from eoepca_gitops.errors import ConfigError, GitopsError
-from eoepca_gitops.files import MAX_FILE_BYTES, decoded, read_file, resolved, write_file
+from eoepca_gitops.files import MAX_FILE_BYTES, decoded, read_bytes, read_file, resolved, write_file
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import FluxConfig
 
@@ -136,8 +139,18 @@ def manifest_path(flux: FluxConfig, *, file: str, project: Path) -> Path:
 
 @functools.lru_cache(maxsize=8)
 def _parse(path: str, mtime_ns: int) -> tuple[dict[str, Any], ...]:
-    # The C scanner: about 10x faster than the pure-Python one on these 200-600 KB files.
-    return tuple(d for d in yaml_io.load_all_file(Path(path)) if isinstance(d, dict))
+    # Every command (status, check, tree, a preview) starts from this manifest: it is parsed once per
+    # content and kept as JSON under the cache, which reads ~50x faster than even the C YAML scanner.
+    kept = cache_root() / "parsed" / f"{hashlib.sha256(read_bytes(path)).hexdigest()}.json"
+    with contextlib.suppress(GitopsError, ValueError):
+        return tuple(json.loads(read_bytes(kept)))
+    objects = tuple(d for d in yaml_io.load_all_file(Path(path)) if isinstance(d, dict))
+    text = json.dumps(objects)
+    if json.loads(text) == list(objects):  # JSON holds it exactly (no integer keys, no dates)
+        with contextlib.suppress(GitopsError, OSError):
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            write_file(kept.parent, kept.name, text, replace=True)
+    return objects
 
 
 def _missing(objects: tuple[dict[str, Any], ...]) -> list[str]:

@@ -3,6 +3,7 @@ the cache, or one download into the cache; each failure one ConfigError naming t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from eoepca_gitops.manifests.flux_release import (
     cache_dir,
     load_install_manifest,
     manifest_path,
+    read_install_manifest,
     release_version,
 )
 from eoepca_gitops.model.stack import FluxConfig
@@ -178,3 +180,18 @@ def test_only_the_header_says_the_version(isolated: Path) -> None:
     (isolated / "install.yaml").write_text(MANIFEST + body + "'\n# Flux Version: v2.0.0\n")
     path = manifest_path(FluxConfig(manifest="install.yaml"), file="f", project=isolated)
     assert path == isolated / "install.yaml"
+
+
+def test_a_manifest_is_parsed_once_per_content_and_kept_as_json(isolated: Path) -> None:
+    manifest = isolated / "install.yaml"
+    manifest.write_text(MANIFEST)
+    objects = read_install_manifest(manifest)
+    (kept,) = (isolated / "cache" / "parsed").iterdir()
+    assert json.loads(kept.read_text()) == list(objects)
+    kept.write_text(json.dumps([{"kind": "Namespace", "metadata": {"name": "read from what was kept"}}]))
+    flux_release._parse.cache_clear()  # a new process: what was kept is read, nothing parsed
+    assert read_install_manifest(manifest)[0]["metadata"]["name"] == "read from what was kept"
+    manifest.write_text(MANIFEST + "---\nkind: ConfigMap\ndata: {1: one}\n")  # an integer key
+    flux_release._parse.cache_clear()
+    assert read_install_manifest(manifest)[-1]["data"] == {1: "one"}
+    assert len(list((isolated / "cache" / "parsed").iterdir())) == 1  # JSON would not hold it
