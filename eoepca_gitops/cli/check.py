@@ -7,17 +7,8 @@ from __future__ import annotations
 
 import typer
 
-from eoepca_gitops.cli.common import (
-    AsJson,
-    Format,
-    Output,
-    Project,
-    StackName,
-    load_flux,
-    reported,
-    show,
-    show_data,
-)
+from eoepca_gitops.cli.common import AsJson, Format, Output, Project, StackName, reported, show, show_data
+from eoepca_gitops.cli.stacks import load_flux
 from eoepca_gitops.operations.check import CheckReport
 from eoepca_gitops.project import find_project
 

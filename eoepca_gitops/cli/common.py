@@ -1,5 +1,5 @@
-"""What every command shares: the one output path, the one error path, loading a stack and what
-it builds (the project and its stack files: eoepca_gitops.project).
+"""What every command shares: the one output path and the one error path (a stack loaded for a
+command: eoepca_gitops.cli.stacks).
 
 Every message goes out through `show` (stdout), `say` (stderr), `fail` (the one `error:` line) or
 the console `stdout_console` gives (tables): each shows text `shown`, i.e. with every credential
@@ -31,12 +31,6 @@ from typer.core import TyperGroup
 from eoepca_gitops import yaml_io
 from eoepca_gitops.credentials import literal, redact_value, shown, shown_json
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.manifests.flux_install import build_flux_install
-from eoepca_gitops.manifests.flux_release import load_install_manifest
-from eoepca_gitops.manifests.prepared import Prepared, prepare
-from eoepca_gitops.model.stack import Stack
-from eoepca_gitops.model.types import parse_duration
-from eoepca_gitops.project import open_stack
 
 __all__ = [
     "EXIT_CHANGES",
@@ -55,8 +49,6 @@ __all__ = [
     "fail_each",
     "keep_stack_file",
     "literal",
-    "load",
-    "load_flux",
     "reported",
     "say",
     "show",
@@ -200,6 +192,9 @@ def duration(value: str | float) -> float:
     """
     if isinstance(value, float):
         return value
+    # Here, not at the top: `--help` and `--version` start without the model (pydantic's classes).
+    from eoepca_gitops.model.types import parse_duration
+
     try:
         return parse_duration(value)
     except ValueError as exc:
@@ -213,19 +208,3 @@ def keep_stack_file(path: Path, *, force: bool) -> None:
             f"{path.name} exists already: --force replaces it "
             f"(`git checkout -- {path.name}` brings back the committed one)"
         )
-
-
-def load(stack: str, project: Path) -> Prepared:
-    """Stack `stack` of the project, loaded offline, and what it builds."""
-    return prepare(open_stack(project, stack), project)
-
-
-def load_flux(stack: str, project: Path) -> tuple[Stack, list[dict[str, Any]]]:
-    """Stack `stack` and only the Flux install it builds (what `check` compares a cluster with),
-    with the stack's patches; none when the stack has Flux undeployed."""
-    loaded = open_stack(project, stack)
-    flux = loaded.config.flux
-    if not flux.enabled:
-        return loaded, []
-    release = load_install_manifest(flux, file=loaded.file_name, project=project)
-    return loaded, build_flux_install(release, flux)

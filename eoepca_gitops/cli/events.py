@@ -14,12 +14,12 @@ from eoepca_gitops.cli.common import (
     Output,
     Project,
     StackName,
-    load,
     reported,
     show_data,
     shown,
     stdout_console,
 )
+from eoepca_gitops.cli.stacks import load
 from eoepca_gitops.operations.events import Event
 from eoepca_gitops.project import find_project
 

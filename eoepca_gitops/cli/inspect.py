@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from eoepca_gitops.cli.common import Format, Output, Project, StackName, err, load, reported, show_result
+from eoepca_gitops.cli.common import Format, Output, Project, StackName, err, reported, show_result
+from eoepca_gitops.cli.stacks import load
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.project import find_project
 

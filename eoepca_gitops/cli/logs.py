@@ -7,18 +7,9 @@ from typing import Annotated
 
 import typer
 
-from eoepca_gitops.cli.common import (
-    Format,
-    Output,
-    Project,
-    StackName,
-    duration,
-    load,
-    reported,
-    show,
-    show_data,
-)
+from eoepca_gitops.cli.common import Format, Output, Project, StackName, duration, reported, show, show_data
 from eoepca_gitops.cli.events import Block, Kind, Name, Namespace
+from eoepca_gitops.cli.stacks import load
 from eoepca_gitops.operations.logs import LogRecord
 from eoepca_gitops.project import find_project
 

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from eoepca_gitops.cli.common import Project, StackName, duration, load, reported, say
+from eoepca_gitops.cli.common import Project, StackName, duration, reported, say
+from eoepca_gitops.cli.stacks import load
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.project import find_project
 

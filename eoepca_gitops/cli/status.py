@@ -25,13 +25,13 @@ from eoepca_gitops.cli.common import (
     Output,
     duration,
     err,
-    load,
     reported,
     say,
     show_data,
     shown,
     stdout_console,
 )
+from eoepca_gitops.cli.stacks import load
 from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults

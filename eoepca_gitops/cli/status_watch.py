@@ -11,7 +11,8 @@ from typing import Any, NoReturn
 
 import typer
 
-from eoepca_gitops.cli.common import err, load, show_json, stdout_console
+from eoepca_gitops.cli.common import err, show_json, stdout_console
+from eoepca_gitops.cli.stacks import load
 from eoepca_gitops.cli.status import _text, print_cluster_status
 from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.operations.status import ClusterStatus

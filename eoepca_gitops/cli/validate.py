@@ -15,7 +15,8 @@ from typing import Any
 import typer
 
 from eoepca_gitops import yaml_io
-from eoepca_gitops.cli.common import EXIT_ERROR, fail_each, load, reported, say, show_json
+from eoepca_gitops.cli.common import EXIT_ERROR, fail_each, reported, say, show_json
+from eoepca_gitops.cli.stacks import load
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import walk
 from eoepca_gitops.flux_layer import build_flux_layer

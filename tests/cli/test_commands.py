@@ -11,8 +11,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from eoepca_gitops.cli.common import load
 from eoepca_gitops.cli.main import app
+from eoepca_gitops.cli.stacks import load
 from tests.helpers import FIXTURES
 from tests.outside_data import link_shared_flux
 

@@ -18,11 +18,11 @@ from eoepca_gitops.cli.common import (
     duration,
     fail,
     literal,
-    load,
     reported,
     say,
 )
 from eoepca_gitops.cli.main import app
+from eoepca_gitops.cli.stacks import load
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.project import find_project, stack_file
 

@@ -9,7 +9,7 @@ await (which leaves the objects as they are: components/flux_await.py waits), dr
 address in a stack secret), alerts and a receiver, and the in-cluster poller with credential
 secrets, a lease and its drift settings.
 
-It is loaded and rendered as `eoepca-gitops render` does (cli/common.load, render_files). Of
+It is loaded and rendered as `eoepca-gitops render` does (cli/stacks.load, render_files). Of
 Flux's install only the controllers' Deployments are kept (where the cluster's flux options and
 patches land): the rest is the release manifest as it comes, CRDs included.
 `pytest --update-golden` rewrites the golden file: review its diff before committing.
@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import pytest
 
-from eoepca_gitops.cli.common import load
+from eoepca_gitops.cli.stacks import load
 from eoepca_gitops.manifests.flux_release import MIRROR_ENV
 from eoepca_gitops.manifests.render import render_files
 from tests.helpers import FIXTURES

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from eoepca_gitops.cli.common import load
 from eoepca_gitops.cli.main import app
+from eoepca_gitops.cli.stacks import load
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.kube import cluster
 from eoepca_gitops.operations import collect
