@@ -34,8 +34,9 @@ from eoepca_gitops.importer.route import Candidate, Origin, Routed
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, BlockCatalog
+from eoepca_gitops.model.cluster import CLUSTER_VARIABLES
 from eoepca_gitops.model.references import unresolved
-from eoepca_gitops.model.stack import CLUSTER_VARIABLES, Stack, StackConfig
+from eoepca_gitops.model.stack import Stack, StackConfig
 from eoepca_gitops.project import stack_file_name
 
 __all__ = ["AssembledBlock", "assemble", "stack_config", "stack_model"]

@@ -12,7 +12,8 @@ from eoepca_gitops.errors import ConfigError
 from eoepca_gitops.fluxtree.envsubst import SUBSTITUTE_KEY, SubstitutionError, unset_variables
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.blocks import Block, HelmRelease
-from eoepca_gitops.model.stack import CLUSTER_VARIABLES, StackConfig
+from eoepca_gitops.model.cluster import CLUSTER_VARIABLES
+from eoepca_gitops.model.stack import StackConfig
 from eoepca_gitops.model.variables import block_variables, named_variables
 
 __all__ = ["Unresolved", "check_references", "missing_cluster_values", "unresolved", "variables_used"]

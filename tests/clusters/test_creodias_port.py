@@ -24,7 +24,7 @@ from eoepca_gitops.fluxtree import Key, as_flux_sees_it, build_dir, diff, flux_o
 from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.manifests.stack import StackManifests, build_stack
 from eoepca_gitops.model import defaults
-from eoepca_gitops.model.stack import CLUSTER_VARIABLES
+from eoepca_gitops.model.cluster import CLUSTER_VARIABLES
 from eoepca_gitops.project import load_stack_file
 from tests.helpers import REPO_ROOT
 from tests.outside_data import EOEPCA_TREE
