@@ -87,13 +87,13 @@ class ClusterAccess:
         except KUBE_ERRORS as exc:
             raise GitopsError(f"the cluster does not answer: {exc}") from None
 
-    def versions(self, objects: Iterable[ObjectRef]) -> dict[ObjectRef, str]:
-        """The resourceVersion of each of `objects` that exists, read with one list per kind and
-        namespace (not one request per object)."""
+    def objects(self, objects: Iterable[ObjectRef]) -> dict[ObjectRef, dict[str, Any]]:
+        """Each of `objects` that exists, as a dict, read with one list per kind and namespace (not
+        one request per object)."""
         groups: dict[tuple[str, str, str], set[str]] = {}
         for api_version, kind, namespace, name in objects:
             groups.setdefault((api_version, kind, namespace), set()).add(name)
-        found: dict[ObjectRef, str] = {}
+        found: dict[ObjectRef, dict[str, Any]] = {}
         for (api_version, kind, namespace), names in groups.items():
             res = resource(api_version, kind)
             try:
@@ -104,10 +104,11 @@ class ClusterAccess:
                 raise GitopsError(f"listing {kind}: {exc.status.message}") from None
             except KUBE_ERRORS as exc:
                 raise GitopsError(f"the cluster does not answer: {exc}") from None
-            for obj in listed:
-                meta = obj.metadata
-                if meta is not None and meta.name in names and meta.resourceVersion:
-                    found[(api_version, kind, namespace, meta.name)] = meta.resourceVersion
+            for item in listed:
+                obj = item.to_dict() if hasattr(item, "to_dict") else dict(item)
+                name = str((obj.get("metadata") or {}).get("name", ""))
+                if name in names:
+                    found[(api_version, kind, namespace, name)] = obj
         return found
 
     def merge_patch(

@@ -31,7 +31,7 @@ from .drift import DriftItem, describe_step
 from .failures import classify, summary
 from .ports import OutcomeLike
 from .takeover import keep_others_fields
-from .unchanged import CleanCheck, SeenVersions
+from .unchanged import Unchanged
 
 __all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify"]
 
@@ -96,7 +96,7 @@ class StackAutomation:
         self._command: auto.PulumiCommand | None = None
         self._env = {**os.environ, **settings.env}
         self._secrets = env_secrets(self._env)
-        self._clean: CleanCheck | None = None  # what the last drift check found clean
+        self._unchanged = Unchanged()  # what the last drift checks saw
 
     # -- plumbing ------------------------------------------------------------------------------
     def _cmd(self) -> auto.PulumiCommand:
@@ -182,7 +182,7 @@ class StackAutomation:
     ) -> Outcome:
         started = time.monotonic()
         notes: tuple[str, ...] = ()
-        self._clean = None  # what it changes, the next drift check previews
+        self._unchanged.forget()
         try:
             stack = self._stack(tree)
 
@@ -210,11 +210,11 @@ class StackAutomation:
         (unchanged.py)."""
         started = time.monotonic()
         notes: tuple[str, ...] = ()
-        if self._clean is not None and self._clean.still_clean(tree, lambda: self._cluster(tree)):
+        cluster, record = (lambda: self._cluster(tree)), self._unchanged
+        if record.still_clean(tree, cluster):
             unchanged = "no object changed since the last clean check: not previewed"
             return Outcome(True, Reason.SYNCED, duration=time.monotonic() - started, notes=(unchanged,))
-        self._clean = None
-        seen = SeenVersions()
+        record.before_preview(cluster)
         try:
             stack = self._stack(tree)
 
@@ -224,7 +224,7 @@ class StackAutomation:
             def on_event(ev: auto.EngineEvent) -> None:
                 pre = ev.resource_pre_event
                 if pre is not None:
-                    seen.add(pre.metadata.type, pre.metadata.old.outputs if pre.metadata.old else None)
+                    record.saw(pre.metadata.type, pre.metadata.old.outputs if pre.metadata.old else None)
                 if (
                     pre is None
                     or str(pre.metadata.op.value) in _NOT_DRIFT
@@ -254,8 +254,7 @@ class StackAutomation:
             return self._fail(exc, started, notes)
         changes = {str(k): int(v) for k, v in result.change_summary.items()}
         drift = any(v for k, v in changes.items() if k != "same")
-        if not drift and seen.complete:
-            self._clean = CleanCheck(tree, seen.versions)
+        record.after_preview(tree, not drift, cluster)
         items = tuple(found)
         shown = "; ".join(redact(str(i), self._secrets) for i in items[:5]) + (
             "; ..." if len(items) > 5 else ""

@@ -1,17 +1,22 @@
 """Whether a drift check can be answered without a preview: nothing changed since the last clean one.
 
-Kubernetes gives an object a new resourceVersion at every change (its status too) and never an
-old one again; a deleted and re-created object gets a new one as well. So when every object of the
-stack still has the resourceVersion a clean refresh-preview of the same commit read, the cluster
-holds what that preview found clean, and the program, at the same commit, declares the same: a
-preview again would find the same. Any other answer (a changed or missing object, a kind or
-namespace that cannot be listed, an object the preview did not show a version of) runs the
-preview.
+A drift check compares the stack's objects in the cluster with what the commit declares. When the
+commit is the same and every object reads as it did around the last clean refresh-preview, that
+preview's answer stands. "As it did" leaves out what controllers rewrite without anyone changing
+the object: its status (Flux's controllers update their objects' status at every reconciliation,
+a failing source every few seconds), its resourceVersion, and the status writers' and the times'
+entries of managedFields; everything else (spec, data, labels, annotations, finalizers, owners,
+who manages which field) counts. The objects are read just before the clean preview and again
+just after it, and kept only when both reads agree, so they are what the preview looked at.
+Any other answer (an object changed or gone, a read that fails, a step of the preview that showed
+no object) runs the preview.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import hashlib
+import json
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,51 +24,84 @@ from typing import Any
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.kube.cluster import ClusterAccess, ObjectRef
 
-__all__ = ["CleanCheck", "SeenVersions"]
+__all__ = ["Unchanged", "fingerprint", "object_ref"]
 
 _OBJECT = "kubernetes:"  # a Kubernetes object's type token; the provider itself is pulumi:providers:
 
 
+def fingerprint(obj: Mapping[str, Any]) -> str:
+    """A digest of what anyone but a controller reporting status would change in the object."""
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("resourceVersion", None)
+    meta["managedFields"] = [
+        {k: v for k, v in entry.items() if k != "time"}
+        for entry in meta.get("managedFields") or []
+        if not entry.get("subresource")
+    ]
+    kept = {k: v for k, v in obj.items() if k not in ("status", "metadata")}
+    text = json.dumps({**kept, "metadata": meta}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def object_ref(outputs: Mapping[str, Any] | None) -> ObjectRef | None:
+    """Which object a preview step's outputs are; None when they do not say."""
+    outputs = outputs or {}
+    meta = outputs.get("metadata")
+    api_version, kind = outputs.get("apiVersion"), outputs.get("kind")
+    if not (isinstance(meta, Mapping) and isinstance(api_version, str) and isinstance(kind, str)):
+        return None
+    return (api_version, kind, str(meta.get("namespace") or ""), str(meta.get("name", "")))
+
+
 @dataclass
-class SeenVersions:
-    """The stack's objects and the resourceVersions a refresh-preview's steps showed of them."""
+class Unchanged:
+    """One stack's record: the objects its last preview showed, and what they read as around the
+    last clean one (with the commit's tree)."""
 
-    versions: dict[ObjectRef, str] = field(default_factory=dict)
-    complete: bool = True  # False once an object showed no version
-
-    def add(self, token: str, outputs: Mapping[str, Any] | None) -> None:
-        if not token.startswith(_OBJECT):
-            return
-        outputs = outputs or {}
-        meta = outputs.get("metadata")
-        meta = meta if isinstance(meta, Mapping) else {}
-        version, api_version, kind = (
-            meta.get("resourceVersion"),
-            outputs.get("apiVersion"),
-            outputs.get("kind"),
-        )
-        if not (isinstance(version, str) and isinstance(api_version, str) and isinstance(kind, str)):
-            self.complete = False
-            return
-        ref = (api_version, kind, str(meta.get("namespace") or ""), str(meta.get("name", "")))
-        # The state's version (read before this preview) does as well as the refreshed one: an
-        # object still at it now has not changed since the preview read it.
-        self.versions[ref] = version
-
-
-@dataclass(frozen=True)
-class CleanCheck:
-    """What the last clean drift check of a stack read: the commit's tree and its objects' versions."""
-
-    tree: Path
-    versions: Mapping[ObjectRef, str]
+    objects: set[ObjectRef] = field(default_factory=set)  # from the last preview's steps
+    complete: bool = False  # that preview showed every Kubernetes object it stepped through
+    clean: tuple[Path, dict[ObjectRef, str]] | None = None
+    _before: dict[ObjectRef, str] | None = None
 
     def still_clean(self, tree: Path, cluster: Callable[[], ClusterAccess]) -> bool:
-        """True when `tree` is the same commit's and every object is at the version seen then."""
-        if tree != self.tree or not self.versions:
+        """True when `tree` is the clean check's and every object reads as it did then."""
+        if self.clean is None or self.clean[0] != tree:
             return False
-        try:
-            with cluster() as access:
-                return access.versions(self.versions) == self.versions
-        except GitopsError:
-            return False
+        return _read(cluster, self.clean[1]) == self.clean[1]
+
+    def before_preview(self, cluster: Callable[[], ClusterAccess]) -> None:
+        self.clean, self._before = None, _read(cluster, self.objects) if self.complete else None
+        self.objects, self.complete = set(), True
+
+    def saw(self, token: str, outputs: Mapping[str, Any] | None) -> None:
+        """One step of the preview: its type token and the outputs it showed."""
+        if not token.startswith(_OBJECT):
+            return
+        ref = object_ref(outputs)
+        if ref is None:
+            self.complete = False
+        else:
+            self.objects.add(ref)
+
+    def after_preview(self, tree: Path, clean: bool, cluster: Callable[[], ClusterAccess]) -> None:
+        before, self._before = self._before, None
+        if not (clean and self.complete and before and set(before) == self.objects):
+            return
+        if _read(cluster, self.objects) == before:
+            self.clean = (tree, before)
+
+    def forget(self) -> None:
+        """After an update: what it changed is previewed at the next check."""
+        self.clean = None
+
+
+def _read(
+    cluster: Callable[[], ClusterAccess], objects: Collection[ObjectRef]
+) -> dict[ObjectRef, str] | None:
+    if not objects:
+        return None
+    try:
+        with cluster() as access:
+            return {ref: fingerprint(obj) for ref, obj in access.objects(objects).items()}
+    except GitopsError:
+        return None
