@@ -19,13 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.await_runs import s16_await
+from bench.check_runs import s19_check
 from bench.context import Bench, Settings
 from bench.credentials_scan import s14_credentials
+from bench.deploy_loop_runs import s18_deploy_loop
 from bench.diff_runs import s12_diff
 from bench.drift_runs import s10_drift
 from bench.flux_runs import s9_flux
 from bench.harness import KUBECTL, Cluster, log, tools_env
 from bench.image_runs import s15_image
+from bench.inspect_runs import s17_tree_trace
 from bench.operations_runs import s11_operations
 from bench.poller_runs import s5_s6_poller
 from bench.pr_runs import s13_pr_checks
@@ -192,6 +195,9 @@ def main() -> int:
         step("13", lambda: s13_pr_checks(b), (("13", "pull-request checks"),))
         step("15", lambda: s15_image(b), (("15", "the poller's image"),))
         step("16", lambda: s16_await(b), (("16", "a broken change fails pulumi up fast"),))
+        step("17", lambda: s17_tree_trace(b), (("17", "tree and trace"),))
+        step("18", lambda: s18_deploy_loop(b), (("18", "rollback; push -> Helm release upgraded"),))
+        step("19", lambda: s19_check(b), (("19", "check vs kubectl reads"),))
         step("P", lambda: profile_runs(b), (("P", "profile"),))
     finally:
         cluster.down()

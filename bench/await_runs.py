@@ -25,6 +25,7 @@ from bench.report import Result, Row, verdict
 from eoepca_gitops.flux_apis import CURRENT, SOURCE_GROUP
 from eoepca_gitops.kube.client import kube_client
 from eoepca_gitops.kube.cluster import ClusterAccess
+from eoepca_gitops.project import stack_file_name
 from eoepca_gitops.readiness.verdict import State
 from eoepca_gitops.readiness.wait import flux_assess
 from tests.integration.await_cases import DEPENDENCY, FAILING, enable, old_program, write_blocks
@@ -41,7 +42,7 @@ _GOAL = 30.0
 
 
 def _edit(project: Path, edit: Any) -> None:
-    file = project / f"Pulumi.{STACK}.yaml"
+    file = project / stack_file_name(STACK)
     raw = yaml.safe_load(file.read_text())
     short = {k.split(":", 1)[1]: v for k, v in raw["config"].items() if k.startswith("eoepca-gitops:")}
     edit(short)
@@ -140,7 +141,7 @@ def _from_empty(
             cluster.dev.up(flux=True, git_repo=served)
             project = flux_project(served, cluster)
             _edit(project, whole)
-            shutil.copy(project / f"Pulumi.{STACK}.yaml", old / f"Pulumi.{STACK}.yaml")
+            shutil.copy(project / stack_file_name(STACK), old / stack_file_name(STACK))
             programs[new].reset()
             took, _ = programs[new]("up", "--yes", "--skip-preview")
             log(f"16: from empty, {'one wait per block' if new else 'before issue 31'}: {took:.1f}s")
@@ -160,7 +161,7 @@ def s16_await(b: Bench) -> Result:
     try:
         cluster.dev.up(flux=True, git_repo=served)
         project = flux_project(served, cluster)
-        blocks = yaml.safe_load((project / f"Pulumi.{STACK}.yaml").read_text())["config"][
+        blocks = yaml.safe_load((project / stack_file_name(STACK)).read_text())["config"][
             "eoepca-gitops:blocks"
         ]
 

@@ -6,24 +6,23 @@ release at both chart versions, `diff -u`."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
 from bench.context import Bench, render, split_for_kubectl
-from bench.harness import CLI, KUBECTL, REPO, STACK, Stats, log, run
+from bench.harness import CLI, KUBECTL, REPO, STACK, Stats, cpu_seconds, log, run
 from bench.report import Result, Row, verdict
 from eoepca_gitops.devcluster import charts
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import find_binary
 from eoepca_gitops.fluxtree.kustomize import generated_resources, has_kustomization
+from eoepca_gitops.project import stack_file_name
 
 __all__ = ["s12_diff"]
 
@@ -33,7 +32,7 @@ BLOCK = "user-management"
 
 
 def _set(project: Path, change: dict[str, object]) -> None:
-    path = project / f"Pulumi.{STACK}.yaml"
+    path = project / stack_file_name(STACK)
     raw = yaml.safe_load(path.read_text())
     raw["config"].update(change)
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -106,18 +105,6 @@ def _by_hand(project: Path, paths: list[str], charts_dir: Path, helm: str, value
     return time.perf_counter() - started
 
 
-@contextlib.contextmanager
-def _cpu(into: list[float], counted: bool) -> Iterator[None]:
-    """Appends the CPU seconds (user + system) of the processes the block runs and waits for."""
-    before = os.times()
-    yield
-    after = os.times()
-    if counted:
-        into.append(
-            after.children_user - before.children_user + after.children_system - before.children_system
-        )
-
-
 def s12_diff(b: Bench) -> Result:
     res = Result("12", "`eoepca-gitops diff` of a chart bump vs `kubectl diff --server-side` and by hand")
     helm = find_binary("helm")
@@ -165,9 +152,9 @@ def s12_diff(b: Bench) -> Result:
         tk, _ = b.cluster.kubectl(
             "diff", "--server-side", "--force-conflicts", "-R", "-f", str(head_render), ok=(0, 1)
         )
-        with _cpu(cpu["hand"], b.counted(i)):
+        with cpu_seconds(cpu["hand"], b.counted(i)):
             th = _by_hand(project, paths, chart_root / "eoepca", str(helm), str(values))
-        with _cpu(cpu["diff"], b.counted(i)):
+        with cpu_seconds(cpu["diff"], b.counted(i)):
             td, proc = run([CLI, "diff", *where, "--format", "markdown"], cwd=project, env=env, ok=(1,))
         if (
             f"{CHART} {BASE} -> {HEAD}" not in proc.stdout
@@ -178,7 +165,7 @@ def s12_diff(b: Bench) -> Result:
             )
         # as a first run on a machine: no kustomize build kept (the charts stay cached)
         shutil.rmtree(work / "cache" / "kustomize", ignore_errors=True)
-        with _cpu(cpu["cold"], b.counted(i)):
+        with cpu_seconds(cpu["cold"], b.counted(i)):
             tc, _ = run([CLI, "diff", *where, "--format", "markdown"], cwd=project, env=env, ok=(1,))
         if b.counted(i):
             diff_t.append(td)

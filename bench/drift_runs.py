@@ -22,6 +22,7 @@ from bench.context import Bench
 from bench.flux_runs import flux_project, flux_work
 from bench.harness import CLI, STACK, Pulumi, Stats, log, stop
 from bench.report import Result, Row, verdict
+from eoepca_gitops.project import stack_file_name
 from tests.integration.drifts import BLOCKS, DRIFTS, Drift, Kube
 
 DRIFT_INTERVAL = 10.0
@@ -62,7 +63,7 @@ def s10_drift(b: Bench) -> Result:
     try:
         cluster.dev.up(flux=True, git_repo=served)
         project = flux_project(served, cluster)
-        stack_file = project / f"Pulumi.{STACK}.yaml"
+        stack_file = project / stack_file_name(STACK)
         raw = yaml.safe_load(stack_file.read_text())
         raw["config"]["eoepca-gitops:blocks"] = BLOCKS
         raw["config"]["eoepca-gitops:git"]["interval"] = "5s"

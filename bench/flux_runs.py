@@ -17,6 +17,7 @@ from bench.report import Result, Row, verdict
 from eoepca_gitops.devcluster.flux import CONTROLLERS
 from eoepca_gitops.devcluster.snapshot import snapshot_repository
 from eoepca_gitops.devcluster.tools import REPO_ROOT
+from eoepca_gitops.project import stack_file_name
 
 _WAIT = "600s"
 
@@ -26,7 +27,7 @@ def flux_project(work: Path, cluster: Cluster) -> Path:
     info = cluster.dev.info()
     assert info is not None and info.git_url and info.charts_url
     project = work
-    stack_file = project / f"Pulumi.{STACK}.yaml"
+    stack_file = project / stack_file_name(STACK)
     raw = yaml.safe_load(stack_file.read_text())
     config = raw["config"]
     config["eoepca-gitops:git"]["url"] = info.git_url
@@ -44,6 +45,16 @@ def flux_work(work: Path) -> tuple[Path, Cluster, dict[str, str]]:
     env = {**tools_env(work / "state"), "EOEPCA_FLUX_MANIFESTS": str(REPO_ROOT.parent / "shared" / "flux")}
     env["PULUMI_CONFIG_PASSPHRASE"] = "local"
     return served, Cluster(work / "cluster", flux=True), env
+
+
+def local_stack_up(served: Path, cluster: Cluster, env: dict[str, str]) -> Path:
+    """The cluster started and the local stack `pulumi up`ed on it; returns the project."""
+    cluster.dev.up(flux=True, git_repo=served)
+    project = flux_project(served, cluster)
+    pulumi = Pulumi(project, env)
+    pulumi.init()
+    pulumi("up", "--yes", "--skip-preview")
+    return project
 
 
 def s9_flux(b: Bench) -> Result:

@@ -22,6 +22,7 @@ import yaml
 from eoepca_gitops.devcluster import DevCluster
 from eoepca_gitops.devcluster.processes import read_records
 from eoepca_gitops.devcluster.tools import tools_bin_dir
+from eoepca_gitops.project import stack_file_name
 from eoepca_gitops.runs import Run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,7 +182,7 @@ def make_project(
             (dest / "clusters" / "blocks" / f"{name}.yaml").write_text(text)
     for name in links:
         (dest / name).symlink_to(REPO / name)
-    stack = yaml.safe_load((REPO / f"Pulumi.{STACK}.yaml").read_text())
+    stack = yaml.safe_load((REPO / stack_file_name(STACK)).read_text())
     config = stack["config"]
     config["eoepca-gitops:flux"]["manifest"] = str(SHARED_FLUX)
     config["eoepca-gitops:kubeconfig"] = str(kubeconfig)
@@ -191,7 +192,7 @@ def make_project(
     if enabled is not None:
         config["eoepca-gitops:blocks"] = enabled
     stack.pop("encryptionsalt", None)  # the repo's salt is for the documented passphrase
-    (dest / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(stack, sort_keys=False))
+    (dest / stack_file_name(STACK)).write_text(yaml.safe_dump(stack, sort_keys=False))
     return dest
 
 
@@ -382,3 +383,15 @@ def stop(proc: subprocess.Popen[bytes], grace: float = 90) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def cpu_seconds(into: list[float], counted: bool) -> Iterator[None]:
+    """Appends the CPU seconds (user + system) of the processes the block runs and waits for."""
+    before = os.times()
+    yield
+    after = os.times()
+    if counted:
+        into.append(
+            after.children_user - before.children_user + after.children_system - before.children_system
+        )

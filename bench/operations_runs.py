@@ -11,8 +11,8 @@ import time
 import urllib.request
 
 from bench.context import Bench
-from bench.flux_runs import flux_project, flux_work
-from bench.harness import CLI, STACK, Pulumi, Stats, log, popen, run, stop
+from bench.flux_runs import flux_work, local_stack_up
+from bench.harness import CLI, STACK, Stats, log, popen, run, stop
 from bench.report import Result, Row, verdict
 
 __all__ = ["s11_operations"]
@@ -61,11 +61,7 @@ def s11_operations(b: Bench) -> Result:
     page_t: list[float] = []
     page: subprocess.Popen[bytes] | None = None
     try:
-        cluster.dev.up(flux=True, git_repo=served)
-        project = flux_project(served, cluster)
-        pulumi = Pulumi(project, env)
-        pulumi.init()
-        pulumi("up", "--yes", "--skip-preview")
+        project = local_stack_up(served, cluster, env)
         where = ["--stack", STACK, "--project", str(project)]
         for i in b.iterations():
             base, _ = cluster.kubectl("get", _FLUX_KINDS, "-A")

@@ -27,6 +27,7 @@ from bench.harness import (
     vm_rss,
 )
 from bench.report import Result, Row, verdict
+from eoepca_gitops.project import stack_file_name
 
 # ---- 5 + 6: the poller ----------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ def _start_poller(b: Bench) -> PollerRun:
         _git("config", k, v, cwd=clone)
     proj = make_project(clone / "infra", b.cluster.kubeconfig)
     # the main project's stack file: same backend stack, its salt, its current overrides
-    shutil.copy(b.project / f"Pulumi.{STACK}.yaml", proj / f"Pulumi.{STACK}.yaml")
+    shutil.copy(b.project / stack_file_name(STACK), proj / stack_file_name(STACK))
     _git("add", "-A", cwd=clone)
     _git("commit", "-q", "-m", "initial", cwd=clone)
     _git("remote", "add", "origin", str(bare), cwd=clone)
@@ -129,7 +130,7 @@ def s5_s6_poller(b: Bench) -> tuple[Result, Result]:
         log(f"5: first commit applied after {first:.1f}s (poller start included)")
         rng = random.Random(6)
         latencies, ups = [], []
-        stack_file = p.clone / "infra" / f"Pulumi.{STACK}.yaml"
+        stack_file = p.clone / "infra" / stack_file_name(STACK)
         for i in range(b.settings.commits):
             time.sleep(rng.uniform(0, interval))  # commits land at random points of the poll cycle
             b.replicas += 1

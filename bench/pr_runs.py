@@ -27,6 +27,7 @@ from bench.harness import CLI, REPO, SHARED_FLUX, Stats, log, run
 from bench.report import Result, Row, verdict
 from eoepca_gitops.devcluster.charts import charts_of_project, server_argv, write_repository
 from eoepca_gitops.devcluster.tools import tools_bin_dir
+from eoepca_gitops.project import stack_file_name
 
 __all__ = ["s13_pr_checks"]
 
@@ -68,7 +69,7 @@ def _pull_request(work: Path, mirror: str, charts: Path) -> tuple[Path, str]:
     shutil.rmtree(project, ignore_errors=True)
     run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(project)])
     (project / ".venv").symlink_to(REPO / ".venv")
-    stack_file = project / "Pulumi.local.yaml"
+    stack_file = project / stack_file_name("local")
     stack = yaml.safe_load(stack_file.read_text())
     stack["config"]["eoepca-gitops:charts"]["mirror"] = mirror
     stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))

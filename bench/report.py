@@ -121,9 +121,10 @@ def merge(old: str, fresh: str, keys: set[str], date: str) -> str:
     for key in keys:
         rows[key], sections[key] = new_rows[key], new_sections[key]
     order = sorted(rows, key=_order)
-    head = (
-        head.rstrip() + f"\n- scenario(s) {', '.join(sorted(keys, key=_order))} measured again on {date}\n\n"
-    )
+    again = f"- scenario(s) {', '.join(sorted(keys, key=_order))} measured again on {date}"
+    if again not in head.splitlines():  # one run writes the file after each scenario and at its end
+        head = head.rstrip() + f"\n{again}"
+    head = head.rstrip() + "\n\n"
     summary = "## Summary\n\n| # | scenario | headline | verdicts |\n|---|---|---|---|\n"
     summary += "\n".join(rows[k] for k in order) + "\n\n"
     return head + summary + "\n".join(sections[k] for k in sorted(sections, key=_order)) + "\n" + tail

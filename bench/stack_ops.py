@@ -41,7 +41,7 @@ from eoepca_gitops.schemas import validate
 repo = Path(sys.argv[1])
 model, objects = stack_objects(sys.argv[2], repo, flux_layer=True)
 start = time.perf_counter()
-problems = validate(objects.items(), stack_catalog(model, repo))
+problems = validate(objects.items(), stack_catalog(model))
 print(time.perf_counter() - start, len(objects), sum(not p.note for p in problems))
 """
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,8 @@ from eoepca_gitops.files import read_file
 from eoepca_gitops.flux_apis import api_versions, crd_specs, storage_version
 from eoepca_gitops.flux_layer import check_git_layer
 from eoepca_gitops.manifests.awaited import awaited
-from eoepca_gitops.manifests.flux_release import manifest_path, read_install_manifest
-from eoepca_gitops.manifests.stack import StackManifests, build_stack
+from eoepca_gitops.manifests.prepared import Prepared, prepare
+from eoepca_gitops.manifests.stack import StackManifests
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.loader import load_stack
 from eoepca_gitops.model.stack import Stack, StackConfig
@@ -63,25 +63,14 @@ def load_from_pulumi(project: Path) -> Stack:
     )
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """The stack and everything built and checked from it, before anything is registered."""
-
-    stack: Stack
-    manifest: Path  # the Flux install manifest
-    install: tuple[dict[str, Any], ...]
-    manifests: StackManifests
-    plan: UpgradePlan | None  # the upgrade of the live cluster's Flux; None when it was not read
-
-
 def run(project: Path) -> None:
-    prepared = _prepare(project)
+    prepared, plan = _prepare(project)
     stack, manifests = prepared.stack, prepared.manifests
     provider_opts = _provider_opts(stack.config)
     after_flux = provider_opts
     sources: list[pulumi.Resource] = []
     if stack.config.flux.enabled:
-        flux = _flux(prepared, provider_opts)
+        flux = _flux(prepared, plan, provider_opts)
         after_flux = pulumi.ResourceOptions.merge(provider_opts, pulumi.ResourceOptions(depends_on=[flux]))
         sources.append(_sources(stack.config, manifests, after_flux))
     _blocks(stack, manifests, api_versions(prepared.install), sources, after_flux)
@@ -97,20 +86,22 @@ def run(project: Path) -> None:
     pulumi.export("ingressHosts", sorted(_ingress_hosts(manifests.all(), domain)))
 
 
-def _prepare(project: Path) -> _Prepared:
+def _prepare(project: Path) -> tuple[Prepared, UpgradePlan | None]:
+    """The stack built, and the upgrade of the live cluster's Flux (None when it was not read)."""
     try:
         stack = load_from_pulumi(project)
-        manifest = manifest_path(stack.config.flux, file=stack.file, project=project)
-        install = read_install_manifest(manifest)
-        manifests = build_stack(stack, install)
+        if pin := os.environ.get(defaults.PIN_COMMIT):  # a roll-back holds Flux's source at a commit
+            stack = stack.pinned(pin)
+        prepared = prepare(stack, project)
+        stack, install = prepared.stack, prepared.install
         plan = _plan_upgrade(stack, install)
         # What Flux will apply from Git: API versions this Flux serves, references that resolve.
-        check_git_layer(stack, install, manifests, project, stack.file, pulumi.log.warn, plan)
+        check_git_layer(stack, install, prepared.manifests, project, stack.file, pulumi.log.warn, plan)
     except GitopsError as exc:
         # One clear line, before anything is registered: nothing changes on the cluster.
         # RunError is the SDK's way to fail a program with a message and no traceback.
         raise pulumi.RunError(str(exc)) from None
-    return _Prepared(stack, manifest, install, manifests, plan)
+    return prepared, plan
 
 
 def _plan_upgrade(stack: Stack, install: tuple[dict[str, Any], ...]) -> UpgradePlan | None:
@@ -132,9 +123,9 @@ def _provider_opts(config: StackConfig) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(providers={"kubernetes": provider})
 
 
-def _flux(prepared: _Prepared, opts: pulumi.ResourceOptions) -> FluxSystem:
+def _flux(prepared: Prepared, plan: UpgradePlan | None, opts: pulumi.ResourceOptions) -> FluxSystem:
     """Flux itself, upgraded from what the cluster runs as the plan says."""
-    config, plan = prepared.stack.config, prepared.plan
+    config = prepared.stack.config
     if plan is not None and plan.steps:
         for line in plan.lines():  # preview names the upgrade, not only its changes
             pulumi.log.info(line)

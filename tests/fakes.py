@@ -172,6 +172,9 @@ class FakeAccess:
         self.requests: list[tuple[str, str, str, str]] = []
         self.on_request: Callable[[tuple[str, str, str, str], str, dict[str, Any]], None] = lambda *_: None
         self.down = False  # every call fails as an unreachable cluster does
+        self.version = "v1.37.2"
+        self.logs: dict[tuple[str, str], list[str]] = {}  # (namespace, pod) -> its log lines
+        self.log_reads: list[tuple[str, str, str, int | None, int | None]] = []
         self.tokens = iter(f"2026-11-30T05:00:{n:02d}.000000Z" for n in range(60))
 
     def _check(self) -> None:
@@ -184,11 +187,25 @@ class FakeAccess:
         found = self.objects.get((kind, namespace, name))
         return None if found is None else {**copy.deepcopy(found), "apiVersion": api_version}
 
-    def list(self, api_version: str, kind: str) -> Iterator[dict[str, Any]]:
+    def list(
+        self, api_version: str, kind: str, namespace: str = "*", labels: Mapping[str, str] | None = None
+    ) -> Iterator[dict[str, Any]]:
         self._check()
-        for (k, _, _), obj in sorted(self.objects.items()):
-            if k == kind:
+        for (k, ns, _), obj in sorted(self.objects.items()):
+            if k == kind and namespace in ("*", ns) and _has(obj["metadata"].get("labels"), labels or {}):
                 yield {**copy.deepcopy(obj), "apiVersion": api_version}
+
+    def server_version(self) -> str:
+        self._check()
+        return self.version
+
+    def pod_log(
+        self, namespace: str, pod: str, container: str, since: int | None = None, tail: int | None = None
+    ) -> Sequence[str]:
+        self._check()
+        self.log_reads.append((namespace, pod, container, since, tail))
+        lines = self.logs.get((namespace, pod), [])
+        return lines[-tail:] if tail else list(lines)
 
     def merge_patch(
         self, api_version: str, kind: str, namespace: str, name: str, patch: Mapping[str, Any]

@@ -44,10 +44,12 @@ def fixture_install(release: str = "new") -> list[dict[str, Any]]:
     return [d for d in yaml_io.load_all_file(FIXTURE_INSTALLS / f"{release}.yaml") if d]
 
 
-def git(repo: Path, *args: str) -> None:
-    """`git -C repo ARGS` with a committer of its own (a test's repository, not the user's set-up)."""
-    subprocess.run(
+def git(repo: Path, *args: str) -> str:
+    """`git -C repo ARGS` with a committer of its own (a test's repository, not the user's set-up);
+    its output."""
+    return subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(repo), *args],
         check=True,
         capture_output=True,
-    )
+        text=True,
+    ).stdout

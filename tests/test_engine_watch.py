@@ -129,7 +129,12 @@ def test_the_binary_ignores_the_signals_it_would_ignore_without_the_launcher() -
 def test_the_engine_stopping_its_plugin_stops_the_watcher_too() -> None:
     run = Run.new("engine-watch")
     proc = subprocess.Popen(
-        [sys.executable, "-I", "-S", str(WATCH), "/bin/sleep", "300"], env=run.env(), process_group=0
+        [sys.executable, "-I", "-S", str(WATCH), "/bin/sleep", "300"],
+        env=run.env(),
+        process_group=0,
+        # A shell without job control starts background commands with SIGINT ignored, and an
+        # ignored signal stays ignored across exec: the plugin must meet SIGINT as the engine's do.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         _until("the watcher runs", lambda: _command(proc.pid) == ["/bin/sleep", "300"] and run.processes())

@@ -20,17 +20,20 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterable
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from eoepca_gitops.credentials import literal, shown, shown_json
+from eoepca_gitops import yaml_io
+from eoepca_gitops.credentials import literal, redact_value, shown, shown_json
 from eoepca_gitops.errors import GitopsError
+from eoepca_gitops.manifests.flux_install import build_flux_install
 from eoepca_gitops.manifests.flux_release import load_install_manifest
-from eoepca_gitops.manifests.stack import StackManifests, build_stack
+from eoepca_gitops.manifests.prepared import Prepared, prepare
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.model.types import parse_duration
 from eoepca_gitops.project import open_stack
@@ -40,7 +43,12 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "AsJson",
     "Commands",
+    "Format",
+    "Output",
+    "Project",
+    "StackName",
     "duration",
     "err",
     "fail",
@@ -48,9 +56,12 @@ __all__ = [
     "keep_stack_file",
     "literal",
     "load",
+    "load_flux",
     "reported",
     "say",
     "show",
+    "show_data",
+    "show_result",
     "shown",
     "stdout_console",
 ]
@@ -79,6 +90,36 @@ def show(text: str, *, nl: bool = True) -> None:
 def show_json(value: Any, **options: Any) -> None:
     """A command's result as JSON on stdout, shown as JSON (`shown_json`): it stays JSON."""
     typer.echo(shown_json(value, **options))
+
+
+class Format(StrEnum):
+    """What a command that prints objects prints: text for people, JSON or YAML for scripts."""
+
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+
+
+Output = Annotated[Format, typer.Option("--output", "-o", help="Print text, json or yaml.")]
+StackName = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
+Project = Annotated[Path | None, typer.Option(help="Project folder (default: nearest Pulumi.yaml).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (the same as -o json).")]
+
+
+def show_result(value: Any, text: str, output: Format) -> None:
+    """`text` for people, or `value` as JSON or YAML (-o) for scripts."""
+    if output is Format.text:
+        show(text)
+    else:
+        show_data(value, output)
+
+
+def show_data(value: Any, output: Format) -> None:
+    """A command's result as JSON or YAML on stdout, credentials redacted string by string."""
+    if output is Format.yaml:
+        typer.echo(yaml_io.dump(redact_value(value)), nl=False)
+    else:
+        show_json(value, indent=2, sort_keys=True)
 
 
 def stdout_console() -> Console:
@@ -174,8 +215,17 @@ def keep_stack_file(path: Path, *, force: bool) -> None:
         )
 
 
-def load(stack: str, project: Path) -> tuple[Stack, StackManifests]:
+def load(stack: str, project: Path) -> Prepared:
     """Stack `stack` of the project, loaded offline, and what it builds."""
+    return prepare(open_stack(project, stack), project)
+
+
+def load_flux(stack: str, project: Path) -> tuple[Stack, list[dict[str, Any]]]:
+    """Stack `stack` and only the Flux install it builds (what `check` compares a cluster with),
+    with the stack's patches; none when the stack has Flux undeployed."""
     loaded = open_stack(project, stack)
-    install = load_install_manifest(loaded.config.flux, file=loaded.file_name, project=project)
-    return loaded, build_stack(loaded, install)
+    flux = loaded.config.flux
+    if not flux.enabled:
+        return loaded, []
+    release = load_install_manifest(flux, file=loaded.file_name, project=project)
+    return loaded, build_flux_install(release, flux)

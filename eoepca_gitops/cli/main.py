@@ -27,10 +27,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("diff", "diff"),
     "poll": ("poll", "poll"),
     "status": ("status", "status"),
+    "check": ("check", "check"),
+    "logs": ("logs", "logs"),
+    "events": ("events", "events"),
+    "tree": ("inspect", "tree"),
+    "trace": ("inspect", "trace"),
     "reconcile": ("operate", "reconcile"),
     "suspend": ("operate", "suspend"),
     "resume": ("operate", "resume"),
     "undeploy": ("operate", "undeploy"),
+    "rollback": ("rollback", "rollback"),
     "dev-cluster": ("dev_cluster", "app"),
 }
 
@@ -61,11 +67,22 @@ app = typer.Typer(
     cls=_LazyCommands,
     help="Install and drive Flux CD on Kubernetes clusters with Pulumi, one stack per cluster.",
     no_args_is_help=True,
-    add_completion=False,
 )
 
 
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        from eoepca_gitops.cli.common import show
+
+        show(f"eoepca-gitops {version('eoepca-gitops')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _group() -> None:
+def _group(
+    _: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
     # A callback makes typer build a group (whose commands _LazyCommands supplies), not one command.
     pass

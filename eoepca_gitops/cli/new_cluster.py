@@ -94,11 +94,11 @@ def _check(project: Path, name: str, json_: bool) -> None:
         raise GitopsError(f"{path.name}: no such stack file")
     raw = yaml_io.load_file(path)
     stack = load_stack_file(path)
-    install, manifests, refs = stack_references(stack, project, path.name, say)
+    prepared, refs = stack_references(stack, project, say)
     steps = missing_steps(stack, initialised=initialised(raw), references=refs)
     if not steps:
         # The rest of what preview checks offline: Git objects in API versions this Flux removed.
-        check_git_layer(stack, install, manifests, project, path.name, say)
+        check_git_layer(stack, prepared.install, prepared.manifests, project, path.name, say)
         say(f"{name}: nothing missing; `pulumi preview --stack {name}` takes it")
     else:
         say(f"{name}: {len(steps)} step(s) before `pulumi preview --stack {name}` takes it")
@@ -143,7 +143,7 @@ def new_cluster(
     yaml_io.load_file(source)  # the strict loader's refusals (a key twice, aliases, ...), with a line
     copy = copy_stack(read_file(source), source.name, from_stack, name, ip, domain)
     stack = _load(copy, name, target.name, project)
-    _, _, refs = stack_references(stack, project, target.name, say)
+    _, refs = stack_references(stack, project, say)
     made = _made_by_the_stack(copy, refs, name, stack.config.git.path)
     if made:
         stack = _load(copy, name, target.name, project)

@@ -8,15 +8,12 @@ from typing import Annotated
 
 import typer
 
-from eoepca_gitops.cli.common import duration, load, reported, say
+from eoepca_gitops.cli.common import Project, StackName, duration, load, reported, say
 from eoepca_gitops.errors import GitopsError
-from eoepca_gitops.manifests.flux_release import load_install_manifest
 from eoepca_gitops.project import find_project
 
 __all__ = ["reconcile", "resume", "suspend", "undeploy"]
 
-StackName = Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads Pulumi.<stack>.yaml.")]
-Project = Annotated[Path | None, typer.Option(help="Project folder (default: nearest Pulumi.yaml).")]
 Commit = Annotated[bool, typer.Option(help="Commit the changed stack file.")]
 Push = Annotated[bool, typer.Option(help="Commit and push it (needed when a poller keeps the stack).")]
 
@@ -36,15 +33,21 @@ def reconcile(
     from eoepca_gitops.operations.collect import flux_objects
     from eoepca_gitops.operations.reconcile import reconcile as run
 
-    stack, manifests = load(stack_name, find_project(project))
-    _, source, blocks = flux_objects(manifests)
+    prepared = load(stack_name, find_project(project))
+    _, source, blocks = flux_objects(prepared.manifests)
     if block is not None and block not in blocks:
         raise GitopsError(f"stack {stack_name} has no block {block!r} enabled (enabled: {', '.join(blocks)})")
     chosen = [block] if block else list(blocks)
     kustomizations = [r for b in chosen for r in blocks[b] if r[1] == "Kustomization"]
     releases = [r for b in chosen for r in blocks[b] if r[1] == "HelmRelease"]
     waves = [w for w in ([source] if source else [], kustomizations, releases) if w]
-    done = run(ClusterAccess.for_stack(stack), waves, timeout, say, apis=api_versions(manifests.flux))
+    done = run(
+        ClusterAccess.for_stack(prepared.stack),
+        waves,
+        timeout,
+        say,
+        apis=api_versions(prepared.manifests.flux),
+    )
     failed = [r for r in done if not r.ok]
     for r in failed:
         say(f"not Ready: {r.status.ref}: {r.verdict}")
@@ -58,8 +61,11 @@ def _suspend(
     from eoepca_gitops.operations.changes import Publish, set_suspended
 
     project = find_project(project)
-    stack, manifests = load(stack_name, project)
-    set_suspended(stack, manifests, block, suspended, project, Publish(stack, project, commit, push), say)
+    prepared = load(stack_name, project)
+    stack = prepared.stack
+    set_suspended(
+        stack, prepared.manifests, block, suspended, project, Publish(stack, project, commit, push), say
+    )
 
 
 @reported
@@ -102,14 +108,14 @@ def undeploy(
     from eoepca_gitops.operations.changes import undeploy as run
 
     project = find_project(project)
-    stack, manifests = load(stack_name, project)
+    prepared = load(stack_name, project)
+    stack = prepared.stack
     publish = Publish(stack, project, commit, push)
     if not yes and not typer.confirm(
         f"Remove Flux from stack {stack_name}'s cluster, keeping its workloads?"
     ):
         raise typer.Exit(1)
-    install = list(load_install_manifest(stack.config.flux, file=stack.file_name, project=project))
-    run(stack, manifests, install, project, publish, say)
+    run(stack, prepared.manifests, list(prepared.install), project, publish, say)
     say(
         f"Flux undeployed from {stack_name}; to bring it back: "
         f"pulumi config set --stack {stack_name} --path flux.enabled true && pulumi up --stack {stack_name}"

@@ -118,6 +118,14 @@ def poll(
     once: Annotated[
         bool, typer.Option("--once", help="One round, then exit: 0 every stack synced, 1 one is not.")
     ] = False,
+    rollback_after: Annotated[
+        float,
+        _duration("Roll a new revision not Ready this long back to the last good one; 0: off.", "0"),
+    ] = 0.0,
+    flux_events: Annotated[
+        str | None,
+        typer.Option(help="notification-controller's event address: automatic roll-backs told to Flux."),
+    ] = None,
 ) -> None:
     """Poll a Git branch and keep Pulumi stacks at its head; detect or correct drift."""
     from eoepca_gitops.poller.service import PollerOptions, PollerService
@@ -145,6 +153,8 @@ def poll(
         kube_namespace=kube_namespace,
         lease_duration=lease_duration,
         once=once,
+        rollback_after=rollback_after,
+        flux_events=flux_events,
     )
     if code := PollerService(options).run():
         raise typer.Exit(code)

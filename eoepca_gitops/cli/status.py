@@ -2,6 +2,7 @@
 
     eoepca-gitops status --stack creodias [--preview] [--json]   # the stack and what Flux does with it
     eoepca-gitops status --stack local --serve 127.0.0.1:9470    # the same as a page, refreshed
+    eoepca-gitops status --stack local --watch [--until-ready]   # printed again each time it changes
     eoepca-gitops status --state-file .state/poller/state.json   # the stacks a local poller keeps
 
 Exit codes with --stack: 0 every object Ready, 1 something is not, 2 the cluster cannot be read.
@@ -18,7 +19,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from eoepca_gitops.cli.common import err, load, reported, say, show_json, shown, stdout_console
+from eoepca_gitops.cli.common import (
+    AsJson,
+    Format,
+    Output,
+    duration,
+    err,
+    load,
+    reported,
+    say,
+    show_data,
+    shown,
+    stdout_console,
+)
 from eoepca_gitops.credentials import redact_value
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
@@ -68,7 +81,15 @@ def _read_poller_state(
 
 def _poller_table(where: str, states: dict[str, StackState]) -> None:
     table = Table(title=_text(f"stacks ({where})"))
-    for col in ("stack", "revision in Git", "revision applied", "state", "last error"):
+    for col in (
+        "stack",
+        "revision in Git",
+        "revision applied",
+        "last good",
+        "held at",
+        "state",
+        "last error",
+    ):
         table.add_column(col, overflow="fold")
     for name, s in sorted(states.items()):
         ph = str(s.phase)
@@ -82,6 +103,8 @@ def _poller_table(where: str, states: dict[str, StackState]) -> None:
             _text(name),
             (s.git_revision or "-")[:12],
             (s.applied_revision or "-")[:12],
+            (s.last_good_revision or "-")[:12],
+            _text(f"{s.held_revision[:12]} ({s.held_reason})" if s.held_revision else "-", style="yellow"),
             _text(ph, style=_COLOURS.get(ph, "white")),
             _text(detail),
         )
@@ -130,7 +153,8 @@ def status(
     stacks: Annotated[
         list[str] | None, typer.Option("--stack", "-s", help="Stack to show (repeatable with --serve).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
+    as_json: AsJson = False,
+    output: Output = Format.text,
     preview: Annotated[bool, typer.Option(help="Also show what `pulumi up` would change (slower).")] = False,
     serve: Annotated[
         str | None, typer.Option(help="Serve a status page at HOST:PORT (read-only) instead of printing.")
@@ -146,17 +170,26 @@ def status(
         str | None, typer.Option(help="Read the poller state from this ConfigMap ($KUBECONFIG's cluster).")
     ] = None,
     kube_namespace: Annotated[str | None, typer.Option(help="Namespace of that ConfigMap.")] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Print it again each time it changes, until Ctrl-C.")
+    ] = False,
+    until_ready: Annotated[
+        bool, typer.Option(help="With --watch: stop (exit 0) once every object is Ready.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(parser=duration, help="With --watch: how often to read it again.")
+    ] = 5.0,
 ) -> None:
     """Show a stack and what Flux does with it: the last update, Flux and its controllers, the source,
     each block's Kustomization and HelmReleases (not Ready first, with the controller's message), and
     the poller's state. Without --stack: the stacks a poller keeps (its state file or ConfigMap)."""
+    output = Format.json if as_json else output
     if not stacks:
         where, states = _read_poller_state(
             state_file or Path(defaults.POLLER_STATE_FILE), state_configmap, kube_namespace
         )
-        if as_json:
-            document = redact_value({n: s.to_json() for n, s in sorted(states.items())})
-            show_json(document, indent=2, sort_keys=True)
+        if output is not Format.text:
+            show_data(redact_value({n: s.to_json() for n, s in sorted(states.items())}), output)
         else:
             _poller_table(where, states)
         return
@@ -166,17 +199,30 @@ def status(
 
         serve_status(serve, list(stacks), project, state_file, load=load, say=say)
         return
+    if watch or until_ready:
+        from eoepca_gitops.cli.status_watch import watch_status
+
+        # One JSON document a line while it watches, whichever of json / yaml was asked.
+        watch_status(list(stacks), project, output is not Format.text, state_file, interval, until_ready)
+    from eoepca_gitops.kube.cluster import ClusterAccess
     from eoepca_gitops.operations.collect import collect
 
     results = []
     with err.status("reading the stack and the cluster ...") as spinner:
+
+        def progress(message: str) -> None:
+            spinner.update(_text(message))
+
         for name in stacks:
-            stack, manifests = load(name, project)
-            results.append(collect(stack, manifests, project, preview=preview, state_file=state_file,
-                                   progress=lambda m: spinner.update(_text(m))))  # fmt: skip
-    if as_json:
+            prepared = load(name, project)
+            access = ClusterAccess.for_stack(prepared.stack)  # no kubeconfig: one error line, before Pulumi
+            results.append(
+                collect(prepared.stack, prepared.manifests, project, preview=preview,
+                        state_file=state_file, progress=progress, access=access)
+            )  # fmt: skip
+    if output is not Format.text:
         payload = [redact_value(r.to_json()) for r in results]
-        show_json(payload[0] if len(payload) == 1 else payload, indent=2, sort_keys=True)
+        show_data(payload[0] if len(payload) == 1 else payload, output)
     else:
         console = stdout_console()
         for r in results:

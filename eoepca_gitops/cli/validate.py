@@ -20,9 +20,8 @@ from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import walk
 from eoepca_gitops.flux_layer import build_flux_layer
 from eoepca_gitops.fluxtree.fetch import Fetcher
-from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.prepared import Prepared
 from eoepca_gitops.manifests.render import rendered_objects
-from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.project import find_project
 from eoepca_gitops.schemas import (
     KUBERNETES_VERSION,
@@ -46,17 +45,16 @@ class Format(StrEnum):
 
 def stack_objects(
     stack_name: str, project: Path, *, flux_layer: bool, fetcher: Fetcher | None = None
-) -> tuple[Stack, dict[str, dict[str, Any]]]:
-    """The stack, and what `render` writes of it: relative path -> object."""
-    stack, manifests = load(stack_name, project)
-    layer = build_flux_layer(manifests, project, fetcher) if flux_layer else None
-    return stack, rendered_objects(manifests, layer)
+) -> tuple[Prepared, dict[str, dict[str, Any]]]:
+    """The stack as built, and what `render` writes of it: relative path -> object."""
+    prepared = load(stack_name, project)
+    layer = build_flux_layer(prepared.manifests, project, fetcher) if flux_layer else None
+    return prepared, rendered_objects(prepared.manifests, layer)
 
 
-def stack_catalog(stack: Stack, project: Path) -> SchemaCatalog:
+def stack_catalog(prepared: Prepared) -> SchemaCatalog:
     """Kubernetes' kinds and those of the CRDs of the stack's Flux release."""
-    install = load_install_manifest(stack.config.flux, file=stack.file_name, project=project)
-    return SchemaCatalog.from_install(install)
+    return SchemaCatalog.from_install(prepared.install)
 
 
 def _report(problems: list[SchemaProblem]) -> list[SchemaProblem]:
@@ -67,9 +65,9 @@ def _report(problems: list[SchemaProblem]) -> list[SchemaProblem]:
     return [p for p in problems if not p.note]
 
 
-def check_objects(stack: Stack, project: Path, objects: Mapping[str, Mapping[str, Any]]) -> None:
+def check_objects(prepared: Prepared, objects: Mapping[str, Mapping[str, Any]]) -> None:
     """Exit 2 with one `error:` line per problem if an object is invalid; notes printed either way."""
-    errors = _report(validate(objects.items(), stack_catalog(stack, project)))
+    errors = _report(validate(objects.items(), stack_catalog(prepared)))
     if errors:
         fail_each(str(p) for p in errors)
 
@@ -122,12 +120,12 @@ def validate_cmd(
     if files and flux_layer:
         raise GitopsError("--flux-layer is for the stack's render; with FILE, the files are what is checked")
     if files:
-        stack, _ = load(stack_name, project)
+        prepared = load(stack_name, project)
         objects = _read(files)
     else:
-        stack, rendered = stack_objects(stack_name, project, flux_layer=flux_layer)
+        prepared, rendered = stack_objects(stack_name, project, flux_layer=flux_layer)
         objects = list(rendered.items())
-    catalog = stack_catalog(stack, project)
+    catalog = stack_catalog(prepared)
     problems = validate(objects, catalog)
     errors = [p for p in problems if not p.note]
     if output is Format.json:

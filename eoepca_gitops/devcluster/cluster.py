@@ -376,7 +376,9 @@ class DevCluster:
         """The Git server of `git_repo` and the chart repository, each waited for; their URLs."""
         lay = self.layout
         git_url = f"http://127.0.0.1:{ports['git-server']}/{GIT_REPO_NAME}.git"
-        git = self._spawn("git-server", git_server.argv(git_repo, GIT_REPO_NAME, ports["git-server"]))
+        git = self._spawn(
+            "git-server", git_server.argv(git_repo, GIT_REPO_NAME, ports["git-server"], lay.git_view)
+        )
         self._wait(
             f"Git server {git_url}",
             lambda: http_ok(f"{git_url}/info/refs?service=git-upload-pack"),

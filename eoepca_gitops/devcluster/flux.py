@@ -20,6 +20,7 @@ from eoepca_gitops.kube.raw import KubeApi
 
 __all__ = [
     "CONTROLLERS",
+    "POD_LOGS",
     "Controller",
     "ControllerState",
     "controller_argv",
@@ -28,6 +29,10 @@ __all__ = [
     "read_states",
     "write_states",
 ]
+
+
+#: The port where the supervisor answers for the controllers' pods' logs, as a kubelet would.
+POD_LOGS = "flux-pod-logs"
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,8 @@ def controller_argv(binary: Path, c: Controller, ports: Mapping[str, int], stora
         f"--health-addr=127.0.0.1:{ports[f'{c.name}-health']}",
         "--enable-leader-election=false",
         "--watch-all-namespaces=true",
-        "--log-encoding=console",
+        # JSON, as the install manifests have it: what `eoepca-gitops logs` reads, through the pods' logs
+        "--log-encoding=json",
         # dependencies are checked again after this long (30 s upstream): a local cluster is quick
         *(["--requeue-dependency=5s"] if c.name != "notification-controller" else []),
     ]
@@ -121,6 +127,7 @@ def default_ports(first: int = 9080) -> dict[str, int]:
     Flux stored carry source-controller's address, which must not move when the cluster restarts.
     """
     names = [f"{c.name}-{p}" for c in CONTROLLERS for p in ("metrics", "health", *c.extra_ports)]
+    names.append(POD_LOGS)  # the controllers' logs as their pods' (pod_logs.py), last: the others keep theirs
     return {name: first + i for i, name in enumerate(names)}
 
 

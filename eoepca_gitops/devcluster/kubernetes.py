@@ -17,6 +17,7 @@ import yaml
 from eoepca_gitops import yaml_io
 from eoepca_gitops.devcluster.certs import CertFiles
 from eoepca_gitops.devcluster.charts import READY_AFTER
+from eoepca_gitops.devcluster.flux import POD_LOGS
 from eoepca_gitops.devcluster.layout import StateLayout
 from eoepca_gitops.devcluster.tools import Tools
 from eoepca_gitops.kube.raw import KubeApi
@@ -140,7 +141,9 @@ def kwok_argv(tools: Tools, ports: Mapping[str, int], kubeconfig: Path, stages: 
         *[f"--config={stage}" for stage in stages],
         f"--server-address=127.0.0.1:{ports['kwok']}",
         "--node-ip=127.0.0.1",
-        f"--node-port={ports['kwok']}",
+        # the kubelet port the node advertises: where the API server reads pods' logs (the Flux
+        # supervisor's pod_logs server when it runs; kwok's own server otherwise)
+        f"--node-port={ports.get(POD_LOGS, ports['kwok'])}",
         "--node-lease-duration-seconds=40",
         f"--cidr={POD_CIDR}",
     ]

@@ -24,6 +24,7 @@ class StateLayout:
     info: Path = field(init=False)
     lock: Path = field(init=False)
     charts: Path = field(init=False)
+    git_view: Path = field(init=False)
     flux_storage: Path = field(init=False)
     flux_status: Path = field(init=False)
 
@@ -40,6 +41,7 @@ class StateLayout:
         self.info = r / "cluster.json"
         self.lock = r / ".lock"
         self.charts = r / "charts"
+        self.git_view = r / "git-view"
         self.flux_storage = r / "flux-artifacts"
         self.flux_status = r / "flux.json"
 

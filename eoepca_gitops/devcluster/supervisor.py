@@ -20,6 +20,7 @@ from types import FrameType
 from eoepca_gitops.devcluster import certs, processes
 from eoepca_gitops.devcluster.flux import (
     CONTROLLERS,
+    POD_LOGS,
     ControllerState,
     controller_argv,
     default_ports,
@@ -28,6 +29,7 @@ from eoepca_gitops.devcluster.flux import (
 )
 from eoepca_gitops.devcluster.kubeconfig import ensure_tokens
 from eoepca_gitops.devcluster.layout import StateLayout
+from eoepca_gitops.devcluster.pod_logs import serve_pod_logs
 from eoepca_gitops.devcluster.processes import ProcessRecord
 from eoepca_gitops.devcluster.tools import find_flux_controllers
 from eoepca_gitops.errors import KubeApiError
@@ -58,9 +60,17 @@ def main() -> None:
     lay = StateLayout(args.state_dir)
     binaries = find_flux_controllers()
     ports = {name: int(port) for name, _, port in (p.partition("=") for p in args.port)}
-    api = KubeApi(args.server, ensure_tokens(lay.tokens)["admin"], certs.CertFiles.in_dir(lay.pki).ca_cert)
+    files = certs.CertFiles.in_dir(lay.pki)
+    api = KubeApi(args.server, ensure_tokens(lay.tokens)["admin"], files.ca_cert)
     lay.flux_storage.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
+
+    def pod_labels(namespace: str, name: str) -> dict[str, str] | None:
+        pod = api.get_json(f"/api/v1/namespaces/{namespace}/pods/{name}") or {}
+        labels: dict[str, str] | None = (pod.get("metadata") or {}).get("labels")
+        return labels
+
+    pod_logs = serve_pod_logs(ports[POD_LOGS], files.serving_cert, files.serving_key, lay.logs, pod_labels)
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -112,6 +122,8 @@ def main() -> None:
             states[c.name] = ControllerState(c.name, "running", f"pid {running[c.name].pid}", restarts)
         write_states(lay.flux_status, states, ports)
         stop.wait(TICK)
+    pod_logs.shutdown()
+    pod_logs.server_close()
     for name, record in running.items():
         processes.stop(record)
         (lay.pids / f"{name}.pid").unlink(missing_ok=True)

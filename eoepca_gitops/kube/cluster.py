@@ -77,9 +77,20 @@ class ClusterAccess:
         out: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
         return out
 
-    def list(self, api_version: str, kind: str) -> Iterator[dict[str, Any]]:
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "*",
+        labels: Mapping[str, str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every object of `kind` (in `namespace`, "*": all; with these labels); none when its kind is
+        not served."""
         try:
-            for obj in self.client.list(resource(api_version, kind), namespace="*"):
+            found = self.client.list(
+                resource(api_version, kind), namespace=namespace, labels=dict(labels) if labels else None
+            )
+            for obj in found:
                 yield obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
         except ApiError as exc:
             if exc.status.code != 404:
@@ -110,6 +121,31 @@ class ClusterAccess:
                 if name in names:
                     found[(api_version, kind, namespace, name)] = obj
         return found
+
+    def server_version(self) -> str:
+        """The API server's version (`gitVersion` of /version, as `kubectl version` shows it)."""
+        # lightkube has no call for /version: its HTTP client holds the server's address and credentials.
+        http = self.client._client._client
+        try:
+            answer = http.get("/version")
+            answer.raise_for_status()
+            return str(answer.json().get("gitVersion", ""))
+        except (*KUBE_ERRORS, ValueError) as exc:
+            raise GitopsError(f"the cluster does not answer: {exc}") from None
+
+    def pod_log(
+        self, namespace: str, pod: str, container: str, since: int | None = None, tail: int | None = None
+    ) -> Sequence[str]:
+        """A container's log lines (the last `tail`, those of the last `since` seconds), as `kubectl logs`."""
+        try:
+            lines = self.client.log(
+                pod, namespace=namespace, container=container, since=since, tail_lines=tail, newlines=False
+            )
+            return list(lines)
+        except ApiError as exc:
+            raise GitopsError(f"logs of pod {namespace}/{pod}: {exc.status.message}") from None
+        except KUBE_ERRORS as exc:
+            raise GitopsError(f"the cluster does not answer: {exc}") from None
 
     def merge_patch(
         self, api_version: str, kind: str, namespace: str, name: str, patch: Mapping[str, Any]

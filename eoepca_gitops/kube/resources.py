@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lightkube.core import resource as lightkube_resource
 from lightkube.core.exceptions import LoadResourceError
 from lightkube.core.resource_registry import resource_registry
 from lightkube.generic_resource import create_namespaced_resource
@@ -13,7 +14,7 @@ from lightkube.generic_resource import create_namespaced_resource
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_apis import PLURALS
 
-__all__ = ["flux_resource", "resource"]
+__all__ = ["flux_resource", "namespaced", "resource"]
 
 _GENERIC: dict[tuple[str, str, str], Any] = {}
 
@@ -35,3 +36,8 @@ def resource(api_version: str, kind: str) -> Any:
         return resource_registry.load(api_version, kind)
     except LoadResourceError:
         raise GitopsError(f"no Kubernetes API known for {kind} ({api_version})") from None
+
+
+def namespaced(api_version: str, kind: str) -> bool:
+    """Whether objects of `kind` live in a namespace (a manifest without one means the release's)."""
+    return issubclass(resource(api_version, kind), lightkube_resource.NamespacedResource)

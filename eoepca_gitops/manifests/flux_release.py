@@ -29,6 +29,7 @@ __all__ = [
     "MIRROR_ENV",
     "cache_dir",
     "cache_root",
+    "checked_install_manifest",
     "load_install_manifest",
     "manifest_path",
     "read_install_manifest",
@@ -159,7 +160,12 @@ def read_install_manifest(path: Path) -> tuple[dict[str, Any], ...]:
 
 def load_install_manifest(flux: FluxConfig, *, file: str, project: Path) -> tuple[dict[str, Any], ...]:
     """The parsed objects of the install manifest of flux.version (shared, never mutate)."""
-    path = manifest_path(flux, file=file, project=project)
+    return checked_install_manifest(manifest_path(flux, file=file, project=project), flux, file=file)
+
+
+def checked_install_manifest(path: Path, flux: FluxConfig, *, file: str) -> tuple[dict[str, Any], ...]:
+    """The parsed objects of `path`, the install manifest found for `flux`; a ConfigError naming the
+    key that led to it when it is not a Flux install manifest."""
     objects = read_install_manifest(path)
     missing = _missing(objects)
     if missing:

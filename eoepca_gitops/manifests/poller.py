@@ -92,6 +92,13 @@ def poller_args(p: PollerConfig) -> list[str]:
     ]  # fmt: skip
     if p.lease_enabled:
         args += ["--lease", lease_name(p)]
+    if p.rollback.automatic:
+        args += ["--rollback-after", p.rollback.deadline]
+        # Its Alerts pass the roll-back on like Flux's own events (notification-controller's Service).
+        args += [
+            "--flux-events",
+            f"http://notification-controller.{defaults.FLUX_NAMESPACE}.svc.cluster.local./",
+        ]
     return args
 
 

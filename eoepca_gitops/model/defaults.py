@@ -22,6 +22,8 @@ LOG_LEVEL: Final = "info"
 GIT_SOURCE_NAME: Final = "flux-system"
 GIT_INTERVAL: Final = "1m0s"
 GIT_PATH: Final = "./clusters/flux"
+# A roll-back's pin: the program makes the GitRepository's ref this commit (`rollback`, the poller's hold).
+PIN_COMMIT: Final = "EOEPCA_GITOPS_PIN_COMMIT"
 
 KUSTOMIZATION_INTERVAL: Final = "10m0s"
 HELM_RELEASE_INTERVAL: Final = "5m0s"
@@ -68,3 +70,4 @@ POLLER_BACKOFF_CAP: Final = "1h"
 POLLER_STALL_AFTER: Final = 3
 POLLER_MAX_PARALLEL: Final = 2
 POLLER_LEASE_DURATION: Final = "15s"
+POLLER_ROLLBACK_DEADLINE: Final = "10m"  # a new revision not Ready this long is rolled back (when on)

@@ -13,7 +13,7 @@ from eoepca_gitops.model import defaults
 from eoepca_gitops.model.base import Model
 from eoepca_gitops.model.types import DnsLabel, GoDuration, Quantity, ServiceName
 
-__all__ = ["DriftMode", "MetricsPeer", "PollerConfig", "PollerResources"]
+__all__ = ["DriftMode", "MetricsPeer", "PollerConfig", "PollerResources", "RollbackPolicy"]
 
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
@@ -52,6 +52,16 @@ class PollerResources(Model):
     limits: dict[ResourceName, Quantity] = Field(default_factory=_limits)
 
 
+class RollbackPolicy(Model):
+    """Roll-backs of the stack (`eoepca-gitops rollback`, the poller's automatic one): what ends the
+    hold at the rolled-back revision, and whether the poller rolls back by itself a new revision that
+    leaves a block not Ready past `deadline` (to the last revision at which both layers were Ready)."""
+
+    hold_until: Literal["release", "new-commit"] = "release"
+    automatic: bool = False
+    deadline: GoDuration = defaults.POLLER_ROLLBACK_DEADLINE
+
+
 class PollerConfig(Model):
     """The in-cluster poller (`eoepca-gitops poll` as a Deployment): optional, off when absent.
 
@@ -84,6 +94,7 @@ class PollerConfig(Model):
     passphrase_secret: str = defaults.POLLER_PASSPHRASE_SECRET
     # Environment variable -> stack config key of a secret (e.g. AWS_SECRET_ACCESS_KEY: pollerS3Secret).
     credential_secrets: dict[str, str] = {}
+    rollback: RollbackPolicy = RollbackPolicy()
 
     @model_validator(mode="after")
     def _consistent(self) -> PollerConfig:

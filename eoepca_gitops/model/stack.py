@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
+from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.base import Model, unique
 from eoepca_gitops.model.blocks import BlockCatalog, BlockOverride, DriftExemption
@@ -391,3 +392,18 @@ class Stack(Model):
     def file_name(self) -> str:
         """The stack file's name without its folder: what messages about the stack's objects name."""
         return PurePath(self.file).name
+
+    def pinned(self, commit: str) -> Stack:
+        """This stack with Flux's Git source pinned to `commit` (a roll-back holds the stack there):
+        the GitRepository's ref names that commit instead of the branch, tag or semver."""
+        if not _FULL_SHA.fullmatch(commit):
+            raise GitopsError(
+                f"{defaults.PIN_COMMIT}: {commit!r} is not a full commit id (40 or 64 hex digits)"
+            )
+        git = self.config.git.model_copy(
+            update={"branch": None, "tag": None, "semver": None, "commit": commit}
+        )
+        return self.model_copy(update={"config": self.config.model_copy(update={"git": git})})
+
+
+_FULL_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")

@@ -16,8 +16,7 @@ from typing import Any
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.flux_layer import Reference, build_flux_layer, missing_references
-from eoepca_gitops.manifests.flux_release import load_install_manifest
-from eoepca_gitops.manifests.stack import StackManifests, build_stack
+from eoepca_gitops.manifests.prepared import Prepared, prepare
 from eoepca_gitops.model import defaults
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.newcluster.checklist import Blank, Option, Step, blank_name, command
@@ -166,15 +165,14 @@ def missing_steps(stack: Stack, *, initialised: bool, references: Iterable[Refer
 
 
 def stack_references(
-    stack: Stack, project: Path, file: str, warn: Callable[[str], None]
-) -> tuple[tuple[dict[str, Any], ...], StackManifests, list[Reference]]:
-    """The Flux install, the stack's objects and what they and its Git layer read from the cluster
-    that neither provides (none when the Git layer does not build here: said through `warn`)."""
-    install = load_install_manifest(stack.config.flux, file=file, project=project)
-    manifests = build_stack(stack, install)
+    stack: Stack, project: Path, warn: Callable[[str], None]
+) -> tuple[Prepared, list[Reference]]:
+    """The stack as built, and what its objects and its Git layer read from the cluster that neither
+    provides (none when the Git layer does not build here: said through `warn`)."""
+    prepared = prepare(stack, project)
     try:
-        layer = build_flux_layer(manifests, project)
+        layer = build_flux_layer(prepared.manifests, project)
     except GitopsError as exc:
         warn(f"Git layer not checked: it does not build in {project}: {exc}")
-        return install, manifests, []
-    return install, manifests, missing_references(manifests, layer)
+        return prepared, []
+    return prepared, missing_references(prepared.manifests, layer)

@@ -18,7 +18,7 @@ from eoepca_gitops.operations.pulumi_cli import PulumiCli
 from eoepca_gitops.operations.status import ClusterStatus, StackLayer, block_statuses, object_status
 from eoepca_gitops.poller.state import StackState, StateStore, decode
 
-__all__ = ["FluxObject", "collect", "flux_objects", "stack_layer"]
+__all__ = ["FluxObject", "collect", "flux_objects", "poller_states", "stack_layer"]
 
 FluxObject = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
 _OPERATED = ("Kustomization", "HelmRelease")
@@ -66,20 +66,26 @@ def stack_layer(stack: str, project: Path, preview: bool, env: dict[str, str] | 
     )
 
 
-def _poller_state(stack: Stack, access: ClusterAccess, state_file: Path | None) -> dict[str, Any] | None:
-    states: dict[str, StackState] = {}
+def poller_states(
+    stack: Stack, access: ClusterAccess, state_file: Path | None
+) -> dict[str, StackState] | None:
+    """The states a poller keeps: in `state_file` when given, else in the ConfigMap of the stack's
+    in-cluster poller; None when neither keeps the stack."""
     if state_file is not None:
-        states = StateStore.read(state_file)
-    elif stack.config.poller is not None:
-        p = stack.config.poller
-        raw = _configmap_state(access, p.namespace, state_configmap(p))
-        try:
-            states = decode(raw) if raw is not None else {}
-        except ValueError as exc:
-            raise GitopsError(
-                f"configmap {p.namespace}/{state_configmap(p)}: unreadable state: {exc}"
-            ) from None
-    else:
+        return StateStore.read(state_file)
+    if stack.config.poller is None:
+        return None
+    p = stack.config.poller
+    raw = _configmap_state(access, p.namespace, state_configmap(p))
+    try:
+        return decode(raw) if raw is not None else {}
+    except ValueError as exc:
+        raise GitopsError(f"configmap {p.namespace}/{state_configmap(p)}: unreadable state: {exc}") from None
+
+
+def _poller_state(stack: Stack, access: ClusterAccess, state_file: Path | None) -> dict[str, Any] | None:
+    states = poller_states(stack, access, state_file)
+    if states is None:
         return None
     state = states.get(stack.name)
     if state is None:
@@ -95,6 +101,10 @@ def _poller_state(stack: Stack, access: ClusterAccess, state_file: Path | None) 
             "failures",
             "drift",
             "drift_items",
+            "last_good_revision",
+            "held_revision",
+            "held_reason",
+            "held_until",
         )
     }
 
@@ -114,14 +124,17 @@ def collect(
     preview: bool = False,
     state_file: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    access: ClusterAccess | None = None,
 ) -> ClusterStatus:
+    """The status of both layers; a cluster that cannot be read (no `access` given: the stack's,
+    which may have no kubeconfig) is said in the status, not raised."""
     controllers, source, blocks = flux_objects(manifests)
     progress(f"stack {stack.name}: pulumi stack history" + (" and preview" if preview else ""))
     # The Pulumi CLI takes most of a status's time: it runs while the cluster is read.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(stack_layer, stack.name, project, preview)
         try:
-            access = ClusterAccess.for_stack(stack)
+            access = access or ClusterAccess.for_stack(stack)
             progress("the cluster: Flux install, source, blocks")
             found = {
                 (k, ns, n): access.get(api, k, ns, n)
@@ -145,7 +158,9 @@ def collect(
         controllers=tuple(object_status(k, ns, n, found[(k, ns, n)]) for _, k, ns, n in controllers),
         source=object_status(source[1], source[2], source[3], source_obj) if source else None,
         blocks=block_statuses(
-            [(b, [(k, ns, n) for _, k, ns, n in refs]) for b, refs in blocks.items()], found
+            [(b, [(k, ns, n) for _, k, ns, n in refs]) for b, refs in blocks.items()],
+            found,
+            {b.name: b.depends_on for b in stack.catalog.blocks},
         ),
         poller=poller,
         notes=notes,

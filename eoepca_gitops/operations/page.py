@@ -1,6 +1,9 @@
-"""The status page: every stack and block as `status` shows them, the recent updates with their
-duration and outcome, and commit -> applied latency over time as a small plot. Server-rendered HTML,
-no scripts, no build step; refreshed by the browser every 15 s. Read-only: it only answers GET.
+"""The status page: first a picture of each stack (its blocks and their dependencies as a graph,
+eoepca_gitops.operations.graph), then every stack and block as `status` shows them, the recent
+updates with their duration and outcome, and commit -> applied latency over time as a small plot.
+Server-rendered HTML, no build step, nothing fetched from elsewhere; a few lines of script ask
+/status.json every few seconds and put each stack's new section in place, without a reload.
+Read-only: it only answers GET.
 
 Every text on it is escaped and redacted (eoepca_gitops.credentials): no credential reaches the page.
 """
@@ -8,23 +11,27 @@ Every text on it is escaped and redacted (eoepca_gitops.credentials): no credent
 from __future__ import annotations
 
 import html
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from eoepca_gitops.credentials import redact
 from eoepca_gitops.errors import GitFailed, GitopsError
 from eoepca_gitops.git_runner import run_git
-from eoepca_gitops.manifests.stack import StackManifests
-from eoepca_gitops.model.stack import Stack
+from eoepca_gitops.manifests.prepared import Prepared
+from eoepca_gitops.operations.graph import graph_svg, legend
 from eoepca_gitops.operations.pulumi_cli import PulumiCli
 from eoepca_gitops.operations.status import ClusterStatus
 from eoepca_gitops.poller.metrics import http_server, parse_listen
 
-__all__ = ["Update", "page_html", "recent_updates", "serve_status"]
+__all__ = ["Update", "page_html", "page_json", "recent_updates", "serve_status"]
+
+#: How often the page asks for the stacks' status again (seconds).
+REFRESH = 5.0
 
 _COLOUR = {
     "True": "#1a7f37",
@@ -114,6 +121,7 @@ def _stack_section(s: ClusterStatus, updates: Sequence[Update]) -> str:
         return "".join(parts)
     up = sum(c.ok for c in s.controllers)
     parts.append(f"<p>Flux {_e(s.flux_version)}: {up}/{len(s.controllers)} controllers Ready</p>")
+    parts.append(f'<div class="graph-box">{graph_svg(s)}<p class="legend">{legend()}</p></div>')
     if s.poller is not None:
         parts.append(
             f"<p>poller: {_e(s.poller.get('phase', ''))} at "
@@ -149,15 +157,51 @@ def _stack_section(s: ClusterStatus, updates: Sequence[Update]) -> str:
     return "".join(parts)
 
 
-def page_html(stacks: Sequence[tuple[ClusterStatus, Sequence[Update]]]) -> str:
+# Asks for the stacks again every few seconds and swaps each stack's section for its new one.
+_SCRIPT = """<script>
+(function () {
+  var every = Number(document.body.dataset.refresh) * 1000, shown = document.getElementById("updated");
+  function tick() {
+    fetch("status.json", {cache: "no-store"})
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+      .then(function (d) {
+        d.stacks.forEach(function (s) {
+          var old = document.getElementById("stack-" + s.name);
+          if (old) { old.outerHTML = s.html; }
+        });
+        document.body.dataset.updates = String(Number(document.body.dataset.updates) + 1);
+        shown.textContent = "updated " + d.generated; shown.className = "muted";
+      })
+      .catch(function (e) { shown.textContent = "cannot update: " + e.message; shown.className = "bad"; })
+      .finally(function () { setTimeout(tick, every); });
+  }
+  setTimeout(tick, every);
+})();
+</script>"""
+
+
+def page_html(stacks: Sequence[tuple[ClusterStatus, Sequence[Update]]], refresh: float = REFRESH) -> str:
     body = "".join(_stack_section(s, u) for s, u in stacks)
     return (
-        "<!doctype html><html><head><meta charset=utf-8><meta http-equiv=refresh content=15>"
+        "<!doctype html><html><head><meta charset=utf-8>"
         "<title>eoepca-gitops status</title><style>"
         "body{font-family:sans-serif;margin:1.5em;color:#1f2328}table{border-collapse:collapse;margin:.5em 0}"
         "td,th{border:1px solid #d0d7de;padding:3px 6px;font-size:13px;text-align:left;vertical-align:top}"
         "tr.bad{background:#ffebe9}.bad{color:#cf222e}.muted{color:#57606a}small{color:#57606a}"
-        "</style></head><body><h1>eoepca-gitops status</h1>" + body + "</body></html>"
+        ".graph-box{overflow-x:auto}.key{display:inline-block;border:1px solid #8c959f;border-radius:4px;"
+        "padding:1px 6px;margin-right:6px;font-size:12px}"
+        f'</style></head><body data-refresh="{refresh:g}" data-updates="0"><h1>eoepca-gitops status '
+        '<small id="updated" class="muted">live</small></h1>' + body + _SCRIPT + "</body></html>"
+    )
+
+
+def page_json(stacks: Sequence[tuple[ClusterStatus, Sequence[Update]]]) -> str:
+    """What the page fetches to update itself: each stack's section, rendered as on the page."""
+    return json.dumps(
+        {
+            "generated": datetime.now(UTC).strftime("%H:%M:%S UTC"),
+            "stacks": [{"name": s.stack.name, "html": _stack_section(s, u)} for s, u in stacks],
+        }
     )
 
 
@@ -167,28 +211,30 @@ def serve_status(
     project: Path,
     state_file: Path | None,
     *,
-    load: Callable[[str, Path], tuple[Stack, StackManifests]],
+    load: Callable[[str, Path], Prepared],
     say: Callable[[str], None],
 ) -> None:
     """`status --serve`: the page for `stacks`, each loaded with `load` and gathered afresh on each
     request, until Ctrl-C; `say` tells where it is served."""
     from eoepca_gitops.operations.collect import collect
 
-    def render() -> bytes:
-        sections = []
+    def sections() -> list[tuple[ClusterStatus, Sequence[Update]]]:
+        out: list[tuple[ClusterStatus, Sequence[Update]]] = []
         for name in stacks:
-            stack, manifests = load(name, project)
-            status = collect(stack, manifests, project, state_file=state_file)
+            prepared = load(name, project)
+            status = collect(prepared.stack, prepared.manifests, project, state_file=state_file)
             try:
                 updates = recent_updates(name, project)
             except GitopsError:
                 updates = []
-            sections.append((status, updates))
-        return page_html(sections).encode()
+            out.append((status, updates))
+        return out
 
     try:
         host, port = parse_listen(listen)
-        server = status_server(host, port, render)
+        server = status_server(
+            host, port, lambda: page_html(sections()).encode(), lambda: page_json(sections()).encode()
+        )
     except (ValueError, OSError) as exc:
         raise GitopsError(f"--serve {listen}: {exc}") from None
     say(f"status page of {', '.join(stacks)} at http://{host}:{server.server_address[1]}/ (Ctrl-C stops it)")
@@ -200,22 +246,28 @@ def serve_status(
         server.server_close()
 
 
-def status_server(host: str, port: int, render: Callable[[], bytes]) -> ThreadingHTTPServer:
-    """An HTTP server answering GET / with `render()` (one render at a time)."""
+def status_server(
+    host: str, port: int, render: Callable[[], bytes], data: Callable[[], bytes] | None = None
+) -> ThreadingHTTPServer:
+    """An HTTP server answering GET / with `render()` and GET /status.json with `data()` (one at a
+    time)."""
     lock = threading.Lock()
+    routes = {"/": (render, "text/html")} | ({"/status.json": (data, "application/json")} if data else {})
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path.split("?", 1)[0] != "/":
+            route = routes.get(self.path.split("?", 1)[0])
+            if route is None:
                 self.send_error(404)
                 return
+            answer, kind = route
             try:
                 with lock:
-                    body, code = render(), 200
+                    body, code = answer(), 200
             except GitopsError as exc:
-                body, code = page_error(str(exc)), 503
+                body, code, kind = page_error(str(exc)), 503, "text/html"
             self.send_response(code)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

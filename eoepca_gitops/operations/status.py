@@ -111,6 +111,7 @@ def object_status(kind: str, namespace: str, name: str, obj: Mapping[str, Any] |
 class BlockStatus:
     name: str
     objects: tuple[ObjectStatus, ...]
+    depends_on: tuple[str, ...] = ()  # the blocks it waits for (the block's dependsOn)
 
     @property
     def ok(self) -> bool:
@@ -160,7 +161,12 @@ class ClusterStatus:
             "flux": {"version": self.flux_version, "controllers": [asdict(c) for c in self.controllers]},
             "source": asdict(self.source) if self.source else None,
             "blocks": [
-                {"name": b.name, "ready": b.ok, "objects": [asdict(o) for o in b.objects]}
+                {
+                    "name": b.name,
+                    "ready": b.ok,
+                    "dependsOn": list(b.depends_on),
+                    "objects": [asdict(o) for o in b.objects],
+                }
                 for b in self.blocks
             ],
             "notReady": [{"component": c, **asdict(o)} for c, o in self.rows if not o.ok],
@@ -174,9 +180,14 @@ class ClusterStatus:
 def block_statuses(
     blocks: Sequence[tuple[str, Sequence[tuple[str, str, str]]]],
     found: Mapping[tuple[str, str, str], Mapping[str, Any] | None],
+    depends_on: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[BlockStatus, ...]:
     """Each block's rows, from (block, [(kind, namespace, name)]) and the objects read."""
     return tuple(
-        BlockStatus(name, tuple(object_status(k, ns, n, found.get((k, ns, n))) for k, ns, n in refs))
+        BlockStatus(
+            name,
+            tuple(object_status(k, ns, n, found.get((k, ns, n))) for k, ns, n in refs),
+            tuple((depends_on or {}).get(name, ())),
+        )
         for name, refs in blocks
     )

@@ -24,6 +24,7 @@ from eoepca_gitops.credentials import env_secrets, redact
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import read_file
 from eoepca_gitops.kube.cluster import ClusterAccess
+from eoepca_gitops.model.defaults import PIN_COMMIT
 from eoepca_gitops.project import load_stack_file, stack_file_name
 
 from .conditions import Reason
@@ -97,6 +98,8 @@ class StackAutomation:
         self._env = {**os.environ, **settings.env}
         self._secrets = env_secrets(self._env)
         self._unchanged = Unchanged()  # what the last drift checks saw
+        #: The commit a roll-back holds the stack at (poller.hold): the program pins Flux's source to it.
+        self.pin: str | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
     def _cmd(self) -> auto.PulumiCommand:
@@ -109,9 +112,8 @@ class StackAutomation:
         work_dir = (tree / self.settings.project_dir).resolve()
         if not (work_dir / "Pulumi.yaml").exists() and not (work_dir / "Pulumi.yml").exists():
             raise FileNotFoundError(f"no Pulumi.yaml in {self.settings.project_dir!r} at this commit")
-        ws = auto.LocalWorkspace(
-            work_dir=str(work_dir), env_vars=dict(self.settings.env), pulumi_command=self._cmd()
-        )
+        env = {**self.settings.env, **({PIN_COMMIT: self.pin} if self.pin else {})}
+        ws = auto.LocalWorkspace(work_dir=str(work_dir), env_vars=env, pulumi_command=self._cmd())
         return auto.Stack.create_or_select(self.stack_name, ws)
 
     def _cluster(self, tree: Path) -> ClusterAccess:
@@ -167,9 +169,8 @@ class StackAutomation:
             and history[0].message == self.message(revision)
         )
 
-    @staticmethod
-    def message(revision: str) -> str:
-        return f"{MESSAGE_PREFIX} {revision}"
+    def message(self, revision: str) -> str:
+        return f"{MESSAGE_PREFIX} {revision}" + (" (held)" if self.pin else "")
 
     def update(
         self,
@@ -210,8 +211,8 @@ class StackAutomation:
         (unchanged.py)."""
         started = time.monotonic()
         notes: tuple[str, ...] = ()
-        cluster, record = (lambda: self._cluster(tree)), self._unchanged
-        if record.still_clean(tree, cluster):
+        cluster, record, at = (lambda: self._cluster(tree)), self._unchanged, (tree, self.pin)
+        if record.still_clean(at, cluster):
             unchanged = "no object changed since the last clean check: not previewed"
             return Outcome(True, Reason.SYNCED, duration=time.monotonic() - started, notes=(unchanged,))
         record.before_preview(cluster)
@@ -254,7 +255,7 @@ class StackAutomation:
             return self._fail(exc, started, notes)
         changes = {str(k): int(v) for k, v in result.change_summary.items()}
         drift = any(v for k, v in changes.items() if k != "same")
-        record.after_preview(tree, not drift, cluster)
+        record.after_preview(at, not drift, cluster)
         items = tuple(found)
         shown = "; ".join(redact(str(i), self._secrets) for i in items[:5]) + (
             "; ..." if len(items) > 5 else ""

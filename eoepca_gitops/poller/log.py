@@ -20,7 +20,8 @@ log = logging.getLogger("eoepca_gitops.poller")
 #: Fields of the poller's events and state that hold its own identifiers, never a credential.
 IDENTIFIERS = frozenset(
     {"event", "stack", "revision", "applied_revision", "attempted_revision", "git_revision",
-     "phase", "reason", "type", "status", "result"}
+     "phase", "reason", "type", "status", "result", "last_good_revision", "held_revision", "held_head",
+     "to", "held_until"}
 )  # fmt: skip
 
 

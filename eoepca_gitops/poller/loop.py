@@ -24,6 +24,8 @@ from . import conditions as c
 from . import transitions
 from .conditions import Reason
 from .decide import Action, Decision, DriftMode, Policy, decide
+from .guard import FluxCheckLike, Guard
+from .hold import HoldStore
 from .log import log, log_event
 from .metrics import Metrics
 from .ports import CheckoutLike, Source, StackAutomationLike
@@ -40,6 +42,7 @@ class LoopConfig:
     policy: Policy = field(default_factory=Policy)
     max_workers: int = defaults.POLLER_MAX_PARALLEL
     grace: float = parse_duration(defaults.POLLER_GRACE)
+    rollback_after: float = 0.0  # automatic roll-back deadline (poller.guard); 0: off
 
     def __post_init__(self) -> None:
         if not self.stacks:
@@ -61,6 +64,9 @@ class PollLoop:
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        flux: Mapping[str, FluxCheckLike] | None = None,
+        holds: HoldStore | None = None,
+        notify: Callable[[str, str, str, str], None] | None = None,
     ) -> None:
         self.config = config
         self.source = source
@@ -82,6 +88,9 @@ class PollLoop:
         self.pid = os.getpid()
         for stack in config.stacks:
             self.metrics.observe(store.get(stack))
+        self.guard = Guard(
+            store, self._put, checkout, flux or {}, holds, config.rollback_after, self.metrics, clock, notify
+        )
 
     # -- state helpers ---------------------------------------------------------------------------
     def _put(self, s: StackState) -> None:
@@ -302,6 +311,7 @@ class PollLoop:
             self.metrics.source_errors.inc()
             log_event("source-unavailable", logging.WARNING, error=str(exc))
             self._note_source_down(str(exc))
+        self.guard.read_holds()
         wake: float | None = None
         for stack in self.config.stacks:
             with self._lock:
@@ -316,22 +326,27 @@ class PollLoop:
                     wake = s.retry_at if wake is None else min(wake, s.retry_at)
                 continue
             if head is not None and (s.git_revision != head or _source_down(s)):
-                s = s.with_(git_revision=head)
+                s = s.with_(
+                    git_revision=head, git_revision_at=now if s.git_revision != head else s.git_revision_at
+                )
                 if _source_down(s):
                     s = s.with_(
                         conditions=c.ready() if head == s.applied_revision and not s.drift else c.waiting(),
                         last_error=None,
                     )
                 self._put(s)
-            d: Decision = decide(s, head, now, self.config.policy)
+            s, target = self.guard.target(s, head, now, self.automations[stack])
+            d: Decision = decide(s, target, now, self.config.policy)
             if d.action is Action.UPDATE:
-                assert s.git_revision is not None or head is not None
-                self._submit(stack, self._update, head or s.git_revision, d.reason)
+                assert s.git_revision is not None or target is not None
+                self._submit(stack, self._update, target or s.git_revision, d.reason)
             elif d.action is Action.DRIFT_CHECK:
                 assert s.applied_revision is not None
                 self._submit(stack, self._drift, s.applied_revision, d.reason)
             elif d.reason == Reason.TOO_MANY_FAILURES and s.phase != c.Phase.STALLED:
                 self._put(s.with_(conditions=c.stalled(Reason.TOO_MANY_FAILURES, d.message)))
+            elif self.guard.check_due(s, now):
+                self._submit(stack, self.guard.check, s.applied_revision)
             if d.wake_at is not None:
                 wake = d.wake_at if wake is None else min(wake, d.wake_at)
         return wake
@@ -354,6 +369,8 @@ class PollLoop:
         """Ticks until `stop` is set (`once`: one tick, waited for), then shuts down with the grace period."""
         self.recover_all()
         while not stop.is_set():
+            # Cleared before the tick: a push webhook or a job ending during it wakes the next one.
+            self.wake.clear()
             wake = self.tick()
             if once:
                 with self._lock:
@@ -364,7 +381,6 @@ class PollLoop:
             delay = self.config.interval
             if wake is not None:
                 delay = max(0.05, min(delay, wake - self.clock()))
-            self.wake.clear()
             # A finished job wakes the loop at once (a commit pushed meanwhile is seen sooner).
             deadline = time.monotonic() + delay
             while not stop.is_set() and not self.wake.is_set() and time.monotonic() < deadline:

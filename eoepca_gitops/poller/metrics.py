@@ -6,7 +6,7 @@ import ipaddress
 import re
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import (
@@ -18,6 +18,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from . import webhook
 from .conditions import Phase
 from .state import StackState
 
@@ -71,6 +72,15 @@ class Metrics:
         self.source_errors = Counter(
             f"{NS}_source_errors_total", "Failed reads of the Git source", registry=r
         )
+        self.rollbacks = Counter(
+            f"{NS}_rollbacks_total",
+            "Automatic roll-backs to the last good revision",
+            ["stack"],
+            registry=r,
+        )
+        self.held = Gauge(
+            f"{NS}_stack_held", "1 while a roll-back holds the stack at a revision", ["stack"], registry=r
+        )
         self._applied: dict[str, str] = {}
         self._git: dict[str, str] = {}
 
@@ -93,6 +103,7 @@ class Metrics:
         if s.last_success_at is not None:
             self.last_success.labels(s.stack).set(s.last_success_at)
         self.drift.labels(s.stack).set(1 if s.drift else 0)
+        self.held.labels(s.stack).set(1 if s.held_revision else 0)
         current = s.phase
         for p in Phase:
             self.state.labels(s.stack, str(p)).set(1 if p == current else 0)
@@ -150,10 +161,24 @@ class HealthServer:
         metrics: Metrics,
         healthy: Callable[[], bool],
         ready: Callable[[], bool],
+        hook: Callable[[bytes, Mapping[str, str]], tuple[int, str]] | None = None,
     ) -> None:
+        """`hook`: answers POST /hooks/github (poller.webhook) with its body and lower-case headers."""
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                if self.path.split("?", 1)[0] != webhook.PATH or hook is None:
+                    self._send(404, b"not found\n")
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                if not 0 <= length <= webhook.MAX_BODY:
+                    self._send(413, b"too large\n")
+                    return
+                body = self.rfile.read(length)
+                code, text = hook(body, {k.lower(): v for k, v in self.headers.items()})
+                self._send(code, f"{text}\n".encode())
+
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 if path == "/metrics":

@@ -9,10 +9,12 @@ loop and returns the exit code: 0 ok, 1 lease lost (or, with `once`, a stack not
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import shutil
 import signal
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -20,9 +22,13 @@ from types import FrameType
 from eoepca_gitops.credentials import plain_credential
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import write_file
+from eoepca_gitops.poller import webhook
 from eoepca_gitops.poller.automation import AutomationSettings, StackAutomation
 from eoepca_gitops.poller.conditions import Phase
 from eoepca_gitops.poller.decide import DriftMode, Policy
+from eoepca_gitops.poller.flux_event import FluxEvents
+from eoepca_gitops.poller.flux_readiness import FluxReadiness
+from eoepca_gitops.poller.hold import HoldStore, holds_configmap, holds_file
 from eoepca_gitops.poller.log import configure, log_event
 from eoepca_gitops.poller.loop import LoopConfig, PollLoop
 from eoepca_gitops.poller.metrics import HealthServer, Metrics, parse_listen
@@ -59,6 +65,8 @@ class PollerOptions:
     kube_namespace: str | None
     lease_duration: float
     once: bool
+    rollback_after: float = 0.0  # automatic roll-back deadline; 0: off
+    flux_events: str | None = None  # notification-controller's event address: roll-backs told to Flux
 
 
 def tied_pulumi(work: Path, pulumi: Path | None) -> Path | None:
@@ -107,6 +115,7 @@ class PollerService:
                 policy=self.policy,
                 max_workers=o.max_parallel,
                 grace=o.grace,
+                rollback_after=o.rollback_after,
             )
             self.source = RemoteBranch(o.repo, o.branch)
             self.listen_at = None if o.listen == "off" else parse_listen(o.listen)
@@ -162,11 +171,26 @@ class PollerService:
         if self.listen_at is None:
             return None
         try:
-            server = HealthServer(*self.listen_at, self.metrics, self.healthy, self.ready)
+            server = HealthServer(*self.listen_at, self.metrics, self.healthy, self.ready, self._hook())
         except OSError as exc:
             raise GitopsError(f"--listen {self.options.listen}: {exc}") from None
         server.start()
         return server
+
+    def _hook(self) -> Callable[[bytes, Mapping[str, str]], tuple[int, str]] | None:
+        """The push webhook (poller.webhook), when its secret is in the environment."""
+        secret = os.environ.get(webhook.SECRET_ENV, "").encode()
+        if not secret:
+            return None
+
+        def hook(body: bytes, headers: Mapping[str, str]) -> tuple[int, str]:
+            said = webhook.answer(secret, body, headers, self.options.branch)
+            if said.wake and self.loop is not None:
+                self.loop.wake.set()
+            log_event("webhook", status=said.status, result=said.text)
+            return said.status, said.text
+
+        return hook
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log_event("signal", signal=signal.Signals(signum).name, grace=self.config.grace)
@@ -225,6 +249,16 @@ class PollerService:
         except (*KUBE_ERRORS, ValueError) as exc:
             raise GitopsError(f"reading the state ConfigMap {self.namespace}/{name}: {exc}") from None
 
+    def _holds(self) -> HoldStore:
+        """Where `eoepca-gitops rollback` asks for holds: beside the state (poller.hold)."""
+        name = self.options.state_configmap
+        if not name:
+            return HoldStore(holds_file(self.options.state_file))
+        from eoepca_gitops.kube.state_configmap import ConfigMapBackend
+
+        assert self.kube is not None
+        return HoldStore(ConfigMapBackend(self.kube, self.namespace, holds_configmap(name), log=log_event))
+
     def _poll(self) -> bool:
         """Leads, then polls until stopped (one round with `once`); true when every stack is synced."""
         o = self.options
@@ -239,6 +273,9 @@ class PollerService:
             {s: StackAutomation(s, self.settings) for s in o.stacks},
             store,
             self.metrics,
+            flux={s: FluxReadiness(s, o.project_dir) for s in o.stacks},
+            holds=self._holds(),
+            notify=FluxEvents(o.flux_events) if o.flux_events else None,
         )
         self.loop.run(self.stop, once=o.once)
         if o.once and self.stop.is_set():

@@ -48,6 +48,7 @@ class InProgress:
 class StackState:
     stack: str
     git_revision: str | None = None
+    git_revision_at: float | None = None  # when the branch head was first seen at git_revision
     applied_revision: str | None = None
     attempted_revision: str | None = None
     failures: int = 0
@@ -61,6 +62,17 @@ class StackState:
     #: What the last drift check found (poller.drift.DriftItem as JSON): object, field, values, manager.
     drift_items: tuple[dict[str, str], ...] = ()
     last_duration_seconds: float | None = None
+    #: The last revision at which both layers were Ready: the update succeeded and Flux reported
+    #: every Kustomization and HelmRelease of the stack Ready at it (poller.lastgood).
+    last_good_revision: str | None = None
+    last_good_at: float | None = None
+    #: A roll-back keeps the stack at this revision (poller.hold): by whom, since when, until what.
+    held_revision: str | None = None
+    held_since: float | None = None
+    held_reason: str | None = None
+    held_until: str | None = None  # "release" | "new-commit"
+    held_head: str | None = None  # the branch head when the hold began
+    rollbacks: int = 0  # automatic roll-backs done
     in_progress: InProgress | None = None
     notes: tuple[str, ...] = ()
     conditions: tuple[Condition, ...] = field(default_factory=waiting)
@@ -122,6 +134,7 @@ class StackState:
 # The fields of a stored state besides its collections, by type (a float may be stored as an int).
 _SCALARS: dict[str, type | tuple[type, ...]] = {
     "git_revision": str,
+    "git_revision_at": (int, float),
     "applied_revision": str,
     "attempted_revision": str,
     "failures": int,
@@ -133,6 +146,14 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
     "last_drift_check_at": (int, float),
     "drift": bool,
     "last_duration_seconds": (int, float),
+    "last_good_revision": str,
+    "last_good_at": (int, float),
+    "held_revision": str,
+    "held_since": (int, float),
+    "held_reason": str,
+    "held_until": str,
+    "held_head": str,
+    "rollbacks": int,
 }
 _IN_PROGRESS: dict[str, type | tuple[type, ...]] = {
     "operation": str,

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from eoepca_gitops.errors import GitopsError
@@ -56,16 +55,17 @@ def object_ref(outputs: Mapping[str, Any] | None) -> ObjectRef | None:
 @dataclass
 class Unchanged:
     """One stack's record: the objects its last preview showed, and what they read as around the
-    last clean one (with the commit's tree)."""
+    last clean one, with what the program ran from (`at`: the commit's tree, and the commit a
+    roll-back pins Flux's source to)."""
 
     objects: set[ObjectRef] = field(default_factory=set)  # from the last preview's steps
     complete: bool = False  # that preview showed every Kubernetes object it stepped through
-    clean: tuple[Path, dict[ObjectRef, str]] | None = None
+    clean: tuple[Hashable, dict[ObjectRef, str]] | None = None
     _before: dict[ObjectRef, str] | None = None
 
-    def still_clean(self, tree: Path, cluster: Callable[[], ClusterAccess]) -> bool:
-        """True when `tree` is the clean check's and every object reads as it did then."""
-        if self.clean is None or self.clean[0] != tree:
+    def still_clean(self, at: Hashable, cluster: Callable[[], ClusterAccess]) -> bool:
+        """True when `at` is the clean check's and every object reads as it did then."""
+        if self.clean is None or self.clean[0] != at:
             return False
         return _read(cluster, self.clean[1]) == self.clean[1]
 
@@ -83,12 +83,12 @@ class Unchanged:
         else:
             self.objects.add(ref)
 
-    def after_preview(self, tree: Path, clean: bool, cluster: Callable[[], ClusterAccess]) -> None:
+    def after_preview(self, at: Hashable, clean: bool, cluster: Callable[[], ClusterAccess]) -> None:
         before, self._before = self._before, None
         if not (clean and self.complete and before and set(before) == self.objects):
             return
         if _read(cluster, self.objects) == before:
-            self.clean = (tree, before)
+            self.clean = (at, before)
 
     def forget(self) -> None:
         """After an update: what it changed is previewed at the next check."""

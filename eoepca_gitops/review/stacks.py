@@ -19,8 +19,7 @@ from eoepca_gitops.errors import ConfigError, GitopsError
 from eoepca_gitops.flux_layer import build_flux_layer, layer_key
 from eoepca_gitops.fluxtree import Key, key
 from eoepca_gitops.manifests.api_gate import check_api_removal
-from eoepca_gitops.manifests.flux_release import load_install_manifest
-from eoepca_gitops.manifests.stack import build_stack
+from eoepca_gitops.manifests.prepared import prepare
 from eoepca_gitops.model.stack import Stack
 from eoepca_gitops.project import load_stack_file, stack_file_name
 from eoepca_gitops.review.changes import ObjectChange, Section, StackReview
@@ -67,13 +66,12 @@ class Side:
 def build_side(project: Path, stack_name: str, manifest_base: Path) -> Side:
     """Stack `stack_name` as the project folder `project` has it; a Flux manifest path that leads
     outside `project` is read as `manifest_base` (the working tree) has it."""
-    path = project / stack_file_name(stack_name)
-    stack = load_stack_file(path)
+    stack = load_stack_file(project / stack_file_name(stack_name))
     try:
-        install = load_install_manifest(stack.config.flux, file=path.name, project=project)
+        prepared = prepare(stack, project)
     except ConfigError:  # a manifest path outside the repository: as the working tree has it
-        install = load_install_manifest(stack.config.flux, file=path.name, project=manifest_base)
-    manifests = build_stack(stack, install)
+        prepared = prepare(stack, manifest_base)
+    install, manifests = prepared.install, prepared.manifests
     groups = {key(o): _group(name) for name, objects in manifests.groups() for o in objects}
     ns = stack.config.flux.namespace
     of_kustomization = {

@@ -139,24 +139,86 @@ def test_render_holds_every_object_up_and_diff_hold(project: Path, tmp_path: Pat
         config[f"eoepca-gitops:{key}"] = {"secure": "v1:AAAA"}
     stack.write_text(yaml.safe_dump(raw))
     files = render(project, tmp_path / "r")
-    _, manifests = load("test", project)
-    assert len(files) == len(manifests.all())
+    assert len(files) == len(load("test", project).manifests.all())
     assert "buckets/manifests/Bucket_flux-system_manifests.yaml" in files
     assert "poller/Deployment_eoepca-gitops_eoepca-gitops-poller.yaml" in files
     secret = yaml.safe_load(files["buckets/manifests/Secret_flux-system_manifests-bucket.yaml"])
     assert secret["stringData"] == {"accesskey": "<secret bucketKeyId>", "secretkey": "<secret bucketKey>"}
 
 
+UNREACHABLE_KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: here, context: {cluster: c, user: u}}]
+current-context: here
+"""
+
+
+@pytest.mark.flux_manifests
+@pytest.mark.parametrize("command", [["status"], ["status", "--json"], ["reconcile"], ["check"], ["events"]])
+def test_a_stack_command_without_any_kubeconfig_is_one_error_line(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """No $KUBECONFIG, no ~/.kube/config, not in a pod: lightkube's ConfigError stays in the adapter."""
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = runner.invoke(app, [*command, "--stack", "test", "--project", str(project)])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: stack test: no Kubernetes configuration: "), result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 @pytest.mark.flux_manifests
 def test_status_of_a_stack_whose_cluster_cannot_be_reached_says_why_and_exits_2(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    (tmp_path / "kubeconfig").write_text(UNREACHABLE_KUBECONFIG)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no pulumi either
     result = runner.invoke(app, ["status", "--stack", "test", "--project", str(project), "--json"])
     assert result.exit_code == 2, result.output
     shown = json.loads(result.stdout)
-    assert shown["error"] == (
-        f"stack test: no Kubernetes configuration: {tmp_path / 'no-kubeconfig'}: no kubeconfig file there"
-    )
+    assert shown["error"].startswith("the cluster does not answer: ")
     assert shown["stack"]["error"] == "pulumi is not on PATH (. scripts/env.sh puts it there)"
+
+
+@pytest.mark.flux_manifests
+def test_render_to_dash_writes_one_yaml_stream_to_stdout(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-o -` as `flux build` and `kustomize build`: the objects of the files, in their order, on
+    stdout; no folder named `-`."""
+    monkeypatch.chdir(tmp_path)
+    files = render(project, tmp_path / "r", "--flux-layer")
+    result = runner.invoke(
+        app, ["render", "--stack", "test", "-o", "-", "--project", str(project), "--flux-layer"]
+    )
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "-").exists()
+    assert [d for d in yaml.safe_load_all(result.stdout)] == [yaml.safe_load(f) for f in files.values()]
+    assert result.stdout.count("\n---\n") == len(files) - 1
+    assert result.stderr == f"rendered {len(files)} objects of stack test to stdout\n"
+
+
+def test_version_is_the_package_s() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert (result.exit_code, result.stdout) == (0, f"eoepca-gitops {version('eoepca-gitops')}\n")
+
+
+def test_shell_completion_knows_the_lazily_registered_commands_and_their_options() -> None:
+    """What bash's completion function asks (`--show-completion bash` prints that function)."""
+    script = runner.invoke(
+        app, ["--show-completion", "bash"], env={"SHELL": "/bin/bash"}, prog_name="eoepca-gitops"
+    )
+    assert script.exit_code == 0 and "_EOEPCA_GITOPS_COMPLETE=complete_bash" in script.stdout
+    for words, expected in (("eoepca-gitops ev", "events"), ("eoepca-gitops logs --con", "--controller")):
+        cword = str(len(words.split()) - 1)
+        asked = {"_EOEPCA_GITOPS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
+        result = runner.invoke(app, [], env=asked, prog_name="eoepca-gitops")
+        assert result.stdout.split() == [expected], result.output

@@ -34,7 +34,7 @@ def project(tmp_path: Path, kubernetes_openapi: str) -> Path:
 @pytest.mark.parametrize("stack", ["creodias", "minikube", "local"])
 def test_every_object_a_shipped_stack_renders_is_valid(stack: str, kubernetes_openapi: str) -> None:
     model, objects = stack_objects(stack, REPO_ROOT, flux_layer=True)
-    found = validate(objects.items(), stack_catalog(model, REPO_ROOT))
+    found = validate(objects.items(), stack_catalog(model))
     assert [str(p) for p in found if not p.note] == []
     # what is left unvalidated: the two kinds of CRDs the clusters get from elsewhere
     assert {p.object for p in found if p.note} <= {
@@ -55,7 +55,7 @@ def test_every_object_of_the_full_stack_fixture_is_valid(kubernetes_openapi: str
         "Role",
         "Secret",
     }
-    assert validate(objects.items(), stack_catalog(model, FULL_STACK)) == []
+    assert validate(objects.items(), stack_catalog(model)) == []
 
 
 def misspell_the_pvc(project: Path) -> None:

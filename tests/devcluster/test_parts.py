@@ -46,6 +46,7 @@ def test_the_state_folder_layout(tmp_path: Path) -> None:
         "info": "cluster.json",
         "lock": ".lock",
         "charts": "charts",
+        "git_view": "git-view",
         "flux_storage": "flux-artifacts",
         "flux_status": "flux.json",
     }
@@ -276,7 +277,8 @@ def test_every_kubernetes_part_listens_on_loopback_at_its_port(tmp_path: Path) -
     assert kwok[-5:] == [
         "--server-address=127.0.0.1:10247",
         "--node-ip=127.0.0.1",
-        "--node-port=10247",
+        # the node's kubelet port: the Flux supervisor's server of the controllers' pods' logs
+        f"--node-port={PORTS['flux-pod-logs']}",
         "--node-lease-duration-seconds=40",
         "--cidr=10.244.0.0/16",
     ]
@@ -373,15 +375,15 @@ def test_each_controller_listens_on_its_own_loopback_ports(tmp_path: Path) -> No
         "kustomize-controller-metrics", "kustomize-controller-health",
         "helm-controller-metrics", "helm-controller-health",
         "notification-controller-metrics", "notification-controller-health",
-        "notification-controller-events", "notification-controller-receiver",
+        "notification-controller-events", "notification-controller-receiver", "flux-pod-logs",
     ]  # fmt: skip
-    assert list(ports.values()) == list(range(9080, 9091))
+    assert list(ports.values()) == list(range(9080, 9092))
     assert default_ports(100)["source-controller-metrics"] == 100
     argv = {c.name: controller_argv(Path("/bin") / c.name, c, ports, tmp_path) for c in CONTROLLERS}
     events = "--events-addr=http://127.0.0.1:9089/"
     assert argv["source-controller"] == [
         "/bin/source-controller", "--metrics-addr=127.0.0.1:9080", "--health-addr=127.0.0.1:9081",
-        "--enable-leader-election=false", "--watch-all-namespaces=true", "--log-encoding=console",
+        "--enable-leader-election=false", "--watch-all-namespaces=true", "--log-encoding=json",
         "--requeue-dependency=5s", f"--storage-path={tmp_path}", "--storage-addr=127.0.0.1:9082",
         "--storage-adv-addr=127.0.0.1:9082", events,
     ]  # fmt: skip

@@ -402,30 +402,32 @@ def test_plain_and_self_signed_health_endpoints(server: str) -> None:
 def test_the_git_server_runs_as_its_own_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from eoepca_gitops.devcluster import git_server
 
-    assert git_server.argv(tmp_path, "project", 8180)[1:] == [
+    assert git_server.argv(tmp_path, "project", 8180, tmp_path / "view")[1:] == [
         "-m",
         "eoepca_gitops.devcluster.git_server",
         f"--repo={tmp_path}",
         "--name=project",
         "--port=8180",
+        f"--view={tmp_path / 'view'}",
     ]
-    served: list[tuple[Path, str, int]] = []
+    served: list[tuple[Path, str, int, Path]] = []
 
     class Server:
         def serve_forever(self) -> None:
             pass
 
-    def serve(repo: Path, name: str, port: int) -> Server:
-        served.append((repo, name, port))
+    def serve(repo: Path, name: str, port: int, view: Path) -> Server:
+        served.append((repo, name, port, view))
         return Server()
 
     monkeypatch.setattr(git_server, "serve", serve)
-    monkeypatch.setattr("sys.argv", ["git_server", "--repo", str(tmp_path), "--name", "p", "--port", "8180"])
+    argv = ["git_server", "--repo", str(tmp_path), "--name", "p", "--port", "8180", "--view", "v"]
+    monkeypatch.setattr("sys.argv", argv)
     git_server.main()
-    assert served == [(tmp_path, "p", 8180)]
-    monkeypatch.setattr("sys.argv", ["git_server", "--repo", str(tmp_path), "--name", "p"])
+    assert served == [(tmp_path, "p", 8180, Path("v"))]
+    monkeypatch.setattr("sys.argv", argv[:-2])
     with pytest.raises(SystemExit):
-        git_server.main()  # --port is required
+        git_server.main()  # --view is required
 
 
 def test_publish_charts_writes_every_chart_the_project_names(tmp_path: Path) -> None:

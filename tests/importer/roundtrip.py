@@ -11,9 +11,8 @@ from eoepca_gitops.flux_layer import build_flux_layer
 from eoepca_gitops.fluxtree import Key, as_flux_sees_it, diff, flux_objects, key
 from eoepca_gitops.importer import ImportOptions, ImportResult, import_tree
 from eoepca_gitops.importer.upgrade import upgrade
-from eoepca_gitops.manifests.flux_release import load_install_manifest
+from eoepca_gitops.manifests.prepared import prepare
 from eoepca_gitops.manifests.render import dump, file_name, render_files
-from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
 from eoepca_gitops.project import load_stack_file
 
@@ -30,8 +29,8 @@ def render(project: Path, stack: str) -> tuple[dict[str, str], list[dict[str, An
     """(files as `render --flux-layer` writes them, every object of both layers, the target API versions)."""
     path = project / f"Pulumi.{stack}.yaml"
     model = load_stack_file(path, project / defaults.BLOCKS_DIR)
-    install = load_install_manifest(model.config.flux, file=path.name, project=project)
-    manifests = build_stack(model, install)
+    prepared = prepare(model, project)
+    install, manifests = prepared.install, prepared.manifests
     files = render_files(manifests)
     objects = manifests.all()
     for name, layer in build_flux_layer(manifests, project).items():

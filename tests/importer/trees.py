@@ -17,8 +17,7 @@ from eoepca_gitops.fluxtree import Key, key, walk
 from eoepca_gitops.importer import ImportResult
 from eoepca_gitops.importer.files import same_folder
 from eoepca_gitops.importer.upgrade import upgrade
-from eoepca_gitops.manifests.flux_release import load_install_manifest
-from eoepca_gitops.manifests.stack import build_stack
+from eoepca_gitops.manifests.prepared import prepare
 from eoepca_gitops.model import defaults
 from eoepca_gitops.project import load_stack_file
 from tests.helpers import FIXTURES
@@ -170,8 +169,8 @@ def _ours(out: Path, stack: str) -> tuple[dict[tuple[str, Key], dict[str, Any]],
     """Every object of the stack's render (both layers), by the cluster it goes to and its key."""
     path = out / f"Pulumi.{stack}.yaml"
     model = load_stack_file(path, out / defaults.BLOCKS_DIR)
-    install = load_install_manifest(model.config.flux, file=path.name, project=out)
-    manifests = build_stack(model, install)
+    prepared = prepare(model, out)
+    manifests = prepared.manifests
     found: dict[tuple[str, Key], dict[str, Any]] = {}
     layers = [("", manifests.all())]
     kustomizations = {
@@ -186,7 +185,7 @@ def _ours(out: Path, stack: str) -> tuple[dict[tuple[str, Key], dict[str, Any]],
         for obj in objects:
             assert (target, key(obj)) not in found, f"{key(obj)} produced twice"
             found[(target, key(obj))] = obj
-    return found, api_versions(install)
+    return found, api_versions(prepared.install)
 
 
 def _theirs(repo: Path, cluster: str, apis: dict[str, str]) -> dict[tuple[str, Key], dict[str, Any]]:

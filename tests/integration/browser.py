@@ -23,10 +23,13 @@ def chromium() -> str:
     return found
 
 
-def look(url: str, screenshot: Path) -> str:
-    """The page's DOM as Chromium rendered it; its screenshot is written to `screenshot`."""
+def look(url: str, screenshot: Path, stay: float = 0.0) -> str:
+    """The page's DOM as Chromium rendered it; its screenshot is written to `screenshot`. With `stay`,
+    after the page's own timers have run that many seconds (Chromium's virtual time: no real wait)."""
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
         base = [chromium(), *FLAGS, f"--user-data-dir={profile}", "--window-size=1400,1800"]
+        if stay:
+            base.append(f"--virtual-time-budget={int(stay * 1000)}")
         subprocess.run(
             [*base, f"--screenshot={screenshot}", url], capture_output=True, timeout=120, check=True
         )

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import DevClusterHandle
+from tests.outside_data import flux_manifests
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 STACK = "local"
@@ -167,6 +168,47 @@ class LocalStack:
             first_deployed=_time(raw["info"]["first_deployed"]),
             last_deployed=_time(raw["info"]["last_deployed"]),
         )
+
+
+def deploy_ready(
+    cluster: DevClusterHandle, tools_env: dict[str, str], state: Path, *, fresh: bool = False
+) -> LocalStack:
+    """The local stack, pointed at this session's cluster (its Git server, chart repository and
+    kubeconfig), committed in the served repository, initialised on a file backend in `state`.
+    `fresh`: its stack file as the snapshot had it first (another module may have changed it)."""
+    assert cluster.git_repo and cluster.git_url and cluster.charts_url
+    env = {
+        **tools_env,
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "PULUMI_PYTHON_CMD": sys.executable,
+        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
+    }
+    local = LocalStack(cluster, cluster.git_repo, env)
+    if fresh:
+        git = ["git", "-C", str(local.project)]
+        root = subprocess.run([*git, "rev-list", "--max-parents=0", "HEAD"], capture_output=True, text=True)
+        first = subprocess.run(
+            [*git, "show", f"{root.stdout.split()[0]}:{local.stack_file.name}"],
+            capture_output=True,
+            text=True,
+        )
+        local.stack_file.write_text(first.stdout)
+
+    def point_at_this_cluster(c: dict[str, Any]) -> None:
+        c["git"]["url"] = cluster.git_url
+        c["git"]["interval"] = "5s"  # fetch commits quickly
+        c["charts"]["mirror"] = str(cluster.charts_url).rstrip("/")
+        c.pop("kubeContext", None)
+        c["kubeconfig"] = str(cluster.kubeconfig)
+        c["await"]["timeout"] = "5m"
+
+    local.edit_config(point_at_this_cluster)
+    local.commit("the local stack on the test cluster")
+    subprocess.run(
+        ["pulumi", "stack", "init", STACK], cwd=local.project, env=env, check=True, capture_output=True
+    )
+    return local
 
 
 def ready(obj: dict[str, Any]) -> bool:

@@ -43,7 +43,7 @@ def git_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         git(repo, "commit", "-q", "-m", name)
         if name == "fetched-v1":
             git(repo, "tag", "v1")
-    with serving(serve(repo, "remote", 0)) as url:
+    with serving(serve(repo, "remote", 0, repo.parent / "view")) as url:
         yield f"{url}/remote.git"
 
 

@@ -31,15 +31,14 @@ from tests.conftest import DevClusterHandle, MotoS3
 from tests.fluxtree.remote_server import serving
 from tests.helpers import git
 from tests.integration.local_stack import (
-    PASSPHRASE,
     STACK,
     LocalStack,
+    deploy_ready,
     not_ready,
     ready,
     ready_since,
     wait_for,
 )
-from tests.outside_data import flux_manifests
 
 pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
@@ -50,32 +49,8 @@ TOKEN = "token-1234567890abcdef"
 def stack(
     dev_cluster: DevClusterHandle, tools_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalStack]:
-    """The local stack, pointed at this session's cluster (its Git server, chart repository and
-    kubeconfig), committed in the served repository, initialised on a file backend."""
-    assert dev_cluster.git_repo and dev_cluster.git_url and dev_cluster.charts_url
-    state = tmp_path_factory.mktemp("state")
-    env = {
-        **tools_env,
-        "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
-    }
-    local = LocalStack(dev_cluster, dev_cluster.git_repo, env)
-
-    def point_at_this_cluster(c: dict[str, Any]) -> None:
-        c["git"]["url"] = dev_cluster.git_url
-        c["git"]["interval"] = "5s"  # fetch commits quickly
-        c["charts"]["mirror"] = str(dev_cluster.charts_url).rstrip("/")
-        c.pop("kubeContext")
-        c["kubeconfig"] = str(dev_cluster.kubeconfig)
-        c["await"]["timeout"] = "5m"
-
-    local.edit_config(point_at_this_cluster)
-    local.commit("the local stack on the test cluster")
-    subprocess.run(
-        ["pulumi", "stack", "init", STACK], cwd=local.project, env=env, check=True, capture_output=True
-    )
+    """The local stack on this session's cluster (local_stack.deploy_ready)."""
+    local = deploy_ready(dev_cluster, tools_env, tmp_path_factory.mktemp("state"))
     yield local
     local.pulumi("destroy", "--yes", "--skip-preview", check=False)
 
@@ -182,10 +157,10 @@ def test_a_folder_naming_a_remote_base_is_built_by_kustomize_controller(
         tag="v1",
     )
     manifests = tmp_path / "flux-objects.yaml"
-    with serving(serve(remote, "remote", 0)) as remote_url:
+    with serving(serve(remote, "remote", 0, tmp_path / "remote-view")) as remote_url:
         carried = {"resources": [f"git::{remote_url}/remote.git//deploy?ref=v1"]}
         carrier = _repository(tmp_path / "carrier", {"carried/kustomization.yaml": carried})
-        with serving(serve(carrier, "carrier", 0)) as carrier_url:
+        with serving(serve(carrier, "carrier", 0, tmp_path / "carrier-view")) as carrier_url:
             source = {
                 "apiVersion": "source.toolkit.fluxcd.io/v1",
                 "kind": "GitRepository",
@@ -211,13 +186,45 @@ def test_a_folder_naming_a_remote_base_is_built_by_kustomize_controller(
                     f"kustomize-controller to apply the remote base's ConfigMap {name}-v1",
                     lambda: stack.get("configmap", f"{name}-v1", "default"),
                 )
-                assert ready(stack.get("kustomization", name, "flux-system"))
+                # The object lands before the Kustomization's status says so.
+                applied = lambda: ready(stack.get("kustomization", name, "flux-system"))  # noqa: E731
+                wait_for(f"Kustomization {name} Ready", applied)
             finally:
                 stack.kubectl("delete", "-f", str(manifests), "--wait=true")
     wait_for(
         f"ConfigMap {name}-v1 pruned with its Kustomization",
         lambda: not stack.get("configmap", f"{name}-v1", "default"),
     )
+
+
+def test_a_checkout_with_a_detached_head_is_cloned_by_source_controller(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    """A CI checkout of a merge commit, a `git checkout <sha>`: go-git cannot clone a repository
+    whose HEAD no branch names, so the dev cluster's Git server serves its HEAD as main."""
+    name = "detached"
+    checkout = _repository(tmp_path / "checkout", {"a.txt": "one"})
+    git(checkout, "commit", "-q", "--allow-empty", "-m", "on main")
+    head = git(checkout, "rev-parse", "HEAD~1").strip()
+    git(checkout, "checkout", "-q", "--detach", head)
+    with serving(serve(checkout, name, 0, tmp_path / "view")) as url:
+        source = {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": "flux-system"},
+            "spec": {"url": f"{url}/{name}.git", "ref": {"branch": "main"}, "interval": "1m"},
+        }
+        manifest = tmp_path / "source.yaml"
+        manifest.write_text(yaml.safe_dump(source))
+        stack.kubectl("apply", "-f", str(manifest))
+        try:
+            fetched = wait_for(
+                f"source-controller to store the checkout's HEAD {head[:12]}",
+                lambda: ready(repo := stack.get("gitrepository", name, "flux-system")) and repo,
+            )
+            assert fetched["status"]["artifact"]["revision"] == f"main@sha1:{head}"
+        finally:
+            stack.kubectl("delete", "-f", str(manifest), "--wait=true")
 
 
 def test_an_object_flux_applied_and_someone_deleted_comes_back(stack: LocalStack) -> None:

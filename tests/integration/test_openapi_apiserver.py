@@ -150,18 +150,16 @@ def test_validation_with_the_api_server_s_documents(
         **objects[service],
         "spec": {**objects[service]["spec"], "ports": [{**ports[0], "protocol": "tcp"}]},
     }
-    from_module = validate(broken.items(), stack_catalog(model, REPO_ROOT))
-    clean = validate(objects.items(), stack_catalog(model, REPO_ROOT))
+    from_module = validate(broken.items(), stack_catalog(model))
+    clean = validate(objects.items(), stack_catalog(model))
     assert clean and all(p.note for p in clean)
     assert [p.field for p in from_module if not p.note] == ["spec.template.spec.containers[0].imagee"]
     monkeypatch.setenv("EOEPCA_CACHE_DIR", str(tmp_path))
     result = CliRunner().invoke(app, ["fetch-schemas", "--kubeconfig", str(dev_cluster.kubeconfig)])
     assert result.exit_code == 0, result.output
-    from_server = validate(broken.items(), stack_catalog(model, REPO_ROOT))
+    from_server = validate(broken.items(), stack_catalog(model))
     assert [(p.field, p.message) for p in from_server if not p.note] == [
         ("spec.template.spec.containers[0].imagee", "unknown field (did you mean 'image'?)"),
         ("spec.ports[0].protocol", "must be one of 'SCTP', 'TCP', 'UDP'; got string 'tcp'"),
     ]
-    assert (
-        validate(objects.items(), stack_catalog(model, REPO_ROOT)) == clean
-    )  # only notes: SealedSecret, ...
+    assert validate(objects.items(), stack_catalog(model)) == clean  # only notes: SealedSecret, ...

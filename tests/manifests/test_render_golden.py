@@ -40,9 +40,9 @@ def test_full_stack_renders_as_the_golden_file(
     golden: Callable[[str, str], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(MIRROR_ENV, str(flux_manifests()))  # the fixture names no manifest
-    model, manifests = load("staging", FIXTURE)
-    assert model.unset == ()  # nothing rendered as a placeholder but the (encrypted) secrets
-    files = render_files(manifests)
+    prepared = load("staging", FIXTURE)
+    assert prepared.stack.unset == ()  # nothing rendered as a placeholder but the (encrypted) secrets
+    files = render_files(prepared.manifests)
     assert list(files) == sorted(files)
     text = "".join(f"# {path}\n{content}" for path, content in files.items() if _kept(path))
     golden("render-full-stack.txt", text)

@@ -206,6 +206,10 @@ def test_the_pollers_state_from_a_file_or_its_configmap(
         "failures",
         "drift",
         "drift_items",
+        "last_good_revision",
+        "held_revision",
+        "held_reason",
+        "held_until",
     }
     assert (poller["applied_revision"], poller["failures"], poller["last_error"]) == ("a" * 40, 2, "x: y")
     StateStore(tmp_path / "other.json").put(StackState("other"))

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from eoepca_gitops.cli.main import app
@@ -17,24 +16,8 @@ from eoepca_gitops.kube import cluster
 from eoepca_gitops.operations import changes
 from eoepca_gitops.operations import reconcile as reconcile_module
 from tests.fakes import FakeAccess, FakeClock, FakePulumi
-from tests.helpers import FIXTURE_BLOCKS, FIXTURE_INSTALLS
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    (tmp_path / "Pulumi.yaml").write_text("name: eoepca-gitops\nruntime: python\n")
-    config = {
-        "eoepca-gitops:cluster": {"name": "test", "publicIp": "10.0.0.1"},
-        "eoepca-gitops:flux": {"version": "v2.9.3", "manifest": str(FIXTURE_INSTALLS / "new.yaml")},
-        "eoepca-gitops:git": {"url": "https://example.org/g.git", "branch": "main"},
-        "eoepca-gitops:blocks": ["base", "portal"],
-    }
-    (tmp_path / "Pulumi.test.yaml").write_text(yaml.safe_dump({"config": config}))
-    (tmp_path / "clusters").mkdir()
-    (tmp_path / "clusters" / "blocks").symlink_to(FIXTURE_BLOCKS)
-    return tmp_path
 
 
 def flux_object(kind: str, namespace: str, name: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ its HTTP server (GET / only; a failure is a 503 page). Fake PulumiCli, real Git 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import urllib.error
@@ -11,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -274,11 +276,10 @@ def test_the_page_is_gathered_afresh_for_each_request(
     import eoepca_gitops.operations.collect as collect_module
 
     asked: list[tuple[str, Any]] = []
-    status = ClusterStatus(StackLayer("a"), "v2.9.3", (), None, ())
 
     def collect(model: Any, manifests: Any, project: Path, **kw: Any) -> ClusterStatus:
         asked.append((model, kw.get("state_file")))
-        return status
+        return ClusterStatus(StackLayer(model), "v2.9.3", (), None, ())
 
     def history(name: str, project: Path) -> list[Update]:
         if name == "b":
@@ -290,11 +291,12 @@ def test_the_page_is_gathered_afresh_for_each_request(
     class Server:
         server_address = ("127.0.0.1", 1234)
 
-        def __init__(self, render: Any) -> None:
-            self.render = render
+        def __init__(self, render: Any, data: Any) -> None:
+            self.render, self.data = render, data
 
         def serve_forever(self) -> None:
             pages.append(self.render())
+            pages.append(self.data())
             raise KeyboardInterrupt  # Ctrl-C
 
         def server_close(self) -> None:
@@ -302,13 +304,15 @@ def test_the_page_is_gathered_afresh_for_each_request(
 
     monkeypatch.setattr(collect_module, "collect", collect)
     monkeypatch.setattr(page_module, "recent_updates", history)
-    monkeypatch.setattr(page_module, "status_server", lambda host, port, render: Server(render))
+    monkeypatch.setattr(page_module, "status_server", lambda host, port, render, data: Server(render, data))
     said: list[str] = []
     page_module.serve_status(
         "127.0.0.1:0", ["a", "b"], tmp_path, tmp_path / "state.json",
-        load=lambda name, project: (name, None), say=said.append,  # type: ignore[arg-type, return-value]
+        load=lambda name, project: SimpleNamespace(stack=name, manifests=None), say=said.append,  # type: ignore[arg-type, return-value]
     )  # fmt: skip
-    assert asked == [("a", tmp_path / "state.json"), ("b", tmp_path / "state.json")]
-    assert pages[1] == b"closed" and pages[0].count(b"<section") == 2
+    assert asked == [("a", tmp_path / "state.json"), ("b", tmp_path / "state.json")] * 2
+    assert pages[2] == b"closed" and pages[0].count(b"<section") == 2
+    # What the page fetches to update itself: each stack's section, as the page renders it.
+    assert [s["name"] for s in json.loads(pages[1])["stacks"]] == ["a", "b"]
     assert pages[0].count(b"No update recorded.") == 1  # b's history could not be read
     assert said == ["status page of a, b at http://127.0.0.1:1234/ (Ctrl-C stops it)"]
