@@ -20,9 +20,6 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider,
 
 from eoepca_gitops.errors import GitopsError
 from eoepca_gitops.files import read_file
-from eoepca_gitops.kube.client import kube_client
-from eoepca_gitops.manifests.flux_release import read_install_manifest, release_version
-from eoepca_gitops.upgrade.migrate import migrate_storage
 
 __all__ = ["MIGRATED_ANNOTATION", "FluxMigration", "FluxMigrationArgs", "FluxMigrationProvider"]
 
@@ -48,6 +45,13 @@ class FluxMigrationArgs:
 
 class FluxMigrationProvider(ResourceProvider):
     def _run(self, props: dict[str, Any]) -> dict[str, Any]:
+        # Imported here: the provider's process (`python -m pulumi.dynamic`) is started for every
+        # preview and up, where it only checks and diffs; the Kubernetes client and the stack model
+        # (about 0.3 CPU-s of imports) are needed only when the migration runs.
+        from eoepca_gitops.kube.client import kube_client
+        from eoepca_gitops.manifests.flux_release import read_install_manifest, release_version
+        from eoepca_gitops.upgrade.migrate import migrate_storage
+
         manifest = Path(props["manifest"])
         found = release_version(read_file(manifest)[:2048])
         if found and found != props["toVersion"]:

@@ -3,7 +3,7 @@ namespace and name, as dicts, through the Kubernetes API (lightkube)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -14,7 +14,7 @@ from eoepca_gitops.errors import GitopsError, NoKubeconfigError
 from eoepca_gitops.kube.client import KUBE_ERRORS, kube_client
 from eoepca_gitops.kube.resources import resource
 
-__all__ = ["REQUESTED_AT", "ClusterAccess", "StackRef", "requested_token"]
+__all__ = ["REQUESTED_AT", "ClusterAccess", "ObjectRef", "StackRef", "requested_token"]
 
 #: The annotation `flux reconcile` sets: the controller reconciles now and reports the token back.
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
@@ -37,6 +37,10 @@ class StackRef(Protocol):
     def config(self) -> _ClusterRef: ...
 
 
+#: An object by API version, kind, namespace ("" when cluster-scoped) and name.
+ObjectRef = tuple[str, str, str, str]
+
+
 def requested_token() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -53,6 +57,12 @@ class ClusterAccess:
             return cls(kube_client(stack.config.kubeconfig, stack.config.kube_context))
         except NoKubeconfigError as exc:
             raise GitopsError(f"stack {stack.name}: {exc}") from None
+
+    def __enter__(self) -> ClusterAccess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
 
     def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """The object as a dict, or None when it does not exist (or its kind is not served)."""
@@ -87,6 +97,30 @@ class ClusterAccess:
                 raise GitopsError(f"listing {kind}: {exc.status.message}") from None
         except KUBE_ERRORS as exc:
             raise GitopsError(f"the cluster does not answer: {exc}") from None
+
+    def objects(self, objects: Iterable[ObjectRef]) -> dict[ObjectRef, dict[str, Any]]:
+        """Each of `objects` that exists, as a dict, read with one list per kind and namespace (not
+        one request per object)."""
+        groups: dict[tuple[str, str, str], set[str]] = {}
+        for api_version, kind, namespace, name in objects:
+            groups.setdefault((api_version, kind, namespace), set()).add(name)
+        found: dict[ObjectRef, dict[str, Any]] = {}
+        for (api_version, kind, namespace), names in groups.items():
+            res = resource(api_version, kind)
+            try:
+                listed = list(
+                    self.client.list(res, namespace=namespace) if namespace else self.client.list(res)
+                )
+            except ApiError as exc:
+                raise GitopsError(f"listing {kind}: {exc.status.message}") from None
+            except KUBE_ERRORS as exc:
+                raise GitopsError(f"the cluster does not answer: {exc}") from None
+            for item in listed:
+                obj = item.to_dict() if hasattr(item, "to_dict") else dict(item)
+                name = str((obj.get("metadata") or {}).get("name", ""))
+                if name in names:
+                    found[(api_version, kind, namespace, name)] = obj
+        return found
 
     def server_version(self) -> str:
         """The API server's version (`gitVersion` of /version, as `kubectl version` shows it)."""

@@ -29,82 +29,20 @@ from eoepca_gitops.project import load_stack_file, stack_file_name
 
 from .conditions import Reason
 from .drift import DriftItem, describe_step
+from .failures import classify, summary
 from .ports import OutcomeLike
 from .takeover import keep_others_fields
+from .unchanged import Unchanged
 
 __all__ = ["AutomationSettings", "LockHolder", "Outcome", "StackAutomation", "classify"]
 
 MESSAGE_PREFIX = "eoepca-gitops"
-_UNREACHABLE = re.compile(
-    r"connection refused|dial tcp|i/o timeout|no such host|context deadline exceeded|"
-    r"cluster is unreachable|unable to load schema|TLS handshake timeout|connection reset by peer|"
-    r"server is currently unable|the server could not find the requested resource \(get",
-    re.IGNORECASE,
-)
-# A block's wait for Flux (components/flux_await.py). A failure Flux reports is final whatever its
-# message names (a chart repository's refused connection is not the cluster's): recognised first.
-# A wait that timed out is classified like any failure, its reason if nothing else says more.
-_FLUX_FAILED = re.compile(r"\bFluxNotReady: block \S+: Flux reports ")
-_FLUX = re.compile(r"\bFluxNotReady: ")
-_CONFLICT = re.compile(r"field conflict|conflicts with \"|Apply failed with \d+ conflicts?", re.IGNORECASE)
-_PROVIDER = re.compile(
-    r"kubernetes:[\w./-]+:\w+ .*(error|failed)|is invalid|is forbidden|admission webhook|"
-    r"the server rejected|Unprocessable Entity",
-    re.IGNORECASE,
-)
-_CONFIG = re.compile(
-    r"missing required configuration|configuration key|Traceback \(most recent call last\)|"
-    r"failed with an unhandled exception|validation error|invalid config|decrypt",
-    re.IGNORECASE,
-)
 T = TypeVar("T")
 _NOT_DRIFT = {"same", "read", "refresh", "discard", "discard-replaced"}
 # What an operation may fail with: the CLI's errors, a missing binary or project folder. Anything
 # else is a bug and escapes to the loop, which records it as one.
 OPERATION_ERRORS = (auto.CommandError, auto.InvalidVersionError, OSError)
 _LOCK = re.compile(r"created by (?P<user>\S*)@(?P<host>\S+) \(pid (?P<pid>\d+)\)")
-
-
-def _summary(text: str, limit: int = 1500) -> str:
-    """The informative lines of a Pulumi error: `error:` lines and the last exception line."""
-    lines = [ln.strip() for ln in text.splitlines()]
-    exc_line = re.compile(r"^[A-Za-z_.]+(Error|Exception): ")
-    picked: list[str] = []
-    for ln in lines:
-        low = ln.lower()
-        is_error = low.startswith("error:") or (ln.startswith("kubernetes:") and "error" in low)
-        if is_error or exc_line.match(ln):
-            picked.append(ln)
-    if not picked:
-        picked = [ln for ln in lines if ln][-5:]
-    out: list[str] = []
-    for ln in picked:
-        if ln not in out:
-            out.append(ln)
-    msg = " | ".join(out)
-    return msg if len(msg) <= limit else msg[: limit - 3] + "..."
-
-
-def classify(text: str) -> tuple[Reason, bool]:
-    """Named reason and whether the failure is transient (retried forever, never stalls).
-
-    Only an unreachable cluster is transient: a conflict, an invalid config, an object the API
-    server refuses or a Flux failure fails the same way again, so it stalls after a few tries, named
-    as what it is (never as drift).
-    """
-    if _FLUX_FAILED.search(text):
-        return Reason.FLUX_FAILED, False
-    if _UNREACHABLE.search(text):
-        return Reason.CLUSTER_UNREACHABLE, True
-    if _FLUX.search(text):
-        return Reason.FLUX_FAILED, False
-    if _CONFLICT.search(text):
-        return Reason.FIELD_CONFLICT, False
-    if _CONFIG.search(text):
-        return Reason.CONFIG_INVALID, False
-    if _PROVIDER.search(text):
-        return Reason.PROVIDER_ERROR, False
-    return Reason.UPDATE_FAILED, False
 
 
 @dataclass(frozen=True)
@@ -159,6 +97,7 @@ class StackAutomation:
         self._command: auto.PulumiCommand | None = None
         self._env = {**os.environ, **settings.env}
         self._secrets = env_secrets(self._env)
+        self._unchanged = Unchanged()  # what the last drift checks saw
         #: The commit a roll-back holds the stack at (poller.hold): the program pins Flux's source to it.
         self.pin: str | None = None
 
@@ -177,6 +116,11 @@ class StackAutomation:
         ws = auto.LocalWorkspace(work_dir=str(work_dir), env_vars=env, pulumi_command=self._cmd())
         return auto.Stack.create_or_select(self.stack_name, ws)
 
+    def _cluster(self, tree: Path) -> ClusterAccess:
+        """The stack's cluster, as the stack file at this commit names it; raises GitopsError."""
+        project = (tree / self.settings.project_dir).resolve()
+        return ClusterAccess.for_stack(load_stack_file(project / stack_file_name(self.stack_name)))
+
     def _fail(self, exc: BaseException, started: float, notes: tuple[str, ...] = ()) -> Outcome:
         text = redact(str(exc), self._secrets)
         if isinstance(exc, auto.ConcurrentUpdateError):
@@ -193,7 +137,7 @@ class StackAutomation:
             return Outcome(False, Reason.CONFIG_INVALID, str(exc), duration=time.monotonic() - started)
         reason, transient = classify(text)
         elapsed = time.monotonic() - started
-        return Outcome(False, reason, _summary(text), transient=transient, duration=elapsed, notes=notes)
+        return Outcome(False, reason, summary(text), transient=transient, duration=elapsed, notes=notes)
 
     def _with_stale_lock_retry(
         self, stack: auto.Stack, op: str, previous_host: str | None, fn: Callable[[auto.Stack], T]
@@ -239,6 +183,7 @@ class StackAutomation:
     ) -> Outcome:
         started = time.monotonic()
         notes: tuple[str, ...] = ()
+        self._unchanged.forget()
         try:
             stack = self._stack(tree)
 
@@ -261,9 +206,16 @@ class StackAutomation:
         return Outcome(True, Reason.SYNCED, "", changes=changes, duration=elapsed, notes=notes)
 
     def check_drift(self, tree: Path, *, previous_host: str | None = None) -> Outcome:
-        """Refresh-preview: drift is any planned change other than `same` after a refresh."""
+        """Refresh-preview: drift is any planned change other than `same` after a refresh. Not previewed
+        when the stack's objects are at the versions the last clean check of this commit saw
+        (unchanged.py)."""
         started = time.monotonic()
         notes: tuple[str, ...] = ()
+        cluster, record, at = (lambda: self._cluster(tree)), self._unchanged, (tree, self.pin)
+        if record.still_clean(at, cluster):
+            unchanged = "no object changed since the last clean check: not previewed"
+            return Outcome(True, Reason.SYNCED, duration=time.monotonic() - started, notes=(unchanged,))
+        record.before_preview(cluster)
         try:
             stack = self._stack(tree)
 
@@ -272,6 +224,8 @@ class StackAutomation:
 
             def on_event(ev: auto.EngineEvent) -> None:
                 pre = ev.resource_pre_event
+                if pre is not None:
+                    record.saw(pre.metadata.type, pre.metadata.old.outputs if pre.metadata.old else None)
                 if (
                     pre is None
                     or str(pre.metadata.op.value) in _NOT_DRIFT
@@ -301,6 +255,7 @@ class StackAutomation:
             return self._fail(exc, started, notes)
         changes = {str(k): int(v) for k, v in result.change_summary.items()}
         drift = any(v for k, v in changes.items() if k != "same")
+        record.after_preview(at, not drift, cluster)
         items = tuple(found)
         shown = "; ".join(redact(str(i), self._secrets) for i in items[:5]) + (
             "; ..." if len(items) > 5 else ""
@@ -322,9 +277,7 @@ class StackAutomation:
         the rest again would double the time to correct), with other managers' fields kept out of
         the provider's takeover first (takeover.py)."""
         try:
-            project = (tree / self.settings.project_dir).resolve()
-            stack = load_stack_file(project / stack_file_name(self.stack_name))
-            kept = keep_others_fields(ClusterAccess.for_stack(stack), found.drift_items)
+            kept = keep_others_fields(self._cluster(tree), found.drift_items)
         except GitopsError as exc:
             kept = [f"kept no other managers' fields: {exc}"]
         out = self.update(tree, revision, refresh=True, targets=found.drifted)
@@ -340,7 +293,7 @@ class StackAutomation:
         try:
             self._stack(tree).refresh(target=list(urns), color="never")
         except OPERATION_ERRORS as exc:
-            why = _summary(redact(str(exc), self._secrets))
+            why = summary(redact(str(exc), self._secrets))
             return [f"the state of the corrected resources was not re-read: {why}"]
         return []
 

@@ -208,7 +208,8 @@ class PollLoop:
         self.metrics.drift_checks.labels(stack, result).inc()
         if not out.drift:
             self._put(transitions.drift_clean(s, now))
-            log_event("drift-check", stack=stack, revision=revision, result=result)
+            said: dict[str, Any] = {"notes": list(out.notes)} if out.notes else {}  # e.g. not previewed
+            log_event("drift-check", stack=stack, revision=revision, result=result, **said)
             return
         log_event(
             "drift-detected",

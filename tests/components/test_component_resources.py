@@ -11,8 +11,9 @@ from typing import Any
 import pulumi
 import pytest
 
-import components.flux_migration as flux_migration
 import components.objects as objects
+import eoepca_gitops.kube.client as kube_client_module
+import eoepca_gitops.upgrade.migrate as migrate_module
 from components.bucket_source import BucketSource, BucketSourceArgs
 from components.building_block import BuildingBlock, BuildingBlockArgs
 from components.flux_migration import MIGRATED_ANNOTATION, FluxMigrationArgs, FluxMigrationProvider
@@ -344,8 +345,9 @@ def test_create_and_update_migrate_the_cluster_of_the_stack(monkeypatch: pytest.
         kinds = sorted(o["kind"] for o in install if o["kind"] == "CustomResourceDefinition")
         return [f"{len(kinds)} CRDs"]
 
-    monkeypatch.setattr(flux_migration, "kube_client", kube_client)
-    monkeypatch.setattr(flux_migration, "migrate_storage", migrate)
+    # The provider imports them when the migration runs (not for check and diff): patched where they live.
+    monkeypatch.setattr(kube_client_module, "kube_client", kube_client)
+    monkeypatch.setattr(migrate_module, "migrate_storage", migrate)
     created = FluxMigrationProvider().create(props())
     assert created.id == "flux-api-migration"
     assert created.outs == {**props(), "migrated": "v2.9.3", "done": ["5 CRDs"]}
@@ -360,7 +362,7 @@ def test_the_step_refuses_a_manifest_of_another_release(
     manifest = tmp_path / "install.yaml"
     manifest.write_text("# Flux Version: v2.8.0\n" + (FIXTURE_INSTALLS / "new.yaml").read_text())
     monkeypatch.setattr(
-        flux_migration, "kube_client", lambda *a, **k: pytest.fail("no cluster may be touched")
+        kube_client_module, "kube_client", lambda *a, **k: pytest.fail("no cluster may be touched")
     )
     with pytest.raises(GitopsError) as exc:
         FluxMigrationProvider().create(props(manifest=str(manifest)))

@@ -184,3 +184,20 @@ def test_correct_takes_back_exactly_what_the_stack_declares(stack: LocalStack, t
     assert "Traceback" not in logged and all(line.startswith("{") for line in logged.splitlines())
     # the poller worked in its own clone; the stack is as usable from this checkout as before
     stack.pulumi("preview", "--expect-no-changes", "--diff")
+
+
+def test_a_check_with_nothing_changed_runs_no_preview_and_an_edit_after_it_is_found(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    """With Flux's controllers running on the stack's objects: a drift check after a clean one, with
+    no object changed since, is answered without a preview; an edit after it is found at the next."""
+    stack.pulumi("up", "--yes", "--skip-preview", "--refresh")  # the cluster as declared again
+    proc, log, _ = start_poller(stack, tmp_path, "detect")
+    try:
+        wait_for("a drift check not previewed", lambda: "not previewed" in log.read_text(), timeout=300)
+        assert state(tmp_path)["phase"] == "synced"
+        DRIFTS[0].cause(Kube(stack.cluster.kubeconfig))
+        wait_for("the edit found", lambda: state(tmp_path).get("phase") == "drifted", timeout=180)
+    finally:
+        stop(proc)
+    assert "Traceback" not in log.read_text()
