@@ -48,11 +48,12 @@ def _git(*args: str, cwd: Path) -> str:
 
 
 def _applied(state_file: Path, stack: str = STACK) -> tuple[str | None, str, float | None]:
+    from eoepca_gitops.errors import GitopsError
     from eoepca_gitops.poller.state import StateStore
 
     try:
         s = StateStore.read(state_file).get(stack)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, GitopsError, ValueError, KeyError, TypeError):  # not written yet, or mid-write
         return None, "", None
     if s is None:
         return None, "", None

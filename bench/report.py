@@ -114,6 +114,15 @@ def _order(key: str) -> tuple[int, int]:
     return (1, 0) if not key.isdigit() else (0, int(key))
 
 
+def _remeasured(line: str, keys: set[str]) -> bool:
+    """A "measured again" line of the results' head whose scenarios are all among `keys`."""
+    prefix = "- scenario(s) "
+    if not line.startswith(prefix) or " measured again on " not in line:
+        return False
+    named = line[len(prefix) :].split(" measured again on ")[0].split(", ")
+    return set(named) <= keys
+
+
 def merge(old: str, fresh: str, keys: set[str], date: str) -> str:
     """The results file `old` with the scenarios `keys` as `fresh` has them (`python -m bench --only`)."""
     head, rows, _, sections, tail = _sections(old)
@@ -122,9 +131,9 @@ def merge(old: str, fresh: str, keys: set[str], date: str) -> str:
         rows[key], sections[key] = new_rows[key], new_sections[key]
     order = sorted(rows, key=_order)
     again = f"- scenario(s) {', '.join(sorted(keys, key=_order))} measured again on {date}"
-    if again not in head.splitlines():  # one run writes the file after each scenario and at its end
-        head = head.rstrip() + f"\n{again}"
-    head = head.rstrip() + "\n\n"
+    # A line is superseded once all it names is measured again (a run also writes after each scenario).
+    lines = [ln for ln in head.rstrip().splitlines() if not _remeasured(ln, keys)]
+    head = "\n".join([*lines, again]) + "\n\n"
     summary = "## Summary\n\n| # | scenario | headline | verdicts |\n|---|---|---|---|\n"
     summary += "\n".join(rows[k] for k in order) + "\n\n"
     return head + summary + "\n".join(sections[k] for k in sorted(sections, key=_order)) + "\n" + tail
