@@ -27,8 +27,7 @@ from eoepca_gitops.devcluster.tools import (
     find_flux_controllers,
     find_tools,
 )
-from eoepca_gitops.errors import ClusterError, GitFailed
-from eoepca_gitops.git_runner import run_git
+from eoepca_gitops.errors import ClusterError
 from eoepca_gitops.kube.raw import KubeApi
 
 __all__ = ["COMPONENTS", "GIT_REPO_NAME", "DevCluster"]
@@ -130,7 +129,7 @@ class DevCluster:
         (default: this project's checkout).
         """
         self._t0 = time.monotonic()
-        repo = _repository(git_repo or REPO_ROOT)
+        repo = git_server.repository_top(git_repo or REPO_ROOT)
         with self._locked():
             components, ready = self.status()
             info = self.info()
@@ -392,12 +391,3 @@ class DevCluster:
         )
         self._wait(f"chart repository {charts_url}", lambda: http_ok(charts_url), deadline, [repository])
         return git_url, charts_url
-
-
-def _repository(path: Path) -> Path:
-    """The top folder of the Git repository at `path` (what the Git server serves)."""
-    try:
-        return Path(run_git("rev-parse", "--show-toplevel", cwd=path).strip()).resolve()
-    except GitFailed:
-        served = "the dev cluster's Git server serves one"
-        raise ClusterError(f"{path} is not a Git repository: {served}") from None

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from eoepca_gitops.errors import GitFailed
+from eoepca_gitops.errors import ClusterError, GitFailed
 from eoepca_gitops.files import read_bytes, write_file, write_files
 from eoepca_gitops.git_runner import run_git
 
@@ -39,6 +39,15 @@ __all__ = ["VIEW_BRANCH", "add_webhook", "announce_pushes", "argv", "main", "ser
 
 VIEW_BRANCH = "main"
 WEBHOOKS = "eoepca-webhooks.json"
+
+
+def repository_top(path: Path) -> Path:
+    """The top folder of the Git repository at `path`: what the Git server serves."""
+    try:
+        return Path(run_git("rev-parse", "--show-toplevel", cwd=path).strip()).resolve()
+    except GitFailed:
+        served = "the dev cluster's Git server serves one"
+        raise ClusterError(f"{path} is not a Git repository: {served}") from None
 
 
 def _git_dir(repo: Path) -> Path:

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from eoepca_gitops.devcluster import certs, processes
-from eoepca_gitops.devcluster.cluster import COMPONENTS, DevCluster, _repository
+from eoepca_gitops.devcluster.cluster import COMPONENTS, DevCluster
+from eoepca_gitops.devcluster.git_server import repository_top
 from eoepca_gitops.devcluster.layout import ClusterInfo
 from eoepca_gitops.devcluster.probes import healthz, http_ok
 from eoepca_gitops.devcluster.processes import ProcessRecord
@@ -301,10 +302,10 @@ def test_the_git_server_serves_a_repository(tmp_path: Path) -> None:
     with pytest.raises(
         ClusterError, match=f"^{tmp_path} is not a Git repository: the dev cluster's Git server serves one$"
     ):
-        _repository(tmp_path)
+        repository_top(tmp_path)
     subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
     (tmp_path / "repo" / "sub").mkdir()
-    assert _repository(tmp_path / "repo" / "sub") == (tmp_path / "repo").resolve()
+    assert repository_top(tmp_path / "repo" / "sub") == (tmp_path / "repo").resolve()
 
 
 def test_a_snapshot_holds_what_git_would_commit(tmp_path: Path) -> None:

@@ -84,7 +84,6 @@ MODULES: dict[str, tuple[str, ...]] = {
     "devcluster": (
         *(f"eoepca_gitops.devcluster.{m}.*" for m in DEVCLUSTER_PARTS),
         "eoepca_gitops.devcluster.supervisor.x_supervisor_argv__mutmut_*",
-        "eoepca_gitops.devcluster.cluster.x__repository__mutmut_*",
         *(f"eoepca_gitops.devcluster.cluster.xǁDevClusterǁ{m}__mutmut_*" for m in DEVCLUSTER_METHODS),
     ),
     # Where blocks' dependencies become an order and Flux dependsOn lists (also in model, manifests).
