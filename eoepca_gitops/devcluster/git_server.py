@@ -35,7 +35,17 @@ from eoepca_gitops.errors import ClusterError, GitFailed
 from eoepca_gitops.files import read_bytes, write_file, write_files
 from eoepca_gitops.git_runner import run_git
 
-__all__ = ["VIEW_BRANCH", "add_webhook", "announce_pushes", "argv", "main", "serve", "served_git_dir"]
+__all__ = [
+    "VIEW_BRANCH",
+    "add_webhook",
+    "announce_pushes",
+    "argv",
+    "main",
+    "remove_webhooks",
+    "repository_top",
+    "serve",
+    "served_git_dir",
+]
 
 VIEW_BRANCH = "main"
 WEBHOOKS = "eoepca-webhooks.json"
@@ -145,6 +155,11 @@ def add_webhook(repo: Path, url: str, secret: str) -> None:
     hooks = _webhooks(git_dir)
     hooks.append({"url": url, "secret": secret})
     write_file(git_dir, WEBHOOKS, json.dumps(hooks), replace=True)
+
+
+def remove_webhooks(repo: Path) -> None:
+    """The server of `repo` calls no one on a push any more."""
+    (_git_dir(repo) / WEBHOOKS).unlink(missing_ok=True)
 
 
 def _webhooks(git_dir: Path) -> list[dict[str, str]]:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
+from eoepca_gitops.devcluster.git_server import remove_webhooks
 from tests.conftest import DevClusterHandle
 from tests.outside_data import flux_manifests
 
@@ -109,6 +110,15 @@ class LocalStack:
             ["git", "-C", str(self.project), "rev-parse", "HEAD"], capture_output=True, text=True
         )
         return out.stdout.strip()
+
+    def restore_snapshot(self) -> str:
+        """The served repository's files as its first commit (the snapshot) had them, no push webhook:
+        what the next module reads of it. Files added since stay. Returns the new revision."""
+        git = ["git", "-C", str(self.project)]
+        root = subprocess.run([*git, "rev-list", "--max-parents=0", "HEAD"], capture_output=True, text=True)
+        subprocess.run([*git, "checkout", root.stdout.split()[0], "--", "."], check=True, capture_output=True)
+        remove_webhooks(self.project)
+        return self.commit("as the snapshot had it")
 
     # -- the cluster ----------------------------------------------------------------------------------
     def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

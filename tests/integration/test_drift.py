@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from tests.conftest import DevClusterHandle
+from tests.helpers import REPO_ROOT
 from tests.integration.drifts import BLOCKS, DRIFTS, Kube
 from tests.integration.local_stack import PASSPHRASE, LocalStack, wait_for
 from tests.outside_data import flux_manifests
@@ -45,7 +46,8 @@ def stack(
 ) -> Iterator[LocalStack]:
     assert dev_cluster.git_repo and dev_cluster.git_url and dev_cluster.charts_url
     project = dev_cluster.git_repo
-    raw = yaml.safe_load((project / "Pulumi.local.yaml").read_text())
+    # The committed stack file, not the served copy: other modules change that one.
+    raw = yaml.safe_load((REPO_ROOT / "Pulumi.local.yaml").read_text())
     config = raw["config"]
     config["eoepca-gitops:cluster"]["name"] = NAME
     config["eoepca-gitops:git"].update(url=dev_cluster.git_url, interval="5s")

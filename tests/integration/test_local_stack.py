@@ -50,7 +50,7 @@ def stack(
     dev_cluster: DevClusterHandle, tools_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalStack]:
     """The local stack on this session's cluster (local_stack.deploy_ready)."""
-    local = deploy_ready(dev_cluster, tools_env, tmp_path_factory.mktemp("state"))
+    local = deploy_ready(dev_cluster, tools_env, tmp_path_factory.mktemp("state"), fresh=True)
     yield local
     local.pulumi("destroy", "--yes", "--skip-preview", check=False)
 
