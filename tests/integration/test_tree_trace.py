@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import DevClusterHandle
+from tests.helpers import REPO_ROOT
 from tests.integration.local_stack import PASSPHRASE, LocalStack, ready, wait_for
 from tests.outside_data import flux_manifests
 
@@ -64,7 +65,9 @@ def stack(
         "PULUMI_PYTHON_CMD": sys.executable,
         "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
     }
-    raw = yaml.safe_load((project / "Pulumi.local.yaml").read_text())
+    raw = yaml.safe_load(
+        (REPO_ROOT / "Pulumi.local.yaml").read_text()
+    )  # not the served copy: modules change it
     config = raw["config"]
     config["eoepca-gitops:git"].update(url=dev_cluster.git_url, interval="5s")
     config["eoepca-gitops:charts"]["mirror"] = str(dev_cluster.charts_url).rstrip("/")
