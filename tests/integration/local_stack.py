@@ -20,7 +20,9 @@ import pytest
 import yaml
 
 from eoepca_gitops.devcluster.git_server import remove_webhooks
+from eoepca_gitops.project import stack_file_name
 from tests.conftest import DevClusterHandle
+from tests.helpers import REPO_ROOT
 from tests.outside_data import flux_manifests
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
@@ -69,6 +71,17 @@ class LocalStack:
     name: str = STACK
 
     # -- pulumi and the stack file ------------------------------------------------------------------
+    def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        """`eoepca-gitops ARGS` as an operator runs it in the project, with the stack's environment."""
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "eoepca-gitops"), *args],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
     def pulumi(
         self, *args: str, timeout: float = 900, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
@@ -180,43 +193,42 @@ class LocalStack:
         )
 
 
-def deploy_ready(
-    cluster: DevClusterHandle, tools_env: dict[str, str], state: Path, *, fresh: bool = False
-) -> LocalStack:
-    """The local stack, pointed at this session's cluster (its Git server, chart repository and
-    kubeconfig), committed in the served repository, initialised on a file backend in `state`.
-    `fresh`: its stack file as the snapshot had it first (another module may have changed it)."""
-    assert cluster.git_repo and cluster.git_url and cluster.charts_url
-    env = {
+def stack_env(tools_env: dict[str, str], state: Path) -> dict[str, str]:
+    """What pulumi runs a test stack with: a file backend in `state`, the local stack's passphrase,
+    this Python, the Flux release manifests the tests read."""
+    return {
         **tools_env,
         "PULUMI_BACKEND_URL": f"file://{state}",
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_PYTHON_CMD": sys.executable,
         "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
     }
-    local = LocalStack(cluster, cluster.git_repo, env)
-    if fresh:
-        git = ["git", "-C", str(local.project)]
-        root = subprocess.run([*git, "rev-list", "--max-parents=0", "HEAD"], capture_output=True, text=True)
-        first = subprocess.run(
-            [*git, "show", f"{root.stdout.split()[0]}:{local.stack_file.name}"],
-            capture_output=True,
-            text=True,
-        )
-        local.stack_file.write_text(first.stdout)
 
-    def point_at_this_cluster(c: dict[str, Any]) -> None:
-        c["git"]["url"] = cluster.git_url
-        c["git"]["interval"] = "5s"  # fetch commits quickly
-        c["charts"]["mirror"] = str(cluster.charts_url).rstrip("/")
-        c.pop("kubeContext", None)
-        c["kubeconfig"] = str(cluster.kubeconfig)
-        c["await"]["timeout"] = "5m"
 
-    local.edit_config(point_at_this_cluster)
+def local_stack_file(cluster: DevClusterHandle) -> dict[str, Any]:
+    """The committed Pulumi.local.yaml (not the served copy, which modules change) pointed at this
+    session's cluster: its Git server (fetched every 5 s), chart repository and kubeconfig; the
+    update's wait for Flux ends after 5 minutes."""
+    assert cluster.git_url and cluster.charts_url
+    raw: dict[str, Any] = yaml.safe_load((REPO_ROOT / stack_file_name(STACK)).read_text())
+    config = raw["config"]
+    config["eoepca-gitops:git"].update(url=cluster.git_url, interval="5s")
+    config["eoepca-gitops:charts"]["mirror"] = str(cluster.charts_url).rstrip("/")
+    config.pop("eoepca-gitops:kubeContext", None)
+    config["eoepca-gitops:kubeconfig"] = str(cluster.kubeconfig)
+    config["eoepca-gitops:await"]["timeout"] = "5m"
+    return raw
+
+
+def deploy_ready(cluster: DevClusterHandle, tools_env: dict[str, str], state: Path) -> LocalStack:
+    """The local stack (local_stack_file), committed in the served repository, initialised on a file
+    backend in `state`."""
+    assert cluster.git_repo
+    local = LocalStack(cluster, cluster.git_repo, stack_env(tools_env, state))
+    local.stack_file.write_text(yaml.safe_dump(local_stack_file(cluster), sort_keys=False))
     local.commit("the local stack on the test cluster")
     subprocess.run(
-        ["pulumi", "stack", "init", STACK], cwd=local.project, env=env, check=True, capture_output=True
+        ["pulumi", "stack", "init", STACK], cwd=local.project, env=local.env, check=True, capture_output=True
     )
     return local
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,8 @@ import pytest
 import yaml
 
 from tests.conftest import DevClusterHandle
-from tests.helpers import REPO_ROOT
 from tests.integration.await_cases import DEPENDENCY, enable, old_program, remove_blocks, write_blocks
-from tests.integration.local_stack import PASSPHRASE, LocalStack, ready
-from tests.outside_data import flux_manifests
+from tests.integration.local_stack import LocalStack, local_stack_file, ready, stack_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
@@ -40,22 +37,9 @@ def stack(
     system-common alone, and the cases' blocks beside the project's."""
     assert dev_cluster.git_repo and dev_cluster.git_url and dev_cluster.charts_url
     project = dev_cluster.git_repo
-    env = {
-        **tools_env,
-        "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('await-state')}",
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
-    }
-    raw = yaml.safe_load(
-        (REPO_ROOT / "Pulumi.local.yaml").read_text()
-    )  # not the served copy: modules change it
+    env = stack_env(tools_env, tmp_path_factory.mktemp("await-state"))
+    raw = local_stack_file(dev_cluster)
     config = raw["config"]
-    config["eoepca-gitops:git"].update(url=dev_cluster.git_url, interval="5s")
-    config["eoepca-gitops:charts"]["mirror"] = str(dev_cluster.charts_url).rstrip("/")
-    config.pop("eoepca-gitops:kubeContext")
-    config["eoepca-gitops:kubeconfig"] = str(dev_cluster.kubeconfig)
-    config["eoepca-gitops:await"] = {"kustomizations": True, "helmReleases": True, "timeout": "5m"}
     config["eoepca-gitops:blocks"] = ["system-common"]
     (project / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     write_blocks(project)

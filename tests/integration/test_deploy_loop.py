@@ -40,22 +40,11 @@ PDP = ("um", "um-pdp-engine")
 def stack(
     dev_cluster: DevClusterHandle, tools_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalStack]:
-    local = deploy_ready(dev_cluster, tools_env, tmp_path_factory.mktemp("state"), fresh=True)
+    local = deploy_ready(dev_cluster, tools_env, tmp_path_factory.mktemp("state"))
     local.pulumi("up", "--yes", "--skip-preview")
     yield local
     local.pulumi("destroy", "--yes", "--skip-preview", check=False)
     local.restore_snapshot()  # its broken versions, hour-long interval, Receiver and webhooks stay here
-
-
-def cli(stack: LocalStack, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "eoepca-gitops"), *args],
-        cwd=stack.project,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def release(stack: LocalStack, where: tuple[str, str]) -> HelmRecord:
@@ -94,13 +83,13 @@ def test_rollback_brings_every_block_back_to_the_previous_revision(stack: LocalS
     bad = break_it(stack, 3)
     assert stack.pulumi("up", "--yes", "--skip-preview", check=False).returncode != 0
     assert release(stack, PORTAL).values["replicaCount"] == 3  # applied, then the pdp failed
-    report = cli(stack, "status", "--stack", STACK, "--json")
+    report = stack.cli("status", "--stack", STACK, "--json")
     assert report.returncode == 1, report.stderr
     red = [o["name"] for o in json.loads(report.stdout)["notReady"]]
     assert "um-pdp-engine" in red
 
     state = tmp_path / "state.json"
-    plan = cli(stack, "rollback", "--stack", STACK, "--to", good, "--dry-run", "--state-file", str(state))
+    plan = stack.cli("rollback", "--stack", STACK, "--to", good, "--dry-run", "--state-file", str(state))
     assert plan.returncode == 0, plan.stderr
     assert plan.stdout.startswith(f"rollback of stack {STACK} to {good[:12]} (--to {good})\n")
     for line in (
@@ -111,7 +100,7 @@ def test_rollback_brings_every_block_back_to_the_previous_revision(stack: LocalS
         assert line in plan.stdout, plan.stdout
     assert source_ref(stack) == {"branch": "main"} and not holds_file(state).exists()  # nothing changed
 
-    done = cli(stack, "rollback", "--stack", STACK, "--to", good, "--state-file", str(state))
+    done = stack.cli("rollback", "--stack", STACK, "--to", good, "--state-file", str(state))
     assert done.returncode == 0, done.stdout + done.stderr
     assert not_ready(stack) == []
     assert source_ref(stack) == {"commit": good}
@@ -123,7 +112,7 @@ def test_rollback_brings_every_block_back_to_the_previous_revision(stack: LocalS
     assert hold is not None and hold.revision == good
     assert bad != good
 
-    assert cli(stack, "rollback", "--stack", STACK, "--release", "--state-file", str(state)).returncode == 0
+    assert stack.cli("rollback", "--stack", STACK, "--release", "--state-file", str(state)).returncode == 0
     assert HoldStore(holds_file(state)).get(STACK) is None
     stack.stack_file.write_text(original)
     stack.commit("the fix: back to the good stack file")
@@ -170,7 +159,7 @@ def test_the_poller_rolls_a_broken_push_back_alone(stack: LocalStack, tmp_path: 
         assert source_ref(stack) == {"commit": good}
         portal = release(stack, PORTAL)
         assert portal.values == portal_before.values and portal.revision == portal_before.revision + 2
-        table = cli(stack, "status", "--state-file", str(state))
+        table = stack.cli("status", "--state-file", str(state))
         assert good[:12] in table.stdout and "automatic rollback" in table.stdout, table.stdout
         import urllib.request
 

@@ -31,8 +31,7 @@ import yaml
 from tests.conftest import DevClusterHandle
 from tests.helpers import REPO_ROOT
 from tests.integration.drifts import BLOCKS, DRIFTS, Kube
-from tests.integration.local_stack import PASSPHRASE, LocalStack, wait_for
-from tests.outside_data import flux_manifests
+from tests.integration.local_stack import LocalStack, stack_env, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
@@ -64,11 +63,7 @@ def stack(
     ]
     (project / f"Pulumi.{NAME}.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     env = {
-        **tools_env,
-        "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('drift-state')}",
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
+        **stack_env(tools_env, tmp_path_factory.mktemp("drift-state")),
         "KUBECONFIG": str(dev_cluster.kubeconfig),  # the stack names its context, eoepca-dev
     }
     local = LocalStack(dev_cluster, project, env, NAME)

@@ -50,7 +50,7 @@ def stack(
     dev_cluster: DevClusterHandle, tools_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalStack]:
     """The local stack on this session's cluster (local_stack.deploy_ready)."""
-    local = deploy_ready(dev_cluster, tools_env, tmp_path_factory.mktemp("state"), fresh=True)
+    local = deploy_ready(dev_cluster, tools_env, tmp_path_factory.mktemp("state"))
     yield local
     local.pulumi("destroy", "--yes", "--skip-preview", check=False)
 
@@ -272,20 +272,8 @@ def answers(url: str) -> bool:
         return False
 
 
-def cli(stack: LocalStack, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """`eoepca-gitops ...` as an operator runs it in the project, with the stack's environment."""
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "eoepca-gitops"), *args],
-        cwd=stack.project,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def test_status_shows_both_layers_all_ready(stack: LocalStack) -> None:
-    proc = cli(stack, "status", "--stack", STACK, "--json")
+    proc = stack.cli("status", "--stack", STACK, "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert report["ready"] is True and report["notReady"] == []
@@ -299,7 +287,7 @@ def test_status_shows_both_layers_all_ready(stack: LocalStack) -> None:
     }  # fmt: skip
     login = next(o for o in blocks["user-management"]["objects"] if o["name"] == "um-login-service")
     assert (login["kind"], login["ready"], login["revision"]) == ("HelmRelease", "True", "1.2.8")
-    table = cli(stack, "status", "--stack", STACK)
+    table = stack.cli("status", "--stack", STACK)
     assert table.returncode == 0 and "4/4 controllers Ready" in table.stdout
 
 
@@ -318,7 +306,7 @@ def test_reconcile_applies_a_commit_within_its_run(stack: LocalStack) -> None:
         )
     )
     revision = stack.commit("label the dummy service's PVC")
-    proc = cli(stack, "reconcile", "--stack", STACK, "system-test", "--timeout", "3m")
+    proc = stack.cli("reconcile", "--stack", STACK, "system-test", "--timeout", "3m")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     pvc = stack.get("pvc", "dummy-service-pep-pvc", "test")
     assert pvc["metadata"]["labels"]["reconciled"] == "now"
@@ -333,7 +321,7 @@ def test_reconcile_applies_a_commit_within_its_run(stack: LocalStack) -> None:
 
 
 def test_suspend_then_a_commit_is_not_applied_until_resume(stack: LocalStack) -> None:
-    proc = cli(stack, "suspend", "--stack", STACK, "system-test")
+    proc = stack.cli("suspend", "--stack", STACK, "system-test")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     kustomization = stack.get("kustomization", "system-test", "flux-system")
     assert kustomization["spec"]["suspend"] is True
@@ -364,7 +352,7 @@ def test_suspend_then_a_commit_is_not_applied_until_resume(stack: LocalStack) ->
     labels = stack.get("ingress", "identity-dummy-service", "test")["metadata"]["labels"]
     assert labels["committed"] == "by-the-test", f"applied while suspended ({revision})"
 
-    proc = cli(stack, "resume", "--stack", STACK, "system-test")
+    proc = stack.cli("resume", "--stack", STACK, "system-test")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     wait_for(
         "Flux to apply the commit after resume",
@@ -394,7 +382,7 @@ def test_a_release_whose_chart_does_not_exist_shows_first_on_status_and_page(
     try:
 
         def reported() -> Any:
-            proc = cli(stack, "status", "--stack", STACK, "--json")
+            proc = stack.cli("status", "--stack", STACK, "--json")
             report = json.loads(proc.stdout)
             # helm-controller's own words, once it has looked at the chart (not a transient state)
             bad = [o for o in report["notReady"] if o["name"] == "um-pdp-engine" and "9.9.9" in o["message"]]
@@ -450,7 +438,7 @@ def test_undeploy_keeps_every_helm_release_and_a_later_up_takes_them_over(stack:
         record = stack.helm_release(meta["namespace"], release)
         assert record is not None
         before[(meta["namespace"], release)] = record
-    proc = cli(stack, "undeploy", "--stack", STACK, "--yes")
+    proc = stack.cli("undeploy", "--stack", STACK, "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert stack.get("namespace", "flux-system") is None
     assert stack.get("crd", "helmreleases.helm.toolkit.fluxcd.io") is None

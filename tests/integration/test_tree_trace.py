@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import DevClusterHandle
-from tests.helpers import REPO_ROOT
-from tests.integration.local_stack import PASSPHRASE, LocalStack, ready, wait_for
-from tests.outside_data import flux_manifests
+from tests.integration.local_stack import LocalStack, local_stack_file, ready, stack_env, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
@@ -58,23 +54,11 @@ def stack(
 ) -> Iterator[LocalStack]:
     assert dev_cluster.git_repo and dev_cluster.git_url and dev_cluster.charts_url
     project = dev_cluster.git_repo
-    env = {
-        **tools_env,
-        "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('treetrace-state')}",
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
-    }
-    raw = yaml.safe_load(
-        (REPO_ROOT / "Pulumi.local.yaml").read_text()
-    )  # not the served copy: modules change it
+    env = stack_env(tools_env, tmp_path_factory.mktemp("treetrace-state"))
+    raw = local_stack_file(dev_cluster)
     config = raw["config"]
-    config["eoepca-gitops:git"].update(url=dev_cluster.git_url, interval="5s")
-    config["eoepca-gitops:charts"]["mirror"] = str(dev_cluster.charts_url).rstrip("/")
-    config.pop("eoepca-gitops:kubeContext")
-    config["eoepca-gitops:kubeconfig"] = str(dev_cluster.kubeconfig)
     # The broken release never becomes Ready: the update waits for the Kustomizations only.
-    config["eoepca-gitops:await"] = {"kustomizations": True, "helmReleases": False, "timeout": "5m"}
+    config["eoepca-gitops:await"]["helmReleases"] = False
     config["eoepca-gitops:blocks"] = ["system-common", BLOCK]
     written = [
         project / f"Pulumi.{STACK}.yaml",
@@ -103,10 +87,7 @@ def stack(
 
 
 def cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "eoepca-gitops"), *args, "--stack", STACK],
-        cwd=stack.project, env=stack.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    return stack.cli(*args, "--stack", STACK)
 
 
 def settled(stack: LocalStack) -> bool:

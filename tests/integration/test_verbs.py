@@ -20,16 +20,13 @@ import pytest
 import yaml
 
 from tests.conftest import DevClusterHandle
-from tests.helpers import REPO_ROOT
 from tests.integration.await_cases import block, release
-from tests.integration.local_stack import PASSPHRASE, LocalStack, wait_for
-from tests.outside_data import flux_manifests
+from tests.integration.local_stack import LocalStack, local_stack_file, stack_env, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 
 STACK, OLD_FLUX = "verbs", "verbs-old-flux"
 BLOCK = "verbs-broken"
-CLI = str(Path(sys.executable).parent / "eoepca-gitops")
 
 
 @pytest.fixture(scope="module")
@@ -40,22 +37,11 @@ def stack(
     assert dev_cluster.git_repo and dev_cluster.git_url and dev_cluster.charts_url
     project = dev_cluster.git_repo
     env = {
-        **tools_env,
+        **stack_env(tools_env, tmp_path_factory.mktemp("verbs-state")),
         "PATH": f"{Path(sys.executable).parent}:{tools_env['PATH']}",
-        "PULUMI_BACKEND_URL": f"file://{tmp_path_factory.mktemp('verbs-state')}",
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        "PULUMI_PYTHON_CMD": sys.executable,
-        "EOEPCA_FLUX_MANIFESTS": str(flux_manifests()),
     }
-    raw = yaml.safe_load(
-        (REPO_ROOT / "Pulumi.local.yaml").read_text()
-    )  # not the served copy: modules change it
+    raw = local_stack_file(dev_cluster)
     config = raw["config"]
-    config["eoepca-gitops:git"].update(url=dev_cluster.git_url, interval="5s")
-    config["eoepca-gitops:charts"]["mirror"] = str(dev_cluster.charts_url).rstrip("/")
-    config.pop("eoepca-gitops:kubeContext")
-    config["eoepca-gitops:kubeconfig"] = str(dev_cluster.kubeconfig)
-    config["eoepca-gitops:await"] = {"kustomizations": True, "helmReleases": True, "timeout": "5m"}
     config["eoepca-gitops:blocks"] = ["system-common", BLOCK]
     (project / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     config["eoepca-gitops:flux"] = {**config.get("eoepca-gitops:flux", {}), "version": "v0.24.0"}
@@ -74,15 +60,9 @@ def stack(
     local.commit("the verbs are done")
 
 
-def cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, *args], cwd=stack.project, env=stack.env, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_check_passes_where_the_cluster_runs_the_pinned_flux(stack: LocalStack) -> None:
     def passes() -> dict[str, Any] | None:
-        done = cli(stack, "check", "--stack", STACK, "-o", "json")
+        done = stack.cli("check", "--stack", STACK, "-o", "json")
         assert done.returncode in (0, 1), done.stderr
         return json.loads(done.stdout) if done.returncode == 0 else None
 
@@ -90,12 +70,12 @@ def test_check_passes_where_the_cluster_runs_the_pinned_flux(stack: LocalStack) 
     names = {c["name"] for c in report["checks"]}
     assert {"kubectl", "kustomize", "pulumi", "cluster", "helm-controller"} <= names
     assert "helmreleases.helm.toolkit.fluxcd.io" in names
-    text = cli(stack, "check", "--stack", STACK)
+    text = stack.cli("check", "--stack", STACK)
     assert text.returncode == 0 and text.stdout.endswith("✔ all checks passed\n"), text.stdout
 
 
 def test_check_of_a_stack_pinning_another_flux_exits_1_saying_what_differs(stack: LocalStack) -> None:
-    done = cli(stack, "check", "--stack", OLD_FLUX, "--json")
+    done = stack.cli("check", "--stack", OLD_FLUX, "--json")
     assert done.returncode == 1, done.stdout + done.stderr
     failed = {c["name"]: c["detail"] for c in json.loads(done.stdout)["checks"] if not c["ok"]}
     assert failed["helm-controller"].startswith("runs ghcr.io/fluxcd/helm-controller:v1.")
@@ -104,7 +84,7 @@ def test_check_of_a_stack_pinning_another_flux_exits_1_saying_what_differs(stack
 
 
 def test_status_exits_1_naming_the_failing_release(stack: LocalStack) -> None:
-    done = cli(stack, "status", "--stack", STACK, "-o", "yaml")
+    done = stack.cli("status", "--stack", STACK, "-o", "yaml")
     assert done.returncode == 1, done.stdout + done.stderr
     shown = yaml.safe_load(done.stdout)
     failing = [(o["kind"], o["namespace"], o["name"]) for o in shown["notReady"]]
@@ -112,7 +92,7 @@ def test_status_exits_1_naming_the_failing_release(stack: LocalStack) -> None:
 
 
 def test_events_show_flux_s_warnings_for_the_release_and_its_chart(stack: LocalStack) -> None:
-    done = cli(stack, "events", "--stack", STACK, "--block", BLOCK, "-o", "json")
+    done = stack.cli("events", "--stack", STACK, "--block", BLOCK, "-o", "json")
     assert done.returncode == 0, done.stderr
     events = json.loads(done.stdout)
     print(json.dumps(events, indent=2))
@@ -120,7 +100,7 @@ def test_events_show_flux_s_warnings_for_the_release_and_its_chart(stack: LocalS
     warnings = [e for e in events if e["type"] == "Warning"]
     assert any("9.9.9" in e["message"] for e in warnings), events
     assert {e["object"] for e in events} <= {f"HelmRelease {BLOCK}/app", f"HelmChart common/{BLOCK}-app"}
-    one = cli(stack, "events", "--stack", STACK, "--kind", "HelmRelease", "--name", "app")
+    one = stack.cli("events", "--stack", STACK, "--kind", "HelmRelease", "--name", "app")
     assert one.returncode == 0 and "9.9.9" in one.stdout, one.stdout + one.stderr
 
 
@@ -129,7 +109,7 @@ def test_logs_show_the_controllers_error_for_the_release(stack: LocalStack) -> N
     for the kwok pods with the host processes' logs, devcluster/pod_logs.py)."""
 
     def about_the_version() -> list[dict[str, Any]] | None:
-        done = cli(stack, "logs", "--stack", STACK, "--block", BLOCK, "-o", "json")
+        done = stack.cli("logs", "--stack", STACK, "--block", BLOCK, "-o", "json")
         assert done.returncode == 0, done.stderr
         records = json.loads(done.stdout)
         return records if any("9.9.9" in r["message"] + r["error"] for r in records) else None
@@ -138,7 +118,7 @@ def test_logs_show_the_controllers_error_for_the_release(stack: LocalStack) -> N
     assert records == sorted(records, key=lambda r: r["time"])
     objects = {(r["controller"], r["object"]["kind"], r["object"]["name"]) for r in records}
     assert ("source-controller", "HelmChart", f"{BLOCK}-app") in objects, objects
-    text = cli(stack, "logs", "--stack", STACK, "--kind", "HelmChart", "--name", f"{BLOCK}-app",
+    text = stack.cli("logs", "--stack", STACK, "--kind", "HelmChart", "--name", f"{BLOCK}-app",
                "--namespace", "common", "--controller", "source-controller", "--tail", "500")  # fmt: skip
     assert text.returncode == 0, text.stderr
     print(text.stdout)
