@@ -213,7 +213,7 @@ def test_killed_mid_update_restart_recovers_pending_operations(
     kc = dev_cluster.kubeconfig
     base = {"kubeconfig": str(kc), "namespace": namespace}
     slow = remote.commit(
-        {**base, "data": {"k": "v1"}, "slow": "true"}, "slow: a LoadBalancer that never gets an IP"
+        {**base, "data": {"k": "v1"}, "service": "LoadBalancer"}, "slow: a LoadBalancer that never gets an IP"
     )
     w = start_poller(remote.url, name="k")
 
@@ -234,7 +234,10 @@ def test_killed_mid_update_restart_recovers_pending_operations(
     w.kill()  # SIGKILL to the runner and its pulumi processes, like a node failure
     assert w.state().in_progress is not None
     assert list((backend / ".pulumi" / "locks").rglob("*.json")), "a stale lock should be left"
-    fixed = remote.commit({**base, "data": {"k": "v2"}, "slow": "false"}, "no LoadBalancer")
+    # The next revision changes fields the killed run applied to the Service it was creating (and
+    # maybe to the ConfigMap, when the kill came before its create was recorded): the re-create
+    # takes them from the dead run's field manager (patchForce), no field conflict.
+    fixed = remote.commit({**base, "data": {"k": "v2"}, "service": "ClusterIP"}, "no LoadBalancer")
     w2 = start_poller(remote.url, name="k")
     s = w2.wait_state("recovered and fixed commit applied", applied(fixed), timeout=180)
     notes = " ".join(s.notes)
@@ -242,3 +245,9 @@ def test_killed_mid_update_restart_recovers_pending_operations(
     assert "stale lock" in notes, notes
     assert '"event": "recovered"' in w2.logs()
     assert configmap_data(kc, namespace) == {"k": "v2"}
+    service_type = ["-n", namespace, "get", "service", "slow", "-o", "jsonpath={.spec.type}"]
+    assert kubectl(kc, *service_type).stdout == "ClusterIP"
+    # ... and the stack's again: a revision that drops it deletes it.
+    dropped = remote.commit({**base, "data": {"k": "v2"}}, "no Service")
+    w2.wait_state("the revision without the Service applied", applied(dropped), timeout=120)
+    wait_for("the Service deleted", lambda: not service_exists(), timeout=60)

@@ -1,7 +1,11 @@
 """ConfigMap `watched` in namespace `default`, its data from stack config.
 
+Every object carries `pulumi.com/patchForce`, as the product's do (eoepca_gitops.manifests.drift):
+re-creating what a killed run created then takes its fields from the dead run's field manager.
+
 Config: kubeconfig (path, required), data (JSON object of strings, required), namespace (optional),
-slow (optional bool: add a LoadBalancer Service whose await never ends, to be killed mid-update),
+service (optional: the type of a Service `slow`; a LoadBalancer's await never ends here, so a test
+can kill the update mid-way),
 fail (optional string: raise it as a validation error), pause (optional seconds: after the ConfigMap
 is created, wait this long, then create ConfigMap `after-pause`, so a test can act mid-update).
 """
@@ -21,9 +25,17 @@ if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values
 namespace = cfg.get("namespace") or "default"
 provider = k8s.Provider("cluster", kubeconfig=cfg.require("kubeconfig"))
 opts = pulumi.ResourceOptions(provider=provider)
+
+
+def meta(name: str) -> k8s.meta.v1.ObjectMetaArgs:
+    return k8s.meta.v1.ObjectMetaArgs(
+        name=name, namespace=namespace, annotations={"pulumi.com/patchForce": "true"}
+    )
+
+
 cm = k8s.core.v1.ConfigMap(
     "watched",
-    metadata=k8s.meta.v1.ObjectMetaArgs(name="watched", namespace=namespace),
+    metadata=meta("watched"),
     data=data,
     opts=opts,
 )
@@ -31,16 +43,16 @@ secret = cfg.get_secret("token")
 if secret is not None:
     k8s.core.v1.Secret(
         "watched",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name="watched", namespace=namespace),
+        metadata=meta("watched"),
         string_data={"token": secret},
         opts=opts,
     )
-if cfg.get_bool("slow"):
+if cfg.get("service"):
     k8s.core.v1.Service(
         "slow",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name="slow", namespace=namespace),
+        metadata=meta("slow"),
         spec=k8s.core.v1.ServiceSpecArgs(
-            type="LoadBalancer", ports=[k8s.core.v1.ServicePortArgs(port=80)], selector={"app": "none"}
+            type=cfg.get("service"), ports=[k8s.core.v1.ServicePortArgs(port=80)], selector={"app": "none"}
         ),
         opts=pulumi.ResourceOptions(provider=provider, custom_timeouts=pulumi.CustomTimeouts(create="5m")),
     )
@@ -53,7 +65,7 @@ if pause:
 
     k8s.core.v1.ConfigMap(
         "after-pause",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name="after-pause", namespace=namespace),
+        metadata=meta("after-pause"),
         data=cm.metadata.name.apply(after),
         opts=opts,
     )
