@@ -33,6 +33,7 @@ from eoepca_gitops.importer.report import Report
 from eoepca_gitops.importer.route import Candidate, Origin, Routed
 from eoepca_gitops.manifests.stack import build_stack
 from eoepca_gitops.model import defaults
+from eoepca_gitops.model.base import DUPLICATE
 from eoepca_gitops.model.blocks import Block, BlockCatalog
 from eoepca_gitops.model.cluster import CLUSTER_VARIABLES
 from eoepca_gitops.model.references import unresolved
@@ -180,6 +181,7 @@ class _Assembler:
         routed = self.routed
         content: dict[str, dict[str, list[Any]]] = {n: {} for n in routed.blocks}
         lifted: dict[str, list[int]] = {n: [] for n in routed.blocks}
+        placed: dict[str, dict[str, list[int]]] = {n: {} for n in routed.blocks}  # in content's order
         refused: list[_Demotion] = []
         for i, c in enumerate(routed.candidates):
             if i in demoted:
@@ -190,6 +192,7 @@ class _Assembler:
                 refused.append(_Demotion(i, str(exc)))
                 continue
             content[c.block].setdefault(section, []).append(item)
+            placed[c.block].setdefault(section, []).append(i)
             lifted[c.block].append(i)
         if refused:
             return refused
@@ -206,7 +209,11 @@ class _Assembler:
                 components = {self.components[f]: f for f in origin.components}
             elif not content[name]:
                 continue
-            block = self._validated(data, left_outs.setdefault(name, []))
+            try:
+                block = self._validated(data, left_outs.setdefault(name, []))
+            except ValidationError as exc:
+                refused.extend(_refused_by_model(exc, name, placed[name]))
+                continue
             for problem in unresolved(self.config, block):
                 index = next((i for i in lifted[name] if problem.where == _where(routed.candidates[i])), None)
                 if index is not None and index not in {r.index for r in refused}:
@@ -230,6 +237,28 @@ class _Assembler:
                     raise
                 data["kustomization"].pop(str(loc[1]), None)
                 left_out.append(f"spec.{loc[1]}: {exc.errors()[0]['msg']}, left out")
+
+
+def _refused_by_model(exc: ValidationError, block: str, placed: Mapping[str, list[int]]) -> list[_Demotion]:
+    """The lifted candidates a block's refusal is about: the item it names (of two duplicates, the
+    second), else every item of the section it names, else every item of the block; whatever the
+    model refuses is kept as written, never a traceback."""
+    err = exc.errors()[0]
+    loc, ctx = err["loc"], err.get("ctx") or {}
+    why = (
+        f"block {block} already declares a {ctx['what']} {ctx['key']}"
+        if err["type"] == DUPLICATE
+        else f"block {block}: {err['msg']}"
+    )
+    in_section = placed.get(str(loc[0])) if loc else None
+    if in_section is None:
+        named = [i for indices in placed.values() for i in indices]
+    else:
+        at = ctx.get("index") if err["type"] == DUPLICATE else (loc[1:2] or [None])[0]
+        named = [in_section[at]] if isinstance(at, int) and 0 <= at < len(in_section) else in_section
+    if not named:  # nothing lifted to keep as written instead: the block itself is refused
+        raise ConfigError(f"block {block}", ".".join(map(str, loc)), err["msg"])
+    return [_Demotion(i, why) for i in named]
 
 
 def _where(c: Candidate) -> str:

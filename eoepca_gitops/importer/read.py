@@ -250,10 +250,13 @@ class SourceIndex:
     """Where each object is written in the tree (file:line), found by a quick scan of its YAML files."""
 
     _DOC = re.compile(r"^---.*$", re.MULTILINE)
+    # metadata's own fields: the indented lines right under `metadata:`, at its first field's indent
+    _METADATA = re.compile(r"^metadata:[ \t]*\n((?:[ \t]+.*\n?|[ \t]*\n)*)", re.MULTILINE)
 
     def __init__(self, repo_root: Path, folders: Iterable[Path]) -> None:
         self.root = repo_root
-        self.index: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        # (kind, name) -> (file, line, the namespace written there, if any)
+        self.index: dict[tuple[str, str], list[tuple[str, int, str | None]]] = {}
         seen: set[Path] = set()
         for folder in folders:
             for path in files_under(repo_root, folder):
@@ -273,12 +276,26 @@ class SourceIndex:
             name = re.search(r"^metadata:\s*\n(?:\s+.*\n)*?\s+name:\s*['\"]?([^'\"\s]+)", chunk, re.MULTILINE)
             if kind and name:
                 line = text.count("\n", 0, start) + 1 + (kind.start() and chunk.count("\n", 0, kind.start()))
-                self.index.setdefault((kind.group(1), name.group(1)), []).append((rel, line))
+                entry = (rel, line, self._namespace(chunk))
+                self.index.setdefault((kind.group(1), name.group(1)), []).append(entry)
+
+    @classmethod
+    def _namespace(cls, chunk: str) -> str | None:
+        block = cls._METADATA.search(chunk)
+        fields = block.group(1) if block else ""
+        indent = re.match(r"[ \t]*", fields)
+        at = re.escape(indent.group(0) if indent else "")
+        found = re.search(rf"^{at}namespace:\s*['\"]?([^'\"\s]+)", fields, re.MULTILINE)
+        return found.group(1) if found else None
 
     def where(self, obj: Mapping[str, Any], folder: str) -> tuple[str, int]:
-        """file:line of an object a Kustomization applies from `folder`: one written there first."""
-        found = self.index.get((str(obj.get("kind")), str((obj.get("metadata") or {}).get("name"))))
+        """file:line of an object a Kustomization applies from `folder`: one written there first, of
+        its namespace when two objects of one kind and name are (else one that names none)."""
+        meta = obj.get("metadata") or {}
+        found = self.index.get((str(obj.get("kind")), str(meta.get("name"))))
         if not found:
             return folder, 0
-        inside = [f for f in found if f[0].startswith(os.path.normpath(folder) + os.sep)]
-        return (inside or found)[0]
+        pool = [f for f in found if f[0].startswith(os.path.normpath(folder) + os.sep)] or found
+        namespace = meta.get("namespace")
+        pool = [f for f in pool if f[2] == namespace] or [f for f in pool if f[2] is None] or pool
+        return pool[0][0], pool[0][1]

@@ -8,8 +8,11 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
-__all__ = ["Model", "unique"]
+__all__ = ["DUPLICATE", "Model", "unique"]
+
+DUPLICATE = "duplicate"  # the error type of `unique`
 
 T = TypeVar("T")
 
@@ -19,11 +22,15 @@ class Model(BaseModel):
 
 
 def unique(items: Sequence[T], key: Callable[[T], Hashable], what: str) -> Sequence[T]:
-    """`items` when no two share `key` (else one would silently replace the other); ValueError naming
-    both positions otherwise."""
+    """`items` when no two share `key` (else one would silently replace the other); a ValueError naming
+    both positions otherwise, which carries the second's (`ctx["index"]`) for whoever can drop it."""
     seen: dict[Hashable, int] = {}
     for i, item in enumerate(items):
         first = seen.setdefault(key(item), i)
         if first != i:
-            raise ValueError(f"[{first}] and [{i}] are the same {what} {key(item)!r}")
+            raise PydanticCustomError(
+                DUPLICATE,
+                "[{first}] and [{index}] are the same {what} {key}",
+                {"first": first, "index": i, "what": what, "key": repr(key(item))},
+            )
     return items

@@ -137,6 +137,29 @@ def test_a_release_built_differently_is_kept_with_its_first_three_differences(tm
 
 
 @pytest.mark.flux_manifests
+def test_what_the_block_model_refuses_is_kept_as_written_not_a_traceback(tmp_path: Path) -> None:
+    # Two releases of one name in two namespaces (EOEPCA's develop cluster: data-access in rm and in
+    # rm-user1): the block names its releases uniquely (overrides name them), so the second Flux
+    # applies (files in name order: site-user.yaml first) stays a plain manifest, said at its file.
+    user = _release("site", metadata={"namespace": "user1"})
+    out, report = _import(
+        tmp_path,
+        {
+            "clusters/home/apps.yaml": [flux_kustomization("apps", "./apps")],
+            "apps/repo.yaml": [_repository()],
+            "apps/site.yaml": [_release("site")],
+            "apps/site-user.yaml": [user],
+        },
+    )
+    assert report[2:] == [
+        "apps/site.yaml:2: HelmRelease site: block apps already declares a HelmRelease name "
+        "'site'; kept as a plain manifest",
+    ]
+    assert [(r["name"], r["namespace"]) for r in declared(out, "apps")["helmReleases"]] == [("site", "user1")]
+    assert (out / "clusters/flux/apps/helmrelease_web_site.yaml").is_file()
+
+
+@pytest.mark.flux_manifests
 def test_what_a_blocks_kustomization_says_beyond_the_trees_is_reported(tmp_path: Path) -> None:
     apps = flux_kustomization("apps", "./apps")
     del apps["spec"]["prune"]

@@ -572,7 +572,34 @@ def test_only_yaml_files_of_the_folders_are_indexed_each_once(tmp_path: Path) ->
         tmp_path, {"apps/web.yaml": doc, "apps/web.json": doc, "apps/web._yaml": doc, "other/web.yaml": doc}
     )
     sources = SourceIndex(tmp_path, [tmp_path / "apps", tmp_path / "apps"])
-    assert sources.index == {("ConfigMap", "web"): [("apps/web.yaml", 1)]}
+    assert sources.index == {("ConfigMap", "web"): [("apps/web.yaml", 1, None)]}
+
+
+def test_of_two_objects_of_one_kind_and_name_the_one_of_the_objects_namespace_is_named(
+    tmp_path: Path,
+) -> None:
+    spec = "spec:\n  sourceRef:\n    namespace: flux-system\n"  # a namespace, but not metadata's
+    _write(
+        tmp_path,
+        {
+            "apps/a.yaml": f"kind: HelmRelease\nmetadata:\n  name: web\n  namespace: rm\n{spec}",
+            "apps/b.yaml": (
+                f"kind: HelmRelease\nmetadata:\n    labels: {{}}\n    namespace: user1\n    name: web\n{spec}"
+            ),
+            "apps/c.yaml": f"kind: HelmRelease\nmetadata:\n  name: web\n{spec}",
+        },
+    )
+    sources = SourceIndex(tmp_path, [tmp_path / "apps"])
+    assert [e[2] for e in sources.index[("HelmRelease", "web")]] == ["rm", "user1", None]
+
+    def where(namespace: str) -> tuple[str, int]:
+        return sources.where(
+            {"kind": "HelmRelease", "metadata": {"name": "web", "namespace": namespace}}, "apps"
+        )
+
+    assert where("user1") == ("apps/b.yaml", 1)
+    assert where("rm") == ("apps/a.yaml", 1)
+    assert where("web") == ("apps/c.yaml", 1)  # set by a kustomization's namespace: the file naming none
 
 
 def test_a_document_without_a_kind_or_a_name_is_not_indexed(tmp_path: Path) -> None:
