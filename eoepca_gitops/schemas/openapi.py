@@ -153,7 +153,8 @@ def fetch_from_module(version: str = KUBERNETES_VERSION, *, download: bool = Tru
     return _copy_from(spec, version, f"{MODULE}@{version} {SPEC_IN_MODULE} (Go module)")
 
 
-def _raw(kubeconfig: Path, path: str) -> Any:
+def _raw(kubeconfig: Path, path: str, *, gone_ok: bool = False) -> Any:
+    """The JSON the API server serves at `path`; None when `gone_ok` and it serves nothing there."""
     done = subprocess.run(
         [kubectl(), "--kubeconfig", str(kubeconfig), "get", "--raw", path],
         capture_output=True,
@@ -162,6 +163,8 @@ def _raw(kubeconfig: Path, path: str) -> Any:
         check=False,
     )
     if done.returncode != 0:
+        if gone_ok and "(NotFound)" in done.stderr:
+            return None
         raise GitopsError(f"kubectl get --raw {path}: {done.stderr.strip() or f'exit {done.returncode}'}")
     return json.loads(done.stdout)
 
@@ -180,7 +183,10 @@ def fetch_from_cluster(kubeconfig: Path, version: str = KUBERNETES_VERSION) -> P
     with _filling(version) as scratch:
         for api_path, where in sorted(paths.items()):
             if api_path not in custom:
-                document = _raw(kubeconfig, where["serverRelativeURL"])
+                # The index lags behind the CRDs: one deleted since the list above is still in it.
+                document = _raw(kubeconfig, where["serverRelativeURL"], gone_ok=True)
+                if document is None:
+                    continue
                 write_file(scratch, _file_name(api_path), json.dumps(document), replace=True)
         note = f"kube-apiserver {version} (kubectl get --raw /openapi/v3)\n"
         write_file(scratch, _SOURCE_NOTE, note, replace=True)
