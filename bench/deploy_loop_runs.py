@@ -23,9 +23,9 @@ from bench.flux_runs import flux_project, flux_work
 from bench.harness import CLI, STACK, Pulumi, Stats, log, stop
 from bench.report import Result, Row, verdict
 from eoepca_gitops.devcluster.git_server import add_webhook
+from eoepca_gitops.devcluster.ports import free_port
 from tests.conftest import DevClusterHandle
 from tests.integration.local_stack import LocalStack, not_ready
-from tests.poller.harness import free_port
 
 SECRET = "bench-webhook-secret-0123456789"
 PORTAL = ("demo", "eoepca-portal")

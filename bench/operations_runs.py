@@ -5,7 +5,6 @@ request until Flux reports the new reconciliation Ready; the status page's respo
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.request
@@ -14,6 +13,7 @@ from bench.context import Bench
 from bench.flux_runs import flux_work, local_stack_up
 from bench.harness import CLI, STACK, Stats, log, popen, run, stop
 from bench.report import Result, Row, verdict
+from eoepca_gitops.devcluster.ports import free_port
 
 __all__ = ["s11_operations"]
 
@@ -22,13 +22,6 @@ BLOCK = "user-management"
 _FLUX_KINDS = (
     "gitrepositories,ocirepositories,buckets,helmrepositories,helmcharts,kustomizations,helmreleases"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _get(url: str) -> float:
@@ -73,7 +66,7 @@ def s11_operations(b: Bench) -> Result:
                 status_t.append(took)
                 reconcile_t.append(again)
             log(f"11: kubectl get {base:.2f}s, status {took:.2f}s, reconcile {BLOCK} {again:.1f}s")
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}/"
         log_file = (work / "page.log").open("wb")
         page = popen(

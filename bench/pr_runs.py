@@ -12,7 +12,6 @@ import http.server
 import io
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import threading
@@ -26,6 +25,7 @@ from bench.context import Bench
 from bench.harness import CLI, REPO, SHARED_FLUX, Stats, log, run
 from bench.report import Result, Row, verdict
 from eoepca_gitops.devcluster.charts import charts_of_project, server_argv, write_repository
+from eoepca_gitops.devcluster.ports import free_port
 from eoepca_gitops.devcluster.tools import tools_bin_dir
 from eoepca_gitops.project import stack_file_name
 
@@ -109,7 +109,7 @@ def _served(root: Path) -> Iterator[int]:
 
 def _review(b: Bench, res: Result) -> None:
     work = b.work / "pr-review"
-    charts, port = work / "charts", _free_port()
+    charts, port = work / "charts", free_port()
     charts.mkdir(parents=True)
     chart_server = subprocess.Popen(
         server_argv(charts, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -159,13 +159,6 @@ def _review(b: Bench, res: Result) -> None:
         ),
     ]
     res.headline = f"review job's steps {s.median:.1f} s for {len(stacks)} stacks"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _release_layout(dest: Path) -> tuple[Path, int]:

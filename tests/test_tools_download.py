@@ -12,7 +12,6 @@ import http.server
 import io
 import os
 import re
-import socket
 import subprocess
 import tarfile
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from eoepca_gitops.devcluster.ports import free_port
 from tests.helpers import REPO_ROOT
 
 TOOLS_SH = REPO_ROOT / "scripts" / "tools.sh"
@@ -254,9 +254,7 @@ def test_a_tampered_artefact_is_refused_and_nothing_is_installed(tmp_path: Path,
 
 def test_an_unreachable_download_is_built_instead(tmp_path: Path, releases: Releases) -> None:
     pins = {tool: releases.publish(tool, stub(f"{tool}-official")) for tool in ("helm", "kwok")}
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = free_port()  # a port nothing listens on
     run = run_tools(tmp_path, releases, pins, "helm", "kwok", base=f"http://127.0.0.1:{closed}")
     assert run.code == 0, run.stderr
     assert f"helm {HELM}: download unreachable" in run.stderr

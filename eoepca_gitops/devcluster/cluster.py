@@ -17,6 +17,7 @@ from eoepca_gitops.devcluster import kubernetes as k8s
 from eoepca_gitops.devcluster.flux import CONTROLLERS, default_ports, read_states
 from eoepca_gitops.devcluster.kubeconfig import IDENTITIES, ensure_tokens, write_kubeconfig
 from eoepca_gitops.devcluster.layout import ClusterInfo, ComponentStatus, StateLayout
+from eoepca_gitops.devcluster.ports import choose_ports
 from eoepca_gitops.devcluster.probes import healthz, http_ok
 from eoepca_gitops.devcluster.processes import ProcessRecord
 from eoepca_gitops.devcluster.supervisor import supervisor_argv
@@ -286,7 +287,7 @@ class DevCluster:
         self, tools: Tools, deadline: float, random_ports: bool, flux: bool, git_repo: Path
     ) -> ClusterInfo:
         lay = self.layout
-        ports = processes.choose_ports(DEFAULT_PORTS, prefer_defaults=not random_ports)
+        ports = choose_ports(DEFAULT_PORTS, prefer_defaults=not random_ports)
         moved = {k: v for k, v in ports.items() if v != DEFAULT_PORTS[k]}
         if moved and not random_ports:
             self._say(f"default ports taken, using {moved}")

@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,37 +133,6 @@ def read_records(pid_dir: Path) -> dict[str, ProcessRecord]:
         if record is not None:
             records[record.name] = record
     return records
-
-
-def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        # as Go servers do: a port whose old connections linger in TIME_WAIT is still usable
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def choose_ports(
-    defaults: dict[str, int], host: str = "127.0.0.1", prefer_defaults: bool = True
-) -> dict[str, int]:
-    """The default port of each name when free (and preferred), else a free one the kernel picks;
-    all distinct."""
-    chosen: dict[str, int] = {}
-    for name, port in defaults.items():
-        if prefer_defaults and port not in chosen.values() and port_free(port, host):
-            chosen[name] = port
-            continue
-        while True:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                s.bind((host, 0))
-                candidate = int(s.getsockname()[1])
-            if candidate not in chosen.values() and candidate not in defaults.values():
-                chosen[name] = candidate
-                break
-    return chosen
 
 
 def log_tail(path: Path, lines: int = 20) -> str:

@@ -5,7 +5,6 @@ nothing for any other pod. Served over HTTPS with the dev cluster's own certific
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -17,6 +16,7 @@ import pytest
 
 from eoepca_gitops.devcluster import certs
 from eoepca_gitops.devcluster.pod_logs import select_lines, serve_pod_logs
+from eoepca_gitops.devcluster.ports import free_port
 
 NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
 
@@ -34,13 +34,6 @@ def test_since_then_tail_as_a_kubelet() -> None:
     assert select_lines(LINES, 2, None, NOW) == LINES[-2:]
     assert select_lines(LINES, None, 60, NOW) == LINES[1:]
     assert select_lines(LINES, 1, 60, NOW) == [LINES[-1]]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -63,7 +56,7 @@ def served(tmp_path: Path) -> Any:
         ("flux-system", "helm-controller-abc"): {"app": "helm-controller"},
         ("demo", "web-1"): {"app": "web"},
     }
-    port = _free_port()
+    port = free_port()
     server = serve_pod_logs(port, files.serving_cert, files.serving_key, tmp_path / "logs",
                             lambda ns, name: pods.get((ns, name)))  # fmt: skip
     yield f"https://127.0.0.1:{port}"

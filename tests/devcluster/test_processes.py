@@ -134,24 +134,6 @@ def test_read_records_skips_what_is_not_a_record(tmp_path: Path) -> None:
     assert processes.read_records(tmp_path / "none") == {}
 
 
-def test_ports_are_the_defaults_when_free_else_others_all_distinct() -> None:
-    import socket
-
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        busy = taken.getsockname()[1]
-        assert not processes.port_free(busy)
-        free = processes.choose_ports({"a": busy, "b": busy})
-        assert busy not in free.values() and len(set(free.values())) == 2
-    assert processes.port_free(busy)
-    chosen = processes.choose_ports({"a": busy, "b": busy + 1})
-    if processes.port_free(busy + 1):
-        assert chosen == {"a": busy, "b": busy + 1}
-    random = processes.choose_ports({"a": busy}, prefer_defaults=False)
-    assert random["a"] != busy
-
-
 # -- the cluster's processes ---------------------------------------------------------------------
 
 

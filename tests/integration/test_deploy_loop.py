@@ -24,11 +24,11 @@ import pytest
 
 from eoepca_gitops.devcluster.git_server import add_webhook
 from eoepca_gitops.devcluster.layout import ClusterInfo
+from eoepca_gitops.devcluster.ports import free_port
 from eoepca_gitops.poller.hold import HoldStore, holds_file
 from eoepca_gitops.poller.state import StackState, StateStore
 from tests.conftest import DevClusterHandle
 from tests.integration.local_stack import STACK, HelmRecord, LocalStack, deploy_ready, not_ready, wait_for
-from tests.poller.harness import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.flux_manifests]
 

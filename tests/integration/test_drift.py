@@ -16,7 +16,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -28,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
+from eoepca_gitops.devcluster.ports import free_port
 from tests.conftest import DevClusterHandle
 from tests.helpers import REPO_ROOT
 from tests.integration.drifts import BLOCKS, DRIFTS, Kube
@@ -72,12 +72,6 @@ def stack(
     local.pulumi("up", "--yes", "--skip-preview")
     yield local
     local.pulumi("destroy", "--yes", "--skip-preview", check=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_poller(stack: LocalStack, work: Path, mode: str) -> tuple[subprocess.Popen[bytes], Path, int]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 import yaml
 
 from eoepca_gitops.devcluster.git_server import serve
+from eoepca_gitops.devcluster.ports import free_port
 from tests.conftest import DevClusterHandle, MotoS3
 from tests.fluxtree.remote_server import serving
 from tests.helpers import git
@@ -393,9 +393,7 @@ def test_a_release_whose_chart_does_not_exist_shows_first_on_status_and_page(
         assert row["ready"] == "False", row
         # Another block may still be reconciling the up just made: it is listed too, never a Ready one.
         assert all(o["ready"] != "True" for o in report["notReady"]), report["notReady"]
-        with socket.socket() as free:
-            free.bind(("127.0.0.1", 0))
-            listen = f"127.0.0.1:{free.getsockname()[1]}"
+        listen = f"127.0.0.1:{free_port()}"
         command = [
             str(Path(sys.executable).parent / "eoepca-gitops"),
             "status",

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import tarfile
@@ -36,6 +35,7 @@ import pytest
 import yaml
 
 from eoepca_gitops.devcluster.charts import charts_of_project, server_argv, write_repository
+from eoepca_gitops.devcluster.ports import free_port
 from tests.conftest import DevClusterHandle
 from tests.helpers import REPO_ROOT
 from tests.outside_data import flux_manifests
@@ -110,13 +110,6 @@ def edit_yaml(path: Path, edit: object) -> None:
     data = yaml.safe_load(path.read_text())
     edit(data)  # type: ignore[operator]
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def run(project: Path, argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -41,8 +41,8 @@ CARRIED = "*"  # marks a module whose results are the previous report's
 # The dev cluster's modules (and DevCluster's methods) that run without the engine's binaries; the
 # rest (DevCluster.up, the supervisor's loop) starts them and is proven by the integration tests.
 DEVCLUSTER_PARTS = (
-    "certs", "charts", "flux", "git_server", "kubeapi", "kubeconfig", "kubernetes", "layout", "processes",
-    "snapshot", "tools",
+    "certs", "charts", "flux", "git_server", "kubeapi", "kubeconfig", "kubernetes", "layout", "ports",
+    "processes", "snapshot", "tools",
 )  # fmt: skip
 DEVCLUSTER_METHODS = (
     "info", "status", "_component", "down", "stop_component", "start_component", "_record", "_locked",

@@ -17,18 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from eoepca_gitops.devcluster.ports import free_port
 from eoepca_gitops.poller.state import StackState, StateStore
 from tests.helpers import REPO_ROOT
 
 PROJECT = Path(__file__).parent / "projects" / "watched"
 PROJECT_DIR = "infra"  # the project folder inside the test repository
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def applied(rev: str) -> Callable[[StackState], bool]:

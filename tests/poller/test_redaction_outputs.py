@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from eoepca_gitops.devcluster.ports import free_port
 from eoepca_gitops.errors import SourceError
 from eoepca_gitops.poller.automation import AutomationSettings, StackAutomation
 from eoepca_gitops.poller.conditions import Reason
@@ -81,14 +81,8 @@ def test_the_state_file_holds_no_credential(tmp_path: Path) -> None:
     assert (stored.last_error, stored.notes) == (SHOWN, (SHOWN,))
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_git_errors_show_no_credential(tmp_path: Path) -> None:
-    url = f"http://bob:{TOKEN}@127.0.0.1:{_closed_port()}/r.git?access_token={TOKEN}"
+    url = f"http://bob:{TOKEN}@127.0.0.1:{free_port()}/r.git?access_token={TOKEN}"
     with pytest.raises(SourceError) as listing:
         RemoteBranch(url, "main", timeout=10).current_commit()
     with pytest.raises(SourceError) as fetching:
