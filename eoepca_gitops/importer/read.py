@@ -273,19 +273,20 @@ class SourceIndex:
             end = self._DOC.search(chunk)
             chunk = chunk[: end.start()] if end else chunk
             kind = re.search(r"^kind:\s*['\"]?([A-Za-z0-9]+)", chunk, re.MULTILINE)
-            name = re.search(r"^metadata:\s*\n(?:\s+.*\n)*?\s+name:\s*['\"]?([^'\"\s]+)", chunk, re.MULTILINE)
+            name = self._metadata_field(chunk, "name")
             if kind and name:
                 line = text.count("\n", 0, start) + 1 + (kind.start() and chunk.count("\n", 0, kind.start()))
-                entry = (rel, line, self._namespace(chunk))
-                self.index.setdefault((kind.group(1), name.group(1)), []).append(entry)
+                entry = (rel, line, self._metadata_field(chunk, "namespace"))
+                self.index.setdefault((kind.group(1), name), []).append(entry)
 
     @classmethod
-    def _namespace(cls, chunk: str) -> str | None:
+    def _metadata_field(cls, chunk: str, field: str) -> str | None:
+        """metadata.<field> as written, never a field of the same name nested deeper (in its labels)."""
         block = cls._METADATA.search(chunk)
         fields = block.group(1) if block else ""
         indent = re.match(r"[ \t]*", fields)
         at = re.escape(indent.group(0) if indent else "")
-        found = re.search(rf"^{at}namespace:\s*['\"]?([^'\"\s]+)", fields, re.MULTILINE)
+        found = re.search(rf"^{at}{field}:[ \t]*['\"]?([^'\"\s]+)", fields, re.MULTILINE)
         return found.group(1) if found else None
 
     def where(self, obj: Mapping[str, Any], folder: str) -> tuple[str, int]:

@@ -543,6 +543,13 @@ def test_an_object_is_where_its_kind_line_is(tmp_path: Path) -> None:
     assert sources.where({"kind": "ConfigMap", "metadata": {"name": "db"}}, "apps") == ("apps/web.yaml", 16)
 
 
+def test_a_name_in_metadata_s_labels_is_not_the_object_s_name(tmp_path: Path) -> None:
+    doc = "kind: ConfigMap\nmetadata:\n  labels:\n    name: other\n  name: web\n"
+    _write(tmp_path, {"apps/web.yaml": doc, "apps/bare.yaml": "kind: ConfigMap\nmetadata:\n  labels: {}\n"})
+    sources = SourceIndex(tmp_path, [tmp_path / "apps"])
+    assert sources.index == {("ConfigMap", "web"): [("apps/web.yaml", 1, None)]}
+
+
 def test_an_object_at_the_top_of_a_document_is_on_its_first_line(tmp_path: Path) -> None:
     _write(tmp_path, {"a.yml": "---\nkind: Namespace\nmetadata:\n  name: web\n"})
     sources = SourceIndex(tmp_path, [tmp_path])
