@@ -100,6 +100,9 @@ class StackAutomation:
         self._unchanged = Unchanged()  # what the last drift checks saw
         #: The commit a roll-back holds the stack at (poller.hold): the program pins Flux's source to it.
         self.pin: str | None = None
+        #: The stack last selected, by its folder and pin: each selection is a `pulumi stack select`
+        #: process, and an update selects it twice (already_applied, then update) on a push's path.
+        self._selected: tuple[tuple[Path, str | None], auto.Stack] | None = None
 
     # -- plumbing ------------------------------------------------------------------------------
     def _cmd(self) -> auto.PulumiCommand:
@@ -112,9 +115,14 @@ class StackAutomation:
         work_dir = (tree / self.settings.project_dir).resolve()
         if not (work_dir / "Pulumi.yaml").exists() and not (work_dir / "Pulumi.yml").exists():
             raise FileNotFoundError(f"no Pulumi.yaml in {self.settings.project_dir!r} at this commit")
+        key = (work_dir, self.pin)
+        if self._selected is not None and self._selected[0] == key:
+            return self._selected[1]
         env = {**self.settings.env, **({PIN_COMMIT: self.pin} if self.pin else {})}
         ws = auto.LocalWorkspace(work_dir=str(work_dir), env_vars=env, pulumi_command=self._cmd())
-        return auto.Stack.create_or_select(self.stack_name, ws)
+        stack = auto.Stack.create_or_select(self.stack_name, ws)
+        self._selected = (key, stack)
+        return stack
 
     def _cluster(self, tree: Path) -> ClusterAccess:
         """The stack's cluster, as the stack file at this commit names it; raises GitopsError."""
@@ -122,6 +130,7 @@ class StackAutomation:
         return ClusterAccess.for_stack(load_stack_file(project / stack_file_name(self.stack_name)))
 
     def _fail(self, exc: BaseException, started: float, notes: tuple[str, ...] = ()) -> Outcome:
+        self._selected = None  # selected again next time: the stack may be gone (`pulumi stack rm`)
         text = redact(str(exc), self._secrets)
         if isinstance(exc, auto.ConcurrentUpdateError):
             holders = ", ".join(f"{h.user}@{h.host} pid {h.pid}" for h in lock_holders(text)) or "unknown"

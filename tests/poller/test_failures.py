@@ -15,6 +15,7 @@ from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult
 
 from eoepca_gitops.errors import PathError
+from eoepca_gitops.model.defaults import PIN_COMMIT
 from eoepca_gitops.poller import automation as automation_module
 from eoepca_gitops.poller.automation import (
     AutomationSettings,
@@ -307,3 +308,35 @@ def test_our_previous_pods_lock_is_cancelled() -> None:
 
 def test_drift_is_described_by_the_changes_it_plans() -> None:
     assert _describe({"same": 40, "update": 2, "delete": 0, "create": 1}) == "drift: 1 to create, 2 to update"
+
+
+def test_the_stack_is_selected_once_per_folder_and_pin_and_again_after_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each selection is a `pulumi stack select` process: an update on a push's path (already_applied,
+    then up) selects once; another folder, a roll-back's pin or a failure selects again."""
+    selected: list[str] = []
+
+    def workspace(work_dir: str, env_vars: dict[str, str], pulumi_command: object) -> Any:
+        return (work_dir, env_vars.get(PIN_COMMIT))
+
+    def create_or_select(name: str, ws: tuple[str, str | None]) -> Any:
+        selected.append(f"{ws[0]} {ws[1]}")
+        return object()
+
+    monkeypatch.setattr(auto, "LocalWorkspace", workspace)
+    monkeypatch.setattr(auto.Stack, "create_or_select", staticmethod(create_or_select))
+    monkeypatch.setattr(StackAutomation, "_cmd", lambda self: None)
+    for tree in ("a", "b"):
+        (tmp_path / tree).mkdir()
+        (tmp_path / tree / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    automation = StackAutomation("dev", AutomationSettings())
+    first = automation._stack(tmp_path / "a")
+    assert automation._stack(tmp_path / "a") is first
+    automation.pin = "abc"
+    automation._stack(tmp_path / "a")
+    automation._stack(tmp_path / "b")
+    automation._stack(tmp_path / "b")
+    automation._fail(OSError("gone"), time.monotonic())
+    automation._stack(tmp_path / "b")
+    assert selected == [f"{tmp_path / 'a'} None", f"{tmp_path / 'a'} abc", *[f"{tmp_path / 'b'} abc"] * 2]
