@@ -52,9 +52,18 @@ def test_the_range_is_read_from_the_kernel_else_linux_s_default(
     assert ports.ephemeral_range() == (32768, 60999)
 
 
-def test_no_port_left_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_port_left_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ports, "port_free", lambda port, host="127.0.0.1": False)
+    with pytest.raises(OSError, match=r"no free port on 127\.0\.0\.1 outside the ephemeral range"):
+        ports.free_port()
+
+
+def test_a_kernel_whose_range_leaves_no_port_outside_it_chooses_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     setting = tmp_path / "ip_local_port_range"
     setting.write_text(f"{ports.LOWEST} 65535")
     monkeypatch.setattr(ports, "EPHEMERAL_RANGE", setting)
-    with pytest.raises(OSError, match=r"no free port on 127\.0\.0\.1 outside the ephemeral range"):
-        ports.free_port()
+    first = ports.free_port()
+    assert ports.port_free(first)
+    assert ports.free_port(avoid=frozenset({first})) != first
