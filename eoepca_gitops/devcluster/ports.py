@@ -3,8 +3,8 @@
 A port the kernel hands out for bind(0) comes from its ephemeral range, the same range it gives any
 outgoing connection as its source port: between choosing such a port and the server binding it, a
 client connection can take it (a whole run's CI saw source-controller's metrics port held for five
-minutes by a connection, so the controller could not start). Ports are therefore drawn below that
-range, where only a deliberate bind can take them.
+minutes by a connection, so the controller could not start). Ports are therefore drawn outside that
+range (below it, or above it where it ends below 65535), where only a deliberate bind can take them.
 """
 
 from __future__ import annotations
