@@ -99,6 +99,41 @@ def test_a_python_module_ends_with_its_engine(tmp_path: Path) -> None:
         run.stop()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_python_module_stopped_by_its_engine_ends_at_once_with_its_output(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """How the engine stops a plugin when its operation ends: the module's threads (a gRPC server's)
+    are not waited for, and what it wrote to a pipe (block-buffered) still reaches the engine."""
+    (tmp_path / "server.py").write_text(
+        "import sys, threading, time\n"
+        "threading.Thread(target=time.sleep, args=(300,)).start()  # not a daemon: exit would wait\n"
+        "print('port 1234'); print('a line the program printed'); sys.stdout.flush()\n"
+        "print('not flushed yet')\n"
+        "time.sleep(300)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(WATCH), "-m", "server"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+        process_group=0,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline() == "port 1234\n"
+        assert proc.stdout.readline() == "a line the program printed\n"
+        time.sleep(0.2)  # the last print done: it sits in the module's buffer
+        os.killpg(proc.pid, sig)
+        assert proc.wait(timeout=5) == 0
+        assert proc.stdout.read() == "not flushed yet\n"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.stdout.close()
+
+
 def test_the_binary_is_the_plugin_itself() -> None:
     run = Run.new("engine-watch")
     script = 'echo "pid $$"; read line; echo "read $line"; echo oops >&2; exit 3'

@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import os
 import runpy
-import signal
 import sys
 from concurrent import futures
 
 import grpc
 
 # Beside this file (the script's folder is first on sys.path): the host ends with its engine.
-from engine_watch import exit_with_engine
+from engine_watch import exit_on_stop, exit_with_engine
 from pulumi.automation._server import LanguageServer
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
@@ -73,8 +72,7 @@ def main() -> None:
     server.start()
     print(port, flush=True)
     # The engine stops plugins with SIGINT when the operation ends: that is a normal exit.
-    signal.signal(signal.SIGINT, lambda *_: server.stop(grace=0))
-    signal.signal(signal.SIGTERM, lambda *_: server.stop(grace=0))
+    exit_on_stop()
     server.wait_for_termination()
 
 
