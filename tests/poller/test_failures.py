@@ -310,21 +310,27 @@ def test_drift_is_described_by_the_changes_it_plans() -> None:
     assert _describe({"same": 40, "update": 2, "delete": 0, "create": 1}) == "drift: 1 to create, 2 to update"
 
 
-def test_the_stack_is_selected_once_per_folder_and_pin_and_again_after_a_failure(
+def test_the_stack_is_selected_once_per_pin_and_again_after_a_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each selection is a `pulumi stack select` process: an update on a push's path (already_applied,
-    then up) selects once; another folder, a roll-back's pin or a failure selects again."""
+    """Each selection is a `pulumi stack select` process: a push's path (already_applied, then up in
+    the new commit's folder) selects none once the stack was selected; a roll-back's pin or a failure
+    selects again. Each commit's commands run in that commit's folder."""
     selected: list[str] = []
 
-    def workspace(work_dir: str, env_vars: dict[str, str], pulumi_command: object) -> Any:
-        return (work_dir, env_vars.get(PIN_COMMIT))
+    class Workspace:
+        def __init__(self, work_dir: str, env_vars: dict[str, str], pulumi_command: object) -> None:
+            self.work_dir, self.pin = work_dir, env_vars.get(PIN_COMMIT)
 
-    def create_or_select(name: str, ws: tuple[str, str | None]) -> Any:
-        selected.append(f"{ws[0]} {ws[1]}")
-        return object()
+    class Stack:
+        def __init__(self, ws: Workspace) -> None:
+            self.workspace = ws
 
-    monkeypatch.setattr(auto, "LocalWorkspace", workspace)
+    def create_or_select(name: str, ws: Workspace) -> Stack:
+        selected.append(f"{ws.work_dir} {ws.pin}")
+        return Stack(ws)
+
+    monkeypatch.setattr(auto, "LocalWorkspace", Workspace)
     monkeypatch.setattr(auto.Stack, "create_or_select", staticmethod(create_or_select))
     monkeypatch.setattr(StackAutomation, "_cmd", lambda self: None)
     for tree in ("a", "b"):
@@ -333,10 +339,10 @@ def test_the_stack_is_selected_once_per_folder_and_pin_and_again_after_a_failure
     automation = StackAutomation("dev", AutomationSettings())
     first = automation._stack(tmp_path / "a")
     assert automation._stack(tmp_path / "a") is first
+    assert automation._stack(tmp_path / "b") is first and first.workspace.work_dir == str(tmp_path / "b")
     automation.pin = "abc"
-    automation._stack(tmp_path / "a")
-    automation._stack(tmp_path / "b")
-    automation._stack(tmp_path / "b")
+    held = automation._stack(tmp_path / "a")
+    assert automation._stack(tmp_path / "b") is held and held.workspace.work_dir == str(tmp_path / "b")
     automation._fail(OSError("gone"), time.monotonic())
     automation._stack(tmp_path / "b")
-    assert selected == [f"{tmp_path / 'a'} None", f"{tmp_path / 'a'} abc", *[f"{tmp_path / 'b'} abc"] * 2]
+    assert selected == [f"{tmp_path / 'a'} None", f"{tmp_path / 'a'} abc", f"{tmp_path / 'b'} abc"]
