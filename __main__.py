@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pulumi
+
 from components.program import run
 
-run(Path(__file__).resolve().parent)
+pulumi.run(lambda: run(Path(__file__).resolve().parent))

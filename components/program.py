@@ -1,14 +1,18 @@
 """The Pulumi program: stack config -> validated model -> manifests -> components -> outputs.
 
-`__main__.py` calls run(); nothing is registered until the whole stack has validated.
+`__main__.py` hands run() to `pulumi.run`. The Kubernetes provider is registered as soon as the stack's
+config has validated, so the engine starts it while the rest is built in a thread; nothing else is
+registered until the whole stack has validated.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -39,6 +43,8 @@ from eoepca_gitops.upgrade.plan import UpgradePlan, plan_upgrade
 
 __all__ = ["load_from_pulumi", "run"]
 
+T = TypeVar("T")
+
 
 def _decode(value: Any) -> Any:
     # Pulumi hands structured config to programs as JSON text.
@@ -63,10 +69,13 @@ def load_from_pulumi(project: Path) -> Stack:
     )
 
 
-def run(project: Path) -> None:
-    prepared, plan = _prepare(project)
+async def run(project: Path) -> None:
+    loaded = _validated(lambda: load_from_pulumi(project))
+    provider_opts = _provider_opts(loaded.config)
+    # The engine starts a provider only when its first resource arrives, and nothing is sent while
+    # the program computes on the event loop's thread: the provider starts during this await.
+    prepared, plan = await asyncio.to_thread(_validated, lambda: _prepare(project, loaded))
     stack, manifests = prepared.stack, prepared.manifests
-    provider_opts = _provider_opts(stack.config)
     after_flux = provider_opts
     sources: list[pulumi.Resource] = []
     if stack.config.flux.enabled:
@@ -86,21 +95,24 @@ def run(project: Path) -> None:
     pulumi.export("ingressHosts", sorted(_ingress_hosts(manifests.all(), domain)))
 
 
-def _prepare(project: Path) -> tuple[Prepared, UpgradePlan | None]:
-    """The stack built, and the upgrade of the live cluster's Flux (None when it was not read)."""
+def _validated(step: Callable[[], T]) -> T:
     try:
-        stack = load_from_pulumi(project)
-        if pin := os.environ.get(defaults.PIN_COMMIT):  # a roll-back holds Flux's source at a commit
-            stack = stack.pinned(pin)
-        prepared = prepare(stack, project)
-        stack, install = prepared.stack, prepared.install
-        plan = _plan_upgrade(stack, install)
-        # What Flux will apply from Git: API versions this Flux serves, references that resolve.
-        check_git_layer(stack, install, prepared.manifests, project, stack.file, pulumi.log.warn, plan)
+        return step()
     except GitopsError as exc:
-        # One clear line, before anything is registered: nothing changes on the cluster.
+        # One clear line, before anything that acts on the cluster is registered.
         # RunError is the SDK's way to fail a program with a message and no traceback.
         raise pulumi.RunError(str(exc)) from None
+
+
+def _prepare(project: Path, stack: Stack) -> tuple[Prepared, UpgradePlan | None]:
+    """The stack built, and the upgrade of the live cluster's Flux (None when it was not read)."""
+    if pin := os.environ.get(defaults.PIN_COMMIT):  # a roll-back holds Flux's source at a commit
+        stack = stack.pinned(pin)
+    prepared = prepare(stack, project)
+    stack, install = prepared.stack, prepared.install
+    plan = _plan_upgrade(stack, install)
+    # What Flux will apply from Git: API versions this Flux serves, references that resolve.
+    check_git_layer(stack, install, prepared.manifests, project, stack.file, pulumi.log.warn, plan)
     return prepared, plan
 
 
