@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -556,18 +556,35 @@ def test_destroy_leaves_nothing_stuck(stack: LocalStack) -> None:
     assert leftover == [], "Helm releases left installed"
 
 
-def test_bad_stack_config_changes_nothing(stack: LocalStack) -> None:
+def _bad_ip(config: dict[str, Any]) -> None:
+    config["cluster"]["publicIp"] = "127.0.0"
+
+
+def _missing_install(config: dict[str, Any]) -> None:
+    config["flux"]["manifest"] = "missing-install.yaml"
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        # refused while the config loads, before anything is registered
+        (_bad_ip, "eoepca-gitops:cluster.publicIp: '127.0.0' is not an IPv4 address such as '203.0.113.7'"),
+        # refused while the stack is built, after the stack's provider is registered
+        (_missing_install, "eoepca-gitops:flux.version: no install manifest for Flux v2.9.3 in "),
+    ],
+    ids=["config", "build"],
+)
+def test_bad_stack_config_changes_nothing(
+    stack: LocalStack, edit: Callable[[dict[str, Any]], None], said: str
+) -> None:
     namespaces = sorted(n["metadata"]["name"] for n in stack.get("namespaces"))
     original = stack.stack_file.read_text()
-    stack.stack_file.write_text(original.replace("publicIp: 127.0.0.1", "publicIp: 127.0.0"))
+    stack.edit_config(edit)
     try:
         proc = stack.pulumi("up", "--yes", check=False)
         assert proc.returncode != 0
         out = proc.stdout + proc.stderr
-        assert (
-            f"Pulumi.{STACK}.yaml: eoepca-gitops:cluster.publicIp: '127.0.0' is not an IPv4 address such as "
-            "'203.0.113.7'" in out
-        )
+        assert f"Pulumi.{STACK}.yaml: {said}" in out
         assert "Traceback" not in out
         assert sorted(n["metadata"]["name"] for n in stack.get("namespaces")) == namespaces
     finally:
