@@ -6,7 +6,7 @@ and each run's ratio to the kubectl run just before it.
     python -m bench.levers preview 5 main=470b3f6 head=HEAD
     python -m bench.levers up 3 on=HEAD off=HEAD:PULUMI_SKIP_CHECKPOINTS=true
 
-A variant is LABEL=REV[:NAME=VALUE,...]: the program's code (components/, eoepca_gitops/) at git
+A variant is LABEL=REV[:NAME=VALUE,...]: the program (__main__.py, components/, eoepca_gitops/) at git
 revision REV (`git archive`; WORKTREE for the files as they are), and environment variables for the
 `pulumi` CLI. CPU is what a loaded machine moves least: read it beside the wall ratios.
 """
@@ -45,12 +45,13 @@ def _parse(spec: str) -> Variant:
 
 
 def _code(rev: str, dest: Path) -> Path:
-    """components/ and eoepca_gitops/ at `rev` (the repository itself for WORKTREE)."""
+    """The program (__main__.py, components/, eoepca_gitops/) at `rev` (the repository itself for
+    WORKTREE)."""
     if rev == "WORKTREE":
         return REPO
     dest.mkdir(parents=True)
     archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", rev, "components", "eoepca_gitops"],
+        ["git", "-C", str(REPO), "archive", rev, "__main__.py", "components", "eoepca_gitops"],
         check=True,
         capture_output=True,
     ).stdout
@@ -63,8 +64,9 @@ def _project(b: Bench, v: Variant) -> tuple[Path, dict[str, str]]:
     code = _code(v.rev, b.work / f"code-{v.label}")
     proj = b.work / f"project-{v.label}"
     proj.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py", f"Pulumi.{STACK}.yaml"):
+    for name in ("Pulumi.yaml", f"Pulumi.{STACK}.yaml"):
         shutil.copy(b.project / name, proj / name)
+    shutil.copy(code / "__main__.py", proj / "__main__.py")
     for name in ("clusters", ".venv"):
         (proj / name).symlink_to(b.project / name)
     (proj / "components").symlink_to(code / "components")
